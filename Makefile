@@ -1,0 +1,46 @@
+# The README's two commands: `make run` and `make test`. Each sets up .venv on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test lint bench wheel-check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install whenever the dependencies or their pinned versions change.
+$(VENV)/.run-installed: setup.cfg constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.test-installed: setup.cfg constraints.txt | $(BIN)/python
+	$(PIP) -e ".[test]"
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/qms init
+	$(BIN)/qms seed-demo --if-empty
+	@echo "Demo logins: admin@ manager@ quality@ quality2@ auditor@ owner@ viewer@ example.com, password demo-password"
+	$(BIN)/qms serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/engine.py
+
+# Build the wheel, install it in a fresh venv and serve a page from another directory.
+wheel-check: $(VENV)/.test-installed
+	$(BIN)/python tests/wheel_check.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

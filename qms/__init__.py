@@ -1,0 +1,94 @@
+"""qmsflow: the Flask application over the workflow engine.
+
+``create_app`` assembles the app: configuration, extensions, blueprints,
+error handlers and CLI commands.  ``flask --app qms run`` works too.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def _templates_folder() -> str:
+    """templates/ ships inside the package (wheel) or sits beside it (source checkout)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "base.html").exists():
+            return str(candidate)
+    raise RuntimeError("qmsflow templates not found; reinstall the package")
+
+
+def _instance_path() -> str | None:
+    """QMS_INSTANCE_PATH, else ./instance beside a source checkout, else Flask's default."""
+    configured = os.environ.get("QMS_INSTANCE_PATH")
+    if configured:
+        return str(Path(configured).resolve())
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "setup.cfg").exists():
+        return str(checkout / "instance")
+    return None
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=_instance_path(),
+        instance_relative_config=True,
+        template_folder=_templates_folder(),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    from .config import from_environment
+
+    app.config.from_mapping(from_environment(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import (
+        models,
+        services,  # noqa: F401  (registers effects and guard facts)
+    )
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> models.User | None:
+        user = db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from .web import auth, main
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(main.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .web.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

@@ -1,0 +1,179 @@
+"""The ``qms`` command line (a Flask CLI group): init, users, lifecycles, audit trail, serving."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import inspect, select
+
+from workflows import all_lifecycles, get_lifecycle, lifecycle_names
+from workflows.diagram import mermaid
+from workflows.errors import InvalidData, UnknownLifecycle
+
+from .database import db
+
+
+def init_database() -> None:
+    """Upgrade the schema to the newest migration and create the audit-trail head."""
+    from flask_migrate import upgrade
+
+    from .services.audit_trail import ensure_head
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    ensure_head(db.session)
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database to the current schema."""
+    init_database()
+    url = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"Database ready: {url}")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", help="Full name (defaults to the part of the e-mail before @).")
+@click.option(
+    "--role", "roles", multiple=True, required=True, help="Role to grant; repeat for several (e.g. --role manager)."
+)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
+@with_appcontext
+def create_user_command(email: str, name: str | None, roles: tuple[str, ...], password: str) -> None:
+    """Create a user account with one or more roles."""
+    from .services.users import create_user
+
+    try:
+        user = create_user(email, name or email.split("@")[0], password, set(roles))
+    except InvalidData as exc:
+        raise click.ClickException("; ".join(f"{k} {v}" for k, v in exc.errors.items())) from None
+    click.echo(f"Created {user.email} with roles: {', '.join(sorted(user.roles))}")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+@with_appcontext
+def seed_demo_command(if_empty: bool) -> None:
+    """Load a believable demo organisation with demo users."""
+    from .demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+    from .models import User
+
+    if db.session.scalar(select(User.id).limit(1)) is not None:
+        if if_empty:
+            click.echo("The database already has users; demo data not loaded.")
+            return
+        raise click.ClickException("The database already has users; seed-demo needs an empty database.")
+    summary = seed_demo()
+    click.echo(summary)
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for email, name, roles in DEMO_USERS:
+        click.echo(f"  {email:<28} {name:<20} {', '.join(roles)}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve the app with gunicorn (the production WSGI server)."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import create_app
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 60)
+
+        def load(self) -> Flask:
+            return create_app()
+
+    click.echo(f"Serving qmsflow on http://{host}:{port}/ (Ctrl+C to stop)")
+    Server().run()
+
+
+@click.group("lifecycle")
+def lifecycle_group() -> None:
+    """Inspect the workflow lifecycles."""
+
+
+@lifecycle_group.command("list")
+def lifecycle_list() -> None:
+    """List every lifecycle with its version, states and events."""
+    for lc in all_lifecycles():
+        terminal = ", ".join(sorted(lc.terminal_states))
+        click.echo(
+            f"{lc.name:<20} v{lc.version}  {len(lc.states):>2} states  {len(lc.events):>2} events  "
+            f"({lc.label}; ends: {terminal})"
+        )
+
+
+@lifecycle_group.command("diagram")
+@click.argument("name", type=click.Choice(lifecycle_names()))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@click.option("--state", help="Highlight this state.")
+@click.option("--version", "version", type=int, help="Lifecycle version (default: the newest).")
+def lifecycle_diagram(name: str, output: str | None, state: str | None, version: int | None) -> None:
+    """Print the lifecycle as a Mermaid state diagram."""
+    try:
+        lc = get_lifecycle(name, version)
+        text = mermaid(lc, current=state)
+    except (UnknownLifecycle, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group("audit-trail")
+def audit_trail_group() -> None:
+    """Check the tamper-evident audit trail."""
+
+
+@audit_trail_group.command("verify")
+@with_appcontext
+def audit_trail_verify() -> None:
+    """Recompute the hash chain; exit 1 at the first broken link."""
+    from .services.audit_trail import verify
+
+    if not inspect(db.engine).has_table("audit_entries"):
+        raise click.ClickException("The database is not initialised: run `qms init`.")
+    result = verify(db.session)
+    if result.ok:
+        click.echo(f"Audit trail intact: {result.checked} entries verified.")
+        return
+    click.echo(f"Audit trail BROKEN at entry {result.broken_at}: {result.problem}", err=True)
+    click.echo(f"({result.checked} entries before it verified)", err=True)
+    sys.exit(1)
+
+
+def register(app: Flask) -> None:
+    for command in (
+        init_command,
+        create_user_command,
+        seed_demo_command,
+        serve_command,
+        lifecycle_group,
+        audit_trail_group,
+    ):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """qmsflow: quality management workflows."""

@@ -1,0 +1,55 @@
+"""Configuration from the environment (12-factor); every variable starts with QMS_."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key(instance_path: Path) -> str:
+    """QMS_SECRET_KEY, or a random key kept in the instance folder (embedded default)."""
+    key = os.environ.get("QMS_SECRET_KEY")
+    if key:
+        return key
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key)
+    return key
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def from_environment(instance_path: Path) -> dict[str, object]:
+    """The settings of a running app, read once when it is created."""
+    env = os.environ.get("QMS_ENV", "production")
+    url = os.environ.get("QMS_DATABASE_URL") or f"sqlite:///{instance_path / 'qms.sqlite3'}"
+    return {
+        "QMS_ENV": env,
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure cookies need HTTPS; the embedded default serves plain HTTP on 127.0.0.1.
+        "SESSION_COOKIE_SECURE": _flag("QMS_SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_SECURE": _flag("QMS_SECURE_COOKIES", False),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("QMS_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)),
+        "QMS_ORGANISATION": os.environ.get("QMS_ORGANISATION", "Demo Organisation"),
+    }

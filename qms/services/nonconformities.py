@@ -1,0 +1,249 @@
+"""Operations on nonconformities and corrective actions (one function per user intention)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows import FireResult
+from workflows.errors import InvalidData, InvalidTransition, NotPermitted
+
+from ..database import begin_write, db, utcnow
+from ..models import NC_SOURCES, Actor, CorrectiveAction, Nonconformity, User
+from .audit_trail import audit_context
+from .references import next_reference
+from .workflow import as_actor, effect, facts_provider
+
+RAISE_ROLES = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner"})
+PLAN_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
+PLANNING_STATES = ("root_cause_identified", "action_planned")
+FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "environment")
+
+
+def _text(errors: dict[str, str], name: str, value: Any, *, required: bool = True, limit: int = 10_000) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = "must be text"
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors[name] = "is required"
+    elif len(value) > limit:
+        errors[name] = f"must be at most {limit} characters"
+    return value
+
+
+def _date(errors: dict[str, str], name: str, value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors[name] = "must be a date (YYYY-MM-DD)"
+        return None
+
+
+def raise_nonconformity(
+    actor: User | Actor,
+    *,
+    title: str,
+    description: str,
+    source: str,
+    detected_on: dt.date | str | None = None,
+    process: str = "",
+    clause_refs: Sequence[str] = (),
+) -> Nonconformity:
+    """Record a new nonconformity in state *reported*."""
+    actor = as_actor(actor)
+    if not actor.roles & RAISE_ROLES:
+        raise NotPermitted("Viewers cannot raise nonconformities")
+    errors: dict[str, str] = {}
+    title = _text(errors, "title", title, limit=200)
+    description = _text(errors, "description", description)
+    process = _text(errors, "process", process, required=False, limit=120)
+    if source not in NC_SOURCES:
+        errors["source"] = "must be one of: " + ", ".join(NC_SOURCES)
+    detected = _date(errors, "detected_on", detected_on or dt.date.today())
+    if detected and detected > dt.date.today():
+        errors["detected_on"] = "cannot be in the future"
+    clauses = [str(c).strip() for c in clause_refs if str(c).strip()]
+    if any(len(c) > 80 for c in clauses):
+        errors["clause_refs"] = "each clause reference must be at most 80 characters"
+    if errors:
+        raise InvalidData(errors)
+    session = db.session
+    begin_write(session)
+    try:
+        nc = Nonconformity(
+            reference=next_reference(session, "NC", detected.year),
+            title=title,
+            description=description,
+            source=source,
+            process=process,
+            clause_refs=clauses,
+            detected_on=detected,
+            raised_by_id=actor.id,
+        )
+        session.add(nc)
+        with audit_context(session, actor, reason="nonconformity raised"):
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return nc
+
+
+def add_corrective_action(
+    nc: Nonconformity,
+    actor: User | Actor,
+    *,
+    title: str,
+    owner_id: int,
+    due_date: dt.date | str,
+    description: str = "",
+    today: dt.date | None = None,
+) -> CorrectiveAction:
+    """Add a planned corrective action to the NC's plan (while the plan is open)."""
+    actor = as_actor(actor)
+    if not actor.roles & PLAN_ROLES:
+        raise NotPermitted("Requires the role manager, process owner or quality officer to plan corrective actions")
+    if nc.state not in PLANNING_STATES:
+        raise InvalidTransition(f"Corrective actions can be planned only after the root cause (now: {nc.state_label})")
+    errors: dict[str, str] = {}
+    title = _text(errors, "title", title, limit=200)
+    description = _text(errors, "description", description, required=False)
+    due = _date(errors, "due_date", due_date)
+    if due and due < (today or dt.date.today()):
+        errors["due_date"] = "cannot be in the past"
+    owner = db.session.get(User, owner_id) if isinstance(owner_id, int) else None
+    if owner is None or not owner.active:
+        errors["owner_id"] = "must be an active user"
+    if errors:
+        raise InvalidData(errors)
+    session = db.session
+    begin_write(session)
+    try:
+        action = CorrectiveAction(
+            reference=next_reference(session, "CA", utcnow().year),
+            nonconformity_id=nc.id,
+            title=title,
+            description=description,
+            owner_id=owner.id,
+            due_date=due,
+        )
+        session.add(action)
+        with audit_context(session, actor, reason=f"corrective action planned for {nc.reference}"):
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return action
+
+
+# --- what events write besides the state ----------------------------------
+
+
+@effect("nonconformity", "triage")
+def _triaged(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    nc.severity = result.data["severity"]
+    nc.containment_due = result.data.get("containment_due")
+    if nc.owner_id is None:
+        nc.owner_id = actor.id
+
+
+@effect("nonconformity", "reject")
+def _rejected(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    nc.rejection_reason = result.data["reason"]
+    nc.closed_at = now
+
+
+@effect("nonconformity", "contain")
+def _contained(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    nc.containment = result.data["containment"]
+    nc.correction = result.data.get("correction", "")
+
+
+@effect("nonconformity", "analyse_root_cause")
+def _root_cause(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    data = result.data
+    fishbone = data.get("fishbone") or {}
+    bad = [k for k, v in fishbone.items() if k not in FISHBONE_CATEGORIES or not isinstance(v, list)]
+    if bad:
+        raise InvalidData(
+            {"fishbone": "keys must be among " + ", ".join(FISHBONE_CATEGORIES) + ", each with a list of causes"}
+        )
+    if data["method"] == "five_whys" and not data.get("whys"):
+        raise InvalidData({"whys": "is required for the five whys method"})
+    nc.root_cause_method = data["method"]
+    nc.root_cause = data["root_cause"]
+    nc.root_cause_whys = data.get("whys", [])
+    nc.root_cause_fishbone = fishbone
+
+
+@effect("nonconformity", "plan_actions")
+def _planned(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    nc.verification_due = result.data["verification_due"]
+
+
+@effect("nonconformity", "verify_effectiveness")
+def _verified(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    nc.effectiveness_evidence = result.data["evidence"]
+
+
+@effect("nonconformity", "close")
+def _closed(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    nc.closed_at = now
+
+
+@effect("nonconformity", "close_observation")
+def _closed_observation(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    nc.closure_note = result.data["justification"]
+    nc.closed_at = now
+
+
+@effect("corrective_action", "implement")
+def _implemented(action: CorrectiveAction, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    action.implementation = result.data["implementation"]
+    action.implemented_by_id = actor.id
+    action.implemented_at = now
+
+
+@effect("corrective_action", "verify")
+def _action_verified(action: CorrectiveAction, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    action.verification = result.data["verification"]
+    action.verified_by_id = actor.id
+    action.verified_at = now
+
+
+@effect("corrective_action", "cancel")
+def _action_cancelled(action: CorrectiveAction, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    action.cancel_reason = result.data["reason"]
+
+
+@facts_provider("nonconformity")
+def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[str, Any]]:
+    """Action counts per NC for its guards, in one grouped query."""
+    ids = [nc.id for nc in ncs]
+    ca = CorrectiveAction
+    rows = session.execute(
+        select(
+            ca.nonconformity_id,
+            func.count().filter(ca.state != "cancelled"),
+            func.count().filter(ca.state.in_(ca.OPEN_STATES)),
+            func.count().filter(ca.state == "implemented"),
+        )
+        .where(ca.nonconformity_id.in_(ids))
+        .group_by(ca.nonconformity_id)
+    ).all()
+    facts = {i: {"action_count": 0, "open_action_count": 0, "unverified_action_count": 0} for i in ids}
+    for nc_id, total, open_count, unverified in rows:
+        facts[nc_id] = {"action_count": total, "open_action_count": open_count, "unverified_action_count": unverified}
+    return facts
+
+
+__all__ = ["add_corrective_action", "raise_nonconformity"]

@@ -1,0 +1,94 @@
+"""Accounts: creation, password hashing (Argon2id) and authentication."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from workflows.definition import ROLES
+from workflows.errors import InvalidData
+
+from ..database import begin_write, db, utcnow
+from ..models import User, UserRole
+from .audit_trail import audit_context
+
+_hasher = PasswordHasher()
+# Verified against for unknown e-mail addresses so that a failed sign-in takes
+# as long whether or not the account exists (no timing leak of accounts).
+_DUMMY_HASH = _hasher.hash("qmsflow-dummy-password")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    """True when ``password`` is the user's; rehashes when Argon2 parameters changed."""
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def validate_password(password: str | None, field: str = "password") -> dict[str, str]:
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        return {field: f"must be at least {MIN_PASSWORD_LENGTH} characters"}
+    if len(password) > 1024:
+        return {field: "must be at most 1024 characters"}
+    return {}
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(email: str, name: str, password: str, roles: set[str] | list[str], actor: User | None = None) -> User:
+    """Create an active account; raises InvalidData naming each bad field."""
+    email = (email or "").strip().lower()
+    name = (name or "").strip()
+    roles = set(roles or ())
+    errors: dict[str, str] = {}
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors["email"] = "must be a valid e-mail address"
+    elif find_by_email(email) is not None:
+        errors["email"] = "is already in use"
+    if not name or len(name) > 120:
+        errors["name"] = "is required (at most 120 characters)"
+    errors.update(validate_password(password))
+    unknown = roles - ROLES
+    if not roles or unknown:
+        errors["roles"] = "must be one or more of: " + ", ".join(sorted(ROLES))
+    if errors:
+        raise InvalidData(errors)
+    session = db.session
+    begin_write(session)
+    user = User(email=email, name=name, password_hash=hash_password(password))
+    user.role_links = [UserRole(role=r) for r in sorted(roles)]
+    session.add(user)
+    with audit_context(session, actor, reason="account created"):
+        session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (constant-time for unknown users)."""
+    user = find_by_email(email or "")
+    if user is None:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password or "")
+        return None
+    if not user.active or not check_password(user, password or ""):
+        return None
+    user.last_login_at = utcnow()
+    with audit_context(db.session, user, reason="signed in"):
+        db.session.commit()
+    return user

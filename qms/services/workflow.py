@@ -1,0 +1,197 @@
+"""Firing workflow events: the one place where a record changes state.
+
+``fire`` runs the engine's checks, changes the state, applies the event's
+effects on the record, writes the history row and (through the flush) the
+audit-trail entry, and commits all of it in one transaction, or none of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from workflows import Availability, FireResult, get_engine
+from workflows.errors import Conflict, InvalidData
+
+from ..database import begin_write, db, utcnow
+from ..models import Actor, TransitionHistory, User, WorkflowRecord
+from .audit_trail import audit_context
+from .users import check_password
+
+Effect = Callable[[Any, FireResult, Actor, dt.datetime], None]
+FactsProvider = Callable[[Session, Sequence[Any]], dict[int, dict[str, Any]]]
+
+_effects: dict[tuple[str, str], list[Effect]] = {}
+_facts: dict[str, FactsProvider] = {}
+
+
+class RecordNotFound(LookupError):
+    pass
+
+
+def effect(lifecycle: str, *events: str) -> Callable[[Effect], Effect]:
+    """Register what an event writes on the record besides its state."""
+
+    def register(fn: Effect) -> Effect:
+        for name in events:
+            _effects.setdefault((lifecycle, name), []).append(fn)
+        return fn
+
+    return register
+
+
+def facts_provider(lifecycle: str) -> Callable[[FactsProvider], FactsProvider]:
+    """Register the function that computes guard facts for many records at once."""
+
+    def register(fn: FactsProvider) -> FactsProvider:
+        _facts[lifecycle] = fn
+        return fn
+
+    return register
+
+
+def facts_for(records: Sequence[WorkflowRecord]) -> dict[int, dict[str, Any]]:
+    """Guard facts for records of one lifecycle, in one query per provider."""
+    if not records:
+        return {}
+    provider = _facts.get(records[0].lifecycle_name)
+    return provider(db.session, records) if provider else {}
+
+
+def as_actor(actor: User | Actor) -> Actor:
+    return actor.as_actor() if isinstance(actor, User) else actor
+
+
+def available_events(record: WorkflowRecord, actor: User | Actor, today: dt.date | None = None) -> list[Availability]:
+    actor = as_actor(actor)
+    engine = get_engine(record.lifecycle_name, record.lifecycle_version)
+    facts = facts_for([record]).get(record.id, {})
+    return engine.available_events(record, actor, facts, today)
+
+
+def available_events_many(
+    records: Iterable[WorkflowRecord], actor: User | Actor, today: dt.date | None = None
+) -> dict[int, list[Availability]]:
+    """Available events for a page of records, with one facts query, not one per record."""
+    records = list(records)
+    actor = as_actor(actor)
+    facts = facts_for(records)
+    today = today or dt.date.today()
+    result = {}
+    for record in records:
+        engine = get_engine(record.lifecycle_name, record.lifecycle_version)
+        result[record.id] = engine.available_events(record, actor, facts.get(record.id, {}), today)
+    return result
+
+
+def _check_signature(actor: Actor, password: str | None) -> None:
+    if not password:
+        raise InvalidData({"signature_password": "is required: re-enter your password to sign"})
+    user = db.session.get(User, actor.id)
+    if user is None or not check_password(user, password):
+        raise InvalidData({"signature_password": "is incorrect"})
+
+
+def fire(
+    record: WorkflowRecord,
+    event: str,
+    actor: User | Actor,
+    data: Mapping[str, Any] | None = None,
+    *,
+    comment: str = "",
+    expected_version: int | None = None,
+    signature_password: str | None = None,
+    today: dt.date | None = None,
+) -> TransitionHistory:
+    """Fire ``event`` on ``record`` as ``actor``; commit state, history and audit entry together.
+
+    Raises the engine's typed errors (NotPermitted, InvalidTransition,
+    GuardFailed, InvalidData) or Conflict when ``expected_version`` is stale or
+    another transaction changed the record first.  On any error nothing is
+    written and the record is reloaded as it is in the database.
+    """
+    actor = as_actor(actor)
+    model = type(record)
+    record_id = record.id
+    comment = (comment or "").strip()
+    if len(comment) > 10_000:
+        raise InvalidData({"comment": "must be at most 10000 characters"})
+    session = db.session
+    begin_write(session)
+    try:
+        # Lock the row for this transaction and read its current values: a
+        # concurrent writer waits here and then sees the winner's version.
+        locked = session.scalars(
+            select(model).where(model.id == record_id).with_for_update().execution_options(populate_existing=True)
+        ).one_or_none()
+        if locked is None:
+            raise RecordNotFound(f"{model.__name__} {record_id} does not exist")
+        if expected_version is not None and locked.version != expected_version:
+            raise Conflict(
+                f"The record changed since you loaded it (version {expected_version}, now {locked.version}); reload it"
+            )
+        engine = get_engine(model.lifecycle_name, locked.lifecycle_version)
+        ev = engine.check(locked, event, actor)
+        if ev.signature:
+            _check_signature(actor, signature_password)
+        facts = facts_for([locked]).get(record_id, {})
+        result = engine.fire(locked, event, actor, data, facts=facts, today=today)
+        now = utcnow()
+        for apply in _effects.get((model.lifecycle_name, event), ()):
+            apply(locked, result, actor, now)
+        history = TransitionHistory(
+            lifecycle=model.lifecycle_name,
+            lifecycle_version=locked.lifecycle_version,
+            record_id=record_id,
+            event=event,
+            from_state=result.source,
+            to_state=result.dest,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            at=now,
+            comment=comment,
+            data=_json_data(result.data),
+            signature_meaning=result.signature_meaning,
+            signed_by_name=actor.name if result.signature_meaning else None,
+            signed_at=now if result.signature_meaning else None,
+        )
+        session.add(history)
+        reason = comment or str(result.data.get("reason", "") or "")
+        with audit_context(session, actor, reason=reason, event=event):
+            session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise Conflict("Another change to this record was saved first; reload it and try again") from None
+    except BaseException:
+        session.rollback()
+        raise
+    return history
+
+
+def _json_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value.isoformat() if isinstance(value, dt.date) else value for key, value in data.items()}
+
+
+def history_of(record: WorkflowRecord) -> list[TransitionHistory]:
+    return list(
+        db.session.scalars(
+            select(TransitionHistory)
+            .where(TransitionHistory.lifecycle == record.lifecycle_name, TransitionHistory.record_id == record.id)
+            .order_by(TransitionHistory.id)
+        )
+    )
+
+
+def replay(record: WorkflowRecord) -> str:
+    """The state the history leads to from the initial state; raises if it is not a chain."""
+    state = get_engine(record.lifecycle_name, record.lifecycle_version).lifecycle.initial
+    for row in history_of(record):
+        if row.from_state != state:
+            raise ValueError(f"history row {row.id} starts from {row.from_state}, expected {state}")
+        state = row.to_state
+    return state

@@ -1,0 +1,1 @@
+"""Server-rendered web UI: one module per area, each with its blueprint."""

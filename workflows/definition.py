@@ -1,0 +1,287 @@
+"""Declarative building blocks of a lifecycle: states, events, guards, fields.
+
+A lifecycle is plain data plus small guard functions, so it can be versioned,
+validated, rendered as a diagram and tested generically.  Nothing here knows
+about Flask or a database: a *record* is any object with a ``state``
+attribute, an *actor* anything with ``id`` and ``roles``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .errors import InvalidData
+
+ROLES = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer"})
+
+
+class Actor(Protocol):
+    """Who fires an event. ``roles`` is a set of role names."""
+
+    id: Any
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    label: str
+    terminal: bool = False
+    description: str = ""
+
+
+# --- fields -----------------------------------------------------------------
+
+FIELD_TYPES = ("text", "string", "date", "integer", "choice", "multichoice", "boolean", "list", "json")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A piece of data an event asks for (validated before the event fires).
+
+    ``kind`` is one of FIELD_TYPES. ``string`` is a one-line value of at most
+    ``max_length`` characters; ``text`` is free text; ``list`` a list of
+    non-empty strings; ``json`` any JSON object (structured data such as a
+    5-whys analysis, checked by the service that stores it).
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    max_length: int = 10_000
+    help: str = ""
+
+    def clean(self, value: Any) -> Any:
+        """Return the value coerced to its kind, or raise ValueError(message)."""
+        kind = self.kind
+        if kind in ("text", "string"):
+            if not isinstance(value, str):
+                raise ValueError("must be a string")
+            value = value.strip()
+            if kind == "string" and ("\n" in value or "\r" in value):
+                raise ValueError("must be a single line")
+            limit = min(self.max_length, 200) if kind == "string" else self.max_length
+            if len(value) > limit:
+                raise ValueError(f"must be at most {limit} characters")
+            return value
+        if kind == "date":
+            if isinstance(value, dt.datetime):
+                return value.date()
+            if isinstance(value, dt.date):
+                return value
+            if isinstance(value, str):
+                try:
+                    return dt.date.fromisoformat(value.strip())
+                except ValueError:
+                    raise ValueError("must be a date (YYYY-MM-DD)") from None
+            raise ValueError("must be a date (YYYY-MM-DD)")
+        if kind == "integer":
+            if isinstance(value, bool):
+                raise ValueError("must be an integer")
+            if isinstance(value, int):
+                return value
+            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                return int(value)
+            raise ValueError("must be an integer")
+        if kind == "boolean":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no", "on"):
+                return value.lower() in ("true", "1", "yes", "on")
+            raise ValueError("must be true or false")
+        if kind == "choice":
+            if value not in self.choices:
+                raise ValueError("must be one of: " + ", ".join(self.choices))
+            return value
+        if kind in ("list", "multichoice"):
+            if not isinstance(value, (list, tuple)):
+                raise ValueError("must be a list")
+            items = []
+            for item in value:
+                if not isinstance(item, str) or not item.strip():
+                    raise ValueError("must be a list of non-empty strings")
+                if kind == "multichoice" and item not in self.choices:
+                    raise ValueError(f"'{item}' is not one of: " + ", ".join(self.choices))
+                items.append(item.strip())
+            return items
+        if kind == "json":
+            if not isinstance(value, dict):
+                raise ValueError("must be an object")
+            return value
+        raise ValueError(f"unknown field kind {kind!r}")  # pragma: no cover - rejected at definition
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, tuple, dict)) and not value)
+
+
+def clean_data(fields: Iterable[Field], data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validate event data against its fields; unknown keys are rejected too."""
+    data = dict(data or {})
+    known = {f.name: f for f in fields}
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    for name in data:
+        if name not in known:
+            errors[name] = "is not a field of this event"
+    for f in known.values():
+        value = data.get(f.name)
+        if _is_blank(value):
+            if f.required:
+                errors[f.name] = "is required"
+            continue
+        try:
+            cleaned[f.name] = f.clean(value)
+        except ValueError as exc:
+            errors[f.name] = str(exc)
+            continue
+        if f.required and _is_blank(cleaned[f.name]):
+            errors[f.name] = "is required"
+    if errors:
+        raise InvalidData(errors)
+    return cleaned
+
+
+# --- guards -----------------------------------------------------------------
+
+
+@dataclass
+class GuardContext:
+    """What a guard sees: the record, the actor, the event data and facts.
+
+    ``facts`` are values the caller computed about the record (for example the
+    number of open corrective actions, counted in one query for a whole page).
+    ``fact(name)`` falls back to the record's attribute of the same name.
+    """
+
+    record: Any
+    actor: Any
+    data: Mapping[str, Any]
+    facts: Mapping[str, Any]
+    today: dt.date
+
+    def fact(self, name: str, default: Any = None) -> Any:
+        if name in self.facts:
+            return self.facts[name]
+        return getattr(self.record, name, default)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A rule that may block an event. ``check`` returns None or the reason.
+
+    ``uses_data`` marks guards that read the event data: when listing the
+    available events no data exists yet, so those guards are only checked
+    when the event is fired.
+    """
+
+    name: str
+    check: Callable[[GuardContext], str | None]
+    description: str = ""
+    uses_data: bool = False
+
+
+# --- events and lifecycles -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One transition: from any of ``sources`` to ``dest``.
+
+    ``signature`` is the meaning recorded with an electronic signature
+    ("approved", "verified effective"); None when the event is no approval.
+    """
+
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: frozenset[str]
+    guards: tuple[Guard, ...] = ()
+    fields: tuple[Field, ...] = ()
+    signature: str | None = None
+    description: str = ""
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.required)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    name: str
+    version: int
+    label: str
+    description: str
+    states: tuple[State, ...]
+    initial: str
+    events: tuple[Event, ...]
+    state_index: dict[str, State] = field(init=False, repr=False, compare=False)
+    event_index: dict[str, Event] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state_index", {s.name: s for s in self.states})
+        object.__setattr__(self, "event_index", {e.name: e for e in self.events})
+        self.validate()
+
+    def validate(self) -> None:
+        """Reject an inconsistent definition when it is loaded, not when used."""
+        problems: list[str] = []
+        if len(self.state_index) != len(self.states):
+            problems.append("duplicate state names")
+        if len(self.event_index) != len(self.events):
+            problems.append("duplicate event names")
+        if self.initial not in self.state_index:
+            problems.append(f"initial state {self.initial!r} is not a state")
+        for ev in self.events:
+            for src in ev.sources:
+                if src not in self.state_index:
+                    problems.append(f"event {ev.name}: unknown source {src!r}")
+                elif self.state_index[src].terminal:
+                    problems.append(f"event {ev.name}: source {src!r} is terminal")
+            if ev.dest not in self.state_index:
+                problems.append(f"event {ev.name}: unknown destination {ev.dest!r}")
+            if not ev.roles or not ev.roles <= ROLES:
+                problems.append(f"event {ev.name}: roles must be a non-empty subset of {sorted(ROLES)}")
+            for f in ev.fields:
+                if f.kind not in FIELD_TYPES:
+                    problems.append(f"event {ev.name}: field {f.name} has unknown kind {f.kind!r}")
+                if f.kind in ("choice", "multichoice") and not f.choices:
+                    problems.append(f"event {ev.name}: field {f.name} needs choices")
+        reachable = {self.initial}
+        frontier = [self.initial]
+        while frontier:
+            current = frontier.pop()
+            for ev in self.events:
+                if current in ev.sources and ev.dest not in reachable:
+                    reachable.add(ev.dest)
+                    frontier.append(ev.dest)
+        for st in self.states:
+            if st.name not in reachable:
+                problems.append(f"state {st.name!r} cannot be reached")
+            if not st.terminal and not any(st.name in ev.sources for ev in self.events):
+                problems.append(f"state {st.name!r} is not terminal but has no way out")
+        if problems:
+            raise ValueError(f"lifecycle {self.name} v{self.version}: " + "; ".join(problems))
+
+    def state(self, name: str) -> State:
+        return self.state_index[name]
+
+    def event(self, name: str) -> Event:
+        return self.event_index[name]
+
+    def events_from(self, state: str) -> list[Event]:
+        return [ev for ev in self.events if state in ev.sources]
+
+    @property
+    def terminal_states(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states if s.terminal)
+
+
+def roles(*names: str) -> frozenset[str]:
+    return frozenset(names)

@@ -1,0 +1,143 @@
+"""Nonconformity (ISO 9001 10.2): react, find the cause, act, check it worked, close.
+
+reported → triaged → contained → root cause identified → actions planned →
+actions completed → effectiveness verified → closed; an ineffective result
+sends the NC back to planning (reopening), and an NC can be rejected early
+with a reason.  Observations may be closed without corrective action.
+"""
+
+from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from ..guards import at_least_one, date_reached, none_open
+
+QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_owner"
+
+SEVERITIES = ("major", "minor", "observation")
+ROOT_CAUSE_METHODS = ("five_whys", "fishbone", "8d", "other")
+
+
+def _observation_only(ctx: GuardContext) -> str | None:
+    severity = ctx.fact("severity")
+    if severity != "observation":
+        return f"Only an observation can close without corrective action (this one is {severity or 'not graded'})"
+    return None
+
+
+LIFECYCLE = Lifecycle(
+    name="nonconformity",
+    version=1,
+    label="Nonconformity",
+    description="From a reported nonconformity to verified, signed closure (ISO 9001 10.2).",
+    initial="reported",
+    states=(
+        State("reported", "Reported", description="Raised; waiting to be graded."),
+        State("triaged", "Triaged", description="Severity and owner set; containment due."),
+        State("contained", "Contained", description="Immediate containment and correction done."),
+        State("root_cause_identified", "Root cause identified"),
+        State("action_planned", "Corrective action planned"),
+        State("actions_completed", "Corrective actions completed", description="Waiting for the effectiveness check."),
+        State("effectiveness_verified", "Effectiveness verified"),
+        State("closed", "Closed", terminal=True),
+        State("rejected", "Rejected", terminal=True, description="Not a nonconformity; the reason is recorded."),
+    ),
+    events=(
+        Event(
+            "triage",
+            "Triage",
+            ("reported",),
+            "triaged",
+            roles(QO, MGR),
+            fields=(
+                Field("severity", "Severity", "choice", choices=SEVERITIES),
+                Field("containment_due", "Containment due", "date", required=False),
+            ),
+        ),
+        Event(
+            "reject",
+            "Reject",
+            ("reported", "triaged"),
+            "rejected",
+            roles(QO, MGR),
+            fields=(Field("reason", "Reason for rejection"),),
+        ),
+        Event(
+            "contain",
+            "Record containment",
+            ("triaged",),
+            "contained",
+            roles(QO, PO, MGR),
+            fields=(
+                Field("containment", "Containment actions"),
+                Field("correction", "Correction", required=False),
+            ),
+        ),
+        Event(
+            "analyse_root_cause",
+            "Record root cause",
+            ("contained",),
+            "root_cause_identified",
+            roles(QO, PO),
+            fields=(
+                Field("method", "Method", "choice", choices=ROOT_CAUSE_METHODS),
+                Field("root_cause", "Root cause"),
+                Field("whys", "Five whys", "list", required=False),
+                Field("fishbone", "Fishbone categories", "json", required=False),
+            ),
+        ),
+        Event(
+            "plan_actions",
+            "Approve action plan",
+            ("root_cause_identified",),
+            "action_planned",
+            roles(QO, PO, MGR),
+            guards=(at_least_one("action_count", "corrective action", purpose="the plan has none"),),
+            fields=(Field("verification_due", "Effectiveness check due", "date"),),
+        ),
+        Event(
+            "complete_actions",
+            "Mark actions completed",
+            ("action_planned",),
+            "actions_completed",
+            roles(QO, PO),
+            guards=(none_open("open_action_count", "corrective action"),),
+        ),
+        Event(
+            "verify_effectiveness",
+            "Verify effectiveness",
+            ("actions_completed",),
+            "effectiveness_verified",
+            roles(QO, MGR, AUD),
+            guards=(
+                date_reached("verification_due", "The effectiveness check"),
+                none_open("unverified_action_count", "corrective action", still="not yet verified"),
+            ),
+            fields=(Field("evidence", "Evidence of effectiveness"),),
+            signature="verified effective",
+        ),
+        Event(
+            "mark_ineffective",
+            "Reopen: actions ineffective",
+            ("actions_completed",),
+            "action_planned",
+            roles(QO, MGR, AUD),
+            fields=(Field("reason", "Why the actions were not effective"),),
+        ),
+        Event(
+            "close",
+            "Close",
+            ("effectiveness_verified",),
+            "closed",
+            roles(QO, MGR),
+            signature="approved for closure",
+        ),
+        Event(
+            "close_observation",
+            "Close without corrective action",
+            ("triaged", "contained"),
+            "closed",
+            roles(QO, MGR),
+            guards=(Guard("observation_only", _observation_only, "Only observations"),),
+            fields=(Field("justification", "Justification"),),
+            signature="approved for closure",
+        ),
+    ),
+)
