@@ -134,6 +134,20 @@ def lifecycle_diagram(name: str, output: str | None, state: str | None, version:
         click.echo(text, nl=False)
 
 
+@lifecycle_group.command("docs")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+def lifecycle_docs(output: str | None) -> None:
+    """Print the Markdown reference of every lifecycle (docs/lifecycles.md)."""
+    from workflows.reference import markdown_reference
+
+    text = markdown_reference()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
 @click.group("audit-trail")
 def audit_trail_group() -> None:
     """Check the tamper-evident audit trail."""

@@ -24,6 +24,25 @@ DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Real Argon2id with the smallest cost: the suite hashes hundreds of passwords."""
+    from argon2 import PasswordHasher
+
+    from qms.services import users
+
+    saved = users._hasher, users._DUMMY_HASH
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    users._DUMMY_HASH = users._hasher.hash("dummy-password")
+    yield
+    users._hasher, users._DUMMY_HASH = saved
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and not PG_URL:
+        raise pytest.UsageError("CI must test PostgreSQL too: set QMS_TEST_DATABASE_URL (see .ci/run)")
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return "databases: " + ", ".join(DATABASES)
 

@@ -31,7 +31,7 @@ def _graph_machine(lifecycle: Lifecycle) -> GraphMachine:
                 initial=lifecycle.initial,
                 auto_transitions=False,
                 graph_engine="mermaid",
-                title=f"{lifecycle.label} (v{lifecycle.version})",
+                title=f"title: {lifecycle.label} (v{lifecycle.version})",  # Mermaid front matter
                 show_conditions=False,
             )
             markup = machine.get_markup_config()

@@ -123,7 +123,7 @@ class LifecycleEngine:
         events = self._events_by_state.get(record.state, ())
         if not events:
             return []
-        ctx = GuardContext(record, actor, {}, facts or {}, today or dt.date.today())
+        ctx = GuardContext(record, actor, {}, {} if facts is None else facts, today or dt.date.today())
         actor_roles = actor.roles
         result = []
         for ev in events:
@@ -172,7 +172,7 @@ class LifecycleEngine:
         """
         ev = self.check(record, event_name, actor)
         cleaned = clean_data(ev.fields, data)
-        ctx = _FireContext(record, actor, cleaned, facts or {}, today or dt.date.today())
+        ctx = _FireContext(record, actor, cleaned, {} if facts is None else facts, today or dt.date.today())
         source = record.state
         if not self.machine.events[ev.name].trigger(record, ctx=ctx):
             guard, reason = ctx.blocked or (None, "The event was refused")

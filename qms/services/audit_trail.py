@@ -118,17 +118,17 @@ def _changes(obj: Any) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
         return "delete", _values(obj, keys), {}
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
-    for attr in mapper.column_attrs:
-        if attr.key in SKIPPED:
-            continue
-        history = state.attrs[attr.key].history
+    column_keys = mapper.column_attrs.keys()
+    # committed_state holds exactly the attributes changed since the row was loaded
+    for key in [k for k in state.committed_state if k in column_keys and k not in SKIPPED]:
+        history = state.attrs[key].history
         if history.has_changes():
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
             if before == after:
                 continue
-            old[attr.key] = "[redacted]" if attr.key in REDACTED else _jsonable(before)
-            new[attr.key] = "[redacted]" if attr.key in REDACTED else _jsonable(after)
+            old[key] = "[redacted]" if key in REDACTED else _jsonable(before)
+            new[key] = "[redacted]" if key in REDACTED else _jsonable(after)
     if not new:
         return None
     return "update", old, new

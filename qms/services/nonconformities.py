@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
-from ..database import begin_write, db, utcnow
+from ..database import begin_write, db, id_in, utcnow
 from ..models import NC_SOURCES, Actor, CorrectiveAction, Nonconformity, User
 from .audit_trail import audit_context
 from .references import next_reference
@@ -225,7 +225,7 @@ def _action_cancelled(action: CorrectiveAction, result: FireResult, actor: Actor
     action.cancel_reason = result.data["reason"]
 
 
-@facts_provider("nonconformity")
+@facts_provider("nonconformity", provides=("action_count", "open_action_count", "unverified_action_count"))
 def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[str, Any]]:
     """Action counts per NC for its guards, in one grouped query."""
     ids = [nc.id for nc in ncs]
@@ -237,7 +237,7 @@ def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[
             func.count().filter(ca.state.in_(ca.OPEN_STATES)),
             func.count().filter(ca.state == "implemented"),
         )
-        .where(ca.nonconformity_id.in_(ids))
+        .where(id_in(ca.nonconformity_id, ids))
         .group_by(ca.nonconformity_id)
     ).all()
     facts = {i: {"action_count": 0, "open_action_count": 0, "unverified_action_count": 0} for i in ids}

@@ -8,12 +8,12 @@ audit-trail entry, and commits all of it in one transaction, or none of it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from workflows import Availability, FireResult, get_engine
 from workflows.errors import Conflict, InvalidData
@@ -27,11 +27,7 @@ Effect = Callable[[Any, FireResult, Actor, dt.datetime], None]
 FactsProvider = Callable[[Session, Sequence[Any]], dict[int, dict[str, Any]]]
 
 _effects: dict[tuple[str, str], list[Effect]] = {}
-_facts: dict[str, FactsProvider] = {}
-
-
-class RecordNotFound(LookupError):
-    pass
+_facts: dict[str, tuple[frozenset[str], FactsProvider]] = {}
 
 
 def effect(lifecycle: str, *events: str) -> Callable[[Effect], Effect]:
@@ -45,22 +41,60 @@ def effect(lifecycle: str, *events: str) -> Callable[[Effect], Effect]:
     return register
 
 
-def facts_provider(lifecycle: str) -> Callable[[FactsProvider], FactsProvider]:
-    """Register the function that computes guard facts for many records at once."""
+def facts_provider(lifecycle: str, provides: Sequence[str]) -> Callable[[FactsProvider], FactsProvider]:
+    """Register the function that computes the guard facts ``provides`` for many records at once."""
 
     def register(fn: FactsProvider) -> FactsProvider:
-        _facts[lifecycle] = fn
+        _facts[lifecycle] = (frozenset(provides), fn)
         return fn
 
     return register
 
 
-def facts_for(records: Sequence[WorkflowRecord]) -> dict[int, dict[str, Any]]:
-    """Guard facts for records of one lifecycle, in one query per provider."""
+class _LazyFacts(Mapping[str, Any]):
+    """Facts of one record, computed (for the whole batch, in one query) on first use.
+
+    Most events have no guard that needs a computed fact: firing them costs no
+    extra query.
+    """
+
+    def __init__(self, batch: _FactsBatch, record_id: int) -> None:
+        self._batch = batch
+        self._record_id = record_id
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._batch.provides and name in self._batch.values().get(self._record_id, {})
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._batch.provides:
+            raise KeyError(name)
+        return self._batch.values()[self._record_id][name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._batch.values().get(self._record_id, {}))
+
+    def __len__(self) -> int:
+        return len(self._batch.values().get(self._record_id, {}))
+
+
+class _FactsBatch:
+    def __init__(self, records: Sequence[WorkflowRecord]) -> None:
+        self.records = records
+        self.provides, self._provider = _facts.get(records[0].lifecycle_name, (frozenset(), None))
+        self._values: dict[int, dict[str, Any]] | None = None
+
+    def values(self) -> dict[int, dict[str, Any]]:
+        if self._values is None:
+            self._values = self._provider(db.session, self.records) if self._provider else {}
+        return self._values
+
+
+def facts_for(records: Sequence[WorkflowRecord]) -> dict[int, Mapping[str, Any]]:
+    """Guard facts per record id, for records of one lifecycle; one query, and only if a guard asks."""
     if not records:
         return {}
-    provider = _facts.get(records[0].lifecycle_name)
-    return provider(db.session, records) if provider else {}
+    batch = _FactsBatch(records)
+    return {record.id: _LazyFacts(batch, record.id) for record in records}
 
 
 def as_actor(actor: User | Actor) -> Actor:
@@ -124,13 +158,10 @@ def fire(
     session = db.session
     begin_write(session)
     try:
-        # Lock the row for this transaction and read its current values: a
-        # concurrent writer waits here and then sees the winner's version.
-        locked = session.scalars(
-            select(model).where(model.id == record_id).with_for_update().execution_options(populate_existing=True)
-        ).one_or_none()
-        if locked is None:
-            raise RecordNotFound(f"{model.__name__} {record_id} does not exist")
+        # No row lock is taken: the UPDATE carries ``WHERE version = <read>``
+        # (version_id_col), so of two concurrent writers the second updates no
+        # row and gets a Conflict instead of overwriting the first.
+        locked = record
         if expected_version is not None and locked.version != expected_version:
             raise Conflict(
                 f"The record changed since you loaded it (version {expected_version}, now {locked.version}); reload it"
@@ -164,7 +195,7 @@ def fire(
         reason = comment or str(result.data.get("reason", "") or "")
         with audit_context(session, actor, reason=reason, event=event):
             session.commit()
-    except StaleDataError:
+    except (StaleDataError, ObjectDeletedError):
         session.rollback()
         raise Conflict("Another change to this record was saved first; reload it and try again") from None
     except BaseException:

@@ -1,0 +1,77 @@
+"""The qms command line."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from qms.database import db
+from qms.models import Nonconformity, User
+from qms.services.audit_trail import verify
+from workflows import lifecycle_names
+
+
+def test_lifecycle_list_names_every_lifecycle(runner):
+    result = runner.invoke(args=["lifecycle", "list"])
+    assert result.exit_code == 0
+    for name in lifecycle_names():
+        assert name in result.output
+    assert len(result.output.strip().splitlines()) == 11
+
+
+def test_lifecycle_diagram_prints_mermaid(runner):
+    result = runner.invoke(args=["lifecycle", "diagram", "certification"])
+    assert result.exit_code == 0
+    assert "stateDiagram-v2" in result.output
+    assert 'state "Stage 1' in result.output
+
+
+def test_lifecycle_diagram_writes_a_file_and_highlights_a_state(runner, tmp_path):
+    out = tmp_path / "nc.mmd"
+    result = runner.invoke(args=["lifecycle", "diagram", "nonconformity", "-o", str(out), "--state", "contained"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "Class contained s_active" in text
+
+
+def test_lifecycle_diagram_rejects_unknown_names_and_states(runner):
+    assert runner.invoke(args=["lifecycle", "diagram", "nope"]).exit_code == 2
+    bad_state = runner.invoke(args=["lifecycle", "diagram", "survey", "--state", "nope"])
+    assert bad_state.exit_code == 1 and "not a state" in bad_state.output
+
+
+def test_create_user_with_roles(runner):
+    result = runner.invoke(
+        args=["create-user", "ann@example.test", "--name", "Ann Lee", "--role", "manager", "--role", "viewer"],
+        input="long-enough-pass\nlong-enough-pass\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "ann@example.test"))
+    assert user.roles == {"manager", "viewer"}
+    assert user.password_hash.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create-user", "not-an-email", "--role", "manager", "--password", "long-enough-pass"], "email"),
+        (["create-user", "a@example.test", "--role", "wizard", "--password", "long-enough-pass"], "roles"),
+        (["create-user", "a@example.test", "--role", "viewer", "--password", "short"], "password"),
+    ],
+)
+def test_create_user_refuses_bad_input_naming_the_field(runner, args, message):
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "manager@example.com" in result.output
+    states = set(db.session.scalars(select(Nonconformity.state)))
+    assert {"reported", "triaged", "contained", "closed"} <= states
+    assert verify(db.session).ok
+    again = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert again.exit_code == 0 and "not loaded" in again.output
