@@ -805,10 +805,22 @@ def test_a_count_fact_that_must_be_positive_blocks_when_unknown() -> None:
     engine = get_engine("survey")
     rec = record("draft")
 
-    with pytest.raises(GuardFailed, match="Add at least one question first"):
+    with pytest.raises(GuardFailed, match="'question_count' is not known"):
         engine.fire(rec, "open", actor(QO), today=TODAY)
 
     assert rec.state == "draft"
+
+
+def test_guards_fail_closed_when_nobody_provides_their_fact() -> None:
+    """An unknown count of open major NCs must not let a certificate be reinstated."""
+    engine = get_engine("certification")
+    rec = record("suspended")
+
+    with pytest.raises(GuardFailed, match="'open_major_nc_count' is not known") as exc:
+        engine.fire(rec, "reinstate", actor("manager"), valid_data(get_lifecycle("certification").event("reinstate")))
+    assert rec.state == "suspended"
+    listed = {a.name: a for a in engine.available_events(rec, actor("manager"))}["reinstate"]
+    assert not listed.allowed and listed.reason == exc.value.reason
 
 
 # --- 5. data validation -----------------------------------------------------------------

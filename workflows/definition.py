@@ -149,6 +149,16 @@ def clean_data(fields: Iterable[Field], data: Mapping[str, Any] | None) -> dict[
 
 # --- guards -----------------------------------------------------------------
 
+_MISSING: Any = object()
+
+
+class MissingFact(LookupError):
+    """A guard asked for a fact that neither the caller nor the record provides."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
 
 @dataclass
 class GuardContext:
@@ -165,10 +175,20 @@ class GuardContext:
     facts: Mapping[str, Any]
     today: dt.date
 
-    def fact(self, name: str, default: Any = None) -> Any:
+    def fact(self, name: str, default: Any = _MISSING) -> Any:
+        """The fact ``name``; with no default, an unknown fact raises MissingFact.
+
+        Guards fail closed: a rule whose facts nobody provided blocks the event
+        (with a reason saying so) instead of letting it through unchecked.
+        """
         if name in self.facts:
             return self.facts[name]
-        return getattr(self.record, name, default)
+        value = getattr(self.record, name, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise MissingFact(name)
+            return default
+        return value
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from transitions import Machine
 
-from .definition import Event, Guard, GuardContext, Lifecycle, clean_data
+from .definition import Event, Guard, GuardContext, Lifecycle, MissingFact, clean_data
 from .errors import GuardFailed, InvalidTransition, NotPermitted, UnknownEvent
 
 
@@ -65,6 +65,14 @@ class _FireContext(GuardContext):
     blocked: tuple[Guard, str] | None = field(default=None)
 
 
+def run_guard(guard: Guard, ctx: GuardContext) -> str | None:
+    """The guard's reason to block, or None; an unknown fact blocks too (fail closed)."""
+    try:
+        return guard.check(ctx)
+    except MissingFact as missing:
+        return f"This cannot be checked yet: '{missing.name}' is not known ({guard.description or guard.name})"
+
+
 def _role_reason(event: Event) -> str:
     names = " or ".join(sorted(r.replace("_", " ") for r in event.roles))
     return f"Requires the role {names}"
@@ -98,7 +106,7 @@ class LifecycleEngine:
     def _condition(guard: Guard):
         def condition(event_data: Any) -> bool:
             ctx: _FireContext = event_data.kwargs["ctx"]
-            reason = guard.check(ctx)
+            reason = run_guard(guard, ctx)
             if reason:
                 ctx.blocked = (guard, reason)
                 return False
@@ -133,7 +141,7 @@ class LifecycleEngine:
             for guard in ev.guards:
                 if guard.uses_data:
                     continue
-                reason = guard.check(ctx)
+                reason = run_guard(guard, ctx)
                 if reason:
                     result.append(Availability(ev, False, reason, guard.name))
                     break

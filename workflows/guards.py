@@ -16,7 +16,7 @@ def none_open(fact: str, singular: str, plural: str | None = None, *, still: str
     """Block while the count fact ``fact`` is above zero: "2 corrective actions are still open"."""
 
     def check(ctx: GuardContext) -> str | None:
-        count = int(ctx.fact(fact, 0) or 0)
+        count = int(ctx.fact(fact) or 0)
         if count > 0:
             verb = "is" if count == 1 else "are"
             return f"{_plural(count, singular, plural)} {verb} {still}"
@@ -29,7 +29,7 @@ def at_least_one(fact: str, singular: str, plural: str | None = None, *, purpose
     """Block until the count fact is at least one: "Add at least one corrective action first"."""
 
     def check(ctx: GuardContext) -> str | None:
-        if int(ctx.fact(fact, 0) or 0) < 1:
+        if int(ctx.fact(fact) or 0) < 1:
             return f"Add at least one {singular} first" + (f" ({purpose})" if purpose else "")
         return None
 
