@@ -65,6 +65,9 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    from .security import init_security
+
+    init_security(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -80,6 +83,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
+    from .api import init_api
+
+    init_api(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -55,6 +55,26 @@ def create_user_command(email: str, name: str | None, roles: tuple[str, ...], pa
     click.echo(f"Created {user.email} with roles: {', '.join(sorted(user.roles))}")
 
 
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", default="command line", show_default=True, help="What the token is for.")
+@with_appcontext
+def create_token_command(email: str, name: str) -> None:
+    """Create an API token for a user; the token is printed alone on the last line."""
+    from .services.tokens import create_token
+    from .services.users import find_by_email
+
+    user = find_by_email(email)
+    if user is None or not user.active:
+        raise click.ClickException(f"No active user with e-mail {email}")
+    try:
+        token, plaintext = create_token(user, name)
+    except InvalidData as exc:
+        raise click.ClickException("; ".join(f"{k} {v}" for k, v in exc.errors.items())) from None
+    click.echo(f"Token '{token.name}' for {user.email} (shown once; store it safely):")
+    click.echo(plaintext)
+
+
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 @with_appcontext
@@ -174,6 +194,7 @@ def register(app: Flask) -> None:
     for command in (
         init_command,
         create_user_command,
+        create_token_command,
         seed_demo_command,
         serve_command,
         lifecycle_group,

@@ -52,4 +52,7 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "REMEMBER_COOKIE_SECURE": _flag("QMS_SECURE_COOKIES", False),
         "MAX_CONTENT_LENGTH": int(os.environ.get("QMS_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)),
         "QMS_ORGANISATION": os.environ.get("QMS_ORGANISATION", "Demo Organisation"),
+        "QMS_RATELIMIT_STORAGE_URI": os.environ.get("QMS_RATELIMIT_STORAGE_URI", "memory://"),
+        "QMS_FORCE_HTTPS": _flag("QMS_FORCE_HTTPS", False),
+        "QMS_UPLOAD_FOLDER": os.environ.get("QMS_UPLOAD_FOLDER", str(instance_path / "uploads")),
     }

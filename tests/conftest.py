@@ -91,7 +91,9 @@ def _database_url(request: pytest.FixtureRequest, tmp_path) -> str:
 def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("QMS_INSTANCE_PATH", str(tmp_path / "instance"))
     url = _database_url(request, tmp_path)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
+    )
     app.config["QMS_TEST_DATABASE"] = request.param
     with app.app_context():
         if request.param == "postgresql":

@@ -2,6 +2,8 @@
 
 from .audit import AuditChainHead, AuditEntry
 from .nonconformity import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
+from .records import Attachment, ProgressNote
+from .tokens import ApiToken
 from .users import ROLE_LABELS, Actor, User, UserRole
 from .workflow import WORKFLOW_MODELS, ReferenceCounter, TransitionHistory, WorkflowRecord
 
@@ -11,10 +13,13 @@ __all__ = [
     "SEVERITY_LABELS",
     "WORKFLOW_MODELS",
     "Actor",
+    "ApiToken",
+    "Attachment",
     "AuditChainHead",
     "AuditEntry",
     "CorrectiveAction",
     "Nonconformity",
+    "ProgressNote",
     "ReferenceCounter",
     "TransitionHistory",
     "User",

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import db
+from .records import ProgressNote
 from .users import User
 from .workflow import WorkflowRecord
 
@@ -82,6 +83,9 @@ class CorrectiveAction(WorkflowRecord, db.Model):
 
     nonconformity: Mapped[Nonconformity] = relationship(back_populates="actions")
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    implemented_by: Mapped[User | None] = relationship(foreign_keys=[implemented_by_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+    notes: Mapped[list[ProgressNote]] = relationship(order_by="ProgressNote.id")
 
     #: states in which an action still needs work
     OPEN_STATES = ("planned", "in_progress")

@@ -23,15 +23,15 @@ from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from ..database import db, utcnow
-from ..models import AuditChainHead, AuditEntry, User, UserRole, WorkflowRecord
+from ..models import ApiToken, Attachment, AuditChainHead, AuditEntry, ProgressNote, User, UserRole, WorkflowRecord
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
 #: columns whose values never enter the trail (a hash of a password is still a secret)
-REDACTED = frozenset({"password_hash"})
+REDACTED = frozenset({"password_hash", "token_hash"})
 #: bookkeeping columns that change on every update and say nothing by themselves
 SKIPPED = frozenset({"updated_at", "version"})
-AUDITED_TYPES: tuple[type, ...] = (User, UserRole, WorkflowRecord)
+AUDITED_TYPES: tuple[type, ...] = (User, UserRole, ApiToken, WorkflowRecord, ProgressNote, Attachment)
 
 
 def register_audited(*models: type) -> None:

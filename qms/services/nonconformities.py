@@ -13,7 +13,7 @@ from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import begin_write, db, id_in, utcnow
-from ..models import NC_SOURCES, Actor, CorrectiveAction, Nonconformity, User
+from ..models import NC_SOURCES, Actor, CorrectiveAction, Nonconformity, ProgressNote, User
 from .audit_trail import audit_context
 from .references import next_reference
 from .workflow import as_actor, effect, facts_provider
@@ -246,4 +246,28 @@ def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[
     return facts
 
 
-__all__ = ["add_corrective_action", "raise_nonconformity"]
+__all__ = ["add_corrective_action", "add_progress_note", "raise_nonconformity"]
+
+
+def add_progress_note(action: CorrectiveAction, actor: User | Actor, text: str) -> ProgressNote:
+    """Record progress on an open corrective action (its owner, a quality officer or a manager)."""
+    actor = as_actor(actor)
+    if action.owner_id != actor.id and not actor.roles & {"quality_officer", "manager"}:
+        raise NotPermitted("Only the action owner, a quality officer or a manager can add progress notes")
+    if action.is_terminal:
+        raise InvalidTransition(f"The action is {action.state_label.lower()}; no more progress notes")
+    errors: dict[str, str] = {}
+    text = _text(errors, "text", text, limit=5000)
+    if errors:
+        raise InvalidData(errors)
+    session = db.session
+    begin_write(session)
+    try:
+        note = ProgressNote(corrective_action_id=action.id, author_id=actor.id, text=text)
+        session.add(note)
+        with audit_context(session, actor, reason=f"progress on {action.reference}"):
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return note

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from ..security import LOGIN_LIMIT, limiter
 from ..services.users import authenticate
 
 bp = Blueprint("auth", __name__)
@@ -30,6 +31,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
