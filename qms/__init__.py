@@ -79,10 +79,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import auth, main
+    from .web import account, admin, auth, main, nonconformities
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(main.bp)
+    for module in (auth, main, nonconformities, account, admin):
+        app.register_blueprint(module.bp)
     from .api import init_api
 
     init_api(app)

@@ -7,7 +7,7 @@ import pytest
 from qms.services import fire
 
 from .conftest import login
-from .helpers import new_nc
+from .helpers import nc_in_state, new_nc
 
 
 def test_pages_need_a_signed_in_user(client):
@@ -43,16 +43,24 @@ def test_signed_in_pages_render(client, org, path):
     assert b"Sign out" in response.data
 
 
-def test_nc_page_shows_state_next_steps_with_reasons_and_history(client, org):
+def test_nc_page_shows_state_actions_and_history(client, org):
     nc = new_nc(org)
     fire(nc, "triage", org.quality, {"severity": "major"}, comment="Graded at the morning meeting")
     login(client, org.owner.email)
     page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
     assert "State: <strong>Triaged</strong>" in page
-    assert "Record containment" in page
-    assert "Requires the role manager or quality officer" in page  # reject, which the owner may not do
+    assert '<summary class="button">Record containment</summary>' in page
+    assert "<summary class=\"button\">Reject</summary>" not in page  # no button for an event the role may not fire
     assert "Graded at the morning meeting" in page
     assert "Class triaged s_active" in page
+
+
+def test_a_blocked_action_is_shown_disabled_with_its_reason(client, org):
+    nc = nc_in_state(org, "root_cause_identified")
+    login(client, org.quality.email)
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    assert '<button type="button" disabled aria-describedby="why-plan_actions">Approve action plan</button>' in page
+    assert "Add at least one corrective action first (the plan has none)" in page
 
 
 def test_register_filters_by_state(client, org):

@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
 from workflows.definition import ROLES
-from workflows.errors import InvalidData
+from workflows.errors import InvalidData, NotPermitted
 
 from ..database import begin_write, db, utcnow
 from ..models import User, UserRole
@@ -92,3 +92,58 @@ def authenticate(email: str, password: str) -> User | None:
     with audit_context(db.session, user, reason="signed in"):
         db.session.commit()
     return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user changes their own password (the current one is required)."""
+    if not check_password(user, current or ""):
+        raise InvalidData({"current": "is not your current password"})
+    errors = validate_password(new)
+    if errors:
+        raise InvalidData(errors)
+    session = db.session
+    begin_write(session)
+    user.password_hash = hash_password(new)
+    with audit_context(session, user, reason="password changed"):
+        session.commit()
+
+
+def reset_password(user: User, actor: User, new: str) -> None:
+    """An administrator sets a new password for ``user``."""
+    if not actor.has_role("admin"):
+        raise NotPermitted("Only an administrator can reset passwords")
+    errors = validate_password(new)
+    if errors:
+        raise InvalidData(errors)
+    session = db.session
+    begin_write(session)
+    user.password_hash = hash_password(new)
+    with audit_context(session, actor, reason="password reset by an administrator"):
+        session.commit()
+
+
+def update_user(user: User, actor: User, *, name: str, roles: set[str], active: bool) -> None:
+    """An administrator changes a user's name, roles or active flag."""
+    if not actor.has_role("admin"):
+        raise NotPermitted("Only an administrator can change accounts")
+    name = (name or "").strip()
+    errors: dict[str, str] = {}
+    if not name or len(name) > 120:
+        errors["name"] = "is required (at most 120 characters)"
+    if not roles or roles - ROLES:
+        errors["roles"] = "must be one or more of: " + ", ".join(sorted(ROLES))
+    if user.id == actor.id and ("admin" not in roles or not active):
+        errors["roles"] = "you cannot remove your own administrator role or deactivate yourself"
+    if errors:
+        raise InvalidData(errors)
+    session = db.session
+    begin_write(session)
+    user.name = name
+    user.active = active
+    current = {link.role: link for link in user.role_links}
+    for role in set(current) - roles:
+        user.role_links.remove(current[role])
+    for role in sorted(roles - set(current)):
+        user.role_links.append(UserRole(role=role))
+    with audit_context(session, actor, reason="account changed by an administrator"):
+        session.commit()

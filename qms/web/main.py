@@ -1,36 +1,34 @@
-"""Home, lifecycle reference pages and the nonconformity register."""
+"""Home (dashboard), My work and the lifecycle reference pages."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import datetime as dt
+
+from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from workflows import all_lifecycles, get_lifecycle
 from workflows.diagram import mermaid
 from workflows.errors import UnknownLifecycle
 
 from ..database import db
-from ..models import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
-from ..services import available_events, available_events_many, history_of
+from ..security import DIAGRAM_CSP, talisman
+from ..services.dashboard import dashboard_figures, work_for
 
 bp = Blueprint("main", __name__)
-PER_PAGE = 25
 
 
 @bp.route("/")
 @login_required
 def index() -> str:
-    by_state = dict(db.session.execute(select(Nonconformity.state, func.count()).group_by(Nonconformity.state)).all())
-    open_actions = db.session.scalar(
-        select(func.count()).where(CorrectiveAction.state.in_(CorrectiveAction.OPEN_STATES))
-    )
-    return render_template(
-        "main/index.html",
-        lifecycle=get_lifecycle("nonconformity"),
-        by_state=by_state,
-        open_actions=open_actions,
-    )
+    return render_template("main/index.html", figures=dashboard_figures(dt.date.today()))
+
+
+@bp.route("/my-work")
+@login_required
+def my_work() -> str:
+    return render_template("main/my_work.html", items=work_for(current_user, dt.date.today()), today=dt.date.today())
 
 
 @bp.route("/health")
@@ -47,45 +45,10 @@ def lifecycles() -> str:
 
 @bp.route("/lifecycles/<name>")
 @login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
 def lifecycle(name: str) -> str:
     try:
         lc = get_lifecycle(name)
     except UnknownLifecycle:
         abort(404)
     return render_template("lifecycles/detail.html", lc=lc, diagram=mermaid(lc))
-
-
-@bp.route("/nonconformities")
-@login_required
-def nonconformities() -> str:
-    page = request.args.get("page", 1, type=int) or 1
-    state = request.args.get("state") or None
-    query = select(Nonconformity).order_by(Nonconformity.id.desc())
-    if state:
-        query = query.where(Nonconformity.state == state)
-    pagination = db.paginate(query, page=max(page, 1), per_page=PER_PAGE, error_out=False)
-    available = available_events_many(pagination.items, current_user)
-    return render_template(
-        "nonconformities/list.html",
-        pagination=pagination,
-        available=available,
-        state=state,
-        lifecycle=get_lifecycle("nonconformity"),
-        sources=NC_SOURCES,
-        severities=SEVERITY_LABELS,
-    )
-
-
-@bp.route("/nonconformities/<int:nc_id>")
-@login_required
-def nonconformity(nc_id: int) -> str:
-    nc = db.session.get(Nonconformity, nc_id) or abort(404)
-    return render_template(
-        "nonconformities/detail.html",
-        nc=nc,
-        events=available_events(nc, current_user),
-        history=history_of(nc),
-        diagram=mermaid(nc.lifecycle, current=nc.state),
-        sources=NC_SOURCES,
-        severities=SEVERITY_LABELS,
-    )

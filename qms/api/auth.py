@@ -1,0 +1,48 @@
+"""Bearer-token authentication of every API request (never the session cookie).
+
+A missing, unknown or revoked token, or one whose user was deactivated, gets
+401 with ``WWW-Authenticate: Bearer`` and a JSON body — never a redirect to
+the sign-in page.  The signed-in user is ``flask.g.api_user``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+from werkzeug.wrappers import Response
+
+from ..models import User
+from ..services.tokens import user_for_token
+from .errors import error_response
+
+REALM = 'Bearer realm="qmsflow"'
+
+
+def _unauthorized(message: str, challenge: str) -> Response:
+    return error_response(401, message, {}, {"WWW-Authenticate": challenge})
+
+
+def authenticate() -> Response | None:
+    """``before_request`` of the API blueprints: find the caller from the bearer token."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() != "bearer" or not credentials:
+        return _unauthorized("Authentication required: send 'Authorization: Bearer <token>'", REALM)
+    user = user_for_token(credentials)
+    if user is None:
+        return _unauthorized(
+            "The token is invalid, revoked or belongs to a deactivated account",
+            f'{REALM}, error="invalid_token"',
+        )
+    g.api_user = user
+    return None
+
+
+def require_token(blueprint: Blueprint) -> None:
+    """Make every route of ``blueprint`` require a valid bearer token."""
+    blueprint.before_request(authenticate)
+
+
+def api_user() -> User:
+    """The user whose token authenticated this request."""
+    return g.api_user

@@ -1,0 +1,150 @@
+"""/api/v1/nonconformities: the register, raising, lifecycle events and evidence files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import url_for
+from marshmallow import RAISE
+from sqlalchemy import String, case, cast, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..models import Nonconformity
+from ..services.attachments import attach, attachments_of
+from ..services.nonconformities import raise_nonconformity
+from .auth import api_user
+from .blueprint import ID, ApiBlueprint
+from .schemas import (
+    AttachmentSchema,
+    AttachmentUploadSchema,
+    NonconformityCreateSchema,
+    NonconformityPageSchema,
+    NonconformityQuerySchema,
+    NonconformitySchema,
+)
+from .workflow import (
+    LIKE_ESCAPE,
+    add_workflow_routes,
+    contains,
+    escape_like,
+    get_or_404,
+    ordering,
+    paginate,
+    present,
+    state_order,
+)
+
+blp = ApiBlueprint(
+    "api_nonconformities",
+    __name__,
+    tag="Nonconformities",
+    description="Nonconformities (ISO 9001 10.2): raise, triage, contain, find the cause, verify, close.",
+)
+
+#: what a nonconformity's representation reads, loaded for a whole page in a fixed number of queries
+LOAD = (selectinload(Nonconformity.raised_by), selectinload(Nonconformity.owner), selectinload(Nonconformity.actions))
+SEVERITY_ORDER = {"major": 0, "minor": 1, "observation": 2}
+
+
+def links(nc: Nonconformity) -> dict[str, Any]:
+    base = "api_nonconformities."
+    return {
+        "links": {
+            "self": url_for(base + "get_nonconformity", nc_id=nc.id),
+            "history": url_for(base + "nonconformity_history", nc_id=nc.id),
+            "events": url_for(base + "nonconformity_events", nc_id=nc.id),
+            "corrective_actions": url_for("api_corrective_actions.list_nonconformity_actions", nc_id=nc.id),
+            "attachments": url_for(base + "list_attachments", nc_id=nc.id),
+        }
+    }
+
+
+def load(nc_id: int) -> Nonconformity:
+    return get_or_404(Nonconformity, nc_id, options=LOAD)
+
+
+def _clause(clause: str) -> Any:
+    """NCs citing ``clause`` or one of its sub-clauses ('7.1' finds '7.1' and '7.1.5.2', not '7.10')."""
+    as_stored = escape_like(json.dumps(clause)[1:-1])  # clause_refs is JSON text: match its quoted elements
+    text = cast(Nonconformity.clause_refs, String)
+    return or_(text.like(f'%"{as_stored}"%', escape=LIKE_ESCAPE), text.like(f'%"{as_stored}.%', escape=LIKE_ESCAPE))
+
+
+@blp.route("/nonconformities", methods=["GET"])
+@blp.arguments(NonconformityQuerySchema, location="query", unknown=RAISE)
+@blp.response(200, NonconformityPageSchema)
+def list_nonconformities(args: dict[str, Any]) -> dict[str, Any]:
+    """The nonconformity register: filtered, sorted, one page at a time"""
+    nc = Nonconformity
+    stmt = select(nc)
+    for name, column in (("state", nc.state), ("severity", nc.severity), ("source", nc.source)):
+        if name in args:
+            stmt = stmt.where(column == args[name])
+    if "process" in args:
+        stmt = stmt.where(contains(nc.process, args["process"]))
+    if "clause" in args:
+        stmt = stmt.where(_clause(args["clause"]))
+    if "q" in args:
+        stmt = stmt.where(or_(contains(nc.reference, args["q"]), contains(nc.title, args["q"]), contains(nc.description, args["q"])))
+    if "raised_by" in args:
+        stmt = stmt.where(nc.raised_by_id == args["raised_by"])
+    if "owner" in args:
+        stmt = stmt.where(nc.owner_id == args["owner"])
+    columns = {
+        "reference": nc.reference,
+        "detected_on": nc.detected_on,
+        "created_at": nc.created_at,
+        "severity": case(SEVERITY_ORDER, value=nc.severity, else_=len(SEVERITY_ORDER)),
+        "state": state_order(nc),
+    }
+    stmt = stmt.order_by(*ordering(args["sort"], columns, nc.id))
+    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    return {**page, "items": present(items, links)}
+
+
+@blp.route("/nonconformities", methods=["POST"])
+@blp.arguments(NonconformityCreateSchema)
+@blp.response(201, NonconformitySchema)
+def create_nonconformity(body: dict[str, Any]) -> Any:
+    """Raise a nonconformity (it starts as reported)
+
+    Any role but viewer may raise one.
+    """
+    nc = raise_nonconformity(api_user(), **body)
+    nc = load(nc.id)
+    return present([nc], links)[0], 201, {"Location": url_for("api_nonconformities.get_nonconformity", nc_id=nc.id)}
+
+
+add_workflow_routes(
+    blp,
+    model=Nonconformity,
+    collection="nonconformities",
+    key="nc_id",
+    name="nonconformity",
+    schema=NonconformitySchema,
+    load=load,
+    links=links,
+)
+
+
+@blp.route(f"/nonconformities/<{ID}:nc_id>/attachments", methods=["GET"])
+@blp.response(200, AttachmentSchema(many=True))
+def list_attachments(nc_id: int) -> Any:
+    """The evidence files of a nonconformity (metadata)"""
+    return attachments_of(load(nc_id))
+
+
+@blp.route(f"/nonconformities/<{ID}:nc_id>/attachments", methods=["POST"])
+@blp.arguments(AttachmentUploadSchema, location="files")
+@blp.response(201, AttachmentSchema)
+def upload_attachment(files: dict[str, Any], nc_id: int) -> Any:
+    """Attach an evidence file (multipart field `file`)
+
+    The type is decided by the content, not the name: PDF, DOCX, XLSX, PNG,
+    JPEG, GIF or plain text; anything else answers 422, a file over the upload
+    limit 413.
+    """
+    nc = load(nc_id)
+    upload = files["file"]
+    return attach(nc, api_user(), upload.stream, upload.filename or "")

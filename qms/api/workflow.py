@@ -1,0 +1,206 @@
+"""What every workflow resource of the API shares: loading, presenting, paging and firing events.
+
+``add_workflow_routes`` gives a resource its four lifecycle routes, the same
+for every collection::
+
+    GET  /<collection>/<id>                 the record, ETag = its version
+    GET  /<collection>/<id>/history         every fired event, with signatures
+    GET  /<collection>/<id>/events          the events the caller may fire now, or why not
+    POST /<collection>/<id>/events/<event>  fire one (body: EventRequestSchema)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flask import abort
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm.interfaces import ORMOption
+
+from workflows import get_lifecycle
+from workflows.errors import InvalidData
+
+from ..database import db
+from ..models import WorkflowRecord
+from ..services import available_events_many, fire, history_of
+from .auth import api_user
+from .blueprint import ID, ApiBlueprint
+from .schemas import MAX_ID, AvailableEventSchema, EventRequestSchema, HistoryRowSchema, IfMatchSchema
+
+#: top-level names of an event request; every other field InvalidData names is inside ``data``
+REQUEST_FIELDS = frozenset({"comment", "signature_password", "version"})
+ETAG_HEADER = {"ETag": {"description": "The record's version, quoted", "schema": {"type": "string"}}}
+LIKE_ESCAPE = "/"
+
+
+class Presented:
+    """A record with what the API adds to it (the caller's available events, links…).
+
+    Attributes not given here are read from the record, so one marshmallow
+    schema dumps both.
+    """
+
+    def __init__(self, record: Any, **extra: Any) -> None:
+        self._record = record
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._record, name)
+
+
+def get_or_404(model: type[Any], record_id: int, *, options: Sequence[ORMOption] = (), label: str = "") -> Any:
+    """The record with this id, or a JSON 404."""
+    record = db.session.get(model, record_id, options=options) if 1 <= record_id <= MAX_ID else None
+    if record is None:
+        label = label or getattr(model, "lifecycle_name", model.__name__).replace("_", " ")
+        abort(404, description=f"There is no {label} with id {record_id}")
+    return record
+
+
+def present(records: Sequence[WorkflowRecord], links: Callable[[Any], dict[str, Any]]) -> list[Presented]:
+    """Records with the caller's available events (one facts query for all of them) and their extras."""
+    available = available_events_many(records, api_user())
+    return [
+        Presented(record, available_events=[a.as_dict() for a in available.get(record.id, [])], **links(record))
+        for record in records
+    ]
+
+
+def etag(record: WorkflowRecord) -> dict[str, str]:
+    return {"ETag": f'"{record.version}"'}
+
+
+# --- lists ----------------------------------------------------------------------------
+
+
+def escape_like(text: str) -> str:
+    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+
+
+def contains(column: Any, text: str) -> Any:
+    """Case-insensitive ``column`` contains ``text`` (wildcards in ``text`` are literal)."""
+    return column.ilike(f"%{escape_like(text)}%", escape=LIKE_ESCAPE)
+
+
+def ordering(sort: str, columns: Mapping[str, Any], id_column: Any) -> list[Any]:
+    """ORDER BY for ``sort`` (a name of ``columns``, ``-`` first for descending), ties broken by id."""
+    descending = sort.startswith("-")
+    column = columns[sort.lstrip("-")]
+    return [column.desc(), id_column.desc()] if descending else [column.asc(), id_column.asc()]
+
+
+def state_order(model: type[WorkflowRecord]) -> Any:
+    """A sort key that follows the lifecycle's order of states rather than the alphabet."""
+    states = [s.name for s in get_lifecycle(model.lifecycle_name).states]
+    return case({name: index for index, name in enumerate(states)}, value=model.state, else_=len(states))
+
+
+def paginate(
+    stmt: Select[Any], page: int, per_page: int, *, options: Sequence[ORMOption] = ()
+) -> tuple[list[Any], dict[str, int]]:
+    """One page of ``stmt`` (loaded with ``options``) and the page's numbers: two queries whatever its size."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = list(db.session.scalars(stmt.options(*options).limit(per_page).offset((page - 1) * per_page)))
+    pages = math.ceil(total / per_page) if total else 0
+    return items, {"page": page, "per_page": per_page, "total": total, "pages": pages}
+
+
+# --- firing events ------------------------------------------------------------------------
+
+
+def _version_from(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    tag = if_match.strip()
+    if tag == "*":
+        return None
+    return int(tag.removeprefix("W/").strip('"'))
+
+
+def fire_from_request(record: WorkflowRecord, event: str, body: Mapping[str, Any], headers: Mapping[str, Any]) -> None:
+    """Fire ``event`` with the request's data; InvalidData names fields as they are in the request."""
+    expected = body.get("version")
+    from_header = _version_from(headers.get("if_match"))
+    if from_header is not None:
+        if expected is not None and expected != from_header:
+            raise InvalidData({"version": f"differs from the If-Match header ({from_header})"})
+        expected = from_header
+    try:
+        fire(
+            record,
+            event,
+            api_user(),
+            body.get("data") or {},
+            comment=body.get("comment") or "",
+            expected_version=expected,
+            signature_password=body.get("signature_password"),
+        )
+    except InvalidData as exc:
+        raise InvalidData(
+            {name if name in REQUEST_FIELDS else f"data.{name}": text for name, text in exc.errors.items()}
+        ) from None
+
+
+# --- the routes every workflow resource has -----------------------------------------------
+
+
+def add_workflow_routes(
+    blp: ApiBlueprint,
+    *,
+    model: type[WorkflowRecord],
+    collection: str,
+    key: str,
+    name: str,
+    schema: type[Any],
+    load: Callable[[int], Any],
+    links: Callable[[Any], dict[str, Any]],
+) -> None:
+    """Register GET one, history, available events and POST event for ``model`` on ``blp``."""
+    base = f"/{collection}/<{ID}:{key}>"
+    label = get_lifecycle(model.lifecycle_name).label.lower()
+
+    def get_one(**view_args: Any) -> Any:
+        record = load(view_args[key])
+        return present([record], links)[0], 200, etag(record)
+
+    get_one.__doc__ = f"One {label}, with the events you may fire on it\n\nThe ETag header is its version."
+    blp.route(base, endpoint=f"get_{name}", methods=["GET"])(
+        blp.response(200, schema, headers=ETAG_HEADER)(get_one)
+    )
+
+    def history(**view_args: Any) -> Any:
+        return history_of(load(view_args[key]))
+
+    history.__doc__ = f"The history of a {label}: every fired event, oldest first, with e-signatures"
+    blp.route(f"{base}/history", endpoint=f"{name}_history", methods=["GET"])(
+        blp.response(200, HistoryRowSchema(many=True))(history)
+    )
+
+    def events(**view_args: Any) -> Any:
+        return present([load(view_args[key])], links)[0].available_events
+
+    events.__doc__ = f"The events of a {label}'s current state: allowed for you, or the reason why not"
+    blp.route(f"{base}/events", endpoint=f"{name}_events", methods=["GET"])(
+        blp.response(200, AvailableEventSchema(many=True))(events)
+    )
+
+    def fire_event(body: dict[str, Any], headers: dict[str, Any], **view_args: Any) -> Any:
+        record = load(view_args[key])
+        fire_from_request(record, view_args["event"], body, headers)
+        return present([record], links)[0], 200, etag(record)
+
+    fire_event.__doc__ = (
+        f"Fire an event on a {label}\n\n"
+        "Send the event's fields in `data`, `signature_password` for signed events and the version you "
+        "read as `version` or `If-Match`. Answers 403 when your roles do not allow it, 409 when it is not "
+        "possible in this state, a guard blocks it (the message says why) or the version is stale, 422 "
+        "naming each bad field (`data.<field>` for event fields) and 404 for an unknown event."
+    )
+    blp.route(f"{base}/events/<string(maxlength=60):event>", endpoint=f"fire_{name}_event", methods=["POST"])(
+        blp.arguments(EventRequestSchema, required=False)(
+            blp.arguments(IfMatchSchema, location="headers")(blp.response(200, schema, headers=ETAG_HEADER)(fire_event))
+        )
+    )
+

@@ -1,0 +1,152 @@
+"""Figures for the dashboard and the "My work" list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from ..database import db
+from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, CorrectiveAction, Nonconformity, User
+from .workflow import as_actor, available_events_many
+
+CLOSED_NC_STATES = ("closed", "rejected")
+AGE_BUCKETS = ((30, "0–30 days"), (60, "31–60 days"), (90, "61–90 days"), (None, "over 90 days"))
+
+
+@dataclass
+class Chart:
+    title: str
+    bars: list[tuple[str, int]]
+    empty: str = "Nothing to show yet."
+
+    @property
+    def maximum(self) -> int:
+        return max((value for _, value in self.bars), default=0)
+
+
+@dataclass
+class Figures:
+    open_ncs: int
+    open_major: int
+    open_actions: int
+    overdue_actions: int
+    on_time_rate: float | None  # share of implemented actions done by their due date
+    implemented_actions: int
+    charts: list[Chart] = field(default_factory=list)
+
+
+def dashboard_figures(today: dt.date) -> Figures:
+    session = db.session
+    is_open = Nonconformity.state.not_in(CLOSED_NC_STATES)
+    by_severity = dict(
+        session.execute(
+            select(Nonconformity.severity, func.count()).where(is_open).group_by(Nonconformity.severity)
+        ).all()
+    )
+    by_source = session.execute(
+        select(Nonconformity.source, func.count()).where(is_open).group_by(Nonconformity.source)
+    ).all()
+    by_process = session.execute(
+        select(Nonconformity.process, func.count())
+        .where(is_open, Nonconformity.process != "")
+        .group_by(Nonconformity.process)
+        .order_by(func.count().desc())
+        .limit(8)
+    ).all()
+    clauses: Counter[str] = Counter()
+    ages: Counter[str] = Counter()
+    for refs, detected in session.execute(select(Nonconformity.clause_refs, Nonconformity.detected_on).where(is_open)):
+        clauses.update(refs or [])
+        age = (today - detected).days
+        ages[next(label for limit, label in AGE_BUCKETS if limit is None or age <= limit)] += 1
+    ca = CorrectiveAction
+    open_actions = session.scalar(select(func.count()).where(ca.state.in_(ca.OPEN_STATES))) or 0
+    overdue = session.scalar(select(func.count()).where(ca.state.in_(ca.OPEN_STATES), ca.due_date < today)) or 0
+    implemented = session.execute(select(ca.implemented_at, ca.due_date).where(ca.implemented_at.is_not(None))).all()
+    on_time = sum(1 for done_at, due in implemented if done_at.date() <= due)
+    severity_order = [*SEVERITY_LABELS, None]
+    return Figures(
+        open_ncs=sum(by_severity.values()),
+        open_major=by_severity.get("major", 0),
+        open_actions=open_actions,
+        overdue_actions=overdue,
+        on_time_rate=(on_time / len(implemented)) if implemented else None,
+        implemented_actions=len(implemented),
+        charts=[
+            Chart(
+                "Open nonconformities by severity",
+                [
+                    (SEVERITY_LABELS.get(s, "Not graded yet"), by_severity[s])
+                    for s in severity_order
+                    if s in by_severity
+                ],
+            ),
+            Chart("Open nonconformities by source", [(NC_SOURCES.get(s, s), n) for s, n in by_source]),
+            Chart("Open nonconformities by process (top 8)", list(by_process)),
+            Chart("Open nonconformities by ISO 9001 clause (top 8)", clauses.most_common(8)),
+            Chart("Age of open nonconformities", [(label, ages[label]) for _, label in AGE_BUCKETS]),
+        ],
+    )
+
+
+@dataclass
+class WorkItem:
+    kind: str
+    record_id: int
+    reference: str
+    title: str
+    state_label: str
+    actions: list[str]
+    due: dt.date | None
+    overdue: bool
+
+
+def _nc_due(nc: Nonconformity) -> dt.date | None:
+    if nc.state == "triaged":
+        return nc.containment_due
+    if nc.state == "actions_completed":
+        return nc.verification_due
+    return None
+
+
+def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
+    """Everything ``user`` can act on now, overdue first, then by due date."""
+    actor = as_actor(user)
+    items: list[WorkItem] = []
+    ncs = list(db.session.scalars(select(Nonconformity).where(Nonconformity.state.not_in(CLOSED_NC_STATES))))
+    ncs_by_id = {nc.id: nc for nc in ncs}
+    for nc_id, events in available_events_many(ncs, actor, today).items():
+        allowed = [a.event.label for a in events if a.allowed]
+        if allowed:
+            nc = ncs_by_id[nc_id]
+            due = _nc_due(nc)
+            items.append(
+                WorkItem("nc", nc.id, nc.reference, nc.title, nc.state_label, allowed, due, bool(due and due < today))
+            )
+    actions = list(
+        db.session.scalars(
+            select(CorrectiveAction).where(CorrectiveAction.state.in_(("planned", "in_progress", "implemented")))
+        )
+    )
+    actions_by_id = {action.id: action for action in actions}
+    for action_id, events in available_events_many(actions, actor, today).items():
+        allowed = [a.event.label for a in events if a.allowed]
+        if allowed:
+            action = actions_by_id[action_id]
+            items.append(
+                WorkItem(
+                    "action",
+                    action.id,
+                    action.reference,
+                    action.title,
+                    action.state_label,
+                    allowed,
+                    action.due_date,
+                    action.is_overdue(today),
+                )
+            )
+    items.sort(key=lambda item: (not item.overdue, item.due or dt.date.max, item.reference))
+    return items

@@ -1,0 +1,84 @@
+"""My account: change password, API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, fresh_login_required, login_required
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from workflows.errors import InvalidData, NotPermitted
+
+from ..database import db
+from ..models import ApiToken
+from ..services.tokens import create_token, revoke_token, tokens_of
+from ..services.users import change_password
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
+    new = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=1024)])
+    confirm = PasswordField("Repeat the new password", validators=[EqualTo("new", "The two passwords differ.")])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("What the token is for", validators=[DataRequired(), Length(max=100)])
+
+
+def _render(password_form: PasswordForm | None = None, token_form: TokenForm | None = None, new_token: str = ""):
+    return render_template(
+        "account/profile.html",
+        password_form=password_form or PasswordForm(formdata=None),
+        token_form=token_form or TokenForm(formdata=None),
+        tokens=tokens_of(current_user),
+        new_token=new_token,
+    )
+
+
+@bp.route("/")
+@login_required
+def profile() -> str:
+    return _render()
+
+
+@bp.route("/password", methods=["POST"])
+@fresh_login_required
+def password() -> Any:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.new.data)
+        except InvalidData as exc:
+            for name, message in exc.errors.items():
+                getattr(form, {"password": "new"}.get(name, name)).errors.append(message)
+        else:
+            flash("Your password is changed.")
+            return redirect(url_for("account.profile"))
+    return _render(password_form=form), 422
+
+
+@bp.route("/tokens", methods=["POST"])
+@fresh_login_required
+def new_token() -> Any:
+    form = TokenForm()
+    if form.validate_on_submit():
+        _token, plaintext = create_token(current_user, form.name.data)
+        return _render(new_token=plaintext)
+    return _render(token_form=form), 422
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke(token_id: int) -> Any:
+    token = db.session.get(ApiToken, token_id) or abort(404)
+    try:
+        revoke_token(token, current_user)
+    except NotPermitted:
+        abort(403)
+    flash(f"Token '{token.name}' revoked.")
+    return redirect(request.referrer or url_for("account.profile"))

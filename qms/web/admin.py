@@ -1,0 +1,115 @@
+"""User administration (admins only): create, change roles, deactivate, reset passwords."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Email, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from workflows.errors import InvalidData, NotPermitted
+
+from ..database import db
+from ..models import ROLE_LABELS, User
+from ..services.users import create_user, reset_password, update_user
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class RolesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10, max=1024)])
+    roles = RolesField("Roles", choices=list(ROLE_LABELS.items()), validators=[DataRequired()])
+
+
+class EditUserForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    roles = RolesField("Roles", choices=list(ROLE_LABELS.items()), validators=[DataRequired()])
+    active = BooleanField("Active (may sign in)")
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=1024)])
+
+
+@bp.before_request
+@login_required
+def admins_only() -> None:
+    if not current_user.has_role("admin"):
+        abort(403)
+
+
+def _apply(form: FlaskForm, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(f"{name} {message}")
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users() -> Any:
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(form.email.data, form.name.data, form.password.data, set(form.roles.data), current_user)
+        except InvalidData as exc:
+            _apply(form, exc.errors)
+        else:
+            flash(f"Account created for {user.email}.")
+            return redirect(url_for("admin.users"))
+    people = db.session.scalars(select(User).order_by(User.name)).all()
+    return render_template("admin/users.html", users=people, form=form, labels=ROLE_LABELS), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user(user_id: int) -> Any:
+    person = db.session.get(User, user_id) or abort(404)
+    form = EditUserForm(obj=person)  # a submitted form's data wins over the stored values
+    if request.method == "GET":
+        form.roles.data = sorted(person.roles)
+        form.active.data = person.active
+    reset = ResetForm(formdata=None)
+    if form.validate_on_submit():
+        try:
+            update_user(person, current_user, name=form.name.data, roles=set(form.roles.data), active=form.active.data)
+        except (InvalidData, NotPermitted) as exc:
+            if isinstance(exc, InvalidData):
+                _apply(form, exc.errors)
+            else:
+                flash(exc.message)
+        else:
+            flash(f"{person.email} updated.")
+            return redirect(url_for("admin.user", user_id=person.id))
+    return render_template("admin/user.html", person=person, form=form, reset=reset), (422 if form.errors else 200)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def password(user_id: int) -> Any:
+    person = db.session.get(User, user_id) or abort(404)
+    reset = ResetForm()
+    if reset.validate_on_submit():
+        try:
+            reset_password(person, current_user, reset.password.data)
+        except InvalidData as exc:
+            _apply(reset, exc.errors)
+        else:
+            flash(f"Password of {person.email} reset; tell them to change it after signing in.")
+            return redirect(url_for("admin.user", user_id=person.id))
+    form = EditUserForm(formdata=None, obj=person)
+    form.roles.data = sorted(person.roles)
+    return render_template("admin/user.html", person=person, form=form, reset=reset), 422

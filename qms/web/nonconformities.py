@@ -1,0 +1,436 @@
+"""Nonconformity register and record pages, corrective actions, evidence, exports."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, FileField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from standards import get_standard
+from workflows import get_lifecycle
+from workflows.diagram import mermaid
+from workflows.errors import InvalidData, InvalidTransition, NotPermitted
+
+from ..database import db
+from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, CorrectiveAction, Nonconformity, User
+from ..security import DIAGRAM_CSP, talisman
+from ..services import available_events, available_events_many, history_of
+from ..services.attachments import attach, attachments_of, storage_path
+from ..services.nonconformities import (
+    PLAN_ROLES,
+    PLANNING_STATES,
+    RAISE_ROLES,
+    add_corrective_action,
+    add_progress_note,
+    raise_nonconformity,
+)
+from ..services.registers import NcFilters, nonconformity_register
+from .events import EventFormState, fire_from_form
+
+bp = Blueprint("nc", __name__)
+PER_PAGE = 25
+
+
+def iso_clauses() -> list[tuple[str, str]]:
+    return [(c.number, c.label) for c in get_standard("iso-9001-2015").clauses]
+
+
+class RaiseForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description", validators=[DataRequired(), Length(max=10_000)])
+    source = SelectField("Source", choices=list(NC_SOURCES.items()), validators=[DataRequired()])
+    process_name = StringField("Process", validators=[Optional(), Length(max=120)])
+    clauses = TextAreaField(
+        "ISO 9001 clauses",
+        validators=[Optional(), Length(max=500)],
+        description="Clause numbers separated by commas, e.g. 7.1.5.2, 8.7",
+    )
+    detected_on = DateField("Detected on", validators=[DataRequired()], default=dt.date.today)
+    evidence = FileField("Evidence (optional)")
+
+
+class ActionForm(FlaskForm):
+    title = StringField("Action", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Details", validators=[Optional(), Length(max=10_000)])
+    owner_id = SelectField("Owner", coerce=int, validators=[DataRequired()])
+    due_date = DateField("Due date", validators=[DataRequired()])
+
+
+def _owner_choices() -> list[tuple[int, str]]:
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    return [(u.id, u.name) for u in users]
+
+
+def _apply_errors(form: FlaskForm, errors: dict[str, str], mapping: dict[str, str] | None = None) -> None:
+    for name, message in errors.items():
+        target = getattr(form, (mapping or {}).get(name, name), None)
+        if target is not None:
+            target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
+        else:
+            flash(f"{name} {message}")
+
+
+# --- register ------------------------------------------------------------------
+
+
+@bp.route("/nonconformities")
+@login_required
+def register() -> str:
+    filters = NcFilters.from_args(request.args)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    pagination = db.paginate(nonconformity_register(filters), page=page, per_page=PER_PAGE, error_out=False)
+    processes = db.session.scalars(
+        select(Nonconformity.process).where(Nonconformity.process != "").distinct().order_by(Nonconformity.process)
+    ).all()
+    return render_template(
+        "nonconformities/list.html",
+        pagination=pagination,
+        available=available_events_many(pagination.items, current_user),
+        filters=filters,
+        processes=processes,
+        lifecycle=get_lifecycle("nonconformity"),
+        sources=NC_SOURCES,
+        severities=SEVERITY_LABELS,
+        today=dt.date.today(),
+    )
+
+
+EXPORT_COLUMNS = (
+    "Reference",
+    "Title",
+    "Source",
+    "Severity",
+    "Process",
+    "ISO clauses",
+    "State",
+    "Detected on",
+    "Raised by",
+    "Owner",
+    "Open actions",
+    "Closed at (UTC)",
+)
+
+
+def _export_rows(filters: NcFilters) -> list[list[Any]]:
+    rows = []
+    for nc in db.session.scalars(nonconformity_register(filters)):
+        rows.append(
+            [
+                nc.reference,
+                nc.title,
+                NC_SOURCES.get(nc.source, nc.source),
+                SEVERITY_LABELS.get(nc.severity or "", ""),
+                nc.process,
+                ", ".join(nc.clause_refs),
+                nc.state_label,
+                nc.detected_on,
+                nc.raised_by.name,
+                nc.owner.name if nc.owner else "",
+                sum(1 for a in nc.actions if a.state in CorrectiveAction.OPEN_STATES),
+                nc.closed_at.strftime("%Y-%m-%d %H:%M") if nc.closed_at else "",
+            ]
+        )
+    return rows
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    """Neutralise formula injection: text starting with = + - @ is kept as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@bp.route("/nonconformities/export.csv")
+@login_required
+def export_csv() -> Response:
+    filters = NcFilters.from_args(request.args)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for row in _export_rows(filters):
+        writer.writerow([_spreadsheet_safe(v) for v in row])
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=nonconformities-{dt.date.today()}.csv"},
+    )
+
+
+@bp.route("/nonconformities/export.xlsx")
+@login_required
+def export_xlsx() -> Response:
+    from openpyxl import Workbook
+
+    filters = NcFilters.from_args(request.args)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Nonconformities")
+    sheet.append(list(EXPORT_COLUMNS))
+    for row in _export_rows(filters):
+        sheet.append([_spreadsheet_safe(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return Response(
+        out.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=nonconformities-{dt.date.today()}.xlsx"},
+    )
+
+
+# --- raising -------------------------------------------------------------------
+
+
+@bp.route("/nonconformities/new", methods=["GET", "POST"])
+@login_required
+def new() -> Any:
+    if not current_user.has_role(*RAISE_ROLES):
+        abort(403)
+    form = RaiseForm()
+    if form.validate_on_submit():
+        clauses = [c.strip() for c in (form.clauses.data or "").replace(";", ",").split(",") if c.strip()]
+        standard = get_standard("iso-9001-2015")
+        unknown = [c for c in clauses if not standard.has_clause(c)]
+        if unknown:
+            form.clauses.errors = [f"Not ISO 9001:2015 clauses: {', '.join(unknown)}"]
+        else:
+            try:
+                nc = raise_nonconformity(
+                    current_user,
+                    title=form.title.data,
+                    description=form.description.data,
+                    source=form.source.data,
+                    process=form.process_name.data or "",
+                    clause_refs=clauses,
+                    detected_on=form.detected_on.data,
+                )
+                upload = request.files.get("evidence")
+                if upload and upload.filename:
+                    attach(nc, current_user, upload.stream, upload.filename)
+            except InvalidData as exc:
+                _apply_errors(
+                    form, exc.errors, {"clause_refs": "clauses", "file": "evidence", "process": "process_name"}
+                )
+            else:
+                flash(f"{nc.reference} raised.")
+                return redirect(url_for("nc.detail", nc_id=nc.id))
+    status = 422 if form.errors else 200
+    return render_template("nonconformities/new.html", form=form, clauses=iso_clauses()), status
+
+
+# --- the record page -------------------------------------------------------------
+
+
+def _nc_or_404(nc_id: int) -> Nonconformity:
+    return db.session.get(Nonconformity, nc_id) or abort(404)
+
+
+def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, action_form: ActionForm | None = None):
+    if action_form is None:
+        action_form = ActionForm(formdata=None)
+    action_form.owner_id.choices = _owner_choices()
+    can_plan = nc.state in PLANNING_STATES and current_user.has_role(*PLAN_ROLES)
+    return render_template(
+        "nonconformities/detail.html",
+        nc=nc,
+        events=available_events(nc, current_user),
+        failed=failed,
+        history=history_of(nc),
+        attachments=attachments_of(nc),
+        diagram=mermaid(nc.lifecycle, current=nc.state),
+        action_form=action_form,
+        can_plan=can_plan,
+        can_attach=current_user.has_role(*RAISE_ROLES),
+        sources=NC_SOURCES,
+        severities=SEVERITY_LABELS,
+        today=dt.date.today(),
+    )
+
+
+@bp.route("/nonconformities/<int:nc_id>")
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def detail(nc_id: int) -> str:
+    return _render_detail(_nc_or_404(nc_id))
+
+
+@bp.route("/nonconformities/<int:nc_id>/events/<event>", methods=["POST"])
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def fire_event(nc_id: int, event: str) -> Any:
+    nc = _nc_or_404(nc_id)
+    return fire_from_form(
+        nc,
+        event,
+        request.form,
+        lambda failed, status: (_render_detail(nc, failed), status),
+        url_for("nc.detail", nc_id=nc.id),
+    )
+
+
+@bp.route("/nonconformities/<int:nc_id>/actions", methods=["POST"])
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def add_action(nc_id: int) -> Any:
+    nc = _nc_or_404(nc_id)
+    form = ActionForm()
+    form.owner_id.choices = _owner_choices()
+    if form.validate_on_submit():
+        try:
+            action = add_corrective_action(
+                nc,
+                current_user,
+                title=form.title.data,
+                description=form.description.data or "",
+                owner_id=form.owner_id.data,
+                due_date=form.due_date.data,
+            )
+        except InvalidData as exc:
+            _apply_errors(form, exc.errors)
+        except (NotPermitted, InvalidTransition) as exc:
+            flash(exc.message)
+            return _render_detail(nc, action_form=form), 403 if isinstance(exc, NotPermitted) else 409
+        else:
+            flash(f"{action.reference} added to the plan.")
+            return redirect(url_for("nc.detail", nc_id=nc.id) + "#actions")
+    return _render_detail(nc, action_form=form), 422
+
+
+@bp.route("/nonconformities/<int:nc_id>/attachments", methods=["POST"])
+@login_required
+def upload(nc_id: int) -> Any:
+    nc = _nc_or_404(nc_id)
+    file = request.files.get("file")
+    if not file or not file.filename:
+        flash("Choose a file to attach.")
+        return redirect(url_for("nc.detail", nc_id=nc.id))
+    try:
+        attachment = attach(nc, current_user, file.stream, file.filename)
+    except NotPermitted:
+        abort(403)
+    except InvalidData as exc:
+        flash("The file " + exc.errors.get("file", "was refused") + ".")
+    else:
+        flash(f"{attachment.filename} attached.")
+    return redirect(url_for("nc.detail", nc_id=nc.id) + "#evidence")
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def download(attachment_id: int) -> Response:
+    attachment = db.session.get(Attachment, attachment_id) or abort(404)
+    path = storage_path(attachment.sha256)
+    if not path.exists():
+        current_app.logger.error("attachment %s: stored file %s is missing", attachment.id, path)
+        abort(404)
+    return send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+
+
+@bp.route("/nonconformities/<int:nc_id>/report.pdf")
+@login_required
+def report(nc_id: int) -> Response:
+    from ..reports import nonconformity_report
+
+    nc = _nc_or_404(nc_id)
+    pdf = nonconformity_report(nc, current_app.config["QMS_ORGANISATION"])
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename={nc.reference}.pdf"},
+    )
+
+
+@bp.route("/nonconformities/register.pdf")
+@login_required
+def register_pdf() -> Response:
+    from ..reports import register_report
+
+    filters = NcFilters.from_args(request.args)
+    ncs = list(db.session.scalars(nonconformity_register(filters)))
+    pdf = register_report(ncs, current_app.config["QMS_ORGANISATION"], {"filter": filters.describe()})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename=nc-register-{dt.date.today()}.pdf"},
+    )
+
+
+# --- corrective actions ------------------------------------------------------------
+
+
+def _action_or_404(action_id: int) -> CorrectiveAction:
+    return db.session.get(CorrectiveAction, action_id) or abort(404)
+
+
+def _render_action(action: CorrectiveAction, failed: EventFormState | None = None):
+    return render_template(
+        "corrective_actions/detail.html",
+        action=action,
+        nc=action.nonconformity,
+        events=available_events(action, current_user),
+        failed=failed,
+        history=history_of(action),
+        diagram=mermaid(action.lifecycle, current=action.state),
+        can_note=not action.is_terminal
+        and (action.owner_id == current_user.id or current_user.has_role("quality_officer", "manager")),
+        today=dt.date.today(),
+    )
+
+
+@bp.route("/corrective-actions/<int:action_id>")
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def action_detail(action_id: int) -> str:
+    return _render_action(_action_or_404(action_id))
+
+
+@bp.route("/corrective-actions/<int:action_id>/events/<event>", methods=["POST"])
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def fire_action_event(action_id: int, event: str) -> Any:
+    action = _action_or_404(action_id)
+    return fire_from_form(
+        action,
+        event,
+        request.form,
+        lambda failed, status: (_render_action(action, failed), status),
+        url_for("nc.action_detail", action_id=action.id),
+    )
+
+
+@bp.route("/corrective-actions/<int:action_id>/notes", methods=["POST"])
+@login_required
+def add_note(action_id: int) -> Any:
+    action = _action_or_404(action_id)
+    try:
+        add_progress_note(action, current_user, request.form.get("text", ""))
+    except NotPermitted:
+        abort(403)
+    except (InvalidData, InvalidTransition) as exc:
+        flash("Progress note " + (exc.errors.get("text", "") if isinstance(exc, InvalidData) else exc.message))
+    else:
+        flash("Progress note added.")
+    return redirect(url_for("nc.action_detail", action_id=action.id) + "#notes")
