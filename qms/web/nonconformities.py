@@ -370,7 +370,7 @@ def register_pdf() -> Response:
 
     filters = NcFilters.from_args(request.args)
     ncs = list(db.session.scalars(nonconformity_register(filters)))
-    pdf = register_report(ncs, current_app.config["QMS_ORGANISATION"], {"filter": filters.describe()})
+    pdf = register_report(ncs, current_app.config["QMS_ORGANISATION"], {"Showing": filters.describe()})
     return Response(
         pdf,
         mimetype="application/pdf",
