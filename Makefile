@@ -6,7 +6,8 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c co
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench wheel-check clean
+.PHONY: run test lint bench screenshots chromium clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +27,12 @@ run: $(VENV)/.run-installed
 	@echo "Demo logins: admin@ manager@ quality@ quality2@ auditor@ owner@ viewer@ example.com, password demo-password"
 	$(BIN)/qms serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.test-installed
+# Browser tests drive Debian's Chromium; install it when missing (never a downloaded browser).
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: $(VENV)/.test-installed chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2
@@ -38,9 +44,9 @@ lint: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/engine.py
 
-# Build the wheel, install it in a fresh venv and serve a page from another directory.
-wheel-check: $(VENV)/.test-installed
-	$(BIN)/python tests/wheel_check.py
+# Refresh docs/screenshots/ from the browser test.
+screenshots: $(VENV)/.test-installed chromium
+	QMS_UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py -q
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
