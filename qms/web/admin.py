@@ -79,7 +79,8 @@ def users() -> Any:
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user(user_id: int) -> Any:
     person = db.session.get(User, user_id) or abort(404)
-    form = EditUserForm(obj=person)  # a submitted form's data wins over the stored values
+    # On POST only the submitted data counts (an empty POST must not fall back to the stored values).
+    form = EditUserForm(obj=person) if request.method == "GET" else EditUserForm()
     if request.method == "GET":
         form.roles.data = sorted(person.roles)
         form.active.data = person.active

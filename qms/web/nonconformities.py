@@ -34,7 +34,7 @@ from ..database import db
 from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, CorrectiveAction, Nonconformity, User
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, available_events_many, history_of
-from ..services.attachments import attach, attachments_of, storage_path
+from ..services.attachments import UPLOAD_ROLES, attach, attachments_of, storage_path
 from ..services.nonconformities import (
     PLAN_ROLES,
     PLANNING_STATES,
@@ -257,7 +257,7 @@ def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, acti
         diagram=mermaid(nc.lifecycle, current=nc.state),
         action_form=action_form,
         can_plan=can_plan,
-        can_attach=current_user.has_role(*RAISE_ROLES),
+        can_attach=current_user.has_role(*UPLOAD_ROLES),
         sources=NC_SOURCES,
         severities=SEVERITY_LABELS,
         today=dt.date.today(),
@@ -290,6 +290,8 @@ def fire_event(nc_id: int, event: str) -> Any:
 @talisman(content_security_policy=DIAGRAM_CSP)
 def add_action(nc_id: int) -> Any:
     nc = _nc_or_404(nc_id)
+    if not current_user.has_role(*PLAN_ROLES):
+        abort(403)
     form = ActionForm()
     form.owner_id.choices = _owner_choices()
     if form.validate_on_submit():
@@ -317,6 +319,8 @@ def add_action(nc_id: int) -> Any:
 @login_required
 def upload(nc_id: int) -> Any:
     nc = _nc_or_404(nc_id)
+    if not current_user.has_role(*UPLOAD_ROLES):
+        abort(403)
     file = request.files.get("file")
     if not file or not file.filename:
         flash("Choose a file to attach.")

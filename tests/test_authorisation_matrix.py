@@ -1,0 +1,145 @@
+"""Every web route × every role (and nobody signed in): the expected status, checked on the server.
+
+A route missing from the table fails ``test_every_route_is_in_the_matrix``, so a new page cannot
+ship without deciding who may use it. The REST API has its own matrix in tests/test_api.py.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from qms.services.attachments import attach
+from qms.services.nonconformities import add_corrective_action
+from qms.services.tokens import create_token
+
+from .conftest import login
+from .helpers import nc_in_state, new_nc
+
+ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
+SIGNED_IN = ROLES[1:]
+ALL_OK = dict.fromkeys(SIGNED_IN, 200) | {"anonymous": 302}
+
+
+def only(ok: int, roles: tuple[str, ...], *, other: int = 403, anonymous: int = 302) -> dict[str, int]:
+    return {role: (ok if role in roles else other) for role in SIGNED_IN} | {"anonymous": anonymous}
+
+
+RAISERS = ("admin", "manager", "quality_officer", "internal_auditor", "process_owner")
+PLANNERS = ("manager", "quality_officer", "process_owner")
+NOTE_TAKERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the action
+
+# (method, rule, url template, form data, expected status per role)
+MATRIX = [
+    ("GET", "/", "/", None, ALL_OK),
+    ("GET", "/my-work", "/my-work", None, ALL_OK),
+    ("GET", "/health", "/health", None, dict.fromkeys(ROLES, 200)),
+    ("GET", "/lifecycles", "/lifecycles", None, ALL_OK),
+    ("GET", "/lifecycles/<name>", "/lifecycles/complaint", None, ALL_OK),
+    ("GET", "/login", "/login", None, dict.fromkeys(SIGNED_IN, 302) | {"anonymous": 200}),
+    ("POST", "/login", "/login", {"email": "x@example.test", "password": "wrong-password"}, {"anonymous": 200}),
+    ("POST", "/logout", "/logout", {}, dict.fromkeys(SIGNED_IN, 302) | {"anonymous": 302}),
+    ("GET", "/nonconformities", "/nonconformities", None, ALL_OK),
+    ("GET", "/nonconformities/export.csv", "/nonconformities/export.csv", None, ALL_OK),
+    ("GET", "/nonconformities/export.xlsx", "/nonconformities/export.xlsx", None, ALL_OK),
+    ("GET", "/nonconformities/register.pdf", "/nonconformities/register.pdf", None, ALL_OK),
+    ("GET", "/nonconformities/new", "/nonconformities/new", None, only(200, RAISERS)),
+    ("POST", "/nonconformities/new", "/nonconformities/new", {"title": ""}, only(422, RAISERS)),
+    ("GET", "/nonconformities/<int:nc_id>", "/nonconformities/{nc}", None, ALL_OK),
+    ("GET", "/nonconformities/<int:nc_id>/report.pdf", "/nonconformities/{nc}/report.pdf", None, ALL_OK),
+    (
+        "POST",
+        "/nonconformities/<int:nc_id>/events/<event>",
+        "/nonconformities/{nc}/events/triage",
+        {"severity": "not-a-severity"},
+        only(422, ("manager", "quality_officer")),
+    ),
+    (
+        "POST",
+        "/nonconformities/<int:nc_id>/actions",
+        "/nonconformities/{planning_nc}/actions",
+        {"title": ""},
+        only(422, PLANNERS),
+    ),
+    ("POST", "/nonconformities/<int:nc_id>/attachments", "/nonconformities/{nc}/attachments", {}, only(302, RAISERS)),
+    ("GET", "/attachments/<int:attachment_id>", "/attachments/{attachment}", None, ALL_OK),
+    ("GET", "/corrective-actions/<int:action_id>", "/corrective-actions/{action}", None, ALL_OK),
+    (
+        "POST",
+        "/corrective-actions/<int:action_id>/events/<event>",
+        "/corrective-actions/{action}/events/implement",
+        {"implementation": "done"},
+        only(409, ("manager", "quality_officer", "process_owner")),  # permitted roles: not possible while planned
+    ),
+    (
+        "POST",
+        "/corrective-actions/<int:action_id>/notes",
+        "/corrective-actions/{action}/notes",
+        {},
+        only(302, NOTE_TAKERS),
+    ),
+    ("GET", "/account/", "/account/", None, ALL_OK),
+    ("POST", "/account/password", "/account/password", {}, only(422, SIGNED_IN)),
+    ("POST", "/account/tokens", "/account/tokens", {}, only(422, SIGNED_IN)),
+    ("POST", "/account/tokens/<int:token_id>/revoke", "/account/tokens/{token}/revoke", {}, only(302, ("admin",))),
+    ("GET", "/admin/users", "/admin/users", None, only(200, ("admin",))),
+    ("POST", "/admin/users", "/admin/users", {}, only(422, ("admin",))),
+    ("GET", "/admin/users/<int:user_id>", "/admin/users/{user}", None, only(200, ("admin",))),
+    ("POST", "/admin/users/<int:user_id>", "/admin/users/{user}", {}, only(422, ("admin",))),
+    ("POST", "/admin/users/<int:user_id>/password", "/admin/users/{user}/password", {}, only(422, ("admin",))),
+]
+
+
+def test_every_route_is_in_the_matrix(app):
+    covered = {(method, rule) for method, rule, *_ in MATRIX}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.rule.startswith("/api"):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if (method, rule.rule) not in covered:
+                missing.append(f"{method} {rule.rule}")
+    assert not missing, f"routes without an authorisation decision: {missing}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_authorisation_matrix(app, org, role):
+    planning = nc_in_state(org, "root_cause_identified")
+    nc = new_nc(org)
+    action = add_corrective_action(planning, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
+    attachment = attach(nc, org.quality, io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "evidence.pdf")
+    token, _ = create_token(org.admin, "admin script")
+    ids = {
+        "nc": nc.id,
+        "planning_nc": planning.id,
+        "action": action.id,
+        "attachment": attachment.id,
+        "token": token.id,
+        "user": org.viewer.id,
+    }
+    users = {
+        "admin": org.admin,
+        "manager": org.manager,
+        "quality_officer": org.quality,
+        "internal_auditor": org.auditor,
+        "process_owner": org.owner,
+        "viewer": org.viewer,
+    }
+    client = app.test_client()
+    if role != "anonymous":
+        assert login(client, users[role].email).status_code == 302
+    mismatches = []
+    for method, _rule, template, data, expected in MATRIX:
+        if role not in expected:
+            continue
+        url = template.format(**ids)
+        if template == "/logout":
+            continue  # signing out would end this role's session; checked last
+        response = client.get(url) if method == "GET" else client.post(url, data=data)
+        if response.status_code != expected[role]:
+            mismatches.append(f"{method} {url}: {response.status_code}, expected {expected[role]}")
+    logout = client.post("/logout")
+    if logout.status_code != 302:
+        mismatches.append(f"POST /logout: {logout.status_code}")
+    assert not mismatches, "\n".join(mismatches)
