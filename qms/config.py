@@ -47,9 +47,10 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        # Secure cookies need HTTPS; the embedded default serves plain HTTP on 127.0.0.1.
-        "SESSION_COOKIE_SECURE": _flag("QMS_SECURE_COOKIES", False),
-        "REMEMBER_COOKIE_SECURE": _flag("QMS_SECURE_COOKIES", False),
+        # Secure cookies outside development. Browsers accept them on http://127.0.0.1 and
+        # http://localhost too, so the embedded default keeps working; anything else needs HTTPS.
+        "SESSION_COOKIE_SECURE": _flag("QMS_SECURE_COOKIES", env != "development"),
+        "REMEMBER_COOKIE_SECURE": _flag("QMS_SECURE_COOKIES", env != "development"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("QMS_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)),
         "QMS_ORGANISATION": os.environ.get("QMS_ORGANISATION", "Demo Organisation"),
         "QMS_RATELIMIT_STORAGE_URI": os.environ.get("QMS_RATELIMIT_STORAGE_URI", "memory://"),

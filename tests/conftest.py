@@ -92,7 +92,14 @@ def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("QMS_INSTANCE_PATH", str(tmp_path / "instance"))
     url = _database_url(request, tmp_path)
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            # the test client sends Secure cookies only over https
+            "SESSION_COOKIE_SECURE": False,
+        }
     )
     app.config["QMS_TEST_DATABASE"] = request.param
     with app.app_context():

@@ -63,6 +63,13 @@ MATRIX = [
         only(422, PLANNERS),
     ),
     ("POST", "/nonconformities/<int:nc_id>/attachments", "/nonconformities/{nc}/attachments", {}, only(302, RAISERS)),
+    (
+        "POST",
+        "/corrective-actions/<int:action_id>/attachments",
+        "/corrective-actions/{action}/attachments",
+        {},
+        only(302, RAISERS),
+    ),
     ("GET", "/attachments/<int:attachment_id>", "/attachments/{attachment}", None, ALL_OK),
     ("GET", "/corrective-actions/<int:action_id>", "/corrective-actions/{action}", None, ALL_OK),
     (

@@ -315,25 +315,34 @@ def add_action(nc_id: int) -> Any:
     return _render_detail(nc, action_form=form), 422
 
 
-@bp.route("/nonconformities/<int:nc_id>/attachments", methods=["POST"])
-@login_required
-def upload(nc_id: int) -> Any:
-    nc = _nc_or_404(nc_id)
+def _upload_to(record: Nonconformity | CorrectiveAction, back: str) -> Response:
     if not current_user.has_role(*UPLOAD_ROLES):
         abort(403)
     file = request.files.get("file")
     if not file or not file.filename:
         flash("Choose a file to attach.")
-        return redirect(url_for("nc.detail", nc_id=nc.id))
+        return redirect(back)
     try:
-        attachment = attach(nc, current_user, file.stream, file.filename)
-    except NotPermitted:
-        abort(403)
+        attachment = attach(record, current_user, file.stream, file.filename)
     except InvalidData as exc:
         flash("The file " + exc.errors.get("file", "was refused") + ".")
     else:
         flash(f"{attachment.filename} attached.")
-    return redirect(url_for("nc.detail", nc_id=nc.id) + "#evidence")
+    return redirect(back + "#evidence")
+
+
+@bp.route("/nonconformities/<int:nc_id>/attachments", methods=["POST"])
+@login_required
+def upload(nc_id: int) -> Response:
+    nc = _nc_or_404(nc_id)
+    return _upload_to(nc, url_for("nc.detail", nc_id=nc.id))
+
+
+@bp.route("/corrective-actions/<int:action_id>/attachments", methods=["POST"])
+@login_required
+def upload_for_action(action_id: int) -> Response:
+    action = _action_or_404(action_id)
+    return _upload_to(action, url_for("nc.action_detail", action_id=action.id))
 
 
 @bp.route("/attachments/<int:attachment_id>")
@@ -397,6 +406,8 @@ def _render_action(action: CorrectiveAction, failed: EventFormState | None = Non
         events=available_events(action, current_user),
         failed=failed,
         history=history_of(action),
+        attachments=attachments_of(action),
+        can_attach=current_user.has_role(*UPLOAD_ROLES),
         diagram=mermaid(action.lifecycle, current=action.state),
         can_note=not action.is_terminal
         and (action.owner_id == current_user.id or current_user.has_role("quality_officer", "manager")),
