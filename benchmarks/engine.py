@@ -151,6 +151,44 @@ def bench_fire_core(ids: list[int], user: User, first_seq: int) -> float:
     return len(ids) / elapsed
 
 
+def bench_concurrent_writers(app, ids: list[int], user_id: int, writers: int) -> float:
+    """Events per second with ``writers`` threads firing on distinct records at once.
+
+    Every append to the audit trail locks the chain head, so writers take turns there: this
+    shows what that serialisation costs compared with one writer.
+    """
+    import threading
+
+    chunks = [ids[i::writers] for i in range(writers)]
+    barrier = threading.Barrier(writers + 1)
+    errors: list[BaseException] = []
+
+    def work(chunk: list[int]) -> None:
+        with app.app_context():
+            actor = db.session.get(User, user_id).as_actor()
+            barrier.wait()
+            try:
+                for nc_id in chunk:
+                    fire(db.session.get(Nonconformity, nc_id), "triage", actor, {"severity": "minor"})
+                    db.session.expunge_all()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return len(ids) / elapsed
+
+
 def _load_all(ids_range: tuple[int, int]) -> list[Nonconformity]:
     db.session.expunge_all()
     lo, hi = ids_range
@@ -196,6 +234,13 @@ def run(url: str, label: str, events: int, records: int, rounds: int) -> tuple[f
         service, core = statistics.median(service_rates), statistics.median(core_rates)
         fire_ratio = service / core
         print(f"[{label}] fire: service {service:,.0f} events/s, Core {core:,.0f} events/s  -> ratio {fire_ratio:.2f}")
+
+        db.session.rollback()
+        single = bench_concurrent_writers(app, _insert_ncs(events, user.id, next_ref), user.id, 1)
+        next_ref += events
+        four = bench_concurrent_writers(app, _insert_ncs(events, user.id, next_ref), user.id, 4)
+        next_ref += events
+        print(f"[{label}] chain-head lock: 1 writer {single:,.0f} events/s, 4 concurrent writers {four:,.0f} events/s")
 
         ids = _insert_ncs(records, user.id, next_ref, STATES)
         load, available = bench_available(ids, user, rounds)
