@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from workflows.errors import InvalidData, NotPermitted
 
-from ..database import begin_write, db
+from ..database import db
 from ..models import Actor, Attachment, User, WorkflowRecord
-from .audit_trail import audit_context
+from .audit_trail import recorded_change
 from .workflow import as_actor
 
 UPLOAD_ROLES = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner"})
@@ -119,9 +119,7 @@ def attach(record: WorkflowRecord, actor: User | Actor, stream: BinaryIO, filena
     else:
         os.replace(tmp.name, target)
     content_type, ext = detected
-    session = db.session
-    begin_write(session)
-    try:
+    with recorded_change(actor, "evidence attached") as session:
         attachment = Attachment(
             lifecycle=record.lifecycle_name,
             record_id=record.id,
@@ -132,11 +130,6 @@ def attach(record: WorkflowRecord, actor: User | Actor, stream: BinaryIO, filena
             uploaded_by_id=actor.id,
         )
         session.add(attachment)
-        with audit_context(session, actor, reason="evidence attached"):
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return attachment
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
-from ..database import db, utcnow
+from ..database import begin_write, db, utcnow
 from ..models import ApiToken, Attachment, AuditChainHead, AuditEntry, ProgressNote, User, UserRole, WorkflowRecord
 
 GENESIS_HASH = "0" * 64
@@ -66,6 +66,23 @@ def audit_context(session: Session, actor: Any = None, reason: str = "", event: 
             session.info.pop("audit_context", None)
         else:
             session.info["audit_context"] = previous
+
+
+@contextlib.contextmanager
+def recorded_change(actor: Any, reason: str) -> Iterator[Session]:
+    """One user intention as one write transaction, audited as ``actor`` with ``reason``.
+
+    Commits when the block ends; on any error rolls everything back, so nothing is half-applied.
+    """
+    session = db.session()
+    begin_write(session)
+    try:
+        with audit_context(session, actor, reason=reason):
+            yield session
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def _jsonable(value: Any) -> Any:

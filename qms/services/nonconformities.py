@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
-from ..database import begin_write, db, id_in, utcnow
+from ..database import db, id_in, utcnow
 from ..models import NC_SOURCES, Actor, CorrectiveAction, Nonconformity, ProgressNote, User
-from .audit_trail import audit_context
+from .audit_trail import recorded_change
 from .references import next_reference
 from .workflow import as_actor, effect, facts_provider
 
@@ -76,9 +76,7 @@ def raise_nonconformity(
         errors["clause_refs"] = "each clause reference must be at most 80 characters"
     if errors:
         raise InvalidData(errors)
-    session = db.session
-    begin_write(session)
-    try:
+    with recorded_change(actor, "nonconformity raised") as session:
         nc = Nonconformity(
             reference=next_reference(session, "NC", detected.year),
             title=title,
@@ -90,11 +88,6 @@ def raise_nonconformity(
             raised_by_id=actor.id,
         )
         session.add(nc)
-        with audit_context(session, actor, reason="nonconformity raised"):
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return nc
 
 
@@ -125,9 +118,7 @@ def add_corrective_action(
         errors["owner_id"] = "must be an active user"
     if errors:
         raise InvalidData(errors)
-    session = db.session
-    begin_write(session)
-    try:
+    with recorded_change(actor, f"corrective action planned for {nc.reference}") as session:
         action = CorrectiveAction(
             reference=next_reference(session, "CA", utcnow().year),
             nonconformity_id=nc.id,
@@ -137,11 +128,6 @@ def add_corrective_action(
             due_date=due,
         )
         session.add(action)
-        with audit_context(session, actor, reason=f"corrective action planned for {nc.reference}"):
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return action
 
 
@@ -260,14 +246,7 @@ def add_progress_note(action: CorrectiveAction, actor: User | Actor, text: str) 
     text = _text(errors, "text", text, limit=5000)
     if errors:
         raise InvalidData(errors)
-    session = db.session
-    begin_write(session)
-    try:
+    with recorded_change(actor, f"progress on {action.reference}") as session:
         note = ProgressNote(corrective_action_id=action.id, author_id=actor.id, text=text)
         session.add(note)
-        with audit_context(session, actor, reason=f"progress on {action.reference}"):
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return note

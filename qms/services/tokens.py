@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from workflows.errors import InvalidData, NotPermitted
 
-from ..database import begin_write, db, utcnow
+from ..database import db, utcnow
 from ..models import ApiToken, User
-from .audit_trail import audit_context
+from .audit_trail import recorded_change
 
 TOKEN_PREFIX = "qms_"  # noqa: S105 - a marker, not a secret
 #: how often last_used_at is refreshed, so that every API call does not write
@@ -32,12 +32,9 @@ def create_token(user: User, name: str, actor: User | None = None) -> tuple[ApiT
     if actor.id != user.id and not actor.has_role("admin"):
         raise NotPermitted("Only an administrator can create tokens for someone else")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session = db.session
-    begin_write(session)
-    token = ApiToken(user_id=user.id, name=name, prefix=plaintext[:12], token_hash=_digest(plaintext))
-    session.add(token)
-    with audit_context(session, actor, reason=f"API token '{name}' created"):
-        session.commit()
+    with recorded_change(actor, f"API token '{name}' created") as session:
+        token = ApiToken(user_id=user.id, name=name, prefix=plaintext[:12], token_hash=_digest(plaintext))
+        session.add(token)
     return token, plaintext
 
 
@@ -46,11 +43,8 @@ def revoke_token(token: ApiToken, actor: User) -> None:
         raise NotPermitted("Only the owner or an administrator can revoke this token")
     if token.revoked_at is not None:
         return
-    session = db.session
-    begin_write(session)
-    token.revoked_at = utcnow()
-    with audit_context(session, actor, reason=f"API token '{token.name}' revoked"):
-        session.commit()
+    with recorded_change(actor, f"API token '{token.name}' revoked"):
+        token.revoked_at = utcnow()
 
 
 def user_for_token(plaintext: str) -> User | None:

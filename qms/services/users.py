@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from workflows.definition import ROLES
 from workflows.errors import InvalidData, NotPermitted
 
-from ..database import begin_write, db, utcnow
+from ..database import db, utcnow
 from ..models import User, UserRole
-from .audit_trail import audit_context
+from .audit_trail import audit_context, recorded_change
 
 _hasher = PasswordHasher()
 # Verified against for unknown e-mail addresses so that a failed sign-in takes
@@ -69,13 +69,10 @@ def create_user(email: str, name: str, password: str, roles: set[str] | list[str
         errors["roles"] = "must be one or more of: " + ", ".join(sorted(ROLES))
     if errors:
         raise InvalidData(errors)
-    session = db.session
-    begin_write(session)
-    user = User(email=email, name=name, password_hash=hash_password(password))
-    user.role_links = [UserRole(role=r) for r in sorted(roles)]
-    session.add(user)
-    with audit_context(session, actor, reason="account created"):
-        session.commit()
+    with recorded_change(actor, "account created") as session:
+        user = User(email=email, name=name, password_hash=hash_password(password))
+        user.role_links = [UserRole(role=r) for r in sorted(roles)]
+        session.add(user)
     return user
 
 
@@ -101,11 +98,8 @@ def change_password(user: User, current: str, new: str) -> None:
     errors = validate_password(new)
     if errors:
         raise InvalidData(errors)
-    session = db.session
-    begin_write(session)
-    user.password_hash = hash_password(new)
-    with audit_context(session, user, reason="password changed"):
-        session.commit()
+    with recorded_change(user, "password changed"):
+        user.password_hash = hash_password(new)
 
 
 def reset_password(user: User, actor: User, new: str) -> None:
@@ -115,11 +109,8 @@ def reset_password(user: User, actor: User, new: str) -> None:
     errors = validate_password(new)
     if errors:
         raise InvalidData(errors)
-    session = db.session
-    begin_write(session)
-    user.password_hash = hash_password(new)
-    with audit_context(session, actor, reason="password reset by an administrator"):
-        session.commit()
+    with recorded_change(actor, "password reset by an administrator"):
+        user.password_hash = hash_password(new)
 
 
 def update_user(user: User, actor: User, *, name: str, roles: set[str], active: bool) -> None:
@@ -136,14 +127,11 @@ def update_user(user: User, actor: User, *, name: str, roles: set[str], active: 
         errors["roles"] = "you cannot remove your own administrator role or deactivate yourself"
     if errors:
         raise InvalidData(errors)
-    session = db.session
-    begin_write(session)
-    user.name = name
-    user.active = active
-    current = {link.role: link for link in user.role_links}
-    for role in set(current) - roles:
-        user.role_links.remove(current[role])
-    for role in sorted(roles - set(current)):
-        user.role_links.append(UserRole(role=role))
-    with audit_context(session, actor, reason="account changed by an administrator"):
-        session.commit()
+    with recorded_change(actor, "account changed by an administrator"):
+        user.name = name
+        user.active = active
+        current = {link.role: link for link in user.role_links}
+        for role in set(current) - roles:
+            user.role_links.remove(current[role])
+        for role in sorted(roles - set(current)):
+            user.role_links.append(UserRole(role=role))
