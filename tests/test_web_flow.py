@@ -289,3 +289,20 @@ def test_sign_in_is_rate_limited(app, org):
 def test_pages_answer_a_signed_out_visitor_with_the_login_page(client, path):
     response = client.get(path)
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_nul_characters_are_refused_not_a_server_error(client, org):
+    login(client, org.quality.email)
+    raised = _post(
+        client,
+        "/nonconformities/new",
+        title="Bad\x00title",
+        description="d",
+        source="supplier",
+        detected_on=dt.date.today().isoformat(),
+    )
+    assert raised.status_code == 422
+    assert "must not contain NUL characters" in raised.get_data(as_text=True)
+    nc = new_nc(org)
+    fired = _post(client, f"/nonconformities/{nc.id}/events/reject", reason="no\x00pe")
+    assert fired.status_code == 422

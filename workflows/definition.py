@@ -62,6 +62,8 @@ class Field:
         if kind in ("text", "string"):
             if not isinstance(value, str):
                 raise ValueError("must be a string")
+            if "\x00" in value:
+                raise ValueError("must not contain NUL characters")
             value = value.strip()
             if kind == "string" and ("\n" in value or "\r" in value):
                 raise ValueError("must be a single line")
@@ -103,7 +105,7 @@ class Field:
                 raise ValueError("must be a list")
             items = []
             for item in value:
-                if not isinstance(item, str) or not item.strip():
+                if not isinstance(item, str) or not item.strip() or "\x00" in item:
                     raise ValueError("must be a list of non-empty strings")
                 if kind == "multichoice" and item not in self.choices:
                     raise ValueError(f"'{item}' is not one of: " + ", ".join(self.choices))

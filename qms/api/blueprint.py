@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import flask
@@ -46,4 +47,14 @@ class ApiBlueprint(Blueprint):
         csrf.exempt(self)
 
     def route(self, rule: str, *, parameters: Any = None, tags: Any = None, **options: Any) -> Callable:
-        return super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
+        """Register a view, documenting the errors every such route may answer."""
+        writes = bool(set(options.get("methods", ("GET",))) - {"GET", "HEAD", "OPTIONS"})
+        statuses = [401, *([404] if "<" in rule else []), *([403, 409] if writes else [])]
+        register = super().route(rule, parameters=parameters, tags=tags or [self.tag], **options)
+
+        def decorator(func: Callable) -> Callable:
+            for status in statuses:
+                func = self.alt_response(status, response=HTTPStatus(status).name)(func)
+            return register(func)
+
+        return decorator

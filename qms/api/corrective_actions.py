@@ -42,7 +42,7 @@ LOAD = (
 )
 
 
-def links(action: CorrectiveAction) -> dict[str, Any]:
+def extras(action: CorrectiveAction) -> dict[str, Any]:
     base = "api_corrective_actions."
     return {
         "overdue": action.is_overdue(dt.date.today()),
@@ -71,10 +71,15 @@ def _page(args: dict[str, Any], nonconformity_id: int | None = None) -> dict[str
     if "overdue" in args:
         overdue = and_(CA.state.in_(CA.OPEN_STATES), CA.due_date < dt.date.today())
         stmt = stmt.where(overdue if args["overdue"] else not_(overdue))
-    columns = {"reference": CA.reference, "due_date": CA.due_date, "created_at": CA.created_at, "state": state_order(CA)}
+    columns = {
+        "reference": CA.reference,
+        "due_date": CA.due_date,
+        "created_at": CA.created_at,
+        "state": state_order(CA),
+    }
     stmt = stmt.order_by(*ordering(args["sort"], columns, CA.id))
     items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
-    return {**page, "items": present(items, links)}
+    return {**page, "items": present(items, extras)}
 
 
 @blp.route("/corrective-actions", methods=["GET"])
@@ -108,7 +113,7 @@ def create_corrective_action(body: dict[str, Any], nc_id: int) -> Any:
     action = add_corrective_action(nc, api_user(), **body)
     action = load(action.id)
     location = url_for("api_corrective_actions.get_corrective_action", action_id=action.id)
-    return present([action], links)[0], 201, {"Location": location}
+    return present([action], extras)[0], 201, {"Location": location}
 
 
 add_workflow_routes(
@@ -119,7 +124,7 @@ add_workflow_routes(
     name="corrective_action",
     schema=CorrectiveActionSchema,
     load=load,
-    links=links,
+    extras=extras,
 )
 
 

@@ -9,7 +9,6 @@ contract: NotPermitted → 403, InvalidTransition / Conflict / GuardFailed → 4
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,8 +27,6 @@ from workflows.errors import (
     UnknownLifecycle,
     WorkflowError,
 )
-
-log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[WorkflowError], int] = {
     NotPermitted: 403,
@@ -60,15 +57,18 @@ def error_response(
     return response
 
 
+def _child(prefix: str, key: Any) -> str:
+    if key == "_schema":  # marshmallow's name for the object as a whole
+        return prefix or "body"
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, str]:
     """marshmallow's nested messages as ``{"field": "message", "data.severity": "…"}``."""
     flat: dict[str, str] = {}
     if isinstance(messages, Mapping):
         for key, value in messages.items():
-            if key == "_schema":
-                name = prefix or "body"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
+            name = _child(prefix, key)
             for field, text in flatten_messages(value, name).items():
                 flat[field] = f"{flat[field]} {text}" if field in flat else text
     elif isinstance(messages, list | tuple):
@@ -111,10 +111,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
     errors: dict[str, str] = {}
     if "messages" in data:
         errors = webargs_errors(data["messages"])
-    if code >= 500:
-        original = getattr(exc, "original_exception", None)
-        if original is not None:
-            log.error("Unhandled error in the API", exc_info=original)
+    if code >= 500:  # Flask has logged the exception; the client learns nothing of the internals
         message = "An internal error occurred; it has been logged"
     elif errors:
         message = describe(errors)

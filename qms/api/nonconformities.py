@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from flask import url_for
@@ -47,7 +48,7 @@ LOAD = (selectinload(Nonconformity.raised_by), selectinload(Nonconformity.owner)
 SEVERITY_ORDER = {"major": 0, "minor": 1, "observation": 2}
 
 
-def links(nc: Nonconformity) -> dict[str, Any]:
+def extras(nc: Nonconformity) -> dict[str, Any]:
     base = "api_nonconformities."
     return {
         "links": {
@@ -86,7 +87,9 @@ def list_nonconformities(args: dict[str, Any]) -> dict[str, Any]:
     if "clause" in args:
         stmt = stmt.where(_clause(args["clause"]))
     if "q" in args:
-        stmt = stmt.where(or_(contains(nc.reference, args["q"]), contains(nc.title, args["q"]), contains(nc.description, args["q"])))
+        stmt = stmt.where(
+            or_(contains(nc.reference, args["q"]), contains(nc.title, args["q"]), contains(nc.description, args["q"]))
+        )
     if "raised_by" in args:
         stmt = stmt.where(nc.raised_by_id == args["raised_by"])
     if "owner" in args:
@@ -100,7 +103,7 @@ def list_nonconformities(args: dict[str, Any]) -> dict[str, Any]:
     }
     stmt = stmt.order_by(*ordering(args["sort"], columns, nc.id))
     items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
-    return {**page, "items": present(items, links)}
+    return {**page, "items": present(items, extras)}
 
 
 @blp.route("/nonconformities", methods=["POST"])
@@ -113,7 +116,7 @@ def create_nonconformity(body: dict[str, Any]) -> Any:
     """
     nc = raise_nonconformity(api_user(), **body)
     nc = load(nc.id)
-    return present([nc], links)[0], 201, {"Location": url_for("api_nonconformities.get_nonconformity", nc_id=nc.id)}
+    return present([nc], extras)[0], 201, {"Location": url_for("api_nonconformities.get_nonconformity", nc_id=nc.id)}
 
 
 add_workflow_routes(
@@ -124,7 +127,7 @@ add_workflow_routes(
     name="nonconformity",
     schema=NonconformitySchema,
     load=load,
-    links=links,
+    extras=extras,
 )
 
 
@@ -138,6 +141,7 @@ def list_attachments(nc_id: int) -> Any:
 @blp.route(f"/nonconformities/<{ID}:nc_id>/attachments", methods=["POST"])
 @blp.arguments(AttachmentUploadSchema, location="files")
 @blp.response(201, AttachmentSchema)
+@blp.alt_response(413, response=HTTPStatus(413).name)
 def upload_attachment(files: dict[str, Any], nc_id: int) -> Any:
     """Attach an evidence file (multipart field `file`)
 

@@ -112,11 +112,11 @@ class SortedList(fields.List):
         return super()._serialize(sorted(value), attr, obj, **kwargs)
 
 
-class IsSet(fields.Boolean):
-    """True when the attribute holds a value (``revoked`` from ``revoked_at``)."""
+class Negated(fields.Boolean):
+    """The opposite of a boolean attribute (``revoked`` from a token's ``active``)."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> bool:
-        return value is not None
+        return not value
 
 
 def _id(**kwargs: Any) -> fields.Integer:
@@ -304,7 +304,7 @@ class TokenSchema(Schema):
     prefix = fields.String(required=True, metadata={"description": "The first characters, to tell tokens apart"})
     created_at = fields.DateTime(required=True)
     last_used_at = fields.DateTime(allow_none=True, required=True)
-    revoked = IsSet(attribute="revoked_at", required=True)
+    revoked = Negated(attribute="active", required=True)
     revoked_at = fields.DateTime(allow_none=True, required=True)
 
 

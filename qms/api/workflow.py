@@ -47,6 +47,8 @@ class Presented:
         self.__dict__.update(extra)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_record":  # not set yet (copying): do not recurse
+            raise AttributeError(name)
         return getattr(self._record, name)
 
 
@@ -59,11 +61,11 @@ def get_or_404(model: type[Any], record_id: int, *, options: Sequence[ORMOption]
     return record
 
 
-def present(records: Sequence[WorkflowRecord], links: Callable[[Any], dict[str, Any]]) -> list[Presented]:
-    """Records with the caller's available events (one facts query for all of them) and their extras."""
+def present(records: Sequence[WorkflowRecord], extras: Callable[[Any], dict[str, Any]]) -> list[Presented]:
+    """Records with the caller's available events (one facts query for all of them) and ``extras(record)``."""
     available = available_events_many(records, api_user())
     return [
-        Presented(record, available_events=[a.as_dict() for a in available.get(record.id, [])], **links(record))
+        Presented(record, available_events=[a.as_dict() for a in available.get(record.id, [])], **extras(record))
         for record in records
     ]
 
@@ -155,7 +157,7 @@ def add_workflow_routes(
     name: str,
     schema: type[Any],
     load: Callable[[int], Any],
-    links: Callable[[Any], dict[str, Any]],
+    extras: Callable[[Any], dict[str, Any]],
 ) -> None:
     """Register GET one, history, available events and POST event for ``model`` on ``blp``."""
     base = f"/{collection}/<{ID}:{key}>"
@@ -163,12 +165,10 @@ def add_workflow_routes(
 
     def get_one(**view_args: Any) -> Any:
         record = load(view_args[key])
-        return present([record], links)[0], 200, etag(record)
+        return present([record], extras)[0], 200, etag(record)
 
     get_one.__doc__ = f"One {label}, with the events you may fire on it\n\nThe ETag header is its version."
-    blp.route(base, endpoint=f"get_{name}", methods=["GET"])(
-        blp.response(200, schema, headers=ETAG_HEADER)(get_one)
-    )
+    blp.route(base, endpoint=f"get_{name}", methods=["GET"])(blp.response(200, schema, headers=ETAG_HEADER)(get_one))
 
     def history(**view_args: Any) -> Any:
         return history_of(load(view_args[key]))
@@ -179,7 +179,7 @@ def add_workflow_routes(
     )
 
     def events(**view_args: Any) -> Any:
-        return present([load(view_args[key])], links)[0].available_events
+        return present([load(view_args[key])], extras)[0].available_events
 
     events.__doc__ = f"The events of a {label}'s current state: allowed for you, or the reason why not"
     blp.route(f"{base}/events", endpoint=f"{name}_events", methods=["GET"])(
@@ -189,7 +189,7 @@ def add_workflow_routes(
     def fire_event(body: dict[str, Any], headers: dict[str, Any], **view_args: Any) -> Any:
         record = load(view_args[key])
         fire_from_request(record, view_args["event"], body, headers)
-        return present([record], links)[0], 200, etag(record)
+        return present([record], extras)[0], 200, etag(record)
 
     fire_event.__doc__ = (
         f"Fire an event on a {label}\n\n"
@@ -203,4 +203,3 @@ def add_workflow_routes(
             blp.arguments(IfMatchSchema, location="headers")(blp.response(200, schema, headers=ETAG_HEADER)(fire_event))
         )
     )
-

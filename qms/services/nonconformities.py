@@ -31,7 +31,9 @@ def _text(errors: dict[str, str], name: str, value: Any, *, required: bool = Tru
         errors[name] = "must be text"
         return ""
     value = value.strip()
-    if required and not value:
+    if "\x00" in value:
+        errors[name] = "must not contain NUL characters"
+    elif required and not value:
         errors[name] = "is required"
     elif len(value) > limit:
         errors[name] = f"must be at most {limit} characters"
@@ -72,7 +74,7 @@ def raise_nonconformity(
     if detected and detected > dt.date.today():
         errors["detected_on"] = "cannot be in the future"
     clauses = [str(c).strip() for c in clause_refs if str(c).strip()]
-    if any(len(c) > 80 for c in clauses):
+    if any(len(c) > 80 or "\x00" in c for c in clauses):
         errors["clause_refs"] = "each clause reference must be at most 80 characters"
     if errors:
         raise InvalidData(errors)

@@ -52,11 +52,18 @@ def find_by_email(email: str) -> User | None:
 
 
 def create_user(email: str, name: str, password: str, roles: set[str] | list[str], actor: User | None = None) -> User:
-    """Create an active account; raises InvalidData naming each bad field."""
+    """Create an active account; raises InvalidData naming each bad field.
+
+    ``actor`` None means the command line or the system (seeding); a person must be an admin.
+    """
+    if actor is not None and not actor.has_role("admin"):
+        raise NotPermitted("Only an administrator can create accounts")
     email = (email or "").strip().lower()
     name = (name or "").strip()
     roles = set(roles or ())
     errors: dict[str, str] = {}
+    if "\x00" in email + name + (password or ""):
+        raise InvalidData({"name": "must not contain NUL characters"})
     if not EMAIL_RE.match(email) or len(email) > 254:
         errors["email"] = "must be a valid e-mail address"
     elif find_by_email(email) is not None:

@@ -13,9 +13,10 @@ def _wants_json() -> bool:
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[str, int] | tuple[Response, int]:
+    def http_error(exc: HTTPException) -> tuple[str, int] | tuple[Response, int, list[tuple[str, str]]]:
         code = exc.code or 500
         if _wants_json():
             body = {"code": code, "status": exc.name, "message": exc.description, "errors": {}}
-            return jsonify(body), code
+            headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+            return jsonify(body), code, headers
         return render_template("errors/error.html", error=exc), code

@@ -1,0 +1,102 @@
+"""The OpenAPI document is valid and the API keeps to it: schemathesis against the app, in-process.
+
+Each operation (but token revocation, which would revoke the very token the
+run uses) gets a bounded number of generated requests as a quality officer,
+data that fits the document and data that does not: no answer may be a server
+error, and every answer must match the document (status, body, error format).
+
+``schemathesis.pytest.from_fixture`` would be the natural fit for an app built
+by fixtures, but schemathesis 4.32 sets ``Node._nodeid``, which pytest 9.2 no
+longer has; so the cases come from each operation's Hypothesis strategy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from qms.services.nonconformities import add_progress_note
+from qms.services.tokens import create_token
+
+from .helpers import nc_in_state
+
+MAX_EXAMPLES = 20
+NC = "/api/v1/nonconformities/{nc_id}"
+CA = "/api/v1/corrective-actions/{action_id}"
+OPERATIONS = [
+    ("GET", "/api/v1/nonconformities"),
+    ("POST", "/api/v1/nonconformities"),
+    ("GET", NC),
+    ("GET", f"{NC}/history"),
+    ("GET", f"{NC}/events"),
+    ("POST", f"{NC}/events/{{event}}"),
+    ("GET", f"{NC}/attachments"),
+    ("POST", f"{NC}/attachments"),
+    ("GET", f"{NC}/corrective-actions"),
+    ("POST", f"{NC}/corrective-actions"),
+    ("GET", "/api/v1/corrective-actions"),
+    ("GET", CA),
+    ("GET", f"{CA}/history"),
+    ("GET", f"{CA}/events"),
+    ("POST", f"{CA}/events/{{event}}"),
+    ("POST", f"{CA}/notes"),
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+    ("GET", "/api/v1/users/{user_id}"),
+    ("GET", "/api/v1/tokens"),
+    ("POST", "/api/v1/tokens"),
+]
+NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
+
+
+@pytest.fixture
+def quality_token(org) -> str:
+    return create_token(org.quality, "schemathesis")[1]
+
+
+@pytest.fixture
+def api_schema(app) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+
+
+@pytest.fixture
+def existing_ids(org) -> dict[str, int]:
+    """Path ids of records that exist, so that answers are not all 404 (unknown ids are test_api's)."""
+    nc = nc_in_state(org, "action_planned")
+    action = nc.actions[0]
+    add_progress_note(action, org.owner, "Started on the reminders")
+    return {"nc_id": nc.id, "action_id": action.id, "user_id": org.owner.id}
+
+
+def test_the_openapi_document_is_valid_and_lists_every_operation(api_schema):
+    operations = [result.ok() for result in api_schema.get_all_operations()]  # .ok() raises on an invalid one
+    assert {(op.method.upper(), op.path) for op in operations} == set(OPERATIONS + NOT_FUZZED)
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_answers_conform_to_the_document(api_schema, quality_token, existing_ids, method, path):
+    operation = api_schema[path][method]
+    pinned = {name: value for name, value in existing_ids.items() if f"{{{name}}}" in path}
+    headers = {"Authorization": f"Bearer {quality_token}"}
+
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        # The inner test reuses this test's app and data on purpose (one database per run); the
+        # function-scoped-fixture health check is about @given tests that take fixtures, suppressed
+        # explicitly in case a Hypothesis version applies it here.
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        )
+        @given(case=operation.as_strategy(generation_mode=mode, path_parameters=pinned))
+        def conforms(case: Any) -> None:
+            case.call_and_validate(headers=headers, checks=[not_a_server_error, response_schema_conformance])
+
+        conforms()
