@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -83,11 +84,16 @@ def storage_path(sha256: str) -> Path:
     return Path(current_app.config["QMS_UPLOAD_FOLDER"]) / sha256[:2] / sha256[2:]
 
 
-def attach(record: WorkflowRecord, actor: User | Actor, stream: BinaryIO, filename: str) -> Attachment:
-    """Store an evidence file for ``record``; raises InvalidData for an empty, unknown or too large file."""
-    actor = as_actor(actor)
-    if not actor.roles & UPLOAD_ROLES:
-        raise NotPermitted("Viewers cannot attach evidence")
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size: int
+    content_type: str
+    filename: str
+
+
+def store_file(stream: BinaryIO, filename: str) -> StoredFile:
+    """Check and store an uploaded file by its SHA-256; raises InvalidData for an empty, unknown or too large file."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     folder = Path(current_app.config["QMS_UPLOAD_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,14 +125,23 @@ def attach(record: WorkflowRecord, actor: User | Actor, stream: BinaryIO, filena
     else:
         os.replace(tmp.name, target)
     content_type, ext = detected
+    return StoredFile(sha, size, content_type, safe_filename(filename, ext))
+
+
+def attach(record: WorkflowRecord, actor: User | Actor, stream: BinaryIO, filename: str) -> Attachment:
+    """Store an evidence file for ``record``; raises InvalidData for an empty, unknown or too large file."""
+    actor = as_actor(actor)
+    if not actor.roles & UPLOAD_ROLES:
+        raise NotPermitted("Viewers cannot attach evidence")
+    stored = store_file(stream, filename)
     with recorded_change(actor, "evidence attached") as session:
         attachment = Attachment(
             lifecycle=record.lifecycle_name,
             record_id=record.id,
-            filename=safe_filename(filename, ext),
-            content_type=content_type,
-            size=size,
-            sha256=sha,
+            filename=stored.filename,
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
             uploaded_by_id=actor.id,
         )
         session.add(attachment)

@@ -151,7 +151,6 @@ def fire(
     """
     actor = as_actor(actor)
     model = type(record)
-    record_id = record.id
     comment = (comment or "").strip()
     if len(comment) > 10_000:
         raise InvalidData({"comment": "must be at most 10000 characters"})
@@ -161,39 +160,15 @@ def fire(
         # No row lock is taken: the UPDATE carries ``WHERE version = <read>``
         # (version_id_col), so of two concurrent writers the second updates no
         # row and gets a Conflict instead of overwriting the first.
-        locked = record
-        if expected_version is not None and locked.version != expected_version:
+        if expected_version is not None and record.version != expected_version:
             raise Conflict(
-                f"The record changed since you loaded it (version {expected_version}, now {locked.version}); reload it"
+                f"The record changed since you loaded it (version {expected_version}, now {record.version}); reload it"
             )
-        engine = get_engine(model.lifecycle_name, locked.lifecycle_version)
-        ev = engine.check(locked, event, actor)
+        ev = get_engine(model.lifecycle_name, record.lifecycle_version).check(record, event, actor)
         if ev.signature:
             _check_signature(actor, signature_password)
-        facts = facts_for([locked]).get(record_id, {})
-        result = engine.fire(locked, event, actor, data, facts=facts, today=today)
-        now = utcnow()
-        for apply in _effects.get((model.lifecycle_name, event), ()):
-            apply(locked, result, actor, now)
-        history = TransitionHistory(
-            lifecycle=model.lifecycle_name,
-            lifecycle_version=locked.lifecycle_version,
-            record_id=record_id,
-            event=event,
-            from_state=result.source,
-            to_state=result.dest,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            at=now,
-            comment=comment,
-            data=_json_data(result.data),
-            signature_meaning=result.signature_meaning,
-            signed_by_name=actor.name if result.signature_meaning else None,
-            signed_at=now if result.signature_meaning else None,
-        )
-        session.add(history)
-        reason = comment or str(result.data.get("reason", "") or "")
-        with audit_context(session, actor, reason=reason, event=event):
+        history = apply_event(record, event, actor, data, comment=comment, today=today)
+        with audit_context(session, actor, reason=history.comment or _reason(history), event=event):
             session.commit()
     except (StaleDataError, ObjectDeletedError):
         session.rollback()
@@ -202,6 +177,53 @@ def fire(
         session.rollback()
         raise
     return history
+
+
+def apply_event(
+    record: WorkflowRecord,
+    event: str,
+    actor: Actor,
+    data: Mapping[str, Any] | None = None,
+    *,
+    comment: str = "",
+    today: dt.date | None = None,
+) -> TransitionHistory:
+    """The engine's checks, the state change, the event's effects and its history row — no commit.
+
+    ``fire`` wraps this in a transaction; an effect uses it directly to move a related record
+    in the same transaction (making a revision effective supersedes the previous one).  The
+    signature, if the event needs one, must have been checked by the caller.
+    """
+    session = db.session()
+    model = type(record)
+    engine = get_engine(model.lifecycle_name, record.lifecycle_version)
+    facts = facts_for([record]).get(record.id, {})
+    result = engine.fire(record, event, actor, data, facts=facts, today=today)
+    now = utcnow()
+    for apply in _effects.get((model.lifecycle_name, event), ()):
+        apply(record, result, actor, now)
+    history = TransitionHistory(
+        lifecycle=model.lifecycle_name,
+        lifecycle_version=record.lifecycle_version,
+        record_id=record.id,
+        event=event,
+        from_state=result.source,
+        to_state=result.dest,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        at=now,
+        comment=comment,
+        data=_json_data(result.data),
+        signature_meaning=result.signature_meaning,
+        signed_by_name=actor.name if result.signature_meaning else None,
+        signed_at=now if result.signature_meaning else None,
+    )
+    session.add(history)
+    return history
+
+
+def _reason(history: TransitionHistory) -> str:
+    return str(history.data.get("reason", "") or "")
 
 
 def _json_data(data: Mapping[str, Any]) -> dict[str, Any]:
