@@ -8,6 +8,7 @@ instead of skipping its tests.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -57,7 +58,8 @@ def postgres_url() -> Iterator[str]:
     if not PG_URL:
         pytest.skip("QMS_TEST_DATABASE_URL is not set")
     base = make_url(PG_URL)
-    name = f"qmsflow_test_{_worker()}"
+    # unique per run, so that two test runs on one server never drop each other's database
+    name = f"qmsflow_test_{_worker()}_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

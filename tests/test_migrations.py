@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -17,15 +20,23 @@ from qms.models import AuditChainHead
 from .conftest import PG_URL
 
 
-def _fresh_postgres() -> str:
+@contextlib.contextmanager
+def _database(kind: str, tmp_path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
     base = make_url(PG_URL)
-    name = f"qmsflow_migrate_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    name = f"qmsflow_migrate_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -34,19 +45,19 @@ DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 @pytest.mark.parametrize("database", DATABASES)
 def test_init_migrates_an_empty_database_to_the_models(database, tmp_path, monkeypatch):
     monkeypatch.setenv("QMS_INSTANCE_PATH", str(tmp_path))
-    url = _fresh_postgres() if database == "postgresql" else f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    runner = app.test_cli_runner()
-    result = runner.invoke(args=["init"])
-    assert result.exit_code == 0, result.output
-    assert "Database ready" in result.output
-    with app.app_context():
-        with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": False})
-            diff = compare_metadata(context, db.metadata)
-        assert diff == [], diff
-        assert db.session.get(AuditChainHead, 1).last_seq == 0
-        # Running init again is harmless.
-        assert runner.invoke(args=["init"]).exit_code == 0
-        db.session.remove()
-        db.engine.dispose()
+    with _database(database, tmp_path) as url:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["init"])
+        assert result.exit_code == 0, result.output
+        assert "Database ready" in result.output
+        with app.app_context():
+            with db.engine.connect() as conn:
+                context = MigrationContext.configure(conn, opts={"compare_type": False})
+                diff = compare_metadata(context, db.metadata)
+            assert diff == [], diff
+            assert db.session.get(AuditChainHead, 1).last_seq == 0
+            # Running init again is harmless.
+            assert runner.invoke(args=["init"]).exit_code == 0
+            db.session.remove()
+            db.engine.dispose()
