@@ -85,7 +85,14 @@ def seed_demo(today: dt.date | None = None) -> str:
                 owner_id=owner.id,
                 due_date=today + dt.timedelta(days=14),
             )
-            fire(nc, "plan_actions", qo, {"verification_due": (today - dt.timedelta(days=1)).isoformat()})
+            # planned 40 days ago with the effectiveness check due yesterday
+            fire(
+                nc,
+                "plan_actions",
+                qo,
+                {"verification_due": (today - dt.timedelta(days=1)).isoformat()},
+                today=today - dt.timedelta(days=40),
+            )
         if stage >= 5:
             action = nc.actions[0]
             fire(action, "start", owner)

@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Flask, abort, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
+from werkzeug.routing import IntegerConverter
 
 CSP = {
     "default-src": "'self'",
@@ -39,7 +42,32 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 talisman = Talisman()
 
 
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<id:…>`` in routes: a record id the databases can hold; larger numbers are simply not found."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+def refuse_nul_characters() -> None:
+    """No field of a web request may contain a NUL character (PostgreSQL cannot store one).
+
+    The API validates its own input and answers 422 naming the field.
+    """
+    if request.path.startswith("/api/"):
+        return
+    for source in (request.args, request.form):
+        for name, value in source.items(multi=True):
+            if "\x00" in value or "\x00" in name:
+                abort(400, description=f"The field '{name.replace(chr(0), '')}' must not contain NUL characters.")
+
+
 def init_security(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
+    app.before_request(refuse_nul_characters)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("QMS_RATELIMIT_STORAGE_URI", "memory://"))
     limiter.init_app(app)
     talisman.init_app(

@@ -43,7 +43,12 @@ def nc_in_state(org, state: str) -> Nonconformity:
         (
             "effectiveness_verified",
             lambda: fire(
-                nc, "verify_effectiveness", org.manager, {"evidence": "No recurrence"}, signature_password=PASSWORD
+                nc,
+                "verify_effectiveness",
+                org.manager,
+                {"evidence": "No recurrence"},
+                signature_password=PASSWORD,
+                today=CHECK_DAY,
             ),
         ),
         ("closed", lambda: fire(nc, "close", org.manager, signature_password=PASSWORD)),
@@ -57,9 +62,13 @@ def nc_in_state(org, state: str) -> Nonconformity:
     return nc
 
 
+#: the effectiveness check comes after a waiting period; tests fire it "on" that later day
+CHECK_DAY = dt.date.today() + dt.timedelta(days=30)
+
+
 def _plan(org, nc):
     add_corrective_action(nc, org.quality, title="Add recall reminders", owner_id=org.owner.id, due_date=_in(10))
-    return fire(nc, "plan_actions", org.quality, {"verification_due": dt.date.today().isoformat()})
+    return fire(nc, "plan_actions", org.quality, {"verification_due": CHECK_DAY.isoformat()})
 
 
 def _complete(org, nc):

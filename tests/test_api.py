@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from qms.database import db
-from qms.models import User
+from qms.models import Nonconformity, User
 from qms.services.nonconformities import add_corrective_action
 from qms.services.tokens import create_token
 
@@ -145,8 +145,8 @@ def test_nonconformity_from_report_to_signed_closure_through_the_api(api, org):
     assert (action["state"], action["owner"]["id"], action["nonconformity_id"]) == ("planned", org.owner.id, nc["id"])
     assert action["nonconformity_reference"] == nc["reference"] and action["overdue"] is False
 
-    nc = _ok(api.fire("quality", url, "plan_actions", data={"verification_due": TODAY.isoformat()}))
-    assert nc["state"] == "action_planned" and nc["verification_due"] == TODAY.isoformat()
+    nc = _ok(api.fire("quality", url, "plan_actions", data={"verification_due": _in(30)}))
+    assert nc["state"] == "action_planned" and nc["verification_due"] == _in(30)
     assert [a["id"] for a in nc["corrective_actions"]] == [action["id"]]
 
     assert _ok(api.fire("owner", action_url, "start"))["state"] == "in_progress"
@@ -161,6 +161,9 @@ def test_nonconformity_from_report_to_signed_closure_through_the_api(api, org):
     assert action["state"] == "verified" and action["verified_by"]["id"] == org.quality2.id
 
     assert _ok(api.fire("quality", url, "complete_actions"))["state"] == "actions_completed"
+    # thirty days pass: the effectiveness check falls due
+    db.session.execute(update(Nonconformity).where(Nonconformity.id == nc["id"]).values(verification_due=TODAY))
+    db.session.commit()
     nc = _ok(
         api.fire(
             "manager", url, "verify_effectiveness", signature_password=PASSWORD, data={"evidence": "No recurrence"}
@@ -310,6 +313,9 @@ def test_each_blocked_event_says_why(api, org):
     # segregation of duties: whoever implemented an action cannot verify it
     action = add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date=_in(3))
     url = _ca_url(action.id)
+    blocked = _event(_ok(api.get("quality", url)), "start")
+    assert blocked["reason"].endswith("its actions move only while its approved plan runs")
+    _ok(api.fire("quality", _nc_url(nc.id), "plan_actions", data={"verification_due": _in(30)}))
     _ok(api.fire("quality", url, "start"))
     implemented = _ok(api.fire("quality", url, "implement", data={"implementation": "Done"}))
     verify = _event(implemented, "verify")

@@ -15,7 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from werkzeug.serving import make_server
+
+from qms.database import begin_write, db
+from qms.models import Nonconformity
 
 from .conftest import PASSWORD
 
@@ -78,6 +82,11 @@ def sign_in(page, base: str, email: str) -> None:
     page.get_by_role("heading", name="Dashboard").wait_for()
 
 
+def page_reference(page, base: str, url: str) -> str:
+    page.goto(url)
+    return page.get_by_role("heading", level=1).inner_text().split(" · ")[0]
+
+
 def open_action(page, label: str):
     """Open an event's form on a record page and return that form."""
     page.locator("summary.button", has_text=re.compile(rf"^{re.escape(label)}$")).click()
@@ -125,7 +134,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     page.get_by_text("added to the plan").wait_for()
 
     form = open_action(page, "Approve action plan")
-    form.get_by_label("Effectiveness check due").fill(dt.date.today().isoformat())
+    form.get_by_label("Effectiveness check due").fill((dt.date.today() + dt.timedelta(days=30)).isoformat())
     form.get_by_role("button", name="Approve action plan").click()
     page.get_by_text("The record is now corrective action planned").wait_for()
     page.screenshot(path=shots / "nonconformity.png", full_page=True)
@@ -151,7 +160,13 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     page.get_by_text("The record is now verified").wait_for()
     page.screenshot(path=shots / "corrective-action.png", full_page=True)
 
-    # Back to the quality officer: complete, verify effectiveness, close with signatures.
+    # Thirty days later, back to the quality officer: complete, verify effectiveness, close.
+    reference = page_reference(page, base, nc_url)
+    begin_write(db.session)  # the server wrote since this session last read
+    db.session.execute(
+        update(Nonconformity).where(Nonconformity.reference == reference).values(verification_due=dt.date.today())
+    )
+    db.session.commit()
     sign_in(page, base, org.quality.email)
     page.goto(nc_url)
     open_action(page, "Mark actions completed").get_by_role("button", name="Mark actions completed").click()

@@ -68,7 +68,10 @@ def engine_of(lifecycle: Lifecycle) -> LifecycleEngine:
 # Dates default to TODAY, which satisfies every data guard (an effective date
 # not in the future, a planned end not before the start); an expiry must come
 # after the decision date.
-DATE_VALUES: dict[str, dt.date] = {"expires_on": TODAY + dt.timedelta(days=3 * 365)}
+DATE_VALUES: dict[str, dt.date] = {
+    "expires_on": TODAY + dt.timedelta(days=3 * 365),
+    "verification_due": TODAY + dt.timedelta(days=30),
+}
 
 
 def valid_value(f: Field) -> Any:
@@ -141,6 +144,11 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "has_question_count": {"question_count": 1},
     "has_action_count": {"action_count": 1},
     "has_response_count": {"response_count": 1},
+    "has_verified_action_count": {"verified_action_count": 1},
+    # the nonconformity's plan, for its corrective actions
+    "nc_plan_approved": {"nc_state": "action_planned"},
+    "nc_plan_open": {"nc_state": "root_cause_identified"},
+    "not_an_implementer": {"implementer_ids": {OTHER_ID}},
     # who may act
     "owner_or_quality_officer": {"owner_id": ACTOR_ID},
     "lead_auditor_or_quality_officer": {"lead_auditor_id": ACTOR_ID},
@@ -161,6 +169,7 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "planned_end_not_before_start": {},
     "effective_date_not_in_future": {},
     "expiry_after_decision": {},
+    "check_after_a_wait": {},
 }
 
 
@@ -191,6 +200,10 @@ GUARD_BLOCKS: dict[str, Block] = {
     "has_question_count": Block({"question_count": 0}),
     "has_action_count": Block({"action_count": 0}),
     "has_response_count": Block({"response_count": 0}),
+    "has_verified_action_count": Block({"verified_action_count": 0}),
+    "nc_plan_approved": Block({"nc_state": "root_cause_identified"}),
+    "nc_plan_open": Block({"nc_state": "closed"}),
+    "not_an_implementer": Block({"implementer_ids": {ACTOR_ID}}),
     "owner_or_quality_officer": Block({"owner_id": OTHER_ID}, exempt_role=QO),
     "lead_auditor_or_quality_officer": Block({"lead_auditor_id": OTHER_ID}, exempt_role=QO),
     "verifier_is_not_implementer": Block({"implemented_by_id": ACTOR_ID}),
@@ -211,6 +224,7 @@ DATA_GUARD_BLOCKS: dict[str, dict[str, Any]] = {
     "planned_end_not_before_start": {"planned_start": TODAY, "planned_end": TODAY - DAY},
     "effective_date_not_in_future": {"effective_date": TODAY + DAY},
     "expiry_after_decision": {"decided_on": TODAY, "expires_on": TODAY},
+    "check_after_a_wait": {"verification_due": TODAY},
 }
 
 
@@ -372,7 +386,7 @@ def test_every_guard_has_passing_and_blocking_facts() -> None:
 def test_facts_take_precedence_over_record_attributes() -> None:
     engine = get_engine("nonconformity")
     who = actor(QO)
-    data = {"verification_due": TODAY}
+    data = {"verification_due": TODAY + 30 * DAY}
 
     blocked = record("root_cause_identified", action_count=3)
     with pytest.raises(GuardFailed):

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from qms.database import db
 from qms.models import CorrectiveAction, Nonconformity, User
@@ -74,21 +74,29 @@ def test_the_whole_nc_capa_path_in_the_browser_forms(client, org):
     )
     assert added.status_code == 302
     action = db.session.scalar(select(CorrectiveAction).where(CorrectiveAction.nonconformity_id == nc.id))
-    step(org.quality, f"{base}/events/plan_actions", "action_planned", verification_due=dt.date.today().isoformat())
+    check_day = dt.date.today() + dt.timedelta(days=30)
+    step(org.quality, f"{base}/events/plan_actions", "action_planned", verification_due=check_day.isoformat())
 
     _switch(client, org.owner)
     act = f"/corrective-actions/{action.id}"
     assert _post(client, f"{act}/events/start").status_code == 302
     assert _post(client, f"{act}/notes", text="Schedule exported from the paper binder").status_code == 302
     assert _post(client, f"{act}/events/implement", implementation="Schedule in the QMS").status_code == 302
-    # the implementer cannot verify: the page says why
-    _switch(client, org.quality)
+    # the owner implemented it, so the owner cannot verify it (and a process owner may not anyway)
     refused = _post(client, f"{act}/events/verify", verification="ok", signature_password=PASSWORD)
-    assert refused.status_code == 302  # quality did not implement; owner did
+    assert refused.status_code == 403
+    _switch(client, org.quality)
+    verified = _post(client, f"{act}/events/verify", verification="ok", signature_password=PASSWORD)
+    assert verified.status_code == 302
     db.session.expire_all()
     assert db.session.get(CorrectiveAction, action.id).state == "verified"
 
     step(org.quality, f"{base}/events/complete_actions", "actions_completed")
+    early = _post(client, f"{base}/events/verify_effectiveness", evidence="x", signature_password=PASSWORD)
+    assert early.status_code == 409 and "is not due until" in early.get_data(as_text=True)
+    # thirty days pass
+    db.session.execute(update(Nonconformity).where(Nonconformity.id == nc.id).values(verification_due=dt.date.today()))
+    db.session.commit()
     bad_signature = _post(client, f"{base}/events/verify_effectiveness", evidence="x", signature_password="wrong-pass")
     assert bad_signature.status_code == 422
     assert "is incorrect" in bad_signature.get_data(as_text=True)
@@ -291,18 +299,75 @@ def test_pages_answer_a_signed_out_visitor_with_the_login_page(client, path):
     assert response.status_code == 302 and "/login" in response.location
 
 
-def test_nul_characters_are_refused_not_a_server_error(client, org):
-    login(client, org.quality.email)
-    raised = _post(
-        client,
-        "/nonconformities/new",
-        title="Bad\x00title",
-        description="d",
-        source="supplier",
-        detected_on=dt.date.today().isoformat(),
-    )
-    assert raised.status_code == 422
-    assert "must not contain NUL characters" in raised.get_data(as_text=True)
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", "/nonconformities/new", {"title": "Bad\x00title", "description": "d", "source": "supplier"}),
+        ("post", "/nonconformities/{nc}/events/reject", {"reason": "no\x00pe"}),
+        ("post", "/nonconformities/{nc}/events/triage", {"severity": "minor", "comment": "x\x00"}),
+        ("post", "/account/tokens", {"name": "evil\x00token"}),
+        ("post", "/login", {"email": "a\x00@example.test", "password": "whatever-pass"}),
+        ("get", "/nonconformities?q=a%00b", None),
+        ("get", "/nonconformities?clause=7%00", None),
+        ("get", "/nonconformities/export.csv?state=%00", None),
+    ],
+)
+def test_nul_characters_are_refused_not_a_server_error(client, org, method, path, data):
+    """PostgreSQL cannot store NUL: every form and query argument refuses it with a 400 naming the field."""
     nc = new_nc(org)
-    fired = _post(client, f"/nonconformities/{nc.id}/events/reject", reason="no\x00pe")
-    assert fired.status_code == 422
+    login(client, org.quality.email)
+    url = path.format(nc=nc.id)
+    response = client.post(url, data=data) if method == "post" else client.get(url)
+    assert response.status_code == 400
+    assert "must not contain NUL characters" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Nonconformity, nc.id).state == "reported"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nonconformities/99999999999999999999",
+        "/corrective-actions/99999999999999999999",
+        "/attachments/99999999999999999999",
+        "/admin/users/99999999999999999999",
+        "/nonconformities/99999999999999999999/report.pdf",
+    ],
+)
+def test_oversized_ids_are_not_found(client, org, path):
+    login(client, org.admin.email)
+    assert client.get(path).status_code == 404
+
+
+def test_oversized_page_and_owner_filters_are_harmless(client, org):
+    login(client, org.quality.email)
+    assert client.get("/nonconformities?page=99999999999999999999").status_code == 200
+    assert client.get("/nonconformities?owner=99999999999999999999").status_code == 200
+    assert client.get("/nonconformities/export.csv?owner=99999999999999999999").status_code == 200
+
+
+def test_raising_with_a_refused_file_writes_nothing(client, org):
+    login(client, org.quality.email)
+    before = db.session.scalar(select(func.count()).select_from(Nonconformity))
+    response = client.post(
+        "/nonconformities/new",
+        data={
+            "title": "With a bad file",
+            "description": "d",
+            "source": "supplier",
+            "detected_on": dt.date.today().isoformat(),
+            "evidence": (io.BytesIO(b"MZ\x90\x00binary"), "virus.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Nonconformity)) == before
+
+
+def test_a_damaged_version_field_is_refused(client, org):
+    nc = new_nc(org)
+    login(client, org.quality.email)
+    response = _post(client, f"/nonconformities/{nc.id}/events/triage", severity="minor", version="abc")
+    assert response.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Nonconformity, nc.id).state == "reported"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import update as sa_update
 
 from qms.database import db
 from qms.models import AuditEntry, CorrectiveAction, Nonconformity, TransitionHistory
@@ -15,7 +17,7 @@ from qms.services.audit_trail import verify
 from workflows.errors import Conflict, GuardFailed, InvalidData, InvalidTransition, NotPermitted
 
 from .conftest import PASSWORD
-from .helpers import nc_in_state, new_nc
+from .helpers import CHECK_DAY, nc_in_state, new_nc
 
 
 def _counts(nc_id: int) -> tuple[int, int]:
@@ -141,12 +143,80 @@ def test_segregation_of_duties_implementer_cannot_verify(org):
     from qms.services.nonconformities import add_corrective_action
 
     action = add_corrective_action(nc, org.quality, title="Fix", owner_id=org.quality.id, due_date="2099-01-01")
+    with pytest.raises(GuardFailed, match="its approved plan runs"):
+        fire(action, "start", org.quality)  # the plan is not approved yet
+    fire(nc, "plan_actions", org.quality, {"verification_due": CHECK_DAY.isoformat()})
     fire(action, "start", org.quality)
     fire(action, "implement", org.quality, {"implementation": "Done"})
     with pytest.raises(GuardFailed, match="someone else must verify"):
         fire(action, "verify", org.quality, {"verification": "ok"}, signature_password=PASSWORD)
     fire(action, "verify", org.quality2, {"verification": "ok"}, signature_password=PASSWORD)
     assert db.session.get(CorrectiveAction, action.id).verified_by_id == org.quality2.id
+    fire(nc, "complete_actions", org.quality)
+    # whoever implemented an action cannot verify the NC's effectiveness either
+    with pytest.raises(GuardFailed, match="someone else must verify effectiveness"):
+        fire(nc, "verify_effectiveness", org.quality, {"evidence": "x"}, signature_password=PASSWORD, today=CHECK_DAY)
+    fire(nc, "verify_effectiveness", org.quality2, {"evidence": "x"}, signature_password=PASSWORD, today=CHECK_DAY)
+
+
+def test_effectiveness_is_checked_after_a_waiting_period(org):
+    nc = nc_in_state(org, "root_cause_identified")
+    from qms.services.nonconformities import add_corrective_action
+
+    add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
+    with pytest.raises(GuardFailed, match="after a waiting period"):
+        fire(nc, "plan_actions", org.quality, {"verification_due": dt.date.today().isoformat()})
+
+
+def test_an_nc_cannot_verify_while_an_action_is_sent_back(org):
+    from qms.services.nonconformities import add_corrective_action
+
+    nc = nc_in_state(org, "root_cause_identified")
+    action = add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
+    fire(nc, "plan_actions", org.quality, {"verification_due": CHECK_DAY.isoformat()})
+    fire(action, "start", org.owner)
+    fire(action, "implement", org.owner, {"implementation": "Done"})
+    fire(nc, "complete_actions", org.quality)
+    fire(action, "reject_implementation", org.manager, {"reason": "Only half done"})
+    with pytest.raises(GuardFailed, match="1 corrective action is still open"):
+        fire(nc, "verify_effectiveness", org.manager, {"evidence": "x"}, signature_password=PASSWORD, today=CHECK_DAY)
+
+
+def test_an_nc_whose_actions_were_all_cancelled_cannot_be_verified(org):
+    from qms.services.nonconformities import add_corrective_action
+
+    nc = nc_in_state(org, "root_cause_identified")
+    action = add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
+    fire(nc, "plan_actions", org.quality, {"verification_due": CHECK_DAY.isoformat()})
+    fire(action, "cancel", org.manager, {"reason": "Wrong approach"})
+    fire(nc, "complete_actions", org.quality)
+    with pytest.raises(GuardFailed, match="Add at least one verified corrective action first"):
+        fire(nc, "verify_effectiveness", org.manager, {"evidence": "x"}, signature_password=PASSWORD, today=CHECK_DAY)
+
+
+def test_actions_follow_their_nc_plan(org):
+    from qms.services.nonconformities import add_corrective_action
+
+    nc = nc_in_state(org, "root_cause_identified")
+    action = add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
+    with pytest.raises(GuardFailed, match="root cause identified: its actions move only while its approved plan runs"):
+        fire(action, "start", org.owner)
+    fire(nc, "plan_actions", org.quality, {"verification_due": CHECK_DAY.isoformat()})
+    fire(action, "start", org.owner)
+    # however the NC ended up closed (an import, an older rule), its open actions are frozen
+    db.session.execute(sa_update(Nonconformity).where(Nonconformity.id == nc.id).values(state="closed"))
+    db.session.commit()
+    blocked = {a.name: a for a in available_events(action, org.owner)}["implement"]
+    assert not blocked.allowed and "The nonconformity is closed" in blocked.reason
+
+
+def test_action_owners_must_be_able_to_carry_it_out(org):
+    nc = nc_in_state(org, "root_cause_identified")
+    from qms.services.nonconformities import add_corrective_action
+
+    with pytest.raises(InvalidData) as exc:
+        add_corrective_action(nc, org.quality, title="Fix", owner_id=org.viewer.id, due_date="2099-01-01")
+    assert "owner_id" in exc.value.errors
 
 
 def test_nc_cannot_complete_while_actions_are_open(org):

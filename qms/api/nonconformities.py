@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
 from typing import Any
 
 from flask import url_for
 from marshmallow import RAISE
-from sqlalchemy import String, case, cast, or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..models import Nonconformity
 from ..services.attachments import attach, attachments_of
 from ..services.nonconformities import raise_nonconformity
+from ..services.registers import clause_filter
 from .auth import api_user
 from .blueprint import ID, ApiBlueprint
 from .schemas import (
@@ -25,10 +25,8 @@ from .schemas import (
     NonconformitySchema,
 )
 from .workflow import (
-    LIKE_ESCAPE,
     add_workflow_routes,
     contains,
-    escape_like,
     get_or_404,
     ordering,
     paginate,
@@ -65,13 +63,6 @@ def load(nc_id: int) -> Nonconformity:
     return get_or_404(Nonconformity, nc_id, options=LOAD)
 
 
-def _clause(clause: str) -> Any:
-    """NCs citing ``clause`` or one of its sub-clauses ('7.1' finds '7.1' and '7.1.5.2', not '7.10')."""
-    as_stored = escape_like(json.dumps(clause)[1:-1])  # clause_refs is JSON text: match its quoted elements
-    text = cast(Nonconformity.clause_refs, String)
-    return or_(text.like(f'%"{as_stored}"%', escape=LIKE_ESCAPE), text.like(f'%"{as_stored}.%', escape=LIKE_ESCAPE))
-
-
 @blp.route("/nonconformities", methods=["GET"])
 @blp.arguments(NonconformityQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, NonconformityPageSchema)
@@ -85,7 +76,7 @@ def list_nonconformities(args: dict[str, Any]) -> dict[str, Any]:
     if "process" in args:
         stmt = stmt.where(contains(nc.process, args["process"]))
     if "clause" in args:
-        stmt = stmt.where(_clause(args["clause"]))
+        stmt = stmt.where(clause_filter(args["clause"]))
     if "q" in args:
         stmt = stmt.where(
             or_(contains(nc.reference, args["q"]), contains(nc.title, args["q"]), contains(nc.description, args["q"]))

@@ -25,6 +25,7 @@ from workflows.errors import InvalidData
 from ..database import db
 from ..models import WorkflowRecord
 from ..services import available_events_many, fire, history_of
+from ..services.registers import contains  # noqa: F401  (re-exported for the API modules)
 from .auth import api_user
 from .blueprint import ID, ApiBlueprint
 from .schemas import MAX_ID, AvailableEventSchema, EventRequestSchema, HistoryRowSchema, IfMatchSchema
@@ -32,7 +33,6 @@ from .schemas import MAX_ID, AvailableEventSchema, EventRequestSchema, HistoryRo
 #: top-level names of an event request; every other field InvalidData names is inside ``data``
 REQUEST_FIELDS = frozenset({"comment", "signature_password", "version"})
 ETAG_HEADER = {"ETag": {"description": "The record's version, quoted", "schema": {"type": "string"}}}
-LIKE_ESCAPE = "/"
 
 
 class Presented:
@@ -75,15 +75,6 @@ def etag(record: WorkflowRecord) -> dict[str, str]:
 
 
 # --- lists ----------------------------------------------------------------------------
-
-
-def escape_like(text: str) -> str:
-    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
-
-
-def contains(column: Any, text: str) -> Any:
-    """Case-insensitive ``column`` contains ``text`` (wildcards in ``text`` are literal)."""
-    return column.ilike(f"%{escape_like(text)}%", escape=LIKE_ESCAPE)
 
 
 def ordering(sort: str, columns: Mapping[str, Any], id_column: Any) -> list[Any]:

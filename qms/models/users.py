@@ -28,7 +28,7 @@ assert set(ROLE_LABELS) == ROLES
 class Actor:
     """A user as the workflow engine sees them: an immutable snapshot."""
 
-    id: int
+    id: int | None  # None: the system itself (a scheduled job)
     name: str
     roles: frozenset[str]
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from ..database import db
 from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, CorrectiveAction, Nonconformity, User
+from .nonconformities import PLAN_ROLES
 from .workflow import as_actor, available_events_many
 
 CLOSED_NC_STATES = ("closed", "rejected")
@@ -118,8 +119,11 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
     items: list[WorkItem] = []
     ncs = list(db.session.scalars(select(Nonconformity).where(Nonconformity.state.not_in(CLOSED_NC_STATES))))
     ncs_by_id = {nc.id: nc for nc in ncs}
+    can_plan = bool(actor.roles & PLAN_ROLES)
     for nc_id, events in available_events_many(ncs, actor, today).items():
         allowed = [a.event.label for a in events if a.allowed]
+        if can_plan and ncs_by_id[nc_id].state == "root_cause_identified":
+            allowed.insert(0, "Add corrective action")  # planning is work even while the plan cannot be approved
         if allowed:
             nc = ncs_by_id[nc_id]
             due = _nc_due(nc)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, id_in, utcnow
-from ..models import NC_SOURCES, Actor, CorrectiveAction, Nonconformity, ProgressNote, User
+from ..models import NC_SOURCES, Actor, Attachment, CorrectiveAction, Nonconformity, ProgressNote, User
+from .attachments import store_file
 from .audit_trail import recorded_change
 from .references import next_reference
 from .workflow import as_actor, effect, facts_provider
@@ -21,6 +22,7 @@ from .workflow import as_actor, effect, facts_provider
 RAISE_ROLES = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner"})
 PLAN_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
 PLANNING_STATES = ("root_cause_identified", "action_planned")
+ACTION_OWNER_ROLES = ("process_owner", "quality_officer", "manager")
 FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "environment")
 
 
@@ -59,8 +61,12 @@ def raise_nonconformity(
     detected_on: dt.date | str | None = None,
     process: str = "",
     clause_refs: Sequence[str] = (),
+    evidence: tuple[BinaryIO, str] | None = None,
 ) -> Nonconformity:
-    """Record a new nonconformity in state *reported*."""
+    """Record a new nonconformity in state *reported*, with an optional evidence file (stream, name).
+
+    The file is checked before anything is written, and the NC and its evidence commit together.
+    """
     actor = as_actor(actor)
     if not actor.roles & RAISE_ROLES:
         raise NotPermitted("Viewers cannot raise nonconformities")
@@ -78,6 +84,7 @@ def raise_nonconformity(
         errors["clause_refs"] = "each clause reference must be at most 80 characters"
     if errors:
         raise InvalidData(errors)
+    stored = store_file(*evidence) if evidence else None
     with recorded_change(actor, "nonconformity raised") as session:
         nc = Nonconformity(
             reference=next_reference(session, "NC", detected.year),
@@ -90,6 +97,19 @@ def raise_nonconformity(
             raised_by_id=actor.id,
         )
         session.add(nc)
+        if stored is not None:
+            session.flush()
+            session.add(
+                Attachment(
+                    lifecycle=nc.lifecycle_name,
+                    record_id=nc.id,
+                    filename=stored.filename,
+                    content_type=stored.content_type,
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    uploaded_by_id=actor.id,
+                )
+            )
     return nc
 
 
@@ -115,9 +135,11 @@ def add_corrective_action(
     due = _date(errors, "due_date", due_date)
     if due and due < (today or dt.date.today()):
         errors["due_date"] = "cannot be in the past"
-    owner = db.session.get(User, owner_id) if isinstance(owner_id, int) else None
+    owner = db.session.get(User, owner_id) if isinstance(owner_id, int) and 0 < owner_id < 2**31 else None
     if owner is None or not owner.active:
         errors["owner_id"] = "must be an active user"
+    elif not owner.has_role(*ACTION_OWNER_ROLES):
+        errors["owner_id"] = "must be a process owner, quality officer or manager (someone who can carry it out)"
     if errors:
         raise InvalidData(errors)
     with recorded_change(actor, f"corrective action planned for {nc.reference}") as session:
@@ -160,10 +182,20 @@ def _contained(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.date
 def _root_cause(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
     data = result.data
     fishbone = data.get("fishbone") or {}
-    bad = [k for k, v in fishbone.items() if k not in FISHBONE_CATEGORIES or not isinstance(v, list)]
+    bad = [
+        k
+        for k, v in fishbone.items()
+        if k not in FISHBONE_CATEGORIES
+        or not isinstance(v, list)
+        or not all(isinstance(c, str) and c.strip() and "\x00" not in c and len(c) <= 500 for c in v)
+    ]
     if bad:
         raise InvalidData(
-            {"fishbone": "keys must be among " + ", ".join(FISHBONE_CATEGORIES) + ", each with a list of causes"}
+            {
+                "fishbone": "keys must be among "
+                + ", ".join(FISHBONE_CATEGORIES)
+                + ", each with a list of causes (non-empty text)"
+            }
         )
     if data["method"] == "five_whys" and not data.get("whys"):
         raise InvalidData({"whys": "is required for the five whys method"})
@@ -213,28 +245,58 @@ def _action_cancelled(action: CorrectiveAction, result: FireResult, actor: Actor
     action.cancel_reason = result.data["reason"]
 
 
-@facts_provider("nonconformity", provides=("action_count", "open_action_count", "unverified_action_count"))
+@facts_provider(
+    "nonconformity",
+    provides=(
+        "action_count",
+        "open_action_count",
+        "unverified_action_count",
+        "verified_action_count",
+        "implementer_ids",
+    ),
+)
 def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[str, Any]]:
-    """Action counts per NC for its guards, in one grouped query."""
+    """Action counts and implementers per NC for its guards, in one query."""
     ids = [nc.id for nc in ncs]
     ca = CorrectiveAction
+    facts: dict[int, dict[str, Any]] = {
+        i: {
+            "action_count": 0,
+            "open_action_count": 0,
+            "unverified_action_count": 0,
+            "verified_action_count": 0,
+            "implementer_ids": set(),
+        }
+        for i in ids
+    }
     rows = session.execute(
-        select(
-            ca.nonconformity_id,
-            func.count().filter(ca.state != "cancelled"),
-            func.count().filter(ca.state.in_(ca.OPEN_STATES)),
-            func.count().filter(ca.state == "implemented"),
-        )
-        .where(id_in(ca.nonconformity_id, ids))
-        .group_by(ca.nonconformity_id)
+        select(ca.nonconformity_id, ca.state, ca.implemented_by_id).where(id_in(ca.nonconformity_id, ids))
     ).all()
-    facts = {i: {"action_count": 0, "open_action_count": 0, "unverified_action_count": 0} for i in ids}
-    for nc_id, total, open_count, unverified in rows:
-        facts[nc_id] = {"action_count": total, "open_action_count": open_count, "unverified_action_count": unverified}
+    for nc_id, state, implementer in rows:
+        f = facts[nc_id]
+        if state != "cancelled":
+            f["action_count"] += 1
+        if state in ca.OPEN_STATES:
+            f["open_action_count"] += 1
+        elif state == "implemented":
+            f["unverified_action_count"] += 1
+        elif state == "verified":
+            f["verified_action_count"] += 1
+        if implementer is not None and state != "cancelled":
+            f["implementer_ids"].add(implementer)
     return facts
 
 
-__all__ = ["add_corrective_action", "add_progress_note", "raise_nonconformity"]
+@facts_provider("corrective_action", provides=("nc_state",))
+def _action_facts(session: Session, actions: Sequence[CorrectiveAction]) -> dict[int, dict[str, Any]]:
+    """The state of each action's nonconformity (its guards follow the NC's plan)."""
+    ca = CorrectiveAction
+    rows = session.execute(
+        select(ca.id, Nonconformity.state)
+        .join(Nonconformity, Nonconformity.id == ca.nonconformity_id)
+        .where(id_in(ca.id, [a.id for a in actions]))
+    ).all()
+    return {action_id: {"nc_state": state} for action_id, state in rows}
 
 
 def add_progress_note(action: CorrectiveAction, actor: User | Actor, text: str) -> ProgressNote:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, or_, select
+from sqlalchemy import Select, String, case, cast, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..models import CorrectiveAction, Nonconformity
@@ -36,6 +38,7 @@ class NcFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> NcFilters:
+        args = {key: value.replace("\x00", "") for key, value in args.items()}  # NUL cannot be stored or searched
         owner = args.get("owner", "")
         sort = args.get("sort", "-reference")
         if sort.lstrip("-") not in NC_SORTS:
@@ -47,7 +50,7 @@ class NcFilters:
             source=args.get("source", "").strip()[:30],
             process=args.get("process", "").strip()[:120],
             clause=args.get("clause", "").strip()[:40],
-            owner=int(owner) if owner.isdigit() else None,
+            owner=int(owner) if owner.isdigit() and len(owner) < 10 else None,
             open=args.get("open") in ("1", "true", "on"),
             sort=sort,
         )
@@ -66,6 +69,25 @@ class NcFilters:
         return "; ".join(parts) or "all nonconformities"
 
 
+LIKE_ESCAPE = "/"
+
+
+def escape_like(text: str) -> str:
+    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+
+
+def contains(column: Any, text: str) -> Any:
+    """Case-insensitive ``column`` contains ``text`` (wildcards in ``text`` are literal)."""
+    return column.ilike(f"%{escape_like(text)}%", escape=LIKE_ESCAPE)
+
+
+def clause_filter(clause: str) -> Any:
+    """NCs citing ``clause`` or one of its sub-clauses ('7.1' finds '7.1' and '7.1.5.2', not '7.10')."""
+    as_stored = escape_like(json.dumps(clause)[1:-1])  # clause_refs is JSON text: match its quoted elements
+    text = cast(Nonconformity.clause_refs, String)
+    return or_(text.like(f'%"{as_stored}"%', escape=LIKE_ESCAPE), text.like(f'%"{as_stored}.%', escape=LIKE_ESCAPE))
+
+
 def nonconformity_register(filters: NcFilters) -> Select:
     """SELECT of the NCs matching ``filters``, sorted, with owner, raiser and actions eager-loaded."""
     query = select(Nonconformity).options(
@@ -74,12 +96,11 @@ def nonconformity_register(filters: NcFilters) -> Select:
         selectinload(Nonconformity.actions),
     )
     if filters.q:
-        like = f"%{filters.q.lower()}%"
         query = query.where(
             or_(
-                func.lower(Nonconformity.reference).like(like),
-                func.lower(Nonconformity.title).like(like),
-                func.lower(Nonconformity.description).like(like),
+                contains(Nonconformity.reference, filters.q),
+                contains(Nonconformity.title, filters.q),
+                contains(Nonconformity.description, filters.q),
             )
         )
     if filters.state:
@@ -93,8 +114,7 @@ def nonconformity_register(filters: NcFilters) -> Select:
     if filters.process:
         query = query.where(Nonconformity.process == filters.process)
     if filters.clause:
-        # clause_refs is a JSON list; match the quoted clause number in its text form
-        query = query.where(cast(Nonconformity.clause_refs, String).like(f'%"{filters.clause}"%'))
+        query = query.where(clause_filter(filters.clause))
     if filters.owner:
         query = query.where(Nonconformity.owner_id == filters.owner)
     column = NC_SORTS[filters.sort.lstrip("-")]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
@@ -173,6 +174,11 @@ def fire(
     except (StaleDataError, ObjectDeletedError):
         session.rollback()
         raise Conflict("Another change to this record was saved first; reload it and try again") from None
+    except IntegrityError as exc:
+        # a database rule (such as one revision in force per document) refused the change
+        # because a concurrent transaction got there first
+        session.rollback()
+        raise Conflict("This change conflicts with another one saved at the same time; reload and try again") from exc
     except BaseException:
         session.rollback()
         raise
@@ -200,8 +206,6 @@ def apply_event(
     facts = facts_for([record]).get(record.id, {})
     result = engine.fire(record, event, actor, data, facts=facts, today=today)
     now = utcnow()
-    for apply in _effects.get((model.lifecycle_name, event), ()):
-        apply(record, result, actor, now)
     history = TransitionHistory(
         lifecycle=model.lifecycle_name,
         lifecycle_version=record.lifecycle_version,
@@ -218,7 +222,9 @@ def apply_event(
         signed_by_name=actor.name if result.signature_meaning else None,
         signed_at=now if result.signature_meaning else None,
     )
-    session.add(history)
+    session.add(history)  # before the effects: a flush inside one knows which event moved the record
+    for apply in _effects.get((model.lifecycle_name, event), ()):
+        apply(record, result, actor, now)
     return history
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, fresh_login_required, login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -72,7 +72,7 @@ def new_token() -> Any:
     return _render(token_form=form), 422
 
 
-@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@bp.route("/tokens/<id:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke(token_id: int) -> Any:
     token = db.session.get(ApiToken, token_id) or abort(404)
@@ -81,4 +81,4 @@ def revoke(token_id: int) -> Any:
     except NotPermitted:
         abort(403)
     flash(f"Token '{token.name}' revoked.")
-    return redirect(request.referrer or url_for("account.profile"))
+    return redirect(url_for("account.profile"))

@@ -76,7 +76,7 @@ def users() -> Any:
     )
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 def user(user_id: int) -> Any:
     person = db.session.get(User, user_id) or abort(404)
     # On POST only the submitted data counts (an empty POST must not fall back to the stored values).
@@ -99,7 +99,7 @@ def user(user_id: int) -> Any:
     return render_template("admin/user.html", person=person, form=form, reset=reset), (422 if form.errors else 200)
 
 
-@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@bp.route("/users/<id:user_id>/password", methods=["POST"])
 def password(user_id: int) -> Any:
     person = db.session.get(User, user_id) or abort(404)
     reset = ResetForm()

@@ -74,7 +74,11 @@ def fire_from_form(
     event = lifecycle.event_index.get(event_name)
     if event is None:
         return render(EventFormState(event_name, form, message=f"There is no action '{event_name}'."), 404)
-    version = form.get("version", type=int)
+    raw_version = form.get("version", "")
+    if raw_version and not raw_version.isdigit():
+        damaged = EventFormState(event_name, form, {"version": "must be a whole number"}, "The form is damaged.")
+        return render(damaged, 422)
+    version = int(raw_version) if raw_version and len(raw_version) < 10 else None
     try:
         fire(
             record,

@@ -96,7 +96,7 @@ def _apply_errors(form: FlaskForm, errors: dict[str, str], mapping: dict[str, st
 @login_required
 def register() -> str:
     filters = NcFilters.from_args(request.args)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     pagination = db.paginate(nonconformity_register(filters), page=page, per_page=PER_PAGE, error_out=False)
     processes = db.session.scalars(
         select(Nonconformity.process).where(Nonconformity.process != "").distinct().order_by(Nonconformity.process)
@@ -211,6 +211,7 @@ def new() -> Any:
         if unknown:
             form.clauses.errors = [f"Not ISO 9001:2015 clauses: {', '.join(unknown)}"]
         else:
+            upload = request.files.get("evidence")
             try:
                 nc = raise_nonconformity(
                     current_user,
@@ -220,10 +221,8 @@ def new() -> Any:
                     process=form.process_name.data or "",
                     clause_refs=clauses,
                     detected_on=form.detected_on.data,
+                    evidence=(upload.stream, upload.filename) if upload and upload.filename else None,
                 )
-                upload = request.files.get("evidence")
-                if upload and upload.filename:
-                    attach(nc, current_user, upload.stream, upload.filename)
             except InvalidData as exc:
                 _apply_errors(
                     form, exc.errors, {"clause_refs": "clauses", "file": "evidence", "process": "process_name"}
@@ -264,14 +263,14 @@ def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, acti
     )
 
 
-@bp.route("/nonconformities/<int:nc_id>")
+@bp.route("/nonconformities/<id:nc_id>")
 @login_required
 @talisman(content_security_policy=DIAGRAM_CSP)
 def detail(nc_id: int) -> str:
     return _render_detail(_nc_or_404(nc_id))
 
 
-@bp.route("/nonconformities/<int:nc_id>/events/<event>", methods=["POST"])
+@bp.route("/nonconformities/<id:nc_id>/events/<event>", methods=["POST"])
 @login_required
 @talisman(content_security_policy=DIAGRAM_CSP)
 def fire_event(nc_id: int, event: str) -> Any:
@@ -285,7 +284,7 @@ def fire_event(nc_id: int, event: str) -> Any:
     )
 
 
-@bp.route("/nonconformities/<int:nc_id>/actions", methods=["POST"])
+@bp.route("/nonconformities/<id:nc_id>/actions", methods=["POST"])
 @login_required
 @talisman(content_security_policy=DIAGRAM_CSP)
 def add_action(nc_id: int) -> Any:
@@ -331,21 +330,21 @@ def _upload_to(record: Nonconformity | CorrectiveAction, back: str) -> Response:
     return redirect(back + "#evidence")
 
 
-@bp.route("/nonconformities/<int:nc_id>/attachments", methods=["POST"])
+@bp.route("/nonconformities/<id:nc_id>/attachments", methods=["POST"])
 @login_required
 def upload(nc_id: int) -> Response:
     nc = _nc_or_404(nc_id)
     return _upload_to(nc, url_for("nc.detail", nc_id=nc.id))
 
 
-@bp.route("/corrective-actions/<int:action_id>/attachments", methods=["POST"])
+@bp.route("/corrective-actions/<id:action_id>/attachments", methods=["POST"])
 @login_required
 def upload_for_action(action_id: int) -> Response:
     action = _action_or_404(action_id)
     return _upload_to(action, url_for("nc.action_detail", action_id=action.id))
 
 
-@bp.route("/attachments/<int:attachment_id>")
+@bp.route("/attachments/<id:attachment_id>")
 @login_required
 def download(attachment_id: int) -> Response:
     attachment = db.session.get(Attachment, attachment_id) or abort(404)
@@ -362,7 +361,7 @@ def download(attachment_id: int) -> Response:
     )
 
 
-@bp.route("/nonconformities/<int:nc_id>/report.pdf")
+@bp.route("/nonconformities/<id:nc_id>/report.pdf")
 @login_required
 def report(nc_id: int) -> Response:
     from ..reports import nonconformity_report
@@ -415,14 +414,14 @@ def _render_action(action: CorrectiveAction, failed: EventFormState | None = Non
     )
 
 
-@bp.route("/corrective-actions/<int:action_id>")
+@bp.route("/corrective-actions/<id:action_id>")
 @login_required
 @talisman(content_security_policy=DIAGRAM_CSP)
 def action_detail(action_id: int) -> str:
     return _render_action(_action_or_404(action_id))
 
 
-@bp.route("/corrective-actions/<int:action_id>/events/<event>", methods=["POST"])
+@bp.route("/corrective-actions/<id:action_id>/events/<event>", methods=["POST"])
 @login_required
 @talisman(content_security_policy=DIAGRAM_CSP)
 def fire_action_event(action_id: int, event: str) -> Any:
@@ -436,7 +435,7 @@ def fire_action_event(action_id: int, event: str) -> Any:
     )
 
 
-@bp.route("/corrective-actions/<int:action_id>/notes", methods=["POST"])
+@bp.route("/corrective-actions/<id:action_id>/notes", methods=["POST"])
 @login_required
 def add_note(action_id: int) -> Any:
     action = _action_or_404(action_id)

@@ -15,6 +15,19 @@ SEVERITIES = ("major", "minor", "observation")
 ROOT_CAUSE_METHODS = ("five_whys", "fishbone", "8d", "other")
 
 
+def _check_after_a_wait(ctx: GuardContext) -> str | None:
+    due = ctx.data.get("verification_due")
+    if due is not None and due <= ctx.today:
+        return "The effectiveness check must come after a waiting period: choose a date after today"
+    return None
+
+
+def _not_an_implementer(ctx: GuardContext) -> str | None:
+    if ctx.actor.id in (ctx.fact("implementer_ids") or ()):
+        return "You implemented one of its corrective actions, so someone else must verify effectiveness"
+    return None
+
+
 def _observation_only(ctx: GuardContext) -> str | None:
     severity = ctx.fact("severity")
     if severity != "observation":
@@ -89,7 +102,10 @@ LIFECYCLE = Lifecycle(
             ("root_cause_identified",),
             "action_planned",
             roles(QO, PO, MGR),
-            guards=(at_least_one("action_count", "corrective action", purpose="the plan has none"),),
+            guards=(
+                at_least_one("action_count", "corrective action", purpose="the plan has none"),
+                Guard("check_after_a_wait", _check_after_a_wait, "Effectiveness check after today", uses_data=True),
+            ),
             fields=(Field("verification_due", "Effectiveness check due", "date"),),
         ),
         Event(
@@ -108,7 +124,10 @@ LIFECYCLE = Lifecycle(
             roles(QO, MGR, AUD),
             guards=(
                 date_reached("verification_due", "The effectiveness check"),
+                none_open("open_action_count", "corrective action"),
                 none_open("unverified_action_count", "corrective action", still="not yet verified"),
+                at_least_one("verified_action_count", "verified corrective action"),
+                Guard("not_an_implementer", _not_an_implementer, "Verifier implemented none of its actions"),
             ),
             fields=(Field("evidence", "Evidence of effectiveness"),),
             signature="verified effective",
@@ -127,6 +146,7 @@ LIFECYCLE = Lifecycle(
             ("effectiveness_verified",),
             "closed",
             roles(QO, MGR),
+            guards=(none_open("open_action_count", "corrective action"),),
             signature="approved for closure",
         ),
         Event(
