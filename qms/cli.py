@@ -190,6 +190,37 @@ def audit_trail_verify() -> None:
     sys.exit(1)
 
 
+@click.group("documents")
+def documents_group() -> None:
+    """Controlled documents: file integrity and periodic reviews."""
+
+
+@documents_group.command("verify")
+@with_appcontext
+def documents_verify() -> None:
+    """Re-hash every stored document file; exit 1 when one is missing or changed."""
+    from .services.documents import verify_files
+
+    problems = verify_files()
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("All document files match their SHA-256.")
+
+
+@documents_group.command("review-due")
+@with_appcontext
+def documents_review_due() -> None:
+    """Start the periodic review of every effective revision whose review date has come."""
+    import datetime as dt
+
+    from .services.documents import start_due_reviews
+
+    started = start_due_reviews(dt.date.today())
+    click.echo(f"Periodic review started for {len(started)} revision(s).")
+
+
 def register(app: Flask) -> None:
     for command in (
         init_command,
@@ -199,6 +230,7 @@ def register(app: Flask) -> None:
         serve_command,
         lifecycle_group,
         audit_trail_group,
+        documents_group,
     ):
         app.cli.add_command(command)
 

@@ -23,7 +23,21 @@ from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from ..database import begin_write, db, utcnow
-from ..models import ApiToken, Attachment, AuditChainHead, AuditEntry, ProgressNote, User, UserRole, WorkflowRecord
+from ..models import (
+    Acknowledgement,
+    ApiToken,
+    Attachment,
+    AuditChainHead,
+    AuditEntry,
+    DistributionEntry,
+    Document,
+    DocumentNumbering,
+    ProgressNote,
+    TransitionHistory,
+    User,
+    UserRole,
+    WorkflowRecord,
+)
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
@@ -31,7 +45,18 @@ HEAD_ID = 1
 REDACTED = frozenset({"password_hash", "token_hash"})
 #: bookkeeping columns that change on every update and say nothing by themselves
 SKIPPED = frozenset({"updated_at", "version"})
-AUDITED_TYPES: tuple[type, ...] = (User, UserRole, ApiToken, WorkflowRecord, ProgressNote, Attachment)
+AUDITED_TYPES: tuple[type, ...] = (
+    User,
+    UserRole,
+    ApiToken,
+    WorkflowRecord,
+    ProgressNote,
+    Attachment,
+    Document,
+    DistributionEntry,
+    Acknowledgement,
+    DocumentNumbering,
+)
 
 
 def register_audited(*models: type) -> None:
@@ -164,21 +189,22 @@ def _append_after_flush(session: Session, flush_context: Any) -> None:
     if not objects:
         return
     context: AuditContext = session.info.get("audit_context") or SYSTEM
+    # the event behind each state change, from the history rows written in the same flush
+    fired = {(row.lifecycle, row.record_id): row.event for row in session.new if isinstance(row, TransitionHistory)}
     pending = []
     for obj in objects:
         change = _changes(obj)
         if change is None:
             continue
         action, old, new = change
-        is_transition = (
-            context.event is not None and isinstance(obj, WorkflowRecord) and action == "update" and "state" in new
-        )
+        event = fired.get((obj.lifecycle_name, obj.id), context.event) if isinstance(obj, WorkflowRecord) else None
+        is_transition = event is not None and action == "update" and "state" in new
         pending.append(
             {
                 "action": "transition" if is_transition else action,
                 "record_type": obj.__tablename__,
                 "record_id": _record_id(obj),
-                "event": context.event if is_transition else None,
+                "event": event if is_transition else None,
                 "fields": ",".join(sorted(new or old)),
                 "old_value": canonical_json(old),
                 "new_value": canonical_json(new),

@@ -1,0 +1,434 @@
+"""Document control (ISO 9001 7.5): documents, revisions, approval, effectiveness, distribution, review.
+
+Exactly one revision of a document is in force at a time: making a revision effective
+supersedes the previous one in the same transaction, and a partial unique index on
+``document_revisions`` makes the database refuse a second one even under concurrent approvals.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import string
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows import FireResult
+from workflows.definition import ROLES
+from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
+
+from ..database import db, utcnow
+from ..models import (
+    CONFIDENTIALITY,
+    DOCUMENT_TYPES,
+    IN_FORCE_STATES,
+    Acknowledgement,
+    Actor,
+    DistributionEntry,
+    Document,
+    DocumentNumbering,
+    DocumentRevision,
+    User,
+    UserRole,
+)
+from .attachments import storage_path, store_file
+from .audit_trail import recorded_change
+from .references import next_number
+from .workflow import apply_event, as_actor, effect, fire
+
+AUTHOR_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
+DEFAULT_NUMBERING = {
+    "policy": "POL-{seq:03d}",
+    "manual": "QM-{seq:03d}",
+    "procedure": "SOP-{process}-{seq:03d}",
+    "work_instruction": "WI-{process}-{seq:03d}",
+    "form": "F-{process}-{seq:03d}",
+    "record": "REC-{process}-{seq:03d}",
+    "external": "EXT-{seq:03d}",
+}
+OPEN_REVISION_STATES = ("draft", "in_review", "approved")
+ACKNOWLEDGE_WITHIN_DAYS = 14
+
+
+def _text(errors: dict[str, str], name: str, value: Any, *, required: bool = True, limit: int = 200) -> str:
+    value = value if isinstance(value, str) else ("" if value is None else str(value))
+    value = value.strip()
+    if "\x00" in value:
+        errors[name] = "must not contain NUL characters"
+    elif required and not value:
+        errors[name] = "is required"
+    elif len(value) > limit:
+        errors[name] = f"must be at most {limit} characters"
+    return value
+
+
+def process_code(process: str) -> str:
+    """The process as it appears in document numbers: up to 6 upper-case letters or digits."""
+    code = re.sub(r"[^A-Za-z0-9]", "", process or "").upper()[:6]
+    return code or "GEN"
+
+
+def numbering_pattern(session: Session, doc_type: str) -> str:
+    row = session.get(DocumentNumbering, doc_type)
+    return row.pattern if row else DEFAULT_NUMBERING[doc_type]
+
+
+def validate_pattern(pattern: str) -> str | None:
+    """None when ``pattern`` is a usable numbering pattern, else what is wrong with it."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(pattern) if name}
+    except ValueError as exc:
+        return f"is not a valid pattern ({exc})"
+    if "seq" not in fields:
+        return "must contain {seq}, e.g. SOP-{process}-{seq:03d}"
+    if fields - {"seq", "process", "year"}:
+        return "may use only {seq}, {process} and {year}"
+    try:
+        pattern.format(seq=1, process="QA", year=2026)
+    except (ValueError, KeyError, IndexError) as exc:
+        return f"is not a valid pattern ({exc})"
+    return None
+
+
+def next_document_number(session: Session, doc_type: str, process: str, today: dt.date) -> str:
+    pattern = numbering_pattern(session, doc_type)
+    values = {"process": process_code(process), "year": today.year}
+    prefix = pattern.split("{seq", 1)[0].format(**values)
+    return pattern.format(seq=next_number(session, f"DOC:{prefix}"), **values)
+
+
+def create_document(
+    actor: User | Actor,
+    *,
+    title: str,
+    doc_type: str,
+    owner_id: int,
+    process: str = "",
+    clause_refs: Sequence[str] = (),
+    review_period_months: int = 24,
+    confidentiality: str = "internal",
+    distribution: Iterable[tuple[str, str]] = (),
+    today: dt.date | None = None,
+) -> Document:
+    """Register a new controlled document (its first revision is added with ``add_revision``)."""
+    actor = as_actor(actor)
+    if not actor.roles & AUTHOR_ROLES:
+        raise NotPermitted("Requires the role manager, process owner or quality officer to create documents")
+    errors: dict[str, str] = {}
+    title = _text(errors, "title", title)
+    process = _text(errors, "process", process, required=False, limit=120)
+    if doc_type not in DOCUMENT_TYPES:
+        errors["doc_type"] = "must be one of: " + ", ".join(DOCUMENT_TYPES)
+    if confidentiality not in CONFIDENTIALITY:
+        errors["confidentiality"] = "must be one of: " + ", ".join(CONFIDENTIALITY)
+    if not isinstance(review_period_months, int) or not 0 <= review_period_months <= 120:
+        errors["review_period_months"] = "must be a number of months from 0 (no periodic review) to 120"
+    owner = db.session.get(User, owner_id) if isinstance(owner_id, int) else None
+    if owner is None or not owner.active:
+        errors["owner_id"] = "must be an active user"
+    clauses = [str(c).strip() for c in clause_refs if str(c).strip()]
+    entries = _clean_distribution(distribution, errors)
+    if errors:
+        raise InvalidData(errors)
+    today = today or dt.date.today()
+    with recorded_change(actor, "document registered") as session:
+        document = Document(
+            number=next_document_number(session, doc_type, process, today),
+            title=title,
+            doc_type=doc_type,
+            owner_id=owner.id,
+            process=process,
+            clause_refs=clauses,
+            review_period_months=review_period_months,
+            confidentiality=confidentiality,
+            created_by_id=actor.id,
+        )
+        document.distribution = [DistributionEntry(kind=kind, value=value) for kind, value in entries]
+        session.add(document)
+    return document
+
+
+def _clean_distribution(entries: Iterable[tuple[str, str]], errors: dict[str, str]) -> list[tuple[str, str]]:
+    cleaned: list[tuple[str, str]] = []
+    for kind, value in entries:
+        value = str(value).strip()
+        if kind not in ("user", "role", "process") or not value or len(value) > 120:
+            errors["distribution"] = "each entry is a user id, a role or a process"
+            continue
+        if kind == "user" and not (value.isdigit() and db.session.get(User, int(value))):
+            errors["distribution"] = f"user {value} does not exist"
+            continue
+        if kind == "role" and value not in ROLES:
+            errors["distribution"] = f"'{value}' is not a role"
+            continue
+        if (kind, value) not in cleaned:
+            cleaned.append((kind, value))
+    return cleaned
+
+
+def _next_label(document: Document) -> str:
+    """A, B, … Z, AA, AB … after the document's last revision label."""
+    count = len(document.revisions)
+    label = ""
+    count += 1
+    while count:
+        count, rest = divmod(count - 1, 26)
+        label = chr(65 + rest) + label
+    return label
+
+
+def add_revision(
+    document: Document,
+    actor: User | Actor,
+    *,
+    stream: BinaryIO | None,
+    filename: str = "",
+    change_summary: str = "",
+    label: str | None = None,
+) -> DocumentRevision:
+    """Start a new draft revision with its file; only one revision of a document is in work at a time."""
+    actor = as_actor(actor)
+    if not actor.roles & AUTHOR_ROLES:
+        raise NotPermitted("Requires the role manager, process owner or quality officer to write revisions")
+    if document.obsolete:
+        raise InvalidTransition(f"{document.number} is withdrawn from use; it takes no new revisions")
+    in_work = [r for r in document.revisions if r.state in OPEN_REVISION_STATES]
+    if in_work:
+        raise InvalidTransition(f"Revision {in_work[0].label} is still in work; finish or cancel it first")
+    errors: dict[str, str] = {}
+    change_summary = _text(errors, "change_summary", change_summary, required=False, limit=5000)
+    label = _text(errors, "label", label or _next_label(document), limit=20)
+    if any(r.label == label for r in document.revisions):
+        errors["label"] = f"revision {label} already exists"
+    if stream is None:
+        errors["file"] = "is required"
+    if errors:
+        raise InvalidData(errors)
+    stored = store_file(stream, filename)
+    text = _extract(stored)
+    with recorded_change(actor, f"revision {label} of {document.number} started") as session:
+        revision = DocumentRevision(
+            document_id=document.id,
+            label=label,
+            change_summary=change_summary,
+            author_id=actor.id,
+            filename=stored.filename,
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+            extracted_text=text,
+        )
+        session.add(revision)
+    return revision
+
+
+def _extract(stored: Any) -> str:
+    """Text of the stored file for search; a corrupt or encrypted file is refused with a clear error."""
+    from ..reports.stamping import PdfProblem
+    from .text_extraction import UnreadableDocument, extract_text
+
+    try:
+        return extract_text(storage_path(stored.sha256).read_bytes(), stored.content_type)
+    except (PdfProblem, UnreadableDocument) as exc:
+        raise InvalidData({"file": f"cannot be read: {exc}"}) from None
+
+
+# --- what document events write besides the state -----------------------------------------
+
+
+@effect("document", "submit_for_review")
+def _submitted(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    revision.change_summary = result.data["change_summary"]
+
+
+@effect("document", "request_changes")
+def _changes_requested(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    revision.review_comments = [
+        *revision.review_comments,
+        {"by": actor.name, "at": now.isoformat(), "comments": result.data["comments"]},
+    ]
+
+
+@effect("document", "approve")
+def _approved(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    revision.approved_by_id = actor.id
+    revision.approved_at = now
+
+
+@effect("document", "make_effective")
+def _made_effective(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    """Supersede the revision in force, then request read receipts from the distribution list."""
+    session = db.session()
+    effective_date = result.data["effective_date"]
+    revision.effective_date = effective_date
+    # No autoflush until the old revision has left the in-force states: flushing the new one
+    # first would break the one-in-force rule for an instant, and the database checks each row.
+    with session.no_autoflush:
+        previous = session.scalars(
+            select(DocumentRevision).where(
+                DocumentRevision.document_id == revision.document_id,
+                DocumentRevision.state.in_(IN_FORCE_STATES),
+                DocumentRevision.id != revision.id,
+            )
+        ).all()
+        for old in previous:
+            apply_event(old, "supersede", actor, {"superseded_by": revision.label}, comment="")
+    session.flush()
+    document = revision.document
+    if document.review_period_months:
+        document.next_review_due = _add_months(effective_date, document.review_period_months)
+    due = effective_date + dt.timedelta(days=ACKNOWLEDGE_WITHIN_DAYS)
+    for user_id in distribution_user_ids(document):
+        session.add(Acknowledgement(revision_id=revision.id, user_id=user_id, due_date=due))
+
+
+@effect("document", "confirm_review")
+def _review_confirmed(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    document = revision.document
+    next_review = result.data.get("next_review_on")
+    if next_review is None and document.review_period_months:
+        next_review = _add_months(now.date(), document.review_period_months)
+    document.next_review_due = next_review
+
+
+@effect("document", "supersede")
+def _superseded(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    revision.superseded_at = now
+
+
+@effect("document", "make_obsolete")
+def _withdrawn(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    revision.retired_reason = result.data["reason"]
+    revision.superseded_at = now
+    revision.document.obsolete = True
+    revision.document.next_review_due = None
+
+
+@effect("document", "cancel")
+def _cancelled(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    revision.retired_reason = str(result.data.get("reason", ""))
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def distribution_user_ids(document: Document) -> list[int]:
+    """Active users on the distribution list: named users, role holders, and owners of the process's documents."""
+    session = db.session()
+    ids: set[int] = set()
+    for entry in document.distribution:
+        if entry.kind == "user":
+            ids.add(int(entry.value))
+        elif entry.kind == "role":
+            ids.update(session.scalars(select(UserRole.user_id).where(UserRole.role == entry.value)))
+        else:
+            ids.update(session.scalars(select(Document.owner_id).where(Document.process == entry.value)))
+    if not ids:
+        return []
+    return list(session.scalars(select(User.id).where(User.id.in_(ids), User.active.is_(True)).order_by(User.id)))
+
+
+def acknowledge(revision: DocumentRevision, user: User | Actor) -> Acknowledgement:
+    """Record that ``user`` has read and understood the revision in force."""
+    actor = as_actor(user)
+    if revision.state not in IN_FORCE_STATES:
+        raise InvalidTransition("Only the revision in force can be acknowledged")
+    receipt = db.session.scalar(
+        select(Acknowledgement).where(Acknowledgement.revision_id == revision.id, Acknowledgement.user_id == actor.id)
+    )
+    with recorded_change(actor, f"read and understood {revision.document.number} rev {revision.label}") as session:
+        if receipt is None:  # not on the list, but reading it is welcome and recorded
+            receipt = Acknowledgement(revision_id=revision.id, user_id=actor.id, due_date=dt.date.today())
+            session.add(receipt)
+        if receipt.acknowledged_at is None:
+            receipt.acknowledged_at = utcnow()
+    return receipt
+
+
+def pending_acknowledgements(user: User | Actor) -> list[Acknowledgement]:
+    actor = as_actor(user)
+    return list(
+        db.session.scalars(
+            select(Acknowledgement)
+            .join(DocumentRevision)
+            .where(
+                Acknowledgement.user_id == actor.id,
+                Acknowledgement.acknowledged_at.is_(None),
+                DocumentRevision.state.in_(IN_FORCE_STATES),
+            )
+            .order_by(Acknowledgement.due_date)
+        )
+    )
+
+
+#: the system acting on a schedule (no user: its history rows have no actor id)
+SCHEDULER = Actor(id=None, name="qmsflow scheduler", roles=frozenset({"quality_officer"}))
+
+
+def start_due_reviews(today: dt.date) -> list[DocumentRevision]:
+    """Move every effective revision whose document's review date has come to *review due*."""
+    due = db.session.scalars(
+        select(DocumentRevision)
+        .join(Document)
+        .where(DocumentRevision.state == "effective", Document.next_review_due <= today)
+        .order_by(DocumentRevision.id)
+    ).all()
+    started = []
+    for revision in due:
+        try:
+            fire(revision, "mark_review_due", SCHEDULER, comment="periodic review date reached", today=today)
+        except Conflict:
+            continue  # someone acted on it meanwhile; the next run sees its new state
+        started.append(revision)
+    return started
+
+
+def verify_files() -> list[str]:
+    """Every stored document file re-hashed; returns the problems found (empty when all is well)."""
+    import hashlib
+
+    problems = []
+    rows = db.session.execute(
+        select(DocumentRevision.id, DocumentRevision.sha256, DocumentRevision.filename).where(
+            DocumentRevision.sha256.is_not(None)
+        )
+    ).all()
+    for revision_id, sha, name in rows:
+        path: Path = storage_path(sha)
+        if not path.exists():
+            problems.append(f"revision {revision_id} ({name}): file {sha} is missing")
+            continue
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda h=handle: h.read(1024 * 1024), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != sha:
+            problems.append(f"revision {revision_id} ({name}): content does not match its SHA-256")
+    return problems
+
+
+def in_force_count(document_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).where(
+            DocumentRevision.document_id == document_id, DocumentRevision.state.in_(IN_FORCE_STATES)
+        )
+    )
+
+
+__all__ = [
+    "acknowledge",
+    "add_revision",
+    "create_document",
+    "distribution_user_ids",
+    "pending_acknowledgements",
+    "start_due_reviews",
+    "verify_files",
+]
