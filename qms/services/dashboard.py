@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from ..database import db
 from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, CorrectiveAction, Nonconformity, User
+from .documents import pending_acknowledgements
 from .nonconformities import PLAN_ROLES
 from .workflow import as_actor, available_events_many
 
@@ -152,5 +153,19 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
                     action.is_overdue(today),
                 )
             )
+    for receipt in pending_acknowledgements(actor):
+        revision = receipt.revision
+        items.append(
+            WorkItem(
+                "document",
+                revision.document_id,
+                f"{revision.document.number} rev {revision.label}",
+                revision.document.title,
+                "To read",
+                ["Read and acknowledge"],
+                receipt.due_date,
+                receipt.is_overdue(today),
+            )
+        )
     items.sort(key=lambda item: (not item.overdue, item.due or dt.date.max, item.reference))
     return items

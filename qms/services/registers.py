@@ -82,9 +82,14 @@ def contains(column: Any, text: str) -> Any:
 
 
 def clause_filter(clause: str) -> Any:
-    """NCs citing ``clause`` or one of its sub-clauses ('7.1' finds '7.1' and '7.1.5.2', not '7.10')."""
-    as_stored = escape_like(json.dumps(clause)[1:-1])  # clause_refs is JSON text: match its quoted elements
-    text = cast(Nonconformity.clause_refs, String)
+    """NCs citing ``clause`` or one of its sub-clauses."""
+    return clause_filter_on(Nonconformity.clause_refs, clause)
+
+
+def clause_filter_on(column: Any, clause: str) -> Any:
+    """Rows whose JSON list ``column`` cites ``clause`` or a sub-clause ('7.1' finds '7.1.5.2', not '7.10')."""
+    as_stored = escape_like(json.dumps(clause)[1:-1])  # the list is JSON text: match its quoted elements
+    text = cast(column, String)
     return or_(text.like(f'%"{as_stored}"%', escape=LIKE_ESCAPE), text.like(f'%"{as_stored}.%', escape=LIKE_ESCAPE))
 
 

@@ -1,0 +1,325 @@
+"""Controlled documents: master list, document pages, revisions, stamped copies, read receipts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+from wtforms import FileField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from workflows.errors import InvalidData, InvalidTransition, NotPermitted
+
+from ..database import db, utcnow
+from ..models import (
+    CONFIDENTIALITY,
+    DOCUMENT_TYPES,
+    ROLE_LABELS,
+    Acknowledgement,
+    Document,
+    DocumentRevision,
+    User,
+)
+from ..security import DIAGRAM_CSP, talisman
+from ..services import available_events, history_of
+from ..services.attachments import storage_path
+from ..services.documents import AUTHOR_ROLES, acknowledge, add_revision, create_document
+from ..services.registers import clause_filter_on, contains
+from .events import EventFormState, fire_from_form
+
+bp = Blueprint("docs", __name__)
+#: who sees confidential and restricted documents besides their distribution list
+PRIVILEGED_ROLES = ("admin", "manager", "quality_officer")
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class DocumentForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    doc_type = SelectField("Type", choices=list(DOCUMENT_TYPES.items()), validators=[DataRequired()])
+    owner_id = SelectField("Owner", coerce=int, validators=[DataRequired()])
+    process_name = StringField("Process", validators=[Optional(), Length(max=120)])
+    clauses = StringField("ISO 9001 clauses", validators=[Optional(), Length(max=300)])
+    review_period_months = IntegerField(
+        "Review period (months, 0 = none)", default=24, validators=[NumberRange(min=0, max=120)]
+    )
+    confidentiality = SelectField("Confidentiality", choices=list(CONFIDENTIALITY.items()), default="internal")
+    roles = CheckboxesField("Distribute to roles", choices=list(ROLE_LABELS.items()))
+
+
+class RevisionForm(FlaskForm):
+    file = FileField("File (PDF, DOCX, XLSX or image)")
+    change_summary = TextAreaField("What changed", validators=[Optional(), Length(max=5000)])
+
+
+def can_view(document: Document, user: Any) -> bool:
+    """Public and internal documents are open to every user; the others to the owner, the
+    distribution list and quality staff."""
+    if document.confidentiality in ("public", "internal") or user.has_role(*PRIVILEGED_ROLES):
+        return True
+    if document.owner_id == user.id:
+        return True
+    return any(
+        (entry.kind == "user" and entry.value == str(user.id)) or (entry.kind == "role" and user.has_role(entry.value))
+        for entry in document.distribution
+    )
+
+
+def _document_or_404(document_id: int) -> Document:
+    document = db.session.get(Document, document_id) or abort(404)
+    if not can_view(document, current_user):
+        abort(403)
+    return document
+
+
+def _revision_or_404(revision_id: int) -> DocumentRevision:
+    revision = db.session.get(DocumentRevision, revision_id) or abort(404)
+    if not can_view(revision.document, current_user):
+        abort(403)
+    return revision
+
+
+@bp.route("/documents")
+@login_required
+def master_list() -> str:
+    args = {k: v.strip()[:120] for k, v in request.args.items()}
+    query = (
+        select(Document)
+        .options(selectinload(Document.revisions), selectinload(Document.owner), selectinload(Document.distribution))
+        .order_by(Document.number)
+    )
+    if args.get("doc_type") in DOCUMENT_TYPES:
+        query = query.where(Document.doc_type == args["doc_type"])
+    if args.get("process"):
+        query = query.where(Document.process == args["process"])
+    if args.get("clause"):
+        query = query.where(clause_filter_on(Document.clause_refs, args["clause"]))
+    if args.get("q"):
+        query = query.where(or_(contains(Document.number, args["q"]), contains(Document.title, args["q"])))
+    status = args.get("status", "")
+    if status == "obsolete":
+        query = query.where(Document.obsolete.is_(True))
+    elif status == "current":
+        query = query.where(Document.obsolete.is_(False))
+    today = dt.date.today()
+    if args.get("review_due"):
+        query = query.where(Document.next_review_due <= today)
+    documents = [d for d in db.session.scalars(query) if can_view(d, current_user)]
+    processes = db.session.scalars(
+        select(Document.process).where(Document.process != "").distinct().order_by(Document.process)
+    ).all()
+    return render_template(
+        "documents/list.html",
+        documents=documents,
+        args=args,
+        types=DOCUMENT_TYPES,
+        processes=processes,
+        today=today,
+        can_create=current_user.has_role(*AUTHOR_ROLES),
+    )
+
+
+@bp.route("/documents/master-list.xlsx")
+@login_required
+def master_list_xlsx() -> Response:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Master list")
+    sheet.append(["Number", "Title", "Type", "Process", "Revision in force", "Effective", "Next review", "Owner"])
+    query = select(Document).options(selectinload(Document.revisions), selectinload(Document.owner))
+    for document in db.session.scalars(query.order_by(Document.number)):
+        if not can_view(document, current_user):
+            continue
+        current = document.current_revision
+        sheet.append(
+            [
+                document.number,
+                document.title,
+                DOCUMENT_TYPES[document.doc_type],
+                document.process,
+                current.label if current else ("obsolete" if document.obsolete else "none"),
+                current.effective_date if current else None,
+                document.next_review_due,
+                document.owner.name,
+            ]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    return Response(
+        out.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=master-list-{dt.date.today()}.xlsx"},
+    )
+
+
+def _owner_choices() -> list[tuple[int, str]]:
+    return [(u.id, u.name) for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))]
+
+
+@bp.route("/documents/new", methods=["GET", "POST"])
+@login_required
+def new() -> Any:
+    if not current_user.has_role(*AUTHOR_ROLES):
+        abort(403)
+    form = DocumentForm()
+    form.owner_id.choices = _owner_choices()
+    if form.validate_on_submit():
+        try:
+            document = create_document(
+                current_user,
+                title=form.title.data,
+                doc_type=form.doc_type.data,
+                owner_id=form.owner_id.data,
+                process=form.process_name.data or "",
+                clause_refs=[c.strip() for c in (form.clauses.data or "").split(",") if c.strip()],
+                review_period_months=form.review_period_months.data,
+                confidentiality=form.confidentiality.data,
+                distribution=[("role", role) for role in form.roles.data or []],
+            )
+        except InvalidData as exc:
+            for name, message in exc.errors.items():
+                field = getattr(form, {"process": "process_name", "clause_refs": "clauses"}.get(name, name), None)
+                if field is not None:
+                    field.errors = [*field.errors, message]
+                else:
+                    flash(f"{name} {message}")
+        else:
+            flash(f"{document.number} registered. Add its first revision.")
+            return redirect(url_for("docs.detail", document_id=document.id))
+    return render_template("documents/new.html", form=form), (422 if form.errors else 200)
+
+
+def _render_detail(document: Document, failed: EventFormState | None = None, revision_form: RevisionForm | None = None):
+    in_work = next((r for r in document.revisions if r.state in ("draft", "in_review", "approved")), None)
+    shown = in_work or document.current_revision
+    receipts = []
+    if document.current_revision is not None:
+        receipts = db.session.scalars(
+            select(Acknowledgement)
+            .options(selectinload(Acknowledgement.user))
+            .where(Acknowledgement.revision_id == document.current_revision.id)
+            .order_by(Acknowledgement.id)
+        ).all()
+    mine = next((r for r in receipts if r.user_id == current_user.id and r.acknowledged_at is None), None)
+    return render_template(
+        "documents/detail.html",
+        document=document,
+        shown=shown,
+        events=available_events(shown, current_user) if shown else [],
+        history=history_of(shown) if shown else [],
+        failed=failed,
+        revision_form=revision_form or RevisionForm(formdata=None),
+        can_revise=current_user.has_role(*AUTHOR_ROLES) and in_work is None and not document.obsolete,
+        receipts=receipts,
+        my_receipt=mine,
+        types=DOCUMENT_TYPES,
+        confidentiality=CONFIDENTIALITY,
+        today=dt.date.today(),
+    )
+
+
+@bp.route("/documents/<id:document_id>")
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def detail(document_id: int) -> str:
+    return _render_detail(_document_or_404(document_id))
+
+
+@bp.route("/documents/<id:document_id>/revisions", methods=["POST"])
+@login_required
+def new_revision(document_id: int) -> Any:
+    document = _document_or_404(document_id)
+    if not current_user.has_role(*AUTHOR_ROLES):
+        abort(403)
+    form = RevisionForm()
+    upload = request.files.get("file")
+    try:
+        revision = add_revision(
+            document,
+            current_user,
+            stream=upload.stream if upload and upload.filename else None,
+            filename=upload.filename if upload else "",
+            change_summary=form.change_summary.data or "",
+        )
+    except InvalidData as exc:
+        for name, message in exc.errors.items():
+            getattr(form, name, form.file).errors = [message]
+        return _render_detail(document, revision_form=form), 422
+    except InvalidTransition as exc:
+        flash(exc.message)
+        return _render_detail(document, revision_form=form), 409
+    flash(f"Revision {revision.label} started as a draft.")
+    return redirect(url_for("docs.detail", document_id=document.id))
+
+
+@bp.route("/revisions/<id:revision_id>/events/<event>", methods=["POST"])
+@login_required
+def fire_event(revision_id: int, event: str) -> Any:
+    revision = _revision_or_404(revision_id)
+    document = revision.document
+    return fire_from_form(
+        revision,
+        event,
+        request.form,
+        lambda failed, status: (_render_detail(document, failed), status),
+        url_for("docs.detail", document_id=document.id),
+    )
+
+
+@bp.route("/revisions/<id:revision_id>/file")
+@login_required
+def download(revision_id: int) -> Response:
+    """The revision's file; a PDF comes stamped as a controlled, superseded, obsolete or draft copy."""
+    revision = _revision_or_404(revision_id)
+    path = storage_path(revision.sha256) if revision.sha256 else None
+    if path is None or not path.exists():
+        abort(404)
+    data = path.read_bytes()
+    if revision.content_type == "application/pdf":
+        from ..reports.stamping import PdfProblem, stamp_pdf
+
+        try:
+            data = stamp_pdf(
+                data,
+                document_number=revision.document.number,
+                revision=revision.label,
+                effective_date=revision.effective_date,
+                status=revision.state,
+                organisation=current_app.config["QMS_ORGANISATION"],
+                printed_at=utcnow(),
+            )
+        except PdfProblem as exc:
+            abort(422, description=str(exc))
+    return Response(
+        data,
+        mimetype=revision.content_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{revision.document.number}-rev-{revision.label}-'
+            f'{revision.filename or "file"}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/revisions/<id:revision_id>/acknowledge", methods=["POST"])
+@login_required
+def acknowledge_revision(revision_id: int) -> Response:
+    revision = _revision_or_404(revision_id)
+    try:
+        acknowledge(revision, current_user)
+    except (InvalidTransition, NotPermitted) as exc:
+        flash(exc.message)
+    else:
+        flash(f"Recorded: you have read and understood {revision.document.number} rev {revision.label}.")
+    return redirect(url_for("docs.detail", document_id=revision.document_id))
