@@ -90,6 +90,7 @@ MATRIX = [
     ),
     ("GET", "/documents", "/documents", None, ALL_OK),
     ("GET", "/documents/master-list.xlsx", "/documents/master-list.xlsx", None, ALL_OK),
+    ("GET", "/documents/master-list.pdf", "/documents/master-list.pdf", None, ALL_OK),
     ("GET", "/documents/new", "/documents/new", None, only(200, PLANNERS)),
     ("POST", "/documents/new", "/documents/new", {"title": ""}, only(422, PLANNERS)),
     ("GET", "/documents/<id:document_id>", "/documents/{document}", None, ALL_OK),

@@ -121,3 +121,30 @@ def test_a_superseded_copy_says_so_on_every_page(client, org):
     old = client.get(f"/revisions/{first.id}/file")
     out = subprocess.run(["pdftotext", "-", "-"], input=old.data, capture_output=True, check=True).stdout.decode()
     assert "SUPERSEDED" in out
+
+
+def test_master_list_as_pdf_and_xlsx(client, org):
+    from openpyxl import load_workbook
+
+    from qms.services.documents import create_document
+
+    create_document(org.quality, title="Quality manual", doc_type="manual", owner_id=org.quality.id)
+    login(client, org.viewer.email)
+    pdf = client.get("/documents/master-list.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    assert "QM-001" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    sheet = load_workbook(io.BytesIO(client.get("/documents/master-list.xlsx").data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "Number" and rows[1][:2] == ("QM-001", "Quality manual")
+
+
+def test_my_work_lists_revisions_to_review_and_approve(client, org):
+    from qms.services import fire
+    from qms.services.documents import add_revision, create_document
+
+    document = create_document(org.quality, title="Proc", doc_type="procedure", owner_id=org.quality.id)
+    revision = add_revision(document, org.owner, stream=io.BytesIO(pdf_bytes("x")), filename="a.pdf")
+    fire(revision, "submit_for_review", org.owner, {"change_summary": "x"})
+    login(client, org.quality2.email)
+    page = client.get("/my-work").get_data(as_text=True)
+    assert f">{document.number} rev A</a>" in page and "Approve" in page

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from ..database import db
-from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, CorrectiveAction, Nonconformity, User
+from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, CorrectiveAction, DocumentRevision, Nonconformity, User
 from .documents import pending_acknowledgements
 from .nonconformities import PLAN_ROLES
 from .workflow import as_actor, available_events_many
@@ -151,6 +151,29 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
                     allowed,
                     action.due_date,
                     action.is_overdue(today),
+                )
+            )
+    revisions = list(
+        db.session.scalars(
+            select(DocumentRevision).where(DocumentRevision.state.in_(("draft", "in_review", "approved", "review_due")))
+        )
+    )
+    revisions_by_id = {revision.id: revision for revision in revisions}
+    for revision_id, events in available_events_many(revisions, actor, today).items():
+        allowed = [a.event.label for a in events if a.allowed]
+        revision = revisions_by_id[revision_id]
+        due = revision.document.next_review_due if revision.state == "review_due" else None
+        if allowed:
+            items.append(
+                WorkItem(
+                    "document",
+                    revision.document_id,
+                    f"{revision.document.number} rev {revision.label}",
+                    revision.document.title,
+                    revision.state_label,
+                    allowed,
+                    due,
+                    bool(due and due < today),
                 )
             )
     for receipt in pending_acknowledgements(actor):

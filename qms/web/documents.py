@@ -129,37 +129,61 @@ def master_list() -> str:
     )
 
 
-@bp.route("/documents/master-list.xlsx")
-@login_required
-def master_list_xlsx() -> Response:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Master list")
-    sheet.append(["Number", "Title", "Type", "Process", "Revision in force", "Effective", "Next review", "Owner"])
+def _master_rows() -> list[list[object]]:
+    """The master list as rows (MASTER_LIST_COLUMNS), only the documents the user may see."""
+    rows: list[list[object]] = []
     query = select(Document).options(selectinload(Document.revisions), selectinload(Document.owner))
     for document in db.session.scalars(query.order_by(Document.number)):
         if not can_view(document, current_user):
             continue
         current = document.current_revision
-        sheet.append(
+        rows.append(
             [
                 document.number,
                 document.title,
                 DOCUMENT_TYPES[document.doc_type],
                 document.process,
-                current.label if current else ("obsolete" if document.obsolete else "none"),
+                f"rev {current.label}" if current else ("obsolete" if document.obsolete else "none"),
                 current.effective_date if current else None,
                 document.next_review_due,
                 document.owner.name,
             ]
         )
+    return rows
+
+
+@bp.route("/documents/master-list.xlsx")
+@login_required
+def master_list_xlsx() -> Response:
+    from openpyxl import Workbook
+
+    from ..reports.documents import MASTER_LIST_COLUMNS
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Master list")
+    sheet.append(list(MASTER_LIST_COLUMNS))
+    for row in _master_rows():
+        sheet.append(row)
     out = io.BytesIO()
     book.save(out)
     return Response(
         out.getvalue(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f"attachment; filename=master-list-{dt.date.today()}.xlsx"},
+    )
+
+
+@bp.route("/documents/master-list.pdf")
+@login_required
+def master_list_pdf() -> Response:
+    from ..reports.documents import master_list_report
+
+    rows = [["" if value is None else str(value) for value in row] for row in _master_rows()]
+    pdf = master_list_report(rows, current_app.config["QMS_ORGANISATION"])
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename=master-list-{dt.date.today()}.pdf"},
     )
 
 
