@@ -55,6 +55,12 @@ class DocumentForm(FlaskForm):
     )
     confidentiality = SelectField("Confidentiality", choices=list(CONFIDENTIALITY.items()), default="internal")
     roles = CheckboxesField("Distribute to roles", choices=list(ROLE_LABELS.items()))
+    people = CheckboxesField("Distribute to people", coerce=int, choices=[])
+    processes = StringField(
+        "Distribute to processes",
+        validators=[Optional(), Length(max=300)],
+        description="Process names separated by commas; the owners of that process's documents are asked to read it",
+    )
 
 
 class RevisionForm(FlaskForm):
@@ -198,6 +204,7 @@ def new() -> Any:
         abort(403)
     form = DocumentForm()
     form.owner_id.choices = _owner_choices()
+    form.people.choices = _owner_choices()
     if form.validate_on_submit():
         try:
             document = create_document(
@@ -209,7 +216,11 @@ def new() -> Any:
                 clause_refs=[c.strip() for c in (form.clauses.data or "").split(",") if c.strip()],
                 review_period_months=form.review_period_months.data,
                 confidentiality=form.confidentiality.data,
-                distribution=[("role", role) for role in form.roles.data or []],
+                distribution=[
+                    *(("role", role) for role in form.roles.data or []),
+                    *(("user", str(user_id)) for user_id in form.people.data or []),
+                    *(("process", p.strip()) for p in (form.processes.data or "").split(",") if p.strip()),
+                ],
             )
         except InvalidData as exc:
             for name, message in exc.errors.items():
