@@ -47,6 +47,9 @@ class ApiClient:
     def delete(self, who: str | None, url: str, **kw: Any):
         return self.request(who, "DELETE", url, **kw)
 
+    def patch(self, who: str | None, url: str, **kw: Any):
+        return self.request(who, "PATCH", url, **kw)
+
     def fire(self, who: str, url: str, event_name: str, *, headers: dict[str, str] | None = None, **body: Any):
         return self.post(who, f"{url}/events/{event_name}", json=body, headers=headers)
 
@@ -673,6 +676,77 @@ def test_everyone_lists_users_but_only_admins_create_them(api, org):
     assert set(body["errors"]) == {"email", "password"}
 
 
+def test_admins_change_names_roles_and_active_flags(api, org, tokens):
+    url = f"/api/v1/users/{org.owner.id}"
+    user = _ok(api.patch("admin", url, json={"name": "  Olive Owner ", "roles": ["process_owner", "viewer"]}))
+    assert (user["name"], user["roles"], user["active"]) == ("Olive Owner", ["process_owner", "viewer"], True)
+    assert set(user) == {"id", "name", "email", "roles", "active", "created_at"}
+    assert db.session.get(User, org.owner.id).roles == {"process_owner", "viewer"}
+    # a field left out keeps its value
+    assert _ok(api.patch("admin", url, json={"roles": ["process_owner"]}))["name"] == "Olive Owner"
+    assert _ok(api.patch("admin", url, json={}))["roles"] == ["process_owner"]
+
+    # deactivated: the person's tokens stop working at once, and come back with the account
+    assert api.get("owner", "/api/v1/tokens").status_code == 200
+    assert _ok(api.patch("admin", url, json={"active": False}))["active"] is False
+    _error(api.get("owner", "/api/v1/tokens"), 401)
+    assert _ok(api.patch("admin", url, json={"active": True}))["active"] is True
+    assert api.get("owner", "/api/v1/tokens").status_code == 200
+
+    history = json.dumps(_ok(api.get("admin", url)))
+    assert "hash" not in history and "password" not in history
+
+
+def test_only_admins_change_accounts_and_invalid_changes_are_422(api, org):
+    url = f"/api/v1/users/{org.owner.id}"
+    for who in ("manager", "quality", "auditor", "owner", "viewer"):
+        body = _error(api.patch(who, url, json={"name": "Taken Over", "roles": ["admin"]}), 403)
+        assert body["message"] == "Only an administrator can change accounts"
+        _error(api.patch(who, url, json={"roles": "not a list"}), 403)  # refused before the body is read
+    _error(api.patch("admin", "/api/v1/users/999999", json={"name": "Nobody"}), 404)
+
+    body = _error(api.patch("admin", url, json={"name": "", "roles": ["wizard"], "active": "sometimes"}), 422)
+    assert set(body["errors"]) == {"roles.0", "active"}
+    assert set(_error(api.patch("admin", url, json={"roles": []}), 422)["errors"]) == {"roles"}
+    body = _error(api.patch("admin", url, json={"name": " ", "roles": ["viewer"]}), 422)
+    assert body["errors"] == {"name": "is required (at most 120 characters)"}
+    body = _error(api.patch("admin", url, json={"email": "other@example.test"}), 422)
+    assert body["errors"] == {"email": "Unknown field."}
+    body = _error(api.patch("admin", url, json={"name": "x" * 121}), 422)
+    assert set(body["errors"]) == {"name"}
+    owner = _ok(api.get("viewer", url))
+    assert (owner["name"], owner["roles"], owner["active"]) == (org.owner.name, ["process_owner"], True)
+
+
+def test_an_admin_cannot_remove_their_own_admin_role_or_deactivate_themselves(api, org):
+    url = f"/api/v1/users/{org.admin.id}"
+    body = _error(api.patch("admin", url, json={"roles": ["manager"]}), 422)
+    assert "your own administrator role" in body["errors"]["roles"]
+    _error(api.patch("admin", url, json={"active": False}), 422)
+    assert _ok(api.patch("admin", url, json={"roles": ["admin", "manager"]}))["roles"] == ["admin", "manager"]
+    assert api.get("admin", "/api/v1/tokens").status_code == 200
+
+
+def test_admins_reset_passwords(api, org):
+    from qms.services.users import authenticate
+
+    url = f"/api/v1/users/{org.viewer.id}/password"
+    for who in ("manager", "quality", "viewer"):
+        body = _error(api.post(who, url, json={"password": "a-brand-new-password"}), 403)
+        assert body["message"] == "Only an administrator can reset passwords"
+    body = _error(api.post("admin", url, json={"password": "short"}), 422)
+    assert body["errors"] == {"password": "must be at least 10 characters"}
+    assert set(_error(api.post("admin", url, json={}), 422)["errors"]) == {"password"}
+    _error(api.post("admin", "/api/v1/users/999999/password", json={"password": "a-brand-new-password"}), 404)
+    assert authenticate(org.viewer.email, PASSWORD) is not None
+
+    response = api.post("admin", url, json={"password": "a-brand-new-password"})
+    assert response.status_code == 204 and response.get_data() == b""
+    assert authenticate(org.viewer.email, PASSWORD) is None
+    assert authenticate(org.viewer.email, "a-brand-new-password") is not None
+    assert api.get("viewer", "/api/v1/tokens").status_code == 200  # tokens are not passwords
+
+
 # --- attachments ----------------------------------------------------------------------------------
 
 
@@ -749,3 +823,75 @@ def test_interactive_docs_are_served_from_local_assets_without_inline_script(cli
     assert "/api/v1/openapi.json" in page
     assert client.get("/api/docs/assets/index.html").status_code == 404
     assert "'unsafe-inline'" not in client.get("/login").headers["Content-Security-Policy"]
+
+
+def test_corrective_action_evidence_is_uploaded_listed_and_downloaded(app, api, org):
+    nc = nc_in_state(org, "action_planned")
+    action_url = _ca_url(nc.actions[0].id)
+    url = f"{action_url}/attachments"
+    assert _ok(api.get("viewer", action_url))["links"]["attachments"] == url
+    assert _ok(api.get("viewer", url)) == []
+
+    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+    form = {"file": (_bytes(pdf), "Reminder set-up ✓.pdf")}
+    attachment = _ok(api.post("owner", url, data=form, content_type="multipart/form-data"), 201)
+    assert (attachment["filename"], attachment["content_type"]) == ("Reminder set-up ✓.pdf", "application/pdf")
+    assert attachment["uploaded_by"] == {"id": org.owner.id, "name": org.owner.name}
+    content_url = f"/api/v1/attachments/{attachment['id']}/content"
+    assert attachment["links"] == {"content": content_url}
+    assert _ok(api.get("viewer", url)) == [attachment]
+    assert _ok(api.get("viewer", f"{_nc_url(nc.id)}/attachments")) == []  # the action's, not its NC's
+
+    download = api.get("viewer", content_url)
+    assert download.status_code == 200 and download.get_data() == pdf
+    assert download.mimetype == "application/pdf"
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''Reminder%20set-up%20%E2%9C%93.pdf" in disposition
+    _error(api.get(None, content_url), 401)
+
+    text = _ok(
+        api.post(
+            "quality", url, data={"file": (_bytes(b"Checked 12 gauges\n"), "notes")}, content_type="multipart/form-data"
+        ),
+        201,
+    )
+    assert text["filename"] == "notes.txt"
+    download = api.get("viewer", text["links"]["content"])
+    assert download.mimetype == "text/plain" and download.get_data() == b"Checked 12 gauges\n"
+    assert download.headers["Content-Disposition"] == "attachment; filename=notes.txt"
+
+    exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(range(256))
+    form = {"file": (_bytes(exe), "evidence.pdf")}
+    assert set(_error(api.post("owner", url, data=form, content_type="multipart/form-data"), 422)["errors"]) == {"file"}
+    assert set(_error(api.post("owner", url, data={}, content_type="multipart/form-data"), 422)["errors"]) == {"file"}
+    form = {"file": (_bytes(pdf), "evidence.pdf")}
+    body = _error(api.post("viewer", url, data=form, content_type="multipart/form-data"), 403)
+    assert body["message"] == "Viewers cannot attach evidence"
+    _error(api.post("viewer", url, data={}, content_type="multipart/form-data"), 403)  # refused before parsing
+    _error(api.get("viewer", "/api/v1/corrective-actions/999999/attachments"), 404)
+    form = {"file": (_bytes(pdf), "evidence.pdf")}
+    _error(api.post("owner", "/api/v1/corrective-actions/999999/attachments", data=form), 404)
+
+    app.config["MAX_CONTENT_LENGTH"] = 2048
+    big = {"file": (_bytes(b"%PDF-1.4\n" + b"0" * 4096), "big.pdf")}
+    _error(api.post("owner", url, data=big, content_type="multipart/form-data"), 413)
+    assert [a["id"] for a in _ok(api.get("viewer", url))] == [attachment["id"], text["id"]]
+
+
+def test_downloading_a_missing_attachment_or_stored_file_is_404(app, api, org):
+    from qms.services.attachments import storage_path
+
+    nc = new_nc(org)
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    form = {"file": (_bytes(pdf), "gauge.pdf")}
+    attachment = _ok(
+        api.post("owner", f"{_nc_url(nc.id)}/attachments", data=form, content_type="multipart/form-data"), 201
+    )
+    assert attachment["links"]["content"] == f"/api/v1/attachments/{attachment['id']}/content"
+    assert api.get("viewer", attachment["links"]["content"]).get_data() == pdf
+
+    _error(api.get("viewer", "/api/v1/attachments/999999/content"), 404)
+    _error(api.get("viewer", "/api/v1/attachments/0/content"), 404)
+    storage_path(attachment["sha256"]).unlink()
+    body = _error(api.get("viewer", attachment["links"]["content"]), 404)
+    assert "missing" in body["message"] and str(app.config["QMS_UPLOAD_FOLDER"]) not in body["message"]

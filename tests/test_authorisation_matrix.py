@@ -1,7 +1,7 @@
 """Every web route × every role (and nobody signed in): the expected status, checked on the server.
 
 A route missing from the table fails ``test_every_route_is_in_the_matrix``, so a new page cannot
-ship without deciding who may use it. The REST API has its own matrix in tests/test_api.py.
+ship without deciding who may use it. The REST API has its own matrix in tests/test_api_matrix.py.
 """
 
 from __future__ import annotations

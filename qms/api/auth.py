@@ -7,8 +7,14 @@ the sign-in page.  The signed-in user is ``flask.g.api_user``.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Collection
+from typing import Any
+
 from flask import Blueprint, g, request
 from werkzeug.wrappers import Response
+
+from workflows.errors import NotPermitted
 
 from ..models import User
 from ..services.tokens import user_for_token
@@ -46,3 +52,23 @@ def require_token(blueprint: Blueprint) -> None:
 def api_user() -> User:
     """The user whose token authenticated this request."""
     return g.api_user
+
+
+def require_roles(roles: Collection[str], message: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Refuse (403) a caller without one of ``roles`` before the request is parsed or any record loaded.
+
+    Put it between ``@blp.route`` and ``@blp.arguments``, so that someone who
+    may not use the operation at all learns that, not what is wrong with the body.
+    The service called by the view checks again: this is the early answer, not the rule.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)  # keeps flask-smorest's _apidoc
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not api_user().has_role(*roles):
+                raise NotPermitted(message)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from ..models import CorrectiveAction, Nonconformity, ProgressNote
 from ..services.nonconformities import add_corrective_action, add_progress_note
+from .attachments import add_attachment_routes
 from .auth import api_user
 from .blueprint import ID, ApiBlueprint
 from .schemas import (
@@ -51,6 +52,7 @@ def extras(action: CorrectiveAction) -> dict[str, Any]:
             "history": url_for(base + "corrective_action_history", action_id=action.id),
             "events": url_for(base + "corrective_action_events", action_id=action.id),
             "notes": url_for(base + "add_note", action_id=action.id),
+            "attachments": url_for(base + "list_attachments", action_id=action.id),
             "nonconformity": url_for("api_nonconformities.get_nonconformity", nc_id=action.nonconformity_id),
         },
     }
@@ -134,3 +136,6 @@ add_workflow_routes(
 def add_note(body: dict[str, Any], action_id: int) -> Any:
     """Record progress on an open corrective action (its owner, a quality officer or a manager)"""
     return add_progress_note(load(action_id), api_user(), body["text"])
+
+
+add_attachment_routes(blp, collection="corrective-actions", key="action_id", label="corrective action", load=load)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 from flask import url_for
@@ -11,14 +10,12 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..models import Nonconformity
-from ..services.attachments import attach, attachments_of
 from ..services.nonconformities import raise_nonconformity
 from ..services.registers import clause_filter
+from .attachments import add_attachment_routes
 from .auth import api_user
-from .blueprint import ID, ApiBlueprint
+from .blueprint import ApiBlueprint
 from .schemas import (
-    AttachmentSchema,
-    AttachmentUploadSchema,
     NonconformityCreateSchema,
     NonconformityPageSchema,
     NonconformityQuerySchema,
@@ -122,24 +119,4 @@ add_workflow_routes(
 )
 
 
-@blp.route(f"/nonconformities/<{ID}:nc_id>/attachments", methods=["GET"])
-@blp.response(200, AttachmentSchema(many=True))
-def list_attachments(nc_id: int) -> Any:
-    """The evidence files of a nonconformity (metadata)"""
-    return attachments_of(load(nc_id))
-
-
-@blp.route(f"/nonconformities/<{ID}:nc_id>/attachments", methods=["POST"])
-@blp.arguments(AttachmentUploadSchema, location="files")
-@blp.response(201, AttachmentSchema)
-@blp.alt_response(413, response=HTTPStatus(413).name)
-def upload_attachment(files: dict[str, Any], nc_id: int) -> Any:
-    """Attach an evidence file (multipart field `file`)
-
-    The type is decided by the content, not the name: PDF, DOCX, XLSX, PNG,
-    JPEG, GIF or plain text; anything else answers 422, a file over the upload
-    limit 413.
-    """
-    nc = load(nc_id)
-    upload = files["file"]
-    return attach(nc, api_user(), upload.stream, upload.filename or "")
+add_attachment_routes(blp, collection="nonconformities", key="nc_id", label="nonconformity", load=load)

@@ -292,6 +292,22 @@ class UserQuerySchema(PageArgsSchema):
     q = Text(validate=validate.Length(max=200), metadata={"description": "Text in the name or e-mail address"})
 
 
+class UserUpdateSchema(Schema):
+    """What an administrator may change of an account; a field left out keeps its value."""
+
+    name = Text(validate=validate.Length(max=120))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(sorted(ROLES))),
+        validate=validate.Length(min=1, max=6),
+        metadata={"description": "All of the user's roles (replacing the current ones)"},
+    )
+    active = fields.Boolean(metadata={"description": "false: the account cannot sign in and its tokens stop working"})
+
+
+class PasswordResetSchema(Schema):
+    password = Text(required=True, load_only=True, validate=validate.Length(max=1024), metadata={"format": "password"})
+
+
 UserPageSchema = page_schema(UserSchema, "UserPage")
 
 
@@ -412,6 +428,7 @@ class CorrectiveActionLinksSchema(Schema):
     history = fields.String(required=True)
     events = fields.String(required=True, metadata={"description": "GET: available events; POST {events}/{event}"})
     notes = fields.String(required=True)
+    attachments = fields.String(required=True)
     nonconformity = fields.String(required=True)
 
 
@@ -454,6 +471,10 @@ class CorrectiveActionQuerySchema(PageArgsSchema):
 # --- attachments --------------------------------------------------------------------------------
 
 
+class AttachmentLinksSchema(Schema):
+    content = fields.String(required=True, metadata={"description": "GET: the file itself"})
+
+
 class AttachmentSchema(Schema):
     id = fields.Integer(required=True)
     filename = fields.String(required=True)
@@ -462,6 +483,7 @@ class AttachmentSchema(Schema):
     sha256 = fields.String(required=True)
     uploaded_by = fields.Nested(UserRefSchema, required=True)
     uploaded_at = fields.DateTime(required=True)
+    links = fields.Nested(AttachmentLinksSchema, required=True)
 
 
 class AttachmentUploadSchema(Schema):

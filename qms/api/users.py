@@ -1,21 +1,29 @@
-"""/api/v1/users: everyone signed in may list people (to choose owners); only admins create accounts."""
+"""/api/v1/users: everyone signed in may list people (to choose owners); only admins create and change accounts.
+
+No answer ever holds a password or token hash: passwords are write-only.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 from marshmallow import RAISE
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from workflows.errors import NotPermitted
-
 from ..models import User, UserRole
-from ..services.users import create_user
-from .auth import api_user
+from ..services.users import create_user, reset_password, update_user
+from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
-from .schemas import UserCreateSchema, UserPageSchema, UserQuerySchema, UserSchema
+from .schemas import (
+    PasswordResetSchema,
+    UserCreateSchema,
+    UserPageSchema,
+    UserQuerySchema,
+    UserSchema,
+    UserUpdateSchema,
+)
 from .workflow import contains, get_or_404, paginate
 
 blp = ApiBlueprint("api_users", __name__, tag="Users", description="People and their roles.")
@@ -39,13 +47,12 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/users", methods=["POST"])
+@require_roles({"admin"}, "Only an administrator can create accounts")
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
 def create_account(body: dict[str, Any]) -> Any:
     """Create an account (administrators only)"""
     actor = api_user()
-    if not actor.has_role("admin"):
-        raise NotPermitted("Only an administrator can create accounts")
     user = create_user(body["email"], body["name"], body["password"], body["roles"], actor=actor)
     return user, 201, {"Location": url_for("api_users.get_user", user_id=user.id)}
 
@@ -55,3 +62,40 @@ def create_account(body: dict[str, Any]) -> Any:
 def get_user(user_id: int) -> User:
     """One person"""
     return get_or_404(User, user_id, label="user")
+
+
+@blp.route(f"/users/<{ID}:user_id>", methods=["PATCH"])
+@require_roles({"admin"}, "Only an administrator can change accounts")
+@blp.arguments(UserUpdateSchema)
+@blp.response(200, UserSchema)
+def change_account(body: dict[str, Any], user_id: int) -> User:
+    """Change a person's name, roles or active flag (administrators only)
+
+    A field left out keeps its value; `roles` replaces all of the person's
+    roles. An administrator cannot remove their own administrator role nor
+    deactivate themselves (422). A deactivated person's tokens stop working.
+    """
+    user = get_or_404(User, user_id, label="user")
+    update_user(
+        user,
+        api_user(),
+        name=body.get("name", user.name),
+        roles=set(body.get("roles", user.roles)),
+        active=body.get("active", user.active),
+    )
+    return user
+
+
+@blp.route(f"/users/<{ID}:user_id>/password", methods=["POST"])
+@require_roles({"admin"}, "Only an administrator can reset passwords")
+@blp.arguments(PasswordResetSchema)
+@blp.response(204)
+def set_password(body: dict[str, Any], user_id: int) -> Any:
+    """Set a new password for a person (administrators only)
+
+    At least 10 characters (422 naming `password` otherwise). The person's
+    API tokens stay valid; revoke them separately if need be.
+    """
+    user = get_or_404(User, user_id, label="user")
+    reset_password(user, api_user(), body["password"])
+    return current_app.response_class(status=204)

@@ -130,8 +130,10 @@ def update_user(user: User, actor: User, *, name: str, roles: set[str], active: 
         errors["name"] = "is required (at most 120 characters)"
     if not roles or roles - ROLES:
         errors["roles"] = "must be one or more of: " + ", ".join(sorted(ROLES))
-    if user.id == actor.id and ("admin" not in roles or not active):
-        errors["roles"] = "you cannot remove your own administrator role or deactivate yourself"
+    if user.id == actor.id and "admin" not in roles:
+        errors["roles"] = "you cannot remove your own administrator role"
+    if user.id == actor.id and not active:
+        errors["active"] = "you cannot deactivate yourself"
     if errors:
         raise InvalidData(errors)
     with recorded_change(actor, "account changed by an administrator"):

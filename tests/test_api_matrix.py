@@ -1,0 +1,214 @@
+"""Every REST API route × every role (and no token): the expected status, like the web's matrix.
+
+A route under /api/v1 missing from the table fails ``test_every_api_route_is_in_the_matrix``, so a
+new operation cannot ship without deciding who may use it. Write requests send bodies that are
+invalid for the roles allowed to use them, so that an allowed role gets 422 (or 409) and nothing
+changes, a refused one 403 and a request without a token 401. Only token revocation succeeds
+(204, for its administrator): it has no body to get wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import pytest
+
+from qms.api.blueprint import API_PREFIX, ID
+from qms.database import db
+from qms.models import ApiToken, Attachment, Nonconformity, User
+from qms.services.attachments import attach
+from qms.services.nonconformities import add_corrective_action
+from qms.services.tokens import create_token
+from qms.services.users import check_password
+
+from .conftest import PASSWORD
+from .helpers import nc_in_state, new_nc
+
+ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
+SIGNED_IN = ROLES[1:]
+ALL_OK = dict.fromkeys(SIGNED_IN, 200) | {"anonymous": 401}
+#: not operations of the API: its description and (outside /api/v1) the interactive docs
+NOT_OPERATIONS = {f"{API_PREFIX}/openapi.json"}
+
+
+def only(ok: int, roles: tuple[str, ...], *, other: int = 403) -> dict[str, int]:
+    return {role: (ok if role in roles else other) for role in SIGNED_IN} | {"anonymous": 401}
+
+
+def rule(path: str) -> str:
+    """The url_map rule of ``path``, written with ``<nc_id>`` for ``<int(…):nc_id>``."""
+    for key in ("nc_id", "action_id", "attachment_id", "user_id", "token_id"):
+        path = path.replace(f"<{key}>", f"<{ID}:{key}>")
+    return API_PREFIX + path.replace("<event>", "<string(maxlength=60):event>")
+
+
+RAISERS = ("admin", "manager", "quality_officer", "internal_auditor", "process_owner")
+UPLOADERS = RAISERS  # everyone but a viewer attaches evidence
+PLANNERS = ("manager", "quality_officer", "process_owner")
+TRIAGERS = ("manager", "quality_officer")
+IMPLEMENTERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the action
+NOTE_TAKERS = ("manager", "quality_officer", "process_owner")
+ADMIN = ("admin",)
+YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+#: a file no evidence may be (an executable), to upload without storing anything
+REFUSED_FILE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(range(256))
+UPLOAD = "multipart"  # the body marker of an upload of REFUSED_FILE
+
+# (method, rule, url template, JSON body (or UPLOAD), expected status per role)
+MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
+    ("GET", rule("/nonconformities"), "/nonconformities", None, ALL_OK),
+    (
+        "POST",
+        rule("/nonconformities"),
+        "/nonconformities",
+        {"title": "T", "description": "D", "source": "supplier", "detected_on": TOMORROW},
+        only(422, RAISERS),
+    ),
+    ("GET", rule("/nonconformities/<nc_id>"), "/nonconformities/{nc}", None, ALL_OK),
+    ("GET", rule("/nonconformities/<nc_id>/history"), "/nonconformities/{nc}/history", None, ALL_OK),
+    ("GET", rule("/nonconformities/<nc_id>/events"), "/nonconformities/{nc}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/nonconformities/<nc_id>/events/<event>"),
+        "/nonconformities/{nc}/events/triage",
+        {"data": {"severity": "not-a-severity"}},
+        only(422, TRIAGERS),
+    ),
+    ("GET", rule("/nonconformities/<nc_id>/attachments"), "/nonconformities/{nc}/attachments", None, ALL_OK),
+    (
+        "POST",
+        rule("/nonconformities/<nc_id>/attachments"),
+        "/nonconformities/{nc}/attachments",
+        UPLOAD,
+        only(422, UPLOADERS),
+    ),
+    ("GET", rule("/corrective-actions"), "/corrective-actions", None, ALL_OK),
+    (
+        "GET",
+        rule("/nonconformities/<nc_id>/corrective-actions"),
+        "/nonconformities/{planning_nc}/corrective-actions",
+        None,
+        ALL_OK,
+    ),
+    (
+        "POST",
+        rule("/nonconformities/<nc_id>/corrective-actions"),
+        "/nonconformities/{planning_nc}/corrective-actions",
+        {"title": "Fix", "owner_id": 999_999, "due_date": YESTERDAY},
+        only(422, PLANNERS),
+    ),
+    ("GET", rule("/corrective-actions/<action_id>"), "/corrective-actions/{action}", None, ALL_OK),
+    ("GET", rule("/corrective-actions/<action_id>/history"), "/corrective-actions/{action}/history", None, ALL_OK),
+    ("GET", rule("/corrective-actions/<action_id>/events"), "/corrective-actions/{action}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/corrective-actions/<action_id>/events/<event>"),
+        "/corrective-actions/{action}/events/implement",
+        {"data": {"implementation": "done"}},
+        only(409, IMPLEMENTERS),  # permitted roles: not possible while planned
+    ),
+    (
+        "POST",
+        rule("/corrective-actions/<action_id>/notes"),
+        "/corrective-actions/{action}/notes",
+        {"text": "   "},
+        only(422, NOTE_TAKERS),
+    ),
+    (
+        "GET",
+        rule("/corrective-actions/<action_id>/attachments"),
+        "/corrective-actions/{action}/attachments",
+        None,
+        ALL_OK,
+    ),
+    (
+        "POST",
+        rule("/corrective-actions/<action_id>/attachments"),
+        "/corrective-actions/{action}/attachments",
+        UPLOAD,
+        only(422, UPLOADERS),
+    ),
+    ("GET", rule("/attachments/<attachment_id>/content"), "/attachments/{attachment}/content", None, ALL_OK),
+    ("GET", rule("/users"), "/users", None, ALL_OK),
+    ("POST", rule("/users"), "/users", {}, only(422, ADMIN)),
+    ("GET", rule("/users/<user_id>"), "/users/{user}", None, ALL_OK),
+    ("PATCH", rule("/users/<user_id>"), "/users/{user}", {"roles": []}, only(422, ADMIN)),
+    ("POST", rule("/users/<user_id>/password"), "/users/{user}/password", {"password": "short"}, only(422, ADMIN)),
+    ("GET", rule("/tokens"), "/tokens", None, ALL_OK),
+    ("POST", rule("/tokens"), "/tokens", {"name": "  "}, only(422, SIGNED_IN)),
+    ("DELETE", rule("/tokens/<token_id>"), "/tokens/{token}", None, only(204, ADMIN)),  # the admin's own token
+]
+
+
+def test_every_api_route_is_in_the_matrix(app):
+    covered = {(method, rule) for method, rule, *_ in MATRIX}
+    routes = set()
+    for url_rule in app.url_map.iter_rules():
+        if not url_rule.rule.startswith(API_PREFIX + "/") or url_rule.rule in NOT_OPERATIONS:
+            continue
+        routes.update((method, url_rule.rule) for method in url_rule.methods - {"HEAD", "OPTIONS"})
+    missing = sorted(routes - covered)
+    assert not missing, f"API routes without an authorisation decision: {missing}"
+    assert not covered - routes, f"matrix rows for routes that do not exist: {sorted(covered - routes)}"
+
+
+def test_the_matrix_decides_for_every_role():
+    for method, rule_, _template, _body, expected in MATRIX:
+        assert set(expected) == set(ROLES), f"{method} {rule_}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_authorisation_matrix(app, org, role):
+    planning = nc_in_state(org, "root_cause_identified")
+    nc = new_nc(org)
+    action = add_corrective_action(planning, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
+    attachment = attach(action, org.owner, io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "evidence.pdf")
+    revocable, _ = create_token(org.admin, "admin script")
+    users = {
+        "admin": org.admin,
+        "manager": org.manager,
+        "quality_officer": org.quality,
+        "internal_auditor": org.auditor,
+        "process_owner": org.owner,
+        "viewer": org.viewer,
+    }
+    headers = {}
+    if role != "anonymous":
+        headers["Authorization"] = "Bearer " + create_token(users[role], "matrix")[1]
+    ids = {
+        "nc": nc.id,
+        "planning_nc": planning.id,
+        "action": action.id,
+        "attachment": attachment.id,
+        "token": revocable.id,
+        "user": org.viewer.id,
+    }
+    client = app.test_client()
+    mismatches = []
+    for method, _rule, template, body, expected in MATRIX:
+        url = API_PREFIX + template.format(**ids)
+        if body == UPLOAD:
+            data = {"file": (io.BytesIO(REFUSED_FILE), "evidence.pdf")}
+            response = client.open(url, method=method, headers=headers, data=data, content_type="multipart/form-data")
+        else:
+            response = client.open(url, method=method, headers=headers, json=body)
+        if response.status_code != expected[role]:
+            mismatches.append(f"{method} {url}: {response.status_code}, expected {expected[role]}")
+        elif response.status_code >= 400:
+            assert response.mimetype == "application/json", f"{method} {url}"
+            if expected[role] == 422 and body == UPLOAD:
+                assert set(response.get_json()["errors"]) == {"file"}, f"{method} {url}"
+    assert not mismatches, "\n".join(mismatches)
+
+    # nothing changed but the one revocation an administrator may make
+    db.session.expire_all()
+    assert (nc.state, nc.version, planning.state, action.state) == ("reported", 1, "root_cause_identified", "planned")
+    assert [a.id for a in planning.actions] == [action.id] and not action.notes
+    assert db.session.query(Nonconformity).count() == 2
+    assert db.session.query(Attachment).count() == 1
+    viewer = db.session.get(User, org.viewer.id)
+    assert (viewer.roles, viewer.active) == ({"viewer"}, True) and check_password(viewer, PASSWORD)
+    assert (db.session.get(ApiToken, revocable.id).revoked_at is not None) == (role == "admin")
