@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from qms import create_app
 from qms.database import db
 from qms.services.audit_trail import ensure_head
+from qms.services.search import ensure_search_index
 from qms.services.users import create_user
 
 PG_URL = os.environ.get("QMS_TEST_DATABASE_URL", "")
@@ -78,6 +79,8 @@ def _pg_schema(postgres_url: str) -> str:
     app = create_app({"SQLALCHEMY_DATABASE_URI": postgres_url, "TESTING": True})
     with app.app_context():
         db.create_all()
+        ensure_search_index(db.session)
+        db.session.commit()
         db.engine.dispose()
     return postgres_url
 
@@ -111,6 +114,8 @@ def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatc
             db.session.commit()
         else:
             db.create_all()
+            ensure_search_index(db.session)
+            db.session.commit()
         ensure_head(db.session)
         yield app
         db.session.remove()

@@ -19,12 +19,14 @@ from qms.api.blueprint import API_PREFIX, ID
 from qms.database import db
 from qms.models import ApiToken, Attachment, Nonconformity, User
 from qms.services.attachments import attach
+from qms.services.documents import add_revision, create_document
 from qms.services.nonconformities import add_corrective_action
 from qms.services.tokens import create_token
 from qms.services.users import check_password
 
 from .conftest import PASSWORD
 from .helpers import nc_in_state, new_nc
+from .test_documents import pdf_bytes
 
 ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
 SIGNED_IN = ROLES[1:]
@@ -39,7 +41,7 @@ def only(ok: int, roles: tuple[str, ...], *, other: int = 403) -> dict[str, int]
 
 def rule(path: str) -> str:
     """The url_map rule of ``path``, written with ``<nc_id>`` for ``<int(…):nc_id>``."""
-    for key in ("nc_id", "action_id", "attachment_id", "user_id", "token_id"):
+    for key in ("nc_id", "action_id", "attachment_id", "user_id", "token_id", "document_id", "revision_id"):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     return API_PREFIX + path.replace("<event>", "<string(maxlength=60):event>")
 
@@ -57,8 +59,34 @@ TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
 REFUSED_FILE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(range(256))
 UPLOAD = "multipart"  # the body marker of an upload of REFUSED_FILE
 
+AUTHORS = ("manager", "quality_officer", "process_owner")
+
 # (method, rule, url template, JSON body (or UPLOAD), expected status per role)
 MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
+    ("GET", rule("/documents"), "/documents", None, ALL_OK),
+    ("POST", rule("/documents"), "/documents", {"title": " ", "doc_type": "memo"}, only(422, AUTHORS)),
+    ("GET", rule("/documents/<document_id>"), "/documents/{document}", None, ALL_OK),
+    ("GET", rule("/documents/<document_id>/revisions"), "/documents/{document}/revisions", None, ALL_OK),
+    ("POST", rule("/documents/<document_id>/revisions"), "/documents/{document}/revisions", UPLOAD, only(422, AUTHORS)),
+    ("GET", rule("/revisions/<revision_id>"), "/revisions/{revision}", None, ALL_OK),
+    ("GET", rule("/revisions/<revision_id>/history"), "/revisions/{revision}/history", None, ALL_OK),
+    ("GET", rule("/revisions/<revision_id>/events"), "/revisions/{revision}/events", None, ALL_OK),
+    ("GET", rule("/revisions/<revision_id>/file"), "/revisions/{revision}/file", None, ALL_OK),
+    (
+        "POST",
+        rule("/revisions/<revision_id>/events/<event>"),
+        "/revisions/{revision}/events/approve",
+        {},
+        only(409, ("manager", "quality_officer")),  # a draft cannot be approved yet
+    ),
+    (
+        "POST",
+        rule("/revisions/<revision_id>/acknowledge"),
+        "/revisions/{revision}/acknowledge",
+        {},
+        only(409, SIGNED_IN),
+    ),
+    ("GET", rule("/acknowledgements"), "/acknowledgements", None, ALL_OK),
     ("GET", rule("/nonconformities"), "/nonconformities", None, ALL_OK),
     (
         "POST",
@@ -167,6 +195,9 @@ def test_api_authorisation_matrix(app, org, role):
     action = add_corrective_action(planning, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
     attachment = attach(action, org.owner, io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "evidence.pdf")
     revocable, _ = create_token(org.admin, "admin script")
+    document = create_document(org.quality, title="Procedure", doc_type="procedure", owner_id=org.quality.id)
+    in_work = create_document(org.quality, title="Form", doc_type="form", owner_id=org.quality.id)
+    revision = add_revision(in_work, org.quality, stream=io.BytesIO(pdf_bytes("draft")), filename="f.pdf")
     users = {
         "admin": org.admin,
         "manager": org.manager,
@@ -185,6 +216,8 @@ def test_api_authorisation_matrix(app, org, role):
         "attachment": attachment.id,
         "token": revocable.id,
         "user": org.viewer.id,
+        "document": document.id,
+        "revision": revision.id,
     }
     client = app.test_client()
     mismatches = []

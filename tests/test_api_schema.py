@@ -23,10 +23,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from qms.services.attachments import attach
+from qms.services.documents import add_revision, create_document
 from qms.services.nonconformities import add_progress_note
 from qms.services.tokens import create_token
 
 from .helpers import nc_in_state
+from .test_documents import pdf_bytes
 
 MAX_EXAMPLES = 20
 NC = "/api/v1/nonconformities/{nc_id}"
@@ -60,6 +62,18 @@ OPERATIONS = [
     ("POST", "/api/v1/users/{user_id}/password"),
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
+    ("GET", "/api/v1/documents"),
+    ("POST", "/api/v1/documents"),
+    ("GET", "/api/v1/documents/{document_id}"),
+    ("GET", "/api/v1/documents/{document_id}/revisions"),
+    ("POST", "/api/v1/documents/{document_id}/revisions"),
+    ("GET", "/api/v1/revisions/{revision_id}"),
+    ("GET", "/api/v1/revisions/{revision_id}/history"),
+    ("GET", "/api/v1/revisions/{revision_id}/events"),
+    ("POST", "/api/v1/revisions/{revision_id}/events/{event}"),
+    ("GET", "/api/v1/revisions/{revision_id}/file"),
+    ("POST", "/api/v1/revisions/{revision_id}/acknowledge"),
+    ("GET", "/api/v1/acknowledgements"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -81,7 +95,16 @@ def existing_ids(org) -> dict[str, int]:
     action = nc.actions[0]
     add_progress_note(action, org.owner, "Started on the reminders")
     attachment = attach(action, org.owner, io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "reminders.pdf")
-    return {"nc_id": nc.id, "action_id": action.id, "user_id": org.owner.id, "attachment_id": attachment.id}
+    document = create_document(org.quality, title="Procedure", doc_type="procedure", owner_id=org.quality.id)
+    revision = add_revision(document, org.owner, stream=io.BytesIO(pdf_bytes("Procedure")), filename="p.pdf")
+    return {
+        "nc_id": nc.id,
+        "action_id": action.id,
+        "user_id": org.owner.id,
+        "attachment_id": attachment.id,
+        "document_id": document.id,
+        "revision_id": revision.id,
+    }
 
 
 def test_the_openapi_document_is_valid_and_lists_every_operation(api_schema):

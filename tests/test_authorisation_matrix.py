@@ -117,6 +117,8 @@ MATRIX = [
     ("POST", "/account/tokens", "/account/tokens", {}, only(422, SIGNED_IN)),
     ("POST", "/account/tokens/<id:token_id>/revoke", "/account/tokens/{token}/revoke", {}, only(302, ("admin",))),
     ("GET", "/admin/users", "/admin/users", None, only(200, ("admin",))),
+    ("GET", "/admin/numbering", "/admin/numbering", None, only(200, ("admin",))),
+    ("POST", "/admin/numbering", "/admin/numbering", {"policy": "no seq"}, only(422, ("admin",))),
     ("POST", "/admin/users", "/admin/users", {}, only(422, ("admin",))),
     ("GET", "/admin/users/<id:user_id>", "/admin/users/{user}", None, only(200, ("admin",))),
     ("POST", "/admin/users/<id:user_id>", "/admin/users/{user}", {}, only(422, ("admin",))),

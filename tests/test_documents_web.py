@@ -148,3 +148,32 @@ def test_my_work_lists_revisions_to_review_and_approve(client, org):
     login(client, org.quality2.email)
     page = client.get("/my-work").get_data(as_text=True)
     assert f">{document.number} rev A</a>" in page and "Approve" in page
+
+
+def test_admin_sets_the_numbering_scheme(client, org):
+    from qms.models import DOCUMENT_TYPES
+    from qms.services.documents import create_document
+
+    login(client, org.admin.email)
+    page = client.get("/admin/numbering").get_data(as_text=True)
+    assert "SOP-{process}-{seq:03d}" in page
+    patterns = {t: "X-{seq}" for t in DOCUMENT_TYPES} | {"form": "FRM-{year}-{seq:04d}"}
+    bad = client.post("/admin/numbering", data=patterns | {"policy": "POLICY"})
+    assert bad.status_code == 422 and "must contain {seq}" in bad.get_data(as_text=True)
+    assert client.post("/admin/numbering", data=patterns).status_code == 302
+    document = create_document(org.quality, title="Form", doc_type="form", owner_id=org.quality.id)
+    assert document.number.startswith("FRM-") and document.number.endswith("-0001")
+
+
+def test_the_master_list_searches_inside_the_files(client, org):
+    from qms.services.documents import add_revision, create_document
+
+    found = create_document(org.quality, title="Torque settings", doc_type="work_instruction", owner_id=org.quality.id)
+    add_revision(found, org.owner, stream=io.BytesIO(pdf_bytes("Tighten to xylophonic torque")), filename="w.pdf")
+    other = create_document(org.quality, title="Cleaning", doc_type="work_instruction", owner_id=org.quality.id)
+    add_revision(other, org.owner, stream=io.BytesIO(pdf_bytes("Wipe the bench")), filename="c.pdf")
+    login(client, org.viewer.email)
+    page = client.get("/documents?text=xylophonic").get_data(as_text=True)
+    assert found.number in page and other.number not in page
+    assert "<mark>" in page
+    assert other.number not in client.get("/documents?text=%22AND(").get_data(as_text=True)

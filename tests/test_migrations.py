@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from qms import create_app
 from qms.database import db
 from qms.models import AuditChainHead
+from qms.services.search import include_object
 
 from .conftest import PG_URL
 
@@ -53,7 +54,9 @@ def test_init_migrates_an_empty_database_to_the_models(database, tmp_path, monke
         assert "Database ready" in result.output
         with app.app_context():
             with db.engine.connect() as conn:
-                context = MigrationContext.configure(conn, opts={"compare_type": False})
+                context = MigrationContext.configure(
+                    conn, opts={"compare_type": False, "include_object": include_object}
+                )
                 diff = compare_metadata(context, db.metadata)
             assert diff == [], diff
             assert db.session.get(AuditChainHead, 1).last_seq == 0

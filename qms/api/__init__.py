@@ -54,7 +54,7 @@ class QmsApi(Api):
 
 def init_api(app: Flask) -> QmsApi:
     """Register the API blueprints, the OpenAPI document and the docs page on ``app``."""
-    from . import attachments, corrective_actions, docs, nonconformities, tokens, users
+    from . import attachments, corrective_actions, docs, documents, nonconformities, tokens, users
 
     app.config.setdefault("API_TITLE", "qmsflow")
     app.config.setdefault("API_VERSION", "v1")
@@ -64,7 +64,7 @@ def init_api(app: Flask) -> QmsApi:
     app.config.setdefault("API_SPEC_OPTIONS", {"security": [{"bearerAuth": []}], "info": {"description": DESCRIPTION}})
     api = QmsApi(app)
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
-    for module in (nonconformities, corrective_actions, attachments, users, tokens):
+    for module in (nonconformities, corrective_actions, attachments, documents, users, tokens):
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api

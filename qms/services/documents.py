@@ -39,6 +39,7 @@ from ..models import (
 from .attachments import storage_path, store_file
 from .audit_trail import recorded_change
 from .references import next_number
+from .search import index_revision
 from .workflow import apply_event, as_actor, effect, fire
 
 AUTHOR_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
@@ -93,6 +94,30 @@ def validate_pattern(pattern: str) -> str | None:
     except (ValueError, KeyError, IndexError) as exc:
         return f"is not a valid pattern ({exc})"
     return None
+
+
+def set_numbering(actor: User | Actor, patterns: dict[str, str]) -> None:
+    """An administrator sets the numbering pattern of each document type (all valid, or none saved)."""
+    actor = as_actor(actor)
+    if "admin" not in actor.roles:
+        raise NotPermitted("Only an administrator can change numbering schemes")
+    errors = {}
+    for doc_type, pattern in patterns.items():
+        if doc_type not in DOCUMENT_TYPES:
+            errors[doc_type] = "is not a document type"
+        elif not pattern or len(pattern) > 60:
+            errors[doc_type] = "is required (at most 60 characters)"
+        elif problem := validate_pattern(pattern):
+            errors[doc_type] = problem
+    if errors:
+        raise InvalidData(errors)
+    with recorded_change(actor, "document numbering changed") as session:
+        for doc_type, pattern in patterns.items():
+            row = session.get(DocumentNumbering, doc_type)
+            if row is None:
+                session.add(DocumentNumbering(doc_type=doc_type, pattern=pattern))
+            elif row.pattern != pattern:
+                row.pattern = pattern
 
 
 def next_document_number(session: Session, doc_type: str, process: str, today: dt.date) -> str:
@@ -224,6 +249,8 @@ def add_revision(
             extracted_text=text,
         )
         session.add(revision)
+        session.flush()  # the revision's id, for its search index row
+        index_revision(session, revision)
     return revision
 
 
@@ -244,6 +271,7 @@ def _extract(stored: Any) -> str:
 @effect("document", "submit_for_review")
 def _submitted(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
     revision.change_summary = result.data["change_summary"]
+    index_revision(db.session(), revision)
 
 
 @effect("document", "request_changes")

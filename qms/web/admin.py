@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -15,7 +15,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
-from ..models import ROLE_LABELS, User
+from ..models import DOCUMENT_TYPES, ROLE_LABELS, User
+from ..services.documents import numbering_pattern, set_numbering
 from ..services.users import create_user, reset_password, update_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -114,3 +115,32 @@ def password(user_id: int) -> Any:
     form = EditUserForm(formdata=None, obj=person)
     form.roles.data = sorted(person.roles)
     return render_template("admin/user.html", person=person, form=form, reset=reset), 422
+
+
+@bp.route("/numbering", methods=["GET", "POST"])
+def numbering() -> Any:
+    """The numbering scheme of each document type."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        from flask_wtf.csrf import validate_csrf
+        from wtforms import ValidationError
+
+        try:
+            if current_app.config.get("WTF_CSRF_ENABLED", True):
+                validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            abort(400, description="The form expired; reload the page and try again.")
+        patterns = {doc_type: request.form.get(doc_type, "").strip() for doc_type in DOCUMENT_TYPES}
+        try:
+            set_numbering(current_user, patterns)
+        except InvalidData as exc:
+            errors = exc.errors
+        else:
+            flash("Numbering schemes saved.")
+            return redirect(url_for("admin.numbering"))
+    current = {doc_type: numbering_pattern(db.session(), doc_type) for doc_type in DOCUMENT_TYPES}
+    if request.method == "POST":
+        current.update({k: request.form.get(k, "") for k in DOCUMENT_TYPES})
+    return render_template("admin/numbering.html", types=DOCUMENT_TYPES, current=current, errors=errors), (
+        422 if errors else 200
+    )

@@ -32,6 +32,7 @@ from ..services import available_events, history_of
 from ..services.attachments import storage_path
 from ..services.documents import AUTHOR_ROLES, acknowledge, add_revision, create_document
 from ..services.registers import clause_filter_on, contains
+from ..services.search import search_documents
 from .events import EventFormState, fire_from_form
 
 bp = Blueprint("docs", __name__)
@@ -110,6 +111,11 @@ def master_list() -> str:
         query = query.where(Document.process == args["process"])
     if args.get("clause"):
         query = query.where(clause_filter_on(Document.clause_refs, args["clause"]))
+    hits = {}
+    if args.get("text"):
+        # full-text search over the metadata and the words inside the uploaded files
+        hits = {hit.document_id: hit for hit in search_documents(db.session(), args["text"], limit=200)}
+        query = query.where(Document.id.in_(list(hits) or [0]))
     if args.get("q"):
         query = query.where(or_(contains(Document.number, args["q"]), contains(Document.title, args["q"])))
     status = args.get("status", "")
@@ -121,12 +127,15 @@ def master_list() -> str:
     if args.get("review_due"):
         query = query.where(Document.next_review_due <= today)
     documents = [d for d in db.session.scalars(query) if can_view(d, current_user)]
+    if hits:
+        documents.sort(key=lambda d: -hits[d.id].rank)
     processes = db.session.scalars(
         select(Document.process).where(Document.process != "").distinct().order_by(Document.process)
     ).all()
     return render_template(
         "documents/list.html",
         documents=documents,
+        hits=hits,
         args=args,
         types=DOCUMENT_TYPES,
         processes=processes,
