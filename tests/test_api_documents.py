@@ -15,9 +15,8 @@ from qms.api import documents as documents_api
 from qms.database import db
 from qms.models import Document, User
 from qms.services import fire
-from qms.services.documents import add_revision, create_document
+from qms.services.documents import add_revision, can_view, create_document
 from qms.services.tokens import create_token
-from qms.web.documents import can_view
 
 from .conftest import PASSWORD
 from .test_api import ApiClient

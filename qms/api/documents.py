@@ -23,19 +23,23 @@ from werkzeug.wrappers import Response
 
 from workflows.errors import NotPermitted
 
-from ..database import db, utcnow
+from ..database import db
 from ..models import Acknowledgement, DistributionEntry, Document, DocumentRevision, User
-from ..services.attachments import OFFICE_TYPES, SIGNATURES, storage_path
+from ..reports.stamping import PdfProblem
+from ..services.attachments import OFFICE_TYPES, SIGNATURES
 from ..services.documents import (
     AUTHOR_ROLES,
     OPEN_REVISION_STATES,
+    PRIVILEGED_ROLES,
+    StoredFileMissing,
     acknowledge,
     add_revision,
+    can_view,
+    controlled_copy,
     create_document,
     pending_acknowledgements,
 )
 from ..services.registers import clause_filter_on
-from ..web.documents import PRIVILEGED_ROLES, can_view
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint, ApiParser
 from .document_schemas import (
@@ -338,27 +342,13 @@ def revision_file(revision_id: int) -> Response:
     the stored PDF cannot be stamped.
     """
     revision = load_revision(revision_id)
-    path = storage_path(revision.sha256) if revision.sha256 else None
-    if path is None or not path.is_file():
-        if path is not None:
-            current_app.logger.error("revision %s: stored file %s is missing", revision.id, path)
+    try:
+        data = controlled_copy(revision, current_app.config["QMS_ORGANISATION"])
+    except StoredFileMissing as exc:
+        current_app.logger.error("revision %s: %s", revision.id, exc)
         abort(404, description=f"The file of revision {revision.id} is missing from the store")
-    data = path.read_bytes()
-    if revision.content_type == "application/pdf":
-        from ..reports.stamping import PdfProblem, stamp_pdf
-
-        try:
-            data = stamp_pdf(
-                data,
-                document_number=revision.document.number,
-                revision=revision.label,
-                effective_date=revision.effective_date,
-                status=revision.state,
-                organisation=current_app.config["QMS_ORGANISATION"],
-                printed_at=utcnow(),
-            )
-        except PdfProblem as exc:
-            abort(422, description=str(exc))
+    except PdfProblem as exc:
+        abort(422, description=str(exc))
     filename = f"{revision.document.number}-rev-{revision.label}-{revision.filename or 'file'}"
     return Response(
         data,

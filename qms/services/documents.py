@@ -419,6 +419,51 @@ def start_due_reviews(today: dt.date) -> list[DocumentRevision]:
     return started
 
 
+#: who sees confidential and restricted documents besides their owner and distribution list
+PRIVILEGED_ROLES = ("admin", "manager", "quality_officer")
+
+
+def can_view(document: Document, user: Any) -> bool:
+    """Public and internal documents are open to every user; the others to the owner, the
+    distribution list and quality staff."""
+    if document.confidentiality in ("public", "internal") or user.has_role(*PRIVILEGED_ROLES):
+        return True
+    if document.owner_id == user.id:
+        return True
+    return any(
+        (entry.kind == "user" and entry.value == str(user.id)) or (entry.kind == "role" and user.has_role(entry.value))
+        for entry in document.distribution
+    )
+
+
+class StoredFileMissing(LookupError):
+    """The revision's file is not in the store (deleted or never written)."""
+
+
+def controlled_copy(revision: DocumentRevision, organisation: str) -> bytes:
+    """The revision's file as handed out: a PDF stamped by its status on every page.
+
+    Raises StoredFileMissing, or PdfProblem when the stored PDF cannot be stamped.
+    """
+    path = storage_path(revision.sha256) if revision.sha256 else None
+    if path is None or not path.is_file():
+        raise StoredFileMissing(f"the file of revision {revision.id} is missing from the store ({path})")
+    data = path.read_bytes()
+    if revision.content_type != "application/pdf":
+        return data
+    from ..reports.stamping import stamp_pdf
+
+    return stamp_pdf(
+        data,
+        document_number=revision.document.number,
+        revision=revision.label,
+        effective_date=revision.effective_date,
+        status=revision.state,
+        organisation=organisation,
+        printed_at=utcnow(),
+    )
+
+
 def verify_files() -> list[str]:
     """Every stored document file re-hashed; returns the problems found (empty when all is well)."""
     import hashlib

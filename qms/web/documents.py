@@ -17,7 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
-from ..database import db, utcnow
+from ..database import db
 from ..models import (
     CONFIDENTIALITY,
     DOCUMENT_TYPES,
@@ -27,17 +27,23 @@ from ..models import (
     DocumentRevision,
     User,
 )
+from ..reports.stamping import PdfProblem
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
-from ..services.attachments import storage_path
-from ..services.documents import AUTHOR_ROLES, acknowledge, add_revision, create_document
+from ..services.documents import (
+    AUTHOR_ROLES,
+    StoredFileMissing,
+    acknowledge,
+    add_revision,
+    can_view,
+    controlled_copy,
+    create_document,
+)
 from ..services.registers import clause_filter_on, contains
 from ..services.search import search_documents
 from .events import EventFormState, fire_from_form
 
 bp = Blueprint("docs", __name__)
-#: who sees confidential and restricted documents besides their distribution list
-PRIVILEGED_ROLES = ("admin", "manager", "quality_officer")
 
 
 class CheckboxesField(SelectMultipleField):
@@ -67,19 +73,6 @@ class DocumentForm(FlaskForm):
 class RevisionForm(FlaskForm):
     file = FileField("File (PDF, DOCX, XLSX or image)")
     change_summary = TextAreaField("What changed", validators=[Optional(), Length(max=5000)])
-
-
-def can_view(document: Document, user: Any) -> bool:
-    """Public and internal documents are open to every user; the others to the owner, the
-    distribution list and quality staff."""
-    if document.confidentiality in ("public", "internal") or user.has_role(*PRIVILEGED_ROLES):
-        return True
-    if document.owner_id == user.id:
-        return True
-    return any(
-        (entry.kind == "user" and entry.value == str(user.id)) or (entry.kind == "role" and user.has_role(entry.value))
-        for entry in document.distribution
-    )
 
 
 def _document_or_404(document_id: int) -> Document:
@@ -326,25 +319,12 @@ def fire_event(revision_id: int, event: str) -> Any:
 def download(revision_id: int) -> Response:
     """The revision's file; a PDF comes stamped as a controlled, superseded, obsolete or draft copy."""
     revision = _revision_or_404(revision_id)
-    path = storage_path(revision.sha256) if revision.sha256 else None
-    if path is None or not path.exists():
+    try:
+        data = controlled_copy(revision, current_app.config["QMS_ORGANISATION"])
+    except StoredFileMissing:
         abort(404)
-    data = path.read_bytes()
-    if revision.content_type == "application/pdf":
-        from ..reports.stamping import PdfProblem, stamp_pdf
-
-        try:
-            data = stamp_pdf(
-                data,
-                document_number=revision.document.number,
-                revision=revision.label,
-                effective_date=revision.effective_date,
-                status=revision.state,
-                organisation=current_app.config["QMS_ORGANISATION"],
-                printed_at=utcnow(),
-            )
-        except PdfProblem as exc:
-            abort(422, description=str(exc))
+    except PdfProblem as exc:
+        abort(422, description=str(exc))
     return Response(
         data,
         mimetype=revision.content_type or "application/octet-stream",
