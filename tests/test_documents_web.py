@@ -177,3 +177,19 @@ def test_the_master_list_searches_inside_the_files(client, org):
     assert found.number in page and other.number not in page
     assert "<mark>" in page
     assert other.number not in client.get("/documents?text=%22AND(").get_data(as_text=True)
+
+
+def test_master_list_exports_follow_the_filters(client, org):
+    from openpyxl import load_workbook
+
+    from qms.services.documents import create_document
+
+    create_document(org.quality, title="Quality manual", doc_type="manual", owner_id=org.quality.id)
+    create_document(org.quality, title="Visitor log", doc_type="form", owner_id=org.quality.id, process="Security")
+    login(client, org.viewer.email)
+    page = client.get("/documents?doc_type=form").get_data(as_text=True)
+    assert "/documents/master-list.xlsx?doc_type=form" in page
+    sheet = load_workbook(io.BytesIO(client.get("/documents/master-list.xlsx?doc_type=form").data)).active
+    assert [row[1] for row in sheet.iter_rows(values_only=True)] == ["Title", "Visitor log"]
+    text = PdfReader(io.BytesIO(client.get("/documents/master-list.pdf?doc_type=manual").data)).pages[0].extract_text()
+    assert "Quality manual" in text and "Visitor log" not in text

@@ -92,7 +92,29 @@ def _revision_or_404(revision_id: int) -> DocumentRevision:
 @bp.route("/documents")
 @login_required
 def master_list() -> str:
-    args = {k: v.strip()[:120] for k, v in request.args.items()}
+    args = _list_args()
+    documents, hits = _filtered_documents(args)
+    processes = db.session.scalars(
+        select(Document.process).where(Document.process != "").distinct().order_by(Document.process)
+    ).all()
+    return render_template(
+        "documents/list.html",
+        documents=documents,
+        hits=hits,
+        args=args,
+        types=DOCUMENT_TYPES,
+        processes=processes,
+        today=dt.date.today(),
+        can_create=current_user.has_role(*AUTHOR_ROLES),
+    )
+
+
+def _list_args() -> dict[str, str]:
+    return {k: v.strip()[:120] for k, v in request.args.items() if v.strip()}
+
+
+def _filtered_documents(args: dict[str, str]) -> tuple[list[Document], dict[int, Any]]:
+    """The documents matching the master list's filters that the user may see, and the search hits."""
     query = (
         select(Document)
         .options(selectinload(Document.revisions), selectinload(Document.owner), selectinload(Document.distribution))
@@ -116,34 +138,18 @@ def master_list() -> str:
         query = query.where(Document.obsolete.is_(True))
     elif status == "current":
         query = query.where(Document.obsolete.is_(False))
-    today = dt.date.today()
     if args.get("review_due"):
-        query = query.where(Document.next_review_due <= today)
+        query = query.where(Document.next_review_due <= dt.date.today())
     documents = [d for d in db.session.scalars(query) if can_view(d, current_user)]
     if hits:
         documents.sort(key=lambda d: -hits[d.id].rank)
-    processes = db.session.scalars(
-        select(Document.process).where(Document.process != "").distinct().order_by(Document.process)
-    ).all()
-    return render_template(
-        "documents/list.html",
-        documents=documents,
-        hits=hits,
-        args=args,
-        types=DOCUMENT_TYPES,
-        processes=processes,
-        today=today,
-        can_create=current_user.has_role(*AUTHOR_ROLES),
-    )
+    return documents, hits
 
 
 def _master_rows() -> list[list[object]]:
-    """The master list as rows (MASTER_LIST_COLUMNS), only the documents the user may see."""
+    """The filtered master list as rows (MASTER_LIST_COLUMNS), only the documents the user may see."""
     rows: list[list[object]] = []
-    query = select(Document).options(selectinload(Document.revisions), selectinload(Document.owner))
-    for document in db.session.scalars(query.order_by(Document.number)):
-        if not can_view(document, current_user):
-            continue
+    for document in _filtered_documents(_list_args())[0]:
         current = document.current_revision
         rows.append(
             [
