@@ -40,6 +40,7 @@ from .attachments import storage_path, store_file
 from .audit_trail import recorded_change
 from .references import next_number
 from .search import index_revision
+from .validation import clean_text
 from .workflow import apply_event, as_actor, effect, fire
 
 AUTHOR_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
@@ -54,18 +55,6 @@ DEFAULT_NUMBERING = {
 }
 OPEN_REVISION_STATES = ("draft", "in_review", "approved")
 ACKNOWLEDGE_WITHIN_DAYS = 14
-
-
-def _text(errors: dict[str, str], name: str, value: Any, *, required: bool = True, limit: int = 200) -> str:
-    value = value if isinstance(value, str) else ("" if value is None else str(value))
-    value = value.strip()
-    if "\x00" in value:
-        errors[name] = "must not contain NUL characters"
-    elif required and not value:
-        errors[name] = "is required"
-    elif len(value) > limit:
-        errors[name] = f"must be at most {limit} characters"
-    return value
 
 
 def process_code(process: str) -> str:
@@ -145,8 +134,8 @@ def create_document(
     if not actor.roles & AUTHOR_ROLES:
         raise NotPermitted("Requires the role manager, process owner or quality officer to create documents")
     errors: dict[str, str] = {}
-    title = _text(errors, "title", title)
-    process = _text(errors, "process", process, required=False, limit=120)
+    title = clean_text(errors, "title", title, limit=200)
+    process = clean_text(errors, "process", process, required=False, limit=120)
     if doc_type not in DOCUMENT_TYPES:
         errors["doc_type"] = "must be one of: " + ", ".join(DOCUMENT_TYPES)
     if confidentiality not in CONFIDENTIALITY:
@@ -226,8 +215,8 @@ def add_revision(
     if in_work:
         raise InvalidTransition(f"Revision {in_work[0].label} is still in work; finish or cancel it first")
     errors: dict[str, str] = {}
-    change_summary = _text(errors, "change_summary", change_summary, required=False, limit=5000)
-    label = _text(errors, "label", label or _next_label(document), limit=20)
+    change_summary = clean_text(errors, "change_summary", change_summary, required=False, limit=5000)
+    label = clean_text(errors, "label", label or _next_label(document), limit=20)
     if any(r.label == label for r in document.revisions):
         errors["label"] = f"revision {label} already exists"
     if stream is None:

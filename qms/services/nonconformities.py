@@ -17,6 +17,7 @@ from ..models import NC_SOURCES, Actor, Attachment, CorrectiveAction, Nonconform
 from .attachments import store_file
 from .audit_trail import recorded_change
 from .references import next_reference
+from .validation import clean_text
 from .workflow import as_actor, effect, facts_provider
 
 RAISE_ROLES = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner"})
@@ -24,22 +25,6 @@ PLAN_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
 PLANNING_STATES = ("root_cause_identified", "action_planned")
 ACTION_OWNER_ROLES = ("process_owner", "quality_officer", "manager")
 FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "environment")
-
-
-def _text(errors: dict[str, str], name: str, value: Any, *, required: bool = True, limit: int = 10_000) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[name] = "must be text"
-        return ""
-    value = value.strip()
-    if "\x00" in value:
-        errors[name] = "must not contain NUL characters"
-    elif required and not value:
-        errors[name] = "is required"
-    elif len(value) > limit:
-        errors[name] = f"must be at most {limit} characters"
-    return value
 
 
 def _date(errors: dict[str, str], name: str, value: Any) -> dt.date | None:
@@ -71,9 +56,9 @@ def raise_nonconformity(
     if not actor.roles & RAISE_ROLES:
         raise NotPermitted("Viewers cannot raise nonconformities")
     errors: dict[str, str] = {}
-    title = _text(errors, "title", title, limit=200)
-    description = _text(errors, "description", description)
-    process = _text(errors, "process", process, required=False, limit=120)
+    title = clean_text(errors, "title", title, limit=200)
+    description = clean_text(errors, "description", description)
+    process = clean_text(errors, "process", process, required=False, limit=120)
     if source not in NC_SOURCES:
         errors["source"] = "must be one of: " + ", ".join(NC_SOURCES)
     detected = _date(errors, "detected_on", detected_on or dt.date.today())
@@ -130,8 +115,8 @@ def add_corrective_action(
     if nc.state not in PLANNING_STATES:
         raise InvalidTransition(f"Corrective actions can be planned only after the root cause (now: {nc.state_label})")
     errors: dict[str, str] = {}
-    title = _text(errors, "title", title, limit=200)
-    description = _text(errors, "description", description, required=False)
+    title = clean_text(errors, "title", title, limit=200)
+    description = clean_text(errors, "description", description, required=False)
     due = _date(errors, "due_date", due_date)
     if due and due < (today or dt.date.today()):
         errors["due_date"] = "cannot be in the past"
@@ -307,7 +292,7 @@ def add_progress_note(action: CorrectiveAction, actor: User | Actor, text: str) 
     if action.is_terminal:
         raise InvalidTransition(f"The action is {action.state_label.lower()}; no more progress notes")
     errors: dict[str, str] = {}
-    text = _text(errors, "text", text, limit=5000)
+    text = clean_text(errors, "text", text, limit=5000)
     if errors:
         raise InvalidData(errors)
     with recorded_change(actor, f"progress on {action.reference}") as session:

@@ -1,0 +1,25 @@
+"""Checks of free-text input shared by the services (each error names its field)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def clean_text(errors: dict[str, str], name: str, value: Any, *, required: bool = True, limit: int = 10_000) -> str:
+    """``value`` stripped; records in ``errors[name]`` why it is not acceptable text.
+
+    NUL is refused because PostgreSQL cannot store it.
+    """
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = "must be text"
+        return ""
+    value = value.strip()
+    if "\x00" in value:
+        errors[name] = "must not contain NUL characters"
+    elif required and not value:
+        errors[name] = "is required"
+    elif len(value) > limit:
+        errors[name] = f"must be at most {limit} characters"
+    return value
