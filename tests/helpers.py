@@ -81,3 +81,68 @@ def _complete(org, nc):
 
 def _in(days: int) -> dt.date:
     return dt.date.today() + dt.timedelta(days=days)
+
+
+def new_process(org, *, code: str = "PROD", owner=None, clauses=("7.1", "8.5", "9.2"), risk: str = "medium"):
+    from qms.services.audits import save_process
+
+    return save_process(
+        org.quality,
+        name={"PROD": "Production"}.get(code, f"Process {code}"),
+        code=code,
+        owner_id=(owner or org.owner).id,
+        risk=risk,
+        clause_numbers=list(clauses),
+    )
+
+
+def audit_in_state(org, state: str, *, process=None, clauses=("8.5",), lead=None):
+    """An audit of ``process`` (Production by default) walked up to ``state`` along the happy path."""
+    from qms.services.audits import answer, assign_team, create_audit
+
+    process = process or new_process(org)
+    audit = create_audit(
+        org.quality,
+        title="Production audit",
+        process_id=process.id,
+        clause_numbers=list(clauses),
+        planned_start=PLAN_DAY,
+        planned_end=PLAN_DAY,
+    )
+    steps = [
+        (
+            "scheduled",
+            lambda: (
+                assign_team(audit, org.quality, lead_auditor_id=(lead or org.auditor).id),
+                fire(audit, "schedule", org.quality, {"planned_start": PLAN_DAY, "planned_end": PLAN_DAY}),
+            ),
+        ),
+        ("prepared", lambda: fire(audit, "prepare", lead or org.auditor)),
+        ("in_progress", lambda: fire(audit, "start", lead or org.auditor)),
+        (
+            "report_drafted",
+            lambda: (
+                [answer(item, lead or org.auditor, result="conforming") for item in audit.items],
+                fire(
+                    audit,
+                    "draft_report",
+                    lead or org.auditor,
+                    {"summary": "The process conforms."},
+                    signature_password=PASSWORD,
+                ),
+            ),
+        ),
+        ("report_approved", lambda: fire(audit, "approve_report", org.manager, signature_password=PASSWORD)),
+        ("follow_up", lambda: fire(audit, "start_follow_up", org.quality)),
+        ("closed", lambda: fire(audit, "close", org.quality)),
+    ]
+    for name, step in steps:
+        if audit.state == state:
+            break
+        step()
+        assert audit.state == name
+    assert audit.state == state
+    return audit
+
+
+PLAN_DAY = dt.date(2026, 3, 16)

@@ -655,7 +655,7 @@ def blocked_reason(
             "internal_audit",
             "start",
             {"facts": {"auditor_owns_process": True}},
-            "The lead auditor owns the audited process; choose an independent auditor",
+            "An auditor on this audit owns the audited process; choose an independent auditor",
             id="internal_audit:start:not_independent",
         ),
         pytest.param(

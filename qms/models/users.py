@@ -51,6 +51,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
+    #: sha256 of the secret in the user's calendar (iCalendar) feed address; None: no feed
+    calendar_feed_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     role_links: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 

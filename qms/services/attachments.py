@@ -14,7 +14,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from flask import current_app
 from sqlalchemy import select
@@ -128,15 +128,20 @@ def store_file(stream: BinaryIO, filename: str) -> StoredFile:
     return StoredFile(sha, size, content_type, safe_filename(filename, ext))
 
 
-def attach(record: WorkflowRecord, actor: User | Actor, stream: BinaryIO, filename: str) -> Attachment:
-    """Store an evidence file for ``record``; raises InvalidData for an empty, unknown or too large file."""
+def attach(
+    record: Any, actor: User | Actor, stream: BinaryIO, filename: str, *, lifecycle: str | None = None
+) -> Attachment:
+    """Store an evidence file for ``record``; raises InvalidData for an empty, unknown or too large file.
+
+    ``lifecycle`` names the kind of record for records that follow no lifecycle (checklist items).
+    """
     actor = as_actor(actor)
     if not actor.roles & UPLOAD_ROLES:
         raise NotPermitted("Viewers cannot attach evidence")
     stored = store_file(stream, filename)
     with recorded_change(actor, "evidence attached") as session:
         attachment = Attachment(
-            lifecycle=record.lifecycle_name,
+            lifecycle=lifecycle or record.lifecycle_name,
             record_id=record.id,
             filename=stored.filename,
             content_type=stored.content_type,

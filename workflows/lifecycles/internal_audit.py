@@ -1,9 +1,10 @@
 """Internal audit (ISO 9001 9.2, conducted as in ISO 19011 clause 6).
 
 planned → scheduled → prepared (checklist ready) → in progress → report
-drafted → report approved → follow-up → closed.  Scheduling needs a lead
-auditor who does not own the audited process; the audit starts only with a
-checklist and the report is drafted only when every question is answered.
+drafted (signed by the lead auditor) → report approved → follow-up → closed.
+Scheduling needs a lead auditor, and no auditor on the team may own the audited
+process; the audit starts only with a checklist and the report is drafted only
+when every question is answered.
 Someone other than the lead auditor approves the report (e-signature), and the
 audit closes when the nonconformities it raised are closed.  Before it starts
 an audit can be postponed (and resumed with new dates) or cancelled.
@@ -17,7 +18,7 @@ QO, MGR, AUD = "quality_officer", "manager", "internal_auditor"
 
 def _auditor_independent(ctx: GuardContext) -> str | None:
     if ctx.fact("auditor_owns_process"):
-        return "The lead auditor owns the audited process; choose an independent auditor"
+        return "An auditor on this audit owns the audited process; choose an independent auditor"
     return None
 
 
@@ -29,7 +30,7 @@ def _dates_in_order(ctx: GuardContext) -> str | None:
 
 
 _has_lead_auditor = fact_true("lead_auditor_id", "Assign a lead auditor first", name="has_lead_auditor")
-_independent = Guard("auditor_is_independent", _auditor_independent, "The lead auditor does not own the process")
+_independent = Guard("auditor_is_independent", _auditor_independent, "No auditor on the team owns the process")
 _dates_valid = Guard(
     "planned_end_not_before_start", _dates_in_order, "The planned end is not before the planned start", uses_data=True
 )
@@ -41,9 +42,9 @@ _lead_auditor_only = actor_is_or_role(
 )
 _has_questions = at_least_one("question_count", "checklist question")
 
-_SCHEDULE_FIELDS = (
-    Field("planned_start", "Planned start", "date"),
-    Field("planned_end", "Planned end", "date"),
+_SCHEDULE_FIELDS = (  # optional: a programme's audit already has planned dates
+    Field("planned_start", "Planned start", "date", required=False, help="Leave empty to keep the planned date"),
+    Field("planned_end", "Planned end", "date", required=False, help="Leave empty to keep the planned date"),
 )
 
 LIFECYCLE = Lifecycle(
@@ -101,6 +102,7 @@ LIFECYCLE = Lifecycle(
                 none_open("unanswered_question_count", "checklist question", still="still unanswered"),
             ),
             fields=(Field("summary", "Audit conclusions"),),
+            signature="submitted as lead auditor",
         ),
         Event(
             "request_changes",
