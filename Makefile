@@ -24,7 +24,7 @@ $(VENV)/.test-installed: setup.cfg constraints.txt | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/qms init
 	$(BIN)/qms seed-demo --if-empty
-	@echo "Demo logins: admin@ manager@ quality@ quality2@ auditor@ owner@ viewer@ example.com, password demo-password"
+	@echo "Demo logins: admin@ manager@ quality@ quality2@ auditor@ auditor2@ owner@ viewer@ example.com, password demo-password"
 	$(BIN)/qms serve --host $(HOST) --port $(PORT)
 
 # Browser tests drive Debian's Chromium; install it when missing (never a downloaded browser).

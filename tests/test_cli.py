@@ -72,6 +72,10 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     assert "manager@example.com" in result.output
     states = set(db.session.scalars(select(Nonconformity.state)))
     assert {"reported", "triaged", "contained", "closed"} <= states
+    from qms.models import Audit, ChecklistItem
+
+    assert {"planned", "in_progress", "follow_up"} <= set(db.session.scalars(select(Audit.state)))
+    assert db.session.scalar(select(func.count()).where(ChecklistItem.nonconformity_id.is_not(None))) == 1
     assert verify(db.session).ok
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "not loaded" in again.output
