@@ -14,6 +14,7 @@ from workflows import all_lifecycles, get_lifecycle, lifecycle_names
 from workflows.diagram import mermaid
 from workflows.errors import InvalidData, UnknownLifecycle
 
+from .cli_standards import standards_group
 from .database import db
 
 
@@ -233,6 +234,7 @@ def register(app: Flask) -> None:
         documents_group,
     ):
         app.cli.add_command(command)
+    app.cli.add_command(standards_group)
 
 
 def _create_app() -> Flask:

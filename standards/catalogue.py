@@ -6,12 +6,21 @@ its last part removed (``null`` for a main clause). Sub-clauses that the standar
 a title are written ``untitled: true`` and loaded with ``title == ""``. Each clause's URN is
 derived as ``<standard urn>:clause:<number>``.
 
+Optional top-level keys: ``kind`` (``standard``, ``checklist`` or ``service-standards``),
+``description``, ``amends`` (the URN of the edition an amendment modifies) and ``published``
+(a year or an ISO date). A clause may carry ``questions``: checklist questions in our own words.
+``parse_standard_csv`` reads the same model from CSV (``number,title,parent,question``) and
+``dump_standard_yaml`` writes the canonical YAML form.
+
 Only the safe YAML loader is used. Nothing here imports Flask or SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import functools
+import io
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -30,9 +39,11 @@ __all__ = [
     "UnknownClauseError",
     "UnknownStandardError",
     "bundled_standards",
+    "dump_standard_yaml",
     "get_standard",
     "load_standard",
     "parse_standard",
+    "parse_standard_csv",
     "validate_standard",
 ]
 
@@ -40,9 +51,16 @@ NUMBER_RE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
 IDENTIFIER_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 URN_RE = re.compile(r"urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:\S*[^\s:]")
 
+#: required top-level keys
 STANDARD_KEYS = ("identifier", "title", "edition", "urn", "clauses")
-CLAUSE_KEYS = ("number", "title", "parent", "untitled")
+OPTIONAL_STANDARD_KEYS = ("kind", "description", "amends", "published")
+CLAUSE_KEYS = ("number", "title", "parent", "untitled", "questions")
+KINDS = ("standard", "checklist", "service-standards")
+CSV_COLUMNS = ("number", "title", "parent", "question")
 MAX_TITLE_LENGTH = 200
+MAX_QUESTION_LENGTH = 500
+MAX_DESCRIPTION_LENGTH = 2000
+PUBLISHED_RE = re.compile(r"[12][0-9]{3}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12][0-9]|3[01]))?)?")
 
 
 # --------------------------------------------------------------------------- errors
@@ -83,6 +101,11 @@ class Clause:
     title: str
     parent: str | None
     urn: str
+    #: checklist questions an auditor asks against this clause, in our own words
+    questions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "questions", tuple(self.questions))
 
     @property
     def untitled(self) -> bool:
@@ -102,13 +125,22 @@ class Clause:
 
 @dataclass(frozen=True)
 class Standard:
-    """A standard's identity and its clauses in document order."""
+    """A standard's identity and its clauses in document order.
+
+    ``kind`` is ``standard`` (an external standard such as ISO 9001), ``checklist`` (an SOP or
+    in-house checklist) or ``service-standards`` (service performance standards); ``amends`` is
+    the URN of the edition an amendment modifies.
+    """
 
     identifier: str
     title: str
     edition: int
     urn: str
     clauses: tuple[Clause, ...]
+    kind: str = "standard"
+    description: str = ""
+    amends: str | None = None
+    published: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clauses", tuple(self.clauses))
@@ -149,6 +181,15 @@ class Standard:
         parent = self.clause(number).number
         return self._children.get(parent, ())
 
+    @property
+    def label(self) -> str:
+        """Title for display, e.g. ``"ISO 9001 Quality management systems — Requirements (2015)"``."""
+        return self.title if str(self.edition) in self.title else f"{self.title} ({self.edition})"
+
+    def questions(self) -> list[tuple[Clause, str]]:
+        """Every (clause, question) pair in document order, for building an audit checklist."""
+        return [(clause, question) for clause in self.clauses for question in clause.questions]
+
 
 # --------------------------------------------------------------------------- validation
 
@@ -176,40 +217,95 @@ def _check_title(value: Any, what: str) -> str | None:
     return None
 
 
-def validate_standard(data: Any, *, clause_lines: Sequence[int] | None = None) -> list[str]:
+def _check_question(value: Any, what: str) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return f"{what} must be a non-empty string, not {_kind(value)}"
+    if "\n" in value or "\r" in value:
+        return f"{what} must be a single line"
+    if len(value) > MAX_QUESTION_LENGTH:
+        return f"{what} is longer than {MAX_QUESTION_LENGTH} characters (our own words, never requirement text)"
+    return None
+
+
+def _published(value: Any) -> str | None:
+    """``published`` as a string (``"2024"``, ``"2024-02"``, ``"2024-02-23"``); None if invalid."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and PUBLISHED_RE.fullmatch(value):
+        return value
+    return None
+
+
+def validate_standard(
+    data: Any,
+    *,
+    clause_lines: Sequence[int] | None = None,
+    key_lines: Mapping[str, int] | None = None,
+    question_lines: Sequence[Sequence[int]] | None = None,
+) -> list[str]:
     """Every problem in a standard's data (as read from YAML); an empty list when it is valid.
 
-    ``clause_lines`` gives the YAML line of each entry of ``clauses``; when present, messages
-    about a clause start with ``line N:``. Each message about a clause names its number.
+    ``clause_lines`` gives the YAML line of each entry of ``clauses``, ``key_lines`` the line of
+    each top-level key and ``question_lines`` the line of each question of each clause entry;
+    when present, messages start with ``line N:``. Each message about a clause names its number.
     """
     if not isinstance(data, Mapping):
         return [f"a standard must be a mapping with the keys {', '.join(STANDARD_KEYS)}, not {_kind(data)}"]
+
+    def at(key: str) -> str:
+        line = (key_lines or {}).get(key)
+        return f"line {line}: " if line else ""
+
+    allowed = STANDARD_KEYS + OPTIONAL_STANDARD_KEYS
     errors = [f"missing required key {key!r}" for key in STANDARD_KEYS if key not in data]
-    errors += [f"unknown key {key!r} (allowed: {', '.join(STANDARD_KEYS)})" for key in data if key not in STANDARD_KEYS]
+    errors += [f"{at(key)}unknown key {key!r} (allowed: {', '.join(allowed)})" for key in data if key not in allowed]
     if "identifier" in data:
         identifier = data["identifier"]
-        if not isinstance(identifier, str) or not IDENTIFIER_RE.fullmatch(identifier):
-            errors.append(f"identifier {identifier!r} must be lowercase letters and digits joined by '-'")
+        if not isinstance(identifier, str) or not IDENTIFIER_RE.fullmatch(identifier) or len(identifier) > 60:
+            errors.append(
+                f"{at('identifier')}identifier {identifier!r} must be lowercase letters and digits joined by '-'"
+            )
     if "title" in data and (problem := _check_title(data["title"], "title")):
-        errors.append(problem)
+        errors.append(at("title") + problem)
     if "edition" in data:
         edition = data["edition"]
         if not isinstance(edition, int) or isinstance(edition, bool) or edition <= 0:
-            errors.append(f"edition must be a positive integer such as 2015, not {edition!r}")
-    if "urn" in data:
-        urn = data["urn"]
-        if not isinstance(urn, str) or not URN_RE.fullmatch(urn):
-            errors.append(f"urn {urn!r} must look like 'urn:iso:std:9001:2015'")
+            errors.append(f"{at('edition')}edition must be a positive integer such as 2015, not {edition!r}")
+    for key in ("urn", "amends"):
+        if key in data and (key == "urn" or data[key] is not None):
+            urn = data[key]
+            if not isinstance(urn, str) or not URN_RE.fullmatch(urn) or len(urn) > 160:
+                errors.append(f"{at(key)}{key} {urn!r} must look like 'urn:iso:std:9001:2015'")
+    if data.get("amends") is not None and data.get("amends") == data.get("urn"):
+        errors.append(f"{at('amends')}amends must name another edition, not this standard's own urn")
+    if "kind" in data and data["kind"] not in KINDS:
+        errors.append(f"{at('kind')}kind {data['kind']!r} must be one of: {', '.join(KINDS)}")
+    if "description" in data:
+        description = data["description"]
+        if not isinstance(description, str):
+            errors.append(f"{at('description')}description must be a string, not {_kind(description)}")
+        elif len(description) > MAX_DESCRIPTION_LENGTH:
+            errors.append(f"{at('description')}description is longer than {MAX_DESCRIPTION_LENGTH} characters")
+    if "published" in data and data["published"] is not None and _published(data["published"]) is None:
+        errors.append(
+            f"{at('published')}published {data['published']!r} must be a year or a date such as 2024 or 2024-02-23"
+        )
     if "clauses" in data:
         clauses = data["clauses"]
         if not isinstance(clauses, list) or not clauses:
-            errors.append(f"clauses must be a non-empty list, not {_kind(clauses) if clauses else 'empty'}")
+            errors.append(
+                f"{at('clauses')}clauses must be a non-empty list, not {_kind(clauses) if clauses else 'empty'}"
+            )
         else:
-            errors += _validate_clauses(clauses, clause_lines)
+            errors += _validate_clauses(clauses, clause_lines, question_lines)
     return errors
 
 
-def _validate_clauses(clauses: list[Any], lines: Sequence[int] | None) -> list[str]:
+def _validate_clauses(
+    clauses: list[Any], lines: Sequence[int] | None, question_lines: Sequence[Sequence[int]] | None = None
+) -> list[str]:
     errors: list[str] = []
 
     def where(index: int, number: str | None) -> str:
@@ -262,6 +358,9 @@ def _validate_clauses(clauses: list[Any], lines: Sequence[int] | None) -> list[s
         elif problem := _check_title(entry["title"], "title"):
             errors.append(f"{at}: {problem}")
 
+        if "questions" in entry:
+            errors += _question_errors(entry["questions"], at, index, lines, question_lines)
+
         if "parent" not in entry:
             errors.append(f"{at}: missing required key 'parent' (null for a main clause)")
             continue
@@ -296,6 +395,32 @@ def _validate_clauses(clauses: list[Any], lines: Sequence[int] | None) -> list[s
 
     errors += _cycle_errors(parent_of, where)
     return errors
+
+
+def _question_errors(
+    questions: Any,
+    at: str,
+    index: int,
+    lines: Sequence[int] | None,
+    question_lines: Sequence[Sequence[int]] | None,
+) -> list[str]:
+    if not isinstance(questions, list):
+        return [f"{at}: questions must be a list of strings, not {_kind(questions)}"]
+    found: list[str] = []
+    seen: set[str] = set()
+    own_lines = question_lines[index] if question_lines is not None and index < len(question_lines) else ()
+    for position, question in enumerate(questions):
+        where = at
+        if position < len(own_lines) and lines is not None:
+            # name the question's own line, not the clause's
+            where = re.sub(r"^line \d+:", f"line {own_lines[position]}:", at)
+        if problem := _check_question(question, f"questions[{position + 1}]"):
+            found.append(f"{where}: {problem}")
+        elif question.strip() in seen:
+            found.append(f"{where}: questions[{position + 1}] repeats an earlier question of this clause")
+        else:
+            seen.add(question.strip())
+    return found
 
 
 def _cycle_errors(
@@ -366,7 +491,7 @@ def _duplicate_keys(node: yaml.Node) -> list[tuple[int, str]]:
 
 
 def _line_of(message: str) -> int:
-    match = re.match(r"line (\d+):", message)
+    match = re.match(r"line (\d+)[:,]", message)
     return int(match.group(1)) if match else 0
 
 
@@ -375,31 +500,220 @@ def parse_standard(text: str, *, source: str | None = None) -> Standard:
     data, node = _compose(text, source)
     errors: list[str] = []
     clauses_node = None
+    key_lines: dict[str, int] = {}
     if node is not None:
         errors += [f"line {line}: duplicate key {key!r}" for line, key in _duplicate_keys(node)]
         clauses_node = _mapping_value(node, "clauses")
+        if isinstance(node, yaml.MappingNode):
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key_lines.setdefault(key_node.value, key_node.start_mark.line + 1)
     clause_lines: list[int] | None = None
+    question_lines: list[list[int]] | None = None
     if isinstance(clauses_node, yaml.SequenceNode):
         clause_lines = [item.start_mark.line + 1 for item in clauses_node.value]
+        question_lines = []
         entries = data.get("clauses") if isinstance(data, Mapping) else None
         for item, entry in zip(clauses_node.value, entries or (), strict=False):
             number = entry.get("number") if isinstance(entry, Mapping) else None
             name = f"clause {number}" if number is not None else "clause entry"
             errors += [f"line {line}: {name}: duplicate key {key!r}" for line, key in _duplicate_keys(item)]
-    errors += validate_standard(data, clause_lines=clause_lines)
+            questions_node = _mapping_value(item, "questions")
+            question_lines.append(
+                [q.start_mark.line + 1 for q in questions_node.value]
+                if isinstance(questions_node, yaml.SequenceNode)
+                else []
+            )
+    errors += validate_standard(data, clause_lines=clause_lines, key_lines=key_lines, question_lines=question_lines)
     if errors:
         raise StandardError(sorted(errors, key=_line_of), source)
+    return _build(data)
+
+
+def _build(data: Mapping[str, Any]) -> Standard:
+    """A Standard from data that ``validate_standard`` found valid."""
     urn = data["urn"]
     clauses = []
     for entry in data["clauses"]:
         number = _clause_number(entry["number"])
         parent = _clause_number(entry["parent"])
+        questions = tuple(question.strip() for question in entry.get("questions") or ())
         clauses.append(
-            Clause(number=number, title=entry.get("title") or "", parent=parent, urn=f"{urn}:clause:{number}")
+            Clause(
+                number=number,
+                title=entry.get("title") or "",
+                parent=parent,
+                urn=f"{urn}:clause:{number}",
+                questions=questions,
+            )
         )
+    published = data.get("published")
     return Standard(
-        identifier=data["identifier"], title=data["title"], edition=data["edition"], urn=urn, clauses=tuple(clauses)
+        identifier=data["identifier"],
+        title=data["title"],
+        edition=data["edition"],
+        urn=urn,
+        clauses=tuple(clauses),
+        kind=data.get("kind") or "standard",
+        description=(data.get("description") or "").strip(),
+        amends=data.get("amends"),
+        published=_published(published) if published is not None else None,
     )
+
+
+def dump_standard_yaml(standard: Standard) -> str:
+    """The canonical YAML form of a standard; ``parse_standard`` reads it back to an equal Standard."""
+    head: dict[str, Any] = {
+        "identifier": standard.identifier,
+        "title": standard.title,
+        "edition": standard.edition,
+        "urn": standard.urn,
+    }
+    if standard.kind != "standard":
+        head["kind"] = standard.kind
+    if standard.description:
+        head["description"] = standard.description
+    if standard.amends:
+        head["amends"] = standard.amends
+    if standard.published:
+        head["published"] = standard.published
+    clauses: list[dict[str, Any]] = []
+    for clause in standard.clauses:
+        entry: dict[str, Any] = {"number": clause.number, "parent": clause.parent}
+        if clause.title:
+            entry["title"] = clause.title
+        else:
+            entry["untitled"] = True
+        if clause.questions:
+            entry["questions"] = list(clause.questions)
+        clauses.append(entry)
+    dump = functools.partial(yaml.safe_dump, sort_keys=False, allow_unicode=True, width=1000)
+    return dump(head) + dump({"clauses": clauses})
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def parse_standard_csv(
+    text: str,
+    *,
+    identifier: str,
+    title: str,
+    edition: int,
+    urn: str,
+    kind: str = "checklist",
+    description: str = "",
+    source: str | None = None,
+) -> Standard:
+    """Build a Standard from CSV with the header ``number,title,parent,question``.
+
+    ``parent`` may be blank (derived from the number); a clause may repeat on several rows to
+    carry several questions, its title given on its first row. StandardError lists every
+    problem as ``line N, column 'name': ...``.
+    """
+    errors: list[str] = []
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise StandardError([f"line 1: invalid CSV: {exc}"], source) from exc
+    if header is None or not any(cell.strip() for cell in header):
+        raise StandardError(["line 1: missing header row (expected: " + ",".join(CSV_COLUMNS) + ")"], source)
+    columns = [cell.strip().lower() for cell in header]
+    for name in columns:
+        if name not in CSV_COLUMNS:
+            errors.append(f"line 1, column {name!r}: unknown column (allowed: {', '.join(CSV_COLUMNS)})")
+    errors += [
+        f"line 1, column {name!r}: repeated column" for i, name in enumerate(columns) if name in columns[:i] and name
+    ]
+    errors += [f"line 1: missing required column {name!r}" for name in ("number", "title") if name not in columns]
+    if errors:
+        raise StandardError(errors, source)
+
+    entries: dict[str, dict[str, Any]] = {}  # number -> clause entry, in order of first appearance
+    first_line: dict[str, int] = {}
+    previous_end = reader.line_num
+    try:
+        for row in reader:
+            line = previous_end + 1
+            previous_end = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(columns):
+                errors.append(f"line {line}: {len(row)} cells but the header names {len(columns)} columns")
+                continue
+            cells = dict(zip(columns, (cell.strip() for cell in row), strict=False))
+            errors += _csv_row(cells, line, entries, first_line)
+    except csv.Error as exc:
+        errors.append(f"line {reader.line_num}: invalid CSV: {exc}")
+    if not entries and not errors:
+        errors.append("line 2: no clause rows after the header")
+    for number, entry in entries.items():
+        parent = entry["parent"]
+        if parent is not None and parent not in entries:
+            errors.append(
+                f"line {first_line[number]}, column 'parent': clause {number}: parent {parent!r} has no row "
+                "(add a row for it)"
+            )
+    data: dict[str, Any] = {
+        "identifier": identifier,
+        "title": title,
+        "edition": edition,
+        "urn": urn,
+        "kind": kind,
+        "description": description,
+        "clauses": list(entries.values()),
+    }
+    if not errors:
+        errors += validate_standard(data, clause_lines=[first_line[n] for n in entries])
+    if errors:
+        raise StandardError(sorted(errors, key=_line_of), source)
+    return _build(data)
+
+
+def _csv_row(
+    cells: Mapping[str, str], line: int, entries: dict[str, dict[str, Any]], first: dict[str, int]
+) -> list[str]:
+    """Fold one CSV row into ``entries``; the problems of the row, each naming line and column."""
+
+    def at(column: str) -> str:
+        return f"line {line}, column {column!r}"
+
+    number = cells.get("number", "")
+    row_title = cells.get("title", "")
+    parent = cells.get("parent", "")
+    question = cells.get("question", "")
+    if not number:
+        return [f"{at('number')}: a clause number is required"]
+    if not NUMBER_RE.fullmatch(number):
+        return [f"{at('number')}: {number!r} is not a dotted numeric clause number such as '7.1.5'"]
+    errors: list[str] = []
+    expected = number.rpartition(".")[0] or None
+    if parent and parent != expected:
+        expectation = f"expected {expected!r} or blank" if expected else "a main clause has no parent: leave it blank"
+        errors.append(f"{at('parent')}: {parent!r} is not the parent of clause {number} ({expectation})")
+    entry = entries.get(number)
+    if entry is None:
+        if not row_title:
+            errors.append(f"{at('title')}: clause {number} needs a title on its first row")
+        elif problem := _check_title(row_title, "title"):
+            errors.append(f"{at('title')}: {problem}")
+        entry = {"number": number, "title": row_title, "parent": expected, "questions": []}
+        entries[number] = entry
+        first[number] = line
+    elif row_title and row_title != entry["title"]:
+        errors.append(
+            f"{at('title')}: clause {number} already has the title {entry['title']!r} (line {first[number]}); "
+            "leave the title blank on its further rows"
+        )
+    if question:
+        if problem := _check_question(question, "question"):
+            errors.append(f"{at('question')}: {problem}")
+        elif question in entry["questions"]:
+            errors.append(f"{at('question')}: clause {number} already has this question")
+        else:
+            entry["questions"].append(question)
+    return errors
 
 
 # --------------------------------------------------------------------------- loading

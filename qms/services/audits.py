@@ -45,6 +45,7 @@ from ..models import (
 from .attachments import attach
 from .audit_trail import recorded_change, register_audited
 from .references import next_reference
+from .standards import find_standard as _find_standard  # bundled or imported
 from .validation import clean_text
 from .workflow import as_actor, effect, facts_provider
 
@@ -103,15 +104,6 @@ def _code(errors: dict[str, str], value: Any) -> str:
     if code and not code.replace("-", "").isalnum():
         errors["code"] = "may contain only letters, digits and '-'"
     return code.upper()
-
-
-def _find_standard(identifier: str) -> Standard:
-    try:
-        from .standards import find_standard  # standards may be imported into the database
-    except ImportError:  # TEMP until the standards service lands
-        from standards import get_standard as find_standard
-
-    return find_standard(identifier)
 
 
 def _check_standard(errors: dict[str, str], name: str, identifier: Any) -> Standard | None:
