@@ -37,6 +37,7 @@ RULE = colors.HexColor("#9aa5b1")
 HEAD_FILL = colors.HexColor("#243b53")
 ZEBRA = colors.HexColor("#f0f4f8")
 GRID = colors.HexColor("#cbd2d9")
+WATERMARK = colors.HexColor("#c81e1e")
 
 # Latin letters that Unicode does not decompose into a base letter and a mark.
 _LATIN_FALLBACK = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "Ħ": "H", "ı": "i"})
@@ -226,6 +227,8 @@ class PageFurniture:
     header_left: str
     header_right: str
     footer_left: str
+    #: drawn large and faint across every page when set (e.g. "Not yet approved — draft")
+    watermark: str = ""
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
@@ -282,6 +285,24 @@ class NumberedCanvas(Canvas):
         self.setFont("Helvetica", 8)
         self.drawString(MARGIN, bottom, printable(f.footer_left))
         self.drawRightString(width - MARGIN, bottom, page)
+        self.restoreState()
+        if f.watermark:
+            self._draw_watermark(printable(f.watermark))
+
+    def _draw_watermark(self, text: str) -> None:
+        """``text`` diagonally across the page, faint enough to read what lies beneath."""
+        width, height = self._pagesize
+        self.saveState()
+        self.translate(width / 2, height / 2)
+        self.rotate(35)
+        size = 40.0
+        room = (width * width + height * height) ** 0.5 * 0.75
+        while size > 12 and stringWidth(text, "Helvetica-Bold", size) > room:
+            size -= 2
+        self.setFont("Helvetica-Bold", size)
+        self.setFillColor(WATERMARK)
+        self.setFillAlpha(0.18)
+        self.drawCentredString(0, -size / 3, text)
         self.restoreState()
 
 
