@@ -76,6 +76,12 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
 
     assert {"planned", "in_progress", "follow_up"} <= set(db.session.scalars(select(Audit.state)))
     assert db.session.scalar(select(func.count()).where(ChecklistItem.nonconformity_id.is_not(None))) == 1
+    from qms.models import Complaint, SurveyResponse
+
+    assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 72
+    assert {"received", "acknowledged", "investigating", "escalated", "closed"} == set(
+        db.session.scalars(select(Complaint.state))
+    )
     assert verify(db.session).ok
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "not loaded" in again.output
