@@ -415,3 +415,49 @@ def test_audit_validation(org):
         create_audit(org.auditor, title="Self-planned")
     assert db.session.scalar(select(func.count()).select_from(Audit)) == 0
     assert db.session.scalar(select(func.count()).select_from(ChecklistItem)) == 0
+
+
+def test_two_auditors_saving_one_question_at_once_raise_one_nc(app, org):
+    """Two sessions answer the same question at once: one wins, the other gets a Conflict."""
+    import threading
+
+    from qms.models import User
+    from qms.services.audit_trail import verify
+
+    second = create_user("aud2@example.test", "Second Auditor", PASSWORD, {"internal_auditor"})
+    audit = audit_in_state(org, "scheduled")
+    assign_team(audit, org.quality, lead_auditor_id=org.auditor.id, members=[(second.id, "auditor")])
+    fire(audit, "prepare", org.auditor)
+    fire(audit, "start", org.auditor)
+    item_id, before = audit.items[0].id, _nc_count()
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def worker(name: str, user_id: int) -> None:
+        with app.app_context():
+            item = db.session.get(ChecklistItem, item_id)
+            user = db.session.get(User, user_id)
+            seen = item.revision  # what each tablet shows
+            barrier.wait()
+            try:
+                answer(item, user, result="major", notes=f"Finding recorded by {name}", expected_revision=seen)
+                outcomes[name] = "won"
+            except Exception as exc:  # a Conflict is expected for one of them
+                outcomes[name] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(n, u)) for n, u in (("a", org.auditor.id), ("b", second.id))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    results = sorted(outcomes.values(), key=lambda v: v != "won")
+    assert results[0] == "won"
+    assert isinstance(results[1], Conflict), results[1]
+    db.session.rollback()  # end this session's read snapshot (SQLite WAL keeps it)
+    assert _nc_count() == before + 1
+    saved = db.session.get(ChecklistItem, item_id)
+    winner = next(name for name, outcome in outcomes.items() if outcome == "won")
+    assert saved.revision == 2 and saved.notes == f"Finding recorded by {winner}"
+    assert verify(db.session).ok

@@ -215,8 +215,9 @@ class AuditTeamMember(db.Model):
 class ChecklistItem(db.Model):
     """A question of an audit's checklist against one clause, and its answer on site.
 
-    ``revision`` counts saves: the tablet page sends the revision it last saw, so a save
-    made from a stale copy (another auditor saved meanwhile) is refused, not overwritten.
+    ``revision`` counts saves (SQLAlchemy's ``version_id_col``: every UPDATE carries
+    ``WHERE revision = <read>``): the tablet page sends the revision it last saw, and of two
+    concurrent saves the second fails instead of overwriting the first.
     """
 
     __tablename__ = "checklist_items"
@@ -235,6 +236,7 @@ class ChecklistItem(db.Model):
     answered_at: Mapped[dt.datetime | None]
     nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), unique=True)
     revision: Mapped[int] = mapped_column(default=0)
+    __mapper_args__ = {"version_id_col": revision, "version_id_generator": lambda current: (current or 0) + 1}  # noqa: RUF012
 
     audit: Mapped[Audit] = relationship(back_populates="items")
     answered_by: Mapped[User | None] = relationship()

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from standards import Standard
 from workflows import FireResult
-from workflows.errors import InvalidData, InvalidTransition, NotPermitted
+from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, id_in, utcnow
 from ..models import (
@@ -726,8 +728,6 @@ def answer(
     Saving the same answer again changes nothing and raises no second NC. ``expected_revision``
     (the revision the tablet last saw) turns a save from a stale copy into a Conflict.
     """
-    from workflows.errors import Conflict
-
     actor = as_actor(actor)
     audit = item.audit
     if not can_answer(audit, actor):
@@ -746,37 +746,47 @@ def answer(
         errors["notes"] = "describe the evidence of the nonconformity"
     if errors:
         raise InvalidData(errors)
-    if expected_revision is not None and expected_revision != item.revision:
-        if item.result == result and item.notes == notes:
-            return item  # the same answer arrived twice (a retried save)
-        raise Conflict(
-            f"Someone else saved this answer meanwhile (revision {item.revision}, you had {expected_revision}); "
-            "reload to see it"
-        )
-    if item.result == result and item.notes == notes:
-        return item
-    with recorded_change(actor, f"checklist answer on {audit.reference}") as session:
-        item.result, item.notes = result, notes
-        item.answered_by_id, item.answered_at = (actor.id, utcnow()) if result else (None, None)
-        item.revision += 1
-        if result in FINDING_SEVERITY and item.nonconformity_id is None:
-            item.nonconformity = _finding_nc(session, audit, item, actor, today or dt.date.today())
+    try:
+        with recorded_change(actor, f"checklist answer on {audit.reference}") as session:
+            # checked again inside the write transaction (on SQLite the rows are re-read under the lock)
+            if audit.state not in Audit.ANSWERING_STATES:
+                raise InvalidTransition(f"The audit is now {audit.state_label.lower()}; answers are closed")
+            if item.result == result and item.notes == notes:
+                return item  # the same answer again (a retried save): nothing to write
+            if expected_revision is not None and expected_revision != item.revision:
+                raise Conflict(
+                    f"Someone else saved this answer meanwhile (revision {item.revision}, you had "
+                    f"{expected_revision}); reload to see it"
+                )
+            with session.no_autoflush:
+                if result in FINDING_SEVERITY and item.nonconformity_id is None:
+                    item.nonconformity = _finding_nc(session, audit, item, actor, result, notes, today)
+                item.result, item.notes = result, notes
+                item.answered_by_id, item.answered_at = (actor.id, utcnow()) if result else (None, None)
+    except (StaleDataError, IntegrityError):
+        # another auditor's save of this question committed first (the UPDATE matched no row,
+        # or both raised its NC): theirs stands, nothing of this one was written
+        db.session.refresh(item)
+        raise Conflict("Someone else saved this answer at the same moment; reload to see it") from None
     return item
 
 
-def _finding_nc(session: Session, audit: Audit, item: ChecklistItem, actor: Actor, today: dt.date) -> Nonconformity:
+def _finding_nc(
+    session: Session, audit: Audit, item: ChecklistItem, actor: Actor, result: str, notes: str, today: dt.date | None
+) -> Nonconformity:
+    today = today or dt.date.today()
     label = f"{item.clause_number} " if item.clause_number else ""
-    first_line = item.notes.strip().splitlines()[0] if item.notes.strip() else item.question
+    first_line = notes.strip().splitlines()[0] if notes.strip() else item.question
     title = f"{audit.reference} {label}finding: {first_line}"[:200]
     nc = Nonconformity(
         reference=next_reference(session, "NC", today.year),
         title=title,
         description=(
             f"Raised by internal audit {audit.reference} ({audit.title}).\n\n"
-            f"Question: {item.question}\n\nEvidence: {item.notes}"
+            f"Question: {item.question}\n\nEvidence: {notes}"
         ),
         source="internal_audit",
-        severity=FINDING_SEVERITY[item.result or ""],
+        severity=FINDING_SEVERITY[result],
         process=audit.process.name if audit.process else "",
         clause_refs=[item.clause_number] if item.clause_number else [],
         detected_on=today,
