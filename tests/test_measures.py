@@ -14,9 +14,10 @@ def test_nps_hand_worked():
     result = measures.nps([9, 10, 10, 9, 7, 8, 0, 5, 6, 3])
     assert (result.n, result.promoters, result.passives, result.detractors) == (10, 4, 2, 4)
     assert result.score == 0.0
-    # variance of +1/0/−1 scores: p + d − (p − d)² = 0.4 + 0.4 − 0 = 0.8; se = sqrt(0.8 / 10) = 0.2828
-    assert result.standard_error == pytest.approx(28.28, abs=0.01)
-    assert result.margin == pytest.approx(55.4, abs=0.1)
+    # with one pseudo-answer of each kind p = d = 5 / 13; variance p + d − (p − d)² = 0.769;
+    # se = sqrt(0.769 / 10) = 0.2774
+    assert result.standard_error == pytest.approx(27.74, abs=0.01)
+    assert result.margin == pytest.approx(54.4, abs=0.1)
 
 
 @pytest.mark.parametrize(
@@ -38,8 +39,14 @@ def test_nps_without_responses_is_unknown_not_zero():
     assert result.n == 0 and result.score is None and result.margin is None
 
 
-def test_nps_all_promoters_has_no_spread():
-    assert measures.nps([10] * 20).standard_error == 0.0
+def test_unanimous_small_samples_are_not_certain():
+    # 5 promoters: p = 6 / 8, d = 1 / 8 → variance 0.875 − 0.390625 = 0.484; se = sqrt(0.484 / 5) = 0.311
+    assert measures.nps([10] * 5).standard_error == pytest.approx(31.13, abs=0.01)
+    # five 10s, then 10, 10, 9, 8, 8: NPS 100 → 60 on 5 answers each is within noise (threshold 86)
+    high, low = measures.nps([10] * 5), measures.nps([10, 10, 9, 8, 8])
+    assert low.score == 60.0
+    assert measures.change_is_noise(high.score, low.score, high.standard_error, low.standard_error, 5, 5)
+    assert measures.csi([{1: 5}] * 5, {1: (1, 5)}, {1: 1}).standard_error > 0
 
 
 def test_nps_refuses_values_off_the_scale():
@@ -55,14 +62,15 @@ def test_csi_weighted_mean_of_rescaled_question_means():
     result = measures.csi(responses, {1: (1, 5), 2: (1, 7)}, {1: 2, 2: 1})
     assert result.n == 2
     assert result.score == pytest.approx(66.7)
-    # per-response scores: (2×100 + 100)/3 = 100 and (2×50 + 0)/3 = 33.33 → sd 47.14, se 33.33
-    assert result.standard_error == pytest.approx(33.33, abs=0.01)
+    # per-response scores (2×100 + 100)/3 = 100 and (2×50 + 0)/3 = 33.33, plus pseudo-responses 0 and 100:
+    # mean 58.33, sample variance 7500 / 3 = 2500, se = 50 / sqrt(2) = 35.36
+    assert result.standard_error == pytest.approx(35.36, abs=0.01)
 
 
 def test_csi_ignores_zero_weights_and_unrated_questions():
     responses = [{1: 5, 2: 1, 9: 4}]
     result = measures.csi(responses, {1: (1, 5), 2: (1, 5)}, {1: 1, 2: 0})
-    assert result.score == 100.0 and result.n == 1 and result.standard_error is None
+    assert result.score == 100.0 and result.n == 1
 
 
 def test_csi_without_responses():

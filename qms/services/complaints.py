@@ -198,7 +198,7 @@ def platform_figures(
     start: dt.date, end: dt.date, *, channels: Sequence[str] = VIRTUAL_PLATFORMS, today: dt.date | None = None
 ) -> list[PlatformFigures]:
     """Per channel, complaints received between ``start`` and ``end``: the virtual platforms report."""
-    today = today or dt.date.today()
+    today = today or utcnow().date()
     first = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
     last = dt.datetime.combine(end, dt.time.max, tzinfo=dt.UTC)
     rows = db.session.scalars(

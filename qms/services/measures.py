@@ -4,10 +4,12 @@ Kept apart from the database so that the arithmetic is tested against hand-worke
 
 - **NPS** (on the 0–10 likelihood-to-recommend question): % promoters (9–10) minus % detractors
   (0–6), from −100 to +100. Its standard error follows from treating each answer as +1, 0 or −1:
-  ``sqrt((p + d − (p − d)²) / n)``.
+  ``sqrt((p + d − (p − d)²) / n)``, with p and d taken as ``(count + 1) / (n + 3)`` (one
+  pseudo-answer of each kind) so that a small, unanimous sample is not read as certain.
 - **CSI**: each rating question's mean, rescaled to 0–100 (``(mean − min) / (max − min) × 100``),
   combined as a weighted mean with the questions' weights. Its standard error comes from the
-  per-response scores (each response's weighted mean of its rescaled answers).
+  per-response scores (each response's weighted mean of its rescaled answers), with two
+  pseudo-responses at 0 and 100 added to the spread for the same reason.
 - A change between two periods is *within noise* when it is smaller than 1.96 standard errors of
   the difference (a 95 % two-sided test), or when either period has fewer than ``MIN_RESPONSES``.
 """
@@ -41,7 +43,7 @@ class Nps:
         """In NPS points."""
         if not self.n:
             return None
-        p, d = self.promoters / self.n, self.detractors / self.n
+        p, d = (self.promoters + 1) / (self.n + 3), (self.detractors + 1) / (self.n + 3)
         variance = p + d - (p - d) ** 2
         return round(100 * math.sqrt(max(variance, 0.0) / self.n), 2)
 
@@ -113,11 +115,10 @@ def csi(
     if not per_response or not weight_total:
         return Csi(0, None, None)
     score = sum(weights[q] * sums[q] / counts[q] for q in counts) / weight_total
-    se = None
-    if len(per_response) > 1:
-        mean = sum(per_response) / len(per_response)
-        variance = sum((x - mean) ** 2 for x in per_response) / (len(per_response) - 1)
-        se = round(math.sqrt(variance / len(per_response)), 2)
+    spread = [*per_response, 0.0, 100.0]  # two pseudo-responses: no certainty from a few identical ones
+    mean = sum(spread) / len(spread)
+    variance = sum((x - mean) ** 2 for x in spread) / (len(spread) - 1)
+    se = round(math.sqrt(variance / len(per_response)), 2)
     return Csi(len(per_response), round(score, 1), se)
 
 

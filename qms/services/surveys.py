@@ -747,7 +747,7 @@ def verbatims(survey: Survey, limit: int = 50) -> list[tuple[SurveyResponse, Sur
         select(SurveyResponse, SurveyAnswer.question_id, SurveyAnswer.text)
         .join(SurveyAnswer, SurveyAnswer.response_id == SurveyResponse.id)
         .where(SurveyResponse.survey_id == survey.id, id_in(SurveyAnswer.question_id, list(questions)))
-        .order_by(SurveyResponse.submitted_at.desc(), SurveyResponse.id.desc())
+        .order_by(SurveyResponse.responded_on.desc(), SurveyResponse.id.desc())
         .limit(limit)
     ).all()
     return [(response, questions[qid], text) for response, qid, text in rows if text]
