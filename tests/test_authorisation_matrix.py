@@ -6,17 +6,25 @@ ship without deciding who may use it. The REST API has its own matrix in tests/t
 
 from __future__ import annotations
 
+import importlib.util
 import io
 
 import pytest
 
 from qms.services.attachments import attach
+from qms.services.audits import (
+    attach_evidence,
+    create_audit,
+    create_programme,
+    generate_checklist,
+    new_calendar_feed,
+)
 from qms.services.documents import add_revision, create_document
 from qms.services.nonconformities import add_corrective_action
 from qms.services.tokens import create_token
 
 from .conftest import login
-from .helpers import nc_in_state, new_nc
+from .helpers import audit_in_state, nc_in_state, new_nc, new_process
 from .test_documents import pdf_bytes
 
 ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
@@ -31,6 +39,12 @@ def only(ok: int, roles: tuple[str, ...], *, other: int = 403, anonymous: int = 
 RAISERS = ("admin", "manager", "quality_officer", "internal_auditor", "process_owner")
 PLANNERS = ("manager", "quality_officer", "process_owner")
 NOTE_TAKERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the action
+AUDIT_PLANNERS = ("manager", "quality_officer")
+AUDIT_SETUP = ("admin", "manager", "quality_officer")
+CHECKLIST_EDITORS = ("quality_officer",)  # of an audit without a team: its auditors could too
+AUDITOR = ("internal_auditor",)  # the lead auditor of the audit in progress
+#: the PDF reports of audits come with qms/reports/audit.py
+AUDIT_PDF = 200 if importlib.util.find_spec("qms.reports.audit") else 404
 
 # (method, rule, url template, form data, expected status per role)
 MATRIX = [
@@ -116,6 +130,96 @@ MATRIX = [
     ("POST", "/account/password", "/account/password", {}, only(422, SIGNED_IN)),
     ("POST", "/account/tokens", "/account/tokens", {}, only(422, SIGNED_IN)),
     ("POST", "/account/tokens/<id:token_id>/revoke", "/account/tokens/{token}/revoke", {}, only(302, ("admin",))),
+    # audits: everyone signed in reads; planners plan; the audit's own auditors answer
+    ("GET", "/audits", "/audits", None, ALL_OK),
+    ("GET", "/audits/new", "/audits/new", None, only(200, AUDIT_PLANNERS)),
+    ("POST", "/audits/new", "/audits/new", {"title": ""}, only(422, AUDIT_PLANNERS)),
+    ("GET", "/audits/<id:audit_id>", "/audits/{audit}", None, ALL_OK),
+    (
+        "POST",
+        "/audits/<id:audit_id>/events/<event>",
+        "/audits/{audit}/events/schedule",
+        {},
+        only(409, AUDIT_PLANNERS),  # permitted roles: not possible while in progress
+    ),
+    ("POST", "/audits/<id:audit_id>/team", "/audits/{planned_audit}/team", {}, only(422, AUDIT_PLANNERS)),
+    (
+        "POST",
+        "/audits/<id:audit_id>/checklist/generate",
+        "/audits/{planned_audit}/checklist/generate",
+        {},
+        only(302, CHECKLIST_EDITORS),
+    ),
+    ("POST", "/audits/<id:audit_id>/questions", "/audits/{planned_audit}/questions", {}, only(422, CHECKLIST_EDITORS)),
+    (
+        "POST",
+        "/audits/<id:audit_id>/questions/<id:item_id>",
+        "/audits/{planned_audit}/questions/{planned_item}",
+        {"question": ""},
+        only(422, CHECKLIST_EDITORS),
+    ),
+    (
+        "POST",
+        "/audits/<id:audit_id>/questions/<id:item_id>/remove",
+        "/audits/{planned_audit}/questions/{planned_item}/remove",
+        {},
+        only(302, CHECKLIST_EDITORS),
+    ),
+    ("GET", "/audits/<id:audit_id>/checklist", "/audits/{audit}/checklist", None, ALL_OK),
+    (
+        "POST",
+        "/audits/<id:audit_id>/checklist/<id:item_id>",
+        "/audits/{audit}/checklist/{item}",
+        {"result": "", "notes": ""},
+        only(302, AUDITOR),
+    ),
+    (
+        "POST",
+        "/audits/<id:audit_id>/checklist/<id:item_id>/evidence",
+        "/audits/{audit}/checklist/{item}/evidence",
+        {},
+        only(302, AUDITOR),
+    ),
+    ("GET", "/audits/<id:audit_id>/evidence/<id:attachment_id>", "/audits/{audit}/evidence/{evidence}", None, ALL_OK),
+    (
+        "GET",
+        "/audits/<id:audit_id>/report.pdf",
+        "/audits/{audit}/report.pdf",
+        None,
+        dict.fromkeys(SIGNED_IN, AUDIT_PDF) | {"anonymous": 302},
+    ),
+    ("GET", "/audits/calendar", "/audits/calendar?view=year", None, ALL_OK),
+    ("GET", "/audits/calendar", "/audits/calendar?mine=1", None, ALL_OK),
+    ("GET", "/audits/coverage", "/audits/coverage", None, ALL_OK),
+    # the feed address is its own credential: no sign-in, unknown secrets are not found
+    ("GET", "/calendar/<secret>.ics", "/calendar/{feed}.ics", None, dict.fromkeys(ROLES, 200)),
+    ("GET", "/calendar/<secret>.ics", "/calendar/not-a-feed.ics", None, dict.fromkeys(ROLES, 404)),
+    ("POST", "/account/calendar-feed", "/account/calendar-feed", {}, only(200, SIGNED_IN)),
+    ("POST", "/account/calendar-feed/revoke", "/account/calendar-feed/revoke", {}, only(302, SIGNED_IN)),
+    ("GET", "/processes", "/processes", None, only(200, AUDIT_SETUP)),
+    ("POST", "/sites", "/sites", {}, only(422, AUDIT_SETUP)),
+    ("GET", "/processes/new", "/processes/new", None, only(200, AUDIT_SETUP)),
+    ("POST", "/processes/new", "/processes/new", {}, only(422, AUDIT_SETUP)),
+    ("GET", "/processes/<id:process_id>/edit", "/processes/{process}/edit", None, only(200, AUDIT_SETUP)),
+    ("POST", "/processes/<id:process_id>/edit", "/processes/{process}/edit", {}, only(422, AUDIT_SETUP)),
+    ("GET", "/programmes", "/programmes", None, ALL_OK),
+    ("GET", "/programmes/new", "/programmes/new", None, only(200, AUDIT_PLANNERS)),
+    ("POST", "/programmes/new", "/programmes/new", {}, only(422, AUDIT_PLANNERS)),
+    ("GET", "/programmes/<id:programme_id>", "/programmes/{programme}", None, ALL_OK),
+    (
+        "POST",
+        "/programmes/<id:programme_id>/generate",
+        "/programmes/{programme}/generate",
+        {},
+        only(302, AUDIT_PLANNERS),
+    ),
+    (
+        "GET",
+        "/programmes/<id:programme_id>/report.pdf",
+        "/programmes/{programme}/report.pdf",
+        None,
+        dict.fromkeys(SIGNED_IN, AUDIT_PDF) | {"anonymous": 302},
+    ),
     ("GET", "/admin/users", "/admin/users", None, only(200, ("admin",))),
     ("GET", "/admin/numbering", "/admin/numbering", None, only(200, ("admin",))),
     ("POST", "/admin/numbering", "/admin/numbering", {"policy": "no seq"}, only(422, ("admin",))),
@@ -150,6 +254,13 @@ def test_authorisation_matrix(app, org, role):
         org.quality, title="Salaries", doc_type="record", owner_id=org.quality.id, confidentiality="restricted"
     )
     revision = add_revision(document, org.quality, stream=io.BytesIO(pdf_bytes("Procedure")), filename="p.pdf")
+    process = new_process(org)
+    audit = audit_in_state(org, "in_progress", process=process)
+    evidence = attach_evidence(audit.items[0], org.auditor, io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "photo.pdf")
+    planned_audit = create_audit(org.quality, title="Planned", process_id=process.id, clause_numbers=["8.5.1"])
+    generate_checklist(planned_audit, org.quality)
+    programme = create_programme(org.quality, year=2026, title="2026", entries=[{"process_id": process.id}])
+    feed = new_calendar_feed(org.auditor, org.auditor)
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -160,6 +271,14 @@ def test_authorisation_matrix(app, org, role):
         "document": document.id,
         "restricted": restricted.id,
         "revision": revision.id,
+        "process": process.id,
+        "audit": audit.id,
+        "item": audit.items[0].id,
+        "evidence": evidence.id,
+        "planned_audit": planned_audit.id,
+        "planned_item": planned_audit.items[0].id,
+        "programme": programme.id,
+        "feed": feed,
     }
     users = {
         "admin": org.admin,

@@ -65,6 +65,15 @@ NOT_HAPPENING = ("cancelled",)
 OPEN_NC_EXCLUDED = ("closed", "rejected")
 MAX_QUESTIONS = 500
 ATTACHMENT_LIFECYCLE = "checklist_item"
+#: the standard whose clause numbers a process lists (``Process.clause_numbers``)
+PROCESS_STANDARD = "iso-9001-2015"
+
+
+def _process_clauses(process: Process | None, standard_identifier: str) -> list[str]:
+    """The process's clauses when the audit is against the standard they are numbered in."""
+    if process is None or standard_identifier != PROCESS_STANDARD:
+        return []
+    return list(process.clause_numbers or [])
 
 
 # --------------------------------------------------------------------------- helpers
@@ -169,7 +178,7 @@ def save_process(
     description: str = "",
     active: bool = True,
     process: Process | None = None,
-    standard_identifier: str = "iso-9001-2015",
+    standard_identifier: str = PROCESS_STANDARD,
 ) -> Process:
     """Create a process, or update ``process``; its owner can never audit it."""
     actor = as_actor(actor)
@@ -357,7 +366,7 @@ def generate_audits(programme: AuditProgramme, actor: User | Actor) -> list[Audi
                     site_id=programme.site_id or process.site_id,
                     process_id=process.id,
                     standard_identifier=programme.standard_identifier,
-                    clause_numbers=list(process.clause_numbers or []),
+                    clause_numbers=_process_clauses(process, programme.standard_identifier),
                     objectives=programme.objectives,
                     scope=f"The {process.name} process" + (f" at {programme.site.name}" if programme.site else ""),
                     criteria=_criteria(programme.standard_identifier),
@@ -437,7 +446,7 @@ def create_audit(
             site_id=site.id if site else (process.site_id if process else None),
             process_id=process.id if process else None,
             standard_identifier=standard.identifier if standard else standard_identifier,
-            clause_numbers=clauses or (list(process.clause_numbers) if process else []),
+            clause_numbers=clauses or _process_clauses(process, standard.identifier if standard else ""),
             scope=scope or (f"The {process.name} process" if process else ""),
             criteria=criteria or (standard.title if standard else ""),
             objectives=objectives,

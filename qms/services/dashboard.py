@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from ..database import db
-from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, CorrectiveAction, DocumentRevision, Nonconformity, User
+from ..models import (
+    NC_SOURCES,
+    SEVERITY_LABELS,
+    Actor,
+    Audit,
+    AuditTeamMember,
+    CorrectiveAction,
+    DocumentRevision,
+    Nonconformity,
+    User,
+)
 from .documents import pending_acknowledgements
 from .nonconformities import PLAN_ROLES
 from .workflow import as_actor, available_events_many
@@ -190,5 +200,48 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
                 receipt.is_overdue(today),
             )
         )
+    items += _audit_work(actor, today)
     items.sort(key=lambda item: (not item.overdue, item.due or dt.date.max, item.reference))
+    return items
+
+
+#: audit states in which the lead auditor and team have work to do
+AUDIT_WORK_STATES = ("scheduled", "prepared", "in_progress")
+
+
+def _audit_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Audits the user leads or is on (scheduled, prepared, in progress), and reports awaiting approval."""
+    on_team = select(AuditTeamMember.audit_id).where(AuditTeamMember.user_id == actor.id)
+    mine = (Audit.lead_auditor_id == actor.id) | Audit.id.in_(on_team)
+    condition = Audit.state.in_(AUDIT_WORK_STATES) & mine
+    if "manager" in actor.roles:
+        condition = condition | (Audit.state == "report_drafted")
+    audits = list(db.session.scalars(select(Audit).where(condition)))
+    by_id = {audit.id: audit for audit in audits}
+    items = []
+    for audit_id, events in available_events_many(audits, actor, today).items():
+        audit = by_id[audit_id]
+        allowed = [a.event.label for a in events if a.allowed]
+        if audit.state == "report_drafted":
+            if not allowed:
+                continue  # e.g. the manager led this audit: someone else approves it
+            due = audit.actual_end or audit.planned_end
+        else:
+            if audit.state == "in_progress" and actor.id in audit.auditor_ids:
+                allowed.insert(0, "Answer the checklist")
+            if not allowed:
+                allowed = ["Take part in the audit"]
+            due = audit.planned_end if audit.state == "in_progress" else audit.planned_start
+        items.append(
+            WorkItem(
+                "audit",
+                audit.id,
+                audit.reference,
+                audit.title,
+                audit.state_label,
+                allowed,
+                due,
+                bool(due and due < today),
+            )
+        )
     return items

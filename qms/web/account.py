@@ -1,10 +1,10 @@
-"""My account: change password, API tokens."""
+"""My account: change password, API tokens, the personal audit calendar feed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, fresh_login_required, login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -14,6 +14,7 @@ from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
 from ..models import ApiToken
+from ..services.audits import new_calendar_feed, revoke_calendar_feed
 from ..services.tokens import create_token, revoke_token, tokens_of
 from ..services.users import change_password
 
@@ -30,13 +31,20 @@ class TokenForm(FlaskForm):
     name = StringField("What the token is for", validators=[DataRequired(), Length(max=100)])
 
 
-def _render(password_form: PasswordForm | None = None, token_form: TokenForm | None = None, new_token: str = ""):
+def _render(
+    password_form: PasswordForm | None = None,
+    token_form: TokenForm | None = None,
+    new_token: str = "",
+    feed_url: str = "",
+):
     return render_template(
         "account/profile.html",
         password_form=password_form or PasswordForm(formdata=None),
         token_form=token_form or TokenForm(formdata=None),
         tokens=tokens_of(current_user),
         new_token=new_token,
+        feed_url=feed_url,
+        has_feed=current_user.calendar_feed_hash is not None,
     )
 
 
@@ -82,3 +90,19 @@ def revoke(token_id: int) -> Any:
         abort(403)
     flash(f"Token '{token.name}' revoked.")
     return redirect(url_for("account.profile"))
+
+
+@bp.route("/calendar-feed", methods=["POST"])
+@fresh_login_required
+def calendar_feed() -> Any:
+    """A new secret address of the user's audit calendar (the old one stops working); shown once."""
+    secret = new_calendar_feed(current_user, current_user)
+    return _render(feed_url=request.host_url.rstrip("/") + url_for("audits.feed", secret=secret))
+
+
+@bp.route("/calendar-feed/revoke", methods=["POST"])
+@login_required
+def revoke_calendar() -> Any:
+    revoke_calendar_feed(current_user, current_user)
+    flash("Your calendar feed address is revoked; calendar apps using it get nothing more.")
+    return redirect(url_for("account.profile") + "#feed")

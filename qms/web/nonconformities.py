@@ -31,7 +31,7 @@ from workflows.diagram import mermaid
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
-from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, CorrectiveAction, Nonconformity, User
+from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, ChecklistItem, CorrectiveAction, Nonconformity, User
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, available_events_many, history_of
 from ..services.attachments import UPLOAD_ROLES, attach, attachments_of, storage_path
@@ -260,6 +260,7 @@ def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, acti
         sources=NC_SOURCES,
         severities=SEVERITY_LABELS,
         today=dt.date.today(),
+        raised_by_item=db.session.scalar(select(ChecklistItem).where(ChecklistItem.nonconformity_id == nc.id)),
     )
 
 
