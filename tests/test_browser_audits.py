@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from .conftest import PASSWORD
 from .helpers import audit_in_state
-from .test_browser import CHROMIUM, LAUNCH_ARGS, sign_in
+from .test_browser import CHROMIUM, LAUNCH_ARGS, shots, sign_in  # noqa: F401  (shots is a fixture)
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
 TABLET = {"width": 768, "height": 1024}
@@ -58,7 +58,7 @@ def choose(item, label: str) -> None:
     item.locator("label.seg", has_text=re.compile(rf"^{re.escape(label)}$")).click()
 
 
-def test_auditor_answers_the_checklist_on_a_tablet(tablet, live_server, org, tmp_path):
+def test_auditor_answers_the_checklist_on_a_tablet(tablet, live_server, org, shots):  # noqa: F811
     context, page = tablet
     base = live_server
     audit = audit_in_state(org, "in_progress")
@@ -82,7 +82,7 @@ def test_auditor_answers_the_checklist_on_a_tablet(tablet, live_server, org, tmp
     finding = page.locator(f"#item-{finding_id}")
     expect(finding.locator(".nc-link")).to_contain_text(re.compile(r"Finding raised: NC-\d{4}-\d{4}"))
     reference = finding.locator(".nc-link a").inner_text()
-    page.screenshot(path=tmp_path / "checklist-tablet.png", full_page=True)
+    page.screenshot(path=shots / "checklist-tablet.png", full_page=True)
 
     # Offline: the answer is kept on the device and sent when the connection returns.
     context.set_offline(True)
@@ -117,3 +117,4 @@ def test_auditor_answers_the_checklist_on_a_tablet(tablet, live_server, org, tmp
     form.get_by_role("button", name="Submit report for approval").click()
     page.get_by_text("The record is now report drafted").wait_for()
     expect(page.locator(".signature-mark").last).to_contain_text(f"{org.auditor.name} — submitted as lead auditor")
+    page.screenshot(path=shots / "audit.png", full_page=False)
