@@ -450,8 +450,15 @@ def _cycle_errors(
 
 
 def _compose(text: str, source: str | None) -> tuple[Any, yaml.Node | None]:
-    """Data and node tree of one YAML document, with the safe loader."""
-    loader = yaml.SafeLoader(text)
+    """Data and node tree of one YAML document, with the safe loader.
+
+    Everything the reader refuses (control characters, bad encoding, nesting deeper than
+    Python's stack) becomes a StandardError naming the line, never another exception.
+    """
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise StandardError([_reader_problem(text, exc)], source) from exc
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -461,10 +468,19 @@ def _compose(text: str, source: str | None) -> tuple[Any, yaml.Node | None]:
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
         raise StandardError([f"{where}invalid YAML: {problem}"], source) from exc
     except yaml.YAMLError as exc:
-        raise StandardError([f"invalid YAML: {exc}"], source) from exc
+        raise StandardError([_reader_problem(text, exc)], source) from exc
+    except RecursionError as exc:
+        raise StandardError(["invalid YAML: nested too deeply"], source) from exc
     finally:
-        loader.dispose()
+        if "loader" in locals():
+            loader.dispose()
     return data, node
+
+
+def _reader_problem(text: str, exc: yaml.YAMLError) -> str:
+    position = getattr(exc, "position", None)
+    where = f"line {text[:position].count(chr(10)) + 1}: " if isinstance(position, int) else ""
+    return f"{where}invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
 
 
 def _mapping_value(node: yaml.Node, key: str) -> yaml.Node | None:

@@ -17,15 +17,16 @@ import pytest
 
 from qms.api.blueprint import API_PREFIX, ID
 from qms.database import db
-from qms.models import ApiToken, Attachment, Nonconformity, User
+from qms.models import ApiToken, Attachment, Audit, AuditProgramme, ChecklistItem, ImportedStandard, Nonconformity, User
 from qms.services.attachments import attach
+from qms.services.audits import add_question, assign_team, create_audit, create_programme
 from qms.services.documents import add_revision, create_document
 from qms.services.nonconformities import add_corrective_action
 from qms.services.tokens import create_token
 from qms.services.users import check_password
 
 from .conftest import PASSWORD
-from .helpers import nc_in_state, new_nc
+from .helpers import audit_in_state, nc_in_state, new_nc, new_process
 from .test_documents import pdf_bytes
 
 ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
@@ -41,9 +42,22 @@ def only(ok: int, roles: tuple[str, ...], *, other: int = 403) -> dict[str, int]
 
 def rule(path: str) -> str:
     """The url_map rule of ``path``, written with ``<nc_id>`` for ``<int(…):nc_id>``."""
-    for key in ("nc_id", "action_id", "attachment_id", "user_id", "token_id", "document_id", "revision_id"):
+    for key in (
+        "nc_id",
+        "action_id",
+        "attachment_id",
+        "user_id",
+        "token_id",
+        "document_id",
+        "revision_id",
+        "audit_id",
+        "item_id",
+        "programme_id",
+    ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
-    return API_PREFIX + path.replace("<event>", "<string(maxlength=60):event>")
+    for key in ("event", "identifier", "old", "new"):
+        path = path.replace(f"<{key}>", f"<string(maxlength=60):{key}>")
+    return API_PREFIX + path
 
 
 RAISERS = ("admin", "manager", "quality_officer", "internal_auditor", "process_owner")
@@ -60,6 +74,9 @@ REFUSED_FILE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b
 UPLOAD = "multipart"  # the body marker of an upload of REFUSED_FILE
 
 AUTHORS = ("manager", "quality_officer", "process_owner")
+AUDIT_PLANNERS = ("manager", "quality_officer")
+CHECKLIST_EDITORS = ("quality_officer", "internal_auditor")  # the lead auditor is the internal auditor
+STANDARD_IMPORTERS = ("admin", "manager", "quality_officer")
 
 # (method, rule, url template, JSON body (or UPLOAD), expected status per role)
 MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
@@ -168,6 +185,82 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("GET", rule("/tokens"), "/tokens", None, ALL_OK),
     ("POST", rule("/tokens"), "/tokens", {"name": "  "}, only(422, SIGNED_IN)),
     ("DELETE", rule("/tokens/<token_id>"), "/tokens/{token}", None, only(204, ADMIN)),  # the admin's own token
+    ("GET", rule("/standards"), "/standards", None, ALL_OK),
+    (
+        "POST",
+        rule("/standards"),
+        "/standards",
+        {"format": "yaml", "content": "clauses: [unclosed"},
+        only(422, STANDARD_IMPORTERS),
+    ),
+    ("GET", rule("/standards/<identifier>"), "/standards/iso-9001-2015", None, ALL_OK),
+    ("GET", rule("/standards/<old>/diff/<new>"), "/standards/iso-9001-2008/diff/iso-9001-2015", None, ALL_OK),
+    ("GET", rule("/audit-programmes"), "/audit-programmes", None, ALL_OK),
+    ("POST", rule("/audit-programmes"), "/audit-programmes", {"year": 1999, "title": " "}, only(422, AUDIT_PLANNERS)),
+    ("GET", rule("/audit-programmes/<programme_id>"), "/audit-programmes/{programme}", None, ALL_OK),
+    (
+        "POST",
+        rule("/audit-programmes/<programme_id>/generate"),
+        "/audit-programmes/{programme}/generate",
+        None,
+        only(200, AUDIT_PLANNERS),  # a programme without entries: nothing to create
+    ),
+    ("GET", rule("/audits"), "/audits", None, ALL_OK),
+    ("POST", rule("/audits"), "/audits", {"title": "  "}, only(422, AUDIT_PLANNERS)),
+    ("GET", rule("/audits/coverage"), "/audits/coverage?year=2026", None, ALL_OK),
+    ("GET", rule("/audits/<audit_id>"), "/audits/{audit}", None, ALL_OK),
+    ("GET", rule("/audits/<audit_id>/history"), "/audits/{audit}/history", None, ALL_OK),
+    ("GET", rule("/audits/<audit_id>/events"), "/audits/{audit}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/audits/<audit_id>/events/<event>"),
+        "/audits/{audit}/events/start",
+        {},
+        only(409, CHECKLIST_EDITORS),  # permitted roles: not possible while planned
+    ),
+    (
+        "PUT",
+        rule("/audits/<audit_id>/team"),
+        "/audits/{audit}/team",
+        {"lead_auditor_id": 999_999},
+        only(422, AUDIT_PLANNERS),
+    ),
+    ("GET", rule("/audits/<audit_id>/checklist"), "/audits/{audit}/checklist", None, ALL_OK),
+    (
+        "POST",
+        rule("/audits/<audit_id>/checklist"),
+        "/audits/{audit}/checklist",
+        {"question": " "},
+        only(422, CHECKLIST_EDITORS),
+    ),
+    (
+        "POST",
+        rule("/audits/<audit_id>/checklist/generate"),
+        "/audits/{running}/checklist/generate",
+        {},
+        only(409, CHECKLIST_EDITORS),  # the checklist is fixed once the audit has started
+    ),
+    (
+        "PATCH",
+        rule("/audits/<audit_id>/checklist/<item_id>"),
+        "/audits/{running}/checklist/{running_item}",
+        {"question": "Changed?"},
+        only(409, CHECKLIST_EDITORS),
+    ),
+    (
+        "DELETE",
+        rule("/audits/<audit_id>/checklist/<item_id>"),
+        "/audits/{running}/checklist/{running_item}",
+        None,
+        only(409, CHECKLIST_EDITORS),
+    ),
+    (
+        "PUT",
+        rule("/audits/<audit_id>/checklist/<item_id>/answer"),
+        "/audits/{running}/checklist/{running_item}/answer",
+        {"result": "major", "notes": " "},  # a finding needs its evidence
+        only(422, ("internal_auditor",)),  # only the audit's auditors answer
+    ),
 ]
 
 
@@ -198,6 +291,14 @@ def test_api_authorisation_matrix(app, org, role):
     document = create_document(org.quality, title="Procedure", doc_type="procedure", owner_id=org.quality.id)
     in_work = create_document(org.quality, title="Form", doc_type="form", owner_id=org.quality.id)
     revision = add_revision(in_work, org.quality, stream=io.BytesIO(pdf_bytes("draft")), filename="f.pdf")
+    process = new_process(org)
+    audit = create_audit(org.quality, title="Planned audit", process_id=process.id, clause_numbers=["9.2"])
+    assign_team(audit, org.quality, lead_auditor_id=org.auditor.id)
+    add_question(audit, org.quality, question="Is the programme kept?")
+    running = audit_in_state(org, "in_progress", process=process)
+    programme = create_programme(org.quality, year=2026, title="Programme 2026")
+    audit_versions = {a.id: (a.state, a.version, len(a.items)) for a in (audit, running)}
+    running_item = running.items[0]
     users = {
         "admin": org.admin,
         "manager": org.manager,
@@ -218,6 +319,10 @@ def test_api_authorisation_matrix(app, org, role):
         "user": org.viewer.id,
         "document": document.id,
         "revision": revision.id,
+        "audit": audit.id,
+        "running": running.id,
+        "running_item": running_item.id,
+        "programme": programme.id,
     }
     client = app.test_client()
     mismatches = []
@@ -245,3 +350,9 @@ def test_api_authorisation_matrix(app, org, role):
     viewer = db.session.get(User, org.viewer.id)
     assert (viewer.roles, viewer.active) == ({"viewer"}, True) and check_password(viewer, PASSWORD)
     assert (db.session.get(ApiToken, revocable.id).revoked_at is not None) == (role == "admin")
+    for audit_id, before in audit_versions.items():
+        found = db.session.get(Audit, audit_id)
+        assert (found.state, found.version, len(found.items)) == before
+    assert db.session.get(ChecklistItem, running_item.id).result is None
+    assert db.session.query(Audit).count() == 2 and db.session.query(AuditProgramme).count() == 1
+    assert db.session.query(ImportedStandard).count() == 0

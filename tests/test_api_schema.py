@@ -23,16 +23,18 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from qms.services.attachments import attach
+from qms.services.audits import create_programme
 from qms.services.documents import add_revision, create_document
 from qms.services.nonconformities import add_progress_note
 from qms.services.tokens import create_token
 
-from .helpers import nc_in_state
+from .helpers import audit_in_state, nc_in_state, new_process
 from .test_documents import pdf_bytes
 
 MAX_EXAMPLES = 20
 NC = "/api/v1/nonconformities/{nc_id}"
 CA = "/api/v1/corrective-actions/{action_id}"
+AUDIT = "/api/v1/audits/{audit_id}"
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),
     ("POST", "/api/v1/nonconformities"),
@@ -74,6 +76,28 @@ OPERATIONS = [
     ("GET", "/api/v1/revisions/{revision_id}/file"),
     ("POST", "/api/v1/revisions/{revision_id}/acknowledge"),
     ("GET", "/api/v1/acknowledgements"),
+    ("GET", "/api/v1/standards"),
+    ("POST", "/api/v1/standards"),
+    ("GET", "/api/v1/standards/{identifier}"),
+    ("GET", "/api/v1/standards/{old}/diff/{new}"),
+    ("GET", "/api/v1/audit-programmes"),
+    ("POST", "/api/v1/audit-programmes"),
+    ("GET", "/api/v1/audit-programmes/{programme_id}"),
+    ("POST", "/api/v1/audit-programmes/{programme_id}/generate"),
+    ("GET", "/api/v1/audits"),
+    ("POST", "/api/v1/audits"),
+    ("GET", "/api/v1/audits/coverage"),
+    ("GET", AUDIT),
+    ("GET", f"{AUDIT}/history"),
+    ("GET", f"{AUDIT}/events"),
+    ("POST", f"{AUDIT}/events/{{event}}"),
+    ("PUT", f"{AUDIT}/team"),
+    ("GET", f"{AUDIT}/checklist"),
+    ("POST", f"{AUDIT}/checklist"),
+    ("POST", f"{AUDIT}/checklist/generate"),
+    ("PATCH", f"{AUDIT}/checklist/{{item_id}}"),
+    ("DELETE", f"{AUDIT}/checklist/{{item_id}}"),
+    ("PUT", f"{AUDIT}/checklist/{{item_id}}/answer"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -97,7 +121,18 @@ def existing_ids(org) -> dict[str, int]:
     attachment = attach(action, org.owner, io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "reminders.pdf")
     document = create_document(org.quality, title="Procedure", doc_type="procedure", owner_id=org.quality.id)
     revision = add_revision(document, org.owner, stream=io.BytesIO(pdf_bytes("Procedure")), filename="p.pdf")
+    # an audit in progress whose lead auditor is the quality officer the run speaks as, so that
+    # answers are accepted; its process belongs to someone else
+    process = new_process(org)
+    audit = audit_in_state(org, "in_progress", process=process, lead=org.quality)
+    programme = create_programme(org.quality, year=2026, title="Programme 2026")
     return {
+        "audit_id": audit.id,
+        "item_id": audit.items[0].id,
+        "programme_id": programme.id,
+        "identifier": "iso-9001-2015",
+        "old": "iso-9001-2008",
+        "new": "iso-9001-2015",
         "nc_id": nc.id,
         "action_id": action.id,
         "user_id": org.owner.id,

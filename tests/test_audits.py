@@ -92,6 +92,7 @@ def test_programme_frequency_follows_risk_and_generation_is_idempotent(org):
 
 def test_programme_validation_names_fields_and_writes_nothing(org):
     process = new_process(org)
+    sales = new_process(org, code="SALES")
     before = db.session.scalar(select(func.count()).select_from(AuditEntry))
     with pytest.raises(InvalidData) as caught:
         create_programme(
@@ -99,10 +100,15 @@ def test_programme_validation_names_fields_and_writes_nothing(org):
             year=1999,
             title="",
             standard_identifier="iso-0000",
-            entries=[{"process_id": process.id, "risk": "extreme"}, {"process_id": 99999}],
+            entries=[
+                {"process_id": process.id, "risk": "extreme"},
+                {"process_id": 99999},
+                {"process_id": sales.id, "audits_per_year": 0, "duration_days": 0},
+            ],
         )
     errors = caught.value.errors
     assert set(errors) >= {"year", "title", "standard_identifier", "entries[0].risk", "entries[1].process_id"}
+    assert {"entries[2].audits_per_year", "entries[2].duration_days"} <= set(errors)
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before
     with pytest.raises(NotPermitted):
         create_programme(org.auditor, year=2027, title="Mine")

@@ -193,3 +193,22 @@ def test_cli_diff(runner):
     old_new = runner.invoke(args=["standards", "diff", "iso-9001-2008", "iso-9001-2015"]).output
     assert "added: 3" in old_new and "7.5.1 Control of production and service provision moved to 8.5.1" in old_new
     assert runner.invoke(args=["standards", "diff", "iso-9001-2008", "nope"]).exit_code == 1
+
+
+def test_only_quality_staff_import_and_clashes_are_their_own_error(app, org):
+    from qms.services.standards import StandardClash
+    from workflows.errors import NotPermitted
+
+    for outsider in (org.auditor, org.owner, org.viewer):
+        with pytest.raises(NotPermitted):
+            import_standard(GOOD_YAML, "yaml", outsider)
+    assert count() == 0
+    import_standard(GOOD_YAML, "yaml", org.manager)
+    with pytest.raises(StandardClash):
+        import_standard(GOOD_YAML, "yaml", org.quality)
+    with pytest.raises(StandardError) as caught:
+        import_standard("identifier: x\ntitle: \x1f\n", "yaml", org.quality)
+    assert not isinstance(caught.value, StandardClash)
+    assert caught.value.errors == [
+        "line 2: invalid YAML: unacceptable character #x001f: special characters are not allowed"
+    ]

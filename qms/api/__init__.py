@@ -54,7 +54,7 @@ class QmsApi(Api):
 
 def init_api(app: Flask) -> QmsApi:
     """Register the API blueprints, the OpenAPI document and the docs page on ``app``."""
-    from . import attachments, corrective_actions, docs, documents, nonconformities, tokens, users
+    from . import attachments, audits, corrective_actions, docs, documents, nonconformities, standards, tokens, users
 
     app.config.setdefault("API_TITLE", "qmsflow")
     app.config.setdefault("API_VERSION", "v1")
@@ -66,6 +66,9 @@ def init_api(app: Flask) -> QmsApi:
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     for module in (nonconformities, corrective_actions, attachments, documents, users, tokens):
         api.register_blueprint(module.blp)
+    api.register_blueprint(audits.programmes_blp)
+    api.register_blueprint(audits.blp)
+    api.register_blueprint(standards.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

@@ -324,8 +324,10 @@ def _programme_entries(errors: dict[str, str], entries: Iterable[Mapping[str, An
         if risk not in RISK_LEVELS:
             errors[f"{name}.risk"] = "must be one of: " + ", ".join(RISK_LEVELS)
             continue
-        frequency = entry.get("audits_per_year") or RISK_FREQUENCY[risk]
-        duration = entry.get("duration_days") or 1
+        frequency = entry.get("audits_per_year")
+        frequency = RISK_FREQUENCY[risk] if frequency in (None, "") else frequency
+        duration = entry.get("duration_days")
+        duration = 1 if duration in (None, "") else duration
         try:
             frequency, duration = int(frequency), int(duration)
         except (TypeError, ValueError):

@@ -29,6 +29,7 @@ from standards import (
     parse_standard,
     parse_standard_csv,
 )
+from workflows.errors import NotPermitted
 
 from ..database import db, utcnow
 from ..models import Actor, ImportedStandard, User
@@ -152,6 +153,14 @@ def _parse(
     return parse_standard_csv(text, identifier=identifier, title=title, edition=edition, urn=urn, source=source)
 
 
+#: who may import standards (the command line runs as the system and may always)
+IMPORT_ROLES = frozenset({"admin", "manager", "quality_officer"})
+
+
+class StandardClash(StandardError):
+    """The identifier or URN is taken (by a bundled standard, or an import unless replacing)."""
+
+
 def import_standard(
     text: str,
     fmt: Literal["yaml", "csv"],
@@ -172,6 +181,8 @@ def import_standard(
     already imported unless ``replace``. Raises StandardError listing every problem; nothing
     is written then.
     """
+    if actor is not None and not as_actor(actor).roles & IMPORT_ROLES:
+        raise NotPermitted("Requires the role admin, manager or quality officer to import standards")
     standard = _parse(text, fmt, identifier=identifier, title=title, edition=edition, urn=urn, source=source)
     bundled = _bundled()
     errors: list[str] = []
@@ -181,7 +192,7 @@ def import_standard(
     if clash is not None:
         errors.append(f"urn {standard.urn!r} belongs to the bundled standard {clash.identifier}; choose another")
     if errors:
-        raise StandardError(errors, source)
+        raise StandardClash(errors, source)
 
     content = dump_standard_yaml(standard)
     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
@@ -192,11 +203,11 @@ def import_standard(
             row = session.scalar(select(ImportedStandard).where(ImportedStandard.identifier == standard.identifier))
             same_urn = session.scalar(select(ImportedStandard).where(ImportedStandard.urn == standard.urn))
             if row is not None and not replace:
-                raise StandardError(
+                raise StandardClash(
                     [f"a standard {standard.identifier!r} is already imported (replace it with --replace)"], source
                 )
             if same_urn is not None and same_urn is not row:
-                raise StandardError(
+                raise StandardClash(
                     [f"urn {standard.urn!r} is already used by the imported standard {same_urn.identifier}"], source
                 )
             if row is None:
@@ -212,7 +223,7 @@ def import_standard(
             row.imported_at = utcnow()
             session.flush()
     except IntegrityError as exc:  # a concurrent import of the same identifier or urn won the race
-        raise StandardError([f"a standard {standard.identifier!r} or urn {standard.urn!r} exists already"]) from exc
+        raise StandardClash([f"a standard {standard.identifier!r} or urn {standard.urn!r} exists already"]) from exc
     with _cache_lock:
         _cache[digest] = standard
     return row
