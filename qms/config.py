@@ -56,4 +56,20 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "QMS_RATELIMIT_STORAGE_URI": os.environ.get("QMS_RATELIMIT_STORAGE_URI", "memory://"),
         "QMS_FORCE_HTTPS": _flag("QMS_FORCE_HTTPS", False),
         "QMS_UPLOAD_FOLDER": os.environ.get("QMS_UPLOAD_FOLDER", str(instance_path / "uploads")),
+        "QMS_COMPLAINT_ACK_DAYS": _days("QMS_COMPLAINT_ACK_DAYS", 2),
+        "QMS_COMPLAINT_RESOLVE_DAYS": _days("QMS_COMPLAINT_RESOLVE_DAYS", 20),
     }
+
+
+def _days(name: str, default: int) -> int:
+    """A whole number of days (1–365) from the environment; anything else stops the app at start."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of days, not {raw!r}") from None
+    if not 1 <= days <= 365:
+        raise ValueError(f"{name} must be between 1 and 365 days, not {days}")
+    return days

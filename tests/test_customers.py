@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -345,3 +346,18 @@ def test_public_complaint_form_accepts_only_its_fields(org):
     )
     assert complaint.channel == "web_form" and complaint.origin == "public_form" and complaint.logged_by_id is None
     assert complaint.summary == "Late <b>delivery</b>"
+
+
+def test_complaint_targets_come_from_the_configuration(app, org, monkeypatch):
+    from qms.config import from_environment
+
+    app.config.update(QMS_COMPLAINT_ACK_DAYS=1, QMS_COMPLAINT_RESOLVE_DAYS=5)
+    complaint = log_complaint(org.quality, channel="phone", summary="S", description="D")
+    assert (complaint.acknowledge_due - complaint.received_at.date()).days == 1
+    assert (complaint.resolve_due - complaint.received_at.date()).days == 5
+    monkeypatch.setenv("QMS_COMPLAINT_ACK_DAYS", "3")
+    assert from_environment(Path(app.instance_path))["QMS_COMPLAINT_ACK_DAYS"] == 3
+    for bad in ("two", "0", "400"):
+        monkeypatch.setenv("QMS_COMPLAINT_ACK_DAYS", bad)
+        with pytest.raises(ValueError, match="QMS_COMPLAINT_ACK_DAYS"):
+            from_environment(Path(app.instance_path))
