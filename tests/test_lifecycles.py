@@ -39,7 +39,6 @@ from workflows import (
 )
 from workflows.definition import FIELD_TYPES, ROLES
 from workflows.diagram import mermaid
-from workflows.lifecycles.qms_implementation import HOLDABLE
 
 TODAY = dt.date(2026, 6, 15)
 DAY = dt.timedelta(days=1)
@@ -141,6 +140,8 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "no_missing_input_count": {"missing_input_count": 0},
     # counts that must be at least one
     "has_completed_audit_count": {"completed_audit_count": 1},
+    "has_document_evidence_count": {"document_evidence_count": 1},
+    "has_evidence_count": {"evidence_count": 2},
     "has_question_count": {"question_count": 1},
     "has_action_count": {"action_count": 1},
     "has_response_count": {"response_count": 1},
@@ -164,7 +165,6 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     # other facts
     "observation_only": {"severity": "observation"},
     "linked_nc_closed": {"linked_nc_open": False},
-    **{f"held_during_{phase}": {"held_from": phase} for phase in HOLDABLE},
     # data guards
     "planned_end_not_before_start": {},
     "effective_date_not_in_future": {},
@@ -181,10 +181,6 @@ class Block:
     exempt_role: str | None = None
 
 
-def _other_phase(phase: str) -> str:
-    return HOLDABLE[(HOLDABLE.index(phase) + 1) % len(HOLDABLE)]
-
-
 #: guard name → how to make it block (guards that do not read the event data)
 GUARD_BLOCKS: dict[str, Block] = {
     "no_open_major_nc_count": Block({"open_major_nc_count": 2}),
@@ -197,6 +193,8 @@ GUARD_BLOCKS: dict[str, Block] = {
     "no_open_change_action_count": Block({"open_change_action_count": 5}),
     "no_missing_input_count": Block({"missing_input_count": 2}),
     "has_completed_audit_count": Block({"completed_audit_count": 0}),
+    "has_document_evidence_count": Block({"document_evidence_count": 0}),
+    "has_evidence_count": Block({"evidence_count": 0}),
     "has_question_count": Block({"question_count": 0}),
     "has_action_count": Block({"action_count": 0}),
     "has_response_count": Block({"response_count": 0}),
@@ -216,7 +214,6 @@ GUARD_BLOCKS: dict[str, Block] = {
     "expires_on_reached": Block({"expires_on": TODAY + 30 * DAY}),
     "observation_only": Block({"severity": "major"}),
     "linked_nc_closed": Block({"linked_nc_open": True}),
-    **{f"held_during_{phase}": Block({"held_from": _other_phase(phase)}) for phase in HOLDABLE},
 }
 
 #: data guard name → event data that makes it block
@@ -695,17 +692,17 @@ def blocked_reason(
         ),
         pytest.param(
             "qms_implementation",
-            "resume_planning",
-            {"facts": {"held_from": "management_review"}},
-            "The project was put on hold during management review; resume it there",
-            id="qms_implementation:resume_planning:held_elsewhere",
+            "document",
+            {"facts": {"document_evidence_count": 0}},
+            "Add at least one controlled document linked as evidence first",
+            id="qms_implementation:document:no_document",
         ),
         pytest.param(
             "qms_implementation",
-            "approve_for_certification",
-            {"facts": {"completed_audit_count": 0}},
-            "Complete at least one internal audit first",
-            id="qms_implementation:approve_for_certification:no_audit",
+            "confirm_effective",
+            {"facts": {"completed_audit_count": 1, "open_major_nc_count": 1}},
+            "1 major nonconformity against it is still open",
+            id="qms_implementation:confirm_effective:major_nc_open",
         ),
         pytest.param(
             "survey",
@@ -801,7 +798,6 @@ def test_guard_reasons_tell_people_what_to_do(
         pytest.param(
             "internal_audit", "schedule", {}, {"planned_start": TODAY, "planned_end": TODAY}, id="one_day_audit"
         ),
-        pytest.param("qms_implementation", "resume_planning", {"held_from": None}, {}, id="hold_phase_unknown"),
     ],
 )
 def test_guards_pass_on_their_boundary(lifecycle: str, event: str, facts: dict[str, Any], data: dict[str, Any]) -> None:

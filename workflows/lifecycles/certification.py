@@ -30,7 +30,13 @@ _expiry_valid = Guard("expiry_after_decision", _expiry_after_decision, "Expiry i
 _DECISION_FIELDS = (
     Field("decided_on", "Decision date", "date"),
     Field("certificate_number", "Certificate number", "string", max_length=60),
-    Field("expires_on", "Certificate expiry", "date"),
+    Field(
+        "expires_on",
+        "Certificate expiry",
+        "date",
+        required=False,
+        help="Leave empty to compute it from the body's cycle (three years less a day from the decision)",
+    ),
 )
 
 LIFECYCLE = Lifecycle(

@@ -1,5 +1,12 @@
-"""Implementing a QMS (ISO 9001), from the decision to certification readiness.
+"""Implementing a QMS (ISO 9001): one process or clause at a time, on the implementation board.
 
+Version 2 (current): each process and each clause moves planned → documented (a controlled
+document linked as evidence) → implemented (records show it is done) → monitored (a measure or
+check in place) → effective (signed; needs a completed internal audit of it and no open major
+nonconformity against it). An effective item is reopened when an audit or NC shows otherwise;
+a manager retires an item that leaves the QMS.
+
+Version 1 (kept for records started under it) tracked the whole project:
 initiated → gap analysis → planning → documenting → implementing → internal
 audit → management review → ready for certification → operational.  The
 sign-off for certification (e-signature) needs at least one completed internal
@@ -9,7 +16,7 @@ and resume it in the phase it was held in (fact ``held_from``), or cancel it.
 """
 
 from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from ..guards import none_open
+from ..guards import at_least_one, none_open
 
 QO, MGR = "quality_officer", "manager"
 
@@ -66,7 +73,7 @@ def _resume(phase: str) -> Event:
     )
 
 
-LIFECYCLE = Lifecycle(
+_PROJECT = Lifecycle(
     name="qms_implementation",
     version=1,
     label="QMS implementation",
@@ -170,6 +177,94 @@ LIFECYCLE = Lifecycle(
             "cancelled",
             roles(MGR),
             fields=(Field("reason", "Reason for cancelling"),),
+        ),
+    ),
+)
+
+
+PREVIOUS_VERSIONS = (_PROJECT,)
+
+PO = "process_owner"
+_has_document = at_least_one("document_evidence_count", "controlled document linked as evidence")
+_has_evidence = at_least_one("evidence_count", "piece of evidence (a record, document or audit)")
+_audited = at_least_one(
+    "completed_audit_count", "completed internal audit covering it", purpose="effectiveness is shown by an audit"
+)
+_no_major = none_open("open_major_nc_count", "major nonconformity against it", "major nonconformities against it")
+
+LIFECYCLE = Lifecycle(
+    name="qms_implementation",
+    version=2,
+    label="QMS implementation",
+    description="A process or clause on the implementation board, from planned to effective (ISO 9001).",
+    initial="planned",
+    states=(
+        State("planned", "Planned", description="On the plan; nothing documented yet."),
+        State("documented", "Documented", description="Documented in a controlled document."),
+        State("implemented", "Implemented", description="In use; records show it is done."),
+        State("monitored", "Monitored", description="A measure or check shows how well it works."),
+        State("effective", "Effective", description="Shown effective by an internal audit; signed off."),
+        State("retired", "Retired", terminal=True, description="No longer part of the QMS (process discontinued)."),
+    ),
+    events=(
+        Event(
+            "document",
+            "Mark documented",
+            ("planned",),
+            "documented",
+            roles(QO, MGR, PO),
+            guards=(_has_document,),
+        ),
+        Event(
+            "implement",
+            "Mark implemented",
+            ("documented",),
+            "implemented",
+            roles(QO, MGR, PO),
+            guards=(_has_evidence,),
+            fields=(Field("implementation", "How it is done and where the records are"),),
+        ),
+        Event(
+            "monitor",
+            "Mark monitored",
+            ("implemented",),
+            "monitored",
+            roles(QO, MGR, PO),
+            fields=(Field("monitoring", "What is measured or checked, and how often"),),
+        ),
+        Event(
+            "confirm_effective",
+            "Confirm effective",
+            ("monitored",),
+            "effective",
+            roles(QO, MGR),
+            guards=(_audited, _no_major),
+            fields=(Field("evidence", "Evidence of effectiveness"),),
+            signature="confirmed effective",
+        ),
+        Event(
+            "reopen",
+            "Reopen",
+            ("monitored", "effective"),
+            "implemented",
+            roles(QO, MGR),
+            fields=(Field("reason", "What shows it is not (yet) effective"),),
+        ),
+        Event(
+            "revise",
+            "Back to planning",
+            ("documented", "implemented"),
+            "planned",
+            roles(QO, MGR),
+            fields=(Field("reason", "Why it goes back to planning"),),
+        ),
+        Event(
+            "retire",
+            "Retire",
+            ("planned", "documented", "implemented", "monitored", "effective"),
+            "retired",
+            roles(MGR),
+            fields=(Field("reason", "Why it is no longer part of the QMS"),),
         ),
     ),
 )
