@@ -11,6 +11,7 @@ import io
 
 import pytest
 
+from qms.services import fire
 from qms.services.attachments import attach
 from qms.services.audits import (
     attach_evidence,
@@ -19,8 +20,10 @@ from qms.services.audits import (
     generate_checklist,
     new_calendar_feed,
 )
+from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.nonconformities import add_corrective_action
+from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
 
 from .conftest import login
@@ -43,6 +46,9 @@ AUDIT_PLANNERS = ("manager", "quality_officer")
 AUDIT_SETUP = ("admin", "manager", "quality_officer")
 CHECKLIST_EDITORS = ("quality_officer",)  # of an audit without a team: its auditors could too
 AUDITOR = ("internal_auditor",)  # the lead auditor of the audit in progress
+SURVEY_MANAGERS = ("manager", "quality_officer")
+COMPLAINT_LOGGERS = ("admin", "manager", "quality_officer", "process_owner")
+PUBLIC = dict.fromkeys(ROLES, 200)
 #: the PDF reports of audits come with qms/reports/audit.py
 AUDIT_PDF = 200 if importlib.util.find_spec("qms.reports.audit") else 404
 
@@ -220,6 +226,60 @@ MATRIX = [
         None,
         dict.fromkeys(SIGNED_IN, AUDIT_PDF) | {"anonymous": 302},
     ),
+    # customers: everyone signed in reads; quality officers and managers run surveys; the public pages need no sign-in
+    ("GET", "/surveys", "/surveys", None, ALL_OK),
+    ("GET", "/surveys/new", "/surveys/new", None, only(200, SURVEY_MANAGERS)),
+    ("POST", "/surveys/new", "/surveys/new", {"title": ""}, only(422, SURVEY_MANAGERS)),
+    ("GET", "/surveys/<id:survey_id>", "/surveys/{survey}", None, ALL_OK),
+    ("GET", "/surveys/<id:survey_id>/edit", "/surveys/{survey}/edit", None, only(200, SURVEY_MANAGERS)),
+    ("POST", "/surveys/<id:survey_id>/edit", "/surveys/{survey}/edit", {"title": ""}, only(422, SURVEY_MANAGERS)),
+    (
+        "POST",
+        "/surveys/<id:survey_id>/events/<event>",
+        "/surveys/{survey}/events/reopen",
+        {},
+        only(409, SURVEY_MANAGERS),  # permitted roles: not possible while open
+    ),
+    ("POST", "/surveys/<id:survey_id>/questions", "/surveys/{draft_survey}/questions", {}, only(422, SURVEY_MANAGERS)),
+    (
+        "POST",
+        "/surveys/<id:survey_id>/questions/<id:question_id>",
+        "/surveys/{draft_survey}/questions/{draft_question}",
+        {"text": ""},
+        only(422, SURVEY_MANAGERS),
+    ),
+    (
+        "POST",
+        "/surveys/<id:survey_id>/questions/<id:question_id>/remove",
+        "/surveys/{draft_survey}/questions/{draft_question}/remove",
+        {},
+        only(302, SURVEY_MANAGERS),
+    ),
+    ("POST", "/surveys/<id:survey_id>/link", "/surveys/{draft_survey}/link", {}, only(302, SURVEY_MANAGERS)),
+    ("POST", "/surveys/<id:survey_id>/invitations", "/surveys/{survey}/invitations", {}, only(422, SURVEY_MANAGERS)),
+    ("POST", "/surveys/<id:survey_id>/import", "/surveys/{survey}/import", {}, only(422, SURVEY_MANAGERS)),
+    ("POST", "/surveys/<id:survey_id>/rules", "/surveys/{survey}/rules", {}, only(302, SURVEY_MANAGERS)),
+    ("GET", "/surveys/<id:survey_id>/report.pdf", "/surveys/{survey}/report.pdf", None, ALL_OK),
+    ("GET", "/s/<token>", "/s/{survey_token}", None, PUBLIC),
+    ("GET", "/s/<token>", "/s/not-a-survey", None, dict.fromkeys(ROLES, 404)),
+    ("POST", "/s/<token>", "/s/{survey_token}", {}, dict.fromkeys(ROLES, 422)),  # no answer given
+    ("GET", "/s/<token>/thanks", "/s/{survey_token}/thanks", None, PUBLIC),
+    ("GET", "/complaints", "/complaints", None, ALL_OK),
+    ("GET", "/complaints/new", "/complaints/new", None, only(200, COMPLAINT_LOGGERS)),
+    ("POST", "/complaints/new", "/complaints/new", {"summary": ""}, only(422, COMPLAINT_LOGGERS)),
+    ("GET", "/complaints/<id:complaint_id>", "/complaints/{complaint}", None, ALL_OK),
+    (
+        "POST",
+        "/complaints/<id:complaint_id>/events/<event>",
+        "/complaints/{complaint}/events/close",
+        {},
+        only(409, SURVEY_MANAGERS),  # permitted roles: not possible while received
+    ),
+    ("GET", "/complaints/platforms", "/complaints/platforms", None, ALL_OK),
+    ("GET", "/complaints/platforms.pdf", "/complaints/platforms.pdf", None, ALL_OK),
+    ("GET", "/feedback", "/feedback", None, PUBLIC),
+    ("POST", "/feedback", "/feedback", {}, dict.fromkeys(ROLES, 422)),  # nothing filled in
+    ("GET", "/feedback/thanks", "/feedback/thanks", None, PUBLIC),
     ("GET", "/admin/users", "/admin/users", None, only(200, ("admin",))),
     ("GET", "/admin/numbering", "/admin/numbering", None, only(200, ("admin",))),
     ("POST", "/admin/numbering", "/admin/numbering", {"policy": "no seq"}, only(422, ("admin",))),
@@ -261,6 +321,16 @@ def test_authorisation_matrix(app, org, role):
     generate_checklist(planned_audit, org.quality)
     programme = create_programme(org.quality, year=2026, title="2026", entries=[{"process_id": process.id}])
     feed = new_calendar_feed(org.auditor, org.auditor)
+    survey = create_survey(
+        org.quality, title="Satisfaction", questions=[{"kind": "nps", "text": "Recommend us?", "required": True}]
+    )
+    fire(survey, "open", org.quality, {})
+    draft_survey = create_survey(
+        org.quality,
+        title="Draft",
+        questions=[{"kind": "rating", "text": "Satisfied?"}, {"kind": "text", "text": "Why?"}],
+    )
+    complaint = log_complaint(org.quality, channel="phone", summary="Late", description="Two weeks late")
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -279,6 +349,11 @@ def test_authorisation_matrix(app, org, role):
         "planned_item": planned_audit.items[0].id,
         "programme": programme.id,
         "feed": feed,
+        "survey": survey.id,
+        "survey_token": survey.public_token,
+        "draft_survey": draft_survey.id,
+        "draft_question": draft_survey.questions[0].id,
+        "complaint": complaint.id,
     }
     users = {
         "admin": org.admin,

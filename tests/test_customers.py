@@ -131,6 +131,9 @@ def test_closed_survey_refuses_responses_and_link_can_be_renewed(org):
     fire(survey, "close", org.quality)
     with pytest.raises(InvalidTransition):
         submit_response(survey, {q(survey, 1): "9"})
+    fire(survey, "cancel", org.quality, {"reason": "Replaced by the 2027 survey"})
+    with pytest.raises(InvalidTransition):
+        renew_public_link(survey, org.quality)
 
 
 def test_invitation_admits_exactly_one_response(org):

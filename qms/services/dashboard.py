@@ -10,14 +10,17 @@ from sqlalchemy import func, select
 
 from ..database import db
 from ..models import (
+    CHANNELS,
     NC_SOURCES,
     SEVERITY_LABELS,
     Actor,
     Audit,
     AuditTeamMember,
+    Complaint,
     CorrectiveAction,
     DocumentRevision,
     Nonconformity,
+    Survey,
     User,
 )
 from .documents import pending_acknowledgements
@@ -48,6 +51,24 @@ class Figures:
     on_time_rate: float | None  # share of implemented actions done by their due date
     implemented_actions: int
     charts: list[Chart] = field(default_factory=list)
+    customers: CustomerPanel | None = None
+
+
+@dataclass
+class CustomerPanel:
+    """The customer's voice on the dashboard: the latest survey's figures and the open complaints."""
+
+    survey: Survey | None
+    responses: int
+    nps: float | None
+    nps_margin: float | None
+    nps_n: int
+    csi: float | None
+    csi_margin: float | None
+    csi_n: int
+    open_complaints: int
+    overdue_complaints: int
+    by_channel: Chart
 
 
 def dashboard_figures(today: dt.date) -> Figures:
@@ -80,7 +101,7 @@ def dashboard_figures(today: dt.date) -> Figures:
     implemented = session.execute(select(ca.implemented_at, ca.due_date).where(ca.implemented_at.is_not(None))).all()
     on_time = sum(1 for done_at, due in implemented if done_at.date() <= due)
     severity_order = [*SEVERITY_LABELS, None]
-    return Figures(
+    figures = Figures(
         open_ncs=sum(by_severity.values()),
         open_major=by_severity.get("major", 0),
         open_actions=open_actions,
@@ -101,6 +122,51 @@ def dashboard_figures(today: dt.date) -> Figures:
             Chart("Open nonconformities by ISO 9001 clause (top 8)", clauses.most_common(8)),
             Chart("Age of open nonconformities", [(label, ages[label]) for _, label in AGE_BUCKETS]),
         ],
+    )
+    figures.customers = customer_panel(today)
+    return figures
+
+
+#: the survey shown on the dashboard: the latest collecting or just closed, else the latest reported
+PANEL_SURVEY_STATES = (("open", "closed"), ("analysed", "reported"))
+
+
+def customer_panel(today: dt.date) -> CustomerPanel:
+    from .surveys import survey_measures
+
+    survey = None
+    for states in PANEL_SURVEY_STATES:
+        survey = db.session.scalar(select(Survey).where(Survey.state.in_(states)).order_by(Survey.id.desc()).limit(1))
+        if survey is not None:
+            break
+    measures = survey_measures(survey) if survey is not None else None
+    is_open = Complaint.state.in_(Complaint.OPEN_STATES)
+    by_channel = db.session.execute(
+        select(Complaint.channel, func.count()).where(is_open).group_by(Complaint.channel).order_by(func.count().desc())
+    ).all()
+    overdue = (
+        db.session.scalar(
+            select(func.count()).where(
+                ((Complaint.state == "received") & (Complaint.acknowledge_due < today))
+                | (is_open & (Complaint.resolve_due < today))
+            )
+        )
+        or 0
+    )
+    return CustomerPanel(
+        survey=survey,
+        responses=measures.responses if measures else 0,
+        nps=measures.nps.score if measures else None,
+        nps_margin=measures.nps.margin if measures else None,
+        nps_n=measures.nps.n if measures else 0,
+        csi=measures.csi.score if measures else None,
+        csi_margin=measures.csi.margin if measures else None,
+        csi_n=measures.csi.n if measures else 0,
+        open_complaints=sum(n for _, n in by_channel),
+        overdue_complaints=overdue,
+        by_channel=Chart(
+            "Open complaints by channel", [(CHANNELS.get(c, c), n) for c, n in by_channel], "No open complaints."
+        ),
     )
 
 
@@ -201,6 +267,7 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
             )
         )
     items += _audit_work(actor, today)
+    items += _customer_work(actor, today)
     items.sort(key=lambda item: (not item.overdue, item.due or dt.date.max, item.reference))
     return items
 
@@ -239,6 +306,64 @@ def _audit_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                 audit.reference,
                 audit.title,
                 audit.state_label,
+                allowed,
+                due,
+                bool(due and due < today),
+            )
+        )
+    return items
+
+
+#: survey states in which the owner has work: collecting responses, or closed and waiting for analysis
+SURVEY_WORK_STATES = ("open", "closed")
+
+
+def _customer_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Open complaints the user owns (overdue first), their surveys to run or analyse, reports to approve."""
+    items = []
+    complaints = list(
+        db.session.scalars(
+            select(Complaint).where(Complaint.owner_id == actor.id, Complaint.state.in_(Complaint.OPEN_STATES))
+        )
+    )
+    by_id = {complaint.id: complaint for complaint in complaints}
+    for complaint_id, events in available_events_many(complaints, actor, today).items():
+        complaint = by_id[complaint_id]
+        allowed = [a.event.label for a in events if a.allowed] or ["Follow up the linked nonconformity"]
+        due = complaint.acknowledge_due if complaint.state == "received" else complaint.resolve_due
+        late = complaint.acknowledgement_overdue(today) or complaint.resolution_overdue(today)
+        items.append(
+            WorkItem(
+                "complaint",
+                complaint.id,
+                complaint.reference,
+                complaint.summary,
+                complaint.state_label,
+                allowed,
+                due,
+                late,
+            )
+        )
+    condition = (Survey.owner_id == actor.id) & Survey.state.in_(SURVEY_WORK_STATES)
+    if "manager" in actor.roles:
+        condition = condition | (Survey.state == "analysed")
+    surveys = list(db.session.scalars(select(Survey).where(condition)))
+    surveys_by_id = {survey.id: survey for survey in surveys}
+    for survey_id, events in available_events_many(surveys, actor, today).items():
+        survey = surveys_by_id[survey_id]
+        allowed = [a.event.label for a in events if a.allowed]
+        if survey.state == "analysed" and not allowed:
+            continue
+        if survey.state == "open" and not allowed:
+            allowed = ["Collect responses"]
+        due = survey.closes_on if survey.state == "open" else None
+        items.append(
+            WorkItem(
+                "survey",
+                survey.id,
+                survey.reference,
+                survey.title,
+                survey.state_label,
                 allowed,
                 due,
                 bool(due and due < today),

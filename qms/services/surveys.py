@@ -286,6 +286,8 @@ def renew_public_link(survey: Survey, actor: User | Actor) -> str:
     """A new unguessable public link; the old one stops working."""
     actor = as_actor(actor)
     _require(actor)
+    if survey.is_terminal:
+        raise InvalidTransition(f"The survey is {survey.state_label.lower()}; its link cannot be renewed")
     with recorded_change(actor, f"public link of {survey.reference} renewed"):
         survey.public_token = secrets.token_urlsafe(24)
     return survey.public_token
