@@ -14,6 +14,21 @@ Clause titles only: requirement text of a standard never goes into these files; 
 questions are our own words.
 """
 
+from standards.bodies import (
+    NC_SEVERITIES,
+    AuditProgrammeRules,
+    CertificationBody,
+    CertificationBodyError,
+    SeverityGrade,
+    UnknownBodyError,
+    UnknownGradeError,
+    body_from_dict,
+    body_to_dict,
+    bundled_bodies,
+    get_body,
+    parse_bodies,
+    validate_body_dict,
+)
 from standards.catalogue import (
     KINDS,
     Clause,
@@ -29,6 +44,15 @@ from standards.catalogue import (
     parse_standard_csv,
     validate_standard,
 )
+from standards.cycle import (
+    CycleDates,
+    Reminder,
+    add_months,
+    cycle_dates,
+    next_deadline,
+    recertified_cycle,
+    reminders,
+)
 from standards.differ import ClauseChange, ClauseRef, StandardDiff, diff_standards, normalise_title
 from standards.mappings import (
     RELATIONSHIPS,
@@ -43,29 +67,49 @@ from standards.mappings import (
 
 __all__ = [
     "KINDS",
+    "NC_SEVERITIES",
     "RELATIONSHIPS",
+    "AuditProgrammeRules",
+    "CertificationBody",
+    "CertificationBodyError",
     "Clause",
     "ClauseChange",
     "ClauseRef",
+    "CycleDates",
     "MappingEntry",
     "MappingSet",
+    "Reminder",
+    "SeverityGrade",
     "Standard",
     "StandardDiff",
     "StandardError",
+    "UnknownBodyError",
     "UnknownClauseError",
+    "UnknownGradeError",
     "UnknownMappingError",
     "UnknownStandardError",
+    "add_months",
+    "body_from_dict",
+    "body_to_dict",
+    "bundled_bodies",
     "bundled_mappings",
     "bundled_standards",
+    "cycle_dates",
     "diff_standards",
     "dump_standard_yaml",
     "find_mapping",
+    "get_body",
     "get_standard",
     "load_mapping",
     "load_standard",
+    "next_deadline",
     "normalise_title",
+    "parse_bodies",
     "parse_mapping",
     "parse_standard",
     "parse_standard_csv",
+    "recertified_cycle",
+    "reminders",
+    "validate_body_dict",
     "validate_standard",
 ]
