@@ -19,13 +19,17 @@ from .database import db
 
 
 def init_database() -> None:
-    """Upgrade the schema to the newest migration and create the audit-trail head."""
+    """Upgrade the schema to the newest migration, create the audit-trail head, load new body profiles."""
     from flask_migrate import upgrade
 
-    from .services.audit_trail import ensure_head
+    from .services.audit_trail import audit_context, ensure_head
+    from .services.certifications import ensure_bodies
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     ensure_head(db.session)
+    with audit_context(db.session, None, reason="certification body profiles loaded"):
+        ensure_bodies(db.session)
+        db.session.commit()
 
 
 @click.command("init")

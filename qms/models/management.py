@@ -175,7 +175,8 @@ class ExternalFinding(db.Model):
     clause_number: Mapped[str] = mapped_column(String(30), default="")
     clause_urn: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text)
-    response_due: Mapped[dt.date]
+    #: the body's deadline for our answer; None for grades that need none (observations)
+    response_due: Mapped[dt.date | None]
     #: findings the body grouped together share a label (e.g. "G1")
     group_label: Mapped[str] = mapped_column(String(40), default="")
     regraded_from: Mapped[str] = mapped_column(String(40), default="")

@@ -3,7 +3,16 @@
 Importing this package registers every domain's effects and guard facts.
 """
 
-from . import audits, complaints, documents, nonconformities, surveys  # noqa: F401  (registers effects and facts)
+from . import (  # noqa: F401  (registers effects and facts)
+    audits,
+    certifications,
+    complaints,
+    documents,
+    implementation,
+    nonconformities,
+    reviews,
+    surveys,
+)
 from .workflow import available_events, available_events_many, fire, history_of, replay
 
 __all__ = ["available_events", "available_events_many", "fire", "history_of", "replay"]

@@ -254,7 +254,7 @@ def upgrade():
         sa.Column("clause_number", sa.String(length=30), nullable=False),
         sa.Column("clause_urn", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("response_due", sa.Date(), nullable=False),
+        sa.Column("response_due", sa.Date(), nullable=True),
         sa.Column("group_label", sa.String(length=40), nullable=False),
         sa.Column("regraded_from", sa.String(length=40), nullable=False),
         sa.Column("regrade_reason", sa.Text(), nullable=False),

@@ -1,0 +1,760 @@
+"""Certification by external bodies (ISO/IEC 17021-1): bodies, certifications, external audits,
+findings on the body's own scale, the cycle's dates and reminders, and readiness for the next audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+import standards
+from standards import cycle as cycles
+from workflows import FireResult
+from workflows.errors import InvalidData, InvalidTransition, NotPermitted
+
+from ..database import db, id_in, utcnow
+from ..models import (
+    EXTERNAL_AUDIT_KINDS,
+    Actor,
+    Audit,
+    Certification,
+    CertificationBody,
+    CorrectiveAction,
+    Document,
+    ExternalAudit,
+    ExternalFinding,
+    ManagementReview,
+    Nonconformity,
+    Site,
+    User,
+)
+from .audit_trail import recorded_change, register_audited
+from .references import next_reference
+from .standards import find_standard
+from .validation import clean_text
+from .workflow import as_actor, effect, facts_provider
+
+register_audited(CertificationBody, ExternalAudit, ExternalFinding)
+
+MANAGE_ROLES = frozenset({"manager", "quality_officer"})
+NC_CLOSED = ("closed", "rejected")
+#: certification states in which the certificate is in force (surveillance keeps it)
+IN_FORCE = ("certified", "surveillance", "recertification")
+ACTIVE = (*IN_FORCE, "applied", "contracted", "stage1", "stage2", "findings_response", "decision_pending", "suspended")
+
+
+def _require(actor: Actor, roles: frozenset[str] = MANAGE_ROLES, what: str = "manage certifications") -> None:
+    if not actor.roles & roles:
+        names = ", ".join(sorted(r.replace("_", " ") for r in roles))
+        raise NotPermitted(f"Requires the role {names} to {what}")
+
+
+def _date(errors: dict[str, str], name: str, value: Any, *, required: bool = True) -> dt.date | None:
+    if value in (None, ""):
+        if required:
+            errors[name] = "is required"
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors[name] = "must be a date (YYYY-MM-DD)"
+        return None
+
+
+def _get(model: type, value: Any) -> Any:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
+        return None
+    return db.session.get(model, value)
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+def ensure_bodies(session: Session | None = None) -> int:
+    """Add every bundled body profile missing from the database (edited ones are kept); returns how many."""
+    session = session or db.session()
+    known = set(session.scalars(select(CertificationBody.code)))
+    added = 0
+    for body in standards.bundled_bodies():
+        if body.code not in known:
+            session.add(
+                CertificationBody(
+                    code=body.code, name=body.name, country=body.country or "", profile=standards.body_to_dict(body)
+                )
+            )
+            added += 1
+    return added
+
+
+def profile(body: CertificationBody) -> standards.CertificationBody:
+    """The body's profile as the standards package models it (programme rules, severity scale)."""
+    return standards.body_from_dict(body.profile)
+
+
+def bodies(*, active_only: bool = True) -> list[CertificationBody]:
+    query = select(CertificationBody).order_by(CertificationBody.name)
+    if active_only:
+        query = query.where(CertificationBody.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def update_body(body: CertificationBody, actor: User | Actor, data: Mapping[str, Any]) -> CertificationBody:
+    """An admin edits a body's profile; every field is validated (messages name the field) before saving."""
+    actor = as_actor(actor)
+    _require(actor, frozenset({"admin"}), "edit certification bodies")
+    merged = {**body.profile, **dict(data), "code": body.code}
+    problems = standards.validate_body_dict(merged)
+    if problems:
+        errors: dict[str, str] = {}
+        for problem in problems:
+            name, _, message = problem.partition(": ")
+            errors[name] = f"{errors[name]}; {message}" if name in errors else message
+        raise InvalidData(errors)
+    parsed = standards.body_from_dict(merged)
+    with recorded_change(actor, f"certification body {body.code} edited"):
+        body.profile = standards.body_to_dict(parsed)
+        body.name = parsed.name
+        body.country = parsed.country or ""
+        body.edited_by_id, body.edited_at = actor.id, utcnow()
+    return body
+
+
+def set_body_active(body: CertificationBody, actor: User | Actor, active: bool) -> None:
+    actor = as_actor(actor)
+    _require(actor, frozenset({"admin"}), "edit certification bodies")
+    with recorded_change(actor, f"certification body {body.code} {'enabled' if active else 'disabled'}"):
+        body.active = bool(active)
+
+
+# --------------------------------------------------------------------------- certifications
+
+
+def create_certification(
+    actor: User | Actor,
+    *,
+    body_id: int,
+    scope: str,
+    standard_identifier: str = "iso-9001-2015",
+    site_id: int | None = None,
+    applied_on: dt.date | str | None = None,
+) -> Certification:
+    """An application to a certification body, in state *applied*."""
+    actor = as_actor(actor)
+    _require(actor)
+    errors: dict[str, str] = {}
+    body = _get(CertificationBody, body_id)
+    if body is None or not body.active:
+        errors["body_id"] = "choose an active certification body"
+    scope = clean_text(errors, "scope", scope, limit=5000)
+    try:
+        find_standard(str(standard_identifier))
+    except KeyError:
+        errors["standard_identifier"] = f"no standard {standard_identifier!r}"
+    site = None
+    if site_id not in (None, ""):
+        site = _get(Site, site_id)
+        if site is None:
+            errors["site_id"] = "no such site"
+    applied = _date(errors, "applied_on", applied_on or dt.date.today())
+    if applied and applied > dt.date.today():
+        errors["applied_on"] = "cannot be in the future"
+    if errors:
+        raise InvalidData(errors)
+    with recorded_change(actor, "certification applied for") as session:
+        certification = Certification(
+            reference=next_reference(session, "CERT", applied.year),
+            body_id=body.id,
+            standard_identifier=standard_identifier,
+            scope=scope,
+            site_id=site.id if site else None,
+            owner_id=actor.id,
+            applied_on=applied,
+        )
+        session.add(certification)
+    return certification
+
+
+def rules_of(certification: Certification) -> standards.AuditProgrammeRules:
+    return profile(certification.body).programme
+
+
+def cycle_of(certification: Certification) -> cycles.CycleDates | None:
+    """The current cycle's dates (None before the first certification decision)."""
+    if certification.cycle_start is None:
+        return None
+    return cycles.cycle_dates(certification.cycle_start, rules_of(certification))
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One step on a certification's timeline."""
+
+    what: str
+    due: dt.date | None
+    done_on: dt.date | None = None
+    #: remind from this day on (the earliest reminder before the due date)
+    remind_on: dt.date | None = None
+
+    def status(self, today: dt.date) -> str:
+        if self.done_on is not None:
+            return "done"
+        if self.due is None:
+            return "pending"
+        if self.due < today:
+            return "overdue"
+        if self.remind_on is not None and self.remind_on <= today:
+            return "due_soon"
+        return "upcoming"
+
+
+def timeline(certification: Certification, today: dt.date | None = None) -> list[Milestone]:
+    """Application to expiry: what happened, and the cycle's deadlines with their reminders."""
+    today = today or dt.date.today()
+    rules = rules_of(certification)
+    reminder = max(rules.reminder_days) if rules.reminder_days else 0
+    done = {kind: [] for kind in EXTERNAL_AUDIT_KINDS}
+    for audit in certification.audits:
+        done[audit.kind].append(audit.end_date)
+    state = certification.state
+    past_stage1 = state not in ("applied", "contracted", "stage1", "cancelled")
+    past_stage2 = past_stage1 and state not in ("stage2",)
+    steps = [
+        Milestone("Application", certification.applied_on, certification.applied_on),
+        Milestone("Contract", None, certification.contracted_on),
+        Milestone(
+            "Stage 1 audit",
+            certification.stage1_date,
+            (done["stage1"] or [certification.stage1_date if past_stage1 else None])[-1],
+        ),
+    ]
+    stage2_due = None
+    if certification.stage1_date is not None:
+        stage2_due = certification.stage1_date + dt.timedelta(days=rules.stage2_max_days_after_stage1)
+    steps.append(
+        Milestone(
+            "Stage 2 audit",
+            certification.stage2_date or stage2_due,
+            (done["stage2"] or [certification.stage2_date if past_stage2 else None])[-1],
+        )
+    )
+    if certification.response_due is not None:
+        answered = state not in ("findings_response",)
+        steps.append(
+            Milestone(
+                "Response to stage 2 findings",
+                certification.response_due,
+                certification.decided_on if answered else None,
+                certification.response_due - dt.timedelta(days=min(rules.reminder_days or (0,))),
+            )
+        )
+    steps.append(Milestone("Certification decision", None, certification.decided_on))
+    dates = cycle_of(certification)
+    if dates is not None:
+        held = sorted(d for d in done["surveillance"] if d >= dates.cycle_start)
+        for number, due in enumerate(dates.surveillance_due, start=1):
+            steps.append(
+                Milestone(
+                    f"Surveillance audit {number}",
+                    due,
+                    held[number - 1] if len(held) >= number else None,
+                    due - dt.timedelta(days=reminder),
+                )
+            )
+        recert = [d for d in done["recertification"] if d >= dates.cycle_start]
+        steps.append(
+            Milestone(
+                "Recertification audit",
+                dates.recertification_due,
+                recert[-1] if recert else None,
+                dates.recertification_due - dt.timedelta(days=reminder),
+            )
+        )
+        steps.append(
+            Milestone("Certificate expiry", dates.expires_on, None, dates.expires_on - dt.timedelta(days=reminder))
+        )
+    return steps
+
+
+@dataclass(frozen=True)
+class Reminder:
+    certification: Certification
+    what: str
+    due: dt.date
+    days_left: int
+
+
+def reminders(today: dt.date | None = None, *, owner_id: int | None = None) -> list[Reminder]:
+    """Deadlines whose reminder day has come (or that are overdue) for certifications still active."""
+    today = today or dt.date.today()
+    query = (
+        select(Certification)
+        .options(selectinload(Certification.audits), selectinload(Certification.body))
+        .where(Certification.state.in_(ACTIVE))
+    )
+    if owner_id is not None:
+        query = query.where(Certification.owner_id == owner_id)
+    found = []
+    for certification in db.session.scalars(query):
+        rules = rules_of(certification)
+        for step in timeline(certification, today):
+            if step.done_on is not None or step.due is None or step.remind_on is None:
+                continue  # only the deadlines the body sets are reminded of
+            days_left = (step.due - today).days
+            if days_left < 0 or any(days_left <= days for days in rules.reminder_days):
+                found.append(Reminder(certification, step.what, step.due, days_left))
+    return sorted(found, key=lambda r: r.due)
+
+
+# --------------------------------------------------------------------------- external audits and findings
+
+
+def record_external_audit(
+    certification: Certification,
+    actor: User | Actor,
+    *,
+    kind: str,
+    start_date: dt.date | str,
+    end_date: dt.date | str | None = None,
+    lead_auditor: str = "",
+    body_reference: str = "",
+    outcome: str = "",
+    findings: Iterable[Mapping[str, Any]] = (),
+) -> ExternalAudit:
+    """The body's audit and its findings; each finding that is a nonconformity raises one NC, all together."""
+    actor = as_actor(actor)
+    _require(actor)
+    if certification.is_terminal:
+        raise InvalidTransition(f"The certification is {certification.state_label.lower()}")
+    errors: dict[str, str] = {}
+    if kind not in EXTERNAL_AUDIT_KINDS:
+        errors["kind"] = "must be one of: " + ", ".join(EXTERNAL_AUDIT_KINDS)
+    start = _date(errors, "start_date", start_date)
+    end = _date(errors, "end_date", end_date, required=False) or start
+    if start and end and end < start:
+        errors["end_date"] = "cannot be before the start date"
+    if start and start > dt.date.today():
+        errors["start_date"] = "cannot be in the future (record an audit once it has taken place)"
+    lead_auditor = clean_text(errors, "lead_auditor", lead_auditor, required=False, limit=200)
+    body_reference = clean_text(errors, "body_reference", body_reference, required=False, limit=60)
+    outcome = clean_text(errors, "outcome", outcome, required=False, limit=10_000)
+    body = profile(certification.body)
+    rows = [
+        _finding_fields(errors, f"findings[{index}].", body, certification.standard_identifier, data, end)
+        for index, data in enumerate(findings)
+    ]
+    references = [row["body_reference"] for row in rows if row]
+    if len(set(references)) != len(references):
+        errors["findings"] = "each finding needs its own body reference"
+    if errors:
+        raise InvalidData(errors)
+    with recorded_change(actor, f"external audit recorded for {certification.reference}") as session:
+        audit = ExternalAudit(
+            certification_id=certification.id,
+            kind=kind,
+            start_date=start,
+            end_date=end,
+            lead_auditor=lead_auditor,
+            body_reference=body_reference,
+            outcome=outcome,
+            recorded_by_id=actor.id,
+        )
+        session.add(audit)
+        for row in rows:
+            finding = ExternalFinding(**row)
+            audit.findings.append(finding)
+            _raise_nc(session, certification, audit, finding, body, actor)
+    return audit
+
+
+def _finding_fields(
+    errors: dict[str, str],
+    prefix: str,
+    body: standards.CertificationBody,
+    standard_identifier: str,
+    data: Mapping[str, Any],
+    raised_on: dt.date | None,
+) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        errors[prefix.rstrip(".")] = "must be an object"
+        return {}
+    reference = clean_text(errors, prefix + "body_reference", data.get("body_reference"), limit=60)
+    description = clean_text(errors, prefix + "description", data.get("description"), limit=10_000)
+    grade_code = str(data.get("grade") or "")
+    grade = None
+    try:
+        grade = body.grade(grade_code)
+    except KeyError:
+        codes = ", ".join(g.code for g in body.severity_scale)
+        errors[prefix + "grade"] = f"must be one of {body.name}'s grades: {codes}"
+    clause = str(data.get("clause_number") or "").strip()
+    urn = ""
+    if clause:
+        standard = find_standard(standard_identifier)
+        if standard.has_clause(clause):
+            urn = standard.clause(clause).urn
+        else:
+            errors[prefix + "clause_number"] = f"{standard.identifier} has no clause {clause!r}"
+    due = None
+    if grade is not None and raised_on is not None and grade.response_days is not None:
+        due = raised_on + dt.timedelta(days=grade.response_days)
+    return {
+        "body_reference": reference,
+        "grade": grade_code,
+        "grade_label": grade.label if grade else "",
+        "clause_number": clause,
+        "clause_urn": urn,
+        "description": description,
+        "response_due": due,
+    }
+
+
+def _raise_nc(
+    session: Session,
+    certification: Certification,
+    audit: ExternalAudit,
+    finding: ExternalFinding,
+    body: standards.CertificationBody,
+    actor: Actor,
+) -> None:
+    grade = body.grade(finding.grade)
+    if not grade.raises_nonconformity:
+        return
+    due = f" Response due to {body.name} by {finding.response_due.isoformat()}." if finding.response_due else ""
+    nc = Nonconformity(
+        reference=next_reference(session, "NC", audit.end_date.year),
+        title=f"{body.name} {finding.body_reference}: {finding.description.splitlines()[0]}"[:200],
+        description=(
+            f"Finding {finding.body_reference} of the {EXTERNAL_AUDIT_KINDS[audit.kind].lower()} audit by {body.name} "
+            f"for {certification.reference}, graded {grade.label}.{due}\n\n{finding.description}"
+        ),
+        source="external_audit",
+        severity=grade.nc_severity,
+        clause_refs=[finding.clause_number] if finding.clause_number else [],
+        detected_on=audit.end_date,
+        raised_by_id=actor.id,
+        owner_id=certification.owner_id,
+        containment_due=finding.response_due,
+    )
+    session.add(nc)
+    finding.nonconformity = nc
+
+
+def group_findings(audit: ExternalAudit, actor: User | Actor, finding_ids: Sequence[int], label: str) -> None:
+    """Group findings as the body did (for example several minors grouped into one)."""
+    actor = as_actor(actor)
+    _require(actor)
+    errors: dict[str, str] = {}
+    label = clean_text(errors, "label", label, limit=40)
+    chosen = [f for f in audit.findings if f.id in set(finding_ids)]
+    if len(chosen) < 2 or len(chosen) != len(set(finding_ids)):
+        errors["finding_ids"] = "choose at least two findings of this audit"
+    if errors:
+        raise InvalidData(errors)
+    with recorded_change(actor, f"findings grouped as {label}"):
+        for finding in chosen:
+            finding.group_label = label
+
+
+def regrade_finding(finding: ExternalFinding, actor: User | Actor, *, grade: str, reason: str) -> ExternalFinding:
+    """The body re-grades a finding: the grade, its response deadline and the NC's severity follow."""
+    actor = as_actor(actor)
+    _require(actor)
+    audit = finding.audit
+    body = profile(audit.certification.body)
+    errors: dict[str, str] = {}
+    reason = clean_text(errors, "reason", reason, limit=5000)
+    new = None
+    try:
+        new = body.grade(grade)
+    except KeyError:
+        errors["grade"] = f"must be one of {body.name}'s grades: " + ", ".join(g.code for g in body.severity_scale)
+    if new is not None and new.code == finding.grade:
+        errors["grade"] = "is the finding's grade already"
+    if errors:
+        raise InvalidData(errors)
+    assert new is not None
+    with recorded_change(actor, f"finding {finding.body_reference} re-graded") as session:
+        finding.regraded_from, finding.regrade_reason = finding.grade, reason
+        finding.grade, finding.grade_label = new.code, new.label
+        finding.response_due = (
+            audit.end_date + dt.timedelta(days=new.response_days) if new.response_days is not None else None
+        )
+        nc = finding.nonconformity
+        if nc is not None and nc.state not in NC_CLOSED:
+            nc.severity = new.nc_severity
+            nc.containment_due = finding.response_due
+        elif nc is None and new.raises_nonconformity:
+            _raise_nc(session, audit.certification, audit, finding, body, actor)
+    return finding
+
+
+def open_findings(certification: Certification) -> list[ExternalFinding]:
+    """Findings of the certification's latest external audit whose NC is still open."""
+    if not certification.audits:
+        return []
+    latest = certification.audits[-1]
+    return [f for f in latest.findings if f.nonconformity is not None and f.nonconformity.state not in NC_CLOSED]
+
+
+# --------------------------------------------------------------------------- readiness
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One thing that lowers readiness: points lost, what it is, and where to look."""
+
+    points: int
+    message: str
+    link: str = ""
+
+
+@dataclass
+class Readiness:
+    score: int
+    reasons: list[Reason] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    blocking: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        if self.blocking:
+            return "not ready"
+        if self.score >= 85:
+            return "ready"
+        return "at risk" if self.score >= 60 else "not ready"
+
+
+#: points lost per item, and the most an item kind may cost
+WEIGHTS = {
+    "major_nc": (25, 50),
+    "minor_nc": (4, 20),
+    "old_nc": (2, 10),
+    "overdue_action": (5, 20),
+    "uncovered_clause": (2, 20),
+    "overdue_document": (3, 15),
+    "no_management_review": (15, 15),
+    "late_management_review": (10, 10),
+    "open_finding_major": (15, 30),
+    "open_finding_minor": (3, 12),
+}
+
+
+NC_LINK = "/nonconformities?severity="
+
+
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
+def _cost(kind: str, count: int) -> int:
+    each, cap = WEIGHTS[kind]
+    return min(each * count, cap)
+
+
+def readiness(certification: Certification | None = None, today: dt.date | None = None) -> Readiness:
+    """How ready the organisation is for the next external audit: 100 less points per open issue.
+
+    Major NCs block stage 2 (the lifecycle's guard) and any audit outcome; the score is a guide
+    for the manager, each deduction shown with its reason.
+    """
+    from .audits import coverage
+
+    today = today or dt.date.today()
+    nc = Nonconformity
+    open_ncs = list(
+        db.session.execute(
+            select(nc.severity, nc.detected_on).where(nc.state.not_in(NC_CLOSED), nc.severity.is_not(None))
+        )
+    )
+    majors = sum(1 for severity, _ in open_ncs if severity == "major")
+    minors = sum(1 for severity, _ in open_ncs if severity == "minor")
+    old = sum(1 for _, detected in open_ncs if (today - detected).days > 90)
+    ca = CorrectiveAction
+    overdue_actions = db.session.scalar(select(func.count()).where(ca.state.in_(ca.OPEN_STATES), ca.due_date < today))
+    overdue_documents = db.session.scalar(
+        select(func.count()).where(Document.next_review_due.is_not(None), Document.next_review_due < today)
+    )
+    standard = certification.standard_identifier if certification else "iso-9001-2015"
+    matrix = coverage(today.year, standard_identifier=standard) if standard == "iso-9001-2015" else None
+    uncovered = matrix.uncovered_clauses() if matrix is not None and matrix.processes else []
+    last_review = db.session.scalar(
+        select(func.max(ManagementReview.held_on)).where(ManagementReview.held_on.is_not(None))
+    )
+    findings = open_findings(certification) if certification else []
+    body = profile(certification.body) if certification else None
+    major_findings = [f for f in findings if body and f.grade in body.major_codes]
+    other_findings = [f for f in findings if f not in major_findings]
+
+    reasons: list[Reason] = []
+    blocking: list[str] = []
+
+    def add(kind: str, count: int, message: str, link: str = "") -> None:
+        if count:
+            reasons.append(Reason(_cost(kind, count), message, link))
+
+    add("major_nc", majors, f"{_n(majors, 'major nonconformity', 'major nonconformities')} open", NC_LINK + "major")
+    if majors:
+        blocking.append(f"{_n(majors, 'major nonconformity', 'major nonconformities')} open")
+    add("minor_nc", minors, f"{_n(minors, 'minor nonconformity', 'minor nonconformities')} open", NC_LINK + "minor")
+    add(
+        "old_nc", old, f"{_n(old, 'open nonconformity', 'open nonconformities')} older than 90 days", "/nonconformities"
+    )
+    add("overdue_action", overdue_actions, f"{_n(overdue_actions, 'corrective action')} overdue", "/my-work")
+    shown = ", ".join(uncovered[:8]) + ("…" if len(uncovered) > 8 else "")
+    add(
+        "uncovered_clause",
+        len(uncovered),
+        f"{_n(len(uncovered), 'clause')} not internally audited this cycle: {shown}",
+        "/audits/coverage",
+    )
+    add("overdue_document", overdue_documents, f"{_n(overdue_documents, 'document')} overdue for review", "/documents")
+    if last_review is None:
+        add("no_management_review", 1, "No management review has been held", "/reviews/management")
+    elif (today - last_review).days > 365:
+        days = (today - last_review).days
+        add("late_management_review", 1, f"The last management review was {days} days ago", "/reviews/management")
+    add(
+        "open_finding_major",
+        len(major_findings),
+        f"{_n(len(major_findings), 'major finding')} of the last external audit still open",
+    )
+    if major_findings:
+        blocking.append("major findings of the last external audit are still open")
+    add(
+        "open_finding_minor",
+        len(other_findings),
+        f"{_n(len(other_findings), 'other finding')} of the last external audit still open",
+    )
+    score = max(0, 100 - sum(r.points for r in reasons))
+    figures = {
+        "open_major_ncs": majors,
+        "open_minor_ncs": minors,
+        "ncs_older_than_90_days": old,
+        "overdue_corrective_actions": overdue_actions,
+        "clauses_not_audited": uncovered,
+        "coverage_percent": matrix.percent_audited if matrix is not None else None,
+        "documents_overdue_for_review": overdue_documents,
+        "days_since_management_review": (today - last_review).days if last_review else None,
+        "open_external_findings": len(findings),
+    }
+    return Readiness(score, sorted(reasons, key=lambda r: -r.points), figures, blocking)
+
+
+# --------------------------------------------------------------------------- lifecycle effects and facts
+
+
+@effect("certification", "record_contract")
+def _contracted(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    c.contracted_on = result.data["signed_on"]
+    c.contract_reference = result.data.get("contract_reference") or ""
+
+
+@effect("certification", "start_stage1")
+def _stage1(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    c.stage1_date = result.data["audit_date"]
+
+
+@effect("certification", "ready_for_stage2")
+def _stage2(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    c.stage2_date = result.data.get("audit_date") or c.stage2_date
+
+
+@effect("certification", "complete_stage2")
+def _stage2_done(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    last_day = result.data["last_day"]
+    c.stage2_date = c.stage2_date or last_day
+    c.response_due = result.data.get("response_due") or last_day + dt.timedelta(days=rules_of(c).findings_response_days)
+
+
+def _decision(c: Certification, result: FireResult, *, recertification: bool) -> None:
+    decided = result.data["decided_on"]
+    if decided > dt.date.today():
+        raise InvalidData({"decided_on": "cannot be in the future"})
+    rules = rules_of(c)
+    if recertification and c.expires_on is not None:
+        dates = cycles.recertified_cycle(c.expires_on, decided, rules)
+    else:
+        dates = cycles.cycle_dates(decided, rules)
+    expires = result.data.get("expires_on") or dates.expires_on
+    if expires <= decided:
+        raise InvalidData({"expires_on": "must be after the decision date"})
+    c.decided_on = decided
+    c.certificate_number = result.data["certificate_number"]
+    c.cycle_start = dates.cycle_start
+    c.expires_on = expires
+    c.next_audit_due = dates.surveillance_due[0] if dates.surveillance_due else dates.recertification_due
+
+
+@effect("certification", "certify")
+def _certified(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    _decision(c, result, recertification=False)
+
+
+@effect("certification", "recertify")
+def _recertified(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    _decision(c, result, recertification=True)
+
+
+@effect("certification", "complete_surveillance")
+def _surveilled(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    given = result.data.get("next_audit_due")
+    if given is not None:
+        c.next_audit_due = given
+        return
+    dates = cycle_of(c)
+    if dates is not None:
+        later = [d for d in (*dates.surveillance_due, dates.recertification_due) if d > now.date()]
+        c.next_audit_due = later[0] if later else dates.recertification_due
+
+
+@effect("certification", "suspend")
+def _suspended(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    c.status_reason = result.data["reason"]
+    c.suspended_until = result.data.get("suspended_until")
+
+
+@effect("certification", "reinstate")
+def _reinstated(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    c.suspended_until = None
+    c.status_reason = ""
+
+
+@effect("certification", "withdraw", "cancel")
+def _ended(c: Certification, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    c.status_reason = result.data["reason"]
+
+
+@facts_provider("certification", provides=("open_major_nc_count",))
+def _certification_facts(session: Session, certifications: Sequence[Certification]) -> dict[int, dict[str, Any]]:
+    """Open major NCs of the organisation: any one blocks stage 2, the response and reinstatement."""
+    count = session.scalar(
+        select(func.count()).where(Nonconformity.severity == "major", Nonconformity.state.not_in(NC_CLOSED))
+    )
+    return {c.id: {"open_major_nc_count": count or 0} for c in certifications}
+
+
+def certifications_for(ids: Sequence[int]) -> list[Certification]:
+    return list(db.session.scalars(select(Certification).where(id_in(Certification.id, list(ids)))))
+
+
+def audits_of_cycle(certification: Certification) -> list[Audit]:
+    """Internal audits held since the cycle began (for the certification pack)."""
+    start = certification.cycle_start or certification.applied_on
+    return list(
+        db.session.scalars(
+            select(Audit)
+            .where(Audit.state.in_(Audit.CONDUCTED_STATES), Audit.planned_start >= start)
+            .order_by(Audit.planned_start)
+        )
+    )
