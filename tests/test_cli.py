@@ -81,7 +81,7 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 72
     from qms.models import Certification, ExternalFinding
 
-    assert sorted(db.session.scalars(select(Certification.state))) == ["certified", "stage1"]
+    assert sorted(db.session.scalars(select(Certification.state))) == ["stage1", "surveillance"]
     assert db.session.scalar(select(func.count()).where(ExternalFinding.nonconformity_id.is_not(None))) == 1
     assert {"received", "acknowledged", "investigating", "escalated", "closed"} == set(
         db.session.scalars(select(Complaint.state))
