@@ -17,11 +17,29 @@ import pytest
 
 from qms.api.blueprint import API_PREFIX, ID
 from qms.database import db
-from qms.models import ApiToken, Attachment, Audit, AuditProgramme, ChecklistItem, ImportedStandard, Nonconformity, User
+from qms.models import (
+    ApiToken,
+    Attachment,
+    Audit,
+    AuditProgramme,
+    ChecklistItem,
+    Complaint,
+    ImportedStandard,
+    Nonconformity,
+    RuleTrigger,
+    Survey,
+    SurveyInvitation,
+    SurveyQuestion,
+    SurveyResponse,
+    User,
+)
+from qms.services import fire
 from qms.services.attachments import attach
 from qms.services.audits import add_question, assign_team, create_audit, create_programme
+from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.nonconformities import add_corrective_action
+from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
 from qms.services.users import check_password
 
@@ -53,6 +71,9 @@ def rule(path: str) -> str:
         "audit_id",
         "item_id",
         "programme_id",
+        "survey_id",
+        "question_id",
+        "complaint_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     for key in ("event", "identifier", "old", "new"):
@@ -77,6 +98,10 @@ AUTHORS = ("manager", "quality_officer", "process_owner")
 AUDIT_PLANNERS = ("manager", "quality_officer")
 CHECKLIST_EDITORS = ("quality_officer", "internal_auditor")  # the lead auditor is the internal auditor
 STANDARD_IMPORTERS = ("admin", "manager", "quality_officer")
+SURVEY_MANAGERS = ("manager", "quality_officer")
+RESPONDERS = RAISERS  # everyone but a viewer submits a response collected elsewhere
+COMPLAINT_LOGGERS = ("admin", "manager", "quality_officer", "process_owner")
+COMPLAINT_HANDLERS = ("manager", "quality_officer")
 
 # (method, rule, url template, JSON body (or UPLOAD), expected status per role)
 MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
@@ -261,6 +286,90 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"result": "major", "notes": " "},  # a finding needs its evidence
         only(422, ("internal_auditor",)),  # only the audit's auditors answer
     ),
+    ("GET", rule("/surveys"), "/surveys", None, ALL_OK),
+    ("POST", rule("/surveys"), "/surveys", {"title": " "}, only(422, SURVEY_MANAGERS)),
+    ("GET", rule("/surveys/<survey_id>"), "/surveys/{survey}", None, ALL_OK),
+    ("PATCH", rule("/surveys/<survey_id>"), "/surveys/{survey}", {"title": " "}, only(422, SURVEY_MANAGERS)),
+    ("GET", rule("/surveys/<survey_id>/history"), "/surveys/{survey}/history", None, ALL_OK),
+    ("GET", rule("/surveys/<survey_id>/events"), "/surveys/{survey}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/surveys/<survey_id>/events/<event>"),
+        "/surveys/{survey}/events/close",
+        {},
+        only(409, SURVEY_MANAGERS),  # a draft is not collecting responses
+    ),
+    (
+        "POST",
+        rule("/surveys/<survey_id>/questions"),
+        "/surveys/{survey}/questions",
+        {"kind": "slider", "text": "Q?"},
+        only(422, SURVEY_MANAGERS),
+    ),
+    (
+        "PATCH",
+        rule("/surveys/<survey_id>/questions/<question_id>"),
+        "/surveys/{survey}/questions/{question}",
+        {"weight": -1},
+        only(422, SURVEY_MANAGERS),
+    ),
+    (
+        "DELETE",
+        rule("/surveys/<survey_id>/questions/<question_id>"),
+        "/surveys/{open_survey}/questions/{open_question}",
+        None,
+        only(409, SURVEY_MANAGERS),  # questions are fixed once the survey is open
+    ),
+    (
+        "POST",
+        rule("/surveys/<survey_id>/responses"),
+        "/surveys/{open_survey}/responses",
+        {"answers": {"q999999": 1}},
+        only(422, RESPONDERS),
+    ),
+    (
+        "POST",
+        rule("/surveys/<survey_id>/responses/import"),
+        "/surveys/{open_survey}/responses/import",
+        UPLOAD,
+        only(422, SURVEY_MANAGERS),  # not a UTF-8 text file
+    ),
+    ("GET", rule("/surveys/<survey_id>/measures"), "/surveys/{open_survey}/measures?by=channel", None, ALL_OK),
+    (
+        "POST",
+        rule("/surveys/<survey_id>/invitations"),
+        "/surveys/{open_survey}/invitations",
+        {"labels": []},
+        only(422, SURVEY_MANAGERS),
+    ),
+    (
+        "POST",
+        rule("/surveys/<survey_id>/rules/apply"),
+        "/surveys/{open_survey}/rules/apply",
+        None,
+        only(200, SURVEY_MANAGERS),  # no rule set: nothing raised
+    ),
+    ("GET", rule("/surveys/<survey_id>/report.pdf"), "/surveys/{open_survey}/report.pdf", None, ALL_OK),
+    ("GET", rule("/complaints"), "/complaints", None, ALL_OK),
+    (
+        "POST",
+        rule("/complaints"),
+        "/complaints",
+        {"channel": "pigeon", "summary": "S", "description": "D"},
+        only(422, COMPLAINT_LOGGERS),
+    ),
+    ("GET", rule("/complaints/platforms"), "/complaints/platforms", None, ALL_OK),
+    ("GET", rule("/complaints/platforms.pdf"), "/complaints/platforms.pdf", None, ALL_OK),
+    ("GET", rule("/complaints/<complaint_id>"), "/complaints/{complaint}", None, ALL_OK),
+    ("GET", rule("/complaints/<complaint_id>/history"), "/complaints/{complaint}/history", None, ALL_OK),
+    ("GET", rule("/complaints/<complaint_id>/events"), "/complaints/{complaint}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/complaints/<complaint_id>/events/<event>"),
+        "/complaints/{complaint}/events/close",
+        {},
+        only(409, COMPLAINT_HANDLERS),  # a complaint just received cannot be closed
+    ),
 ]
 
 
@@ -299,6 +408,11 @@ def test_api_authorisation_matrix(app, org, role):
     programme = create_programme(org.quality, year=2026, title="Programme 2026")
     audit_versions = {a.id: (a.state, a.version, len(a.items)) for a in (audit, running)}
     running_item = running.items[0]
+    survey = create_survey(org.quality, title="Draft survey", questions=[{"kind": "nps", "text": "Recommend?"}])
+    open_survey = create_survey(org.quality, title="Open survey", questions=[{"kind": "nps", "text": "Recommend?"}])
+    fire(open_survey, "open", org.quality, {})
+    complaint = log_complaint(org.quality, channel="phone", summary="Rude", description="Rude agent")
+    survey_versions = {s.id: (s.state, s.version, s.title) for s in (survey, open_survey)}
     users = {
         "admin": org.admin,
         "manager": org.manager,
@@ -323,6 +437,11 @@ def test_api_authorisation_matrix(app, org, role):
         "running": running.id,
         "running_item": running_item.id,
         "programme": programme.id,
+        "survey": survey.id,
+        "question": survey.questions[0].id,
+        "open_survey": open_survey.id,
+        "open_question": open_survey.questions[0].id,
+        "complaint": complaint.id,
     }
     client = app.test_client()
     mismatches = []
@@ -356,3 +475,12 @@ def test_api_authorisation_matrix(app, org, role):
     assert db.session.get(ChecklistItem, running_item.id).result is None
     assert db.session.query(Audit).count() == 2 and db.session.query(AuditProgramme).count() == 1
     assert db.session.query(ImportedStandard).count() == 0
+    for survey_id, before in survey_versions.items():
+        found = db.session.get(Survey, survey_id)
+        assert (found.state, found.version, found.title) == before
+    assert db.session.query(SurveyQuestion).count() == 2
+    assert [q.weight for q in db.session.query(SurveyQuestion)] == [1.0, 1.0]
+    assert db.session.query(SurveyResponse).count() == 0 and db.session.query(SurveyInvitation).count() == 0
+    assert db.session.query(RuleTrigger).count() == 0
+    found = db.session.get(Complaint, complaint.id)
+    assert db.session.query(Complaint).count() == 1 and (found.state, found.version) == ("received", 1)

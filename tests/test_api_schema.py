@@ -22,19 +22,25 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from qms.services import fire
 from qms.services.attachments import attach
 from qms.services.audits import create_programme
+from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.nonconformities import add_progress_note
+from qms.services.surveys import create_survey, submit_response
 from qms.services.tokens import create_token
 
 from .helpers import audit_in_state, nc_in_state, new_process
+from .test_customers import QUESTIONS as SURVEY_QUESTIONS
 from .test_documents import pdf_bytes
 
 MAX_EXAMPLES = 20
 NC = "/api/v1/nonconformities/{nc_id}"
 CA = "/api/v1/corrective-actions/{action_id}"
 AUDIT = "/api/v1/audits/{audit_id}"
+SURVEY = "/api/v1/surveys/{survey_id}"
+COMPLAINT = "/api/v1/complaints/{complaint_id}"
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),
     ("POST", "/api/v1/nonconformities"),
@@ -98,6 +104,30 @@ OPERATIONS = [
     ("PATCH", f"{AUDIT}/checklist/{{item_id}}"),
     ("DELETE", f"{AUDIT}/checklist/{{item_id}}"),
     ("PUT", f"{AUDIT}/checklist/{{item_id}}/answer"),
+    ("GET", "/api/v1/surveys"),
+    ("POST", "/api/v1/surveys"),
+    ("GET", SURVEY),
+    ("PATCH", SURVEY),
+    ("GET", f"{SURVEY}/history"),
+    ("GET", f"{SURVEY}/events"),
+    ("POST", f"{SURVEY}/events/{{event}}"),
+    ("POST", f"{SURVEY}/questions"),
+    ("PATCH", f"{SURVEY}/questions/{{question_id}}"),
+    ("DELETE", f"{SURVEY}/questions/{{question_id}}"),
+    ("POST", f"{SURVEY}/responses"),
+    ("POST", f"{SURVEY}/responses/import"),
+    ("GET", f"{SURVEY}/measures"),
+    ("POST", f"{SURVEY}/invitations"),
+    ("POST", f"{SURVEY}/rules/apply"),
+    ("GET", f"{SURVEY}/report.pdf"),
+    ("GET", "/api/v1/complaints"),
+    ("POST", "/api/v1/complaints"),
+    ("GET", "/api/v1/complaints/platforms"),
+    ("GET", "/api/v1/complaints/platforms.pdf"),
+    ("GET", COMPLAINT),
+    ("GET", f"{COMPLAINT}/history"),
+    ("GET", f"{COMPLAINT}/events"),
+    ("POST", f"{COMPLAINT}/events/{{event}}"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -126,6 +156,12 @@ def existing_ids(org) -> dict[str, int]:
     process = new_process(org)
     audit = audit_in_state(org, "in_progress", process=process, lead=org.quality)
     programme = create_programme(org.quality, year=2026, title="Programme 2026")
+    # an open survey with every kind of question and a few responses, and a complaint received
+    survey = create_survey(org.quality, title="Satisfaction", questions=SURVEY_QUESTIONS, nps_threshold=50)
+    fire(survey, "open", org.quality, {})
+    for value in (2, 9, 10):
+        submit_response(survey, {f"q{survey.questions[0].id}": value}, channel="phone")
+    complaint = log_complaint(org.quality, channel="facebook", summary="Slow", description="D", customer_handle="@a")
     return {
         "audit_id": audit.id,
         "item_id": audit.items[0].id,
@@ -139,6 +175,9 @@ def existing_ids(org) -> dict[str, int]:
         "attachment_id": attachment.id,
         "document_id": document.id,
         "revision_id": revision.id,
+        "survey_id": survey.id,
+        "question_id": survey.questions[1].id,
+        "complaint_id": complaint.id,
     }
 
 

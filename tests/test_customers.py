@@ -364,3 +364,20 @@ def test_complaint_targets_come_from_the_configuration(app, org, monkeypatch):
         monkeypatch.setenv("QMS_COMPLAINT_ACK_DAYS", bad)
         with pytest.raises(ValueError, match="QMS_COMPLAINT_ACK_DAYS"):
             from_environment(Path(app.instance_path))
+
+
+def test_rules_and_responses_record_who_acted(org):
+    from qms.models import AuditEntry
+
+    survey = open_survey(org, nps_threshold=0)
+    with pytest.raises(NotPermitted):
+        apply_rules(survey, org.viewer)
+    with pytest.raises(NotPermitted):
+        submit_response(survey, {q(survey, 1): "9"}, actor=org.viewer)
+    submit_response(survey, {q(survey, 1): "9"}, actor=org.owner, source="api")
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.record_type == "survey_responses")).one()
+    assert entry.actor_name == org.owner.name
+    with pytest.raises(InvalidData) as caught:
+        log_complaint(org.quality, channel="phone", summary="S\ud800", description="D")
+    assert caught.value.errors == {"summary": "must be valid Unicode text"}
+    assert log_complaint(org.quality, origin="api", channel="phone", summary="S", description="D").origin == "api"

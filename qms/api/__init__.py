@@ -54,7 +54,19 @@ class QmsApi(Api):
 
 def init_api(app: Flask) -> QmsApi:
     """Register the API blueprints, the OpenAPI document and the docs page on ``app``."""
-    from . import attachments, audits, corrective_actions, docs, documents, nonconformities, standards, tokens, users
+    from . import (
+        attachments,
+        audits,
+        complaints,
+        corrective_actions,
+        docs,
+        documents,
+        nonconformities,
+        standards,
+        surveys,
+        tokens,
+        users,
+    )
 
     app.config.setdefault("API_TITLE", "qmsflow")
     app.config.setdefault("API_VERSION", "v1")
@@ -69,6 +81,8 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(audits.programmes_blp)
     api.register_blueprint(audits.blp)
     api.register_blueprint(standards.blp)
+    api.register_blueprint(surveys.blp)
+    api.register_blueprint(complaints.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

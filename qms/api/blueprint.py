@@ -27,6 +27,8 @@ class ApiParser(FlaskParser):
             return super()._raw_load_json(req)
         except RecursionError:
             abort(400, messages={"json": ["The JSON body is nested too deeply."]})
+        except ValueError:  # e.g. an integer of more than 4300 digits (Python's int conversion limit)
+            abort(400, messages={"json": ["The JSON body holds a number too large to read."]})
 
 
 class ApiBlueprint(Blueprint):

@@ -117,9 +117,11 @@ def _validated(data: dict[str, Any], *, public: bool) -> dict[str, Any]:
     return values
 
 
-def log_complaint(actor: User | Actor, **data: Any) -> Complaint:
-    """A complaint logged by staff (from a post, a call, an e-mail, a visit)."""
+def log_complaint(actor: User | Actor, *, origin: str = "staff", **data: Any) -> Complaint:
+    """A complaint logged by staff (from a post, a call, an e-mail, a visit) or by an integration (``api``)."""
     actor = as_actor(actor)
+    if origin not in ("staff", "api"):
+        raise InvalidData({"origin": "must be staff or api"})
     if not actor.roles & LOG_ROLES:
         raise NotPermitted("Requires the role quality officer, manager, process owner or admin to log complaints")
     owner_id = data.pop("owner_id", None)
@@ -131,7 +133,7 @@ def log_complaint(actor: User | Actor, **data: Any) -> Complaint:
             raise InvalidData({"owner_id": "must be an active quality officer, manager or process owner"})
     with recorded_change(actor, "complaint logged") as session:
         complaint = new_complaint_record(
-            session, origin="staff", logged_by_id=actor.id, owner_id=owner.id if owner else actor.id, **values
+            session, origin=origin, logged_by_id=actor.id, owner_id=owner.id if owner else actor.id, **values
         )
     return complaint
 

@@ -47,7 +47,7 @@ from .references import next_reference
 from .validation import clean_text
 from .workflow import as_actor, effect, facts_provider
 
-register_audited(SurveyQuestion, SurveyInvitation, RuleTrigger)
+register_audited(SurveyQuestion, SurveyInvitation, SurveyResponse, RuleTrigger)
 
 MANAGE_ROLES = frozenset({"manager", "quality_officer"})
 MAX_QUESTIONS = 60
@@ -425,6 +425,7 @@ def submit_response(
     channel: str = "",
     source: str = "web",
     today: dt.date | None = None,
+    actor: User | Actor | None = None,
 ) -> SurveyResponse:
     """Record one response from the public page or the API; all or nothing.
 
@@ -450,7 +451,10 @@ def submit_response(
         errors.setdefault("answers", "answer at least one question")
     if errors:
         raise InvalidData(errors)
-    with recorded_change(None, f"response to {survey.reference}") as session:
+    who = as_actor(actor) if actor is not None else None
+    if who is not None and "viewer" in who.roles and not who.roles - {"viewer"}:
+        raise NotPermitted("Viewers cannot enter survey responses")
+    with recorded_change(who, f"response to {survey.reference}") as session:
         if invitation is not None:
             claimed = session.execute(
                 update(SurveyInvitation)
@@ -792,8 +796,13 @@ def _rule_breaches(survey: Survey, period: str = "month") -> list[tuple[str, str
 
 
 def apply_rules(survey: Survey, actor: User | Actor | None = None) -> list[RuleTrigger]:
-    """Open a complaint or raise an NC for each rule breach not acted on before (once per rule and month)."""
+    """Open a complaint or raise an NC for each rule breach not acted on before (once per rule and month).
+
+    ``actor`` None is the system (a scheduled job); a person needs a manager or quality officer role.
+    """
     actor_ = as_actor(actor) if actor is not None else Actor(None, "system", frozenset())
+    if actor is not None:
+        _require(actor_)
     with recorded_change(actor_, f"satisfaction rules of {survey.reference}") as session:
         triggers = _apply_rules(session, survey, actor_)
     return triggers

@@ -8,7 +8,7 @@ from typing import Any
 def clean_text(errors: dict[str, str], name: str, value: Any, *, required: bool = True, limit: int = 10_000) -> str:
     """``value`` stripped; records in ``errors[name]`` why it is not acceptable text.
 
-    NUL is refused because PostgreSQL cannot store it.
+    NUL and unpaired surrogates are refused because PostgreSQL cannot store them.
     """
     if value is None:
         value = ""
@@ -18,8 +18,18 @@ def clean_text(errors: dict[str, str], name: str, value: Any, *, required: bool 
     value = value.strip()
     if "\x00" in value:
         errors[name] = "must not contain NUL characters"
+    elif _has_surrogate(value):
+        errors[name] = "must be valid Unicode text"
     elif required and not value:
         errors[name] = "is required"
     elif len(value) > limit:
         errors[name] = f"must be at most {limit} characters"
     return value
+
+
+def _has_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
