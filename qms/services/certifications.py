@@ -517,6 +517,8 @@ class Reason:
     points: int
     message: str
     link: str = ""
+    #: this issue alone stops the audit from passing (an open major NC or major finding)
+    blocking: bool = False
 
 
 @dataclass
@@ -583,7 +585,9 @@ def readiness(certification: Certification | None = None, today: dt.date | None 
     ca = CorrectiveAction
     overdue_actions = db.session.scalar(select(func.count()).where(ca.state.in_(ca.OPEN_STATES), ca.due_date < today))
     overdue_documents = db.session.scalar(
-        select(func.count()).where(Document.next_review_due.is_not(None), Document.next_review_due < today)
+        select(func.count()).where(
+            Document.obsolete.is_(False), Document.next_review_due.is_not(None), Document.next_review_due < today
+        )
     )
     standard = certification.standard_identifier if certification else "iso-9001-2015"
     matrix = coverage(today.year, standard_identifier=standard) if standard == "iso-9001-2015" else None
@@ -599,13 +603,19 @@ def readiness(certification: Certification | None = None, today: dt.date | None 
     reasons: list[Reason] = []
     blocking: list[str] = []
 
-    def add(kind: str, count: int, message: str, link: str = "") -> None:
+    def add(kind: str, count: int, message: str, link: str = "", *, blocks: bool = False) -> None:
         if count:
-            reasons.append(Reason(_cost(kind, count), message, link))
+            reasons.append(Reason(_cost(kind, count), message, link, blocks))
+            if blocks:
+                blocking.append(message)
 
-    add("major_nc", majors, f"{_n(majors, 'major nonconformity', 'major nonconformities')} open", NC_LINK + "major")
-    if majors:
-        blocking.append(f"{_n(majors, 'major nonconformity', 'major nonconformities')} open")
+    add(
+        "major_nc",
+        majors,
+        f"{_n(majors, 'major nonconformity', 'major nonconformities')} open",
+        NC_LINK + "major",
+        blocks=True,
+    )
     add("minor_nc", minors, f"{_n(minors, 'minor nonconformity', 'minor nonconformities')} open", NC_LINK + "minor")
     add(
         "old_nc", old, f"{_n(old, 'open nonconformity', 'open nonconformities')} older than 90 days", "/nonconformities"
@@ -628,9 +638,8 @@ def readiness(certification: Certification | None = None, today: dt.date | None 
         "open_finding_major",
         len(major_findings),
         f"{_n(len(major_findings), 'major finding')} of the last external audit still open",
+        blocks=True,
     )
-    if major_findings:
-        blocking.append("major findings of the last external audit are still open")
     add(
         "open_finding_minor",
         len(other_findings),
@@ -648,7 +657,7 @@ def readiness(certification: Certification | None = None, today: dt.date | None 
         "days_since_management_review": (today - last_review).days if last_review else None,
         "open_external_findings": len(findings),
     }
-    return Readiness(score, sorted(reasons, key=lambda r: -r.points), figures, blocking)
+    return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
 
 
 # --------------------------------------------------------------------------- lifecycle effects and facts

@@ -1,0 +1,424 @@
+"""The minutes of a management review (ISO 9001 9.3) as a PDF.
+
+The header gives the review (reference, title, period, planned and held dates, chair and
+attendees); then every 9.3.2 input in the standard's order with the figures compiled from the
+system and the notes written for it; the minutes; the outputs and decisions (9.3.3), which are
+tracked review actions, grouped by category with their owner, due date, status and outcome; and
+the approval e-signature from the review's history.  Until the minutes are approved every page
+carries a "Draft — minutes not approved" watermark.
+
+The compiled figures are stored as JSON by whoever compiled them, so they are rendered
+generically: numbers and words as a small key/value table, lists of records as tables, lists of
+words as bullets, nested groups as sub-tables.  The report reads the review's actions and
+history through the session, so it runs inside an application context.  All user text is
+escaped for reportlab markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+from xml.sax.saxutils import escape
+
+from flask import current_app, has_app_context
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Indenter, ListFlowable, Paragraph, Spacer
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..database import db, utcnow
+from ..models import (
+    ACTION_STATES,
+    MANAGEMENT_REVIEW_INPUTS,
+    OUTPUT_CATEGORIES,
+    ManagementReview,
+    ReviewAction,
+    TransitionHistory,
+)
+from ..services.workflow import history_of
+from .pdf import (
+    DASH,
+    STYLES,
+    PageFurniture,
+    build_pdf,
+    day,
+    field_table,
+    frame_width,
+    grid_table,
+    markup,
+    para,
+    printable,
+    text_or_note,
+    utc,
+)
+
+TITLE = "Management review minutes"
+DRAFT_NOTICE = "Draft — minutes not approved"
+#: the event whose signature approves the minutes
+APPROVAL_EVENT = "approve_minutes"
+#: words printed in capitals when a compiled figure's key is turned into a label
+ACRONYMS = {"nps": "NPS", "csi": "CSI", "nc": "NC", "ncs": "NCs", "qms": "QMS", "iso": "ISO", "ofi": "OFI"}
+#: nested groups deeper than this are printed as text
+MAX_DEPTH = 3
+_INDENT = 5 * mm
+
+_notice = ParagraphStyle(
+    "mr_notice",
+    parent=STYLES.body,
+    fontName="Helvetica-Bold",
+    fontSize=10,
+    leading=13,
+    textColor=colors.HexColor("#9b1c1c"),
+    backColor=colors.HexColor("#fdecea"),
+    borderColor=colors.HexColor("#c81e1e"),
+    borderWidth=0.6,
+    borderPadding=(4, 5, 4, 5),
+    spaceBefore=6,
+    spaceAfter=8,
+)
+_group = ParagraphStyle(
+    "mr_group",
+    parent=STYLES.label,
+    fontSize=8.5,
+    spaceBefore=4,
+    spaceAfter=2,
+    keepWithNext=1,
+    textColor=STYLES.h3.textColor,
+)
+_lead = ParagraphStyle("mr_lead", parent=STYLES.meta, keepWithNext=1, spaceAfter=2)
+_notes = ParagraphStyle("mr_notes", parent=STYLES.body, spaceBefore=3)
+_bullet = ParagraphStyle("mr_bullet", parent=STYLES.cell)
+_overdue = ParagraphStyle("mr_overdue", parent=STYLES.cell_bold, textColor=colors.HexColor("#9b1c1c"))
+
+
+# --- small helpers -----------------------------------------------------------
+
+
+def _organisation(organisation: str | None) -> str:
+    if organisation is not None:
+        return organisation
+    return str(current_app.config.get("QMS_ORGANISATION", "")) if has_app_context() else ""
+
+
+def _footer(generated_at: dt.datetime) -> str:
+    return f"Generated {utc(generated_at, seconds=False)} by qmsflow"
+
+
+def _dates(start: dt.date | None, end: dt.date | None) -> str:
+    if start is None:
+        return DASH if end is None else f"until {day(end)}"
+    if end is None or end == start:
+        return day(start)
+    return f"{day(start)} to {day(end)}"
+
+
+def label_of(key: Any) -> str:
+    """A compiled figure's key as a label: ``open_by_severity`` → ``Open by severity``, ``nps_n`` → ``NPS n``."""
+    words = [w for w in str(key).replace("-", "_").split("_") if w]
+    if not words:
+        return str(key)
+    out = [ACRONYMS.get(w.lower(), w) for w in words]
+    first = out[0]
+    out[0] = first if first in ACRONYMS.values() else first[:1].upper() + first[1:]
+    return " ".join(out)
+
+
+def value_text(value: Any) -> str:
+    """One compiled value as text: numbers without noise, yes/no, a dash for nothing."""
+    if value is None or value == "":
+        return DASH
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, float):
+        return f"{value:.1f}".removesuffix(".0") if value == value else DASH  # NaN is no figure
+    if isinstance(value, Mapping):
+        return "; ".join(f"{label_of(k)}: {value_text(v)}" for k, v in value.items()) or DASH
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(v) for v in value) or DASH
+    return str(value)
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, Mapping | list | tuple)
+
+
+# --- generic rendering of compiled figures ----------------------------------------------
+
+
+def render_figures(value: Any, width: float, depth: int = 0) -> list[Flowable]:
+    """Compiled figures as flowables: scalars as a key/value table, lists of records as tables,
+    lists of words as bullets, nested groups as indented sub-tables."""
+    if isinstance(value, Mapping):
+        return _render_mapping(value, width, depth)
+    if isinstance(value, list | tuple):
+        return _render_list(value, width, depth)
+    return [para(value_text(value), STYLES.body)]
+
+
+def _render_mapping(value: Mapping[str, Any], width: float, depth: int) -> list[Flowable]:
+    if not value:
+        return [Paragraph("Nothing recorded.", STYLES.muted)]
+    out: list[Flowable] = []
+    scalars = [(k, v) for k, v in value.items() if _is_scalar(v) or depth >= MAX_DEPTH]
+    if scalars:
+        key_width = min(70 * mm, width * 0.6)
+        rows = [[label_of(k), value_text(v)] for k, v in scalars]
+        out.append(grid_table(["Figure", "Value"], rows, [key_width, width - key_width]))
+    for key, nested in value.items():
+        if _is_scalar(nested) or depth >= MAX_DEPTH:
+            continue
+        # the indenter first, so that the heading keeps with the table that follows it
+        out += [
+            Indenter(left=_INDENT),
+            Paragraph(markup(label_of(key)), _group),
+            *render_figures(nested, width - _INDENT, depth + 1),
+            Indenter(left=-_INDENT),
+        ]
+    return out
+
+
+def _render_list(items: Sequence[Any], width: float, depth: int) -> list[Flowable]:
+    if not items:
+        return [Paragraph("None.", STYLES.muted)]
+    if all(isinstance(item, Mapping) for item in items):
+        columns = list(dict.fromkeys(k for item in items for k in item if k != "id"))
+        if not columns:
+            return [Paragraph(f"{len(items)} entries.", STYLES.muted)]
+        rows = [[value_text(item.get(column)) for column in columns] for item in items]
+        return [grid_table([label_of(c) for c in columns], rows, [width / len(columns)] * len(columns))]
+    bullets = [para(value_text(item), _bullet) for item in items]
+    return [ListFlowable(bullets, bulletType="bullet", start="•", leftIndent=10, bulletFontSize=8)]
+
+
+# --- data the report reads ------------------------------------------------------
+
+
+def actions_of(review: ManagementReview) -> list[ReviewAction]:
+    """The actions (9.3.3 outputs) this management review decided, by due date."""
+    if review.id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(ReviewAction)
+            .options(selectinload(ReviewAction.owner))
+            .where(ReviewAction.review_kind == "management", ReviewAction.review_id == review.id)
+            .order_by(ReviewAction.due_date, ReviewAction.id)
+        )
+    )
+
+
+def approvals(history: Sequence[TransitionHistory]) -> list[TransitionHistory]:
+    """The signed approvals of the minutes in the review's history."""
+    return [row for row in history if row.event == APPROVAL_EVENT and row.signature_manifest]
+
+
+# --- the minutes ---------------------------------------------------------------
+
+
+def management_review_pdf(
+    review: ManagementReview,
+    *,
+    organisation: str | None = None,
+    generated_at: dt.datetime | None = None,
+    today: dt.date | None = None,
+    compress: bool = True,
+) -> bytes:
+    """The minutes of the management review as a PDF (A4, pages numbered "Page X of Y").
+
+    Approved minutes carry the approver's e-signature; until then every page is watermarked
+    "Draft — minutes not approved".  ``today`` decides which actions are overdue.
+    """
+    organisation = _organisation(organisation)
+    generated_at = generated_at or utcnow()
+    today = today or dt.date.today()
+    width = frame_width(A4)
+    history = history_of(review) if review.id is not None else []
+    signed = approvals(history)
+    approved = bool(signed)
+
+    story: list[Flowable] = [
+        para(organisation, STYLES.org),
+        Paragraph(escape(TITLE), STYLES.title),
+        Paragraph(f"{markup(review.reference)}: {markup(review.title)}", STYLES.subtitle),
+        _header(review, generated_at, approved, width),
+    ]
+    if not approved:
+        story.append(Paragraph(escape(_draft_text(review)), _notice))
+    story += [
+        Paragraph("Inputs (ISO 9001 9.3.2)", STYLES.h2),
+        *_inputs(review, width),
+        Paragraph("Minutes", STYLES.h2),
+        text_or_note(review.minutes, "No minutes written yet."),
+        Paragraph("Outputs and decisions (ISO 9001 9.3.3)", STYLES.h2),
+        *_actions(actions_of(review), today, width),
+        Paragraph("Approval", STYLES.h2),
+        *_signatures(signed, approved, width),
+    ]
+    return build_pdf(
+        story,
+        furniture=PageFurniture(
+            organisation,
+            f"{review.reference} {TITLE.lower()}",
+            _footer(generated_at),
+            watermark="" if approved else DRAFT_NOTICE,
+        ),
+        title=f"{review.reference} {review.title}",
+        author=organisation,
+        subject=TITLE,
+        compress=compress,
+    )
+
+
+def _draft_text(review: ManagementReview) -> str:
+    if review.state == "cancelled":
+        return f"{DRAFT_NOTICE}: this review was cancelled."
+    if review.held_on is None:
+        return f"{DRAFT_NOTICE}: the meeting has not been held yet; inputs may still change."
+    return f"{DRAFT_NOTICE}: the minutes may still change until a manager approves them."
+
+
+def _header(review: ManagementReview, generated_at: dt.datetime, approved: bool, width: float) -> Flowable:
+    attendees = [str(a) for a in (review.attendees or []) if str(a).strip()]
+    pairs: list[tuple[str, Any]] = [
+        ("Reference", review.reference),
+        ("Title", review.title),
+        ("Period reviewed", _dates(review.period_start, review.period_end)),
+        ("Planned for", day(review.planned_for)),
+        ("Held on", day(review.held_on) if review.held_on else "Not held yet"),
+        ("Chair", review.chair.name if review.chair else DASH),
+        ("Attendees", "\n".join(attendees) if attendees else "Not recorded"),
+        ("State", review.state_label),
+        (
+            "Minutes approved",
+            utc(review.minutes_approved_at)
+            if approved and review.minutes_approved_at
+            else ("Approved" if approved else "Not yet approved"),
+        ),
+        ("Generated", utc(generated_at)),
+    ]
+    return field_table(pairs, [34 * mm, width - 34 * mm])
+
+
+def _inputs(review: ManagementReview, width: float) -> list[Flowable]:
+    inputs = review.inputs or {}
+    out: list[Flowable] = [
+        Paragraph(
+            "Each input as compiled from qmsflow's records for the period reviewed, with the notes written for it.",
+            STYLES.meta,
+        )
+    ]
+    keys = list(MANAGEMENT_REVIEW_INPUTS) + [k for k in inputs if k not in MANAGEMENT_REVIEW_INPUTS]
+    for key in keys:
+        entry = inputs.get(key) or {}
+        if not isinstance(entry, Mapping):
+            entry = {"notes": entry}
+        out.append(Paragraph(markup(MANAGEMENT_REVIEW_INPUTS.get(key, label_of(key))), STYLES.h3))
+        compiled = entry.get("compiled")
+        notes = str(entry.get("notes") or "").strip()
+        if compiled not in (None, {}, []):
+            at = entry.get("compiled_at")
+            if at:
+                out.append(para(f"Compiled {_when(at)}", _lead))
+            out += render_figures(compiled, width)
+        if notes:
+            out.append(Paragraph(f"<b>Notes:</b> {markup(notes)}", _notes))
+        if compiled in (None, {}, []) and not notes:
+            out.append(Paragraph("Not provided.", STYLES.muted))
+    return out
+
+
+def _when(value: Any) -> str:
+    """A stored ISO timestamp as ``2026-05-01 14:03 UTC``; anything else as given."""
+    try:
+        return utc(dt.datetime.fromisoformat(str(value)), seconds=False)
+    except ValueError:
+        return printable(value)
+
+
+def _actions(actions: Sequence[ReviewAction], today: dt.date, width: float) -> list[Flowable]:
+    if not actions:
+        return [Paragraph("No outputs or actions recorded for this review.", STYLES.muted)]
+    groups: dict[str, list[ReviewAction]] = {key: [] for key in OUTPUT_CATEGORIES}
+    for action in actions:
+        groups.setdefault(action.category if action.category in OUTPUT_CATEGORIES else "", []).append(action)
+    widths = [0, 32 * mm, 20 * mm, 22 * mm, 46 * mm]
+    widths[0] = width - sum(widths)
+    out: list[Flowable] = [
+        Paragraph("Each decision is a tracked action; status as of " + escape(day(today)) + ".", _lead)
+    ]
+    for key, group in groups.items():
+        out.append(Paragraph(escape(OUTPUT_CATEGORIES.get(key, "Other actions")), STYLES.h3))
+        if not group:
+            out.append(Paragraph("None decided.", STYLES.muted))
+            continue
+        rows = []
+        for action in group:
+            what: list[Flowable] = [Paragraph(markup(action.title), STYLES.cell_bold)]
+            if action.description.strip():
+                what.append(para(action.description, STYLES.cell))
+            status = ACTION_STATES.get(action.status, action.status)
+            if action.is_overdue(today):
+                status_cell: Any = Paragraph(escape(f"{status}, overdue"), _overdue)
+            elif action.status == "done" and action.done_at is not None:
+                status_cell = f"{status} {utc(action.done_at, seconds=False)[:10]}"
+            else:
+                status_cell = status
+            rows.append(
+                [
+                    what,
+                    action.owner.name if action.owner else DASH,
+                    day(action.due_date),
+                    status_cell,
+                    action.outcome or DASH,
+                ]
+            )
+        out.append(grid_table(["Action", "Owner", "Due", "Status", "Outcome"], rows, widths, plain={2}))
+    return out
+
+
+def _signatures(signed: Sequence[TransitionHistory], approved: bool, width: float) -> list[Flowable]:
+    rows: list[list[Any]] = [
+        [
+            "Approver",
+            Paragraph(markup(row.signed_by_name), STYLES.cell_bold),
+            row.signature_meaning,
+            utc(row.signed_at),
+        ]
+        for row in signed
+    ]
+    if not rows:
+        rows.append(["Approver", "Not yet signed", DASH, DASH])
+    widths = [24 * mm, 0, 40 * mm, 40 * mm]
+    widths[1] = width - sum(widths)
+    out: list[Flowable] = [
+        Paragraph(
+            "The minutes are approved by a manager's e-signature, applied in qmsflow with the signer's password "
+            "and linked to its history entry: printed name, meaning, date and time (UTC).",
+            STYLES.meta,
+        ),
+        Spacer(0, 2 * mm),
+        grid_table(["Role", "Printed name", "Meaning", "Date and time"], rows, widths),
+    ]
+    if signed:
+        out.append(Spacer(0, 1 * mm))
+    for row in signed:
+        out.append(Paragraph(markup(row.signature_manifest), STYLES.cell_small))
+    if not approved:
+        out.append(Paragraph(escape(f"{DRAFT_NOTICE}."), _notice))
+    return out
+
+
+__all__ = [
+    "DRAFT_NOTICE",
+    "TITLE",
+    "actions_of",
+    "approvals",
+    "label_of",
+    "management_review_pdf",
+    "render_figures",
+    "value_text",
+]
