@@ -267,3 +267,12 @@ def test_cli_documents_verify(org, runner):
     storage_path(revision.sha256).unlink()
     broken = runner.invoke(args=["documents", "verify"])
     assert broken.exit_code == 1 and "is missing" in broken.output
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999999", "0", "-1", "12a"])
+def test_distribution_to_a_user_that_cannot_exist_is_a_field_error(org, value):
+    with pytest.raises(InvalidData) as caught:
+        create_document(
+            org.quality, title="Welding", doc_type="procedure", owner_id=org.owner.id, distribution=[("user", value)]
+        )
+    assert caught.value.errors == {"distribution": f"user {value} does not exist"}

@@ -174,7 +174,10 @@ def _clean_distribution(entries: Iterable[tuple[str, str]], errors: dict[str, st
         if kind not in ("user", "role", "process") or not value or len(value) > 120:
             errors["distribution"] = "each entry is a user id, a role or a process"
             continue
-        if kind == "user" and not (value.isdigit() and db.session.get(User, int(value))):
+        # isascii: "²".isdigit() is true but int("²") fails; ids beyond 2^31 exist in no table
+        if kind == "user" and not (
+            value.isascii() and value.isdigit() and 0 < int(value) < 2**31 and db.session.get(User, int(value))
+        ):
             errors["distribution"] = f"user {value} does not exist"
             continue
         if kind == "role" and value not in ROLES:
