@@ -79,9 +79,33 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import account, admin, audits, auth, complaints, documents, main, nonconformities, programmes, surveys
+    from .web import (
+        account,
+        admin,
+        audits,
+        auth,
+        certifications,
+        complaints,
+        documents,
+        main,
+        nonconformities,
+        programmes,
+        surveys,
+    )
 
-    for module in (auth, main, nonconformities, documents, account, admin, audits, programmes, surveys, complaints):
+    for module in (
+        auth,
+        main,
+        nonconformities,
+        documents,
+        account,
+        admin,
+        audits,
+        programmes,
+        surveys,
+        complaints,
+        certifications,
+    ):
         app.register_blueprint(module.bp)
     from .api import init_api
 

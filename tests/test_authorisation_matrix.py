@@ -6,13 +6,18 @@ ship without deciding who may use it. The REST API has its own matrix in tests/t
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import io
 
 import pytest
+from sqlalchemy import select
 
+from qms.database import db
+from qms.models import CertificationBody
 from qms.services import fire
 from qms.services.attachments import attach
+from qms.services.audit_trail import recorded_change
 from qms.services.audits import (
     attach_evidence,
     create_audit,
@@ -20,6 +25,7 @@ from qms.services.audits import (
     generate_checklist,
     new_calendar_feed,
 )
+from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.nonconformities import add_corrective_action
@@ -51,6 +57,9 @@ COMPLAINT_LOGGERS = ("admin", "manager", "quality_officer", "process_owner")
 PUBLIC = dict.fromkeys(ROLES, 200)
 #: the PDF reports of audits come with qms/reports/audit.py
 AUDIT_PDF = 200 if importlib.util.find_spec("qms.reports.audit") else 404
+CERT_MANAGERS = ("manager", "quality_officer")
+#: the certification pack comes with qms/reports/certification.py
+PACK_PDF = 200 if importlib.util.find_spec("qms.reports.certification") else 404
 
 # (method, rule, url template, form data, expected status per role)
 MATRIX = [
@@ -280,6 +289,77 @@ MATRIX = [
     ("GET", "/feedback", "/feedback", None, PUBLIC),
     ("POST", "/feedback", "/feedback", {}, dict.fromkeys(ROLES, 422)),  # nothing filled in
     ("GET", "/feedback/thanks", "/feedback/thanks", None, PUBLIC),
+    # certification: everyone signed in reads; admins edit bodies; managers and quality officers run certifications
+    ("GET", "/certification-bodies", "/certification-bodies", None, ALL_OK),
+    ("GET", "/certification-bodies/<id:body_id>", "/certification-bodies/{body}", None, ALL_OK),
+    (
+        "GET",
+        "/certification-bodies/<id:body_id>/edit",
+        "/certification-bodies/{body}/edit",
+        None,
+        only(200, ("admin",)),
+    ),
+    (
+        "POST",
+        "/certification-bodies/<id:body_id>/edit",
+        "/certification-bodies/{body}/edit",
+        {"name": ""},
+        only(422, ("admin",)),
+    ),
+    (
+        "POST",
+        "/certification-bodies/<id:body_id>/active",
+        "/certification-bodies/{body}/active",
+        {"active": "1"},
+        only(302, ("admin",)),
+    ),
+    ("GET", "/certifications", "/certifications", None, ALL_OK),
+    ("GET", "/certifications/new", "/certifications/new", None, only(200, CERT_MANAGERS)),
+    ("POST", "/certifications/new", "/certifications/new", {"scope": ""}, only(422, CERT_MANAGERS)),
+    ("GET", "/certifications/<id:certification_id>", "/certifications/{certification}", None, ALL_OK),
+    (
+        "POST",
+        "/certifications/<id:certification_id>/events/<event>",
+        "/certifications/{certification}/events/ready_for_stage2",
+        {},
+        only(409, CERT_MANAGERS),  # permitted roles: blocked while a major NC is open
+    ),
+    (
+        "POST",
+        "/certifications/<id:certification_id>/audits",
+        "/certifications/{certification}/audits",
+        {},
+        only(422, CERT_MANAGERS),
+    ),
+    (
+        "POST",
+        "/certifications/<id:certification_id>/audits/<id:audit_id>/group",
+        "/certifications/{certification}/audits/{external_audit}/group",
+        {},
+        only(422, CERT_MANAGERS),
+    ),
+    (
+        "POST",
+        "/certifications/<id:certification_id>/findings/<id:finding_id>/regrade",
+        "/certifications/{certification}/findings/{finding}/regrade",
+        {},
+        only(422, CERT_MANAGERS),
+    ),
+    ("GET", "/readiness", "/readiness", None, ALL_OK),
+    (
+        "GET",
+        "/certifications/<id:certification_id>/readiness",
+        "/certifications/{certification}/readiness",
+        None,
+        ALL_OK,
+    ),
+    (
+        "GET",
+        "/certifications/<id:certification_id>/pack.pdf",
+        "/certifications/{certification}/pack.pdf",
+        None,
+        dict.fromkeys(SIGNED_IN, PACK_PDF) | {"anonymous": 302},
+    ),
     ("GET", "/admin/users", "/admin/users", None, only(200, ("admin",))),
     ("GET", "/admin/numbering", "/admin/numbering", None, only(200, ("admin",))),
     ("POST", "/admin/numbering", "/admin/numbering", {"policy": "no seq"}, only(422, ("admin",))),
@@ -331,6 +411,19 @@ def test_authorisation_matrix(app, org, role):
         questions=[{"kind": "rating", "text": "Satisfied?"}, {"kind": "text", "text": "Why?"}],
     )
     complaint = log_complaint(org.quality, channel="phone", summary="Late", description="Two weeks late")
+    with recorded_change(None, "bodies loaded") as session:
+        ensure_bodies(session)
+    kebs = db.session.scalar(select(CertificationBody).where(CertificationBody.code == "kebs"))
+    certification = create_certification(org.manager, body_id=kebs.id, scope="Steel doors")
+    fire(certification, "record_contract", org.manager, {"signed_on": dt.date.today()})
+    fire(certification, "start_stage1", org.quality, {"audit_date": dt.date.today()})
+    external_audit = record_external_audit(
+        certification,
+        org.quality,
+        kind="stage1",
+        start_date=dt.date.today(),
+        findings=[{"body_reference": "F1", "grade": "minor", "description": "Old form in use"}],
+    )
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -354,6 +447,10 @@ def test_authorisation_matrix(app, org, role):
         "draft_survey": draft_survey.id,
         "draft_question": draft_survey.questions[0].id,
         "complaint": complaint.id,
+        "body": kebs.id,
+        "certification": certification.id,
+        "external_audit": external_audit.id,
+        "finding": external_audit.findings[0].id,
     }
     users = {
         "admin": org.admin,

@@ -113,7 +113,10 @@ def update_body(body: CertificationBody, actor: User | Actor, data: Mapping[str,
     """An admin edits a body's profile; every field is validated (messages name the field) before saving."""
     actor = as_actor(actor)
     _require(actor, frozenset({"admin"}), "edit certification bodies")
-    merged = {**body.profile, **dict(data), "code": body.code}
+    data = dict(data)
+    if isinstance(data.get("programme"), Mapping):  # a partial programme changes only the keys given
+        data["programme"] = {**body.profile.get("programme", {}), **data["programme"]}
+    merged = {**body.profile, **data, "code": body.code}
     problems = standards.validate_body_dict(merged)
     if problems:
         errors: dict[str, str] = {}
@@ -456,8 +459,14 @@ def group_findings(audit: ExternalAudit, actor: User | Actor, finding_ids: Seque
     _require(actor)
     errors: dict[str, str] = {}
     label = clean_text(errors, "label", label, limit=40)
-    chosen = [f for f in audit.findings if f.id in set(finding_ids)]
-    if len(chosen) < 2 or len(chosen) != len(set(finding_ids)):
+    wanted = set()
+    for value in finding_ids:
+        try:
+            wanted.add(int(value))
+        except (TypeError, ValueError):
+            errors["finding_ids"] = "must be finding ids"
+    chosen = [f for f in audit.findings if f.id in wanted]
+    if len(chosen) < 2 or len(chosen) != len(wanted):
         errors["finding_ids"] = "choose at least two findings of this audit"
     if errors:
         raise InvalidData(errors)

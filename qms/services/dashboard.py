@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from ..models import (
     Actor,
     Audit,
     AuditTeamMember,
+    Certification,
     Complaint,
     CorrectiveAction,
     DocumentRevision,
@@ -52,6 +54,24 @@ class Figures:
     implemented_actions: int
     charts: list[Chart] = field(default_factory=list)
     customers: CustomerPanel | None = None
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @functools.cached_property
+    def certifications(self) -> list[CertificationRow]:
+        """The certification panel, computed only when a page shows it (managers, quality officers)."""
+        return certification_panel(self.today)
+
+
+@dataclass
+class CertificationRow:
+    """One active certification on the dashboard: where it stands and what comes next."""
+
+    certification: Certification
+    next_deadline: str | None
+    due: dt.date | None
+    days_left: int | None
+    score: int
+    verdict: str
 
 
 @dataclass
@@ -102,6 +122,7 @@ def dashboard_figures(today: dt.date) -> Figures:
     on_time = sum(1 for done_at, due in implemented if done_at.date() <= due)
     severity_order = [*SEVERITY_LABELS, None]
     figures = Figures(
+        today=today,
         open_ncs=sum(by_severity.values()),
         open_major=by_severity.get("major", 0),
         open_actions=open_actions,
@@ -125,6 +146,36 @@ def dashboard_figures(today: dt.date) -> Figures:
     )
     figures.customers = customer_panel(today)
     return figures
+
+
+def certification_panel(today: dt.date) -> list[CertificationRow]:
+    """Each active certification: its state, next deadline with days left, and readiness score."""
+    from sqlalchemy.orm import selectinload
+
+    from .certifications import ACTIVE, readiness, timeline
+
+    certifications = db.session.scalars(
+        select(Certification)
+        .options(selectinload(Certification.body), selectinload(Certification.audits))
+        .where(Certification.state.in_(ACTIVE))
+        .order_by(Certification.id)
+    ).all()
+    rows = []
+    for certification in certifications:
+        pending = [s for s in timeline(certification, today) if s.done_on is None and s.due is not None]
+        step = min(pending, key=lambda s: s.due) if pending else None
+        result = readiness(certification, today)
+        rows.append(
+            CertificationRow(
+                certification,
+                step.what if step else None,
+                step.due if step else None,
+                (step.due - today).days if step else None,
+                result.score,
+                result.verdict,
+            )
+        )
+    return rows
 
 
 #: the survey shown on the dashboard: the latest collecting or just closed, else the latest reported
@@ -268,6 +319,7 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
         )
     items += _audit_work(actor, today)
     items += _customer_work(actor, today)
+    items += _certification_work(actor, today)
     items.sort(key=lambda item: (not item.overdue, item.due or dt.date.max, item.reference))
     return items
 
@@ -370,3 +422,22 @@ def _customer_work(actor: Actor, today: dt.date) -> list[WorkItem]:
             )
         )
     return items
+
+
+def _certification_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """The certification deadlines whose reminder has come, for the certifications the user owns."""
+    from .certifications import reminders
+
+    return [
+        WorkItem(
+            "certification",
+            reminder.certification.id,
+            reminder.certification.reference,
+            f"{reminder.what} — {reminder.certification.body.name}",
+            reminder.certification.state_label,
+            [f"Prepare: {reminder.what.lower()}"],
+            reminder.due,
+            reminder.days_left < 0,
+        )
+        for reminder in reminders(today, owner_id=actor.id)
+    ]
