@@ -79,7 +79,11 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     from qms.models import Complaint, SurveyResponse
 
     assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 72
-    from qms.models import Certification, ExternalFinding
+    from qms.models import Certification, ExternalFinding, ImplementationItem, IsoChangeReview, ManagementReview
+
+    assert db.session.scalar(select(ManagementReview.state)) == "gathering_inputs"
+    assert len(db.session.scalars(select(IsoChangeReview)).one().items) == 2  # 4.1 and 4.2 of the amendment
+    assert db.session.scalar(select(func.count()).select_from(ImplementationItem)) > 5
 
     assert sorted(db.session.scalars(select(Certification.state))) == ["stage1", "surveillance"]
     assert db.session.scalar(select(func.count()).where(ExternalFinding.nonconformity_id.is_not(None))) == 1
