@@ -226,6 +226,29 @@ def documents_review_due() -> None:
     click.echo(f"Periodic review started for {len(started)} revision(s).")
 
 
+@click.group("certifications")
+def certifications_group() -> None:
+    """Certification with external bodies."""
+
+
+@certifications_group.command("reminders")
+@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this day (default: today).")
+@with_appcontext
+def certifications_reminders(on: object) -> None:
+    """List the certification deadlines whose reminder day has come, or that are overdue (for cron)."""
+    import datetime as dt
+
+    from .services.certifications import reminders
+
+    today = on.date() if isinstance(on, dt.datetime) else dt.date.today()
+    due = reminders(today)
+    for reminder in due:
+        c = reminder.certification
+        when = f"overdue by {-reminder.days_left} days" if reminder.days_left < 0 else f"in {reminder.days_left} days"
+        click.echo(f"{c.reference}\t{c.body.name}\t{reminder.what}\t{reminder.due.isoformat()}\t{when}")
+    click.echo(f"{len(due)} reminder(s) as of {today.isoformat()}.")
+
+
 def register(app: Flask) -> None:
     for command in (
         init_command,
@@ -236,6 +259,7 @@ def register(app: Flask) -> None:
         lifecycle_group,
         audit_trail_group,
         documents_group,
+        certifications_group,
     ):
         app.cli.add_command(command)
     app.cli.add_command(standards_group)

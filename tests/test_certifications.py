@@ -240,3 +240,14 @@ def test_certify_needs_a_signature_free_decision_but_the_body_decides(app, org, 
     assert c.state == "certified" and c.next_audit_due is not None
     fire(c, "withdraw", org.manager, {"reason": "The body withdrew the certificate"}, signature_password=PASSWORD)
     assert c.is_terminal and c.status_reason == "The body withdrew the certificate"
+
+
+def test_reminders_command(app, org, bodies, runner):
+    c = certified(org, bodies, decided_on=TODAY - dt.timedelta(days=365 - 20))
+    result = runner.invoke(args=["certifications", "reminders"])
+    assert result.exit_code == 0, result.output
+    assert f"{c.reference}\tKenya Bureau of Standards\tSurveillance audit 1" in result.output
+    assert "in 20 days" in result.output and "1 reminder(s)" in result.output
+    later = (TODAY + dt.timedelta(days=30)).isoformat()
+    result = runner.invoke(args=["certifications", "reminders", "--date", later])
+    assert "overdue by 10 days" in result.output
