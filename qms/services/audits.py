@@ -48,7 +48,7 @@ from .attachments import attach
 from .audit_trail import recorded_change, register_audited
 from .references import next_reference
 from .standards import find_standard as _find_standard  # bundled or imported
-from .validation import clean_text
+from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect, facts_provider
 
 register_audited(Site, Process, AuditProgramme, ProgrammeEntry, AuditTeamMember, ChecklistItem)
@@ -77,37 +77,6 @@ def _process_clauses(process: Process | None, standard_identifier: str) -> list[
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _require(actor: Actor, roles: frozenset[str], what: str) -> None:
-    if not actor.roles & roles:
-        names = ", ".join(sorted(r.replace("_", " ") for r in roles))
-        raise NotPermitted(f"Requires the role {names} to {what}")
-
-
-def _parse_date(errors: dict[str, str], name: str, value: Any, *, required: bool = True) -> dt.date | None:
-    if value in (None, ""):
-        if required:
-            errors[name] = "is required"
-        return None
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        errors[name] = "must be a date (YYYY-MM-DD)"
-        return None
-
-
-def _get(model: type, value: Any) -> Any:
-    """The row with this id, or None for anything that is not a valid id."""
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
-        return None
-    return db.session.get(model, value)
 
 
 def _code(errors: dict[str, str], value: Any) -> str:
@@ -149,7 +118,7 @@ def _check_clauses(errors: dict[str, str], name: str, standard: Standard | None,
 
 def create_site(actor: User | Actor, *, name: str, code: str, address: str = "") -> Site:
     actor = as_actor(actor)
-    _require(actor, SETUP_ROLES, "set up sites")
+    require_roles(actor, SETUP_ROLES, "set up sites")
     errors: dict[str, str] = {}
     name = clean_text(errors, "name", name, limit=120)
     code = _code(errors, code)
@@ -182,7 +151,7 @@ def save_process(
 ) -> Process:
     """Create a process, or update ``process``; its owner can never audit it."""
     actor = as_actor(actor)
-    _require(actor, SETUP_ROLES, "set up processes")
+    require_roles(actor, SETUP_ROLES, "set up processes")
     errors: dict[str, str] = {}
     name = clean_text(errors, "name", name, limit=120)
     code = _code(errors, code)
@@ -191,12 +160,12 @@ def save_process(
         errors["risk"] = "must be one of: " + ", ".join(RISK_LEVELS)
     owner = None
     if owner_id not in (None, ""):
-        owner = _get(User, owner_id)
+        owner = row_by_id(User, owner_id)
         if owner is None or not owner.active:
             errors["owner_id"] = "must be an active user"
     site = None
     if site_id not in (None, ""):
-        site = _get(Site, site_id)
+        site = row_by_id(Site, site_id)
         if site is None:
             errors["site_id"] = "no such site"
     standard = _check_standard(errors, "standard", standard_identifier)
@@ -263,7 +232,7 @@ def create_programme(
     (``RISK_FREQUENCY``); without a risk, the process's own rating is used.
     """
     actor = as_actor(actor)
-    _require(actor, PLANNER_ROLES, "plan audit programmes")
+    require_roles(actor, PLANNER_ROLES, "plan audit programmes")
     errors: dict[str, str] = {}
     try:
         year = int(year)
@@ -277,7 +246,7 @@ def create_programme(
     _check_standard(errors, "standard_identifier", standard_identifier)
     site = None
     if site_id not in (None, ""):
-        site = _get(Site, site_id)
+        site = row_by_id(Site, site_id)
         if site is None:
             errors["site_id"] = "no such site"
     if year and "site_id" not in errors:
@@ -312,7 +281,7 @@ def _programme_entries(errors: dict[str, str], entries: Iterable[Mapping[str, An
         if not isinstance(entry, Mapping):
             errors[name] = "must be an object with process_id"
             continue
-        process = _get(Process, entry.get("process_id"))
+        process = row_by_id(Process, entry.get("process_id"))
         if process is None:
             errors[f"{name}.process_id"] = "no such process"
             continue
@@ -344,7 +313,7 @@ def _programme_entries(errors: dict[str, str], entries: Iterable[Mapping[str, An
 def generate_audits(programme: AuditProgramme, actor: User | Actor) -> list[Audit]:
     """Create the programme's recurring audits that do not exist yet (running it twice adds none)."""
     actor = as_actor(actor)
-    _require(actor, PLANNER_ROLES, "generate audits")
+    require_roles(actor, PLANNER_ROLES, "generate audits")
     existing: dict[int, int] = dict(
         db.session.execute(
             select(Audit.process_id, func.count())
@@ -409,7 +378,7 @@ def create_audit(
 ) -> Audit:
     """An audit outside (or added to) a programme, in state *planned*."""
     actor = as_actor(actor)
-    _require(actor, PLANNER_ROLES, "plan audits")
+    require_roles(actor, PLANNER_ROLES, "plan audits")
     errors: dict[str, str] = {}
     title = clean_text(errors, "title", title, limit=200)
     scope = clean_text(errors, "scope", scope, required=False, limit=5000)
@@ -421,19 +390,19 @@ def create_audit(
     clauses = _check_clauses(errors, "clause_numbers", standard, clause_numbers)
     process = site = programme = None
     if process_id not in (None, ""):
-        process = _get(Process, process_id)
+        process = row_by_id(Process, process_id)
         if process is None:
             errors["process_id"] = "no such process"
     if site_id not in (None, ""):
-        site = _get(Site, site_id)
+        site = row_by_id(Site, site_id)
         if site is None:
             errors["site_id"] = "no such site"
     if programme_id not in (None, ""):
-        programme = _get(AuditProgramme, programme_id)
+        programme = row_by_id(AuditProgramme, programme_id)
         if programme is None:
             errors["programme_id"] = "no such programme"
-    start = _parse_date(errors, "planned_start", planned_start, required=False)
-    end = _parse_date(errors, "planned_end", planned_end, required=False)
+    start = clean_date(errors, "planned_start", planned_start, required=False)
+    end = clean_date(errors, "planned_end", planned_end, required=False)
     if start and end and end < start:
         errors["planned_end"] = "cannot be before the planned start"
     if errors:
@@ -506,11 +475,11 @@ def assign_team(
 ) -> list[str]:
     """Set the lead auditor and team; refuse anyone owning the process; return double-booking warnings."""
     actor = as_actor(actor)
-    _require(actor, PLANNER_ROLES, "assign audit teams")
+    require_roles(actor, PLANNER_ROLES, "assign audit teams")
     if audit.state not in TEAM_STATES:
         raise InvalidTransition(f"The team cannot change once the audit is {audit.state_label.lower()}")
     errors: dict[str, str] = {}
-    lead = _get(User, lead_auditor_id)
+    lead = row_by_id(User, lead_auditor_id)
     if lead is None or not lead.active:
         errors["lead_auditor_id"] = "must be an active user"
     elif not lead.has_role(*AUDITOR_ROLES):
@@ -522,7 +491,7 @@ def assign_team(
         except (TypeError, ValueError):
             errors[f"members[{index}]"] = "must be a user id and a role"
             continue
-        user = _get(User, user_id)
+        user = row_by_id(User, user_id)
         if user is None or not user.active:
             errors[f"members[{index}].user_id"] = "must be an active user"
         elif role not in TEAM_ROLES:
@@ -565,12 +534,12 @@ def reschedule(
 ) -> list[str]:
     """Move a planned audit's dates (the ``schedule`` event fixes them later); returns double-bookings."""
     actor = as_actor(actor)
-    _require(actor, PLANNER_ROLES, "reschedule audits")
+    require_roles(actor, PLANNER_ROLES, "reschedule audits")
     if audit.state not in ("planned", "postponed"):
         raise InvalidTransition("Only a planned or postponed audit is moved this way; postpone it first")
     errors: dict[str, str] = {}
-    start = _parse_date(errors, "planned_start", planned_start)
-    end = _parse_date(errors, "planned_end", planned_end, required=False) or start
+    start = clean_date(errors, "planned_start", planned_start)
+    end = clean_date(errors, "planned_end", planned_end, required=False) or start
     if start and end and end < start:
         errors["planned_end"] = "cannot be before the planned start"
     if errors:

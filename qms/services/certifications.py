@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 import standards
 from standards import cycle as cycles
 from workflows import FireResult
-from workflows.errors import InvalidData, InvalidTransition, NotPermitted
+from workflows.errors import InvalidData, InvalidTransition
 
 from ..database import db, id_in, utcnow
 from ..models import (
@@ -36,7 +36,7 @@ from ..models import (
 from .audit_trail import recorded_change, register_audited
 from .references import next_reference
 from .standards import find_standard
-from .validation import clean_text
+from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect, facts_provider
 
 register_audited(CertificationBody, ExternalAudit, ExternalFinding)
@@ -49,33 +49,7 @@ ACTIVE = (*IN_FORCE, "applied", "contracted", "stage1", "stage2", "findings_resp
 
 
 def _require(actor: Actor, roles: frozenset[str] = MANAGE_ROLES, what: str = "manage certifications") -> None:
-    if not actor.roles & roles:
-        names = ", ".join(sorted(r.replace("_", " ") for r in roles))
-        raise NotPermitted(f"Requires the role {names} to {what}")
-
-
-def _date(errors: dict[str, str], name: str, value: Any, *, required: bool = True) -> dt.date | None:
-    if value in (None, ""):
-        if required:
-            errors[name] = "is required"
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        errors[name] = "must be a date (YYYY-MM-DD)"
-        return None
-
-
-def _get(model: type, value: Any) -> Any:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
-        return None
-    return db.session.get(model, value)
+    require_roles(actor, roles, what)
 
 
 # --------------------------------------------------------------------------- bodies
@@ -156,7 +130,7 @@ def create_certification(
     actor = as_actor(actor)
     _require(actor)
     errors: dict[str, str] = {}
-    body = _get(CertificationBody, body_id)
+    body = row_by_id(CertificationBody, body_id)
     if body is None or not body.active:
         errors["body_id"] = "choose an active certification body"
     scope = clean_text(errors, "scope", scope, limit=5000)
@@ -166,10 +140,10 @@ def create_certification(
         errors["standard_identifier"] = f"no standard {standard_identifier!r}"
     site = None
     if site_id not in (None, ""):
-        site = _get(Site, site_id)
+        site = row_by_id(Site, site_id)
         if site is None:
             errors["site_id"] = "no such site"
-    applied = _date(errors, "applied_on", applied_on or dt.date.today())
+    applied = clean_date(errors, "applied_on", applied_on or dt.date.today())
     if applied and applied > dt.date.today():
         errors["applied_on"] = "cannot be in the future"
     if errors:
@@ -342,8 +316,8 @@ def record_external_audit(
     errors: dict[str, str] = {}
     if kind not in EXTERNAL_AUDIT_KINDS:
         errors["kind"] = "must be one of: " + ", ".join(EXTERNAL_AUDIT_KINDS)
-    start = _date(errors, "start_date", start_date)
-    end = _date(errors, "end_date", end_date, required=False) or start
+    start = clean_date(errors, "start_date", start_date)
+    end = clean_date(errors, "end_date", end_date, required=False) or start
     if start and end and end < start:
         errors["end_date"] = "cannot be before the start date"
     if start and start > dt.date.today():

@@ -69,7 +69,7 @@ from .audits import coverage
 from .references import next_reference
 from .standards import diff_editions, find_standard
 from .surveys import survey_measures
-from .validation import clean_text
+from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect, facts_provider
 
 register_audited(IsoChangeItem, ChangeImpact, ReviewAction)
@@ -124,37 +124,6 @@ _MODELS: dict[str, type] = {kind: model for model, kind in _KINDS.items()}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _require(actor: Actor, roles: frozenset[str], what: str) -> None:
-    if not actor.roles & roles:
-        names = ", ".join(sorted(r.replace("_", " ") for r in roles))
-        raise NotPermitted(f"Requires the role {names} to {what}")
-
-
-def _date(errors: dict[str, str], name: str, value: Any, *, required: bool = True) -> dt.date | None:
-    if value in (None, ""):
-        if required:
-            errors[name] = "is required"
-        return None
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        errors[name] = "must be a date (YYYY-MM-DD)"
-        return None
-
-
-def _row(model: type, value: Any) -> Any:
-    """The row with this id, or None for anything that is not a valid id."""
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
-        return None
-    return db.session.get(model, value)
 
 
 def _standard(errors: dict[str, str], name: str, identifier: Any) -> Standard | None:
@@ -284,12 +253,12 @@ def open_iso_change_review(
     documents, processes and checklist questions that referred to the old clause.
     """
     actor = as_actor(actor)
-    _require(actor, REVIEW_ROLES, "open ISO-change reviews")
+    require_roles(actor, REVIEW_ROLES, "open ISO-change reviews")
     errors: dict[str, str] = {}
     old = _standard(errors, "old_standard", old_standard)
     new = _standard(errors, "new_standard", new_standard)
     title = clean_text(errors, "title", title or "", required=False, limit=200)
-    deadline = _date(errors, "transition_deadline", transition_deadline, required=False)
+    deadline = clean_date(errors, "transition_deadline", transition_deadline, required=False)
     diff: StandardDiff | None = None
     if old is not None and new is not None:
         if old.identifier == new.identifier:
@@ -327,7 +296,7 @@ def open_iso_change_review(
 def assess_change(item: IsoChangeItem, actor: User | Actor, *, status: str, assessment: str = "") -> IsoChangeItem:
     """Record whether the QMS needs to change for one clause change (a gap needs its description)."""
     actor = as_actor(actor)
-    _require(actor, REVIEW_ROLES, "assess clause changes")
+    require_roles(actor, REVIEW_ROLES, "assess clause changes")
     review = item.review
     if review.state not in GAP_ANALYSIS_STATES:
         raise InvalidTransition(
@@ -356,7 +325,7 @@ def link_verification(
 ) -> IsoChangeReview:
     """Link the internal audit that verified the transition and/or the body's transition audit."""
     actor = as_actor(actor)
-    _require(actor, REVIEW_ROLES, "link verification audits")
+    require_roles(actor, REVIEW_ROLES, "link verification audits")
     if review.state not in VERIFICATION_STATES:
         raise InvalidTransition(
             f"Verification audits are linked during implementation or verification (now {review.state_label.lower()})"
@@ -366,13 +335,13 @@ def link_verification(
     if audit_id in (None, "") and external_audit_id in (None, ""):
         errors["audit_id"] = "give the internal audit, the body's transition audit or both"
     if audit_id not in (None, ""):
-        audit = _row(Audit, audit_id)
+        audit = row_by_id(Audit, audit_id)
         if audit is None:
             errors["audit_id"] = "no such audit"
         elif audit.state == "cancelled":
             errors["audit_id"] = f"the audit {audit.reference} was cancelled"
     if external_audit_id not in (None, ""):
-        external = _row(ExternalAudit, external_audit_id)
+        external = row_by_id(ExternalAudit, external_audit_id)
         if external is None:
             errors["external_audit_id"] = "no such external audit"
     if errors:
@@ -399,7 +368,7 @@ def open_org_change_review(
 ) -> OrgChangeReview:
     """Propose a change to the organisation (a new site, process, product, restructuring, key people)."""
     actor = as_actor(actor)
-    _require(actor, CHANGE_ROLES, "propose organisational changes")
+    require_roles(actor, CHANGE_ROLES, "propose organisational changes")
     errors: dict[str, str] = {}
     title = clean_text(errors, "title", title, limit=200)
     description = clean_text(errors, "description", description, limit=MAX_TEXT)
@@ -407,11 +376,11 @@ def open_org_change_review(
         errors["change_kind"] = "must be one of: " + ", ".join(CHANGE_KINDS)
     site = process = None
     if site_id not in (None, ""):
-        site = _row(Site, site_id)
+        site = row_by_id(Site, site_id)
         if site is None:
             errors["site_id"] = "no such site"
     if process_id not in (None, ""):
-        process = _row(Process, process_id)
+        process = row_by_id(Process, process_id)
         if process is None:
             errors["process_id"] = "no such process"
     if errors:
@@ -447,7 +416,7 @@ def _link(errors: dict[str, str], value: Any) -> str:
     if model is None or not ident.isdigit():
         errors["link"] = "must be " + ", ".join(f"{k}:<id>" for k in LINK_KINDS)
         return ""
-    if _row(model, int(ident)) is None:
+    if row_by_id(model, int(ident)) is None:
         errors["link"] = f"no {kind.strip()} with id {ident}"
         return ""
     return f"{kind.strip()}:{int(ident)}"
@@ -464,7 +433,7 @@ def add_impact(
 ) -> ChangeImpact:
     """Record what the change touches (a document, a process, a risk, the audit programme…)."""
     actor = as_actor(actor)
-    _require(actor, CHANGE_ROLES, "assess organisational changes")
+    require_roles(actor, CHANGE_ROLES, "assess organisational changes")
     _check_impact_state(review)
     errors: dict[str, str] = {}
     if area not in IMPACT_AREAS:
@@ -484,7 +453,7 @@ def add_impact(
 
 def remove_impact(impact: ChangeImpact, actor: User | Actor) -> None:
     actor = as_actor(actor)
-    _require(actor, CHANGE_ROLES, "assess organisational changes")
+    require_roles(actor, CHANGE_ROLES, "assess organisational changes")
     review = impact.review
     _check_impact_state(review)
     with recorded_change(actor, f"impact removed from {review.reference}") as session:
@@ -569,15 +538,15 @@ def plan_management_review(
 ) -> ManagementReview:
     """Plan a management review of the period [period_start, period_end]; chaired by the actor by default."""
     actor = as_actor(actor)
-    _require(actor, REVIEW_ROLES, "plan management reviews")
+    require_roles(actor, REVIEW_ROLES, "plan management reviews")
     errors: dict[str, str] = {}
     title = clean_text(errors, "title", title, limit=200)
-    planned = _date(errors, "planned_for", planned_for)
-    start = _date(errors, "period_start", period_start)
-    end = _date(errors, "period_end", period_end)
+    planned = clean_date(errors, "planned_for", planned_for)
+    start = clean_date(errors, "period_start", period_start)
+    end = clean_date(errors, "period_end", period_end)
     if start and end and end < start:
         errors["period_end"] = "cannot be before the start of the period"
-    chair = _row(User, actor.id if chair_id in (None, "") else chair_id)
+    chair = row_by_id(User, actor.id if chair_id in (None, "") else chair_id)
     if chair is None or not chair.active:
         errors["chair_id"] = "must be an active user"
     elif not chair.has_role(*REVIEW_ROLES):
@@ -609,7 +578,7 @@ def _check_inputs_open(review: ManagementReview) -> None:
 def compile_inputs(review: ManagementReview, actor: User | Actor, *, today: dt.date | None = None) -> ManagementReview:
     """Compute every input the records can give for the review period; notes already written are kept."""
     actor = as_actor(actor)
-    _require(actor, REVIEW_ROLES, "compile management review inputs")
+    require_roles(actor, REVIEW_ROLES, "compile management review inputs")
     _check_inputs_open(review)
     today = today or dt.date.today()
     compiled = compiled_inputs(review, today)
@@ -625,7 +594,7 @@ def compile_inputs(review: ManagementReview, actor: User | Actor, *, today: dt.d
 def set_input_notes(review: ManagementReview, actor: User | Actor, key: str, notes: str) -> ManagementReview:
     """Write (or clear) the notes of one 9.3.2 input; compiled figures are kept."""
     actor = as_actor(actor)
-    _require(actor, REVIEW_ROLES, "write management review inputs")
+    require_roles(actor, REVIEW_ROLES, "write management review inputs")
     _check_inputs_open(review)
     errors: dict[str, str] = {}
     if key not in MANAGEMENT_REVIEW_INPUTS:
@@ -1017,17 +986,17 @@ def add_action(
     """An action the review decided (a transition, change or management-review output), with owner and date."""
     actor = as_actor(actor)
     kind = review_kind(review)
-    _require(actor, REVIEW_ROLES, "plan review actions")
+    require_roles(actor, REVIEW_ROLES, "plan review actions")
     if review.state not in ACTION_STATES[kind]:
         states = ", ".join(review.lifecycle.state(s).label.lower() for s in ACTION_STATES[kind])
         raise InvalidTransition(f"Actions are added while the review is {states} (it is {review.state_label.lower()})")
     errors: dict[str, str] = {}
     title = clean_text(errors, "title", title, limit=200)
     description = clean_text(errors, "description", description, required=False, limit=MAX_TEXT)
-    due = _date(errors, "due_date", due_date)
+    due = clean_date(errors, "due_date", due_date)
     if due and due < (today or dt.date.today()):
         errors["due_date"] = "cannot be in the past"
-    owner = _row(User, owner_id)
+    owner = row_by_id(User, owner_id)
     if owner is None or not owner.active:
         errors["owner_id"] = "must be an active user"
     elif not owner.has_role(*ACTION_OWNER_ROLES):
@@ -1079,7 +1048,7 @@ def complete_action(action: ReviewAction, actor: User | Actor, *, outcome: str) 
 def cancel_action(action: ReviewAction, actor: User | Actor, *, reason: str) -> ReviewAction:
     """Drop an action that is no longer needed (a quality officer or a manager), with the reason."""
     actor = as_actor(actor)
-    _require(actor, REVIEW_ROLES, "cancel review actions")
+    require_roles(actor, REVIEW_ROLES, "cancel review actions")
     _check_open(action)
     errors: dict[str, str] = {}
     reason = clean_text(errors, "reason", reason, limit=MAX_TEXT)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+from workflows.errors import NotPermitted
 
 
 def clean_text(errors: dict[str, str], name: str, value: Any, *, required: bool = True, limit: int = 10_000) -> str:
@@ -33,3 +36,38 @@ def _has_surrogate(value: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def require_roles(actor: Any, roles: frozenset[str], what: str) -> None:
+    """NotPermitted naming the roles that may ``what``, unless the actor holds one of them."""
+    if not actor.roles & roles:
+        names = ", ".join(sorted(r.replace("_", " ") for r in roles))
+        raise NotPermitted(f"Requires the role {names} to {what}")
+
+
+def clean_date(errors: dict[str, str], name: str, value: Any, *, required: bool = True) -> dt.date | None:
+    """A date from a date, a datetime or ISO text; records in ``errors[name]`` why not."""
+    if value in (None, ""):
+        if required:
+            errors[name] = "is required"
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors[name] = "must be a date (YYYY-MM-DD)"
+        return None
+
+
+def row_by_id(model: type, value: Any) -> Any:
+    """The row with this id, or None for anything that is not a valid id (text digits are accepted)."""
+    from ..database import db
+
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
+        return None
+    return db.session.get(model, value)
