@@ -87,9 +87,12 @@ def register_blueprints(app: Flask) -> None:
         certifications,
         complaints,
         documents,
+        implementation,
         main,
         nonconformities,
         programmes,
+        reviews,
+        standards,
         surveys,
     )
 
@@ -105,6 +108,9 @@ def register_blueprints(app: Flask) -> None:
         surveys,
         complaints,
         certifications,
+        reviews,
+        standards,
+        implementation,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

@@ -28,7 +28,15 @@ from qms.services.audits import (
 from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
+from qms.services.implementation import build_board, item_for_process
 from qms.services.nonconformities import add_corrective_action
+from qms.services.reviews import (
+    add_action,
+    add_impact,
+    open_iso_change_review,
+    open_org_change_review,
+    plan_management_review,
+)
 from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
 
@@ -60,6 +68,12 @@ AUDIT_PDF = 200 if importlib.util.find_spec("qms.reports.audit") else 404
 CERT_MANAGERS = ("manager", "quality_officer")
 #: the certification pack comes with qms/reports/certification.py
 PACK_PDF = 200 if importlib.util.find_spec("qms.reports.certification") else 404
+REVIEWERS = ("manager", "quality_officer")
+CHANGE_PROPOSERS = ("manager", "quality_officer", "process_owner")
+STANDARD_IMPORTERS = ("admin", "manager", "quality_officer")
+#: the board's item of the Production process, owned by the process owner
+BOARD_MOVERS = ("manager", "quality_officer", "process_owner")
+MINUTES_PDF = 200 if importlib.util.find_spec("qms.reports.management_review") else 404
 
 # (method, rule, url template, form data, expected status per role)
 MATRIX = [
@@ -360,6 +374,129 @@ MATRIX = [
         None,
         dict.fromkeys(SIGNED_IN, PACK_PDF) | {"anonymous": 302},
     ),
+    # reviews: everyone signed in reads; managers and quality officers run them; process owners propose changes
+    ("GET", "/reviews", "/reviews", None, ALL_OK),
+    ("GET", "/reviews/management", "/reviews/management", None, ALL_OK),
+    ("GET", "/reviews/iso-change/new", "/reviews/iso-change/new", None, only(200, REVIEWERS)),
+    ("POST", "/reviews/iso-change/new", "/reviews/iso-change/new", {}, only(422, REVIEWERS)),
+    ("GET", "/reviews/org-change/new", "/reviews/org-change/new", None, only(200, CHANGE_PROPOSERS)),
+    ("POST", "/reviews/org-change/new", "/reviews/org-change/new", {}, only(422, CHANGE_PROPOSERS)),
+    ("GET", "/reviews/management/new", "/reviews/management/new", None, only(200, REVIEWERS)),
+    ("POST", "/reviews/management/new", "/reviews/management/new", {}, only(422, REVIEWERS)),
+    ("GET", "/reviews/<kind>/<id:review_id>", "/reviews/iso-change/{iso_review}", None, ALL_OK),
+    ("GET", "/reviews/<kind>/<id:review_id>", "/reviews/org-change/{org_review}", None, ALL_OK),
+    ("GET", "/reviews/<kind>/<id:review_id>", "/reviews/management/{management_review}", None, ALL_OK),
+    (
+        "POST",
+        "/reviews/<kind>/<id:review_id>/events/<event>",
+        "/reviews/iso-change/{iso_review}/events/complete_gap_analysis",
+        {"summary": "Done"},
+        only(409, REVIEWERS),  # permitted roles: blocked while clause changes are not assessed
+    ),
+    (
+        "POST",
+        "/reviews/<kind>/<id:review_id>/events/<event>",
+        "/reviews/org-change/{org_review}/events/start_assessment",
+        {},
+        only(302, REVIEWERS),
+    ),
+    (
+        "POST",
+        "/reviews/<kind>/<id:review_id>/actions",
+        "/reviews/iso-change/{iso_review}/actions",
+        {},
+        only(422, REVIEWERS),
+    ),
+    (
+        "POST",
+        "/review-actions/<id:action_id>/complete",
+        "/review-actions/{review_action}/complete",
+        {},
+        only(422, (*REVIEWERS, "process_owner")),  # the process owner owns the action
+    ),
+    (
+        "POST",
+        "/review-actions/<id:action_id>/cancel",
+        "/review-actions/{review_action}/cancel",
+        {},
+        only(422, REVIEWERS),
+    ),
+    (
+        "POST",
+        "/reviews/iso-change/<id:review_id>/items/<id:item_id>",
+        "/reviews/iso-change/{iso_review}/items/{iso_item}",
+        {},
+        only(422, REVIEWERS),
+    ),
+    (
+        "POST",
+        "/reviews/iso-change/<id:review_id>/verification",
+        "/reviews/iso-change/{iso_review}/verification",
+        {},
+        only(409, REVIEWERS),  # verification is linked during implementation
+    ),
+    (
+        "POST",
+        "/reviews/org-change/<id:review_id>/impacts",
+        "/reviews/org-change/{org_review}/impacts",
+        {},
+        only(422, CHANGE_PROPOSERS),
+    ),
+    (
+        "POST",
+        "/reviews/org-change/<id:review_id>/impacts/<id:impact_id>/remove",
+        "/reviews/org-change/{org_review}/impacts/{impact}/remove",
+        {},
+        only(302, CHANGE_PROPOSERS),
+    ),
+    (
+        "POST",
+        "/reviews/management/<id:review_id>/compile",
+        "/reviews/management/{management_review}/compile",
+        {},
+        only(302, REVIEWERS),
+    ),
+    (
+        "POST",
+        "/reviews/management/<id:review_id>/inputs/<key>",
+        "/reviews/management/{management_review}/inputs/resources",
+        {"notes": "Two more auditors"},
+        only(302, REVIEWERS),
+    ),
+    (
+        "GET",
+        "/reviews/management/<id:review_id>/minutes.pdf",
+        "/reviews/management/{management_review}/minutes.pdf",
+        None,
+        dict.fromkeys(SIGNED_IN, MINUTES_PDF) | {"anonymous": 302},
+    ),
+    ("GET", "/standards", "/standards", None, ALL_OK),
+    ("POST", "/standards/import", "/standards/import", {}, only(422, STANDARD_IMPORTERS)),
+    # the implementation board: everyone reads; managers and quality officers build it; owners link evidence
+    ("GET", "/implementation", "/implementation", None, ALL_OK),
+    ("POST", "/implementation/build", "/implementation/build", {}, only(302, REVIEWERS)),
+    ("GET", "/implementation/<id:item_id>", "/implementation/{board_item}", None, ALL_OK),
+    (
+        "POST",
+        "/implementation/<id:item_id>/events/<event>",
+        "/implementation/{board_item}/events/document",
+        {},
+        only(409, BOARD_MOVERS),  # permitted roles: blocked until a controlled document is linked
+    ),
+    (
+        "POST",
+        "/implementation/<id:item_id>/evidence",
+        "/implementation/{board_item}/evidence",
+        {},
+        only(422, BOARD_MOVERS),
+    ),
+    (
+        "POST",
+        "/implementation/<id:item_id>/evidence/<int:index>/remove",
+        "/implementation/{board_item}/evidence/0/remove",
+        {},
+        only(422, BOARD_MOVERS),  # there is no evidence to remove
+    ),
     ("GET", "/admin/users", "/admin/users", None, only(200, ("admin",))),
     ("GET", "/admin/numbering", "/admin/numbering", None, only(200, ("admin",))),
     ("POST", "/admin/numbering", "/admin/numbering", {"policy": "no seq"}, only(422, ("admin",))),
@@ -424,6 +561,22 @@ def test_authorisation_matrix(app, org, role):
         start_date=dt.date.today(),
         findings=[{"body_reference": "F1", "grade": "minor", "description": "Old form in use"}],
     )
+    iso_review = open_iso_change_review(
+        org.quality, old_standard="iso-9001-2015", new_standard="iso-9001-2015-amd1-2024"
+    )
+    fire(iso_review, "start_gap_analysis", org.quality)
+    review_action = add_action(
+        iso_review, org.quality, title="Read the amendment", owner_id=org.owner.id, due_date="2099-01-01"
+    )
+    org_review = open_org_change_review(
+        org.owner, title="Night shift", change_kind="process", description="From March", process_id=process.id
+    )
+    impact = add_impact(org_review, org.quality, area="risk", subject="Fatigue")
+    management_review = plan_management_review(
+        org.quality, title="MR 2026", planned_for="2099-01-01", period_start="2025-01-01", period_end="2025-12-31"
+    )
+    build_board(org.quality)
+    board_item = item_for_process(process)
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -451,6 +604,13 @@ def test_authorisation_matrix(app, org, role):
         "certification": certification.id,
         "external_audit": external_audit.id,
         "finding": external_audit.findings[0].id,
+        "iso_review": iso_review.id,
+        "iso_item": iso_review.items[0].id,
+        "review_action": review_action.id,
+        "org_review": org_review.id,
+        "impact": impact.id,
+        "management_review": management_review.id,
+        "board_item": board_item.id,
     }
     users = {
         "admin": org.admin,

@@ -358,3 +358,10 @@ class ImplementationItem(WorkflowRecord, db.Model):
 
     process: Mapped[Process | None] = relationship()
     owner: Mapped[User | None] = relationship()
+
+    @property
+    def reference(self) -> str:
+        """A short name for captions and messages: ``process PROD`` or ``clause 8.5``."""
+        if self.process_id is not None:
+            return f"process {self.process.code}" if self.process else "process"
+        return f"clause {self.clause_number}"

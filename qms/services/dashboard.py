@@ -231,6 +231,8 @@ class WorkItem:
     actions: list[str]
     due: dt.date | None
     overdue: bool
+    #: for review actions: the kind of review the record_id belongs to (iso_change, org_change, management)
+    review_kind: str = ""
 
 
 def _nc_due(nc: Nonconformity) -> dt.date | None:
@@ -320,6 +322,7 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
     items += _audit_work(actor, today)
     items += _customer_work(actor, today)
     items += _certification_work(actor, today)
+    items += _review_work(actor, today)
     items.sort(key=lambda item: (not item.overdue, item.due or dt.date.max, item.reference))
     return items
 
@@ -441,3 +444,28 @@ def _certification_work(actor: Actor, today: dt.date) -> list[WorkItem]:
         )
         for reminder in reminders(today, owner_id=actor.id)
     ]
+
+
+def _review_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """The open actions of reviews (ISO change, organisational change, management review) the user owns."""
+    from .reviews import open_actions_for, review_of
+
+    items = []
+    for action in open_actions_for(actor):
+        review = review_of(action)
+        if review is None:
+            continue
+        items.append(
+            WorkItem(
+                "review_action",
+                review.id,
+                review.reference,
+                action.title,
+                "Open action",
+                ["Complete the action"],
+                action.due_date,
+                action.is_overdue(today),
+                review_kind=action.review_kind,
+            )
+        )
+    return items
