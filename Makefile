@@ -46,7 +46,8 @@ bench: $(VENV)/.test-installed
 
 # Refresh docs/screenshots/ from the browser test.
 screenshots: $(VENV)/.test-installed chromium
-	QMS_UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py tests/test_browser_documents.py tests/test_browser_audits.py -q
+	QMS_UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py tests/test_browser_documents.py tests/test_browser_audits.py \
+		tests/test_browser_certifications.py tests/test_browser_customers.py tests/test_browser_reviews.py -q
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

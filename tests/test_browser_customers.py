@@ -24,7 +24,7 @@ from qms.database import db
 from qms.demo import _seed_customers
 from qms.models import Survey
 
-from .test_browser import CHROMIUM, LAUNCH_ARGS, sign_in
+from .test_browser import CHROMIUM, LAUNCH_ARGS, shots, sign_in  # noqa: F401  (shots is a fixture)
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
 PHONE = {"width": 390, "height": 844}
@@ -61,7 +61,7 @@ def watched(page, errors: list[str], dialogs: list[str]):
     return page
 
 
-def test_customer_answers_the_public_survey_and_the_dashboard_updates(browser, live_server, org, tmp_path):
+def test_customer_answers_the_public_survey_and_the_dashboard_updates(browser, live_server, org, shots):  # noqa: F811
     base = live_server
     _seed_customers({"quality": org.quality, "owner": org.owner}, dt.date.today())
     survey = db.session.scalar(select(Survey))
@@ -97,7 +97,7 @@ def test_customer_answers_the_public_survey_and_the_dashboard_updates(browser, l
     customer.locator(f"label[for=q{question_ids[3]}-6]").click()
     customer.get_by_label("Mombasa").check()
     customer.get_by_label(re.compile("What one thing should we improve")).fill(SCRIPT)
-    customer.screenshot(path=tmp_path / "public-survey-phone.png", full_page=True)
+    customer.screenshot(path=shots / "public-survey-phone.png", full_page=True)
     customer.get_by_role("button", name="Send my answers").click()
     expect(customer.get_by_role("heading", name="Thank you")).to_be_visible()
     assert "NPS" not in customer.content()  # nothing about other responses
@@ -110,6 +110,6 @@ def test_customer_answers_the_public_survey_and_the_dashboard_updates(browser, l
     first = officer.locator(".verbatim").first
     expect(first).to_have_text(SCRIPT)
     assert officer.locator("#verbatims script").count() == 0
-    officer.screenshot(path=tmp_path / "survey-results.png", full_page=True)
+    officer.screenshot(path=shots / "survey-results.png", full_page=True)
     assert not dialogs, f"a script ran: {dialogs}"
     assert not errors, f"JavaScript errors: {errors}"
