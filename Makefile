@@ -43,6 +43,7 @@ lint: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/features.py
 
 # Refresh docs/screenshots/ from the browser test.
 screenshots: $(VENV)/.test-installed chromium
