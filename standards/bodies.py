@@ -199,6 +199,7 @@ def _line(value: Any, limit: int) -> bool:
         and bool(value.strip())
         and "\n" not in value
         and "\r" not in value
+        and "\x00" not in value
         and len(value) <= limit
     )
 
@@ -311,8 +312,10 @@ def _scale_problems(scale: Any) -> list[Problem]:
         problems += _unknown(grade, GRADE_KEYS, f"{at}.")
         code, label, severity = grade.get("code"), grade.get("label"), grade.get("nc_severity")
         if "code" in grade:
-            if not isinstance(code, str) or not IDENTIFIER_RE.fullmatch(code) or len(code) > 60:
-                problems.append((f"{at}.code", "must be lowercase letters and digits joined by '-', such as 'major'"))
+            if not isinstance(code, str) or not IDENTIFIER_RE.fullmatch(code) or len(code) > 40:
+                problems.append(
+                    (f"{at}.code", "must be lowercase letters and digits joined by '-', such as 'major' (40 at most)")
+                )
             elif code in codes:
                 problems.append((f"{at}.code", f"repeats the code of severity_scale[{codes[code]}]"))
             else:

@@ -14,6 +14,7 @@ import io
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from qms.api.blueprint import API_PREFIX, ID
 from qms.database import db
@@ -22,10 +23,21 @@ from qms.models import (
     Attachment,
     Audit,
     AuditProgramme,
+    Certification,
+    CertificationBody,
+    ChangeImpact,
     ChecklistItem,
     Complaint,
+    ExternalAudit,
+    ExternalFinding,
+    ImplementationItem,
     ImportedStandard,
+    IsoChangeItem,
+    IsoChangeReview,
+    ManagementReview,
     Nonconformity,
+    OrgChangeReview,
+    ReviewAction,
     RuleTrigger,
     Survey,
     SurveyInvitation,
@@ -35,10 +47,20 @@ from qms.models import (
 )
 from qms.services import fire
 from qms.services.attachments import attach
+from qms.services.audit_trail import recorded_change
 from qms.services.audits import add_question, assign_team, create_audit, create_programme
+from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
+from qms.services.implementation import add_evidence, build_board, clause_item, item_for_process
 from qms.services.nonconformities import add_corrective_action
+from qms.services.reviews import (
+    add_action,
+    add_impact,
+    open_iso_change_review,
+    open_org_change_review,
+    plan_management_review,
+)
 from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
 from qms.services.users import check_password
@@ -74,10 +96,20 @@ def rule(path: str) -> str:
         "survey_id",
         "question_id",
         "complaint_id",
+        "certification_id",
+        "external_audit_id",
+        "finding_id",
+        "review_id",
+        "change_id",
+        "impact_id",
+        "review_action_id",
+        "implementation_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
-    for key in ("event", "identifier", "old", "new"):
+    for key in ("event", "identifier", "old", "new", "key"):
         path = path.replace(f"<{key}>", f"<string(maxlength=60):{key}>")
+    path = path.replace("<code>", "<string(maxlength=40):code>")
+    path = path.replace("<index>", "<int(min=0, max=99):index>")
     return API_PREFIX + path
 
 
@@ -102,6 +134,20 @@ SURVEY_MANAGERS = ("manager", "quality_officer")
 RESPONDERS = RAISERS  # everyone but a viewer submits a response collected elsewhere
 COMPLAINT_LOGGERS = ("admin", "manager", "quality_officer", "process_owner")
 COMPLAINT_HANDLERS = ("manager", "quality_officer")
+CERTIFICATION_MANAGERS = ("manager", "quality_officer")
+REVIEWERS = ("manager", "quality_officer")
+CHANGE_PROPOSERS = ("manager", "quality_officer", "process_owner")
+ACTION_OWNERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the action
+BOARD_BUILDERS = ("manager", "quality_officer")
+EVIDENCE_EDITORS = ("manager", "quality_officer", "process_owner")  # the process owner owns the process item
+CERT = "/certifications/<certification_id>"
+EXTERNAL = CERT + "/external-audits/<external_audit_id>"
+ISO = "/reviews/iso-change/<review_id>"
+ORG = "/reviews/org-change/<review_id>"
+MR = "/reviews/management/<review_id>"
+ITEM = "/implementation/<implementation_id>"
+#: an action body the schema refuses (a bad owner id): 422 for who may add actions, before any state check
+BAD_ACTION = {"title": "Act", "owner_id": 0, "due_date": TOMORROW}
 
 # (method, rule, url template, JSON body (or UPLOAD), expected status per role)
 MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
@@ -370,6 +416,205 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {},
         only(409, COMPLAINT_HANDLERS),  # a complaint just received cannot be closed
     ),
+    ("GET", rule("/certification-bodies"), "/certification-bodies", None, ALL_OK),
+    ("GET", rule("/certification-bodies/<code>"), "/certification-bodies/kebs", None, ALL_OK),
+    (
+        "PATCH",
+        rule("/certification-bodies/<code>"),
+        "/certification-bodies/kebs",
+        {"programme": {"findings_response_days": 0}},
+        only(422, ADMIN),
+    ),
+    ("GET", rule("/certifications"), "/certifications", None, ALL_OK),
+    (
+        "POST",
+        rule("/certifications"),
+        "/certifications",
+        {"body_id": 999_999, "scope": "Steel doors"},
+        only(422, CERTIFICATION_MANAGERS),
+    ),
+    ("GET", rule("/certifications/reminders"), "/certifications/reminders", None, ALL_OK),
+    ("GET", rule("/readiness"), "/readiness", None, ALL_OK),
+    ("GET", rule(CERT), "/certifications/{certification}", None, ALL_OK),
+    ("GET", rule(f"{CERT}/history"), "/certifications/{certification}/history", None, ALL_OK),
+    ("GET", rule(f"{CERT}/events"), "/certifications/{certification}/events", None, ALL_OK),
+    (
+        "POST",
+        rule(f"{CERT}/events/<event>"),
+        "/certifications/{certification}/events/submit_response",
+        {},
+        only(409, CERTIFICATION_MANAGERS),  # an application has no findings to answer
+    ),
+    ("GET", rule(f"{CERT}/timeline"), "/certifications/{certification}/timeline", None, ALL_OK),
+    ("GET", rule(f"{CERT}/readiness"), "/certifications/{certification}/readiness", None, ALL_OK),
+    ("GET", rule(f"{CERT}/pack.pdf"), "/certifications/{certification}/pack.pdf", None, ALL_OK),
+    ("GET", rule(f"{CERT}/external-audits"), "/certifications/{certification}/external-audits", None, ALL_OK),
+    (
+        "POST",
+        rule(f"{CERT}/external-audits"),
+        "/certifications/{certification}/external-audits",
+        {"kind": "picnic", "start_date": YESTERDAY},
+        only(422, CERTIFICATION_MANAGERS),
+    ),
+    (
+        "POST",
+        rule(f"{EXTERNAL}/groups"),
+        "/certifications/{certification}/external-audits/{external_audit}/groups",
+        {"finding_ids": [1], "label": "G1"},
+        only(422, CERTIFICATION_MANAGERS),
+    ),
+    (
+        "POST",
+        rule(f"{EXTERNAL}/findings/<finding_id>/regrade"),
+        "/certifications/{certification}/external-audits/{external_audit}/findings/{finding}/regrade",
+        {"grade": "catastrophic", "reason": "Re-graded"},
+        only(422, CERTIFICATION_MANAGERS),
+    ),
+    ("GET", rule("/reviews"), "/reviews", None, ALL_OK),
+    (
+        "POST",
+        rule("/reviews/iso-change"),
+        "/reviews/iso-change",
+        {"old_standard": "iso-9001-2015", "new_standard": "iso-9001-2015"},
+        only(422, REVIEWERS),
+    ),
+    (
+        "POST",
+        rule("/reviews/org-change"),
+        "/reviews/org-change",
+        {"title": " ", "change_kind": "process", "description": "A new line"},
+        only(422, CHANGE_PROPOSERS),
+    ),
+    (
+        "POST",
+        rule("/reviews/management"),
+        "/reviews/management",
+        {"title": " ", "planned_for": TOMORROW, "period_start": YESTERDAY, "period_end": YESTERDAY},
+        only(422, REVIEWERS),
+    ),
+    ("GET", rule(ISO), "/reviews/iso-change/{iso_review}", None, ALL_OK),
+    ("GET", rule(f"{ISO}/history"), "/reviews/iso-change/{iso_review}/history", None, ALL_OK),
+    ("GET", rule(f"{ISO}/events"), "/reviews/iso-change/{iso_review}/events", None, ALL_OK),
+    (
+        "POST",
+        rule(f"{ISO}/events/<event>"),
+        "/reviews/iso-change/{iso_review}/events/complete_implementation",
+        {},
+        only(409, REVIEWERS),  # the gap analysis is still going on
+    ),
+    ("POST", rule(f"{ISO}/actions"), "/reviews/iso-change/{iso_review}/actions", BAD_ACTION, only(422, REVIEWERS)),
+    (
+        "PATCH",
+        rule(f"{ISO}/items/<change_id>"),
+        "/reviews/iso-change/{iso_review}/items/{change}",
+        {"status": "not_assessed"},
+        only(422, REVIEWERS),
+    ),
+    (
+        "PUT",
+        rule(f"{ISO}/verification"),
+        "/reviews/iso-change/{iso_review}/verification",
+        {"audit_id": 999_999},
+        only(409, REVIEWERS),  # verification audits are linked once the transition is implemented
+    ),
+    ("GET", rule(ORG), "/reviews/org-change/{org_review}", None, ALL_OK),
+    ("GET", rule(f"{ORG}/history"), "/reviews/org-change/{org_review}/history", None, ALL_OK),
+    ("GET", rule(f"{ORG}/events"), "/reviews/org-change/{org_review}/events", None, ALL_OK),
+    (
+        "POST",
+        rule(f"{ORG}/events/<event>"),
+        "/reviews/org-change/{org_review}/events/start_assessment",
+        {},
+        only(409, REVIEWERS),  # the change was rejected
+    ),
+    ("POST", rule(f"{ORG}/actions"), "/reviews/org-change/{org_review}/actions", BAD_ACTION, only(422, REVIEWERS)),
+    (
+        "POST",
+        rule(f"{ORG}/impacts"),
+        "/reviews/org-change/{org_review}/impacts",
+        {"area": "weather", "subject": "Rain"},
+        only(422, CHANGE_PROPOSERS),
+    ),
+    (
+        "DELETE",
+        rule(f"{ORG}/impacts/<impact_id>"),
+        "/reviews/org-change/{org_review}/impacts/{impact}",
+        None,
+        only(409, CHANGE_PROPOSERS),  # the change was rejected: its impacts are fixed
+    ),
+    ("GET", rule(f"{ORG}/suggested-impacts"), "/reviews/org-change/{org_review}/suggested-impacts", None, ALL_OK),
+    ("GET", rule(MR), "/reviews/management/{management_review}", None, ALL_OK),
+    ("GET", rule(f"{MR}/history"), "/reviews/management/{management_review}/history", None, ALL_OK),
+    ("GET", rule(f"{MR}/events"), "/reviews/management/{management_review}/events", None, ALL_OK),
+    (
+        "POST",
+        rule(f"{MR}/events/<event>"),
+        "/reviews/management/{management_review}/events/mark_ready",
+        {},
+        only(409, REVIEWERS),  # the review was cancelled
+    ),
+    (
+        "POST",
+        rule(f"{MR}/actions"),
+        "/reviews/management/{management_review}/actions",
+        BAD_ACTION,
+        only(422, REVIEWERS),
+    ),
+    (
+        "POST",
+        rule(f"{MR}/inputs/compile"),
+        "/reviews/management/{management_review}/inputs/compile",
+        None,
+        only(409, REVIEWERS),  # the review was cancelled
+    ),
+    (
+        "PUT",
+        rule(f"{MR}/inputs/<key>"),
+        "/reviews/management/{management_review}/inputs/resources",
+        {"notes": "One metrologist short"},
+        only(409, REVIEWERS),
+    ),
+    ("GET", rule(f"{MR}/minutes.pdf"), "/reviews/management/{management_review}/minutes.pdf", None, ALL_OK),
+    (
+        "POST",
+        rule("/review-actions/<review_action_id>/complete"),
+        "/review-actions/{review_action}/complete",
+        {"outcome": " "},
+        only(422, ACTION_OWNERS),
+    ),
+    (
+        "POST",
+        rule("/review-actions/<review_action_id>/cancel"),
+        "/review-actions/{review_action}/cancel",
+        {"reason": " "},
+        only(422, REVIEWERS),
+    ),
+    ("GET", rule("/implementation"), "/implementation", None, ALL_OK),
+    ("POST", rule("/implementation/build"), "/implementation/build", {"depth": 9}, only(422, BOARD_BUILDERS)),
+    ("GET", rule(ITEM), "/implementation/{clause_item}", None, ALL_OK),
+    ("GET", rule(f"{ITEM}/history"), "/implementation/{clause_item}/history", None, ALL_OK),
+    ("GET", rule(f"{ITEM}/events"), "/implementation/{clause_item}/events", None, ALL_OK),
+    (
+        "POST",
+        rule(f"{ITEM}/events/<event>"),
+        "/implementation/{clause_item}/events/monitor",
+        {"data": {"monitoring": "Monthly"}},
+        only(409, EVIDENCE_EDITORS),  # a planned item is not implemented yet
+    ),
+    (
+        "POST",
+        rule(f"{ITEM}/evidence"),
+        "/implementation/{clause_item}/evidence",
+        {"kind": "photo", "ref": "1"},
+        only(422, EVIDENCE_EDITORS),
+    ),
+    (
+        "DELETE",
+        rule(f"{ITEM}/evidence/<index>"),
+        "/implementation/{retired_item}/evidence/0",
+        None,
+        only(409, EVIDENCE_EDITORS),  # a retired item's evidence is fixed
+    ),
 ]
 
 
@@ -413,6 +658,43 @@ def test_api_authorisation_matrix(app, org, role):
     fire(open_survey, "open", org.quality, {})
     complaint = log_complaint(org.quality, channel="phone", summary="Rude", description="Rude agent")
     survey_versions = {s.id: (s.state, s.version, s.title) for s in (survey, open_survey)}
+    with recorded_change(None, "bodies loaded") as session:
+        ensure_bodies(session)
+    kebs = db.session.scalar(select(CertificationBody).where(CertificationBody.code == "kebs"))
+    kebs_profile = dict(kebs.profile)
+    certification = create_certification(org.manager, body_id=kebs.id, scope="Design and manufacture of doors")
+    external = record_external_audit(
+        certification,
+        org.quality,
+        kind="pre_audit",
+        start_date=YESTERDAY,
+        findings=[{"body_reference": "F1", "grade": "observation", "description": "Labels could be clearer"}],
+    )
+    finding = external.findings[0]
+    iso_review = open_iso_change_review(
+        org.quality, old_standard="iso-9001-2015", new_standard="iso-9001-2015-amd1-2024"
+    )
+    fire(iso_review, "start_gap_analysis", org.quality)
+    review_action = add_action(
+        iso_review, org.quality, title="Update the context register", owner_id=org.owner.id, due_date=TOMORROW
+    )
+    org_review = open_org_change_review(org.owner, title="New line", change_kind="process", description="A line")
+    impact = add_impact(org_review, org.owner, area="risk", subject="Untrained operators")
+    fire(org_review, "reject", org.manager, {"reason": "Not now"})
+    management_review = plan_management_review(
+        org.manager, title="Management review", planned_for=TOMORROW, period_start=YESTERDAY, period_end=YESTERDAY
+    )
+    fire(management_review, "cancel", org.manager, {"reason": "Merged with the next one"})
+    build_board(org.quality)
+    retired_item = item_for_process(process)
+    add_evidence(retired_item, org.quality, kind="url", ref="https://intranet.example.test/flow")
+    fire(retired_item, "retire", org.manager, {"reason": "Outsourced"})
+    board_item = clause_item("8.5")
+    review_versions = {
+        (type(r).__name__, r.id): (r.state, r.version) for r in (iso_review, org_review, management_review)
+    }
+    management_inputs = dict(management_review.inputs)
+    items_before = db.session.query(ImplementationItem).count()
     users = {
         "admin": org.admin,
         "manager": org.manager,
@@ -442,6 +724,17 @@ def test_api_authorisation_matrix(app, org, role):
         "open_survey": open_survey.id,
         "open_question": open_survey.questions[0].id,
         "complaint": complaint.id,
+        "certification": certification.id,
+        "external_audit": external.id,
+        "finding": finding.id,
+        "iso_review": iso_review.id,
+        "change": iso_review.items[0].id,
+        "review_action": review_action.id,
+        "org_review": org_review.id,
+        "impact": impact.id,
+        "management_review": management_review.id,
+        "clause_item": board_item.id,
+        "retired_item": retired_item.id,
     }
     client = app.test_client()
     mismatches = []
@@ -484,3 +777,23 @@ def test_api_authorisation_matrix(app, org, role):
     assert db.session.query(RuleTrigger).count() == 0
     found = db.session.get(Complaint, complaint.id)
     assert db.session.query(Complaint).count() == 1 and (found.state, found.version) == ("received", 1)
+    assert db.session.get(CertificationBody, kebs.id).profile == kebs_profile
+    found = db.session.get(Certification, certification.id)
+    assert db.session.query(Certification).count() == 1 and (found.state, found.version) == ("applied", 1)
+    assert db.session.query(ExternalAudit).count() == 1 and db.session.query(ExternalFinding).count() == 1
+    found = db.session.get(ExternalFinding, finding.id)
+    assert (found.grade, found.group_label, found.regraded_from) == ("observation", "", "")
+    for model in (IsoChangeReview, OrgChangeReview, ManagementReview):
+        assert db.session.query(model).count() == 1
+    for record in (iso_review, org_review, management_review):
+        found = db.session.get(type(record), record.id)
+        assert (found.state, found.version) == review_versions[(type(record).__name__, record.id)]
+    assert [i.status for i in db.session.query(IsoChangeItem)] == ["not_assessed", "not_assessed"]
+    assert db.session.query(ChangeImpact).count() == 1
+    assert db.session.get(ManagementReview, management_review.id).inputs == management_inputs
+    found = db.session.get(ReviewAction, review_action.id)
+    assert db.session.query(ReviewAction).count() == 1 and (found.status, found.outcome) == ("open", "")
+    assert db.session.query(ImplementationItem).count() == items_before
+    assert len(db.session.get(ImplementationItem, retired_item.id).evidence) == 1
+    found = db.session.get(ImplementationItem, board_item.id)
+    assert (found.state, found.evidence) == ("planned", [])

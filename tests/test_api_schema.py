@@ -12,7 +12,9 @@ longer has; so the cases come from each operation's Hypothesis strategy.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
 from typing import Any
 
 import pytest
@@ -21,13 +23,26 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from sqlalchemy import select
 
+from qms.database import db
+from qms.models import CertificationBody
 from qms.services import fire
 from qms.services.attachments import attach
+from qms.services.audit_trail import recorded_change
 from qms.services.audits import create_programme
+from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
+from qms.services.implementation import add_evidence, build_board, item_for_process
 from qms.services.nonconformities import add_progress_note
+from qms.services.reviews import (
+    add_action,
+    add_impact,
+    open_iso_change_review,
+    open_org_change_review,
+    plan_management_review,
+)
 from qms.services.surveys import create_survey, submit_response
 from qms.services.tokens import create_token
 
@@ -35,12 +50,20 @@ from .helpers import audit_in_state, nc_in_state, new_process
 from .test_customers import QUESTIONS as SURVEY_QUESTIONS
 from .test_documents import pdf_bytes
 
-MAX_EXAMPLES = 20
+#: generated requests per operation and mode; raise it locally (QMS_FUZZ_EXAMPLES=200) to search harder
+MAX_EXAMPLES = int(os.environ.get("QMS_FUZZ_EXAMPLES", "20"))
 NC = "/api/v1/nonconformities/{nc_id}"
 CA = "/api/v1/corrective-actions/{action_id}"
 AUDIT = "/api/v1/audits/{audit_id}"
 SURVEY = "/api/v1/surveys/{survey_id}"
 COMPLAINT = "/api/v1/complaints/{complaint_id}"
+BODY = "/api/v1/certification-bodies/{code}"
+CERT = "/api/v1/certifications/{certification_id}"
+EXTERNAL = f"{CERT}/external-audits/{{external_audit_id}}"
+ISO = "/api/v1/reviews/iso-change/{review_id}"
+ORG = "/api/v1/reviews/org-change/{review_id}"
+MR = "/api/v1/reviews/management/{review_id}"
+ITEM = "/api/v1/implementation/{implementation_id}"
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),
     ("POST", "/api/v1/nonconformities"),
@@ -128,6 +151,62 @@ OPERATIONS = [
     ("GET", f"{COMPLAINT}/history"),
     ("GET", f"{COMPLAINT}/events"),
     ("POST", f"{COMPLAINT}/events/{{event}}"),
+    ("GET", "/api/v1/certification-bodies"),
+    ("GET", BODY),
+    # administrators only: the quality officer the run speaks as is refused (403) before the body is read
+    ("PATCH", BODY),
+    ("GET", "/api/v1/certifications"),
+    ("POST", "/api/v1/certifications"),
+    ("GET", "/api/v1/certifications/reminders"),
+    ("GET", "/api/v1/readiness"),
+    ("GET", CERT),
+    ("GET", f"{CERT}/history"),
+    ("GET", f"{CERT}/events"),
+    ("POST", f"{CERT}/events/{{event}}"),
+    ("GET", f"{CERT}/timeline"),
+    ("GET", f"{CERT}/readiness"),
+    ("GET", f"{CERT}/pack.pdf"),
+    ("GET", f"{CERT}/external-audits"),
+    ("POST", f"{CERT}/external-audits"),
+    ("POST", f"{EXTERNAL}/groups"),
+    ("POST", f"{EXTERNAL}/findings/{{finding_id}}/regrade"),
+    ("GET", "/api/v1/reviews"),
+    ("POST", "/api/v1/reviews/iso-change"),
+    ("POST", "/api/v1/reviews/org-change"),
+    ("POST", "/api/v1/reviews/management"),
+    ("GET", ISO),
+    ("GET", f"{ISO}/history"),
+    ("GET", f"{ISO}/events"),
+    ("POST", f"{ISO}/events/{{event}}"),
+    ("POST", f"{ISO}/actions"),
+    ("PATCH", f"{ISO}/items/{{change_id}}"),
+    ("PUT", f"{ISO}/verification"),
+    ("GET", ORG),
+    ("GET", f"{ORG}/history"),
+    ("GET", f"{ORG}/events"),
+    ("POST", f"{ORG}/events/{{event}}"),
+    ("POST", f"{ORG}/actions"),
+    ("POST", f"{ORG}/impacts"),
+    ("DELETE", f"{ORG}/impacts/{{impact_id}}"),
+    ("GET", f"{ORG}/suggested-impacts"),
+    ("GET", MR),
+    ("GET", f"{MR}/history"),
+    ("GET", f"{MR}/events"),
+    ("POST", f"{MR}/events/{{event}}"),
+    ("POST", f"{MR}/actions"),
+    ("POST", f"{MR}/inputs/compile"),
+    ("PUT", f"{MR}/inputs/{{key}}"),
+    ("GET", f"{MR}/minutes.pdf"),
+    ("POST", "/api/v1/review-actions/{review_action_id}/complete"),
+    ("POST", "/api/v1/review-actions/{review_action_id}/cancel"),
+    ("GET", "/api/v1/implementation"),
+    ("POST", "/api/v1/implementation/build"),
+    ("GET", ITEM),
+    ("GET", f"{ITEM}/history"),
+    ("GET", f"{ITEM}/events"),
+    ("POST", f"{ITEM}/events/{{event}}"),
+    ("POST", f"{ITEM}/evidence"),
+    ("DELETE", f"{ITEM}/evidence/{{index}}"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -162,6 +241,40 @@ def existing_ids(org) -> dict[str, int]:
     for value in (2, 9, 10):
         submit_response(survey, {f"q{survey.questions[0].id}": value}, channel="phone")
     complaint = log_complaint(org.quality, channel="facebook", summary="Slow", description="D", customer_handle="@a")
+    # a certification with a body's audit and its findings, a review of each kind (the same id, so
+    # that one review_id fits every kind's paths), a review action, and the implementation board
+    with recorded_change(None, "bodies loaded") as session:
+        ensure_bodies(session)
+    kebs = db.session.scalar(select(CertificationBody).where(CertificationBody.code == "kebs"))
+    certification = create_certification(org.quality, body_id=kebs.id, scope="Design and manufacture of doors")
+    external = record_external_audit(
+        certification,
+        org.quality,
+        kind="stage1",
+        start_date=dt.date.today() - dt.timedelta(days=1),
+        findings=[
+            {"body_reference": "F1", "grade": "minor", "clause_number": "7.5.3", "description": "Old form"},
+            {"body_reference": "F2", "grade": "observation", "description": "Labels"},
+        ],
+    )
+    iso = open_iso_change_review(org.quality, old_standard="iso-9001-2015", new_standard="iso-9001-2015-amd1-2024")
+    fire(iso, "start_gap_analysis", org.quality)
+    action = add_action(
+        iso, org.quality, title="Update the context register", owner_id=org.owner.id, due_date=dt.date.today()
+    )
+    change = open_org_change_review(
+        org.quality, title="Second line", change_kind="process", description="A line", process_id=process.id
+    )
+    impact = add_impact(change, org.quality, area="risk", subject="Untrained night shift")
+    today = dt.date.today()
+    management = plan_management_review(
+        org.quality, title="Review", planned_for=today, period_start=today - dt.timedelta(days=90), period_end=today
+    )
+    fire(management, "start_gathering", org.quality)
+    assert iso.id == change.id == management.id
+    build_board(org.quality)
+    item = item_for_process(process)
+    add_evidence(item, org.quality, kind="url", ref="https://intranet.example.test/flow")
     return {
         "audit_id": audit.id,
         "item_id": audit.items[0].id,
@@ -178,6 +291,17 @@ def existing_ids(org) -> dict[str, int]:
         "survey_id": survey.id,
         "question_id": survey.questions[1].id,
         "complaint_id": complaint.id,
+        "code": "kebs",
+        "certification_id": certification.id,
+        "external_audit_id": external.id,
+        "finding_id": external.findings[0].id,
+        "review_id": iso.id,
+        "change_id": iso.items[0].id,
+        "impact_id": impact.id,
+        "review_action_id": action.id,
+        "key": "resources",
+        "implementation_id": item.id,
+        "index": 0,
     }
 
 

@@ -251,3 +251,28 @@ def test_reminders_command(app, org, bodies, runner):
     later = (TODAY + dt.timedelta(days=30)).isoformat()
     result = runner.invoke(args=["certifications", "reminders", "--date", later])
     assert "overdue by 10 days" in result.output
+
+
+def test_dates_out_of_range_are_field_errors_not_overflows(app, org, bodies):
+    c = create_certification(org.manager, body_id=bodies["kebs"].id, scope="Doors")
+    fire(c, "record_contract", org.manager, {"signed_on": TODAY})
+    fire(c, "start_stage1", org.quality, {"audit_date": TODAY})
+    fire(c, "ready_for_stage2", org.quality, {})
+    with pytest.raises(InvalidData) as caught:
+        fire(c, "complete_stage2", org.quality, {"last_day": "9999-12-31"})
+    assert caught.value.errors == {"last_day": "must be between 1900-01-01 and 2999-12-31"}
+    with pytest.raises(InvalidData) as caught:
+        create_certification(org.manager, body_id=bodies["kebs"].id, scope="Doors", applied_on="0001-01-01")
+    assert "between" in caught.value.errors["applied_on"]
+    assert c.state == "stage2"
+
+
+def test_body_names_refuse_nul_and_long_grade_codes(app, org, bodies):
+    with pytest.raises(InvalidData) as caught:
+        update_body(bodies["sgs"], org.admin, {"name": "SGS\x00"})
+    assert "name" in caught.value.errors
+    scale = [dict(grade) for grade in bodies["sgs"].profile["severity_scale"]]
+    scale[0]["code"] = "x" * 41
+    with pytest.raises(InvalidData) as caught:
+        update_body(bodies["sgs"], org.admin, {"severity_scale": scale})
+    assert "40 at most" in caught.value.errors["severity_scale[0].code"]

@@ -35,6 +35,8 @@ class State:
 
 # --- fields -----------------------------------------------------------------
 
+#: the dates a record may hold (a year 9999 date would overflow the deadlines computed from it)
+MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 FIELD_TYPES = ("text", "string", "date", "integer", "choice", "multichoice", "boolean", "list", "json")
 
 
@@ -73,15 +75,17 @@ class Field:
             return value
         if kind == "date":
             if isinstance(value, dt.datetime):
-                return value.date()
-            if isinstance(value, dt.date):
-                return value
-            if isinstance(value, str):
+                value = value.date()
+            elif isinstance(value, str):
                 try:
-                    return dt.date.fromisoformat(value.strip())
+                    value = dt.date.fromisoformat(value.strip())
                 except ValueError:
                     raise ValueError("must be a date (YYYY-MM-DD)") from None
-            raise ValueError("must be a date (YYYY-MM-DD)")
+            if not isinstance(value, dt.date):
+                raise ValueError("must be a date (YYYY-MM-DD)")
+            if not MIN_DATE <= value <= MAX_DATE:  # deadlines are computed from dates: keep them in range
+                raise ValueError(f"must be between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}")
+            return value
         if kind == "integer":
             if isinstance(value, bool):
                 raise ValueError("must be an integer")

@@ -57,11 +57,14 @@ def init_api(app: Flask) -> QmsApi:
     from . import (
         attachments,
         audits,
+        certifications,
         complaints,
         corrective_actions,
         docs,
         documents,
+        implementation,
         nonconformities,
+        reviews,
         standards,
         surveys,
         tokens,
@@ -83,6 +86,10 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(standards.blp)
     api.register_blueprint(surveys.blp)
     api.register_blueprint(complaints.blp)
+    api.register_blueprint(certifications.bodies_blp)
+    api.register_blueprint(certifications.blp)
+    api.register_blueprint(reviews.blp)
+    api.register_blueprint(implementation.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

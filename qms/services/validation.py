@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from workflows.definition import MAX_DATE, MIN_DATE
 from workflows.errors import NotPermitted
 
 
@@ -52,14 +53,17 @@ def clean_date(errors: dict[str, str], name: str, value: Any, *, required: bool 
             errors[name] = "is required"
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        errors[name] = "must be a date (YYYY-MM-DD)"
+        value = value.date()
+    elif not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(str(value))
+        except ValueError:
+            errors[name] = "must be a date (YYYY-MM-DD)"
+            return None
+    if not MIN_DATE <= value <= MAX_DATE:
+        errors[name] = f"must be between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}"
         return None
+    return value
 
 
 def row_by_id(model: type, value: Any) -> Any:
