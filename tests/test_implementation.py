@@ -74,7 +74,13 @@ def test_evidence_is_validated(org):
     doc = procedure(org)
     audit = audit_in_state(org, "planned", process=production)
     nc = new_nc(org)
-    for kind, ref in (("photo", "1"), ("document", 999_999), ("audit", "abc"), ("nonconformity", None)):
+    for kind, ref in (
+        ("photo", "1"),
+        ("document", 999_999),
+        ("audit", "abc"),
+        ("nonconformity", None),
+        ("document", "²"),
+    ):
         with pytest.raises(InvalidData) as bad:
             add_evidence(item, org.quality, kind=kind, ref=ref)
         assert set(bad.value.errors) == {"kind" if kind == "photo" else "ref"}

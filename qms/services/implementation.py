@@ -25,7 +25,7 @@ from ..database import db, id_in
 from ..models import Actor, Audit, ChecklistItem, Document, ImplementationItem, Nonconformity, Process, User
 from .audit_trail import recorded_change
 from .standards import find_standard
-from .validation import clean_text
+from .validation import clean_text, require_roles, row_by_id
 from .workflow import as_actor, facts_provider
 
 #: who sets up the board
@@ -45,20 +45,6 @@ MAX_EVIDENCE = 100
 DEFAULT_STANDARD = "iso-9001-2015"
 
 
-def _require(actor: Actor, roles: frozenset[str], what: str) -> None:
-    if not actor.roles & roles:
-        names = ", ".join(sorted(r.replace("_", " ") for r in roles))
-        raise NotPermitted(f"Requires the role {names} to {what}")
-
-
-def _row(model: type, value: Any) -> Any:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**31:
-        return None
-    return db.session.get(model, value)
-
-
 def _within(number: str, clause: str) -> bool:
     """Whether ``number`` is ``clause`` or one of its sub-clauses."""
     return number == clause or number.startswith(clause + ".")
@@ -73,7 +59,7 @@ def build_board(actor: User | Actor, *, standard_identifier: str = DEFAULT_STAND
     Running it again adds only what is new (a new process); returns the number of items added.
     """
     actor = as_actor(actor)
-    _require(actor, BOARD_ROLES, "set up the implementation board")
+    require_roles(actor, BOARD_ROLES, "set up the implementation board")
     errors: dict[str, str] = {}
     standard = None
     try:
@@ -213,7 +199,7 @@ def add_evidence(
         default_label = value
     else:
         model = {"document": Document, "audit": Audit, "nonconformity": Nonconformity}[kind]
-        record = _row(model, ref)
+        record = row_by_id(model, ref.strip() if isinstance(ref, str) else ref)
         if record is None:
             errors["ref"] = f"no {kind} with id {ref!r}"
         else:
