@@ -48,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -55,16 +56,29 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind QMS_PROXY_COUNT reverse proxies, take the client address, scheme and host from their
+    X-Forwarded-* headers (else the sign-in rate limit would count every user as the proxy)."""
+    count = app.config.get("QMS_PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+
+
 def register_extensions(app: Flask) -> None:
     from . import (
         models,
         services,  # noqa: F401  (registers effects and guard facts)
     )
-    from .extensions import csrf, db, login_manager, migrate
+    from .extensions import csrf, db, login_manager, mail, migrate
+    from .jobs import celery_init_app
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    mail.init_app(app)
+    celery_init_app(app)
     from .security import init_security
 
     init_security(app)
@@ -79,6 +93,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .jobs import views as jobs_views
     from .web import (
         account,
         admin,
@@ -111,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
         reviews,
         standards,
         implementation,
+        jobs_views,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

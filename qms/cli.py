@@ -14,6 +14,8 @@ from workflows import all_lifecycles, get_lifecycle, lifecycle_names
 from workflows.diagram import mermaid
 from workflows.errors import InvalidData, UnknownLifecycle
 
+from .cli_backup import register as register_backup_commands
+from .cli_jobs import register as register_jobs_commands
 from .cli_standards import standards_group
 from .database import db
 
@@ -294,6 +296,8 @@ def register(app: Flask) -> None:
     ):
         app.cli.add_command(command)
     app.cli.add_command(standards_group)
+    register_backup_commands(app)  # qms backup / qms restore
+    register_jobs_commands(app)  # qms jobs run / list
 
 
 def _create_app() -> Flask:

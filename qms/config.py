@@ -55,10 +55,57 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "QMS_ORGANISATION": os.environ.get("QMS_ORGANISATION", "Demo Organisation"),
         "QMS_RATELIMIT_STORAGE_URI": os.environ.get("QMS_RATELIMIT_STORAGE_URI", "memory://"),
         "QMS_FORCE_HTTPS": _flag("QMS_FORCE_HTTPS", False),
+        # how many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: trust none)
+        "QMS_PROXY_COUNT": _proxy_count(),
         "QMS_UPLOAD_FOLDER": os.environ.get("QMS_UPLOAD_FOLDER", str(instance_path / "uploads")),
         "QMS_COMPLAINT_ACK_DAYS": _days("QMS_COMPLAINT_ACK_DAYS", 2),
         "QMS_COMPLAINT_RESOLVE_DAYS": _days("QMS_COMPLAINT_RESOLVE_DAYS", 20),
+        # how long the dashboard reuses its internal-audit coverage figures (0: recount every time)
+        "QMS_DASHBOARD_CACHE_SECONDS": _cache_seconds(),
+        **_background_and_mail(),
     }
+
+
+def _background_and_mail() -> dict[str, object]:
+    """Celery (no broker: tasks run in-process), e-mail (no server: messages are logged, not sent)."""
+    broker = os.environ.get("QMS_CELERY_BROKER_URL", "").strip()
+    port = os.environ.get("QMS_MAIL_PORT", "25").strip()
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"QMS_MAIL_PORT must be a port number (1–65535), not {port!r}")
+    hour = os.environ.get("QMS_DIGEST_HOUR", "6").strip()
+    if not hour.isdigit() or not 0 <= int(hour) <= 23:
+        raise ValueError(f"QMS_DIGEST_HOUR must be an hour of the day (0–23), not {hour!r}")
+    return {
+        "QMS_CELERY_BROKER_URL": broker,
+        "QMS_CELERY_RESULT_BACKEND": os.environ.get("QMS_CELERY_RESULT_BACKEND", broker).strip(),
+        "QMS_TIMEZONE": _timezone(),
+        "QMS_DIGEST_HOUR": int(hour),
+        "QMS_DIGEST_DAYS_AHEAD": _days("QMS_DIGEST_DAYS_AHEAD", 7),
+        "QMS_EXPORT_KEEP_DAYS": _days("QMS_EXPORT_KEEP_DAYS", 2),
+        "QMS_BASE_URL": os.environ.get("QMS_BASE_URL", "http://127.0.0.1:5000").strip().rstrip("/"),
+        # Flask-Mail reads MAIL_*; an empty server means mail is not configured.
+        "MAIL_SERVER": os.environ.get("QMS_MAIL_SERVER", "").strip(),
+        "MAIL_PORT": int(port),
+        "MAIL_USE_TLS": _flag("QMS_MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _flag("QMS_MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("QMS_MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("QMS_MAIL_PASSWORD") or None,
+        # sent even under TESTING: the tests send to a real local SMTP server
+        "MAIL_SUPPRESS_SEND": False,
+        "MAIL_DEFAULT_SENDER": os.environ.get("QMS_MAIL_SENDER", "qmsflow@localhost").strip(),
+    }
+
+
+def _timezone() -> str:
+    """QMS_TIMEZONE (an IANA name such as Europe/Berlin): when the day of the scheduled jobs begins."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("QMS_TIMEZONE", "UTC").strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"QMS_TIMEZONE must be a time zone name such as Europe/Berlin, not {name!r}") from None
+    return name
 
 
 def _days(name: str, default: int) -> int:
@@ -73,3 +120,19 @@ def _days(name: str, default: int) -> int:
     if not 1 <= days <= 365:
         raise ValueError(f"{name} must be between 1 and 365 days, not {days}")
     return days
+
+
+def _cache_seconds() -> int:
+    """QMS_DASHBOARD_CACHE_SECONDS: 0–3600 seconds (default 60); anything else stops the app at start."""
+    raw = os.environ.get("QMS_DASHBOARD_CACHE_SECONDS", "60").strip()
+    if not raw.isdigit() or int(raw) > 3600:
+        raise ValueError(f"QMS_DASHBOARD_CACHE_SECONDS must be a number of seconds (0–3600), not {raw!r}")
+    return int(raw)
+
+
+def _proxy_count() -> int:
+    """QMS_PROXY_COUNT: 0–5 trusted proxies; anything else stops the app at start."""
+    raw = os.environ.get("QMS_PROXY_COUNT", "0").strip()
+    if not raw.isdigit() or int(raw) > 5:
+        raise ValueError(f"QMS_PROXY_COUNT must be the number of reverse proxies (0–5), not {raw!r}")
+    return int(raw)

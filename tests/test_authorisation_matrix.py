@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from qms.database import db
+from qms.jobs.exports import request_export
 from qms.models import CertificationBody
 from qms.services import fire
 from qms.services.attachments import attach
@@ -504,6 +505,19 @@ MATRIX = [
     ("GET", "/admin/users/<id:user_id>", "/admin/users/{user}", None, only(200, ("admin",))),
     ("POST", "/admin/users/<id:user_id>", "/admin/users/{user}", {}, only(422, ("admin",))),
     ("POST", "/admin/users/<id:user_id>/password", "/admin/users/{user}/password", {}, only(422, ("admin",))),
+    # background work: exports are downloaded by whoever asked (the process owner here) and admins
+    ("GET", "/exports", "/exports", None, ALL_OK),
+    ("POST", "/exports", "/exports", {}, only(422, SIGNED_IN)),  # no format chosen
+    ("GET", "/exports/<id:export_id>", "/exports/{export}", None, only(200, ("admin", "process_owner"))),
+    (
+        "GET",
+        "/exports/<id:export_id>/download",
+        "/exports/{export}/download",
+        None,
+        only(200, ("admin", "process_owner")),
+    ),
+    ("GET", "/admin/jobs", "/admin/jobs", None, only(200, ("admin",))),
+    ("POST", "/account/email", "/account/email", {}, only(302, SIGNED_IN)),
 ]
 
 
@@ -577,6 +591,7 @@ def test_authorisation_matrix(app, org, role):
     )
     build_board(org.quality)
     board_item = item_for_process(process)
+    export = request_export(org.owner, "nc-register", "pdf", {})
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -611,6 +626,7 @@ def test_authorisation_matrix(app, org, role):
         "impact": impact.id,
         "management_review": management_review.id,
         "board_item": board_item.id,
+        "export": export.id,
     }
     users = {
         "admin": org.admin,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -371,3 +372,53 @@ def test_a_damaged_version_field_is_refused(client, org):
     assert response.status_code == 422
     db.session.expire_all()
     assert db.session.get(Nonconformity, nc.id).state == "reported"
+
+
+def _attempts(app, org, forwarded_for: str, count: int) -> list[int]:
+    client = app.test_client()
+    return [
+        client.post(
+            "/login",
+            data={"email": org.quality.email, "password": "wrong-password"},
+            headers={"X-Forwarded-For": forwarded_for},
+        ).status_code
+        for _ in range(count)
+    ]
+
+
+def test_behind_a_trusted_proxy_the_rate_limit_counts_each_client(app, org, monkeypatch):
+    from qms import create_app
+    from qms.config import from_environment
+    from qms.security import limiter
+
+    monkeypatch.setenv("QMS_PROXY_COUNT", "1")
+    assert from_environment(Path(app.instance_path))["QMS_PROXY_COUNT"] == 1
+    proxied = create_app({**app.config, "RATELIMIT_ENABLED": True, "QMS_PROXY_COUNT": 1})
+    limiter.reset()
+    with proxied.app_context():
+        first = _attempts(proxied, org, "203.0.113.7", 11)
+        other = _attempts(proxied, org, "198.51.100.9", 1)
+        limiter.reset()
+    assert first[:10] == [200] * 10 and first[10] == 429
+    assert other == [200]  # another client behind the same proxy is not locked out
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_does_not_escape_the_limit(app, org):
+    from qms import create_app
+    from qms.security import limiter
+
+    direct = create_app({**app.config, "RATELIMIT_ENABLED": True})
+    limiter.reset()
+    with direct.app_context():
+        codes = [_attempts(direct, org, f"192.0.2.{i}", 1)[0] for i in range(11)]
+        limiter.reset()
+    assert codes[:10] == [200] * 10 and codes[10] == 429
+
+
+@pytest.mark.parametrize("value", ["-1", "six", "9"])
+def test_a_bad_proxy_count_stops_the_app_at_start(app, monkeypatch, value):
+    from qms import create_app
+
+    monkeypatch.setenv("QMS_PROXY_COUNT", value)
+    with pytest.raises(ValueError, match="QMS_PROXY_COUNT"):
+        create_app({**app.config})

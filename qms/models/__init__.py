@@ -43,6 +43,7 @@ from .documents import (
     DocumentNumbering,
     DocumentRevision,
 )
+from .jobs import JobRun, Notification, NotificationPreference, ReportExport
 from .management import (
     ACTION_STATES,
     CHANGE_KINDS,
@@ -124,13 +125,17 @@ __all__ = [
     "ImportedStandard",
     "IsoChangeItem",
     "IsoChangeReview",
+    "JobRun",
     "ManagementReview",
     "Nonconformity",
+    "Notification",
+    "NotificationPreference",
     "OrgChangeReview",
     "Process",
     "ProgrammeEntry",
     "ProgressNote",
     "ReferenceCounter",
+    "ReportExport",
     "ReviewAction",
     "RuleTrigger",
     "Site",

@@ -15,6 +15,7 @@ from workflows.errors import InvalidData, NotPermitted
 from ..database import db
 from ..models import ApiToken
 from ..services.audits import new_calendar_feed, revoke_calendar_feed
+from ..services.notifications import set_digest_preference, wants_digest
 from ..services.tokens import create_token, revoke_token, tokens_of
 from ..services.users import change_password
 
@@ -45,6 +46,7 @@ def _render(
         new_token=new_token,
         feed_url=feed_url,
         has_feed=current_user.calendar_feed_hash is not None,
+        daily_digest=wants_digest(current_user),
     )
 
 
@@ -106,3 +108,16 @@ def revoke_calendar() -> Any:
     revoke_calendar_feed(current_user, current_user)
     flash("Your calendar feed address is revoked; calendar apps using it get nothing more.")
     return redirect(url_for("account.profile") + "#feed")
+
+
+@bp.route("/email", methods=["POST"])
+@login_required
+def email_preferences() -> Any:
+    """The user's own e-mail choices (an unticked box is absent from the form: no digest)."""
+    value = request.form.get("daily_digest", "")
+    if value not in ("", "1"):
+        flash("Daily digest: tick the box or leave it empty.")
+        return _render(), 422
+    set_digest_preference(current_user, value == "1")
+    flash("Daily digest " + ("on." if value else "off: you will get no digest e-mails."))
+    return redirect(url_for("account.profile") + "#email")

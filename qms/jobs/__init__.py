@@ -1,0 +1,85 @@
+"""Background work on Celery: the app, its schedule, and how tasks get a Flask app context.
+
+With ``QMS_CELERY_BROKER_URL`` set (e.g. ``redis://127.0.0.1:6379/0``) tasks go to the broker
+and a worker runs them::
+
+    celery -A qms.jobs.worker worker --loglevel=INFO
+    celery -A qms.jobs.worker beat --loglevel=INFO
+
+Without a broker (the embedded default) every task runs in-process when it is sent and no
+Redis is needed; the scheduled jobs are then started by cron with ``qms jobs run NAME``.
+Scheduled jobs happen once per period however many beats and workers run: see ``runs.claim``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from celery.schedules import crontab
+from flask import Flask
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """A Celery app configured from the Flask config, whose tasks run inside a Flask app context."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    broker = app.config.get("QMS_CELERY_BROKER_URL", "")
+    eager = not broker
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=broker or "memory://",
+        result_backend=app.config.get("QMS_CELERY_RESULT_BACKEND") or None,
+        task_always_eager=eager,
+        task_eager_propagates=eager,
+        task_ignore_result=True,
+        # a task is acknowledged once done, so a worker killed half-way leaves it to another worker
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone=app.config.get("QMS_TIMEZONE", "UTC"),
+        beat_schedule=beat_schedule(app.config.get("QMS_DIGEST_HOUR", 6)),
+        beat_schedule_filename=f"{app.instance_path}/celerybeat-schedule",
+    )
+    celery.set_default()
+    from . import tasks  # noqa: F401  (registers the tasks with this app)
+
+    app.extensions["celery"] = celery
+    return celery
+
+
+def beat_schedule(digest_hour: int) -> dict[str, dict[str, Any]]:
+    """The periodic jobs; each beat entry only sends a task, the task claims its (job, day) once."""
+    return {
+        # before the digest, so that the reviews it starts are in the morning's e-mail
+        "document-reviews": {
+            "task": "qms.run_job",
+            "schedule": crontab(hour=max(digest_hour - 1, 0), minute=30),
+            "args": ("document-reviews",),
+        },
+        "daily-digest": {
+            "task": "qms.run_job",
+            "schedule": crontab(hour=digest_hour, minute=0),
+            "args": ("daily-digest",),
+        },
+        "recurring-audits": {
+            "task": "qms.run_job",
+            "schedule": crontab(hour=1, minute=30),
+            "args": ("recurring-audits",),
+        },
+        "clean-exports": {
+            "task": "qms.run_job",
+            "schedule": crontab(hour=2, minute=15),
+            "args": ("clean-exports",),
+        },
+    }
+
+
+def is_eager(app: Flask) -> bool:
+    """True when tasks run in-process (no broker configured)."""
+    return bool(app.extensions["celery"].conf.task_always_eager)

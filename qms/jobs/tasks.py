@@ -1,0 +1,26 @@
+"""The Celery tasks; each runs inside a Flask app context (see ``celery_init_app``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+
+
+@shared_task(name="qms.run_job")
+def run_job_task(name: str, on: str | None = None, trigger: str = "beat") -> dict[str, object]:
+    """Run scheduled job ``name`` for the day ``on`` (ISO date; today when omitted), once."""
+    from .runs import run_job
+
+    run = run_job(name, dt.date.fromisoformat(on) if on else None, trigger=trigger)
+    if run is None:
+        return {"job": name, "skipped": True}
+    return {"job": name, "run_id": run.id, "outcome": run.outcome, "counts": run.counts}
+
+
+@shared_task(name="qms.prepare_export")
+def prepare_export_task(export_id: int) -> str:
+    """Build a requested export file; returns its status."""
+    from .exports import prepare_export
+
+    return prepare_export(export_id)

@@ -1,0 +1,112 @@
+"""What a user is reminded of (the daily digest), and the recurring audits created on schedule.
+
+The digest reuses "My work" (``dashboard.work_for``): the same items, kept to those overdue or
+due within ``QMS_DIGEST_DAYS_AHEAD`` days.  Managers and quality officers also get every active
+certification's deadlines whose reminder day has come (surveillance and recertification
+audits, certificate expiry), not only those of certifications they own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from ..database import db
+from ..models import AuditProgramme, User
+from .certifications import reminders
+from .dashboard import WorkItem, work_for
+
+log = logging.getLogger(__name__)
+
+#: roles that see every certification's deadlines in their digest
+CERTIFICATION_WATCHERS = frozenset({"manager", "quality_officer"})
+#: roles that may generate a programme's audits (as ``audits.PLANNER_ROLES``)
+PLANNERS = frozenset({"manager", "quality_officer"})
+
+KIND_LABELS = {
+    "nc": "Nonconformity",
+    "action": "Corrective action",
+    "document": "Document",
+    "audit": "Audit",
+    "complaint": "Complaint",
+    "survey": "Survey",
+    "certification": "Certification",
+    "review_action": "Review action",
+}
+_ENDPOINTS = {
+    "nc": ("nc.detail", "nc_id"),
+    "action": ("nc.action_detail", "action_id"),
+    "document": ("docs.detail", "document_id"),
+    "audit": ("audits.detail", "audit_id"),
+    "complaint": ("complaints.detail", "complaint_id"),
+    "survey": ("surveys.detail", "survey_id"),
+    "certification": ("certifications.detail", "certification_id"),
+}
+
+
+def digest_items(user: User, today: dt.date, days_ahead: int | None = None) -> list[WorkItem]:
+    """``user``'s overdue items and those due within ``days_ahead`` days, overdue first."""
+    if days_ahead is None:
+        days_ahead = current_app.config.get("QMS_DIGEST_DAYS_AHEAD", 7)
+    horizon = today + dt.timedelta(days=days_ahead)
+    items = [item for item in work_for(user, today) if item.overdue or (item.due is not None and item.due <= horizon)]
+    if user.roles & CERTIFICATION_WATCHERS:
+        seen = {(item.record_id, item.title) for item in items if item.kind == "certification"}
+        for reminder in reminders(today):
+            certification = reminder.certification
+            title = f"{reminder.what} — {certification.body.name}"
+            if (certification.id, title) in seen:
+                continue
+            items.append(
+                WorkItem(
+                    "certification",
+                    certification.id,
+                    certification.reference,
+                    title,
+                    certification.state_label,
+                    [f"Prepare: {reminder.what.lower()}"],
+                    reminder.due,
+                    reminder.days_left < 0,
+                )
+            )
+    items.sort(key=lambda item: (not item.overdue, item.due or dt.date.max, item.reference))
+    return items
+
+
+def item_url(item: WorkItem) -> str:
+    """The absolute address of ``item``'s record (needs a request context; see ``mail_context``)."""
+    if item.kind == "review_action":
+        kind = item.review_kind.replace("_", "-")
+        return url_for("reviews.detail", kind=kind, review_id=item.record_id, _external=True) + "#actions"
+    endpoint, argument = _ENDPOINTS[item.kind]
+    return url_for(endpoint, **{argument: item.record_id}, _external=True)
+
+
+def generate_recurring_audits(today: dt.date) -> dict[str, int]:
+    """Create the missing audits of this year's and next year's programmes (idempotent).
+
+    Each programme's audits are generated as the person who created the programme, through
+    the usual service (permissions, audit trail); a programme whose creator is inactive or no
+    longer a planner is skipped and counted, for an administrator to see.
+    """
+    programmes = list(
+        db.session.scalars(
+            select(AuditProgramme)
+            .where(AuditProgramme.year.in_((today.year, today.year + 1)))
+            .order_by(AuditProgramme.year, AuditProgramme.id)
+        )
+    )
+    from .audits import generate_audits
+
+    counts = {"programmes": len(programmes), "audits_created": 0, "programmes_skipped": 0}
+    for programme in programmes:
+        creator = programme.created_by
+        if not creator.active or not creator.roles & PLANNERS:
+            log.warning("programme %s skipped: its creator %s cannot plan audits", programme.id, creator.email)
+            counts["programmes_skipped"] += 1
+            continue
+        counts["audits_created"] += len(generate_audits(programme, creator))
+    return counts
