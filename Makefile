@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c co
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench screenshots chromium clean
+.PHONY: run test lint bench screenshots chromium clean bench-load fuzz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -44,6 +44,22 @@ lint: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/features.py
+
+$(VENV)/.bench-installed: setup.cfg constraints.txt | $(BIN)/python
+	$(PIP) -e ".[test,bench]"
+	touch $@ $(VENV)/.test-installed $(VENV)/.run-installed
+
+# The load benchmark: gunicorn on PostgreSQL (qms_bench_large, seeded when missing) under locust.
+# BENCH_ARGS passes options, e.g. make bench-load BENCH_ARGS="--duration 120 --database-url postgresql://…"
+bench-load: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/load.py $(BENCH_ARGS)
+
+# schemathesis over every API operation with many more generated requests than `make test`
+# (FUZZ_EXAMPLES per operation and mode, data that fits the OpenAPI document and data that does not);
+# on SQLite, and on PostgreSQL too when QMS_TEST_DATABASE_URL is set. No 5xx, every answer as documented.
+FUZZ_EXAMPLES ?= 500
+fuzz: $(VENV)/.test-installed
+	QMS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_api_schema.py -n 2 -q $(FUZZ_ARGS)
 
 # Refresh docs/screenshots/ from the browser test.
 screenshots: $(VENV)/.test-installed chromium

@@ -50,7 +50,7 @@ from .helpers import audit_in_state, nc_in_state, new_process
 from .test_customers import QUESTIONS as SURVEY_QUESTIONS
 from .test_documents import pdf_bytes
 
-#: generated requests per operation and mode; raise it locally (QMS_FUZZ_EXAMPLES=200) to search harder
+#: generated requests per operation and mode; `make fuzz` raises it (QMS_FUZZ_EXAMPLES, 500 there) to search harder
 MAX_EXAMPLES = int(os.environ.get("QMS_FUZZ_EXAMPLES", "20"))
 NC = "/api/v1/nonconformities/{nc_id}"
 CA = "/api/v1/corrective-actions/{action_id}"
