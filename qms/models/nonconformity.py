@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import db
@@ -26,6 +26,8 @@ SEVERITY_LABELS = {"major": "Major", "minor": "Minor", "observation": "Observati
 
 class Nonconformity(WorkflowRecord, db.Model):
     __tablename__ = "nonconformities"
+    #: the API lists NCs newest first by default
+    __table_args__ = (Index("ix_nonconformities_created_at", "created_at"),)
     lifecycle_name = "nonconformity"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,7 +38,7 @@ class Nonconformity(WorkflowRecord, db.Model):
     severity: Mapped[str | None] = mapped_column(String(20), index=True)
     process: Mapped[str] = mapped_column(String(120), default="", index=True)
     clause_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
-    detected_on: Mapped[dt.date]
+    detected_on: Mapped[dt.date] = mapped_column(index=True)
     raised_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     containment_due: Mapped[dt.date | None]
@@ -64,6 +66,8 @@ class Nonconformity(WorkflowRecord, db.Model):
 
 class CorrectiveAction(WorkflowRecord, db.Model):
     __tablename__ = "corrective_actions"
+    #: the API lists actions newest first by default
+    __table_args__ = (Index("ix_corrective_actions_created_at", "created_at"),)
     lifecycle_name = "corrective_action"
 
     id: Mapped[int] = mapped_column(primary_key=True)

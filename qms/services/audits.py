@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, select
+import sqlalchemy as sa
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -946,40 +947,65 @@ def coverage(
             if not own or any(_main_clause(n, depth) == column or column.startswith(n + ".") for n in own):
                 cells[(process.id, column)] = CoverageCell()
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    audits_query = (
-        select(Audit)
-        .options(selectinload(Audit.items))
-        .where(
-            Audit.standard_identifier == standard.identifier,
-            Audit.process_id.is_not(None),
-            Audit.state.not_in(NOT_HAPPENING),
-            Audit.planned_start.between(first, last),
+    of_the_cycle = [
+        Audit.standard_identifier == standard.identifier,
+        Audit.process_id.is_not(None),
+        Audit.state.not_in(NOT_HAPPENING),
+        Audit.planned_start.between(first, last),
+    ]
+    if site_id is not None:
+        of_the_cycle.append((Audit.site_id == site_id) | Audit.site_id.is_(None))
+    known = {p.id for p in processes}
+    column_set = set(columns)
+    item = ChecklistItem
+    # counted in SQL, per process and clause column: a year of a large organisation has tens of
+    # thousands of checklist items, and the dashboard's readiness panel asks for this matrix
+    numbers = db.session.scalars(
+        select(item.clause_number).join(Audit, Audit.id == item.audit_id).where(*of_the_cycle).distinct()
+    ).all()
+    to_column = {n: _main_clause(n, depth) for n in numbers if n and _main_clause(n, depth) in column_set}
+    if to_column:
+        column = case(to_column, value=item.clause_number, else_=None)
+        conducted = Audit.state.in_(Audit.CONDUCTED_STATES)
+        touched = db.session.execute(
+            select(Audit.process_id, conducted, column, func.count(func.distinct(Audit.id)))
+            .join(Audit, Audit.id == item.audit_id)
+            .where(*of_the_cycle, item.clause_number.in_(list(to_column)))
+            .group_by(Audit.process_id, conducted, column)
+        )
+        for process_id, was_conducted, clause, count in touched:
+            if process_id not in known:
+                continue
+            cell = cells.setdefault((process_id, clause), CoverageCell())
+            if was_conducted:
+                cell.audited += count
+            else:
+                cell.planned += count
+        results = db.session.execute(
+            select(Audit.process_id, column, item.result, func.count())
+            .join(Audit, Audit.id == item.audit_id)
+            .where(*of_the_cycle, conducted, item.result.is_not(None), item.clause_number.in_(list(to_column)))
+            .group_by(Audit.process_id, column, item.result)
+        )
+        for process_id, clause, result, count in results:
+            if process_id in known and result:
+                cell = cells.setdefault((process_id, clause), CoverageCell())
+                cell.results[result] = cell.results.get(result, 0) + count
+    # audits without a checklist yet count for the clauses they were planned from
+    without_items = db.session.execute(
+        select(Audit.process_id, Audit.state, Audit.clause_numbers).where(
+            *of_the_cycle, ~sa.exists().where(item.audit_id == Audit.id)
         )
     )
-    if site_id is not None:
-        audits_query = audits_query.where((Audit.site_id == site_id) | Audit.site_id.is_(None))
-    known = {p.id for p in processes}
-    for audit in db.session.scalars(audits_query):
-        if audit.process_id not in known:
+    for process_id, state, clause_numbers in without_items:
+        if process_id not in known:
             continue
-        conducted = audit.state in Audit.CONDUCTED_STATES
-        touched: set[str] = set()
-        for item in audit.items:
-            column = _main_clause(item.clause_number, depth) if item.clause_number else ""
-            if column not in columns:
-                continue
-            cell = cells.setdefault((audit.process_id, column), CoverageCell())
-            if conducted and item.result:
-                cell.results[item.result] = cell.results.get(item.result, 0) + 1
-            touched.add(column)
-        if not audit.items:  # planned from the clause list only
-            for number in _clause_and_descendants(standard, audit.clause_numbers or []):
-                column = _main_clause(number, depth)
-                if column in columns:
-                    touched.add(column)
-        for column in touched:
-            cell = cells.setdefault((audit.process_id, column), CoverageCell())
-            if conducted:
+        planned_columns = {
+            _main_clause(number, depth) for number in _clause_and_descendants(standard, clause_numbers or [])
+        }
+        for clause in planned_columns & column_set:
+            cell = cells.setdefault((process_id, clause), CoverageCell())
+            if state in Audit.CONDUCTED_STATES:
                 cell.audited += 1
             else:
                 cell.planned += 1

@@ -5,6 +5,7 @@ findings on the body's own scale, the cycle's dates and reminders, and readiness
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -547,24 +548,72 @@ def _cost(kind: str, count: int) -> int:
     return min(each * count, cap)
 
 
-def readiness(certification: Certification | None = None, today: dt.date | None = None) -> Readiness:
-    """How ready the organisation is for the next external audit: 100 less points per open issue.
+@dataclass(frozen=True)
+class OrganisationFacts:
+    majors: int
+    minors: int
+    old: int
+    overdue_actions: int
+    overdue_documents: int
+    coverage_percent: float | None
+    uncovered: list[str]
+    last_review: dt.date | None
 
-    Major NCs block stage 2 (the lifecycle's guard) and any audit outcome; the score is a guide
-    for the manager, each deduction shown with its reason.
+
+#: (app, database, year, standard) → (when counted, (uncovered clauses, percent audited))
+_coverage_cache: dict[tuple[int, str, int, str], tuple[float, tuple[list[str], float | None]]] = {}
+
+
+def _coverage_summary(today: dt.date, standard: str, max_age: float) -> tuple[list[str], float | None]:
+    """The clauses no internal audit of the year examined, and the percent audited.
+
+    The clause × process matrix reads every checklist item of the year (a large organisation has
+    tens of thousands), so the dashboard may reuse it for ``max_age`` seconds; 0 recounts it.
     """
+    from flask import current_app
+
     from .audits import coverage
 
-    today = today or dt.date.today()
+    if standard != "iso-9001-2015":
+        return [], None
+    key = (id(current_app._get_current_object()), str(db.engine.url), today.year, standard)
+    now = time.monotonic()
+    cached = _coverage_cache.get(key)
+    if max_age > 0 and cached is not None and now - cached[0] < max_age:
+        return cached[1]
+    matrix = coverage(today.year, standard_identifier=standard)
+    summary = (matrix.uncovered_clauses() if matrix.processes else [], matrix.percent_audited)
+    if max_age > 0:
+        _coverage_cache[key] = (now, summary)
+    return summary
+
+
+def organisation_facts(
+    today: dt.date, standard: str = "iso-9001-2015", *, coverage_max_age: float = 0
+) -> OrganisationFacts:
+    """The organisation-wide half of readiness, counted in SQL.
+
+    Every certification of a list shares these figures: compute them once and pass them to
+    ``readiness(..., facts=...)`` instead of querying them once per row. ``coverage_max_age``
+    lets the dashboard reuse the internal-audit coverage for that many seconds.
+    """
+    from .registers import nc_is_open
+
     nc = Nonconformity
-    open_ncs = list(
+    counts = dict(
         db.session.execute(
-            select(nc.severity, nc.detected_on).where(nc.state.not_in(NC_CLOSED), nc.severity.is_not(None))
+            select(nc.severity, func.count())
+            .where(nc_is_open(), nc.severity.in_(("major", "minor")))
+            .group_by(nc.severity)
+        ).all()
+    )
+    old = db.session.scalar(
+        select(func.count()).where(
+            nc_is_open(),
+            nc.severity.is_not(None),
+            nc.detected_on < today - dt.timedelta(days=90),
         )
     )
-    majors = sum(1 for severity, _ in open_ncs if severity == "major")
-    minors = sum(1 for severity, _ in open_ncs if severity == "minor")
-    old = sum(1 for _, detected in open_ncs if (today - detected).days > 90)
     ca = CorrectiveAction
     overdue_actions = db.session.scalar(select(func.count()).where(ca.state.in_(ca.OPEN_STATES), ca.due_date < today))
     overdue_documents = db.session.scalar(
@@ -572,12 +621,41 @@ def readiness(certification: Certification | None = None, today: dt.date | None 
             Document.obsolete.is_(False), Document.next_review_due.is_not(None), Document.next_review_due < today
         )
     )
-    standard = certification.standard_identifier if certification else "iso-9001-2015"
-    matrix = coverage(today.year, standard_identifier=standard) if standard == "iso-9001-2015" else None
-    uncovered = matrix.uncovered_clauses() if matrix is not None and matrix.processes else []
+    uncovered, coverage_percent = _coverage_summary(today, standard, coverage_max_age)
     last_review = db.session.scalar(
         select(func.max(ManagementReview.held_on)).where(ManagementReview.held_on.is_not(None))
     )
+    facts = OrganisationFacts(
+        counts.get("major", 0),
+        counts.get("minor", 0),
+        old or 0,
+        overdue_actions or 0,
+        overdue_documents or 0,
+        coverage_percent,
+        uncovered,
+        last_review,
+    )
+    return facts
+
+
+def readiness(
+    certification: Certification | None = None,
+    today: dt.date | None = None,
+    *,
+    facts: OrganisationFacts | None = None,
+) -> Readiness:
+    """How ready the organisation is for the next external audit: 100 less points per open issue.
+
+    Major NCs block stage 2 (the lifecycle's guard) and any audit outcome; the score is a guide
+    for the manager, each deduction shown with its reason.
+    """
+    today = today or dt.date.today()
+    standard = certification.standard_identifier if certification else "iso-9001-2015"
+    if facts is None:
+        facts = organisation_facts(today, standard)
+    majors, minors, old = facts.majors, facts.minors, facts.old
+    overdue_actions, overdue_documents = facts.overdue_actions, facts.overdue_documents
+    uncovered, last_review = facts.uncovered, facts.last_review
     findings = open_findings(certification) if certification else []
     body = profile(certification.body) if certification else None
     major_findings = [f for f in findings if body and f.grade in body.major_codes]
@@ -635,7 +713,7 @@ def readiness(certification: Certification | None = None, today: dt.date | None 
         "ncs_older_than_90_days": old,
         "overdue_corrective_actions": overdue_actions,
         "clauses_not_audited": uncovered,
-        "coverage_percent": matrix.percent_audited if matrix is not None else None,
+        "coverage_percent": facts.coverage_percent,
         "documents_overdue_for_review": overdue_documents,
         "days_since_management_review": (today - last_review).days if last_review else None,
         "open_external_findings": len(findings),

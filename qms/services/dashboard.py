@@ -6,8 +6,11 @@ import datetime as dt
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+import sqlalchemy as sa
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
 
 from ..database import db
 from ..models import (
@@ -27,6 +30,7 @@ from ..models import (
 )
 from .documents import pending_acknowledgements
 from .nonconformities import PLAN_ROLES
+from .registers import nc_is_open
 from .workflow import as_actor, available_events_many
 
 CLOSED_NC_STATES = ("closed", "rejected")
@@ -93,7 +97,7 @@ class CustomerPanel:
 
 def dashboard_figures(today: dt.date) -> Figures:
     session = db.session
-    is_open = Nonconformity.state.not_in(CLOSED_NC_STATES)
+    is_open = nc_is_open()
     by_severity = dict(
         session.execute(
             select(Nonconformity.severity, func.count()).where(is_open).group_by(Nonconformity.severity)
@@ -109,17 +113,27 @@ def dashboard_figures(today: dt.date) -> Figures:
         .order_by(func.count().desc())
         .limit(8)
     ).all()
-    clauses: Counter[str] = Counter()
-    ages: Counter[str] = Counter()
-    for refs, detected in session.execute(select(Nonconformity.clause_refs, Nonconformity.detected_on).where(is_open)):
-        clauses.update(refs or [])
-        age = (today - detected).days
-        ages[next(label for limit, label in AGE_BUCKETS if limit is None or age <= limit)] += 1
+    top_clauses = _top_clauses(is_open)
+    # ages counted in SQL: a bucket holds the NCs detected no more than its limit of days ago
+    bucket = case(
+        *[
+            (Nonconformity.detected_on >= today - dt.timedelta(days=limit), label)
+            for limit, label in AGE_BUCKETS
+            if limit is not None
+        ],
+        else_=AGE_BUCKETS[-1][1],
+    )
+    ages: Counter[str] = Counter(
+        dict(session.execute(select(bucket, func.count()).where(is_open).group_by(bucket)).all())
+    )
     ca = CorrectiveAction
     open_actions = session.scalar(select(func.count()).where(ca.state.in_(ca.OPEN_STATES))) or 0
     overdue = session.scalar(select(func.count()).where(ca.state.in_(ca.OPEN_STATES), ca.due_date < today)) or 0
-    implemented = session.execute(select(ca.implemented_at, ca.due_date).where(ca.implemented_at.is_not(None))).all()
-    on_time = sum(1 for done_at, due in implemented if done_at.date() <= due)
+    # done on time: implemented no later than the due day (the date of the timestamp, as stored)
+    in_time = case((func.date(ca.implemented_at) <= ca.due_date, 1), else_=0)
+    implemented, on_time = session.execute(
+        select(func.count(), func.coalesce(func.sum(in_time), 0)).where(ca.implemented_at.is_not(None))
+    ).one()
     severity_order = [*SEVERITY_LABELS, None]
     figures = Figures(
         today=today,
@@ -127,8 +141,8 @@ def dashboard_figures(today: dt.date) -> Figures:
         open_major=by_severity.get("major", 0),
         open_actions=open_actions,
         overdue_actions=overdue,
-        on_time_rate=(on_time / len(implemented)) if implemented else None,
-        implemented_actions=len(implemented),
+        on_time_rate=(on_time / implemented) if implemented else None,
+        implemented_actions=implemented,
         charts=[
             Chart(
                 "Open nonconformities by severity",
@@ -140,7 +154,7 @@ def dashboard_figures(today: dt.date) -> Figures:
             ),
             Chart("Open nonconformities by source", [(NC_SOURCES.get(s, s), n) for s, n in by_source]),
             Chart("Open nonconformities by process (top 8)", list(by_process)),
-            Chart("Open nonconformities by ISO 9001 clause (top 8)", clauses.most_common(8)),
+            Chart("Open nonconformities by ISO 9001 clause (top 8)", top_clauses),
             Chart("Age of open nonconformities", [(label, ages[label]) for _, label in AGE_BUCKETS]),
         ],
     )
@@ -148,11 +162,36 @@ def dashboard_figures(today: dt.date) -> Figures:
     return figures
 
 
+def _top_clauses(is_open: Any, limit: int = 8) -> list[tuple[str, int]]:
+    """The clauses most cited by open NCs, counted in SQL over the JSON lists (most first, then by number)."""
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        refs = func.json_array_elements_text(Nonconformity.clause_refs).table_valued("value")
+    else:
+        refs = func.json_each(Nonconformity.clause_refs).table_valued("value")
+    count = func.count()
+    rows = session.execute(
+        select(refs.c.value, count)
+        .select_from(Nonconformity)
+        .join(refs, sa.true())
+        .where(is_open)
+        .group_by(refs.c.value)
+        .order_by(count.desc(), refs.c.value)
+        .limit(limit)
+    )
+    return [(str(value), n) for value, n in rows]
+
+
+def coverage_cache_seconds() -> int:
+    """Seconds the dashboard reuses the internal-audit coverage behind readiness (QMS_DASHBOARD_CACHE_SECONDS)."""
+    from flask import current_app, has_app_context
+
+    return int(current_app.config.get("QMS_DASHBOARD_CACHE_SECONDS", 0)) if has_app_context() else 0
+
+
 def certification_panel(today: dt.date) -> list[CertificationRow]:
     """Each active certification: its state, next deadline with days left, and readiness score."""
-    from sqlalchemy.orm import selectinload
-
-    from .certifications import ACTIVE, readiness, timeline
+    from .certifications import ACTIVE, organisation_facts, readiness, timeline
 
     certifications = db.session.scalars(
         select(Certification)
@@ -161,10 +200,14 @@ def certification_panel(today: dt.date) -> list[CertificationRow]:
         .order_by(Certification.id)
     ).all()
     rows = []
+    facts = {}  # organisation-wide figures, counted once per standard rather than once per certification
     for certification in certifications:
         pending = [s for s in timeline(certification, today) if s.done_on is None and s.due is not None]
         step = min(pending, key=lambda s: s.due) if pending else None
-        result = readiness(certification, today)
+        standard = certification.standard_identifier
+        if standard not in facts:
+            facts[standard] = organisation_facts(today, standard, coverage_max_age=coverage_cache_seconds())
+        result = readiness(certification, today, facts=facts[standard])
         rows.append(
             CertificationRow(
                 certification,
@@ -284,7 +327,9 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
             )
     revisions = list(
         db.session.scalars(
-            select(DocumentRevision).where(DocumentRevision.state.in_(("draft", "in_review", "approved", "review_due")))
+            select(DocumentRevision)
+            .where(DocumentRevision.state.in_(("draft", "in_review", "approved", "review_due")))
+            .options(selectinload(DocumentRevision.document))
         )
     )
     revisions_by_id = {revision.id: revision for revision in revisions}
@@ -448,11 +493,13 @@ def _certification_work(actor: Actor, today: dt.date) -> list[WorkItem]:
 
 def _review_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     """The open actions of reviews (ISO change, organisational change, management review) the user owns."""
-    from .reviews import open_actions_for, review_of
+    from .reviews import open_actions_for, reviews_of
 
     items = []
-    for action in open_actions_for(actor):
-        review = review_of(action)
+    actions = open_actions_for(actor)
+    reviews = reviews_of(actions)
+    for action in actions:
+        review = reviews.get((action.review_kind, action.review_id))
         if review is None:
             continue
         items.append(

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import sqlalchemy as sa
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from workflows import FireResult
 from workflows.definition import ROLES
@@ -385,6 +386,7 @@ def pending_acknowledgements(user: User | Actor) -> list[Acknowledgement]:
                 DocumentRevision.state.in_(IN_FORCE_STATES),
             )
             .order_by(Acknowledgement.due_date)
+            .options(selectinload(Acknowledgement.revision).selectinload(DocumentRevision.document))
         )
     )
 
@@ -426,6 +428,21 @@ def can_view(document: Document, user: Any) -> bool:
         (entry.kind == "user" and entry.value == str(user.id)) or (entry.kind == "role" and user.has_role(entry.value))
         for entry in document.distribution
     )
+
+
+def visible_to(user: Any) -> Any:
+    """``can_view`` as an SQL condition on Document, so that a page of the list is filtered in the query."""
+    if user.has_role(*PRIVILEGED_ROLES):
+        return sa.true()
+    entry = DistributionEntry
+    listed = sa.exists().where(
+        entry.document_id == Document.id,
+        sa.or_(
+            sa.and_(entry.kind == "user", entry.value == str(user.id)),
+            sa.and_(entry.kind == "role", entry.value.in_(sorted(user.roles))),
+        ),
+    )
+    return sa.or_(Document.confidentiality.in_(("public", "internal")), Document.owner_id == user.id, listed)
 
 
 class StoredFileMissing(LookupError):

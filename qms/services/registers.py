@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Select, String, case, cast, or_, select
 from sqlalchemy.orm import selectinload
 
+from workflows import get_lifecycle
+from workflows.errors import UnknownLifecycle
+
+from ..database import db
 from ..models import CorrectiveAction, Nonconformity
 
 NC_SORTS = {
@@ -93,6 +99,45 @@ def clause_filter_on(column: Any, clause: str) -> Any:
     return or_(text.like(f'%"{as_stored}"%', escape=LIKE_ESCAPE), text.like(f'%"{as_stored}.%', escape=LIKE_ESCAPE))
 
 
+@functools.cache
+def open_nc_states() -> tuple[str, ...]:
+    """Every state of every version of the NC lifecycle but closed and rejected.
+
+    ``state IN (these)`` finds the few open NCs through the state index, where ``NOT IN (closed,
+    rejected)`` reads all of them (most NCs of a mature register are closed).
+    """
+    latest = get_lifecycle("nonconformity")
+    states: set[str] = set()
+    for version in range(1, latest.version + 1):
+        try:
+            states |= {state.name for state in get_lifecycle("nonconformity", version).states}
+        except UnknownLifecycle:
+            continue
+    return tuple(sorted(states - {"closed", "rejected"}))
+
+
+def nc_is_open() -> Any:
+    """The SQL condition of an open NC (see ``open_nc_states``)."""
+    return Nonconformity.state.in_(open_nc_states())
+
+
+def distinct_values(column: Any) -> list[str]:
+    """The distinct non-empty values of an indexed text column, in order, by a loose index scan.
+
+    ``SELECT DISTINCT`` reads every row (100,000 NCs for a list of 200 processes); this recursive
+    query jumps from one value to the next through the column's index instead, on PostgreSQL and SQLite.
+    """
+    table = column.table
+    inner = sa.alias(table)
+    values = sa.select(sa.func.min(column).label("value")).where(column > "").cte("value_walk", recursive=True)
+    walk = values.union_all(
+        sa.select(
+            sa.select(sa.func.min(inner.c[column.key])).where(inner.c[column.key] > values.c.value).scalar_subquery()
+        ).where(values.c.value.is_not(None))
+    )
+    return [value for value in db.session.scalars(sa.select(walk.c.value).where(walk.c.value.is_not(None)))]
+
+
 def nonconformity_register(filters: NcFilters) -> Select:
     """SELECT of the NCs matching ``filters``, sorted, with owner, raiser and actions eager-loaded."""
     query = select(Nonconformity).options(
@@ -111,7 +156,7 @@ def nonconformity_register(filters: NcFilters) -> Select:
     if filters.state:
         query = query.where(Nonconformity.state == filters.state)
     if filters.open:
-        query = query.where(Nonconformity.state.not_in(("closed", "rejected")))
+        query = query.where(nc_is_open())
     if filters.severity:
         query = query.where(Nonconformity.severity == filters.severity)
     if filters.source:

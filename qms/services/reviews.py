@@ -972,6 +972,19 @@ def review_of(action: ReviewAction) -> Review:
     return db.session.get(_MODELS[action.review_kind], action.review_id)
 
 
+def reviews_of(actions: Sequence[ReviewAction]) -> dict[tuple[str, int], Review]:
+    """The reviews that decided ``actions``, keyed by (kind, id): one query per kind, not per action."""
+    wanted: dict[str, set[int]] = {}
+    for action in actions:
+        wanted.setdefault(action.review_kind, set()).add(action.review_id)
+    found: dict[tuple[str, int], Review] = {}
+    for kind, ids in wanted.items():
+        model = _MODELS[kind]
+        for review in db.session.scalars(select(model).where(model.id.in_(ids))):
+            found[(kind, review.id)] = review
+    return found
+
+
 def add_action(
     review: Review,
     actor: User | Actor,

@@ -45,6 +45,7 @@ from ..models import (
     Process,
     Site,
     User,
+    UserRole,
 )
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
@@ -105,8 +106,14 @@ def find_standard(identifier: str) -> Any:
 
 
 def user_choices(*roles: str, blank: str = "") -> list[tuple[int, str]]:
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-    found = [(u.id, u.name) for u in users if not roles or u.has_role(*roles)]
+    """(id, name) of the active users holding any of ``roles`` (all active users without roles), by name.
+
+    Read as plain rows filtered in SQL: an organisation has hundreds of users and every form shows them.
+    """
+    query = select(User.id, User.name).where(User.active.is_(True)).order_by(User.name, User.id)
+    if roles:
+        query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles))))
+    found = [(user_id, name) for user_id, name in db.session.execute(query)]
     return ([(0, blank)] if blank else []) + found
 
 

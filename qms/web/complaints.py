@@ -39,6 +39,7 @@ from ..models import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from ..security import DIAGRAM_CSP, limiter, talisman
 from ..services import available_events, available_events_many, history_of
 from ..services.complaints import LOG_ROLES, OWNER_ROLES, log_complaint, platform_figures, submit_public_complaint
+from ..services.registers import distinct_values
 from .audits import apply_errors, user_choices
 from .events import EventFormState, fire_from_form
 from .surveys import PUBLIC_LIMIT, limited_form, too_large
@@ -107,9 +108,7 @@ def register() -> str:
     query = query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
-    services = db.session.scalars(
-        select(Complaint.service).where(Complaint.service != "").distinct().order_by(Complaint.service)
-    ).all()
+    services = distinct_values(Complaint.service)
     args = {
         k: v
         for k, v in {"channel": channel, "state": state, "service": service, "overdue": "1" if overdue else ""}.items()

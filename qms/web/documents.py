@@ -38,8 +38,9 @@ from ..services.documents import (
     can_view,
     controlled_copy,
     create_document,
+    visible_to,
 )
-from ..services.registers import clause_filter_on, contains
+from ..services.registers import clause_filter_on, contains, distinct_values
 from ..services.search import search_documents
 from .events import EventFormState, fire_from_form
 
@@ -89,17 +90,28 @@ def _revision_or_404(revision_id: int) -> DocumentRevision:
     return revision
 
 
+#: documents per page of the master list (a text search shows its ranked hits on one page)
+PER_PAGE = 25
+
+
 @bp.route("/documents")
 @login_required
 def master_list() -> str:
     args = _list_args()
-    documents, hits = _filtered_documents(args)
-    processes = db.session.scalars(
-        select(Document.process).where(Document.process != "").distinct().order_by(Document.process)
-    ).all()
+    query, hits = _filtered_documents(args)
+    pagination = None
+    if hits:
+        # a text search answers at most 200 documents, ranked: shown on one page in rank order
+        documents = sorted(db.session.scalars(query), key=lambda d: -hits[d.id].rank)
+    else:
+        page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+        pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+        documents = pagination.items
+    processes = distinct_values(Document.process)
     return render_template(
         "documents/list.html",
         documents=documents,
+        pagination=pagination,
         hits=hits,
         args=args,
         types=DOCUMENT_TYPES,
@@ -110,14 +122,15 @@ def master_list() -> str:
 
 
 def _list_args() -> dict[str, str]:
-    return {k: v.strip()[:120] for k, v in request.args.items() if v.strip()}
+    return {k: v.strip()[:120] for k, v in request.args.items() if v.strip() and k != "page"}
 
 
-def _filtered_documents(args: dict[str, str]) -> tuple[list[Document], dict[int, Any]]:
-    """The documents matching the master list's filters that the user may see, and the search hits."""
+def _filtered_documents(args: dict[str, str]) -> tuple[Any, dict[int, Any]]:
+    """The query of the documents matching the master list's filters that the user may see, and the search hits."""
     query = (
         select(Document)
         .options(selectinload(Document.revisions), selectinload(Document.owner), selectinload(Document.distribution))
+        .where(visible_to(current_user))
         .order_by(Document.number)
     )
     if args.get("doc_type") in DOCUMENT_TYPES:
@@ -140,16 +153,17 @@ def _filtered_documents(args: dict[str, str]) -> tuple[list[Document], dict[int,
         query = query.where(Document.obsolete.is_(False))
     if args.get("review_due"):
         query = query.where(Document.next_review_due <= dt.date.today())
-    documents = [d for d in db.session.scalars(query) if can_view(d, current_user)]
-    if hits:
-        documents.sort(key=lambda d: -hits[d.id].rank)
-    return documents, hits
+    return query, hits
 
 
 def _master_rows() -> list[list[object]]:
     """The filtered master list as rows (MASTER_LIST_COLUMNS), only the documents the user may see."""
     rows: list[list[object]] = []
-    for document in _filtered_documents(_list_args())[0]:
+    query, hits = _filtered_documents(_list_args())
+    documents = [d for d in db.session.scalars(query) if can_view(d, current_user)]
+    if hits:
+        documents.sort(key=lambda d: -hits[d.id].rank)
+    for document in documents:
         current = document.current_revision
         rows.append(
             [

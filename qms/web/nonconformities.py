@@ -43,7 +43,7 @@ from ..services.nonconformities import (
     add_progress_note,
     raise_nonconformity,
 )
-from ..services.registers import NcFilters, nonconformity_register
+from ..services.registers import NcFilters, distinct_values, nonconformity_register
 from .events import EventFormState, fire_from_form
 
 bp = Blueprint("nc", __name__)
@@ -76,8 +76,8 @@ class ActionForm(FlaskForm):
 
 
 def _owner_choices() -> list[tuple[int, str]]:
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-    return [(u.id, u.name) for u in users]
+    rows = db.session.execute(select(User.id, User.name).where(User.active.is_(True)).order_by(User.name, User.id))
+    return [(user_id, name) for user_id, name in rows]
 
 
 def _apply_errors(form: FlaskForm, errors: dict[str, str], mapping: dict[str, str] | None = None) -> None:
@@ -98,9 +98,7 @@ def register() -> str:
     filters = NcFilters.from_args(request.args)
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     pagination = db.paginate(nonconformity_register(filters), page=page, per_page=PER_PAGE, error_out=False)
-    processes = db.session.scalars(
-        select(Nonconformity.process).where(Nonconformity.process != "").distinct().order_by(Nonconformity.process)
-    ).all()
+    processes = distinct_values(Nonconformity.process)
     return render_template(
         "nonconformities/list.html",
         pagination=pagination,

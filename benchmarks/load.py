@@ -1,0 +1,317 @@
+"""Load benchmark: the production server under a mixed workload of 20 users (``make bench-load``).
+
+1. Uses the PostgreSQL database ``qms_bench_large`` on 127.0.0.1 (``--database-url`` or
+   QMS_BENCH_DATABASE_URL to point elsewhere). When it does not exist it is created and seeded
+   with ``qms seed-demo --scale large`` (that takes minutes). ``qms init`` then brings its schema
+   to the current migration (indexes included).
+2. Starts ``qms serve`` (gunicorn, 2 workers) on a free port against it and waits for /health.
+3. Picks the records to visit from the data (NCs, documents, audits, and the reported NCs on which
+   ``triage`` is valid), creates an API token with ``qms create-token``, and runs locust headless
+   (``benchmarks/locustfile.py``): sign-in through the login form, list pages with filters and
+   pages, record pages, dashboard, API lists, events fired through the API, and /health.
+4. Prints per request type: count, failures, p50/p95/p99 (ms), requests/s and the p95 as a
+   multiple of /health's (the bare endpoint reading one row, served the same way in the same
+   run), with the issue's targets and PASS/MISS; then stops the server.
+
+It prints figures and asserts nothing (exit status 0 unless the run itself failed). The numbers
+depend on the machine: on a shared 2-core machine, locust, both workers and PostgreSQL compete
+for the same cores.
+
+Usage: python benchmarks/load.py [--duration 60] [--users 20] [--workers 2] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/qms_bench_large"
+DEFAULT_INSTANCE = "/tmp/qms_bench_large"  # noqa: S108  (the seeder's instance folder: secret key, files)
+DEMO_PASSWORD = "demo-password"  # noqa: S105  (the demo users' published password)
+USERS = {
+    "manager": "manager@example.com",
+    "quality": "quality@example.com",
+    "auditor": "auditor@example.com",
+    "viewer": "viewer@example.com",
+}
+
+#: request-name prefix → (p95 target in ms, what the issue asks)
+TARGETS = {
+    "list:": 100,
+    "record:": 100,
+    "api:": 100,
+    "dashboard": 300,
+    "event:": 100,
+}
+
+
+def log(message: str) -> None:
+    print(f"[load] {message}", flush=True)
+
+
+def ensure_database(url: URL, env: dict[str, str], factor: float) -> None:
+    """Create and seed the database when it does not exist; bring its schema up to date either way."""
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
+            if not exists:
+                log(f"creating database {url.database}")
+                conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    finally:
+        admin.dispose()
+    qms(["init"], env)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            users = conn.scalar(sa.text("SELECT count(*) FROM users"))
+    finally:
+        engine.dispose()
+    if not users:
+        log("seeding the large dataset with `qms seed-demo --scale large`: this takes minutes…")
+        started = time.perf_counter()
+        qms(["seed-demo", "--scale", "large", "--factor", str(factor)], env)
+        log(f"seeded in {time.perf_counter() - started:.0f} s")
+
+
+def qms(args: list[str], env: dict[str, str]) -> str:
+    """Run the ``qms`` command line against the benchmark database; its output, or exit on failure."""
+    result = subprocess.run([str(BIN / "qms"), *args], env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"qms {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(base: str, server: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"the server exited ({server.returncode}) before answering /health")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=5) as response:  # noqa: S310  (our own server)
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    sys.exit(f"/health did not answer within {timeout:.0f} s")
+
+
+def fixture(url: URL, token: str, rng: random.Random) -> dict[str, object]:
+    """The records the workload visits, read from the data: ids, process names, words, triageable NCs."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+
+            def sample(query: str, n: int) -> list:
+                rows = [row[0] for row in conn.execute(sa.text(query))]
+                return rng.sample(rows, min(n, len(rows)))
+
+            data = {
+                "nc_ids": sample("SELECT id FROM nonconformities", 2000),
+                "document_ids": sample(
+                    "SELECT id FROM documents WHERE confidentiality IN ('public', 'internal')", 1000
+                ),
+                "audit_ids": sample("SELECT id FROM audits", 1000),
+                "processes": sample("SELECT DISTINCT process FROM nonconformities WHERE process <> ''", 20),
+                "fire_ncs": sample(
+                    "SELECT json_build_array(id, state) FROM nonconformities"
+                    " WHERE state IN ('reported', 'triaged', 'contained')",
+                    20000,
+                ),
+                "document_words": [
+                    word
+                    for title in sample("SELECT title FROM documents", 50)
+                    for word in title.split()[:2]
+                    if len(word) > 3 and word.isalpha()
+                ][:40]
+                or ["Procedure"],
+            }
+    finally:
+        engine.dispose()
+    if not data["nc_ids"] or not data["document_ids"] or not data["audit_ids"]:
+        sys.exit("the benchmark database has no NCs, documents or audits to visit: seed it first")
+    if not data["processes"]:
+        data["processes"] = ["Production"]
+    return data | {"token": token, "users": USERS, "password": DEMO_PASSWORD}
+
+
+def percentile_table(stats_csv: Path, extra: dict[str, int], duration: float) -> list[str]:
+    rows = {row["Name"]: row for row in csv.DictReader(stats_csv.open()) if row["Name"] != "Aggregated"}
+    health = rows.get("health")
+    health_p95 = float(health["95%"]) if health and health["95%"] not in ("", "N/A") else None
+    header = (
+        f"{'request':<36} {'count':>6} {'fail':>5} {'p50':>6} {'p95':>6} {'p99':>6} {'req/s':>6} "
+        f"{'p95/health':>10}  target"
+    )
+    lines = [header, "-" * len(header)]
+    order = sorted(rows, key=lambda name: (name == "health", name.startswith("sign in"), name))
+    misses = 0
+    for name in order:
+        row = rows[name]
+        p50, p95, p99 = (float(row[k]) if row[k] not in ("", "N/A") else float("nan") for k in ("50%", "95%", "99%"))
+        ratio = f"{p95 / health_p95:10.1f}" if health_p95 else f"{'—':>10}"
+        target = next((ms for prefix, ms in TARGETS.items() if name.startswith(prefix)), None)
+        if target is None:
+            verdict = "baseline" if name == "health" else ""
+        else:
+            ok = p95 < target
+            misses += not ok
+            verdict = f"< {target} ms {'PASS' if ok else 'MISS'}"
+        lines.append(
+            f"{name:<36} {int(row['Request Count']):>6} {int(row['Failure Count']):>5} {p50:>6.0f} {p95:>6.0f} "
+            f"{p99:>6.0f} {float(row['Requests/s']):>6.1f} {ratio}  {verdict}"
+        )
+    total = sum(int(r["Request Count"]) for r in rows.values())
+    lines.append("-" * len(header))
+    lines.append(
+        f"{total} requests in {duration:.0f} s ({total / duration:.1f}/s); "
+        f"events answered 409 (race or no longer valid): {extra.get('event_conflicts', 0)}; "
+        f"event tasks skipped for want of an NC to move on: {extra.get('event_ids_exhausted', 0)}; "
+        f"targets missed: {misses}"
+    )
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("QMS_BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--instance-path", default=os.environ.get("QMS_BENCH_INSTANCE_PATH", DEFAULT_INSTANCE))
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("QMS_BENCH_DURATION", 60)), help="seconds")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--wait", default=os.environ.get("QMS_BENCH_WAIT", "0.5,1.5"), help="each user's pause, min,max seconds"
+    )
+    parser.add_argument(
+        "--factor", type=float, default=1.0, help="when seeding a missing database: scale the large dataset (0–1]"
+    )
+    parser.add_argument(
+        "--server-checkout",
+        help="serve the code of another checkout (e.g. `git archive` of a baseline) for a before/after comparison",
+    )
+    parser.add_argument("--output", help="folder for locust's CSV files and the server log (default: a temp folder)")
+    args = parser.parse_args()
+
+    url = make_url(args.database_url)
+    if not url.drivername.startswith("postgresql"):
+        sys.exit("--database-url must be a PostgreSQL database (the production setup)")
+    out = Path(args.output or tempfile.mkdtemp(prefix="qms-bench-load-"))
+    out.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {
+        "QMS_DATABASE_URL": url.render_as_string(hide_password=False),
+        "QMS_INSTANCE_PATH": args.instance_path,
+        "QMS_ENV": "production",
+    }
+    Path(args.instance_path).mkdir(parents=True, exist_ok=True)
+    ensure_database(url, env, args.factor)
+
+    token = qms(["create-token", USERS["quality"], "--name", f"load benchmark {time.strftime('%Y-%m-%d %H:%M')}"], env)
+    data = fixture(url, token.strip().splitlines()[-1], random.Random(8))  # noqa: S311  (a sample of records, nothing secret)
+    fixture_path = out / "fixture.json"
+    fixture_path.write_text(json.dumps(data))
+    fixture_path.chmod(0o600)  # it holds an API token
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server_log = (out / "server.log").open("w")
+    log(f"starting gunicorn ({args.workers} workers) on {base} against {url.render_as_string(hide_password=True)}")
+    if args.server_checkout:
+        log(f"serving the code of {args.server_checkout}")
+    server_env = env | ({"PYTHONPATH": str(Path(args.server_checkout).resolve())} if args.server_checkout else {})
+    server = subprocess.Popen(
+        [str(BIN / "qms"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
+        env=server_env,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for_health(base, server)
+        log(
+            f"locust: {args.users} users for {args.duration} s, each pausing {args.wait.replace(',', '–')} s "
+            f"between requests; {len(data['fire_ncs'])} NCs to move on (triage, contain, root cause)"
+        )
+        prefix = out / "locust"
+        extra_path = out / "extra.json"
+        started = time.perf_counter()
+        result = subprocess.run(
+            [
+                str(BIN / "locust"),
+                "-f",
+                str(ROOT / "benchmarks" / "locustfile.py"),
+                "--headless",
+                "-u",
+                str(args.users),
+                "-r",
+                str(args.users),
+                "-t",
+                f"{args.duration}s",
+                "--host",
+                base,
+                "--csv",
+                str(prefix),
+                "--only-summary",
+                "--stop-timeout",
+                "10",
+                "--loglevel",
+                "WARNING",
+            ],
+            env=env
+            | {"QMS_BENCH_FIXTURE": str(fixture_path), "QMS_BENCH_EXTRA": str(extra_path), "QMS_BENCH_WAIT": args.wait},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - started
+        (out / "locust.log").write_text(result.stdout + result.stderr)
+        stats = Path(f"{prefix}_stats.csv")
+        if not stats.exists():
+            sys.exit(f"locust failed ({result.returncode}):\n{result.stderr[-3000:]}")
+        extra = json.loads(extra_path.read_text()) if extra_path.exists() else {}
+        print()
+        print(f"Load benchmark: {args.users} users, {args.duration} s, gunicorn {args.workers} workers, {url.database}")
+        print("\n".join(percentile_table(stats, extra, min(elapsed, args.duration))))
+        failures = Path(f"{prefix}_failures.csv")
+        if failures.exists() and len(failures.read_text().splitlines()) > 1:
+            print(f"\nFailures (see {failures}):")
+            for row in list(csv.DictReader(failures.open()))[:10]:
+                print(f"  {row['Occurrences']:>5} × {row['Method']} {row['Name']}: {row['Error'][:160]}")
+        print(f"\nCSV files, locust and server logs: {out}")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        server_log.close()
+        log("server stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
