@@ -136,7 +136,7 @@ def seed_demo_command(if_empty: bool, scale: str, factor: float) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 def serve_command(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn (the production WSGI server)."""
     from gunicorn.app.base import BaseApplication
