@@ -85,3 +85,51 @@ def test_api_paths_answer_json_errors(client):
 
 def test_health(client):
     assert client.get("/health").get_json() == {"status": "ok"}
+
+
+def _open_ncs_tile(page: str) -> int:
+    """The number on the dashboard's "open nonconformities" tile."""
+    import re
+
+    return int(re.search(r"<strong>(\d+)</strong><span>open nonconformities</span>", page).group(1))
+
+
+def test_the_dashboard_is_reused_for_its_max_age_and_says_how_old_it_is(app, org, monkeypatch):
+    from qms.web import main
+
+    app.config["QMS_DASHBOARD_CACHE_SECONDS"] = 60
+    clock = [5000.0]
+    monkeypatch.setattr(main.time, "monotonic", lambda: clock[0])
+    new_nc(org)
+    manager, viewer = app.test_client(), app.test_client()
+    for client, user in ((manager, org.manager), (viewer, org.viewer)):
+        with app.app_context():
+            assert login(client, user.email).status_code == 302
+
+    def page(client) -> str:
+        with app.app_context():  # a context per request: the signed-in user must not leak between clients
+            return client.get("/").get_data(as_text=True)
+
+    first = page(manager)
+    new_nc(org)  # not counted until the figures are older than 60 s
+    clock[0] += 30
+    cached = page(manager)
+    viewer_page = page(viewer)  # its own copy: no certification panel
+    clock[0] += 31
+    recounted = page(manager)
+
+    assert (_open_ncs_tile(first), _open_ncs_tile(cached), _open_ncs_tile(recounted)) == (1, 1, 2)
+    assert 'id="dashboard-as-of"' in cached and "at most every 60 seconds" in cached
+    assert 'id="certification-panel"' in cached and 'id="certification-panel"' not in viewer_page
+    assert _open_ncs_tile(viewer_page) == 2  # counted for the viewer's variant after the new NC
+
+
+def test_with_no_max_age_the_dashboard_is_counted_on_every_view(app, org):
+    new_nc(org)
+    client = app.test_client()
+    login(client, org.quality.email)
+    before = client.get("/").get_data(as_text=True)
+    new_nc(org)
+    after = client.get("/").get_data(as_text=True)
+    assert (_open_ncs_tile(before), _open_ncs_tile(after)) == (1, 2)
+    assert 'id="dashboard-as-of"' not in after

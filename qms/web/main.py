@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,7 +16,7 @@ from workflows import all_lifecycles, get_lifecycle
 from workflows.diagram import mermaid
 from workflows.errors import UnknownLifecycle
 
-from ..database import db
+from ..database import db, utcnow
 from ..models import User
 from ..security import DIAGRAM_CSP, talisman
 from ..services.dashboard import dashboard_figures, work_for
@@ -25,7 +27,38 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def index() -> str:
-    return render_template("main/index.html", figures=dashboard_figures(dt.date.today()))
+    body, as_of = dashboard_body(current_user.has_role("manager", "quality_officer"))
+    return render_template("main/index.html", body=body, as_of=as_of)
+
+
+def dashboard_body(certification_panel: bool) -> tuple[Markup, dt.datetime]:
+    """The dashboard's figures as HTML, and when they were counted.
+
+    They are organisation-wide (only the certification panel depends on the role), and counting
+    them over hundreds of thousands of records is the dearest page of the app, so each server
+    process reuses them for QMS_DASHBOARD_CACHE_SECONDS (0: count on every view); the page says
+    how old they are.
+    """
+    seconds = current_app.config.get("QMS_DASHBOARD_CACHE_SECONDS", 0)
+    today = dt.date.today()
+    key = (certification_panel, today)
+    cache: dict[tuple[bool, dt.date], tuple[float, Markup, dt.datetime]] = current_app.extensions.setdefault(
+        "qms_dashboard", {}
+    )
+    cached = cache.get(key)
+    if seconds and cached is not None and time.monotonic() - cached[0] < seconds:
+        return cached[1], cached[2]
+    as_of = utcnow()
+    body = Markup(  # noqa: S704  (render_template's output is already escaped HTML)
+        render_template(
+            "main/_dashboard.html", figures=dashboard_figures(today), certification_panel=certification_panel
+        )
+    )
+    if seconds:
+        for stale in [k for k in cache if k[1] != today]:
+            cache.pop(stale, None)
+        cache[key] = (time.monotonic(), body, as_of)
+    return body, as_of
 
 
 @bp.route("/my-work")
