@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from qms.models import Nonconformity
 from qms.services import fire
 from qms.services.nonconformities import add_corrective_action, raise_nonconformity
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, PG_URL
+
+
+@contextlib.contextmanager
+def empty_database(kind: str, folder: Path, label: str) -> Iterator[str]:
+    """The URL of a new, empty database: a SQLite file in ``folder``, or a PostgreSQL database of
+    its own on the test server (named after ``label`` and the xdist worker), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / f'{label}.sqlite3'}"
+        return
+    base = make_url(PG_URL)
+    name = f"qmsflow_{label}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def new_nc(org, **overrides) -> Nonconformity:

@@ -12,8 +12,6 @@ import contextlib
 import hashlib
 import io
 import json
-import os
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import stamp
-from sqlalchemy.engine import make_url
 
 from qms import create_app
 from qms.cli import init_database
@@ -37,6 +34,7 @@ from qms.services.search import search_documents
 from qms.services.users import find_by_email
 
 from .conftest import PG_URL
+from .helpers import empty_database
 from .test_documents import pdf_bytes
 
 Snapshot = dict[str, list[tuple]]
@@ -44,28 +42,9 @@ REVISIONS = "tables/document_revisions.jsonl"
 
 
 @contextlib.contextmanager
-def _new_database(kind: str, tmp_path: Path, label: str) -> Iterator[str]:
-    """An empty database: a SQLite file, or a PostgreSQL database of its own, dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / f'{label}.sqlite3'}"
-        return
-    base = make_url(PG_URL)
-    name = f"qmsflow_backup_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextlib.contextmanager
 def _initialised(kind: str, tmp_path: Path, label: str) -> Iterator[Flask]:
     """An app on a new database after `qms init`, with an upload folder of its own."""
-    with _new_database(kind, tmp_path, label) as url:
+    with empty_database(kind, tmp_path, f"backup_{label}") as url:
         app = create_app(
             {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "QMS_UPLOAD_FOLDER": str(tmp_path / label / "uploads")}
         )

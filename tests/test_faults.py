@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,6 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from qms import create_app
 from qms.cli import init_database
@@ -43,6 +41,7 @@ from qms.services.users import create_user
 from workflows import get_lifecycle
 
 from .conftest import PASSWORD, PG_URL
+from .helpers import empty_database
 
 pytestmark = [
     pytest.mark.postgresql,
@@ -52,21 +51,6 @@ pytestmark = [
 NCS_PER_CLIENT = 6
 CLIENTS = 4
 QMS = Path(sys.executable).with_name("qms")
-
-
-@contextlib.contextmanager
-def _database() -> Iterator[str]:
-    base = make_url(PG_URL)
-    name = f"qmsflow_faults_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _free_port() -> int:
@@ -238,7 +222,7 @@ def _check_database(url: str, seen: Seen, baseline: dict[str, int]) -> dict[str,
 
 def test_kill_9_during_a_burst_loses_no_acknowledged_write(tmp_path, monkeypatch):
     monkeypatch.setenv("QMS_INSTANCE_PATH", str(tmp_path))
-    with _database() as url:
+    with empty_database("postgresql", tmp_path, "faults") as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             init_database()
