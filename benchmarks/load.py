@@ -4,7 +4,9 @@
    QMS_BENCH_DATABASE_URL to point elsewhere). When it does not exist it is created and seeded
    with ``qms seed-demo --scale large`` (that takes minutes). ``qms init`` then brings its schema
    to the current migration (indexes included).
-2. Starts ``qms serve`` (gunicorn, 2 workers) on a free port against it and waits for /health.
+2. Starts ``qms serve`` (gunicorn, 2 workers) on a free port against it, waits for /health and
+   runs the workload for a warm-up (``--warmup``, 15 s, not counted: first requests compile
+   templates, load the standards and count the dashboard).
 3. Picks the records to visit from the data (NCs, documents, audits, and the reported NCs on which
    ``triage`` is valid), creates an API token with ``qms create-token``, and runs locust headless
    (``benchmarks/locustfile.py``): sign-in through the login form, list pages with filters and
@@ -17,7 +19,7 @@ It prints figures and asserts nothing (exit status 0 unless the run itself faile
 depend on the machine: on a shared 2-core machine, locust, both workers and PostgreSQL compete
 for the same cores.
 
-Usage: python benchmarks/load.py [--duration 60] [--users 20] [--workers 2] [--database-url URL]
+Usage: python benchmarks/load.py [--duration 120] [--warmup 15] [--users 20] [--workers 2] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ USERS = {
     "auditor": "auditor@example.com",
     "viewer": "viewer@example.com",
 }
+
+#: NCs set aside for the warm-up's events
+WARMUP_EVENTS = 400
 
 #: request-name prefix → (p95 target in ms, what the issue asks)
 TARGETS = {
@@ -196,12 +201,55 @@ def percentile_table(stats_csv: Path, extra: dict[str, int], duration: float) ->
     return lines
 
 
+def run_locust(
+    args: argparse.Namespace,
+    base: str,
+    seconds: int,
+    prefix: Path,
+    fixture_path: Path,
+    extra_path: Path,
+    env: dict[str, str],
+) -> subprocess.CompletedProcess[str]:
+    """locust headless against ``base`` for ``seconds``; its CSV files start with ``prefix``."""
+    return subprocess.run(
+        [
+            str(BIN / "locust"),
+            "-f",
+            str(ROOT / "benchmarks" / "locustfile.py"),
+            "--headless",
+            "-u",
+            str(args.users),
+            "-r",
+            str(args.users),
+            "-t",
+            f"{seconds}s",
+            "--host",
+            base,
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--stop-timeout",
+            "10",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=env
+        | {"QMS_BENCH_FIXTURE": str(fixture_path), "QMS_BENCH_EXTRA": str(extra_path), "QMS_BENCH_WAIT": args.wait},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("QMS_BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--instance-path", default=os.environ.get("QMS_BENCH_INSTANCE_PATH", DEFAULT_INSTANCE))
-    parser.add_argument("--duration", type=int, default=int(os.environ.get("QMS_BENCH_DURATION", 60)), help="seconds")
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("QMS_BENCH_DURATION", 120)), help="seconds")
     parser.add_argument("--users", type=int, default=20)
+    parser.add_argument(
+        "--warmup", type=int, default=15, help="seconds of the same workload before the measured run, not counted"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument(
         "--wait", default=os.environ.get("QMS_BENCH_WAIT", "0.5,1.5"), help="each user's pause, min,max seconds"
@@ -251,6 +299,18 @@ def main() -> int:
     )
     try:
         wait_for_health(base, server)
+        if args.warmup > 0:
+            # every worker's first requests compile templates, load the standards and build the
+            # lifecycle engines, and the dashboard counts its first figures: a warm-up, not counted,
+            # on NCs of its own so that the measured run's events stay valid
+            warm = data | {"fire_ncs": data["fire_ncs"][:WARMUP_EVENTS]}
+            warm_path = out / "warmup-fixture.json"
+            warm_path.write_text(json.dumps(warm))
+            warm_path.chmod(0o600)
+            log(f"warm-up: {args.warmup} s, not counted")
+            run_locust(args, base, args.warmup, out / "warmup", warm_path, out / "warmup-extra.json", env)
+            data["fire_ncs"] = data["fire_ncs"][WARMUP_EVENTS:]
+            fixture_path.write_text(json.dumps(data))
         log(
             f"locust: {args.users} users for {args.duration} s, each pausing {args.wait.replace(',', '–')} s "
             f"between requests; {len(data['fire_ncs'])} NCs to move on (triage, contain, root cause)"
@@ -258,34 +318,7 @@ def main() -> int:
         prefix = out / "locust"
         extra_path = out / "extra.json"
         started = time.perf_counter()
-        result = subprocess.run(
-            [
-                str(BIN / "locust"),
-                "-f",
-                str(ROOT / "benchmarks" / "locustfile.py"),
-                "--headless",
-                "-u",
-                str(args.users),
-                "-r",
-                str(args.users),
-                "-t",
-                f"{args.duration}s",
-                "--host",
-                base,
-                "--csv",
-                str(prefix),
-                "--only-summary",
-                "--stop-timeout",
-                "10",
-                "--loglevel",
-                "WARNING",
-            ],
-            env=env
-            | {"QMS_BENCH_FIXTURE": str(fixture_path), "QMS_BENCH_EXTRA": str(extra_path), "QMS_BENCH_WAIT": args.wait},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = run_locust(args, base, args.duration, prefix, fixture_path, extra_path, env)
         elapsed = time.perf_counter() - started
         (out / "locust.log").write_text(result.stdout + result.stderr)
         stats = Path(f"{prefix}_stats.csv")
