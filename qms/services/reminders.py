@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ..database import db
 from ..models import AuditProgramme, User
+from .audits import PLANNER_ROLES
 from .certifications import reminders
 from .dashboard import WorkItem, work_for
 
@@ -23,8 +24,6 @@ log = logging.getLogger(__name__)
 
 #: roles that see every certification's deadlines in their digest
 CERTIFICATION_WATCHERS = frozenset({"manager", "quality_officer"})
-#: roles that may generate a programme's audits (as ``audits.PLANNER_ROLES``)
-PLANNERS = frozenset({"manager", "quality_officer"})
 
 KIND_LABELS = {
     "nc": "Nonconformity",
@@ -104,7 +103,7 @@ def generate_recurring_audits(today: dt.date) -> dict[str, int]:
     counts = {"programmes": len(programmes), "audits_created": 0, "programmes_skipped": 0}
     for programme in programmes:
         creator = programme.created_by
-        if not creator.active or not creator.roles & PLANNERS:
+        if not creator.active or not creator.roles & PLANNER_ROLES:
             log.warning("programme %s skipped: its creator %s cannot plan audits", programme.id, creator.email)
             counts["programmes_skipped"] += 1
             continue
