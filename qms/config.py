@@ -60,7 +60,7 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "QMS_UPLOAD_FOLDER": os.environ.get("QMS_UPLOAD_FOLDER", str(instance_path / "uploads")),
         "QMS_COMPLAINT_ACK_DAYS": _days("QMS_COMPLAINT_ACK_DAYS", 2),
         "QMS_COMPLAINT_RESOLVE_DAYS": _days("QMS_COMPLAINT_RESOLVE_DAYS", 20),
-        # how long the dashboard reuses its internal-audit coverage figures (0: recount every time)
+        # how long each server process reuses the dashboard's figures (0: count on every view)
         "QMS_DASHBOARD_CACHE_SECONDS": _cache_seconds(),
         **_background_and_mail(),
     }

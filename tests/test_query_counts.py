@@ -382,25 +382,6 @@ def test_dashboard_counts_ages_and_on_time_actions_in_sql(app, org):
     assert list(clauses.items()) == sorted(cited.items(), key=lambda item: (-item[1], item[0]))[:8]
 
 
-def test_the_dashboard_reuses_audit_coverage_only_for_its_max_age(app, monkeypatch):
-    """Coverage is recounted after max_age seconds (a fake clock), and every time with max_age 0."""
-    from qms.services import certifications
-
-    clock = [1000.0]
-    monkeypatch.setattr(certifications.time, "monotonic", lambda: clock[0])
-    today = dt.date.today()
-    with counting() as first:
-        summary = certifications._coverage_summary(today, "iso-9001-2015", 60)
-    with counting() as again:
-        assert certifications._coverage_summary(today, "iso-9001-2015", 60) == summary
-    clock[0] += 61
-    with counting() as expired:
-        certifications._coverage_summary(today, "iso-9001-2015", 60)
-    with counting() as uncached:
-        certifications._coverage_summary(today, "iso-9001-2015", 0)
-    assert first and not again and expired and uncached
-
-
 def test_survey_measures_in_sql_equal_the_measures_of_the_loaded_rows(app, org):
     """survey_measures counts in SQL; it must give exactly what the row-by-row computation gives."""
     import random

@@ -5,7 +5,6 @@ findings on the body's own scale, the cycle's dates and reminders, and readiness
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -560,42 +559,21 @@ class OrganisationFacts:
     last_review: dt.date | None
 
 
-#: (app, database, year, standard) → (when counted, (uncovered clauses, percent audited))
-_coverage_cache: dict[tuple[int, str, int, str], tuple[float, tuple[list[str], float | None]]] = {}
-
-
-def _coverage_summary(today: dt.date, standard: str, max_age: float) -> tuple[list[str], float | None]:
-    """The clauses no internal audit of the year examined, and the percent audited.
-
-    The clause × process matrix reads every checklist item of the year (a large organisation has
-    tens of thousands), so the dashboard may reuse it for ``max_age`` seconds; 0 recounts it.
-    """
-    from flask import current_app
-
+def _coverage_summary(today: dt.date, standard: str) -> tuple[list[str], float | None]:
+    """The clauses no internal audit of the year examined, and the percent audited."""
     from .audits import coverage
 
     if standard != "iso-9001-2015":
         return [], None
-    key = (id(current_app._get_current_object()), str(db.engine.url), today.year, standard)
-    now = time.monotonic()
-    cached = _coverage_cache.get(key)
-    if max_age > 0 and cached is not None and now - cached[0] < max_age:
-        return cached[1]
     matrix = coverage(today.year, standard_identifier=standard)
-    summary = (matrix.uncovered_clauses() if matrix.processes else [], matrix.percent_audited)
-    if max_age > 0:
-        _coverage_cache[key] = (now, summary)
-    return summary
+    return (matrix.uncovered_clauses() if matrix.processes else [], matrix.percent_audited)
 
 
-def organisation_facts(
-    today: dt.date, standard: str = "iso-9001-2015", *, coverage_max_age: float = 0
-) -> OrganisationFacts:
+def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> OrganisationFacts:
     """The organisation-wide half of readiness, counted in SQL.
 
     Every certification of a list shares these figures: compute them once and pass them to
-    ``readiness(..., facts=...)`` instead of querying them once per row. ``coverage_max_age``
-    lets the dashboard reuse the internal-audit coverage for that many seconds.
+    ``readiness(..., facts=...)`` instead of querying them once per row.
     """
     from .registers import nc_is_open
 
@@ -621,7 +599,7 @@ def organisation_facts(
             Document.obsolete.is_(False), Document.next_review_due.is_not(None), Document.next_review_due < today
         )
     )
-    uncovered, coverage_percent = _coverage_summary(today, standard, coverage_max_age)
+    uncovered, coverage_percent = _coverage_summary(today, standard)
     last_review = db.session.scalar(
         select(func.max(ManagementReview.held_on)).where(ManagementReview.held_on.is_not(None))
     )

@@ -182,13 +182,6 @@ def _top_clauses(is_open: Any, limit: int = 8) -> list[tuple[str, int]]:
     return [(str(value), n) for value, n in rows]
 
 
-def coverage_cache_seconds() -> int:
-    """Seconds the dashboard reuses the internal-audit coverage behind readiness (QMS_DASHBOARD_CACHE_SECONDS)."""
-    from flask import current_app, has_app_context
-
-    return int(current_app.config.get("QMS_DASHBOARD_CACHE_SECONDS", 0)) if has_app_context() else 0
-
-
 def certification_panel(today: dt.date) -> list[CertificationRow]:
     """Each active certification: its state, next deadline with days left, and readiness score."""
     from .certifications import ACTIVE, organisation_facts, readiness, timeline
@@ -206,7 +199,7 @@ def certification_panel(today: dt.date) -> list[CertificationRow]:
         step = min(pending, key=lambda s: s.due) if pending else None
         standard = certification.standard_identifier
         if standard not in facts:
-            facts[standard] = organisation_facts(today, standard, coverage_max_age=coverage_cache_seconds())
+            facts[standard] = organisation_facts(today, standard)
         result = readiness(certification, today, facts=facts[standard])
         rows.append(
             CertificationRow(
