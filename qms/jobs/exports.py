@@ -8,7 +8,6 @@ expire after ``QMS_EXPORT_KEEP_DAYS`` and the clean-exports job deletes them.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import os
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from workflows.errors import InvalidData, NotPermitted
 from ..database import begin_write, db, utcnow
 from ..models import Actor, ReportExport, User
 from ..models.jobs import EXPORT_FORMATS
-from ..services.registers import NcFilters, nonconformity_register
+from ..services.registers import NcFilters, register_pdf, register_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -114,24 +113,8 @@ def prepare_export(export_id: int) -> str:
 
 def _build(fmt: str, filters: NcFilters) -> tuple[bytes, int]:
     if fmt == "pdf":
-        from ..reports import register_load_options, register_report
-
-        ncs = list(db.session.scalars(nonconformity_register(filters).options(*register_load_options())))
-        pdf = register_report(ncs, current_app.config["QMS_ORGANISATION"], {"Showing": filters.describe()})
-        return pdf, len(ncs)
-    from openpyxl import Workbook
-
-    from ..web.nonconformities import EXPORT_COLUMNS, _export_rows, _spreadsheet_safe
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Nonconformities")
-    sheet.append(list(EXPORT_COLUMNS))
-    rows = _export_rows(filters)
-    for row in rows:
-        sheet.append([_spreadsheet_safe(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue(), len(rows)
+        return register_pdf(filters, current_app.config["QMS_ORGANISATION"])
+    return register_xlsx(filters)
 
 
 def can_download(export: ReportExport, user: User | Actor) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from workflows import get_lifecycle
 from workflows.errors import UnknownLifecycle
 
 from ..database import db
-from ..models import CorrectiveAction, Nonconformity
+from ..models import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
 
 NC_SORTS = {
     "reference": Nonconformity.id,
@@ -178,3 +179,75 @@ def overdue_actions_query(today: dt.date) -> Select:
         .where(CorrectiveAction.state.in_(CorrectiveAction.OPEN_STATES), CorrectiveAction.due_date < today)
         .order_by(CorrectiveAction.due_date)
     )
+
+
+# --- exports of the NC register: the web downloads and the background exports share these ---------
+
+EXPORT_COLUMNS = (
+    "Reference",
+    "Title",
+    "Source",
+    "Severity",
+    "Process",
+    "ISO clauses",
+    "State",
+    "Detected on",
+    "Raised by",
+    "Owner",
+    "Open actions",
+    "Closed at (UTC)",
+)
+
+
+def export_rows(filters: NcFilters) -> list[list[Any]]:
+    """The register as filtered, one row per NC in the order of EXPORT_COLUMNS."""
+    query = nonconformity_register(filters).options(
+        selectinload(Nonconformity.raised_by), selectinload(Nonconformity.owner), selectinload(Nonconformity.actions)
+    )
+    return [
+        [
+            nc.reference,
+            nc.title,
+            NC_SOURCES.get(nc.source, nc.source),
+            SEVERITY_LABELS.get(nc.severity or "", ""),
+            nc.process,
+            ", ".join(nc.clause_refs),
+            nc.state_label,
+            nc.detected_on,
+            nc.raised_by.name,
+            nc.owner.name if nc.owner else "",
+            sum(1 for a in nc.actions if a.state in CorrectiveAction.OPEN_STATES),
+            nc.closed_at.strftime("%Y-%m-%d %H:%M") if nc.closed_at else "",
+        ]
+        for nc in db.session.scalars(query)
+    ]
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Neutralise formula injection: text starting with = + - @ is kept as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def register_xlsx(filters: NcFilters) -> tuple[bytes, int]:
+    """The filtered register as an XLSX workbook, and its number of rows."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Nonconformities")
+    sheet.append(list(EXPORT_COLUMNS))
+    rows = export_rows(filters)
+    for row in rows:
+        sheet.append([spreadsheet_safe(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue(), len(rows)
+
+
+def register_pdf(filters: NcFilters, organisation: str) -> tuple[bytes, int]:
+    """The filtered register as the PDF report, and its number of rows."""
+    from ..reports import register_load_options, register_report
+
+    ncs = list(db.session.scalars(nonconformity_register(filters).options(*register_load_options())))
+    return register_report(ncs, organisation, {"Showing": filters.describe()}), len(ncs)

@@ -43,7 +43,16 @@ from ..services.nonconformities import (
     add_progress_note,
     raise_nonconformity,
 )
-from ..services.registers import NcFilters, distinct_values, nonconformity_register
+from ..services.registers import (
+    EXPORT_COLUMNS,
+    NcFilters,
+    distinct_values,
+    export_rows,
+    nonconformity_register,
+    register_xlsx,
+    spreadsheet_safe,
+)
+from ..services.registers import register_pdf as register_pdf_report
 from .events import EventFormState, fire_from_form
 
 bp = Blueprint("nc", __name__)
@@ -112,51 +121,6 @@ def register() -> str:
     )
 
 
-EXPORT_COLUMNS = (
-    "Reference",
-    "Title",
-    "Source",
-    "Severity",
-    "Process",
-    "ISO clauses",
-    "State",
-    "Detected on",
-    "Raised by",
-    "Owner",
-    "Open actions",
-    "Closed at (UTC)",
-)
-
-
-def _export_rows(filters: NcFilters) -> list[list[Any]]:
-    rows = []
-    for nc in db.session.scalars(nonconformity_register(filters)):
-        rows.append(
-            [
-                nc.reference,
-                nc.title,
-                NC_SOURCES.get(nc.source, nc.source),
-                SEVERITY_LABELS.get(nc.severity or "", ""),
-                nc.process,
-                ", ".join(nc.clause_refs),
-                nc.state_label,
-                nc.detected_on,
-                nc.raised_by.name,
-                nc.owner.name if nc.owner else "",
-                sum(1 for a in nc.actions if a.state in CorrectiveAction.OPEN_STATES),
-                nc.closed_at.strftime("%Y-%m-%d %H:%M") if nc.closed_at else "",
-            ]
-        )
-    return rows
-
-
-def _spreadsheet_safe(value: Any) -> Any:
-    """Neutralise formula injection: text starting with = + - @ is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @bp.route("/nonconformities/export.csv")
 @login_required
 def export_csv() -> Response:
@@ -164,8 +128,8 @@ def export_csv() -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
-    for row in _export_rows(filters):
-        writer.writerow([_spreadsheet_safe(v) for v in row])
+    for row in export_rows(filters):
+        writer.writerow([spreadsheet_safe(v) for v in row])
     return Response(
         out.getvalue(),
         mimetype="text/csv",
@@ -176,18 +140,9 @@ def export_csv() -> Response:
 @bp.route("/nonconformities/export.xlsx")
 @login_required
 def export_xlsx() -> Response:
-    from openpyxl import Workbook
-
-    filters = NcFilters.from_args(request.args)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Nonconformities")
-    sheet.append(list(EXPORT_COLUMNS))
-    for row in _export_rows(filters):
-        sheet.append([_spreadsheet_safe(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
+    data, _ = register_xlsx(NcFilters.from_args(request.args))
     return Response(
-        out.getvalue(),
+        data,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f"attachment; filename=nonconformities-{dt.date.today()}.xlsx"},
     )
@@ -377,11 +332,7 @@ def report(nc_id: int) -> Response:
 @bp.route("/nonconformities/register.pdf")
 @login_required
 def register_pdf() -> Response:
-    from ..reports import register_report
-
-    filters = NcFilters.from_args(request.args)
-    ncs = list(db.session.scalars(nonconformity_register(filters)))
-    pdf = register_report(ncs, current_app.config["QMS_ORGANISATION"], {"Showing": filters.describe()})
+    pdf, _ = register_pdf_report(NcFilters.from_args(request.args), current_app.config["QMS_ORGANISATION"])
     return Response(
         pdf,
         mimetype="application/pdf",
