@@ -361,8 +361,13 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
     items += _customer_work(actor, today)
     items += _certification_work(actor, today)
     items += _review_work(actor, today)
-    items.sort(key=lambda item: (not item.overdue, item.due or dt.date.max, item.reference))
+    items.sort(key=work_order)
     return items
+
+
+def work_order(item: WorkItem) -> tuple[bool, dt.date, str]:
+    """How work is listed: overdue first, then by due date (undated last), then by reference."""
+    return (not item.overdue, item.due or dt.date.max, item.reference)
 
 
 #: audit states in which the lead auditor and team have work to do

@@ -18,7 +18,7 @@ from ..database import db
 from ..models import AuditProgramme, User
 from .audits import PLANNER_ROLES
 from .certifications import reminders
-from .dashboard import WorkItem, work_for
+from .dashboard import WorkItem, work_for, work_order
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +71,18 @@ def digest_items(user: User, today: dt.date, days_ahead: int | None = None) -> l
                     reminder.days_left < 0,
                 )
             )
-    items.sort(key=lambda item: (not item.overdue, item.due or dt.date.max, item.reference))
+    items.sort(key=work_order)
     return items
 
 
-def item_url(item: WorkItem) -> str:
-    """The absolute address of ``item``'s record (needs a request context; see ``mail_context``)."""
+def item_url(item: WorkItem, *, external: bool = True) -> str:
+    """The address of ``item``'s record: absolute for e-mails (needs a request context; see
+    ``mail_context``), relative for the My work page."""
     if item.kind == "review_action":
         kind = item.review_kind.replace("_", "-")
-        return url_for("reviews.detail", kind=kind, review_id=item.record_id, _external=True) + "#actions"
+        return url_for("reviews.detail", kind=kind, review_id=item.record_id, _external=external) + "#actions"
     endpoint, argument = _ENDPOINTS[item.kind]
-    return url_for(endpoint, **{argument: item.record_id}, _external=True)
+    return url_for(endpoint, **{argument: item.record_id}, _external=external)
 
 
 def generate_recurring_audits(today: dt.date) -> dict[str, int]:

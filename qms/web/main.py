@@ -20,6 +20,7 @@ from ..database import db, utcnow
 from ..models import User
 from ..security import DIAGRAM_CSP, talisman
 from ..services.dashboard import dashboard_figures, work_for
+from ..services.reminders import item_url
 
 bp = Blueprint("main", __name__)
 
@@ -64,7 +65,9 @@ def dashboard_body(certification_panel: bool) -> tuple[Markup, dt.datetime]:
 @bp.route("/my-work")
 @login_required
 def my_work() -> str:
-    return render_template("main/my_work.html", items=work_for(current_user, dt.date.today()), today=dt.date.today())
+    return render_template(
+        "main/my_work.html", items=work_for(current_user, dt.date.today()), today=dt.date.today(), item_url=item_url
+    )
 
 
 @bp.route("/health")
