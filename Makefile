@@ -59,12 +59,11 @@ bench-load: $(VENV)/.bench-installed
 # on SQLite, and on PostgreSQL too when QMS_TEST_DATABASE_URL is set. No 5xx, every answer as documented.
 FUZZ_EXAMPLES ?= 500
 fuzz: $(VENV)/.test-installed
-	QMS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_api_schema.py -n 2 -q $(FUZZ_ARGS)
+	QMS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/core/test_api_schema.py -n 2 -q $(FUZZ_ARGS)
 
 # Refresh docs/screenshots/ from the browser test.
 screenshots: $(VENV)/.test-installed chromium
-	QMS_UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py tests/test_browser_documents.py tests/test_browser_audits.py \
-		tests/test_browser_certifications.py tests/test_browser_customers.py tests/test_browser_reviews.py -q
+	QMS_UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/*/test_browser.py -q
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

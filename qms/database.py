@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
@@ -108,3 +109,8 @@ def begin_write(session: Session | scoped_session) -> None:
             return  # the caller composes a larger intention; keep its transaction
         session.rollback()
     session.connection(execution_options={_WRITE_OPTION: True})
+
+
+def quoted_list(values: Iterable[str]) -> str:
+    """The values as a SQL list of string literals, for CHECK constraints over fixed choices."""
+    return ", ".join(f"'{value}'" for value in values)

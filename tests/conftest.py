@@ -102,7 +102,7 @@ def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatc
             "TESTING": True,
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": False,
-            # the dashboard counts afresh on every view (tests/test_web.py tests its cache on its own)
+            # the dashboard counts afresh on every view (tests/core/test_web.py tests its cache on its own)
             "QMS_DASHBOARD_CACHE_SECONDS": 0,
             # the test client sends Secure cookies only over https
             "SESSION_COOKIE_SECURE": False,

@@ -16,7 +16,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from .blueprint import API_PREFIX, ApiBlueprint
-from .schemas import ErrorSchema
+from .schemas.common import ErrorSchema
 
 SECURITY_SCHEME = {
     "type": "http",
@@ -59,7 +59,6 @@ def init_api(app: Flask) -> QmsApi:
         audits,
         certifications,
         complaints,
-        corrective_actions,
         docs,
         documents,
         implementation,
@@ -79,8 +78,9 @@ def init_api(app: Flask) -> QmsApi:
     app.config.setdefault("API_SPEC_OPTIONS", {"security": [{"bearerAuth": []}], "info": {"description": DESCRIPTION}})
     api = QmsApi(app)
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
-    for module in (nonconformities, corrective_actions, attachments, documents, users, tokens):
+    for module in (nonconformities, attachments, documents, users, tokens):
         api.register_blueprint(module.blp)
+    api.register_blueprint(nonconformities.actions_blp)
     api.register_blueprint(audits.programmes_blp)
     api.register_blueprint(audits.blp)
     api.register_blueprint(standards.blp)

@@ -21,7 +21,7 @@ from ..models import Attachment
 from ..services.attachments import OFFICE_TYPES, SIGNATURES, UPLOAD_ROLES, attach, attachments_of, storage_path
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
-from .schemas import AttachmentSchema, AttachmentUploadSchema
+from .schemas.attachments import AttachmentSchema, AttachmentUploadSchema
 from .workflow import Presented, get_or_404
 
 blp = ApiBlueprint(

@@ -45,7 +45,9 @@ from ..services.audits import (
 )
 from ..services.audits import answer as answer_item
 from .attachments import present_attachment
-from .audit_schemas import (
+from .auth import api_user, require_roles
+from .blueprint import ID, ApiBlueprint
+from .schemas.audits import (
     AnswerSchema,
     AuditCreateSchema,
     AuditPageSchema,
@@ -66,8 +68,6 @@ from .audit_schemas import (
     QuestionEditSchema,
     TeamInputSchema,
 )
-from .auth import api_user, require_roles
-from .blueprint import ID, ApiBlueprint
 from .workflow import (
     ETAG_HEADER,
     Presented,

@@ -47,7 +47,7 @@ from ..services.certifications import (
 )
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
-from .management_schemas import (
+from .schemas.certifications import (
     BodyQuerySchema,
     BodyUpdateSchema,
     CertificationBodyPageSchema,
@@ -60,13 +60,13 @@ from .management_schemas import (
     ExternalAuditSchema,
     FindingGroupSchema,
     FindingSchema,
-    NoQuerySchema,
     ReadinessSchema,
     RegradeSchema,
     ReminderSchema,
     RemindersQuerySchema,
     TimelineSchema,
 )
+from .schemas.reviews import NoQuerySchema
 from .workflow import (
     ETAG_HEADER,
     Presented,
@@ -495,7 +495,7 @@ def certification_readiness(args: dict[str, Any], certification_id: int) -> dict
 def pack(args: dict[str, Any], certification_id: int) -> Response:
     """The certification pack (PDF) to send the body or take to the audit"""
     certification = load(certification_id)
-    from ..reports.certification import certification_pack_pdf
+    from ..reports.certifications import certification_pack_pdf
 
     with computable_dates():
         data = certification_pack_pdf(certification, organisation=current_app.config["QMS_ORGANISATION"])

@@ -25,8 +25,7 @@ from ..models import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from ..services.complaints import LOG_ROLES, PlatformFigures, log_complaint, platform_figures
 from .auth import api_user, require_roles
 from .blueprint import ApiBlueprint
-from .customer_schemas import (
-    MAX_REPORT_DAYS,
+from .schemas.complaints import (
     ComplaintCreateSchema,
     ComplaintPageSchema,
     ComplaintQuerySchema,
@@ -34,6 +33,7 @@ from .customer_schemas import (
     PeriodQuerySchema,
     PlatformReportSchema,
 )
+from .schemas.surveys import MAX_REPORT_DAYS
 from .workflow import (
     ETAG_HEADER,
     add_workflow_routes,
@@ -212,7 +212,7 @@ def platforms(args: dict[str, Any]) -> dict[str, Any]:
 def platforms_pdf(args: dict[str, Any]) -> Response:
     """The virtual platforms report (PDF) of a period (default: the last 90 days)"""
     start, end = _period(args)
-    from ..reports.customers import virtual_platforms_report_pdf
+    from ..reports.complaints import virtual_platforms_report_pdf
 
     data = virtual_platforms_report_pdf(start, end, organisation=current_app.config["QMS_ORGANISATION"])
     return Response(

@@ -25,7 +25,7 @@ from workflows.errors import NotPermitted
 
 from ..database import db
 from ..models import Acknowledgement, DistributionEntry, Document, DocumentRevision, User
-from ..reports.stamping import PdfProblem
+from ..reports.documents import PdfProblem
 from ..services.attachments import OFFICE_TYPES, SIGNATURES
 from ..services.documents import (
     AUTHOR_ROLES,
@@ -39,10 +39,10 @@ from ..services.documents import (
     create_document,
     pending_acknowledgements,
 )
-from ..services.registers import clause_filter_on
+from ..services.filters import clause_filter_on
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint, ApiParser
-from .document_schemas import (
+from .schemas.documents import (
     AcknowledgementSchema,
     DocumentCreateSchema,
     DocumentPageSchema,

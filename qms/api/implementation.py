@@ -36,7 +36,7 @@ from ..services.implementation import (
 from ..services.standards import find_standard
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
-from .management_schemas import (
+from .schemas.implementation import (
     BoardQuerySchema,
     BoardSchema,
     BuildResultSchema,

@@ -62,7 +62,7 @@ from ..services.reviews import (
 )
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
-from .management_schemas import (
+from .schemas.reviews import (
     REVIEW_SLUGS,
     ActionCancelSchema,
     ActionCompleteSchema,
@@ -602,7 +602,7 @@ def set_notes(body: dict[str, Any], review_id: int, key: str) -> Any:
 def minutes(args: dict[str, Any], review_id: int) -> Response:
     """The minutes of the management review (PDF): inputs, decisions, actions, the approver's e-signature"""
     review = load_management(review_id)
-    from ..reports.management_review import management_review_pdf
+    from ..reports.reviews import management_review_pdf
 
     data = management_review_pdf(review, organisation=current_app.config["QMS_ORGANISATION"])
     return Response(

@@ -28,7 +28,7 @@ from ..services.standards import (
 from .auth import api_user, require_roles
 from .blueprint import ApiBlueprint
 from .errors import describe, error_response
-from .schemas import PageArgsSchema, Text, page_schema
+from .schemas.common import PageArgsSchema, Text, page_schema
 from .workflow import Presented
 
 blp = ApiBlueprint(

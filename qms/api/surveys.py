@@ -51,7 +51,7 @@ from ..services.surveys import (
 )
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
-from .customer_schemas import (
+from .schemas.surveys import (
     ImportResultSchema,
     InvitationRequestSchema,
     InvitationsSchema,
@@ -582,7 +582,7 @@ def report(args: dict[str, Any], survey_id: int) -> Response:
     reported the report says it is not final.
     """
     survey = load(survey_id)
-    from ..reports.customers import satisfaction_report_pdf
+    from ..reports.surveys import satisfaction_report_pdf
 
     data = satisfaction_report_pdf(survey, period=args["period"], organisation=current_app.config["QMS_ORGANISATION"])
     return Response(

@@ -11,7 +11,7 @@ from ..models import ApiToken
 from ..services.tokens import create_token, revoke_token, tokens_of
 from .auth import api_user
 from .blueprint import ID, ApiBlueprint
-from .schemas import TokenCreatedSchema, TokenCreateSchema, TokenSchema
+from .schemas.users import TokenCreatedSchema, TokenCreateSchema, TokenSchema
 from .workflow import Presented, get_or_404
 
 blp = ApiBlueprint(

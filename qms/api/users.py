@@ -16,7 +16,7 @@ from ..models import User, UserRole
 from ..services.users import create_user, reset_password, update_user
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
-from .schemas import (
+from .schemas.users import (
     PasswordResetSchema,
     UserCreateSchema,
     UserPageSchema,

@@ -25,10 +25,10 @@ from workflows.errors import InvalidData
 from ..database import db
 from ..models import WorkflowRecord
 from ..services import available_events_many, fire, history_of
-from ..services.registers import contains  # noqa: F401  (re-exported for the API modules)
+from ..services.filters import contains  # noqa: F401  (re-exported for the API modules)
 from .auth import api_user
 from .blueprint import ID, ApiBlueprint
-from .schemas import MAX_ID, AvailableEventSchema, EventRequestSchema, HistoryRowSchema, IfMatchSchema
+from .schemas.common import MAX_ID, AvailableEventSchema, EventRequestSchema, HistoryRowSchema, IfMatchSchema
 
 #: top-level names of an event request; every other field InvalidData names is inside ``data``
 REQUEST_FIELDS = frozenset({"comment", "signature_password", "version"})

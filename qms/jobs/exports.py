@@ -21,7 +21,7 @@ from workflows.errors import InvalidData, NotPermitted
 from ..database import begin_write, db, utcnow
 from ..models import Actor, ReportExport, User
 from ..models.jobs import EXPORT_FORMATS
-from ..services.registers import NcFilters, register_pdf, register_xlsx
+from ..services.nonconformities import NcFilters, register_pdf, register_xlsx
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
 from ..models import ReportExport
-from ..services.registers import NC_FILTERS
+from ..services.nonconformities import NC_FILTERS
 from .exports import REPORTS, can_download, exports_of, file_of, request_export
 from .runs import JOBS, recent_runs
 

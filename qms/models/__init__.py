@@ -1,6 +1,6 @@
 """SQLAlchemy models; importing this package registers every table."""
 
-from .audit import AuditChainHead, AuditEntry
+from .audit_trail import AuditChainHead, AuditEntry
 from .audits import (
     AUDIT_KINDS,
     FINDING_SEVERITY,
@@ -12,27 +12,12 @@ from .audits import (
     AuditProgramme,
     AuditTeamMember,
     ChecklistItem,
-    ImportedStandard,
     Process,
     ProgrammeEntry,
     Site,
 )
-from .customers import (
-    CHANNELS,
-    QUESTION_KINDS,
-    RESPONSE_SOURCES,
-    RULE_ACTIONS,
-    SCALES,
-    SERVQUAL_DIMENSIONS,
-    VIRTUAL_PLATFORMS,
-    Complaint,
-    RuleTrigger,
-    Survey,
-    SurveyAnswer,
-    SurveyInvitation,
-    SurveyQuestion,
-    SurveyResponse,
-)
+from .certifications import EXTERNAL_AUDIT_KINDS, Certification, CertificationBody, ExternalAudit, ExternalFinding
+from .complaints import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from .documents import (
     CONFIDENTIALITY,
     DOCUMENT_TYPES,
@@ -43,30 +28,39 @@ from .documents import (
     DocumentNumbering,
     DocumentRevision,
 )
+from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
-from .management import (
+from .nonconformities import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
+from .records import Attachment, ProgressNote
+from .reviews import (
     ACTION_STATES,
     CHANGE_KINDS,
-    EXTERNAL_AUDIT_KINDS,
     GAP_STATUSES,
     IMPACT_AREAS,
     MANAGEMENT_REVIEW_INPUTS,
     OUTPUT_CATEGORIES,
     REVIEW_KINDS,
-    Certification,
-    CertificationBody,
     ChangeImpact,
-    ExternalAudit,
-    ExternalFinding,
-    ImplementationItem,
     IsoChangeItem,
     IsoChangeReview,
     ManagementReview,
     OrgChangeReview,
     ReviewAction,
 )
-from .nonconformity import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
-from .records import Attachment, ProgressNote
+from .standards import ImportedStandard
+from .surveys import (
+    QUESTION_KINDS,
+    RESPONSE_SOURCES,
+    RULE_ACTIONS,
+    SCALES,
+    SERVQUAL_DIMENSIONS,
+    RuleTrigger,
+    Survey,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyQuestion,
+    SurveyResponse,
+)
 from .tokens import ApiToken
 from .users import ROLE_LABELS, Actor, User, UserRole
 from .workflow import WORKFLOW_MODELS, ReferenceCounter, TransitionHistory, WorkflowRecord

@@ -14,16 +14,24 @@ import datetime as dt
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import db, utcnow
-from .nonconformity import Nonconformity
+from ..database import db, quoted_list, utcnow
+from .nonconformities import Nonconformity
 from .users import User
 from .workflow import WorkflowRecord
 
 RISK_LEVELS = {"low": "Low", "medium": "Medium", "high": "High"}
+
+
 #: audits per year for each risk rating (high-risk processes are audited more often)
 RISK_FREQUENCY = {"low": 1, "medium": 2, "high": 4}
+
+
 AUDIT_KINDS = {"internal": "Internal audit", "service_performance": "Service performance audit"}
+
+
 TEAM_ROLES = {"auditor": "Auditor", "technical_expert": "Technical expert", "observer": "Observer"}
+
+
 RESULTS = {
     "conforming": "Conforming",
     "major": "Major nonconformity",
@@ -32,12 +40,10 @@ RESULTS = {
     "ofi": "Opportunity for improvement",
     "not_applicable": "Not applicable",
 }
+
+
 #: results that raise a nonconformity (with this NC severity)
 FINDING_SEVERITY = {"major": "major", "minor": "minor"}
-
-
-def _in(values: dict[str, str]) -> str:
-    return ", ".join(f"'{value}'" for value in values)
 
 
 class Site(db.Model):
@@ -59,7 +65,7 @@ class Process(db.Model):
     """A QMS process (ISO 9001 4.4) with its owner, risk rating and the clauses it addresses."""
 
     __tablename__ = "processes"
-    __table_args__ = (CheckConstraint(f"risk IN ({_in(RISK_LEVELS)})", "risk"),)
+    __table_args__ = (CheckConstraint(f"risk IN ({quoted_list(RISK_LEVELS)})", "risk"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -110,7 +116,7 @@ class ProgrammeEntry(db.Model):
     __tablename__ = "audit_programme_entries"
     __table_args__ = (
         UniqueConstraint("programme_id", "process_id", name="uq_audit_programme_entries_process"),
-        CheckConstraint(f"risk IN ({_in(RISK_LEVELS)})", "risk"),
+        CheckConstraint(f"risk IN ({quoted_list(RISK_LEVELS)})", "risk"),
         CheckConstraint("audits_per_year BETWEEN 1 AND 12", "audits_per_year"),
     )
 
@@ -128,7 +134,7 @@ class ProgrammeEntry(db.Model):
 class Audit(WorkflowRecord, db.Model):
     __tablename__ = "audits"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_in(AUDIT_KINDS)})", "kind"),
+        CheckConstraint(f"kind IN ({quoted_list(AUDIT_KINDS)})", "kind"),
         Index("ix_audits_planned_start", "planned_start"),
     )
     lifecycle_name = "internal_audit"
@@ -200,7 +206,7 @@ class AuditTeamMember(db.Model):
     __tablename__ = "audit_team_members"
     __table_args__ = (
         UniqueConstraint("audit_id", "user_id", name="uq_audit_team_members_user"),
-        CheckConstraint(f"role IN ({_in(TEAM_ROLES)})", "role"),
+        CheckConstraint(f"role IN ({quoted_list(TEAM_ROLES)})", "role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -221,7 +227,7 @@ class ChecklistItem(db.Model):
     """
 
     __tablename__ = "checklist_items"
-    __table_args__ = (CheckConstraint(f"result IS NULL OR result IN ({_in(RESULTS)})", "result"),)
+    __table_args__ = (CheckConstraint(f"result IS NULL OR result IN ({quoted_list(RESULTS)})", "result"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
@@ -245,26 +251,3 @@ class ChecklistItem(db.Model):
     @property
     def result_label(self) -> str:
         return RESULTS.get(self.result or "", "Not answered")
-
-
-class ImportedStandard(db.Model):
-    """A standard or SOP checklist an organisation imported (``qms standards import``).
-
-    ``content`` is the canonical YAML of the standard (CSV imports are converted), so the same
-    loader and validator read bundled and imported standards alike.
-    """
-
-    __tablename__ = "imported_standards"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    identifier: Mapped[str] = mapped_column(String(60), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    edition: Mapped[int]
-    urn: Mapped[str] = mapped_column(String(200), unique=True)
-    source_format: Mapped[str] = mapped_column(String(10))
-    content: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))
-    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-    imported_by: Mapped[User | None] = relationship()

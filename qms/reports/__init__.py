@@ -3,6 +3,6 @@
 Each function takes model objects and strings and returns the PDF as bytes.
 """
 
-from .nonconformity import load_history, nonconformity_report, register_load_options, register_report
+from .nonconformities import load_history, nonconformity_report, register_load_options, register_report
 
 __all__ = ["load_history", "nonconformity_report", "register_load_options", "register_report"]

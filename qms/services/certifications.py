@@ -575,7 +575,7 @@ def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> Organ
     Every certification of a list shares these figures: compute them once and pass them to
     ``readiness(..., facts=...)`` instead of querying them once per row.
     """
-    from .registers import nc_is_open
+    from .nonconformities import nc_is_open
 
     nc = Nonconformity
     counts = dict(

@@ -29,8 +29,7 @@ from ..models import (
     User,
 )
 from .documents import pending_acknowledgements
-from .nonconformities import PLAN_ROLES
-from .registers import nc_is_open
+from .nonconformities import PLAN_ROLES, nc_is_open
 from .workflow import as_actor, available_events_many
 
 CLOSED_NC_STATES = ("closed", "rejected")

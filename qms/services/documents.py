@@ -249,7 +249,7 @@ def add_revision(
 
 def _extract(stored: Any) -> str:
     """Text of the stored file for search; a corrupt or encrypted file is refused with a clear error."""
-    from ..reports.stamping import PdfProblem
+    from ..reports.documents import PdfProblem
     from .text_extraction import UnreadableDocument, extract_text
 
     try:
@@ -460,7 +460,7 @@ def controlled_copy(revision: DocumentRevision, organisation: str) -> bytes:
     data = path.read_bytes()
     if revision.content_type != "application/pdf":
         return data
-    from ..reports.stamping import stamp_pdf
+    from ..reports.documents import stamp_pdf
 
     return stamp_pdf(
         data,

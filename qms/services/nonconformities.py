@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, or_, select
+from sqlalchemy.orm import Session, selectinload
 
-from workflows import FireResult
-from workflows.errors import InvalidData, InvalidTransition, NotPermitted
+from workflows import FireResult, get_lifecycle
+from workflows.errors import InvalidData, InvalidTransition, NotPermitted, UnknownLifecycle
 
 from ..database import db, id_in, utcnow
-from ..models import NC_SOURCES, Actor, Attachment, CorrectiveAction, Nonconformity, ProgressNote, User
+from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, Attachment, CorrectiveAction, Nonconformity, ProgressNote, User
 from .attachments import store_file
 from .audit_trail import recorded_change
+from .filters import clause_filter_on, contains, spreadsheet_safe
 from .references import next_reference
 from .validation import clean_text
 from .workflow import as_actor, effect, facts_provider
 
 RAISE_ROLES = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner"})
+
+
 PLAN_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
+
+
 PLANNING_STATES = ("root_cause_identified", "action_planned")
+
+
 ACTION_OWNER_ROLES = ("process_owner", "quality_officer", "manager")
+
+
 FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "environment")
 
 
@@ -138,9 +150,6 @@ def add_corrective_action(
         )
         session.add(action)
     return action
-
-
-# --- what events write besides the state ----------------------------------
 
 
 @effect("nonconformity", "triage")
@@ -299,3 +308,193 @@ def add_progress_note(action: CorrectiveAction, actor: User | Actor, text: str) 
         note = ProgressNote(corrective_action_id=action.id, author_id=actor.id, text=text)
         session.add(note)
     return note
+
+
+NC_SORTS = {
+    "reference": Nonconformity.id,
+    "detected_on": Nonconformity.detected_on,
+    "title": Nonconformity.title,
+    "state": Nonconformity.state,
+    "severity": case({"major": 0, "minor": 1, "observation": 2}, value=Nonconformity.severity, else_=3),
+    "process": Nonconformity.process,
+}
+
+
+NC_FILTERS = ("q", "state", "severity", "source", "process", "clause", "owner", "open")
+
+
+@dataclass(frozen=True)
+class NcFilters:
+    q: str = ""
+    state: str = ""
+    severity: str = ""
+    source: str = ""
+    process: str = ""
+    clause: str = ""
+    owner: int | None = None
+    open: bool = False
+    sort: str = "-reference"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> NcFilters:
+        args = {key: value.replace("\x00", "") for key, value in args.items()}  # NUL cannot be stored or searched
+        owner = args.get("owner", "")
+        sort = args.get("sort", "-reference")
+        if sort.lstrip("-") not in NC_SORTS:
+            sort = "-reference"
+        return cls(
+            q=args.get("q", "").strip()[:200],
+            state=args.get("state", "").strip()[:40],
+            severity=args.get("severity", "").strip()[:20],
+            source=args.get("source", "").strip()[:30],
+            process=args.get("process", "").strip()[:120],
+            clause=args.get("clause", "").strip()[:40],
+            owner=int(owner) if owner.isdigit() and len(owner) < 10 else None,
+            open=args.get("open") in ("1", "true", "on"),
+            sort=sort,
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """Non-empty filters as query-string arguments (for links and exports)."""
+        args = {name: str(getattr(self, name)) for name in NC_FILTERS if getattr(self, name) not in ("", None, False)}
+        if self.open:
+            args["open"] = "1"
+        if self.sort != "-reference":
+            args["sort"] = self.sort
+        return args
+
+    def describe(self) -> str:
+        parts = [f"{name}: {value}" for name, value in self.as_args().items() if name != "sort"]
+        return "; ".join(parts) or "all nonconformities"
+
+
+def clause_filter(clause: str) -> Any:
+    """NCs citing ``clause`` or one of its sub-clauses."""
+    return clause_filter_on(Nonconformity.clause_refs, clause)
+
+
+@functools.cache
+def open_nc_states() -> tuple[str, ...]:
+    """Every state of every version of the NC lifecycle but closed and rejected.
+
+    ``state IN (these)`` finds the few open NCs through the state index, where ``NOT IN (closed,
+    rejected)`` reads all of them (most NCs of a mature register are closed).
+    """
+    latest = get_lifecycle("nonconformity")
+    states: set[str] = set()
+    for version in range(1, latest.version + 1):
+        try:
+            states |= {state.name for state in get_lifecycle("nonconformity", version).states}
+        except UnknownLifecycle:
+            continue
+    return tuple(sorted(states - {"closed", "rejected"}))
+
+
+def nc_is_open() -> Any:
+    """The SQL condition of an open NC (see ``open_nc_states``)."""
+    return Nonconformity.state.in_(open_nc_states())
+
+
+def nonconformity_register(filters: NcFilters) -> Select:
+    """SELECT of the NCs matching ``filters``, sorted, with owner, raiser and actions eager-loaded."""
+    query = select(Nonconformity).options(
+        selectinload(Nonconformity.owner),
+        selectinload(Nonconformity.raised_by),
+        selectinload(Nonconformity.actions),
+    )
+    if filters.q:
+        query = query.where(
+            or_(
+                contains(Nonconformity.reference, filters.q),
+                contains(Nonconformity.title, filters.q),
+                contains(Nonconformity.description, filters.q),
+            )
+        )
+    if filters.state:
+        query = query.where(Nonconformity.state == filters.state)
+    if filters.open:
+        query = query.where(nc_is_open())
+    if filters.severity:
+        query = query.where(Nonconformity.severity == filters.severity)
+    if filters.source:
+        query = query.where(Nonconformity.source == filters.source)
+    if filters.process:
+        query = query.where(Nonconformity.process == filters.process)
+    if filters.clause:
+        query = query.where(clause_filter(filters.clause))
+    if filters.owner:
+        query = query.where(Nonconformity.owner_id == filters.owner)
+    column = NC_SORTS[filters.sort.lstrip("-")]
+    query = query.order_by(column.desc() if filters.sort.startswith("-") else column.asc(), Nonconformity.id.desc())
+    return query
+
+
+def overdue_actions_query(today: dt.date) -> Select:
+    return (
+        select(CorrectiveAction)
+        .where(CorrectiveAction.state.in_(CorrectiveAction.OPEN_STATES), CorrectiveAction.due_date < today)
+        .order_by(CorrectiveAction.due_date)
+    )
+
+
+EXPORT_COLUMNS = (
+    "Reference",
+    "Title",
+    "Source",
+    "Severity",
+    "Process",
+    "ISO clauses",
+    "State",
+    "Detected on",
+    "Raised by",
+    "Owner",
+    "Open actions",
+    "Closed at (UTC)",
+)
+
+
+def export_rows(filters: NcFilters) -> list[list[Any]]:
+    """The register as filtered, one row per NC in the order of EXPORT_COLUMNS."""
+    query = nonconformity_register(filters).options(
+        selectinload(Nonconformity.raised_by), selectinload(Nonconformity.owner), selectinload(Nonconformity.actions)
+    )
+    return [
+        [
+            nc.reference,
+            nc.title,
+            NC_SOURCES.get(nc.source, nc.source),
+            SEVERITY_LABELS.get(nc.severity or "", ""),
+            nc.process,
+            ", ".join(nc.clause_refs),
+            nc.state_label,
+            nc.detected_on,
+            nc.raised_by.name,
+            nc.owner.name if nc.owner else "",
+            sum(1 for a in nc.actions if a.state in CorrectiveAction.OPEN_STATES),
+            nc.closed_at.strftime("%Y-%m-%d %H:%M") if nc.closed_at else "",
+        ]
+        for nc in db.session.scalars(query)
+    ]
+
+
+def register_xlsx(filters: NcFilters) -> tuple[bytes, int]:
+    """The filtered register as an XLSX workbook, and its number of rows."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Nonconformities")
+    sheet.append(list(EXPORT_COLUMNS))
+    rows = export_rows(filters)
+    for row in rows:
+        sheet.append([spreadsheet_safe(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue(), len(rows)
+
+
+def register_pdf(filters: NcFilters, organisation: str) -> tuple[bytes, int]:
+    """The filtered register as the PDF report, and its number of rows."""
+    from ..reports import register_load_options, register_report
+
+    ncs = list(db.session.scalars(nonconformity_register(filters).options(*register_load_options())))
+    return register_report(ncs, organisation, {"Showing": filters.describe()}), len(ncs)

@@ -36,9 +36,9 @@ KIND_LABELS = {
     "review_action": "Review action",
 }
 _ENDPOINTS = {
-    "nc": ("nc.detail", "nc_id"),
-    "action": ("nc.action_detail", "action_id"),
-    "document": ("docs.detail", "document_id"),
+    "nc": ("nonconformities.detail", "nc_id"),
+    "action": ("nonconformities.action_detail", "action_id"),
+    "document": ("documents.detail", "document_id"),
     "audit": ("audits.detail", "audit_id"),
     "complaint": ("complaints.detail", "complaint_id"),
     "survey": ("surveys.detail", "survey_id"),

@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from xml.etree import ElementTree as ET
 
-from ..reports.stamping import PdfProblem, open_pdf, pdf_errors
+from ..reports.documents import PdfProblem, open_pdf, pdf_errors
 
 __all__ = ["MAX_MEMBER_SIZE", "MAX_TOTAL_SIZE", "PdfProblem", "UnreadableDocument", "extract_text"]
 

@@ -601,7 +601,7 @@ def certification_readiness(certification_id: int) -> str:
 
 def _pack_function() -> Callable[..., bytes] | None:
     try:
-        from ..reports.certification import certification_pack_pdf
+        from ..reports.certifications import certification_pack_pdf
     except ImportError:
         return None
     return certification_pack_pdf

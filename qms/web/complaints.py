@@ -39,7 +39,7 @@ from ..models import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from ..security import DIAGRAM_CSP, limiter, talisman
 from ..services import available_events, available_events_many, history_of
 from ..services.complaints import LOG_ROLES, OWNER_ROLES, log_complaint, platform_figures, submit_public_complaint
-from ..services.registers import distinct_values
+from ..services.filters import distinct_values
 from .audits import apply_errors, user_choices
 from .events import EventFormState, fire_from_form
 from .surveys import PUBLIC_LIMIT, limited_form, too_large
@@ -268,7 +268,7 @@ def platforms_pdf() -> Response:
     start, end, error = _report_period()
     if error:
         abort(422, description=error)
-    from ..reports.customers import virtual_platforms_report_pdf
+    from ..reports.complaints import virtual_platforms_report_pdf
 
     return Response(
         virtual_platforms_report_pdf(start, end, organisation=current_app.config["QMS_ORGANISATION"]),
@@ -310,7 +310,7 @@ def feedback() -> Any:
         unknown = sorted(name for name in posted if name not in {*PUBLIC_FIELDS, "csrf_token", HONEYPOT})
         if unknown:
             flash_error = "The form contained fields it does not ask for: " + ", ".join(n[:40] for n in unknown[:10])
-            return render_template("public/feedback.html", form=form, form_error=flash_error), 422
+            return render_template("complaints/public_form.html", form=form, form_error=flash_error), 422
         if form.validate():
             try:
                 complaint = submit_public_complaint(**{name: getattr(form, name).data or "" for name in PUBLIC_FIELDS})
@@ -319,10 +319,10 @@ def feedback() -> Any:
             else:
                 session["feedback_reference"] = complaint.reference
                 return redirect(url_for("complaints.feedback_thanks"))
-        return render_template("public/feedback.html", form=form, form_error=""), 422
-    return render_template("public/feedback.html", form=PublicComplaintForm(formdata=None), form_error="")
+        return render_template("complaints/public_form.html", form=form, form_error=""), 422
+    return render_template("complaints/public_form.html", form=PublicComplaintForm(formdata=None), form_error="")
 
 
 @bp.route("/feedback/thanks")
 def feedback_thanks() -> str:
-    return render_template("public/feedback_thanks.html", reference=session.pop("feedback_reference", None))
+    return render_template("complaints/public_thanks.html", reference=session.pop("feedback_reference", None))

@@ -27,7 +27,7 @@ from ..models import (
     DocumentRevision,
     User,
 )
-from ..reports.stamping import PdfProblem
+from ..reports.documents import PdfProblem
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
 from ..services.documents import (
@@ -40,11 +40,11 @@ from ..services.documents import (
     create_document,
     visible_to,
 )
-from ..services.registers import clause_filter_on, contains, distinct_values
+from ..services.filters import clause_filter_on, contains, distinct_values
 from ..services.search import search_documents
 from .events import EventFormState, fire_from_form
 
-bp = Blueprint("docs", __name__)
+bp = Blueprint("documents", __name__)
 
 
 class CheckboxesField(SelectMultipleField):
@@ -253,7 +253,7 @@ def new() -> Any:
                     flash(f"{name} {message}")
         else:
             flash(f"{document.number} registered. Add its first revision.")
-            return redirect(url_for("docs.detail", document_id=document.id))
+            return redirect(url_for("documents.detail", document_id=document.id))
     return render_template("documents/new.html", form=form), (422 if form.errors else 200)
 
 
@@ -317,7 +317,7 @@ def new_revision(document_id: int) -> Any:
         flash(exc.message)
         return _render_detail(document, revision_form=form), 409
     flash(f"Revision {revision.label} started as a draft.")
-    return redirect(url_for("docs.detail", document_id=document.id))
+    return redirect(url_for("documents.detail", document_id=document.id))
 
 
 @bp.route("/revisions/<id:revision_id>/events/<event>", methods=["POST"])
@@ -330,7 +330,7 @@ def fire_event(revision_id: int, event: str) -> Any:
         event,
         request.form,
         lambda failed, status: (_render_detail(document, failed), status),
-        url_for("docs.detail", document_id=document.id),
+        url_for("documents.detail", document_id=document.id),
     )
 
 
@@ -366,4 +366,4 @@ def acknowledge_revision(revision_id: int) -> Response:
         flash(exc.message)
     else:
         flash(f"Recorded: you have read and understood {revision.document.number} rev {revision.label}.")
-    return redirect(url_for("docs.detail", document_id=revision.document_id))
+    return redirect(url_for("documents.detail", document_id=revision.document_id))

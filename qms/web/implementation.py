@@ -45,9 +45,9 @@ SHOW = {"all": "Processes and clauses", "processes": "Processes", "clauses": "Cl
 #: where a card moves next: state → the forward event
 FORWARD = {"planned": "document", "documented": "implement", "implemented": "monitor", "monitored": "confirm_effective"}
 EVIDENCE_ENDPOINTS = {
-    "document": ("docs.detail", "document_id"),
+    "document": ("documents.detail", "document_id"),
     "audit": ("audits.detail", "audit_id"),
-    "nonconformity": ("nc.detail", "nc_id"),
+    "nonconformity": ("nonconformities.detail", "nc_id"),
 }
 
 

@@ -35,27 +35,24 @@ from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, ChecklistItem, Cor
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, available_events_many, history_of
 from ..services.attachments import UPLOAD_ROLES, attach, attachments_of, storage_path
+from ..services.filters import distinct_values, spreadsheet_safe
 from ..services.nonconformities import (
+    EXPORT_COLUMNS,
     PLAN_ROLES,
     PLANNING_STATES,
     RAISE_ROLES,
+    NcFilters,
     add_corrective_action,
     add_progress_note,
-    raise_nonconformity,
-)
-from ..services.registers import (
-    EXPORT_COLUMNS,
-    NcFilters,
-    distinct_values,
     export_rows,
     nonconformity_register,
+    raise_nonconformity,
     register_xlsx,
-    spreadsheet_safe,
 )
-from ..services.registers import register_pdf as register_pdf_report
+from ..services.nonconformities import register_pdf as register_pdf_report
 from .events import EventFormState, fire_from_form
 
-bp = Blueprint("nc", __name__)
+bp = Blueprint("nonconformities", __name__)
 PER_PAGE = 25
 
 
@@ -182,7 +179,7 @@ def new() -> Any:
                 )
             else:
                 flash(f"{nc.reference} raised.")
-                return redirect(url_for("nc.detail", nc_id=nc.id))
+                return redirect(url_for("nonconformities.detail", nc_id=nc.id))
     status = 422 if form.errors else 200
     return render_template("nonconformities/new.html", form=form, clauses=iso_clauses()), status
 
@@ -234,7 +231,7 @@ def fire_event(nc_id: int, event: str) -> Any:
         event,
         request.form,
         lambda failed, status: (_render_detail(nc, failed), status),
-        url_for("nc.detail", nc_id=nc.id),
+        url_for("nonconformities.detail", nc_id=nc.id),
     )
 
 
@@ -264,7 +261,7 @@ def add_action(nc_id: int) -> Any:
             return _render_detail(nc, action_form=form), 403 if isinstance(exc, NotPermitted) else 409
         else:
             flash(f"{action.reference} added to the plan.")
-            return redirect(url_for("nc.detail", nc_id=nc.id) + "#actions")
+            return redirect(url_for("nonconformities.detail", nc_id=nc.id) + "#actions")
     return _render_detail(nc, action_form=form), 422
 
 
@@ -288,14 +285,14 @@ def _upload_to(record: Nonconformity | CorrectiveAction, back: str) -> Response:
 @login_required
 def upload(nc_id: int) -> Response:
     nc = _nc_or_404(nc_id)
-    return _upload_to(nc, url_for("nc.detail", nc_id=nc.id))
+    return _upload_to(nc, url_for("nonconformities.detail", nc_id=nc.id))
 
 
 @bp.route("/corrective-actions/<id:action_id>/attachments", methods=["POST"])
 @login_required
 def upload_for_action(action_id: int) -> Response:
     action = _action_or_404(action_id)
-    return _upload_to(action, url_for("nc.action_detail", action_id=action.id))
+    return _upload_to(action, url_for("nonconformities.action_detail", action_id=action.id))
 
 
 @bp.route("/attachments/<id:attachment_id>")
@@ -349,7 +346,7 @@ def _action_or_404(action_id: int) -> CorrectiveAction:
 
 def _render_action(action: CorrectiveAction, failed: EventFormState | None = None):
     return render_template(
-        "corrective_actions/detail.html",
+        "nonconformities/action.html",
         action=action,
         nc=action.nonconformity,
         events=available_events(action, current_user),
@@ -381,7 +378,7 @@ def fire_action_event(action_id: int, event: str) -> Any:
         event,
         request.form,
         lambda failed, status: (_render_action(action, failed), status),
-        url_for("nc.action_detail", action_id=action.id),
+        url_for("nonconformities.action_detail", action_id=action.id),
     )
 
 
@@ -397,4 +394,4 @@ def add_note(action_id: int) -> Any:
         flash("Progress note " + (exc.errors.get("text", "") if isinstance(exc, InvalidData) else exc.message))
     else:
         flash("Progress note added.")
-    return redirect(url_for("nc.action_detail", action_id=action.id) + "#notes")
+    return redirect(url_for("nonconformities.action_detail", action_id=action.id) + "#notes")

@@ -103,9 +103,9 @@ CHANGE_LABELS = {
 }
 #: what an impact's link points to: kind → (endpoint, argument name)
 LINK_ENDPOINTS = {
-    "document": ("docs.detail", "document_id"),
+    "document": ("documents.detail", "document_id"),
     "audit": ("audits.detail", "audit_id"),
-    "nonconformity": ("nc.detail", "nc_id"),
+    "nonconformity": ("nonconformities.detail", "nc_id"),
 }
 
 
@@ -700,7 +700,7 @@ def notes(review_id: int, key: str) -> Any:
 
 def _minutes_function() -> Callable[..., bytes] | None:
     try:
-        from ..reports.management_review import management_review_pdf
+        from ..reports.reviews import management_review_pdf
     except ImportError:
         return None
     return management_review_pdf

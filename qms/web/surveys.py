@@ -632,7 +632,7 @@ def report(survey_id: int) -> Response:
     period = request.args.get("period", "month")
     if period not in PERIODS:
         abort(404, description="The period must be month, quarter or year.")
-    from ..reports.customers import satisfaction_report_pdf
+    from ..reports.surveys import satisfaction_report_pdf
 
     return Response(
         satisfaction_report_pdf(survey, period=period, organisation=current_app.config["QMS_ORGANISATION"]),
@@ -645,7 +645,7 @@ def report(survey_id: int) -> Response:
 
 
 def public_message(title: str, message: str, status: int) -> tuple[str, int]:
-    return render_template("public/message.html", title=title, message=message), status
+    return render_template("surveys/public_message.html", title=title, message=message), status
 
 
 def too_large() -> tuple[str, int]:
@@ -747,7 +747,7 @@ def public(token: str) -> Any:
             else:
                 return redirect(url_for("surveys.thanks", token=survey.public_token))
     return render_template(
-        "public/survey.html",
+        "surveys/public.html",
         survey=survey,
         errors=errors,
         values=values,
@@ -765,4 +765,4 @@ def thanks(token: str) -> Any:
         return public_message(
             "Survey not found", "This survey link is not valid. Please check the link you were sent.", 404
         )
-    return render_template("public/thanks.html", title="Thank you", survey=survey)
+    return render_template("surveys/public_thanks.html", title="Thank you", survey=survey)

@@ -1,0 +1,77 @@
+"""marshmallow schemas of the API: what it accepts and what it answers.
+
+Input schemas are strict: unknown fields are rejected (marshmallow's RAISE,
+also for query strings), ids are bounded to what the database stores, and
+text must be storable (valid Unicode without NUL characters), so bad input
+always gets a 422 naming the field, never a database error.  Dates are ISO
+8601 (``YYYY-MM-DD``); datetimes are UTC with their offset.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from workflows.definition import ROLES
+
+from .common import Negated, PageArgsSchema, SortedList, Text, page_schema
+
+
+class UserSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    roles = SortedList(fields.String(), required=True)
+    active = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class UserCreateSchema(Schema):
+    email = Text(required=True, validate=validate.Length(max=254))
+    name = Text(required=True, validate=validate.Length(max=120))
+    password = Text(required=True, load_only=True, validate=validate.Length(max=1024), metadata={"format": "password"})
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(sorted(ROLES))), required=True, validate=validate.Length(min=1, max=6)
+    )
+
+
+class UserQuerySchema(PageArgsSchema):
+    role = fields.String(validate=validate.OneOf(sorted(ROLES)))
+    active = fields.Boolean()
+    q = Text(validate=validate.Length(max=200), metadata={"description": "Text in the name or e-mail address"})
+
+
+class UserUpdateSchema(Schema):
+    """What an administrator may change of an account; a field left out keeps its value."""
+
+    name = Text(validate=validate.Length(max=120))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(sorted(ROLES))),
+        validate=validate.Length(min=1, max=6),
+        metadata={"description": "All of the user's roles (replacing the current ones)"},
+    )
+    active = fields.Boolean(metadata={"description": "false: the account cannot sign in and its tokens stop working"})
+
+
+class PasswordResetSchema(Schema):
+    password = Text(required=True, load_only=True, validate=validate.Length(max=1024), metadata={"format": "password"})
+
+
+class TokenSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True, metadata={"description": "The first characters, to tell tokens apart"})
+    created_at = fields.DateTime(required=True)
+    last_used_at = fields.DateTime(allow_none=True, required=True)
+    revoked = Negated(attribute="active", required=True)
+    revoked_at = fields.DateTime(allow_none=True, required=True)
+
+
+class TokenCreatedSchema(TokenSchema):
+    token = fields.String(required=True, metadata={"description": "The token itself: shown this once, never again"})
+
+
+class TokenCreateSchema(Schema):
+    name = Text(required=True, validate=validate.Length(max=100), metadata={"description": "What the token is for"})
+
+
+UserPageSchema = page_schema(UserSchema, "UserPage")

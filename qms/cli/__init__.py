@@ -1,0 +1,311 @@
+"""The ``qms`` command line (a Flask CLI group): init, users, lifecycles, audit trail, serving."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import inspect, select
+
+from workflows import all_lifecycles, get_lifecycle, lifecycle_names
+from workflows.diagram import mermaid
+from workflows.errors import InvalidData, UnknownLifecycle
+
+from ..database import db
+from .backup import register as register_backup_commands
+from .jobs import register as register_jobs_commands
+from .standards import standards_group
+
+
+def init_database() -> None:
+    """Upgrade the schema to the newest migration, create the audit-trail head, load new body profiles."""
+    from flask_migrate import upgrade
+
+    from ..services.audit_trail import audit_context, ensure_head
+    from ..services.certifications import ensure_bodies
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    ensure_head(db.session)
+    with audit_context(db.session, None, reason="certification body profiles loaded"):
+        ensure_bodies(db.session)
+        db.session.commit()
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database to the current schema."""
+    init_database()
+    url = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"Database ready: {url}")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", help="Full name (defaults to the part of the e-mail before @).")
+@click.option(
+    "--role", "roles", multiple=True, required=True, help="Role to grant; repeat for several (e.g. --role manager)."
+)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
+@with_appcontext
+def create_user_command(email: str, name: str | None, roles: tuple[str, ...], password: str) -> None:
+    """Create a user account with one or more roles."""
+    from ..services.users import create_user
+
+    try:
+        user = create_user(email, name or email.split("@")[0], password, set(roles))
+    except InvalidData as exc:
+        raise click.ClickException("; ".join(f"{k} {v}" for k, v in exc.errors.items())) from None
+    click.echo(f"Created {user.email} with roles: {', '.join(sorted(user.roles))}")
+
+
+@click.command("create-token")
+@click.argument("email")
+@click.option("--name", default="command line", show_default=True, help="What the token is for.")
+@with_appcontext
+def create_token_command(email: str, name: str) -> None:
+    """Create an API token for a user; the token is printed alone on the last line."""
+    from ..services.tokens import create_token
+    from ..services.users import find_by_email
+
+    user = find_by_email(email)
+    if user is None or not user.active:
+        raise click.ClickException(f"No active user with e-mail {email}")
+    try:
+        token, plaintext = create_token(user, name)
+    except InvalidData as exc:
+        raise click.ClickException("; ".join(f"{k} {v}" for k, v in exc.errors.items())) from None
+    click.echo(f"Token '{token.name}' for {user.email} (shown once; store it safely):")
+    click.echo(plaintext)
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+@click.option(
+    "--scale",
+    type=click.Choice(["demo", "large"]),
+    default="demo",
+    show_default=True,
+    help="demo: a small organisation through the services; large: ~500 users, 100,000 NCs and 3 years of "
+    "history, bulk-loaded (a few minutes).",
+)
+@click.option(
+    "--factor",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="With --scale large: scale every count by this factor (greater than 0, at most 1).",
+)
+@with_appcontext
+def seed_demo_command(if_empty: bool, scale: str, factor: float) -> None:
+    """Load a believable demo organisation with demo users."""
+    from ..demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+    from ..models import User
+
+    if factor != 1.0 and scale != "large":
+        raise click.BadParameter("is only used with --scale large", param_hint="--factor")
+    if scale == "large" and not inspect(db.engine).has_table("audit_chain_head"):
+        raise click.ClickException("The database is not initialised: run `qms init` first.")
+    if db.session.scalar(select(User.id).limit(1)) is not None:
+        if if_empty:
+            click.echo("The database already has users; demo data not loaded.")
+            return
+        raise click.ClickException("The database already has users; seed-demo needs an empty database.")
+    if scale == "large":
+        from ..demo.large import SeedRefused, seed_large
+
+        try:
+            counts = seed_large(factor, progress=click.echo)
+        except SeedRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        elapsed = counts.pop("elapsed_seconds")
+        click.echo("Rows loaded:")
+        for table, count in counts.items():
+            click.echo(f"  {table:<26} {count:>10,}")
+        click.echo(f"Large demo organisation loaded in {elapsed} s.")
+    else:
+        click.echo(seed_demo())
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for email, name, roles in DEMO_USERS:
+        click.echo(f"  {email:<28} {name:<20} {', '.join(roles)}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve the app with gunicorn (the production WSGI server)."""
+    from gunicorn.app.base import BaseApplication
+
+    from .. import create_app
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 60)
+
+        def load(self) -> Flask:
+            return create_app()
+
+    click.echo(f"Serving qmsflow on http://{host}:{port}/ (Ctrl+C to stop)")
+    Server().run()
+
+
+@click.group("lifecycle")
+def lifecycle_group() -> None:
+    """Inspect the workflow lifecycles."""
+
+
+@lifecycle_group.command("list")
+def lifecycle_list() -> None:
+    """List every lifecycle with its version, states and events."""
+    for lc in all_lifecycles():
+        terminal = ", ".join(sorted(lc.terminal_states))
+        click.echo(
+            f"{lc.name:<20} v{lc.version}  {len(lc.states):>2} states  {len(lc.events):>2} events  "
+            f"({lc.label}; ends: {terminal})"
+        )
+
+
+@lifecycle_group.command("diagram")
+@click.argument("name", type=click.Choice(lifecycle_names()))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+@click.option("--state", help="Highlight this state.")
+@click.option("--version", "version", type=int, help="Lifecycle version (default: the newest).")
+def lifecycle_diagram(name: str, output: str | None, state: str | None, version: int | None) -> None:
+    """Print the lifecycle as a Mermaid state diagram."""
+    try:
+        lc = get_lifecycle(name, version)
+        text = mermaid(lc, current=state)
+    except (UnknownLifecycle, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@lifecycle_group.command("docs")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
+def lifecycle_docs(output: str | None) -> None:
+    """Print the Markdown reference of every lifecycle (docs/lifecycles.md)."""
+    from workflows.reference import markdown_reference
+
+    text = markdown_reference()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group("audit-trail")
+def audit_trail_group() -> None:
+    """Check the tamper-evident audit trail."""
+
+
+@audit_trail_group.command("verify")
+@with_appcontext
+def audit_trail_verify() -> None:
+    """Recompute the hash chain; exit 1 at the first broken link."""
+    from ..services.audit_trail import verify
+
+    if not inspect(db.engine).has_table("audit_entries"):
+        raise click.ClickException("The database is not initialised: run `qms init`.")
+    result = verify(db.session)
+    if result.ok:
+        click.echo(f"Audit trail intact: {result.checked} entries verified.")
+        return
+    click.echo(f"Audit trail BROKEN at entry {result.broken_at}: {result.problem}", err=True)
+    click.echo(f"({result.checked} entries before it verified)", err=True)
+    sys.exit(1)
+
+
+@click.group("documents")
+def documents_group() -> None:
+    """Controlled documents: file integrity and periodic reviews."""
+
+
+@documents_group.command("verify")
+@with_appcontext
+def documents_verify() -> None:
+    """Re-hash every stored document file; exit 1 when one is missing or changed."""
+    from ..services.documents import verify_files
+
+    problems = verify_files()
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("All document files match their SHA-256.")
+
+
+@documents_group.command("review-due")
+@with_appcontext
+def documents_review_due() -> None:
+    """Start the periodic review of every effective revision whose review date has come."""
+    import datetime as dt
+
+    from ..services.documents import start_due_reviews
+
+    started = start_due_reviews(dt.date.today())
+    click.echo(f"Periodic review started for {len(started)} revision(s).")
+
+
+@click.group("certifications")
+def certifications_group() -> None:
+    """Certification with external bodies."""
+
+
+@certifications_group.command("reminders")
+@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this day (default: today).")
+@with_appcontext
+def certifications_reminders(on: object) -> None:
+    """List the certification deadlines whose reminder day has come, or that are overdue (for cron)."""
+    import datetime as dt
+
+    from ..services.certifications import reminders
+
+    today = on.date() if isinstance(on, dt.datetime) else dt.date.today()
+    due = reminders(today)
+    for reminder in due:
+        c = reminder.certification
+        when = f"overdue by {-reminder.days_left} days" if reminder.days_left < 0 else f"in {reminder.days_left} days"
+        click.echo(f"{c.reference}\t{c.body.name}\t{reminder.what}\t{reminder.due.isoformat()}\t{when}")
+    click.echo(f"{len(due)} reminder(s) as of {today.isoformat()}.")
+
+
+def register(app: Flask) -> None:
+    for command in (
+        init_command,
+        create_user_command,
+        create_token_command,
+        seed_demo_command,
+        serve_command,
+        lifecycle_group,
+        audit_trail_group,
+        documents_group,
+        certifications_group,
+    ):
+        app.cli.add_command(command)
+    app.cli.add_command(standards_group)
+    register_backup_commands(app)  # qms backup / qms restore
+    register_jobs_commands(app)  # qms jobs run / list
+
+
+def _create_app() -> Flask:
+    from .. import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """qmsflow: quality management workflows."""

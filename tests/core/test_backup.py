@@ -1,0 +1,316 @@
+"""`qms backup` then `qms restore` into a new database gives the same rows, history, trail and files.
+
+The source is the ``app`` fixture's database (SQLite, and PostgreSQL when configured) with the
+demo organisation, a document revision with its file and an NC attachment; the target is a new
+database prepared by ``qms init`` (the Alembic migrations), so the source is stamped with the
+same schema revision.  A refused restore must leave the target exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import stamp
+
+from qms import create_app
+from qms.cli import init_database
+from qms.database import db
+from qms.demo import seed_demo
+from qms.models import AuditChainHead, Nonconformity
+from qms.services.attachments import attach
+from qms.services.audit_trail import verify
+from qms.services.backup import BackupError, check_archive, create_backup, restore_backup
+from qms.services.documents import add_revision, create_document
+from qms.services.search import search_documents
+from qms.services.users import find_by_email
+
+from ..conftest import PG_URL
+from ..documents.test_services import pdf_bytes
+from ..helpers import empty_database
+
+Snapshot = dict[str, list[tuple]]
+REVISIONS = "tables/document_revisions.jsonl"
+
+
+@contextlib.contextmanager
+def _initialised(kind: str, tmp_path: Path, label: str) -> Iterator[Flask]:
+    """An app on a new database after `qms init`, with an upload folder of its own."""
+    with empty_database(kind, tmp_path, f"backup_{label}") as url:
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "QMS_UPLOAD_FOLDER": str(tmp_path / label / "uploads")}
+        )
+        with app.app_context():
+            init_database()
+            db.session.remove()
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+def _rows(app: Flask) -> Snapshot:
+    """Every row of every table of the models, all columns, in primary-key order."""
+    with app.app_context(), db.engine.connect() as conn:
+        return {
+            table.name: [tuple(row) for row in conn.execute(sa.select(table).order_by(*table.primary_key.columns))]
+            for table in db.metadata.sorted_tables
+        }
+
+
+def _files(app: Flask) -> dict[str, bytes]:
+    folder = Path(app.config["QMS_UPLOAD_FOLDER"])
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _state(app: Flask) -> tuple[Snapshot, dict[str, bytes]]:
+    return _rows(app), _files(app)
+
+
+@pytest.fixture
+def rich(app, tmp_path) -> Flask:
+    """The app fixture's database with the demo organisation, a revision's file and an NC attachment."""
+    seed_demo()
+    quality, owner = find_by_email("quality@example.com"), find_by_email("owner@example.com")
+    document = create_document(quality, title="Backup procedure", doc_type="procedure", owner_id=quality.id)
+    add_revision(document, owner, stream=io.BytesIO(pdf_bytes("Restoring the archive")), filename="backup.pdf")
+    nc = db.session.scalars(sa.select(Nonconformity).order_by(Nonconformity.id)).first()
+    attach(nc, owner, io.BytesIO(b"%PDF-1.4\nphoto of the label\n%%EOF\n"), "label.pdf")
+    stamp(directory=app.extensions["migrate"].directory)  # created from the models: say which migration they are
+    db.session.remove()
+    return app
+
+
+def _compare(source: Flask, target: Flask) -> None:
+    rows, files = _state(source)
+    restored_rows, restored_files = _state(target)
+    assert rows.keys() == restored_rows.keys()
+    for table in rows:
+        assert restored_rows[table] == rows[table], table
+    assert rows["transition_history"] and rows["attachments"] and rows["document_revisions"]
+    assert len(files) >= 2 and restored_files == files
+    with source.app_context():
+        head = db.session.get(AuditChainHead, 1)
+        source_head = (head.last_seq, head.last_hash)
+        found = [(hit.document_id, hit.revision_id) for hit in search_documents(db.session, "restoring archive")]
+        assert len(found) == 1
+        db.session.remove()
+    with target.app_context():
+        result = verify(db.session)
+        assert result.ok, result.problem
+        assert result.checked == source_head[0]
+        head = db.session.get(AuditChainHead, 1)
+        assert (head.last_seq, head.last_hash) == source_head
+        # the search index was rebuilt from the revisions
+        assert [
+            (hit.document_id, hit.revision_id) for hit in search_documents(db.session, "restoring archive")
+        ] == found
+        db.session.remove()
+
+
+def test_backup_then_restore_gives_identical_records_history_trail_and_files(rich, tmp_path):
+    kind = rich.config["QMS_TEST_DATABASE"]
+    archive = tmp_path / "qms-backup.zip"
+    summary = create_backup(archive)
+    assert summary.tables["transition_history"] > 0 and summary.files >= 2
+    manifest = check_archive(archive)
+    assert manifest["dialect"] == ("postgresql" if kind == "postgresql" else "sqlite")
+    assert manifest["schema_revision"] and manifest["table_rows"] == summary.tables
+    assert set(manifest["table_rows"]) == {t.name for t in db.metadata.sorted_tables}
+    with _initialised(kind, tmp_path, "target") as target:
+        with target.app_context():
+            result = restore_backup(archive)
+            assert result.audit.ok and result.search_rows == summary.tables["document_revisions"]
+            db.session.remove()
+        _compare(rich, target)
+        # new records after the restore get new ids (the PostgreSQL sequences were moved on)
+        with target.app_context():
+            quality = find_by_email("quality@example.com")
+            document = create_document(quality, title="After the restore", doc_type="form", owner_id=quality.id)
+            assert document.id > max(row[0] for row in _rows(rich)["documents"])
+            assert verify(db.session).ok
+            db.session.remove()
+
+
+@pytest.mark.skipif(not PG_URL, reason="QMS_TEST_DATABASE_URL is not set")
+@pytest.mark.parametrize("app", ["sqlite"], indirect=True)
+def test_a_sqlite_backup_restores_into_postgresql_and_back(rich, tmp_path):
+    first = tmp_path / "from-sqlite.zip"
+    create_backup(first)
+    with _initialised("postgresql", tmp_path, "pg") as pg:
+        with pg.app_context():
+            assert restore_backup(first).audit.ok
+            second = tmp_path / "from-postgresql.zip"
+            create_backup(second)
+            db.session.remove()
+        _compare(rich, pg)
+        assert check_archive(second)["dialect"] == "postgresql"
+        with _initialised("sqlite", tmp_path, "back") as back:
+            with back.app_context():
+                assert restore_backup(second).audit.ok
+                db.session.remove()
+            _compare(rich, back)
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def _rewrite(source: Path, target: Path, *, replace: dict[str, bytes] | None = None, drop: str = "") -> None:
+    """Copy an archive member by member, replacing or leaving out members (the manifest unchanged unless replaced)."""
+    replace = replace or {}
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            if info.filename == drop:
+                continue
+            new.writestr(info.filename, replace.get(info.filename, old.read(info.filename)))
+
+
+def _forge(source: Path, target: Path, member: str, data: bytes, extra_rows: int = 0) -> None:
+    """Replace ``member`` and make the manifest agree with it (checksum, size, row count)."""
+    manifest = _manifest(source)
+    for entry in manifest["members"]:
+        if entry["name"] == member:
+            entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+            entry["rows"] += extra_rows
+    _rewrite(source, target, replace={member: data, "manifest.json": json.dumps(manifest).encode()})
+
+
+def _manifest(path: Path) -> dict:
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("manifest.json"))
+
+
+def test_a_damaged_archive_or_an_unsuitable_database_is_refused_and_nothing_changes(rich, tmp_path):
+    kind = rich.config["QMS_TEST_DATABASE"]
+    good = tmp_path / "good.zip"
+    create_backup(good)
+    manifest = _manifest(good)
+    table_member = "tables/nonconformities.jsonl"
+    file_member = next(m["name"] for m in manifest["members"] if m["name"].startswith("files/"))
+    with zipfile.ZipFile(good) as archive:
+        original = archive.read(table_member)
+
+    assert b'"major"' in original
+    tampered = tmp_path / "tampered.zip"
+    _rewrite(good, tampered, replace={table_member: original.replace(b'"major"', b'"minor"', 1)})
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    wrong_revision = tmp_path / "revision.zip"
+    _rewrite(
+        good,
+        wrong_revision,
+        replace={"manifest.json": json.dumps({**manifest, "schema_revision": ["0123456789ab"]}).encode()},
+    )
+    missing_file = tmp_path / "missing-file.zip"
+    _rewrite(good, missing_file, drop=file_member)
+    unsafe = tmp_path / "unsafe.zip"
+    members = [*manifest["members"], {"name": "files/../../escape", "size": 1, "sha256": "0" * 64}]
+    _rewrite(good, unsafe, replace={"manifest.json": json.dumps({**manifest, "members": members}).encode()})
+    with zipfile.ZipFile(unsafe, "a") as archive:
+        archive.writestr("files/../../escape", b"x")
+    # archives whose manifest matches their altered members: refused while inserting, all rolled back
+    with zipfile.ZipFile(good) as archive:
+        history = archive.read("tables/transition_history.jsonl")
+        revisions = archive.read(REVISIONS)
+    duplicate = tmp_path / "duplicate-row.zip"
+    _forge(good, duplicate, "tables/transition_history.jsonl", history + history.splitlines(keepends=True)[-1], 1)
+    first, rest = revisions.split(b"\n", 1)
+    row = json.loads(first)
+    bad_date = tmp_path / "bad-date.zip"
+    _forge(good, bad_date, REVISIONS, json.dumps({**row, "created_at": "soon"}).encode() + b"\n" + rest)
+    naive = tmp_path / "naive-time.zip"
+    _forge(good, naive, REVISIONS, json.dumps({**row, "created_at": "2026-01-01T00:00:00"}).encode() + b"\n" + rest)
+    wrong_type = tmp_path / "wrong-type.zip"
+    _forge(good, wrong_type, REVISIONS, json.dumps({**row, "label": ["x"]}).encode() + b"\n" + rest)
+    not_zip = tmp_path / "not-a-backup.zip"
+    not_zip.write_bytes(b"hello")
+
+    refusals = [
+        (tampered, "does not match its SHA-256"),
+        (truncated, "truncated or corrupt"),
+        (wrong_revision, "schema revision 0123456789ab differs"),
+        (missing_file, f"lacks {file_member}"),
+        (unsafe, "not a safe file name"),
+        (not_zip, "truncated or corrupt"),
+        (duplicate, "the database refused the backup's rows, nothing was restored"),
+        (naive, "refused the backup's rows, nothing was restored: naive datetime"),
+        (bad_date, "document_revisions.jsonl line 1, created_at: unreadable value 'soon'"),
+        (wrong_type, r"document_revisions.jsonl line 1, label: \['x'\] is not a plain value"),
+        (tmp_path / "nowhere.zip", "does not exist"),
+    ]
+    with _initialised(kind, tmp_path, "target") as target:
+        before = _state(target)
+        for archive, message in refusals:
+            with target.app_context(), pytest.raises(BackupError, match=message):
+                restore_backup(archive)
+            assert _state(target) == before, archive.name
+        assert not (tmp_path / "escape").exists()
+        # a restored database is not empty: a second restore is refused and changes nothing
+        with target.app_context():
+            restore_backup(good)
+            db.session.remove()
+        restored = _state(target)
+        with target.app_context(), pytest.raises(BackupError, match="not empty"):
+            restore_backup(good)
+        assert _state(target) == restored
+
+
+def test_a_database_with_records_is_refused(rich, tmp_path):
+    archive = tmp_path / "b.zip"
+    create_backup(archive)
+    with _initialised(rich.config["QMS_TEST_DATABASE"], tmp_path, "used") as target:
+        with target.app_context():
+            from qms.services.users import create_user
+
+            create_user("someone@example.test", "Someone", "long enough password", {"viewer"})
+            db.session.remove()
+        before = _state(target)
+        with target.app_context(), pytest.raises(BackupError, match=r"not empty \(rows in .*users"):
+            restore_backup(archive)
+        assert _state(target) == before
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def test_the_backup_and_restore_commands(rich, tmp_path):
+    kind = rich.config["QMS_TEST_DATABASE"]
+    runner = rich.test_cli_runner()
+    archive = tmp_path / "cli.zip"
+    result = runner.invoke(args=["backup", str(archive)])
+    assert result.exit_code == 0, result.output
+    assert "Backup written to" in result.output and archive.is_file()
+    again = runner.invoke(args=["backup", str(archive)])
+    assert again.exit_code == 1 and "already exists; use --force" in again.output
+    assert runner.invoke(args=["backup", "--force", str(archive)]).exit_code == 0
+    nowhere = runner.invoke(args=["backup", str(tmp_path / "no" / "such" / "folder.zip")])
+    assert nowhere.exit_code == 1 and "does not exist" in nowhere.output
+    assert list(tmp_path.glob("*.partial")) == []
+    with _initialised(kind, tmp_path, "cli-target") as target:
+        target_runner = target.test_cli_runner()
+        # the commands use the current app (the fixture's is pushed): push the target's around them
+        with target.app_context():
+            bad = target_runner.invoke(args=["restore", str(tmp_path / "missing.zip")])
+            assert bad.exit_code == 1 and "Restore refused" in bad.output
+            done = target_runner.invoke(args=["restore", str(archive)])
+            assert done.exit_code == 0, done.output
+            assert "Audit trail intact" in done.output
+        _compare(rich, target)
+        with target.app_context():
+            twice = target_runner.invoke(args=["restore", str(archive)])
+            assert twice.exit_code == 1 and "not empty" in twice.output
+            verified = target_runner.invoke(args=["audit-trail", "verify"])
+            assert verified.exit_code == 0, verified.output
+            assert "Audit trail intact" in verified.output
