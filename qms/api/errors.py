@@ -3,8 +3,7 @@
 ``code`` is the HTTP status, ``status`` its name, ``message`` a sentence for
 people and ``errors`` maps each bad field to what is wrong with it (``{}`` when
 no field is to blame).  The workflow engine's typed errors map to the REST
-contract: NotPermitted → 403, InvalidTransition / Conflict / GuardFailed → 409
-(a guard's reason as the message), InvalidData → 422, UnknownEvent → 404.
+contract through the one table of ``qms/errors.py`` that the web pages use too.
 """
 
 from __future__ import annotations
@@ -17,26 +16,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
-from workflows.errors import (
-    Conflict,
-    GuardFailed,
-    InvalidData,
-    InvalidTransition,
-    NotPermitted,
-    UnknownEvent,
-    UnknownLifecycle,
-    WorkflowError,
-)
+from workflows.errors import InvalidData, WorkflowError
 
-STATUS_OF: dict[type[WorkflowError], int] = {
-    NotPermitted: 403,
-    InvalidTransition: 409,
-    Conflict: 409,
-    GuardFailed: 409,
-    InvalidData: 422,
-    UnknownEvent: 404,
-    UnknownLifecycle: 404,
-}
+from ..errors import message_of, status_of
+
 #: what webargs calls the whole body or query string when no single field is to blame
 LOCATION_NAMES = {"json": "body", "query": "query", "querystring": "query", "files": "file", "headers": "headers"}
 
@@ -122,12 +105,9 @@ def handle_http_exception(exc: HTTPException) -> Response:
 
 def handle_workflow_error(exc: WorkflowError) -> Response:
     """The engine's and services' typed errors, per the REST contract."""
-    code = next((status for kind, status in STATUS_OF.items() if isinstance(exc, kind)), 400)
-    errors = exc.errors if isinstance(exc, InvalidData) else {}
-    message = exc.reason if isinstance(exc, GuardFailed) else exc.message
     if isinstance(exc, InvalidData):
-        message = describe(errors)
-    return error_response(code, message, errors)
+        return error_response(status_of(exc), describe(exc.errors), exc.errors)
+    return error_response(status_of(exc), message_of(exc))
 
 
 def register_error_handlers(blueprint: Blueprint) -> None:

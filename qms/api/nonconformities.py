@@ -7,11 +7,17 @@ from typing import Any
 
 from flask import url_for
 from marshmallow import RAISE
-from sqlalchemy import and_, case, not_, or_, select
+from sqlalchemy import and_, case, not_, select
 from sqlalchemy.orm import selectinload
 
 from ..models import CorrectiveAction, Nonconformity, ProgressNote
-from ..services.nonconformities import add_corrective_action, add_progress_note, clause_filter, raise_nonconformity
+from ..services.nonconformities import (
+    NcFilters,
+    add_corrective_action,
+    add_progress_note,
+    nonconformity_register,
+    raise_nonconformity,
+)
 from .attachments import add_attachment_routes
 from .auth import api_user
 from .blueprint import ID, ApiBlueprint
@@ -29,7 +35,6 @@ from .schemas.nonconformities import (
 )
 from .workflow import (
     add_workflow_routes,
-    contains,
     get_or_404,
     ordering,
     paginate,
@@ -75,22 +80,6 @@ def load(nc_id: int) -> Nonconformity:
 def list_nonconformities(args: dict[str, Any]) -> dict[str, Any]:
     """The nonconformity register: filtered, sorted, one page at a time"""
     nc = Nonconformity
-    stmt = select(nc)
-    for name, column in (("state", nc.state), ("severity", nc.severity), ("source", nc.source)):
-        if name in args:
-            stmt = stmt.where(column == args[name])
-    if "process" in args:
-        stmt = stmt.where(contains(nc.process, args["process"]))
-    if "clause" in args:
-        stmt = stmt.where(clause_filter(args["clause"]))
-    if "q" in args:
-        stmt = stmt.where(
-            or_(contains(nc.reference, args["q"]), contains(nc.title, args["q"]), contains(nc.description, args["q"]))
-        )
-    if "raised_by" in args:
-        stmt = stmt.where(nc.raised_by_id == args["raised_by"])
-    if "owner" in args:
-        stmt = stmt.where(nc.owner_id == args["owner"])
     columns = {
         "reference": nc.reference,
         "detected_on": nc.detected_on,
@@ -98,8 +87,8 @@ def list_nonconformities(args: dict[str, Any]) -> dict[str, Any]:
         "severity": case(SEVERITY_ORDER, value=nc.severity, else_=len(SEVERITY_ORDER)),
         "state": state_order(nc),
     }
-    stmt = stmt.order_by(*ordering(args["sort"], columns, nc.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    stmt = nonconformity_register(NcFilters.from_api(args), order=ordering(args["sort"], columns, nc.id))
+    items, page = paginate(stmt, args["page"], args["per_page"])
     return {**page, "items": present(items, extras)}
 
 

@@ -334,6 +334,9 @@ class NcFilters:
     owner: int | None = None
     open: bool = False
     sort: str = "-reference"
+    raised_by: int | None = None
+    #: the register page picks a process from a list (exact match); the API searches within the name
+    process_exact: bool = True
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> NcFilters:
@@ -352,6 +355,16 @@ class NcFilters:
             owner=int(owner) if owner.isdigit() and len(owner) < 10 else None,
             open=args.get("open") in ("1", "true", "on"),
             sort=sort,
+        )
+
+    @classmethod
+    def from_api(cls, args: Mapping[str, Any]) -> NcFilters:
+        """The API's query arguments, already validated by its schema (the sort applies there)."""
+        return cls(
+            **{name: args[name] for name in ("q", "state", "severity", "source", "process", "clause") if name in args},
+            owner=args.get("owner"),
+            raised_by=args.get("raised_by"),
+            process_exact=False,
         )
 
     def as_args(self) -> dict[str, str]:
@@ -395,8 +408,9 @@ def nc_is_open() -> Any:
     return Nonconformity.state.in_(open_nc_states())
 
 
-def nonconformity_register(filters: NcFilters) -> Select:
-    """SELECT of the NCs matching ``filters``, sorted, with owner, raiser and actions eager-loaded."""
+def nonconformity_register(filters: NcFilters, *, order: Sequence[Any] = ()) -> Select:
+    """SELECT of the NCs matching ``filters``, with owner, raiser and actions eager-loaded: the register
+    page's and the API's query. Sorted by ``order`` when given, else by ``filters.sort``."""
     query = select(Nonconformity).options(
         selectinload(Nonconformity.owner),
         selectinload(Nonconformity.raised_by),
@@ -419,11 +433,16 @@ def nonconformity_register(filters: NcFilters) -> Select:
     if filters.source:
         query = query.where(Nonconformity.source == filters.source)
     if filters.process:
-        query = query.where(Nonconformity.process == filters.process)
+        matches = contains(Nonconformity.process, filters.process)
+        query = query.where(Nonconformity.process == filters.process if filters.process_exact else matches)
     if filters.clause:
         query = query.where(clause_filter(filters.clause))
+    if filters.raised_by:
+        query = query.where(Nonconformity.raised_by_id == filters.raised_by)
     if filters.owner:
         query = query.where(Nonconformity.owner_id == filters.owner)
+    if order:
+        return query.order_by(*order)
     column = NC_SORTS[filters.sort.lstrip("-")]
     query = query.order_by(column.desc() if filters.sort.startswith("-") else column.asc(), Nonconformity.id.desc())
     return query

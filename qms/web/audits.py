@@ -84,7 +84,7 @@ from ..services.audits import (
 )
 from ..services.audits import answer as answer_item
 from ..services.dashboard import Chart
-from .events import EventFormState, fire_from_form
+from .events import EventFormState, add_record_routes
 
 bp = Blueprint("audits", __name__)
 
@@ -346,25 +346,13 @@ def _render_detail(
     return page, status
 
 
-@bp.route("/audits/<id:audit_id>")
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def detail(audit_id: int) -> Any:
-    return _render_detail(_audit_or_404(audit_id))
-
-
-@bp.route("/audits/<id:audit_id>/events/<event>", methods=["POST"])
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def fire_event(audit_id: int, event: str) -> Any:
-    audit = _audit_or_404(audit_id)
-    return fire_from_form(
-        audit,
-        event,
-        request.form,
-        lambda failed, status: _render_detail(audit, failed, status=status),
-        url_for("audits.detail", audit_id=audit.id),
-    )
+add_record_routes(
+    bp,
+    "/audits/<id:audit_id>",
+    load=lambda audit_id: _audit_or_404(audit_id),
+    render=lambda audit, failed, status: _render_detail(audit, failed, status=status),
+    url=lambda audit: url_for("audits.detail", audit_id=audit.id),
+)
 
 
 @bp.route("/audits/<id:audit_id>/team", methods=["POST"])

@@ -44,7 +44,7 @@ from ..services.certifications import (
     update_body,
 )
 from .audits import apply_errors, site_choices, standard_choices
-from .events import EventFormState, fire_from_form
+from .events import EventFormState, add_record_routes
 
 bp = Blueprint("certifications", __name__)
 
@@ -427,25 +427,13 @@ def _render_detail(
     return page, status
 
 
-@bp.route("/certifications/<id:certification_id>")
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def detail(certification_id: int) -> Any:
-    return _render_detail(_certification_or_404(certification_id))
-
-
-@bp.route("/certifications/<id:certification_id>/events/<event>", methods=["POST"])
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def fire_event(certification_id: int, event: str) -> Any:
-    certification = _certification_or_404(certification_id)
-    return fire_from_form(
-        certification,
-        event,
-        request.form,
-        lambda failed, status: _render_detail(certification, failed, status=status),
-        url_for("certifications.detail", certification_id=certification.id),
-    )
+add_record_routes(
+    bp,
+    "/certifications/<id:certification_id>",
+    load=lambda certification_id: _certification_or_404(certification_id),
+    render=lambda certification, failed, status: _render_detail(certification, failed, status=status),
+    url=lambda certification: url_for("certifications.detail", certification_id=certification.id),
+)
 
 
 @bp.route("/certifications/<id:certification_id>/audits", methods=["POST"])

@@ -36,12 +36,12 @@ from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
 from ..models import CHANNELS, VIRTUAL_PLATFORMS, Complaint
-from ..security import DIAGRAM_CSP, limiter, talisman
+from ..security import limiter
 from ..services import available_events, available_events_many, history_of
 from ..services.complaints import LOG_ROLES, OWNER_ROLES, log_complaint, platform_figures, submit_public_complaint
 from ..services.filters import distinct_values
 from .audits import apply_errors, user_choices
-from .events import EventFormState, fire_from_form
+from .events import EventFormState, add_record_routes
 from .surveys import PUBLIC_LIMIT, limited_form, too_large
 
 bp = Blueprint("complaints", __name__)
@@ -198,26 +198,13 @@ def _render_detail(complaint: Complaint, failed: EventFormState | None = None, s
     return page, status
 
 
-@bp.route("/complaints/<id:complaint_id>")
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def detail(complaint_id: int) -> Any:
-    return _render_detail(_complaint_or_404(complaint_id))
-
-
-@bp.route("/complaints/<id:complaint_id>/events/<event>", methods=["POST"])
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def fire_event(complaint_id: int, event: str) -> Any:
-    complaint = _complaint_or_404(complaint_id)
-    return fire_from_form(
-        complaint,
-        event,
-        request.form,
-        lambda failed, status: _render_detail(complaint, failed, status),
-        url_for("complaints.detail", complaint_id=complaint.id),
-    )
-
+add_record_routes(
+    bp,
+    "/complaints/<id:complaint_id>",
+    load=lambda complaint_id: _complaint_or_404(complaint_id),
+    render=_render_detail,
+    url=lambda complaint: url_for("complaints.detail", complaint_id=complaint.id),
+)
 
 # --------------------------------------------------------------------------- the virtual platforms report
 

@@ -42,7 +42,7 @@ from ..services.documents import (
 )
 from ..services.filters import clause_filter_on, contains, distinct_values
 from ..services.search import search_documents
-from .events import EventFormState, fire_from_form
+from .events import EventFormState, add_record_routes
 
 bp = Blueprint("documents", __name__)
 
@@ -320,18 +320,14 @@ def new_revision(document_id: int) -> Any:
     return redirect(url_for("documents.detail", document_id=document.id))
 
 
-@bp.route("/revisions/<id:revision_id>/events/<event>", methods=["POST"])
-@login_required
-def fire_event(revision_id: int, event: str) -> Any:
-    revision = _revision_or_404(revision_id)
-    document = revision.document
-    return fire_from_form(
-        revision,
-        event,
-        request.form,
-        lambda failed, status: (_render_detail(document, failed), status),
-        url_for("documents.detail", document_id=document.id),
-    )
+add_record_routes(
+    bp,
+    "/revisions/<id:revision_id>",
+    load=lambda revision_id: _revision_or_404(revision_id),
+    render=lambda revision, failed, status: (_render_detail(revision.document, failed), status),
+    url=lambda revision: url_for("documents.detail", document_id=revision.document_id),
+    detail=None,
+)
 
 
 @bp.route("/revisions/<id:revision_id>/file")

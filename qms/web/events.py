@@ -1,8 +1,10 @@
-"""Firing workflow events from HTML forms, shared by every record page.
+"""Record pages and their event forms, shared by every workflow feature (the web twin of the API's
+``add_workflow_routes``).
 
 The form for an event is generated from its definition (fields, signature),
 so the page always asks for exactly what the engine will check.  Errors come
-back as form errors next to the fields, never as a 500.
+back as form errors next to the fields, never as a 500, with the status of
+the one table in ``qms/errors.py``.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import flash, redirect
-from flask_login import current_user
+from flask import Blueprint, flash, redirect, request
+from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from workflows import Event
-from workflows.errors import Conflict, GuardFailed, InvalidData, InvalidTransition, NotPermitted, UnknownEvent
+from workflows.errors import InvalidData, WorkflowError
 
+from ..errors import message_of, status_of
 from ..models import WorkflowRecord
+from ..security import DIAGRAM_CSP, talisman
 from ..services import fire
 from ..services.nonconformities import FISHBONE_CATEGORIES
 
@@ -91,15 +95,48 @@ def fire_from_form(
         )
     except InvalidData as exc:
         return render(EventFormState(event_name, form, exc.errors, "Please correct the fields marked below."), 422)
-    except GuardFailed as exc:
-        return render(EventFormState(event_name, form, message=exc.reason), 409)
-    except Conflict as exc:
-        return render(EventFormState(event_name, form, message=exc.message), 409)
-    except InvalidTransition as exc:
-        return render(EventFormState(event_name, form, message=exc.message), 409)
-    except NotPermitted as exc:
-        return render(EventFormState(event_name, form, message=exc.message), 403)
-    except UnknownEvent as exc:
-        return render(EventFormState(event_name, form, message=exc.message), 404)
+    except WorkflowError as exc:
+        return render(EventFormState(event_name, form, message=message_of(exc)), status_of(exc))
     flash(f"{event.label}: done. The record is now {record.state_label.lower()}.")
     return redirect(success_url)
+
+
+#: renders a record's page: (record, the failed event form or None, HTTP status) → response
+RenderPage = Callable[[WorkflowRecord, EventFormState | None, int], Any]
+
+
+def add_record_routes(
+    bp: Blueprint,
+    rule: str,
+    *,
+    load: Callable[..., WorkflowRecord],
+    render: RenderPage,
+    url: Callable[[WorkflowRecord], str],
+    detail: str | None = "detail",
+    fire_event: str = "fire_event",
+) -> None:
+    """Register a workflow record's page (GET ``rule``, endpoint ``detail``) and its event forms
+    (POST ``rule/events/<event>``, endpoint ``fire_event``) on ``bp``.
+
+    ``load(**view_args)`` finds the record or aborts with 404; ``render`` draws its page, with the
+    failed form when an event was refused; a fired event redirects to ``url(record)``. ``detail=None``
+    registers the event route only (a document's revisions fire on the document's page).
+    """
+
+    def protect(view: Callable[..., Any]) -> Callable[..., Any]:
+        return login_required(talisman(content_security_policy=DIAGRAM_CSP)(view))
+
+    if detail is not None:
+
+        def show(**view_args: Any) -> Any:
+            return render(load(**view_args), None, 200)
+
+        bp.add_url_rule(rule, endpoint=detail, view_func=protect(show))
+
+    def fire_from_page(event: str, **view_args: Any) -> Any:
+        record = load(**view_args)
+        return fire_from_form(
+            record, event, request.form, lambda failed, status: render(record, failed, status), url(record)
+        )
+
+    bp.add_url_rule(f"{rule}/events/<event>", endpoint=fire_event, view_func=protect(fire_from_page), methods=["POST"])

@@ -35,7 +35,7 @@ from ..services.implementation import (
     item_label,
     remove_evidence,
 )
-from .events import EventFormState, fire_from_form
+from .events import EventFormState, add_record_routes
 
 bp = Blueprint("implementation", __name__)
 
@@ -145,25 +145,14 @@ def _render(
     ), status
 
 
-@bp.route("/implementation/<id:item_id>")
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def item_page(item_id: int) -> Any:
-    return _render(_item_or_404(item_id))
-
-
-@bp.route("/implementation/<id:item_id>/events/<event>", methods=["POST"])
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def fire_event(item_id: int, event: str) -> Any:
-    item = _item_or_404(item_id)
-    return fire_from_form(
-        item,
-        event,
-        request.form,
-        lambda failed, status: _render(item, failed, status=status),
-        url_for("implementation.item_page", item_id=item.id),
-    )
+add_record_routes(
+    bp,
+    "/implementation/<id:item_id>",
+    load=lambda item_id: _item_or_404(item_id),
+    render=lambda item, failed, status: _render(item, failed, status=status),
+    url=lambda item: url_for("implementation.item_page", item_id=item.id),
+    detail="item_page",
+)
 
 
 @bp.route("/implementation/<id:item_id>/evidence", methods=["POST"])

@@ -31,6 +31,7 @@ from workflows.diagram import mermaid
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
+from ..errors import status_of
 from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, ChecklistItem, CorrectiveAction, Nonconformity, User
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, available_events_many, history_of
@@ -50,7 +51,7 @@ from ..services.nonconformities import (
     register_xlsx,
 )
 from ..services.nonconformities import register_pdf as register_pdf_report
-from .events import EventFormState, fire_from_form
+from .events import EventFormState, add_record_routes
 
 bp = Blueprint("nonconformities", __name__)
 PER_PAGE = 25
@@ -214,25 +215,13 @@ def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, acti
     )
 
 
-@bp.route("/nonconformities/<id:nc_id>")
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def detail(nc_id: int) -> str:
-    return _render_detail(_nc_or_404(nc_id))
-
-
-@bp.route("/nonconformities/<id:nc_id>/events/<event>", methods=["POST"])
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def fire_event(nc_id: int, event: str) -> Any:
-    nc = _nc_or_404(nc_id)
-    return fire_from_form(
-        nc,
-        event,
-        request.form,
-        lambda failed, status: (_render_detail(nc, failed), status),
-        url_for("nonconformities.detail", nc_id=nc.id),
-    )
+add_record_routes(
+    bp,
+    "/nonconformities/<id:nc_id>",
+    load=lambda nc_id: _nc_or_404(nc_id),
+    render=lambda nc, failed, status: (_render_detail(nc, failed), status),
+    url=lambda nc: url_for("nonconformities.detail", nc_id=nc.id),
+)
 
 
 @bp.route("/nonconformities/<id:nc_id>/actions", methods=["POST"])
@@ -258,7 +247,7 @@ def add_action(nc_id: int) -> Any:
             _apply_errors(form, exc.errors)
         except (NotPermitted, InvalidTransition) as exc:
             flash(exc.message)
-            return _render_detail(nc, action_form=form), 403 if isinstance(exc, NotPermitted) else 409
+            return _render_detail(nc, action_form=form), status_of(exc)
         else:
             flash(f"{action.reference} added to the plan.")
             return redirect(url_for("nonconformities.detail", nc_id=nc.id) + "#actions")
@@ -361,25 +350,15 @@ def _render_action(action: CorrectiveAction, failed: EventFormState | None = Non
     )
 
 
-@bp.route("/corrective-actions/<id:action_id>")
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def action_detail(action_id: int) -> str:
-    return _render_action(_action_or_404(action_id))
-
-
-@bp.route("/corrective-actions/<id:action_id>/events/<event>", methods=["POST"])
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def fire_action_event(action_id: int, event: str) -> Any:
-    action = _action_or_404(action_id)
-    return fire_from_form(
-        action,
-        event,
-        request.form,
-        lambda failed, status: (_render_action(action, failed), status),
-        url_for("nonconformities.action_detail", action_id=action.id),
-    )
+add_record_routes(
+    bp,
+    "/corrective-actions/<id:action_id>",
+    load=lambda action_id: _action_or_404(action_id),
+    render=lambda action, failed, status: (_render_action(action, failed), status),
+    url=lambda action: url_for("nonconformities.action_detail", action_id=action.id),
+    detail="action_detail",
+    fire_event="fire_action_event",
+)
 
 
 @bp.route("/corrective-actions/<id:action_id>/notes", methods=["POST"])

@@ -78,7 +78,7 @@ from ..services.reviews import (
     suggest_impacts,
 )
 from .audits import apply_errors, process_choices, site_choices, standard_choices, user_choices
-from .events import EventFormState, fire_from_form
+from .events import EventFormState, add_record_routes
 
 bp = Blueprint("reviews", __name__)
 
@@ -464,25 +464,13 @@ def _render(
     return page, status
 
 
-@bp.route("/reviews/<kind>/<id:review_id>")
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def detail(kind: str, review_id: int) -> Any:
-    return _render(_review_or_404(kind, review_id))
-
-
-@bp.route("/reviews/<kind>/<id:review_id>/events/<event>", methods=["POST"])
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def fire_event(kind: str, review_id: int, event: str) -> Any:
-    review = _review_or_404(kind, review_id)
-    return fire_from_form(
-        review,
-        event,
-        request.form,
-        lambda failed, status: _render(review, failed, status=status),
-        review_url(review),
-    )
+add_record_routes(
+    bp,
+    "/reviews/<kind>/<id:review_id>",
+    load=_review_or_404,
+    render=lambda review, failed, status: _render(review, failed, status=status),
+    url=review_url,
+)
 
 
 def _change(review: Any, key: str, change: Callable[[], Any], done: str | Callable[[], str], anchor: str) -> Any:

@@ -77,7 +77,7 @@ from ..services.surveys import (
     verbatims,
 )
 from .audits import apply_errors
-from .events import EventFormState, fire_from_form
+from .events import EventFormState, add_record_routes
 
 bp = Blueprint("surveys", __name__)
 PER_PAGE = 25
@@ -469,26 +469,13 @@ def _render_detail(
     return response
 
 
-@bp.route("/surveys/<id:survey_id>")
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def detail(survey_id: int) -> Any:
-    return _render_detail(_survey_or_404(survey_id))
-
-
-@bp.route("/surveys/<id:survey_id>/events/<event>", methods=["POST"])
-@login_required
-@talisman(content_security_policy=DIAGRAM_CSP)
-def fire_event(survey_id: int, event: str) -> Any:
-    survey = _survey_or_404(survey_id)
-    return fire_from_form(
-        survey,
-        event,
-        request.form,
-        lambda failed, status: _render_detail(survey, failed, status=status),
-        url_for("surveys.detail", survey_id=survey.id),
-    )
-
+add_record_routes(
+    bp,
+    "/surveys/<id:survey_id>",
+    load=lambda survey_id: _survey_or_404(survey_id),
+    render=lambda survey, failed, status: _render_detail(survey, failed, status=status),
+    url=lambda survey: url_for("surveys.detail", survey_id=survey.id),
+)
 
 # --------------------------------------------------------------------------- the question editor
 
