@@ -1,4 +1,6 @@
-"""/api/v1/nonconformities: the register, raising, lifecycle events and evidence files."""
+"""/api/v1/nonconformities and /api/v1/corrective-actions: the register, raising, lifecycle events,
+corrective actions with progress notes, and evidence files.
+"""
 
 from __future__ import annotations
 

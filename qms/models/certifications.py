@@ -1,16 +1,12 @@
-"""Managers' records: certification with external bodies, QMS reviews, and the implementation board.
+"""Certification with external bodies (ISO/IEC 17021-1).
 
 - A *certification body* is a profile loaded from ``standards/data/certification-bodies.yaml``
   and editable by an admin; ``profile`` keeps the whole profile (programme rules, severity
   scale) as JSON so edits never need a migration.
-- A *certification* follows the ``certification`` lifecycle (ISO/IEC 17021-1 cycle) with one body,
-  for one standard, scope and site. Its *external audits* (stage 1, stage 2, surveillance,
-  recertification…) carry *findings* graded on the body's own scale; each finding raises a
-  nonconformity with the body's response deadline.
-- *Reviews* of the QMS: ISO-change (a new edition; one item per clause change found by the
-  differ), organisational change (impact items) and management review (ISO 9001 9.3: inputs
-  compiled from the system). Their *actions* are tracked to done.
-- *Implementation items*: each process and clause on the ``qms_implementation`` board.
+- A *certification* follows the ``certification`` lifecycle with one body, for one standard,
+  scope and site. Its *external audits* (stage 1, stage 2, surveillance, recertification…) carry
+  *findings* graded on the body's own scale; each finding raises a nonconformity with the body's
+  response deadline.
 """
 
 from __future__ import annotations

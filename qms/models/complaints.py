@@ -1,10 +1,5 @@
-"""The customer's voice (ISO 9001 9.1.2, ISO 10004, ISO 10002): surveys, responses and complaints.
-
-A *survey* follows the ``survey`` lifecycle; its questions are of a few kinds (a 1–5 rating, the
-0–10 likelihood to recommend, SERVQUAL statements, choices, free text). Responses come from the
-public page (an unguessable link, optionally one invitation per customer), from a CSV import or
-from the API; each answer is a row, so measures are computed in SQL. A *complaint* follows the
-``complaint`` lifecycle, from any channel including social platforms.
+"""Customer complaints (ISO 10002): a *complaint* follows the ``complaint`` lifecycle, from any
+channel including the social platforms, with acknowledgement and resolution targets.
 """
 
 from __future__ import annotations

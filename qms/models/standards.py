@@ -1,11 +1,4 @@
-"""Internal audits (ISO 9001 9.2, ISO 19011): sites, processes, audit programmes, audits, checklists.
-
-A *process* has an owner; an auditor may not audit a process they own.  An *audit programme*
-covers one year and one site (or the whole organisation), with one entry per process whose risk
-rating sets how often it is audited.  An *audit* follows the ``internal_audit`` lifecycle; its
-checklist items are questions against standard clauses (linked by URN), answered on site.
-A major or minor finding raises exactly one nonconformity, linked from the item.
-"""
+"""Standards that an organisation imported (YAML or CSV) beside the bundled ones in ``standards/``."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""The customer's voice (ISO 9001 9.1.2, ISO 10004, ISO 10002): surveys, responses and complaints.
+"""Customer satisfaction surveys (ISO 9001 9.1.2, ISO 10004).
 
 A *survey* follows the ``survey`` lifecycle; its questions are of a few kinds (a 1–5 rating, the
 0–10 likelihood to recommend, SERVQUAL statements, choices, free text). Responses come from the
 public page (an unguessable link, optionally one invitation per customer), from a CSV import or
-from the API; each answer is a row, so measures are computed in SQL. A *complaint* follows the
-``complaint`` lifecycle, from any channel including social platforms.
+from the API; each answer is a row, so measures are computed in SQL. A *rule trigger* records what
+a survey's rule raised (a complaint or a nonconformity).
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-from flask import current_app, has_app_context
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.textlabels import NA_Label
 from reportlab.graphics.shapes import Drawing, String
@@ -57,9 +56,11 @@ from .pdf import (
     day,
     field_table,
     frame_width,
+    generated_footer,
     grid_table,
     markup,
     or_dash,
+    organisation_name,
     para,
     printable,
     text_or_note,
@@ -98,16 +99,6 @@ _grade_styles = {
 
 
 # --- small helpers -----------------------------------------------------------
-
-
-def _organisation(organisation: str | None) -> str:
-    if organisation is not None:
-        return organisation
-    return str(current_app.config.get("QMS_ORGANISATION", "")) if has_app_context() else ""
-
-
-def _footer(generated_at: dt.datetime) -> str:
-    return f"Generated {utc(generated_at, seconds=False)} by qmsflow"
 
 
 def _standard(identifier: str) -> Standard | None:
@@ -164,7 +155,7 @@ def audit_report_pdf(
     (signatures), its checklist evidence and, for a service performance audit, the earlier
     audits of the trend through the session.
     """
-    organisation = _organisation(organisation)
+    organisation = organisation_name(organisation)
     generated_at = generated_at or utcnow()
     width = frame_width(A4)
     items = list(audit.items)
@@ -218,7 +209,7 @@ def audit_report_pdf(
     return build_pdf(
         story,
         furniture=PageFurniture(
-            organisation, audit.reference, _footer(generated_at), watermark="" if approved else DRAFT_NOTICE
+            organisation, audit.reference, generated_footer(generated_at), watermark="" if approved else DRAFT_NOTICE
         ),
         title=f"{audit.reference} {audit.title}",
         author=organisation,
@@ -623,7 +614,7 @@ def programme_pdf(
     with its dates, lead auditor, team and state.  ``audits`` defaults to the programme's
     audits from the database.
     """
-    organisation = _organisation(organisation)
+    organisation = organisation_name(organisation)
     generated_at = generated_at or utcnow()
     pagesize = landscape(A4)
     width = frame_width(pagesize)
@@ -662,7 +653,7 @@ def programme_pdf(
     ]
     return build_pdf(
         story,
-        furniture=PageFurniture(organisation, heading, _footer(generated_at)),
+        furniture=PageFurniture(organisation, heading, generated_footer(generated_at)),
         title=f"{heading}: {programme.title}",
         author=organisation,
         subject="Audit programme",

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-from flask import current_app, has_app_context
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -68,10 +67,13 @@ from .pdf import (
     day,
     field_table,
     frame_width,
+    generated_footer,
     grid_table,
     markup,
     or_dash,
+    organisation_name,
     para,
+    plural,
     text_or_note,
     utc,
 )
@@ -122,20 +124,6 @@ _alert_cell = ParagraphStyle("alert_cell", parent=STYLES.cell_bold, textColor=co
 
 
 # --- small helpers -----------------------------------------------------------
-
-
-def _organisation(organisation: str | None) -> str:
-    if organisation is not None:
-        return organisation
-    return str(current_app.config.get("QMS_ORGANISATION", "")) if has_app_context() else ""
-
-
-def _footer(generated_at: dt.datetime) -> str:
-    return f"Generated {utc(generated_at, seconds=False)} by qmsflow"
-
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 def _standard(identifier: str) -> Standard | None:
@@ -258,7 +246,7 @@ def certification_pack_pdf(
     ``organisation`` defaults to the app's ``QMS_ORGANISATION``.
     """
     today = today or dt.date.today()
-    organisation = _organisation(organisation)
+    organisation = organisation_name(organisation)
     generated_at = generated_at or utcnow()
     width = frame_width(A4)
     body = certification.body
@@ -291,7 +279,9 @@ def certification_pack_pdf(
     ]
     return build_pdf(
         story,
-        furniture=PageFurniture(organisation, f"{certification.reference} {TITLE.lower()}", _footer(generated_at)),
+        furniture=PageFurniture(
+            organisation, f"{certification.reference} {TITLE.lower()}", generated_footer(generated_at)
+        ),
         title=f"{TITLE} {certification.reference}",
         author=organisation,
         subject=f"{TITLE}: {body.name}",
@@ -311,7 +301,7 @@ def _cover(
     expiry = day(certification.expires_on)
     if certification.expires_on is not None:
         left = (certification.expires_on - today).days
-        expiry += f" (in {_plural(left, 'day')})" if left >= 0 else f" (expired {_plural(-left, 'day')} ago)"
+        expiry += f" (in {plural(left, 'day')})" if left >= 0 else f" (expired {plural(-left, 'day')} ago)"
     pairs: list[tuple[str, Any]] = [
         ("Organisation", or_dash(organisation)),
         ("Certification body", f"{certification.body.name} ({certification.body.code})"),
@@ -426,7 +416,7 @@ def _open_ncs(ncs: Sequence[Nonconformity], today: dt.date, width: float) -> lis
     widths = _widths(width, [28 * mm, 0, 22 * mm, 16 * mm, 30 * mm, 30 * mm], 1)
     return [
         Paragraph(
-            escape(f"{_plural(len(ncs), 'open nonconformity', 'open nonconformities')}: {', '.join(summary)}. "),
+            escape(f"{plural(len(ncs), 'open nonconformity', 'open nonconformities')}: {', '.join(summary)}. "),
             _lead_body,
         ),
         Paragraph("Major first, then minor, observations and ungraded; the oldest first within each.", _lead),
@@ -585,7 +575,7 @@ def _external_audits(certification: Certification, width: float) -> list[Flowabl
         details = [
             f"Body reference: {or_dash(audit.body_reference)}",
             f"Lead auditor: {or_dash(audit.lead_auditor)}",
-            f"{_plural(len(audit.findings), 'finding')}",
+            f"{plural(len(audit.findings), 'finding')}",
         ]
         out.append(para(" · ".join(details), _lead))
         if audit.outcome.strip():
@@ -652,15 +642,15 @@ def _body_profile(certification: Certification, width: float) -> list[Flowable]:
         ("Website", or_dash(body.website)),
     ]
     rule_rows = [
-        ["Certificate valid", _plural(rules.certificate_years, "year")],
-        ["Surveillance interval", _plural(rules.surveillance_interval_months, "month")],
+        ["Certificate valid", plural(rules.certificate_years, "year")],
+        ["Surveillance interval", plural(rules.surveillance_interval_months, "month")],
         [
             "First surveillance at the latest",
-            f"{_plural(rules.first_surveillance_max_months, 'month')} after the decision",
+            f"{plural(rules.first_surveillance_max_months, 'month')} after the decision",
         ],
-        ["Recertification audit", f"{_plural(rules.recertification_lead_days, 'day')} before expiry"],
-        ["Stage 2 at the latest", f"{_plural(rules.stage2_max_days_after_stage1, 'day')} after stage 1"],
-        ["Response to findings", f"within {_plural(rules.findings_response_days, 'day')}"],
+        ["Recertification audit", f"{plural(rules.recertification_lead_days, 'day')} before expiry"],
+        ["Stage 2 at the latest", f"{plural(rules.stage2_max_days_after_stage1, 'day')} after stage 1"],
+        ["Response to findings", f"within {plural(rules.findings_response_days, 'day')}"],
         [
             "Reminders",
             ", ".join(f"{d} days" for d in rules.reminder_days) + " before each deadline"
@@ -673,7 +663,7 @@ def _body_profile(certification: Certification, width: float) -> list[Flowable]:
             grade.code,
             grade.label,
             SEVERITY_LABELS.get(grade.nc_severity, grade.nc_severity),
-            "No answer required" if grade.response_days is None else _plural(grade.response_days, "day"),
+            "No answer required" if grade.response_days is None else plural(grade.response_days, "day"),
             "Yes" if grade.blocks_certification else "No",
         ]
         for grade in body.severity_scale

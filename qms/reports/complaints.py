@@ -1,17 +1,7 @@
-"""PDF reports of the customer's voice: the satisfaction report and the virtual platforms report.
-
-The *customer satisfaction report* (ISO 10004, ISO 9001 9.1.2) gives a survey's results with
-their number of responses and 95 % margins, the trend per period with each change flagged
-"within noise" unless it is beyond what chance explains, SERVQUAL dimension scores, segments by
-service and channel, a summary per question, the customers' own words, the actions the survey's
-rules took (complaints or nonconformities raised), the analysis and its approval signature.
-
-The *virtual platforms report* gives the complaints received through social platforms in a
-period: counts, response times and outcomes per platform, the other channels for context, and
-the list of the platform complaints.
-
-Both are inputs to the management review (ISO 9001 9.3.2 c 1).  They read the database through
-the session, so they run inside an application context.  All user text is escaped.
+"""The virtual platforms report as a PDF: the complaints received through social platforms in a
+period — counts, response times and outcomes per platform, the other channels for context, and the
+list of the platform complaints. An input to the management review (ISO 9001 9.3.2 c 1). All user
+text is escaped.
 """
 
 from __future__ import annotations
@@ -51,11 +41,16 @@ from .pdf import (
     day,
     field_table,
     frame_width,
+    generated_footer,
     grid_table,
+    headed,
+    organisation_name,
     para,
+    plural,
+    share,
     utc,
 )
-from .surveys import _BAR_COLOUR, _GRID_LINE, _OTHER_BAR, _days, _footer, _headed, _organisation, _plural, _share
+from .surveys import _BAR_COLOUR, _GRID_LINE, _OTHER_BAR, _days
 
 #: the channels that are not virtual platforms, shown for context
 OTHER_CHANNELS = tuple(channel for channel in CHANNELS if channel not in VIRTUAL_PLATFORMS)
@@ -166,7 +161,7 @@ def virtual_platforms_report_pdf(
     """
     if end < start:
         raise ValueError("the period ends before it starts")
-    organisation = _organisation(organisation)
+    organisation = organisation_name(organisation)
     generated_at = generated_at or utcnow()
     today = today or dt.date.today()
     pagesize = landscape(A4)
@@ -192,8 +187,8 @@ def virtual_platforms_report_pdf(
                 ("Platforms", ", ".join(CHANNELS[c] for c in VIRTUAL_PLATFORMS)),
                 (
                     "Targets",
-                    f"Acknowledge within {_plural(ack_days, 'day')} and resolve within "
-                    f"{_plural(resolve_days, 'day')} of receipt",
+                    f"Acknowledge within {plural(ack_days, 'day')} and resolve within "
+                    f"{plural(resolve_days, 'day')} of receipt",
                 ),
                 ("Status as of", f"{day(today)} (states, open and overdue complaints)"),
                 ("Generated", utc(generated_at)),
@@ -210,7 +205,7 @@ def virtual_platforms_report_pdf(
     ]
     return build_pdf(
         story,
-        furniture=PageFurniture(organisation, f"{heading} {period}", _footer(generated_at)),
+        furniture=PageFurniture(organisation, f"{heading} {period}", generated_footer(generated_at)),
         title=f"{heading} {period}",
         author=organisation,
         subject=heading,
@@ -225,10 +220,10 @@ def _platform_summary(virtual: Sequence[PlatformFigures], others: Sequence[Platf
     if not everything:
         return [Paragraph(escape(NO_COMPLAINTS), STYLES.muted)]
     if not total:
-        text = f"No complaints came from virtual platforms; {_plural(everything, 'complaint')} from other channels."
+        text = f"No complaints came from virtual platforms; {plural(everything, 'complaint')} from other channels."
         return [Paragraph(escape(text), STYLES.body)]
     text = (
-        f"{_plural(total, 'complaint')} came from virtual platforms, {_share(total, everything)} of the "
+        f"{plural(total, 'complaint')} came from virtual platforms, {share(total, everything)} of the "
         f"{everything} received in the period. Open now: {sum(f.open for f in virtual)}; overdue: "
         f"{sum(f.overdue for f in virtual)}; escalated to a nonconformity: {sum(f.escalated for f in virtual)}. "
         f"Customer satisfied with the resolution: {sum(f.satisfied for f in virtual)}; not satisfied: "
@@ -238,7 +233,7 @@ def _platform_summary(virtual: Sequence[PlatformFigures], others: Sequence[Platf
     if total < MIN_RESPONSES:
         out.append(
             Paragraph(
-                escape(f"Only {_plural(total, 'complaint')}: medians and shares are indicative only."), STYLES.meta
+                escape(f"Only {plural(total, 'complaint')}: medians and shares are indicative only."), STYLES.meta
             )
         )
     return out
@@ -252,9 +247,9 @@ def _platform_section(
     width: float,
 ) -> list[Flowable]:
     if not any(f.total for f in virtual):
-        out: list[Flowable] = [_headed(title, [Paragraph(escape(NO_COMPLAINTS), STYLES.muted)])]
+        out: list[Flowable] = [headed(title, [Paragraph(escape(NO_COMPLAINTS), STYLES.muted)])]
     else:
-        out = [_headed(title, [platform_chart(virtual, width=width)])]
+        out = [headed(title, [platform_chart(virtual, width=width)])]
     rows = [_figure_row(CHANNELS[f.channel], f, by_channel.get(f.channel, [])) for f in virtual]
     rows.append(_total_row("All virtual platforms", virtual, on_platforms))
     out += [

@@ -1,4 +1,6 @@
-"""The master document list as a PDF (ISO 9001 7.5: what is in force, where, since when)."""
+"""PDFs of document control: the master document list (ISO 9001 7.5: what is in force, where, since
+when) and the stamps of controlled copies on uploaded PDFs.
+"""
 
 from __future__ import annotations
 

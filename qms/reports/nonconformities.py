@@ -32,6 +32,7 @@ from .pdf import (
     day,
     field_table,
     frame_width,
+    generated_footer,
     grid_table,
     markup,
     or_dash,
@@ -52,10 +53,6 @@ _CA = "corrective_action"
 
 def _now(generated_at: dt.datetime | None) -> dt.datetime:
     return generated_at or dt.datetime.now(dt.UTC)
-
-
-def _footer(generated_at: dt.datetime) -> str:
-    return f"Generated {utc(generated_at, seconds=False)} by qmsflow"
 
 
 def _label(mapping: Mapping[str, str], key: str | None, empty: str = DASH) -> str:
@@ -188,7 +185,7 @@ def nonconformity_report(
     ]
     return build_pdf(
         story,
-        furniture=PageFurniture(organisation, nc.reference, _footer(generated_at)),
+        furniture=PageFurniture(organisation, nc.reference, generated_footer(generated_at)),
         title=f"{nc.reference} {nc.title}",
         author=organisation,
         subject="Nonconformity report",
@@ -412,7 +409,7 @@ def register_report(
         story.append(_register_table(ncs, open_counts, with_actions, width))
     return build_pdf(
         story,
-        furniture=PageFurniture(organisation, "Nonconformity register", _footer(generated_at)),
+        furniture=PageFurniture(organisation, "Nonconformity register", generated_footer(generated_at)),
         title="Nonconformity register",
         author=organisation,
         subject="Nonconformity register",

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
+from flask import current_app, has_app_context
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, LongTable, Paragraph, SimpleDocTemplate, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, LongTable, Paragraph, SimpleDocTemplate, TableStyle
 
 MARGIN = 15 * mm
 HEADER_GAP = 8 * mm  # between the page header line and the frame
@@ -341,3 +342,27 @@ def build_pdf(
 
 def frame_width(pagesize: tuple[float, float]) -> float:
     return pagesize[0] - 2 * MARGIN
+
+
+def organisation_name(organisation: str | None) -> str:
+    """The organisation named on a report: the one given, else QMS_ORGANISATION."""
+    if organisation is not None:
+        return organisation
+    return str(current_app.config.get("QMS_ORGANISATION", "")) if has_app_context() else ""
+
+
+def generated_footer(generated_at: dt.datetime) -> str:
+    return f"Generated {utc(generated_at, seconds=False)} by qmsflow"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else DASH
+
+
+def headed(title: str, lead: Sequence[Flowable]) -> Flowable:
+    """A section heading kept on one page with what follows it (a chart, a short table)."""
+    return KeepTogether([Paragraph(escape(title), STYLES.h2), *lead])

@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-from flask import current_app, has_app_context
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -48,8 +47,10 @@ from .pdf import (
     day,
     field_table,
     frame_width,
+    generated_footer,
     grid_table,
     markup,
+    organisation_name,
     para,
     printable,
     text_or_note,
@@ -96,16 +97,6 @@ _overdue = ParagraphStyle("mr_overdue", parent=STYLES.cell_bold, textColor=color
 
 
 # --- small helpers -----------------------------------------------------------
-
-
-def _organisation(organisation: str | None) -> str:
-    if organisation is not None:
-        return organisation
-    return str(current_app.config.get("QMS_ORGANISATION", "")) if has_app_context() else ""
-
-
-def _footer(generated_at: dt.datetime) -> str:
-    return f"Generated {utc(generated_at, seconds=False)} by qmsflow"
 
 
 def _dates(start: dt.date | None, end: dt.date | None) -> str:
@@ -232,7 +223,7 @@ def management_review_pdf(
     Approved minutes carry the approver's e-signature; until then every page is watermarked
     "Draft — minutes not approved".  ``today`` decides which actions are overdue.
     """
-    organisation = _organisation(organisation)
+    organisation = organisation_name(organisation)
     generated_at = generated_at or utcnow()
     today = today or dt.date.today()
     width = frame_width(A4)
@@ -263,7 +254,7 @@ def management_review_pdf(
         furniture=PageFurniture(
             organisation,
             f"{review.reference} {TITLE.lower()}",
-            _footer(generated_at),
+            generated_footer(generated_at),
             watermark="" if approved else DRAFT_NOTICE,
         ),
         title=f"{review.reference} {review.title}",

@@ -1,17 +1,11 @@
-"""PDF reports of the customer's voice: the satisfaction report and the virtual platforms report.
+"""The customer satisfaction report (ISO 10004, ISO 9001 9.1.2) as a PDF.
 
-The *customer satisfaction report* (ISO 10004, ISO 9001 9.1.2) gives a survey's results with
-their number of responses and 95 % margins, the trend per period with each change flagged
-"within noise" unless it is beyond what chance explains, SERVQUAL dimension scores, segments by
-service and channel, a summary per question, the customers' own words, the actions the survey's
-rules took (complaints or nonconformities raised), the analysis and its approval signature.
-
-The *virtual platforms report* gives the complaints received through social platforms in a
-period: counts, response times and outcomes per platform, the other channels for context, and
-the list of the platform complaints.
-
-Both are inputs to the management review (ISO 9001 9.3.2 c 1).  They read the database through
-the session, so they run inside an application context.  All user text is escaped.
+It gives a survey's results with their number of responses and 95 % margins, the trend per period
+with each change flagged "within noise" unless it is beyond what chance explains, SERVQUAL
+dimension scores, segments by service and channel, a summary per question, the customers' own
+words, the actions the survey's rules took (complaints or nonconformities raised), the analysis
+and its approval signature. An input to the management review (ISO 9001 9.3.2 c 1). It reads the
+database through the session, so it runs inside an application context. All user text is escaped.
 """
 
 from __future__ import annotations
@@ -24,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
-from flask import current_app, has_app_context
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
@@ -78,10 +71,15 @@ from .pdf import (
     day,
     field_table,
     frame_width,
+    generated_footer,
     grid_table,
+    headed,
     markup,
+    organisation_name,
     para,
+    plural,
     printable,
+    share,
     text_or_note,
     utc,
 )
@@ -150,24 +148,6 @@ NOISE_NOTE = (
 )
 
 
-def _organisation(organisation: str | None) -> str:
-    if organisation is not None:
-        return organisation
-    return str(current_app.config.get("QMS_ORGANISATION", "")) if has_app_context() else ""
-
-
-def _footer(generated_at: dt.datetime) -> str:
-    return f"Generated {utc(generated_at, seconds=False)} by qmsflow"
-
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
-
-
-def _share(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else DASH
-
-
 def _with_margin(score: str, margin: float | None, n: int) -> str:
     """The score with its 95 % margin and n; below ``MIN_RESPONSES`` no margin is claimed.
 
@@ -210,11 +190,6 @@ def change_text(change: float | None, noise: bool, *, first: bool = False) -> st
     return "No change"
 
 
-def _headed(title: str, lead: Sequence[Flowable]) -> Flowable:
-    """A section heading kept on one page with what follows it (a chart, a short table)."""
-    return KeepTogether([Paragraph(escape(title), STYLES.h2), *lead])
-
-
 def _few(n: int) -> str:
     return f"Fewer than {MIN_RESPONSES} responses: indicative only" if 0 < n < MIN_RESPONSES else ""
 
@@ -247,7 +222,7 @@ def satisfaction_report_pdf(
     """
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
-    organisation = _organisation(organisation)
+    organisation = organisation_name(organisation)
     generated_at = generated_at or utcnow()
     width = frame_width(A4)
     overall = survey_measures(survey)
@@ -286,7 +261,7 @@ def satisfaction_report_pdf(
     ]
     return build_pdf(
         story,
-        furniture=PageFurniture(organisation, f"{survey.reference} {heading}", _footer(generated_at)),
+        furniture=PageFurniture(organisation, f"{survey.reference} {heading}", generated_footer(generated_at)),
         title=f"{survey.reference} {survey.title}",
         author=organisation,
         subject=heading,
@@ -319,7 +294,7 @@ def _title_block(
     else:
         collection.append("Not opened yet")
     if reopened:
-        collection.append(f"reopened {_plural(len(reopened), 'time')}")
+        collection.append(f"reopened {plural(len(reopened), 'time')}")
     if survey.state == "open":
         collection.append(f"closes on {day(survey.closes_on)}" if survey.closes_on else "no closing date set")
     elif closed:
@@ -370,15 +345,15 @@ def _headline_figures(survey: Survey, overall: Measures, points: Sequence[TrendP
     if not n:
         return [Paragraph(escape(NO_RESPONSES), STYLES.muted)]
     nps, csi = overall.nps, overall.csi
-    pairs: list[tuple[str, Any]] = [("Responses", _plural(n, "response"))]
+    pairs: list[tuple[str, Any]] = [("Responses", plural(n, "response"))]
     used, issued, rate = response_rate(survey)
     if issued:
-        pairs.append(("Response rate", f"{rate:.1f}% ({used} of {_plural(issued, 'invitation')} answered)"))
+        pairs.append(("Response rate", f"{rate:.1f}% ({used} of {plural(issued, 'invitation')} answered)"))
     if nps.n:
         split = (
-            f"{nps.promoters} promoters ({_share(nps.promoters, nps.n)}), "
-            f"{nps.passives} passives ({_share(nps.passives, nps.n)}), "
-            f"{nps.detractors} detractors ({_share(nps.detractors, nps.n)})"
+            f"{nps.promoters} promoters ({share(nps.promoters, nps.n)}), "
+            f"{nps.passives} passives ({share(nps.passives, nps.n)}), "
+            f"{nps.detractors} detractors ({share(nps.detractors, nps.n)})"
         )
         pairs.append(
             ("Net Promoter Score", Paragraph(f"<b>{escape(nps_text(nps))}</b><br/>{escape(split)}", STYLES.body))
@@ -402,14 +377,14 @@ def _headline_figures(survey: Survey, overall: Measures, points: Sequence[TrendP
         )
     out: list[Flowable] = [field_table(pairs, [42 * mm, width - 42 * mm])]
     if n < MIN_RESPONSES:
-        out.append(Paragraph(escape(f"Only {_plural(n, 'response')}: the figures are indicative only."), _caution))
+        out.append(Paragraph(escape(f"Only {plural(n, 'response')}: the figures are indicative only."), _caution))
     out.append(Paragraph(escape(NOISE_NOTE), STYLES.meta))
     return out
 
 
 def _trend_section(title: str, points: Sequence[TrendPoint], period: str, width: float) -> list[Flowable]:
     if not points:
-        return [_headed(title, [Paragraph(escape(NO_RESPONSES), STYLES.muted)])]
+        return [headed(title, [Paragraph(escape(NO_RESPONSES), STYLES.muted)])]
     rows = []
     for index, point in enumerate(points):
         m = point.measures
@@ -427,7 +402,7 @@ def _trend_section(title: str, points: Sequence[TrendPoint], period: str, width:
     rest = (width - sum(widths)) / 2
     widths[2] = widths[4] = rest
     out: list[Flowable] = [
-        _headed(
+        headed(
             title,
             [
                 Paragraph(
@@ -547,7 +522,7 @@ def _servqual(
     widths = [0, 30 * mm, 30 * mm, 30 * mm]
     widths[0] = width - sum(widths)
     return [
-        _headed(
+        headed(
             title,
             [
                 Paragraph(
@@ -623,7 +598,7 @@ def _segments(survey: Survey, overall: Measures, width: float) -> list[Flowable]
 
 def _questions(title: str, survey: Survey, summaries: dict[int, _QuestionSummary], width: float) -> list[Flowable]:
     if not survey.questions:
-        return [_headed(title, [Paragraph("The survey has no questions.", STYLES.muted)])]
+        return [headed(title, [Paragraph("The survey has no questions.", STYLES.muted)])]
     out: list[Flowable] = []
     for question in survey.questions:
         summary = summaries.get(question.id, _QuestionSummary())
@@ -645,7 +620,7 @@ def _questions(title: str, survey: Survey, summaries: dict[int, _QuestionSummary
             parts.append(_choice_table(question, summary, width))
         else:
             parts.append(Paragraph(escape("Free-text answers: see the verbatims below."), STYLES.muted))
-        out.append(KeepTogether(parts) if out else _headed(title, parts))
+        out.append(KeepTogether(parts) if out else headed(title, parts))
     return out
 
 
@@ -656,7 +631,7 @@ def _distribution(question: SurveyQuestion, summary: _QuestionSummary, width: fl
     mean = sum(v * c for v, c in summary.numbers.items()) / total
     header = [str(v) for v in values] + ["n", "Mean"]
     counts = [summary.numbers.get(float(v), 0) for v in values]
-    row = [f"{c} ({_share(c, total)})" if c else "0" for c in counts] + [str(total), f"{mean:.2f}"]
+    row = [f"{c} ({share(c, total)})" if c else "0" for c in counts] + [str(total), f"{mean:.2f}"]
     side = 16 * mm
     cell = (width - 2 * side) / len(values)
     return grid_table(header, [row], [cell] * len(values) + [side, side])
@@ -665,7 +640,7 @@ def _distribution(question: SurveyQuestion, summary: _QuestionSummary, width: fl
 def _choice_table(question: SurveyQuestion, summary: _QuestionSummary, width: float) -> Flowable:
     options = list(question.choices) + [c for c in summary.choices if c not in question.choices]
     rows = [
-        [option, str(summary.choices.get(option, 0)), _share(summary.choices.get(option, 0), summary.answered)]
+        [option, str(summary.choices.get(option, 0)), share(summary.choices.get(option, 0), summary.answered)]
         for option in options
     ]
     widths = [0, 24 * mm, 40 * mm]
@@ -692,7 +667,7 @@ def _verbatims(survey: Survey, summaries: dict[int, _QuestionSummary], width: fl
     ]
     widths = [20 * mm, 16 * mm, 34 * mm, 0]
     widths[3] = width - sum(widths)
-    intro = f"{_plural(total, 'comment')}, newest first"
+    intro = f"{plural(total, 'comment')}, newest first"
     if total > len(found):
         intro += f"; the {len(found)} most recent are shown"
     return [

@@ -1,4 +1,6 @@
-"""Register queries: the filtered, sorted lists behind the register pages and their exports."""
+"""Query pieces that every register shares: escaped substring search, clause filters, the distinct
+values of a column, and formula-safe spreadsheet cells.
+"""
 
 from __future__ import annotations
 

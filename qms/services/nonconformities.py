@@ -1,4 +1,6 @@
-"""Operations on nonconformities and corrective actions (one function per user intention)."""
+"""Operations on nonconformities and corrective actions (one function per user intention), and the
+NC register: its filters, its query (the page's and the API's) and its exports.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""marshmallow schemas of the API: what it accepts and what it answers.
+"""marshmallow schemas and fields that every part of the API shares: errors, pages, users as
+references, workflow records, their history and event requests.
 
 Input schemas are strict: unknown fields are rejected (marshmallow's RAISE,
 also for query strings), ids are bounded to what the database stores, and

@@ -1,10 +1,7 @@
-"""marshmallow schemas of the managers' API: certification bodies, certifications, reviews, implementation.
+"""marshmallow schemas of the reviews API (ISO-change, organisational-change and management reviews, their actions).
 
-Kept apart from ``schemas.py``; built on its fields and conventions: strict
-input (unknown fields rejected), bounded ids, storable text, ISO 8601 dates.
-What only the services can judge (a body's whole profile, a standard's
-clauses, an owner's roles) they judge, naming the field; these schemas keep
-out what is malformed or could not be stored.
+Built on ``common``'s fields and conventions: strict input (unknown fields rejected), bounded ids,
+storable text, ISO 8601 dates.
 """
 
 from __future__ import annotations

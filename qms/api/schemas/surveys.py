@@ -1,7 +1,7 @@
-"""marshmallow schemas of the customers API (surveys, their responses and measures, complaints).
+"""marshmallow schemas of the surveys API (questions, responses, measures, invitations, rules).
 
-Kept apart from ``schemas.py``; built on its fields and conventions: strict
-input (unknown fields rejected), bounded ids, storable text, ISO 8601 dates.
+Built on ``common``'s fields and conventions: strict input (unknown fields rejected), bounded ids,
+storable text, ISO 8601 dates.
 """
 
 from __future__ import annotations

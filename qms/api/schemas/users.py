@@ -1,10 +1,7 @@
-"""marshmallow schemas of the API: what it accepts and what it answers.
+"""marshmallow schemas of the users and API tokens API.
 
-Input schemas are strict: unknown fields are rejected (marshmallow's RAISE,
-also for query strings), ids are bounded to what the database stores, and
-text must be storable (valid Unicode without NUL characters), so bad input
-always gets a 422 naming the field, never a database error.  Dates are ISO
-8601 (``YYYY-MM-DD``); datetimes are UTC with their offset.
+Built on ``common``'s fields and conventions: strict input (unknown fields rejected), bounded ids,
+storable text, ISO 8601 dates.
 """
 
 from __future__ import annotations
