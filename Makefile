@@ -27,10 +27,11 @@ run: $(VENV)/.run-installed
 	@echo "Demo logins: admin@ manager@ quality@ quality2@ auditor@ auditor2@ owner@ viewer@ example.com, password demo-password"
 	$(BIN)/qms serve --host $(HOST) --port $(PORT)
 
-# Browser tests drive Debian's Chromium; install it when missing (never a downloaded browser).
+# Browser tests drive Debian's Chromium (never a downloaded browser); the PDF tests read reports back
+# with poppler's pdftotext and pdftoppm. Install both from Debian's packages when missing.
 chromium:
-	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@{ test -x /usr/bin/chromium && test -x /usr/bin/pdftotext; } || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium poppler-utils >/dev/null; }
 
 test: $(VENV)/.test-installed chromium
 	$(BIN)/ruff check .
