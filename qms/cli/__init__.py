@@ -16,6 +16,8 @@ from workflows.errors import InvalidData, UnknownLifecycle
 
 from ..database import db
 from .backup import register as register_backup_commands
+from .certifications import certifications_group
+from .documents import documents_group
 from .jobs import register as register_jobs_commands
 from .standards import standards_group
 
@@ -226,60 +228,6 @@ def audit_trail_verify() -> None:
     click.echo(f"Audit trail BROKEN at entry {result.broken_at}: {result.problem}", err=True)
     click.echo(f"({result.checked} entries before it verified)", err=True)
     sys.exit(1)
-
-
-@click.group("documents")
-def documents_group() -> None:
-    """Controlled documents: file integrity and periodic reviews."""
-
-
-@documents_group.command("verify")
-@with_appcontext
-def documents_verify() -> None:
-    """Re-hash every stored document file; exit 1 when one is missing or changed."""
-    from ..services.documents import verify_files
-
-    problems = verify_files()
-    for problem in problems:
-        click.echo(problem, err=True)
-    if problems:
-        sys.exit(1)
-    click.echo("All document files match their SHA-256.")
-
-
-@documents_group.command("review-due")
-@with_appcontext
-def documents_review_due() -> None:
-    """Start the periodic review of every effective revision whose review date has come."""
-    import datetime as dt
-
-    from ..services.documents import start_due_reviews
-
-    started = start_due_reviews(dt.date.today())
-    click.echo(f"Periodic review started for {len(started)} revision(s).")
-
-
-@click.group("certifications")
-def certifications_group() -> None:
-    """Certification with external bodies."""
-
-
-@certifications_group.command("reminders")
-@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this day (default: today).")
-@with_appcontext
-def certifications_reminders(on: object) -> None:
-    """List the certification deadlines whose reminder day has come, or that are overdue (for cron)."""
-    import datetime as dt
-
-    from ..services.certifications import reminders
-
-    today = on.date() if isinstance(on, dt.datetime) else dt.date.today()
-    due = reminders(today)
-    for reminder in due:
-        c = reminder.certification
-        when = f"overdue by {-reminder.days_left} days" if reminder.days_left < 0 else f"in {reminder.days_left} days"
-        click.echo(f"{c.reference}\t{c.body.name}\t{reminder.what}\t{reminder.due.isoformat()}\t{when}")
-    click.echo(f"{len(due)} reminder(s) as of {today.isoformat()}.")
 
 
 def register(app: Flask) -> None:
