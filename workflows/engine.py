@@ -11,7 +11,6 @@ on the context so the caller gets a human-readable message.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,19 +185,3 @@ class LifecycleEngine:
             guard, reason = ctx.blocked or (None, "The event was refused")
             raise GuardFailed(reason, guard.name if guard else "")
         return FireResult(ev, source, record.state, cleaned, ev.signature)
-
-
-_engines: dict[tuple[str, int], LifecycleEngine] = {}
-_engines_lock = threading.Lock()
-
-
-def engine_for(lifecycle: Lifecycle) -> LifecycleEngine:
-    """The one engine (and machine) of a lifecycle version, built on first use."""
-    key = (lifecycle.name, lifecycle.version)
-    found = _engines.get(key)
-    if found is None:
-        with _engines_lock:
-            found = _engines.get(key)
-            if found is None:
-                found = _engines[key] = LifecycleEngine(lifecycle)
-    return found

@@ -6,8 +6,8 @@ sends the NC back to planning (reopening), and an NC can be rejected early
 with a reason.  Observations may be closed without corrective action.
 """
 
-from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from ..guards import at_least_one, date_reached, none_open
+from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.guards import at_least_one, date_reached, none_open
 
 QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_owner"
 
