@@ -11,7 +11,7 @@ on the context so the caller gets a human-readable message.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,13 +171,20 @@ class LifecycleEngine:
         data: Mapping[str, Any] | None = None,
         facts: Mapping[str, Any] | None = None,
         today: dt.date | None = None,
+        confirm: Callable[[Event], None] | None = None,
     ) -> FireResult:
         """Validate and fire; on success ``record.state`` holds the new state.
 
-        Raises UnknownEvent, NotPermitted, InvalidTransition, InvalidData or
-        GuardFailed; in each case the record is left unchanged.
+        The event, the actor's roles and the record's state are checked first,
+        then ``confirm(event)`` if given (the caller's own check that needs the
+        event, such as an electronic signature; it refuses by raising), then the
+        data and the guards.  Raises UnknownEvent, NotPermitted,
+        InvalidTransition, InvalidData or GuardFailed (or what ``confirm``
+        raises); in each case the record is left unchanged.
         """
         ev = self.check(record, event_name, actor)
+        if confirm is not None:
+            confirm(ev)
         cleaned = clean_data(ev.fields, data)
         ctx = _FireContext(record, actor, cleaned, {} if facts is None else facts, today or dt.date.today())
         source = record.state
