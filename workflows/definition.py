@@ -46,6 +46,12 @@ class Field:
     ``max_length`` characters; ``text`` is free text; ``list`` a list of
     non-empty strings; ``json`` any JSON object (structured data, checked by
     the code that stores it).
+
+    ``groups`` declares the shape of a ``json`` field that holds lines sorted
+    into named groups: an object mapping group name → list of lines.  It is a
+    tuple of ``(name, label)`` pairs, so a form can ask for one list per group
+    without knowing what the field is for; like any ``json`` value, the data
+    is checked by the code that stores it.
     """
 
     name: str
@@ -55,6 +61,7 @@ class Field:
     choices: tuple[str, ...] = ()
     max_length: int = 10_000
     help: str = ""
+    groups: tuple[tuple[str, str], ...] = ()
 
     def clean(self, value: Any) -> Any:
         """Return the value coerced to its kind, or raise ValueError(message)."""
@@ -277,6 +284,12 @@ class Lifecycle:
                     problems.append(f"event {ev.name}: field {f.name} has unknown kind {f.kind!r}")
                 if f.kind in ("choice", "multichoice") and not f.choices:
                     problems.append(f"event {ev.name}: field {f.name} needs choices")
+                if f.groups:
+                    names = [name for name, _label in f.groups]
+                    if f.kind != "json":
+                        problems.append(f"event {ev.name}: field {f.name} has groups but is not of kind 'json'")
+                    if len(set(names)) != len(names) or not all(names):
+                        problems.append(f"event {ev.name}: field {f.name} needs distinct, non-empty group names")
         reachable = {self.initial}
         frontier = [self.initial]
         while frontier:

@@ -13,6 +13,8 @@ QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_ow
 
 SEVERITIES = ("major", "minor", "observation")
 ROOT_CAUSE_METHODS = ("five_whys", "fishbone", "8d", "other")
+#: the fishbone (Ishikawa) diagram's 6M: the causes found are listed under these
+FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "environment")
 
 
 def _check_after_a_wait(ctx: GuardContext) -> str | None:
@@ -93,7 +95,13 @@ LIFECYCLE = Lifecycle(
                 Field("method", "Method", "choice", choices=ROOT_CAUSE_METHODS),
                 Field("root_cause", "Root cause"),
                 Field("whys", "Five whys", "list", required=False),
-                Field("fishbone", "Fishbone categories", "json", required=False),
+                Field(
+                    "fishbone",
+                    "Fishbone categories",
+                    "json",
+                    required=False,
+                    groups=tuple((category, f"{category.capitalize()} causes") for category in FISHBONE_CATEGORIES),
+                ),
             ),
         ),
         Event(

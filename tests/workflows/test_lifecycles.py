@@ -1018,6 +1018,16 @@ BAD_DEFINITIONS: list[Any] = [
         "field size needs choices",
         id="choice_without_choices",
     ),
+    pytest.param(
+        lambda: _tiny(events=_event(fields=(Field("notes", "Notes", "list", groups=(("a", "A"),)),))),
+        "field notes has groups but is not of kind 'json'",
+        id="groups_on_a_list",
+    ),
+    pytest.param(
+        lambda: _tiny(events=_event(fields=(Field("notes", "Notes", "json", groups=(("a", "A"), ("a", "B"))),))),
+        "field notes needs distinct, non-empty group names",
+        id="duplicate_group",
+    ),
 ]
 
 
