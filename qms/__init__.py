@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Flask
 
+from . import lifecycles  # noqa: F401  (registers the roles and lifecycles with workflows, for every qms module)
+
 __version__ = "0.1.0"
 
 

@@ -1,11 +1,15 @@
-"""qmsflow's state-machine library: every QMS lifecycle, declared as data.
+"""A state-machine library: lifecycles declared as data, fired by one engine each.
 
-Pure Python on top of ``transitions``; no Flask, no database.  Typical use::
+Pure Python on top of ``transitions``; no web framework, no database.  The
+library knows no lifecycle or role of its own: the application declares them
+and registers its lifecycles (see ``workflows.registry``).  Typical use::
 
-    from workflows import get_engine
-    engine = get_engine("nonconformity")
+    import workflows
+    workflows.add_roles({"clerk", "approver"})
+    workflows.register(PURCHASE_ORDER)   # a Lifecycle
+    engine = workflows.get_engine("purchase_order")
     engine.available_events(record, actor)
-    engine.fire(record, "triage", actor, {"severity": "major"})
+    engine.fire(record, "approve", actor, {"amount": "120"})
 """
 
 from .definition import Actor, Event, Field, Guard, GuardContext, Lifecycle, State
@@ -20,7 +24,16 @@ from .errors import (
     UnknownLifecycle,
     WorkflowError,
 )
-from .registry import all_lifecycles, get_engine, get_lifecycle, lifecycle_names
+from .registry import (
+    Registry,
+    add_roles,
+    all_lifecycles,
+    default_registry,
+    get_engine,
+    get_lifecycle,
+    lifecycle_names,
+    register,
+)
 
 __all__ = [
     "Actor",
@@ -37,12 +50,16 @@ __all__ = [
     "Lifecycle",
     "LifecycleEngine",
     "NotPermitted",
+    "Registry",
     "State",
     "UnknownEvent",
     "UnknownLifecycle",
     "WorkflowError",
+    "add_roles",
     "all_lifecycles",
+    "default_registry",
     "get_engine",
     "get_lifecycle",
     "lifecycle_names",
+    "register",
 ]

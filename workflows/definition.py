@@ -15,11 +15,9 @@ from typing import Any, Protocol
 
 from .errors import InvalidData
 
-ROLES = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer"})
-
 
 class Actor(Protocol):
-    """Who fires an event. ``roles`` is a set of role names."""
+    """Who fires an event. ``roles`` is a set of role names (the registry's)."""
 
     id: Any
     roles: frozenset[str]
@@ -46,8 +44,14 @@ class Field:
 
     ``kind`` is one of FIELD_TYPES. ``string`` is a one-line value of at most
     ``max_length`` characters; ``text`` is free text; ``list`` a list of
-    non-empty strings; ``json`` any JSON object (structured data such as a
-    5-whys analysis, checked by the service that stores it).
+    non-empty strings; ``json`` any JSON object (structured data, checked by
+    the code that stores it).
+
+    ``groups`` declares the shape of a ``json`` field that holds lines sorted
+    into named groups: an object mapping group name → list of lines.  It is a
+    tuple of ``(name, label)`` pairs, so a form can ask for one list per group
+    without knowing what the field is for; like any ``json`` value, the data
+    is checked by the code that stores it.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Field:
     choices: tuple[str, ...] = ()
     max_length: int = 10_000
     help: str = ""
+    groups: tuple[tuple[str, str], ...] = ()
 
     def clean(self, value: Any) -> Any:
         """Return the value coerced to its kind, or raise ValueError(message)."""
@@ -171,7 +176,7 @@ class GuardContext:
     """What a guard sees: the record, the actor, the event data and facts.
 
     ``facts`` are values the caller computed about the record (for example the
-    number of open corrective actions, counted in one query for a whole page).
+    number of open tasks of each record, counted in one query for a whole page).
     ``fact(name)`` falls back to the record's attribute of the same name.
     """
 
@@ -272,13 +277,19 @@ class Lifecycle:
                     problems.append(f"event {ev.name}: source {src!r} is terminal")
             if ev.dest not in self.state_index:
                 problems.append(f"event {ev.name}: unknown destination {ev.dest!r}")
-            if not ev.roles or not ev.roles <= ROLES:
-                problems.append(f"event {ev.name}: roles must be a non-empty subset of {sorted(ROLES)}")
+            if not ev.roles:
+                problems.append(f"event {ev.name}: needs at least one role")
             for f in ev.fields:
                 if f.kind not in FIELD_TYPES:
                     problems.append(f"event {ev.name}: field {f.name} has unknown kind {f.kind!r}")
                 if f.kind in ("choice", "multichoice") and not f.choices:
                     problems.append(f"event {ev.name}: field {f.name} needs choices")
+                if f.groups:
+                    names = [name for name, _label in f.groups]
+                    if f.kind != "json":
+                        problems.append(f"event {ev.name}: field {f.name} has groups but is not of kind 'json'")
+                    if len(set(names)) != len(names) or not all(names):
+                        problems.append(f"event {ev.name}: field {f.name} needs distinct, non-empty group names")
         reachable = {self.initial}
         frontier = [self.initial]
         while frontier:

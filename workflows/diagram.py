@@ -13,15 +13,17 @@ from transitions.extensions.diagrams import GraphMachine
 
 from .definition import Lifecycle
 
-_machines: dict[tuple[str, int], GraphMachine] = {}
+#: id(lifecycle) → (lifecycle, machine); keeping the lifecycle keeps its id from being reused, and two
+#: registries may each hold a lifecycle of the same name and version
+_machines: dict[int, tuple[Lifecycle, GraphMachine]] = {}
 _lock = threading.Lock()
 
 
 def _graph_machine(lifecycle: Lifecycle) -> GraphMachine:
-    key = (lifecycle.name, lifecycle.version)
+    key = id(lifecycle)
     with _lock:
-        machine = _machines.get(key)
-        if machine is None:
+        found = _machines.get(key)
+        if found is None:
             machine = GraphMachine(
                 model=None,
                 states=[{"name": st.name, "final": st.terminal} for st in lifecycle.states],
@@ -40,8 +42,8 @@ def _graph_machine(lifecycle: Lifecycle) -> GraphMachine:
             for transition in markup["transitions"]:
                 event = lifecycle.event(transition["trigger"])
                 transition["label"] = event.label + (" ✍" if event.signature else "")
-            _machines[key] = machine
-    return machine
+            found = _machines[key] = (lifecycle, machine)
+    return found[1]
 
 
 def mermaid(lifecycle: Lifecycle, current: str | None = None) -> str:

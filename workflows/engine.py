@@ -11,8 +11,7 @@ on the context so the caller gets a human-readable message.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,13 +171,20 @@ class LifecycleEngine:
         data: Mapping[str, Any] | None = None,
         facts: Mapping[str, Any] | None = None,
         today: dt.date | None = None,
+        confirm: Callable[[Event], None] | None = None,
     ) -> FireResult:
         """Validate and fire; on success ``record.state`` holds the new state.
 
-        Raises UnknownEvent, NotPermitted, InvalidTransition, InvalidData or
-        GuardFailed; in each case the record is left unchanged.
+        The event, the actor's roles and the record's state are checked first,
+        then ``confirm(event)`` if given (the caller's own check that needs the
+        event, such as an electronic signature; it refuses by raising), then the
+        data and the guards.  Raises UnknownEvent, NotPermitted,
+        InvalidTransition, InvalidData or GuardFailed (or what ``confirm``
+        raises); in each case the record is left unchanged.
         """
         ev = self.check(record, event_name, actor)
+        if confirm is not None:
+            confirm(ev)
         cleaned = clean_data(ev.fields, data)
         ctx = _FireContext(record, actor, cleaned, {} if facts is None else facts, today or dt.date.today())
         source = record.state
@@ -186,19 +192,3 @@ class LifecycleEngine:
             guard, reason = ctx.blocked or (None, "The event was refused")
             raise GuardFailed(reason, guard.name if guard else "")
         return FireResult(ev, source, record.state, cleaned, ev.signature)
-
-
-_engines: dict[tuple[str, int], LifecycleEngine] = {}
-_engines_lock = threading.Lock()
-
-
-def engine_for(lifecycle: Lifecycle) -> LifecycleEngine:
-    """The one engine (and machine) of a lifecycle version, built on first use."""
-    key = (lifecycle.name, lifecycle.version)
-    found = _engines.get(key)
-    if found is None:
-        with _engines_lock:
-            found = _engines.get(key)
-            if found is None:
-                found = _engines[key] = LifecycleEngine(lifecycle)
-    return found

@@ -1,6 +1,6 @@
 """Typed errors raised when an event cannot be fired.
 
-Each maps to one answer of the REST contract: ``NotPermitted`` → 403,
+Each suits one HTTP answer, for an application that serves them: ``NotPermitted`` → 403,
 ``InvalidTransition`` and ``Conflict`` → 409, ``GuardFailed`` → 409 with its
 reason, ``InvalidData`` → 422 naming each bad field.
 """

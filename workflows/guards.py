@@ -13,7 +13,7 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
 
 
 def none_open(fact: str, singular: str, plural: str | None = None, *, still: str = "still open") -> Guard:
-    """Block while the count fact ``fact`` is above zero: "2 corrective actions are still open"."""
+    """Block while the count fact ``fact`` is above zero: "2 tasks are still open"."""
 
     def check(ctx: GuardContext) -> str | None:
         count = int(ctx.fact(fact) or 0)
@@ -26,7 +26,7 @@ def none_open(fact: str, singular: str, plural: str | None = None, *, still: str
 
 
 def at_least_one(fact: str, singular: str, plural: str | None = None, *, purpose: str = "") -> Guard:
-    """Block until the count fact is at least one: "Add at least one corrective action first"."""
+    """Block until the count fact is at least one: "Add at least one task first"."""
 
     def check(ctx: GuardContext) -> str | None:
         if int(ctx.fact(fact) or 0) < 1:

@@ -1,31 +1,23 @@
-"""The lifecycle reference (docs/lifecycles.md), generated from the definitions.
+"""A lifecycle as Markdown: its diagram, a table of its states and one of its events.
 
-``qms lifecycle docs -o docs/lifecycles.md`` rewrites it; a test fails when the
-committed file no longer matches the definitions.
+Generated from the definition alone, so a reference built from it cannot drift
+from the rules the engine applies.
 """
 
 from __future__ import annotations
 
-import inspect
-from importlib import import_module
-
 from .definition import Lifecycle
 from .diagram import mermaid
-from .registry import all_lifecycles
-
-
-def _explanation(lc: Lifecycle) -> str:
-    module = import_module(f"{__package__}.lifecycles.{lc.name}")
-    return inspect.cleandoc(module.__doc__ or lc.description)
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def lifecycle_markdown(lc: Lifecycle) -> str:
-    lines = [f"## {lc.label} (`{lc.name}`, v{lc.version})", "", _explanation(lc), ""]
-    lines += ["```mermaid", mermaid(lc).rstrip(), "```", ""]
+def lifecycle_markdown(lc: Lifecycle, explanation: str | None = None) -> str:
+    """A ``##`` section for ``lc``: ``explanation`` (default: its description), diagram, states, events."""
+    lines = [f"## {lc.label} (`{lc.name}`, v{lc.version})", "", lc.description if explanation is None else explanation]
+    lines += ["", "```mermaid", mermaid(lc).rstrip(), "```", ""]
     lines += ["| State | Meaning |", "| --- | --- |"]
     for st in lc.states:
         marks = [m for m, on in (("start", st.name == lc.initial), ("end", st.terminal)) if on]
@@ -44,23 +36,6 @@ def lifecycle_markdown(lc: Lifecycle) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown_reference() -> str:
-    parts = [
-        "# Lifecycles",
-        "",
-        "Generated from `workflows/lifecycles/` by `qms lifecycle docs -o docs/lifecycles.md`; do not edit by hand.",
-        "",
-        "Every record in qmsflow follows one of these lifecycles. An event moves a record from one state to",
-        "another; it names the roles that may fire it, the data it asks for, the rules (guards) that can",
-        "block it — the reason is shown next to the disabled action — and, for approvals, the meaning of",
-        "the electronic signature (✍ in the diagrams). Each definition carries a version; a record keeps",
-        "the version it started under.",
-        "",
-    ]
-    parts += [
-        f"- [{lc.label}](#{lc.label.lower().replace(' ', '-')}-{lc.name}-v{lc.version})" for lc in all_lifecycles()
-    ]
-    parts.append("")
-    for lc in all_lifecycles():
-        parts.append(lifecycle_markdown(lc))
-    return "\n".join(parts)
+def anchor(lc: Lifecycle) -> str:
+    """The Markdown anchor of ``lc``'s section heading (as GitHub renders it)."""
+    return f"{lc.label.lower().replace(' ', '-')}-{lc.name}-v{lc.version}"

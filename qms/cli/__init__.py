@@ -198,7 +198,7 @@ def lifecycle_diagram(name: str, output: str | None, state: str | None, version:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to this file.")
 def lifecycle_docs(output: str | None) -> None:
     """Print the Markdown reference of every lifecycle (docs/lifecycles.md)."""
-    from workflows.reference import markdown_reference
+    from ..lifecycles.reference import markdown_reference
 
     text = markdown_reference()
     if output:

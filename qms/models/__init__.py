@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table."""
 
+from ..lifecycles.roles import ROLE_LABELS
 from .audit_trail import AuditChainHead, AuditEntry
 from .audits import (
     AUDIT_KINDS,
@@ -62,7 +63,7 @@ from .surveys import (
     SurveyResponse,
 )
 from .tokens import ApiToken
-from .users import ROLE_LABELS, Actor, User, UserRole
+from .users import Actor, User, UserRole
 from .workflow import WORKFLOW_MODELS, ReferenceCounter, TransitionHistory, WorkflowRecord
 
 __all__ = [

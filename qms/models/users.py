@@ -9,19 +9,8 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workflows.definition import ROLES
-
 from ..database import db, utcnow
-
-ROLE_LABELS = {
-    "admin": "Administrator",
-    "manager": "Manager",
-    "quality_officer": "Quality officer",
-    "internal_auditor": "Internal auditor",
-    "process_owner": "Process owner",
-    "viewer": "Viewer",
-}
-assert set(ROLE_LABELS) == ROLES
+from ..lifecycles.roles import ROLES
 
 
 @dataclass(frozen=True)

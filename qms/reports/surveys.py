@@ -30,9 +30,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 from sqlalchemy import func, select
 
-from workflows.lifecycles.survey import METHODS
-
 from ..database import db, utcnow
+from ..lifecycles.survey import METHODS
 from ..models import (
     CHANNELS,
     QUESTION_KINDS,

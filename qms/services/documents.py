@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from workflows import FireResult
-from workflows.definition import ROLES
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, utcnow
+from ..lifecycles.roles import ROLES
 from ..models import (
     CONFIDENTIALITY,
     DOCUMENT_TYPES,

@@ -18,6 +18,7 @@ from workflows import FireResult, get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted, UnknownLifecycle
 
 from ..database import db, id_in, utcnow
+from ..lifecycles.nonconformity import FISHBONE_CATEGORIES
 from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, Attachment, CorrectiveAction, Nonconformity, ProgressNote, User
 from .attachments import store_file
 from .audit_trail import recorded_change
@@ -36,9 +37,6 @@ PLANNING_STATES = ("root_cause_identified", "action_planned")
 
 
 ACTION_OWNER_ROLES = ("process_owner", "quality_officer", "manager")
-
-
-FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "environment")
 
 
 def _date(errors: dict[str, str], name: str, value: Any) -> dt.date | None:

@@ -9,10 +9,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
-from workflows.definition import ROLES
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db, utcnow
+from ..lifecycles.roles import ROLES
 from ..models import User, UserRole
 from .audit_trail import audit_context, recorded_change
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
-from workflows import Availability, FireResult, get_engine
+from workflows import Availability, Event, FireResult, get_engine
 from workflows.errors import Conflict, InvalidData
 
 from ..database import begin_write, db, utcnow
@@ -151,10 +151,15 @@ def fire(
     written and the record is reloaded as it is in the database.
     """
     actor = as_actor(actor)
-    model = type(record)
     comment = (comment or "").strip()
     if len(comment) > 10_000:
         raise InvalidData({"comment": "must be at most 10000 characters"})
+
+    def signed(ev: Event) -> None:
+        """Called by the engine after its checks of the event, the role and the state; before the data."""
+        if ev.signature:
+            _check_signature(actor, signature_password)
+
     session = db.session
     begin_write(session)
     try:
@@ -165,10 +170,7 @@ def fire(
             raise Conflict(
                 f"The record changed since you loaded it (version {expected_version}, now {record.version}); reload it"
             )
-        ev = get_engine(model.lifecycle_name, record.lifecycle_version).check(record, event, actor)
-        if ev.signature:
-            _check_signature(actor, signature_password)
-        history = apply_event(record, event, actor, data, comment=comment, today=today)
+        history = apply_event(record, event, actor, data, comment=comment, today=today, confirm=signed)
         with audit_context(session, actor, reason=history.comment or _reason(history), event=event):
             session.commit()
     except (StaleDataError, ObjectDeletedError):
@@ -193,18 +195,21 @@ def apply_event(
     *,
     comment: str = "",
     today: dt.date | None = None,
+    confirm: Callable[[Event], None] | None = None,
 ) -> TransitionHistory:
     """The engine's checks, the state change, the event's effects and its history row — no commit.
 
     ``fire`` wraps this in a transaction; an effect uses it directly to move a related record
-    in the same transaction (making a revision effective supersedes the previous one).  The
-    signature, if the event needs one, must have been checked by the caller.
+    in the same transaction (making a revision effective supersedes the previous one).
+    ``confirm`` is passed to the engine, which calls it with the event once the event, the
+    actor's roles and the record's state are checked; ``fire`` checks the signature there.
+    Without it, the signature, if the event needs one, must have been checked by the caller.
     """
     session = db.session()
     model = type(record)
     engine = get_engine(model.lifecycle_name, record.lifecycle_version)
     facts = facts_for([record]).get(record.id, {})
-    result = engine.fire(record, event, actor, data, facts=facts, today=today)
+    result = engine.fire(record, event, actor, data, facts=facts, today=today, confirm=confirm)
     now = utcnow()
     history = TransitionHistory(
         lifecycle=model.lifecycle_name,

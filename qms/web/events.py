@@ -24,7 +24,6 @@ from ..errors import message_of, status_of
 from ..models import WorkflowRecord
 from ..security import DIAGRAM_CSP, talisman
 from ..services import fire
-from ..services.nonconformities import FISHBONE_CATEGORIES
 
 
 @dataclass
@@ -49,14 +48,14 @@ def data_from_form(event: Event, form: MultiDict) -> dict[str, Any]:
             chosen = form.getlist(f.name)
             if chosen:
                 data[f.name] = chosen
-        elif f.kind == "json" and f.name == "fishbone":
-            causes = {}
-            for category in FISHBONE_CATEGORIES:
-                lines = [ln.strip() for ln in form.get(f"fishbone-{category}", "").splitlines() if ln.strip()]
+        elif f.groups:  # one box per group, named <field>-<group>, one line per item
+            groups = {}
+            for group, _label in f.groups:
+                lines = [ln.strip() for ln in form.get(f"{f.name}-{group}", "").splitlines() if ln.strip()]
                 if lines:
-                    causes[category] = lines
-            if causes:
-                data[f.name] = causes
+                    groups[group] = lines
+            if groups:
+                data[f.name] = groups
         elif f.kind == "boolean":
             data[f.name] = form.get(f.name) in ("on", "true", "1", "yes")
         else:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from workflows.reference import markdown_reference
+from qms.lifecycles.reference import markdown_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 

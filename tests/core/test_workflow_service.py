@@ -14,6 +14,7 @@ from qms.models import AuditEntry, CorrectiveAction, Nonconformity, TransitionHi
 from qms.services import available_events, fire, history_of, replay
 from qms.services import workflow as workflow_service
 from qms.services.audit_trail import verify
+from workflows import LifecycleEngine
 from workflows.errors import Conflict, GuardFailed, InvalidData, InvalidTransition, NotPermitted
 
 from ..conftest import PASSWORD
@@ -80,6 +81,41 @@ def test_signature_needs_the_signers_own_password(org, password):
     assert "signature_password" in exc.value.errors
     assert _db_state(nc.id)[0] == "effectiveness_verified"
     assert _counts(nc.id) == before
+
+
+def test_the_role_and_state_come_before_the_signature_and_the_signature_before_the_data(org):
+    closable = nc_in_state(org, "effectiveness_verified")
+    with pytest.raises(NotPermitted):
+        fire(closable, "close", org.viewer)  # no password either
+    with pytest.raises(InvalidTransition):
+        fire(new_nc(org), "close", org.manager)
+    completed = nc_in_state(org, "actions_completed")
+    with pytest.raises(InvalidData) as exc:
+        fire(completed, "verify_effectiveness", org.manager, {}, today=CHECK_DAY)  # no evidence, no password
+    assert set(exc.value.errors) == {"signature_password"}
+
+
+def test_firing_looks_up_the_engine_and_checks_the_event_once(org, monkeypatch):
+    nc = nc_in_state(org, "effectiveness_verified")
+    lookups: list[tuple] = []
+    checks: list[str] = []
+    real_get_engine, real_check = workflow_service.get_engine, LifecycleEngine.check
+
+    def get_engine(*args):
+        lookups.append(args)
+        return real_get_engine(*args)
+
+    def check(engine, record, event, actor):
+        checks.append(event)
+        return real_check(engine, record, event, actor)
+
+    monkeypatch.setattr(workflow_service, "get_engine", get_engine)
+    monkeypatch.setattr(LifecycleEngine, "check", check)
+
+    fire(nc, "close", org.manager, signature_password=PASSWORD)
+
+    assert lookups == [("nonconformity", nc.lifecycle_version)]
+    assert checks == ["close"]
 
 
 def test_refused_events_write_nothing(org):

@@ -1,4 +1,4 @@
-"""Every lifecycle, exercised through the workflow engine alone (no Flask, no database).
+"""Every QMS lifecycle, exercised through the workflow engine alone (no Flask app, no database).
 
 The cases are generated from the definitions, so a new lifecycle, state,
 event, role or field is covered without touching this file.  A new guard needs
@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+import qms.lifecycles  # noqa: F401  (registers the QMS roles and lifecycles)
+from qms.lifecycles.roles import ROLES
 from workflows import (
     Availability,
     Event,
@@ -29,6 +31,7 @@ from workflows import (
     Lifecycle,
     LifecycleEngine,
     NotPermitted,
+    Registry,
     State,
     UnknownEvent,
     UnknownLifecycle,
@@ -37,7 +40,7 @@ from workflows import (
     get_lifecycle,
     lifecycle_names,
 )
-from workflows.definition import FIELD_TYPES, ROLES
+from workflows.definition import FIELD_TYPES
 from workflows.diagram import mermaid
 
 TODAY = dt.date(2026, 6, 15)
@@ -982,11 +985,11 @@ BAD_DEFINITIONS: list[Any] = [
         id="unreachable_state",
     ),
     pytest.param(
-        lambda: _tiny(events=_event(roles=frozenset({"superuser"}))),
-        "roles must be a non-empty subset",
+        lambda: Registry(ROLES).register(_tiny(events=_event(roles=frozenset({"superuser"})))),
+        r"lifecycle tiny v1: event finish: unknown roles \['superuser'\]",
         id="unknown_role",
     ),
-    pytest.param(lambda: _tiny(events=_event(roles=frozenset())), "roles must be a non-empty subset", id="no_role"),
+    pytest.param(lambda: _tiny(events=_event(roles=frozenset())), "finish: needs at least one role", id="no_role"),
     pytest.param(lambda: _tiny(initial="nowhere"), "initial state 'nowhere' is not a state", id="unknown_initial"),
     pytest.param(lambda: _tiny(events=_event(dest="nowhere")), "unknown destination 'nowhere'", id="unknown_dest"),
     pytest.param(
@@ -1015,6 +1018,16 @@ BAD_DEFINITIONS: list[Any] = [
         "field size needs choices",
         id="choice_without_choices",
     ),
+    pytest.param(
+        lambda: _tiny(events=_event(fields=(Field("notes", "Notes", "list", groups=(("a", "A"),)),))),
+        "field notes has groups but is not of kind 'json'",
+        id="groups_on_a_list",
+    ),
+    pytest.param(
+        lambda: _tiny(events=_event(fields=(Field("notes", "Notes", "json", groups=(("a", "A"), ("a", "B"))),))),
+        "field notes needs distinct, non-empty group names",
+        id="duplicate_group",
+    ),
 ]
 
 
@@ -1035,6 +1048,45 @@ def test_each_lifecycle_has_one_shared_engine(lifecycle: Lifecycle) -> None:
     assert get_engine(lifecycle.name) is engine
     assert get_engine(lifecycle.name, lifecycle.version) is engine
     assert engine.lifecycle is get_lifecycle(lifecycle.name)
+
+
+def test_a_registry_keeps_every_version_and_lists_names_in_registration_order() -> None:
+    registry = Registry({"manager"})
+    first, second, other = _tiny(), _tiny(version=2), _tiny(name="other")
+
+    for lifecycle in (first, second, other):
+        assert registry.register(lifecycle) is lifecycle
+    registry.register(first)  # the same definition again changes nothing
+
+    assert registry.lifecycle_names() == ("tiny", "other")
+    assert registry.all_lifecycles() == [second, other]
+    assert registry.get_lifecycle("tiny") is second
+    assert registry.get_lifecycle("tiny", 1) is first
+    assert registry.get_engine("tiny", 1).lifecycle is first
+    assert registry.get_engine("tiny") is registry.get_engine("tiny", 2)
+
+
+def test_a_registry_refuses_another_definition_under_a_taken_version() -> None:
+    registry = Registry({"manager"})
+    registry.register(_tiny())
+
+    with pytest.raises(ValueError, match="lifecycle tiny v1 is already registered"):
+        registry.register(_tiny(label="Another tiny"))
+
+
+def test_registries_are_separate_from_each_other_and_from_the_default_one() -> None:
+    mine, theirs = Registry({"manager"}), Registry({"clerk"})
+    mine.register(_tiny())
+
+    with pytest.raises(UnknownLifecycle):
+        theirs.get_lifecycle("tiny")
+    with pytest.raises(ValueError, match="unknown roles"):
+        theirs.register(_tiny())
+    theirs.add_roles({"manager"})
+    assert theirs.register(_tiny()) is not mine.get_lifecycle("tiny")
+    assert theirs.get_engine("tiny") is not mine.get_engine("tiny")
+    assert "tiny" not in lifecycle_names()
+    assert mine.roles == {"manager"} and theirs.roles == {"clerk", "manager"}
 
 
 def test_an_unknown_lifecycle_or_version_is_rejected() -> None:

@@ -10,8 +10,8 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from workflows import get_lifecycle
-from workflows.definition import ROLES
 
+from ...lifecycles.roles import ROLES
 from ...models import CONFIDENTIALITY, DOCUMENT_TYPES
 from .common import ID_RANGE, PageArgsSchema, Text, UserRefSchema, WorkflowRecordSchema, page_schema, sort_choices
 

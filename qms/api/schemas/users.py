@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from workflows.definition import ROLES
-
+from ...lifecycles.roles import ROLES
 from .common import Negated, PageArgsSchema, SortedList, Text, page_schema
 
 

@@ -10,8 +10,8 @@ these events record its decisions and carry no signature of ours.  Deadlines
 to this definition.
 """
 
-from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from ..guards import date_reached, none_open
+from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.guards import date_reached, none_open
 
 QO, MGR = "quality_officer", "manager"
 

@@ -7,8 +7,8 @@ action is done.  Verification can send the review back to implementing, and a
 manager can cancel it (for example when the edition is not adopted).
 """
 
-from ..definition import Event, Field, Lifecycle, State, roles
-from ..guards import none_open
+from workflows.definition import Event, Field, Lifecycle, State, roles
+from workflows.guards import none_open
 
 QO, MGR = "quality_officer", "manager"
 

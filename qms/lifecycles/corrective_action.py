@@ -4,8 +4,8 @@ planned → in progress → implemented → verified, with the verification by
 someone other than the implementer (segregation of duties, e-signature).
 """
 
-from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from ..guards import actor_is_or_role, not_actor
+from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.guards import actor_is_or_role, not_actor
 
 QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_owner"
 

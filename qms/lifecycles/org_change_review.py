@@ -8,8 +8,8 @@ review closes the change (e-signature) or sends it back to planning.  A
 proposal can be rejected before planning; an approved change can be cancelled.
 """
 
-from ..definition import Event, Field, Lifecycle, State, roles
-from ..guards import date_reached, none_open
+from workflows.definition import Event, Field, Lifecycle, State, roles
+from workflows.guards import date_reached, none_open
 
 QO, MGR, PO = "quality_officer", "manager", "process_owner"
 

@@ -15,8 +15,8 @@ implementing.  A manager can put the project on hold during any working phase
 and resume it in the phase it was held in (fact ``held_from``), or cancel it.
 """
 
-from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from ..guards import at_least_one, none_open
+from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.guards import at_least_one, none_open
 
 QO, MGR = "quality_officer", "manager"
 

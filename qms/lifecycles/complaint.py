@@ -7,7 +7,7 @@ rejected early with a reason, and a resolved one reopened when the customer is
 not satisfied.
 """
 
-from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
 
 QO, MGR, PO = "quality_officer", "manager", "process_owner"
 

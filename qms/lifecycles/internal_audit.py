@@ -10,8 +10,8 @@ audit closes when the nonconformities it raised are closed.  Before it starts
 an audit can be postponed (and resumed with new dates) or cancelled.
 """
 
-from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from ..guards import actor_is_or_role, at_least_one, fact_true, none_open, not_actor
+from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.guards import actor_is_or_role, at_least_one, fact_true, none_open, not_actor
 
 QO, MGR, AUD = "quality_officer", "manager", "internal_auditor"
 

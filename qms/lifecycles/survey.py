@@ -6,8 +6,8 @@ more, and a manager approves the report for distribution (e-signature) or
 sends the analysis back.  A survey can be cancelled until it is analysed.
 """
 
-from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from ..guards import at_least_one
+from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.guards import at_least_one
 
 QO, MGR = "quality_officer", "manager"
 

@@ -8,8 +8,8 @@ next revision becomes effective, obsolete when the document is withdrawn from
 use.  A revision that never became effective can be cancelled.
 """
 
-from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from ..guards import not_actor
+from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.guards import not_actor
 
 QO, MGR, PO = "quality_officer", "manager", "process_owner"
 

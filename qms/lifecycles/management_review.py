@@ -7,8 +7,8 @@ for changes; the review closes when every action it decided is done.  A review
 that has not yet been held can be cancelled.
 """
 
-from ..definition import Event, Field, Lifecycle, State, roles
-from ..guards import none_open
+from workflows.definition import Event, Field, Lifecycle, State, roles
+from workflows.guards import none_open
 
 QO, MGR = "quality_officer", "manager"
 

@@ -6,13 +6,15 @@ sends the NC back to planning (reopening), and an NC can be rejected early
 with a reason.  Observations may be closed without corrective action.
 """
 
-from ..definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from ..guards import at_least_one, date_reached, none_open
+from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.guards import at_least_one, date_reached, none_open
 
 QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_owner"
 
 SEVERITIES = ("major", "minor", "observation")
 ROOT_CAUSE_METHODS = ("five_whys", "fishbone", "8d", "other")
+#: the fishbone (Ishikawa) diagram's 6M: the causes found are listed under these
+FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "environment")
 
 
 def _check_after_a_wait(ctx: GuardContext) -> str | None:
@@ -93,7 +95,13 @@ LIFECYCLE = Lifecycle(
                 Field("method", "Method", "choice", choices=ROOT_CAUSE_METHODS),
                 Field("root_cause", "Root cause"),
                 Field("whys", "Five whys", "list", required=False),
-                Field("fishbone", "Fishbone categories", "json", required=False),
+                Field(
+                    "fishbone",
+                    "Fishbone categories",
+                    "json",
+                    required=False,
+                    groups=tuple((category, f"{category.capitalize()} causes") for category in FISHBONE_CATEGORIES),
+                ),
             ),
         ),
         Event(
