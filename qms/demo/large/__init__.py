@@ -1,0 +1,195 @@
+"""A large organisation with three years of history, bulk-loaded (``qms seed-demo --scale large``).
+
+The small demo (:mod:`qms.demo`) goes through the services; at this size that would take
+hours, so this package writes rows with SQLAlchemy Core ``insert()`` in chunks instead.  What the
+services would have written is reproduced by construction:
+
+* every workflow record's life is planned as a timeline of events that respect the lifecycle's
+  order and guards (an NC plans actions only with a corrective action, closes only when they are
+  verified, an audit drafts its report only when every question is answered…), then cut at
+  *now*: old records end closed, recent ones stop at every stage, slow ones are overdue;
+* each fired event becomes a ``transition_history`` row (with its signature for signed events),
+  so the last row's ``to_state`` is the record's state;
+* references continue from the counters (``reference_counters``), the document search index is
+  filled in one statement, PostgreSQL sequences are advanced, and ONE audit-trail entry records
+  the bulk load itself (the per-row trail is written by the ORM flush, which Core bypasses).
+
+Everything is written in one transaction: a failure leaves the database as it was.
+
+One module per area, each a mixin of the seeder's phases (``organisation``, ``nonconformities``,
+``audits``, ``documents``, ``surveys``, ``certifications``); ``common`` holds the sizes, the chunked
+row writer and the seeder's base.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import func, select, text
+
+from ...database import begin_write, db
+from .audits import _AuditPhases
+from .certifications import _CertificationPhases
+from .common import FULL_SIZE, TABLE_ORDER, SeedRefused
+from .documents import _DocumentPhases
+from .organisation import _OrganisationPhases
+from .surveys import _SurveyPhases
+
+__all__ = ["FULL_SIZE", "SeedRefused", "seed_large"]
+
+
+class _Seeder(_OrganisationPhases, _AuditPhases, _CertificationPhases, _DocumentPhases, _SurveyPhases):
+    """Every phase of the bulk load (one mixin per area) and the end: counters, search index, sequences."""
+
+    def counters_and_index(self, first_revision_id: int) -> None:
+        from ...models import ReferenceCounter
+        from ...services.search import ensure_search_index
+
+        table = ReferenceCounter.__table__
+        existing = dict(self.conn.execute(select(table.c.key, table.c.value)).all())
+        for key, value in sorted(self.counters.items()):
+            if key in existing:
+                if value > existing[key]:
+                    self.conn.execute(table.update().where(table.c.key == key).values(value=value))
+            else:
+                self.conn.execute(table.insert().values(key=key, value=value))
+        ensure_search_index(self.conn)
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(
+                text(
+                    "INSERT INTO document_search (revision_id, document_id, tsv) SELECT r.id, d.id,"
+                    " setweight(to_tsvector('english', d.number || ' ' || d.title), 'A')"
+                    " || setweight(to_tsvector('english', concat_ws(' ', d.process,"
+                    "   (SELECT string_agg(c, ' ') FROM json_array_elements_text(d.clause_refs) AS c),"
+                    "   r.label, r.change_summary)), 'B')"
+                    " || setweight(to_tsvector('english', r.extracted_text), 'C')"
+                    " FROM document_revisions r JOIN documents d ON d.id = r.document_id WHERE r.id >= :first"
+                ),
+                {"first": first_revision_id},
+            )
+        else:
+            self.conn.execute(
+                text(
+                    "INSERT INTO document_search (rowid, revision_id, document_id, number, title, body)"
+                    " SELECT r.id, r.id, d.id, d.number, d.title,"
+                    " r.change_summary || char(10) || r.extracted_text || char(10) || d.process || char(10)"
+                    " || coalesce((SELECT group_concat(value, ' ') FROM json_each(d.clause_refs)), '')"
+                    " || char(10) || r.label"
+                    " FROM document_revisions r JOIN documents d ON d.id = r.document_id WHERE r.id >= :first"
+                ),
+                {"first": first_revision_id},
+            )
+
+    def advance_sequences(self) -> None:
+        """PostgreSQL: explicit ids do not move the sequences; set them past the highest id."""
+        if self.conn.dialect.name != "postgresql":
+            return
+        for name in TABLE_ORDER:
+            if "id" in self.w.tables[name].c:
+                self.conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608 - our table names
+                        f"(SELECT coalesce(max(id), 0) + 1 FROM {name}), false)"
+                    )
+                )
+
+
+#: tables that must be empty before a large seed
+_MUST_BE_EMPTY = ("users", "nonconformities", "documents", "audits", "surveys", "certifications")
+
+
+def seed_large(
+    factor: float = 1.0,
+    *,
+    progress: Callable[[str], None] = print,
+    seed: int = 9001,
+) -> dict[str, int]:
+    """Bulk-load the large organisation into an empty, initialised database; returns rows per table.
+
+    ``factor`` (0 < factor <= 1) scales every count down (tests use 0.002). Raises SeedRefused,
+    having written nothing, when the database already holds data.
+    """
+    if not isinstance(factor, int | float) or isinstance(factor, bool) or not 0 < factor <= 1:
+        raise SeedRefused("factor must be a number greater than 0 and at most 1")
+    from ...services.audit_trail import AuditContext, append, canonical_json
+
+    session = db.session()
+    begin_write(session)
+    conn = session.connection()
+    found = {
+        name: conn.execute(select(func.count()).select_from(db.metadata.tables[name])).scalar()
+        for name in _MUST_BE_EMPTY
+    }
+    found = {name: count for name, count in found.items() if count}
+    if found:
+        session.rollback()
+        listed = ", ".join(f"{count} {name}" for name, count in found.items())
+        raise SeedRefused(f"The database already has data ({listed}); seed-demo needs an empty database.")
+    began = time.perf_counter()
+    seeder = _Seeder(conn, factor, progress, seed)
+
+    def phase(title: str, work: Callable[[], None]) -> None:
+        started = time.perf_counter()
+        progress(f"{title}…")
+        work()
+        progress(f"{title}: done in {time.perf_counter() - started:.1f} s")
+
+    try:
+        phase("Users", seeder.users)
+        phase("Sites and processes", seeder.sites_and_processes)
+        phase("Certifications", seeder.certifications)
+        phase(
+            "Internal audits and checklists",
+            lambda: seeder.audits(seeder.n("audits", 4), seeder.n("checklist_answers", 40)),
+        )
+        first_nc = seeder.w._next_id["nonconformities"]
+        already = first_nc - 1
+        phase(
+            "Nonconformities and corrective actions",
+            lambda: seeder.nonconformities(
+                max(1, seeder.n("nonconformities", 20) - already), seeder.n("corrective_actions", 4)
+            ),
+        )
+        first_revision = seeder.w._next_id["document_revisions"]
+        phase(
+            "Documents and revisions",
+            lambda: seeder.documents(seeder.n("documents", 4), seeder.n("document_revisions", 10)),
+        )
+        phase("Surveys and responses", lambda: seeder.surveys(seeder.n("survey_responses", 10)))
+        seeder.w.flush()
+
+        def finish() -> None:
+            seeder.counters_and_index(first_revision)
+            seeder.advance_sequences()
+
+        phase("References, search index and sequences", finish)
+        counts = {name: count for name, count in seeder.w.counts.items() if count}
+        append(
+            session,
+            [
+                {
+                    "action": "create",
+                    "record_type": "bulk_load",
+                    "record_id": "seed-demo-large",
+                    "event": None,
+                    "fields": ",".join(sorted(counts)),
+                    "old_value": "{}",
+                    "new_value": canonical_json({"factor": factor, "rows": counts, "seed": seed}),
+                }
+            ],
+            AuditContext(
+                None, "system", f"large demo organisation bulk-loaded (seed-demo --scale large, factor {factor})"
+            ),
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    if db.engine.dialect.name == "postgresql":
+        started = time.perf_counter()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as analyse:
+            analyse.execute(text("ANALYZE"))
+        progress(f"ANALYZE: done in {time.perf_counter() - started:.1f} s")
+    counts["elapsed_seconds"] = round(time.perf_counter() - began)
+    return counts

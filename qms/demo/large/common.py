@@ -1,0 +1,240 @@
+"""The bulk loader's plumbing: the sizes, the chunked row writer and the seeder's base."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import random
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import JSON, Table, func, select
+from sqlalchemy.engine import Connection
+
+from workflows import get_lifecycle
+
+from ...database import db, utcnow
+
+#: the counts at factor 1.0 (issue 8: "a believable organisation with 3 years of history")
+FULL_SIZE = {
+    "users": 500,
+    "nonconformities": 100_000,
+    "corrective_actions": 20_000,
+    "audits": 5_000,
+    "checklist_answers": 200_000,
+    "documents": 10_000,
+    "document_revisions": 50_000,
+    "survey_responses": 50_000,
+}
+HISTORY_DAYS = 3 * 365
+CHUNK = 5_000
+STANDARD = "iso-9001-2015"
+
+#: tables in foreign-key order: flushing one table first flushes every table before it
+TABLE_ORDER = (
+    "users",
+    "user_roles",
+    "sites",
+    "processes",
+    "audit_programmes",
+    "audit_programme_entries",
+    "certifications",
+    "external_audits",
+    "nonconformities",
+    "external_findings",
+    "corrective_actions",
+    "audits",
+    "audit_team_members",
+    "checklist_items",
+    "documents",
+    "document_revisions",
+    "surveys",
+    "survey_questions",
+    "survey_responses",
+    "survey_answers",
+    "transition_history",
+)
+
+
+class SeedRefused(Exception):
+    """The database is not empty (or the arguments are wrong): nothing was written."""
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class _Writer:
+    """Buffers rows per table and inserts them in chunks with Core ``insert()`` (executemany)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.tables: dict[str, Table] = {name: db.metadata.tables[name] for name in TABLE_ORDER}
+        self.buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_ORDER}
+        self.counts: dict[str, int] = dict.fromkeys(TABLE_ORDER, 0)
+        self._next_id: dict[str, int] = {}
+        for name in TABLE_ORDER:
+            if "id" in self.tables[name].c:
+                top = conn.execute(select(func.max(self.tables[name].c.id))).scalar()
+                self._next_id[name] = (top or 0) + 1
+
+    def new_id(self, table: str) -> int:
+        value = self._next_id[table]
+        self._next_id[table] = value + 1
+        return value
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        buffer = self.buffers[table]
+        buffer.append(row)
+        if len(buffer) >= CHUNK:
+            self.flush(table)
+
+    def flush(self, upto: str | None = None) -> None:
+        """Write the buffered rows of ``upto`` and of every table it may refer to (all when None)."""
+        for name in TABLE_ORDER:
+            rows = self.buffers[name]
+            if rows:
+                if self.conn.dialect.name == "postgresql":
+                    self._copy(self.tables[name], rows)
+                else:
+                    # executemany needs one key set per statement (columns left out take their defaults)
+                    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+                    for row in rows:
+                        groups[tuple(row)].append(row)
+                    for group in groups.values():
+                        self.conn.execute(self.tables[name].insert(), group)
+                self.counts[name] += len(rows)
+                self.buffers[name] = []
+            if name == upto:
+                return
+
+    def _copy(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """PostgreSQL ``COPY … FROM STDIN`` on the session's own connection (same transaction).
+
+        COPY applies no Python-side column defaults, so every column gets a value: the row's, or
+        the column's scalar default, or NULL.
+        """
+        from psycopg.types.json import Json
+
+        columns = list(table.c)
+        defaults = {}
+        for column in columns:
+            default = column.default
+            defaults[column.name] = default.arg if default is not None and default.is_scalar else None
+            if default is not None and default.is_callable:
+                defaults[column.name] = functools.partial(default.arg, None)  # SQLAlchemy wraps fn() as fn(ctx)
+        json_columns = {c.name for c in columns if isinstance(c.type, JSON)}
+        names = ", ".join(f'"{c.name}"' for c in columns)
+        cursor = self.conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                values = []
+                for column in columns:
+                    key = column.name
+                    if key in row:
+                        value = row[key]
+                    else:
+                        value = defaults[key]
+                        value = value() if callable(value) else value
+                    if key in json_columns and value is not None:
+                        value = Json(value)
+                    values.append(value)
+                copy.write_row(values)
+
+
+def _spread(rng: random.Random, n: int, weights: Iterable[tuple[Any, int]]) -> list[Any]:
+    values, w = zip(*weights, strict=True)
+    return rng.choices(values, weights=w, k=n)
+
+
+def _at(day: dt.date, rng: random.Random) -> dt.datetime:
+    """A working-hours moment on ``day`` (UTC)."""
+    return dt.datetime(day.year, day.month, day.day, 7, 0, tzinfo=dt.UTC) + dt.timedelta(
+        minutes=rng.randrange(0, 9 * 60)
+    )
+
+
+# --------------------------------------------------------------------------- the seeder
+
+
+@dataclass
+class _People:
+    by_role: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    names: dict[int, str] = field(default_factory=dict)
+    demo: dict[str, int] = field(default_factory=dict)
+
+
+class _SeederBase:
+    """What every phase uses: the writer, the random source, ids, references and histories."""
+
+    def __init__(self, conn: Connection, factor: float, progress: Callable[[str], None], seed: int) -> None:
+        self.conn = conn
+        self.factor = factor
+        self.progress = progress
+        self.rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+        self.w = _Writer(conn)
+        self.now = utcnow()
+        self.today = self.now.date()
+        self.start = self.today - dt.timedelta(days=HISTORY_DAYS)
+        self.people = _People()
+        self.counters: dict[str, int] = defaultdict(int)
+        self.lifecycles = {
+            name: get_lifecycle(name)
+            for name in ("nonconformity", "corrective_action", "internal_audit", "document", "survey", "certification")
+        }
+        self.sites: list[tuple[int, str, str]] = []
+        self.processes: list[dict[str, Any]] = []
+        self.actions_made = 0
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def n(self, key: str, minimum: int = 1) -> int:
+        return max(minimum, round(FULL_SIZE[key] * self.factor))
+
+    def reference(self, prefix: str, year: int) -> str:
+        key = f"{prefix}-{year}"
+        self.counters[key] += 1
+        return f"{key}-{self.counters[key]:04d}"
+
+    def pick(self, role: str) -> int:
+        return self.rng.choice(self.people.by_role[role])
+
+    def history(
+        self,
+        lifecycle: str,
+        record_id: int,
+        events: list[tuple[str, dt.datetime, int, dict[str, Any]]],
+    ) -> str:
+        """History rows for ``events`` (name, when, actor, data) fired in order; returns the final state."""
+        lc = self.lifecycles[lifecycle]
+        state = lc.initial
+        for name, at, actor, data in events:
+            event = lc.event(name)
+            if state not in event.sources:
+                raise AssertionError(f"{lifecycle} {record_id}: {name} cannot fire from {state}")
+            self.w.add(
+                "transition_history",
+                {
+                    "id": self.w.new_id("transition_history"),
+                    "lifecycle": lifecycle,
+                    "lifecycle_version": lc.version,
+                    "record_id": record_id,
+                    "event": name,
+                    "from_state": state,
+                    "to_state": event.dest,
+                    "actor_id": actor,
+                    "actor_name": self.people.names[actor],
+                    "at": at,
+                    "comment": "",
+                    "data": {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in data.items()},
+                    "signature_meaning": event.signature,
+                    "signed_by_name": self.people.names[actor] if event.signature else None,
+                    "signed_at": at if event.signature else None,
+                },
+            )
+            state = event.dest
+        return state
+
+    def past(self, events: list[tuple[str, dt.datetime, int, dict[str, Any]]]) -> list:
+        return [e for e in events if e[1] <= self.now]
