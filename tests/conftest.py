@@ -157,3 +157,21 @@ def org(app) -> Org:
 
 def login(client, email: str, password: str = PASSWORD):
     return client.post("/login", data={"email": email, "password": password}, follow_redirects=False)
+
+
+@pytest.fixture
+def tokens(org) -> dict[str, str]:
+    """An API token for each person of the organisation (a test module may override it)."""
+    from qms.services.tokens import create_token
+
+    from .helpers import ORG_PEOPLE
+
+    return {who: create_token(getattr(org, who), "tests")[1] for who in ORG_PEOPLE}
+
+
+@pytest.fixture
+def api(client, tokens):
+    """The test client speaking to the REST API as ``api.get("quality", url)``."""
+    from .helpers import ApiClient
+
+    return ApiClient(client, tokens)

@@ -8,10 +8,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from qms.database import db
 from qms.models import Nonconformity
 from qms.services import fire
 from qms.services.nonconformities import add_corrective_action, raise_nonconformity
@@ -174,3 +177,60 @@ def audit_in_state(org, state: str, *, process=None, clauses=("8.5",), lead=None
 
 
 PLAN_DAY = dt.date(2026, 3, 16)
+
+
+# --- the REST API, spoken by the organisation's people ------------------------------------------------
+
+#: the people of ``conftest.Org`` that get an API token in the ``tokens`` fixture
+ORG_PEOPLE = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
+
+
+class ApiClient:
+    """The test client, speaking as one of the organisation's people (by their token)."""
+
+    def __init__(self, client: Any, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.tokens = tokens
+
+    def request(self, who: str | None, method: str, url: str, *, headers: dict[str, str] | None = None, **kw: Any):
+        headers = dict(headers or {})
+        if who is not None:
+            headers["Authorization"] = f"Bearer {self.tokens.get(who, who)}"
+        return self.client.open(url, method=method, headers=headers, **kw)
+
+    def get(self, who: str | None, url: str, **kw: Any):
+        return self.request(who, "GET", url, **kw)
+
+    def post(self, who: str | None, url: str, **kw: Any):
+        return self.request(who, "POST", url, **kw)
+
+    def delete(self, who: str | None, url: str, **kw: Any):
+        return self.request(who, "DELETE", url, **kw)
+
+    def patch(self, who: str | None, url: str, **kw: Any):
+        return self.request(who, "PATCH", url, **kw)
+
+    def fire(self, who: str, url: str, event_name: str, *, headers: dict[str, str] | None = None, **body: Any):
+        return self.post(who, f"{url}/events/{event_name}", json=body, headers=headers)
+
+
+def ok(response, status: int = 200) -> Any:
+    """The JSON of an answer that must have ``status``."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def error(response, status: int) -> dict[str, Any]:
+    """The API's error body of an answer that must have ``status``, checked against the error contract."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"code", "status", "message", "errors"}
+    assert body["code"] == status and isinstance(body["errors"], dict) and body["message"]
+    return body
+
+
+def row_count(model) -> int:
+    """Rows of ``model`` in the database now (not what the session remembers)."""
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model))

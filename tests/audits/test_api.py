@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from qms.database import db
 from qms.models import Audit, AuditProgramme, ChecklistItem, Nonconformity
@@ -16,8 +15,7 @@ from qms.services.tokens import create_token
 from qms.services.users import create_user
 
 from ..conftest import PASSWORD
-from ..helpers import PLAN_DAY, audit_in_state, new_process
-from ..nonconformities.test_api import ApiClient
+from ..helpers import PLAN_DAY, ApiClient, audit_in_state, error, new_process, ok, row_count
 
 ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
 AUDITS = "/api/v1/audits"
@@ -35,32 +33,8 @@ def tokens(org, auditor2) -> dict[str, str]:
     return {who: create_token(getattr(org, who), "tests")[1] for who in (*ROLES, "auditor2")}
 
 
-@pytest.fixture
-def api(client, tokens) -> ApiClient:
-    return ApiClient(client, tokens)
-
-
-def _ok(response, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _error(response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"code", "status", "message", "errors"}
-    assert body["code"] == status and isinstance(body["errors"], dict) and body["message"]
-    return body
-
-
 def _put(api: ApiClient, who: str, url: str, body: Any, **kw: Any):
     return api.request(who, "PUT", url, json=body, **kw)
-
-
-def _count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def _event(resource: dict[str, Any], name: str) -> dict[str, Any]:
@@ -68,7 +42,7 @@ def _event(resource: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _items(api: ApiClient, audit_id: int, who: str = "auditor") -> list[dict[str, Any]]:
-    return _ok(api.get(who, f"{AUDITS}/{audit_id}/checklist"))["items"]
+    return ok(api.get(who, f"{AUDITS}/{audit_id}/checklist"))["items"]
 
 
 # --- the whole path -----------------------------------------------------------------------------
@@ -87,7 +61,7 @@ def test_an_audit_from_planning_to_its_signed_report_through_the_api(api, org):
             "planned_end": PLAN_DAY.isoformat(),
         },
     )
-    audit = _ok(created, 201)
+    audit = ok(created, 201)
     url = f"{AUDITS}/{audit['id']}"
     assert created.headers["Location"].endswith(url) and created.headers["ETag"] == '"1"'
     assert (audit["state"], audit["version"], audit["kind"]) == ("planned", 1, "internal")
@@ -104,35 +78,35 @@ def test_an_audit_from_planning_to_its_signed_report_through_the_api(api, org):
     }
     assert _event(audit, "schedule")["reason"] == "Assign a lead auditor first"
 
-    team = _ok(_put(api, "quality", f"{url}/team", {"lead_auditor_id": org.auditor.id}))
+    team = ok(_put(api, "quality", f"{url}/team", {"lead_auditor_id": org.auditor.id}))
     assert team["lead_auditor"] == {"id": org.auditor.id, "name": org.auditor.name} and team["warnings"] == []
     assert _event(team, "schedule")["allowed"]
 
     day = PLAN_DAY.isoformat()
-    audit = _ok(api.fire("quality", url, "schedule", data={"planned_start": day, "planned_end": day}))
+    audit = ok(api.fire("quality", url, "schedule", data={"planned_start": day, "planned_end": day}))
     assert audit["state"] == "scheduled"
-    checklist = _ok(api.get("auditor", f"{url}/checklist"))
+    checklist = ok(api.get("auditor", f"{url}/checklist"))
     assert checklist["editable"] and not checklist["answering"]
     assert len(checklist["items"]) == 8 and {i["clause_number"] for i in checklist["items"]} >= {"8.5.1", "8.5.6"}
     assert all(i["result"] is None and i["answered_by"] is None for i in checklist["items"])
 
-    added = _ok(api.post("auditor", f"{url}/checklist", json={"question": "Is the traveller signed?"}), 201)
+    added = ok(api.post("auditor", f"{url}/checklist", json={"question": "Is the traveller signed?"}), 201)
     assert (added["clause_number"], added["question"], added["position"]) == ("", "Is the traveller signed?", 9)
-    edited = _ok(api.patch("auditor", f"{url}/checklist/{added['id']}", json={"question": "Is it signed?"}))
+    edited = ok(api.patch("auditor", f"{url}/checklist/{added['id']}", json={"question": "Is it signed?"}))
     assert edited["question"] == "Is it signed?"
     assert api.delete("quality", f"{url}/checklist/{added['id']}").status_code == 204
     assert len(_items(api, audit["id"])) == 8
 
-    _ok(api.fire("auditor", url, "prepare"))
-    audit = _ok(api.fire("auditor", url, "start"))
+    ok(api.fire("auditor", url, "prepare"))
+    audit = ok(api.fire("auditor", url, "start"))
     assert audit["state"] == "in_progress" and audit["actual_start"] == dt.date.today().isoformat()
     items = _items(api, audit["id"])
     for item in items[1:]:
-        answered = _ok(_put(api, "auditor", f"{url}/checklist/{item['id']}/answer", {"result": "conforming"}))
+        answered = ok(_put(api, "auditor", f"{url}/checklist/{item['id']}/answer", {"result": "conforming"}))
         assert (answered["result"], answered["nonconformity_id"]) == ("conforming", None)
         assert answered["revision"] == item["revision"] + 1
         assert answered["answered_by"]["id"] == org.auditor.id
-    finding = _ok(
+    finding = ok(
         _put(
             api,
             "auditor",
@@ -142,10 +116,10 @@ def test_an_audit_from_planning_to_its_signed_report_through_the_api(api, org):
     )
     assert finding["result"] == "major" and finding["nonconformity_reference"].startswith("NC-")
     assert finding["links"]["nonconformity"] == f"/api/v1/nonconformities/{finding['nonconformity_id']}"
-    nc = _ok(api.get("quality", finding["links"]["nonconformity"]))
+    nc = ok(api.get("quality", finding["links"]["nonconformity"]))
     assert (nc["source"], nc["severity"], nc["owner"]["id"]) == ("internal_audit", "major", org.owner.id)
 
-    audit = _ok(api.get("viewer", url))
+    audit = ok(api.get("viewer", url))
     assert audit["result_counts"]["conforming"] == 7 and audit["result_counts"]["major"] == 1
     assert audit["result_counts"]["unanswered"] == 0
     assert audit["scores"] == [
@@ -157,14 +131,14 @@ def test_an_audit_from_planning_to_its_signed_report_through_the_api(api, org):
             "findings": {"major": 1, "minor": 0, "observation": 0, "ofi": 0},
         }
     ]
-    audit = _ok(
+    audit = ok(
         api.fire("auditor", url, "draft_report", data={"summary": "One major finding."}, signature_password=PASSWORD)
     )
     assert audit["state"] == "report_drafted" and audit["summary"] == "One major finding."
-    history = _ok(api.get("viewer", f"{url}/history"))
+    history = ok(api.get("viewer", f"{url}/history"))
     assert [h["event"] for h in history] == ["schedule", "prepare", "start", "draft_report"]
     assert history[-1]["signature_meaning"] == "submitted as lead auditor"
-    assert _error(api.post("auditor", f"{url}/checklist", json={"question": "Late?"}), 409)
+    assert error(api.post("auditor", f"{url}/checklist", json={"question": "Late?"}), 409)
 
 
 # --- answering ----------------------------------------------------------------------------------
@@ -182,7 +156,7 @@ def test_only_the_audits_auditors_answer_its_checklist(api, org, auditor2):
     audit = _running(org)
     item = audit.items[0]
     for who in ("quality", "manager", "admin", "owner", "viewer", "auditor2"):
-        body = _error(_put(api, who, _answer_url(audit, item), {"result": "conforming"}), 403)
+        body = error(_put(api, who, _answer_url(audit, item), {"result": "conforming"}), 403)
         assert "auditors of this audit" in body["message"] or who == "viewer"
     # an observer on the team is not an auditor either
     db.session.expire_all()
@@ -207,9 +181,9 @@ def test_a_team_member_answers_but_an_observer_does_not(api, org, auditor2):
     fire(audit, "prepare", org.auditor)
     fire(audit, "start", org.auditor)
     item = audit.items[0]
-    assert _ok(_put(api, "auditor2", _answer_url(audit, item), {"result": "ofi", "notes": "Label the racks"}))
+    assert ok(_put(api, "auditor2", _answer_url(audit, item), {"result": "ofi", "notes": "Label the racks"}))
     observer_token = create_token(observer, "t")[1]
-    _error(_put(api, observer_token, _answer_url(audit, item), {"result": "conforming"}), 403)
+    error(_put(api, observer_token, _answer_url(audit, item), {"result": "conforming"}), 403)
 
 
 @pytest.mark.parametrize("state", ["prepared", "report_drafted", "closed"])
@@ -217,7 +191,7 @@ def test_answers_outside_an_audit_in_progress_are_refused(api, org, state):
     audit = audit_in_state(org, state)
     item = audit.items[0]
     before = (item.result, item.revision)
-    body = _error(_put(api, "auditor", _answer_url(audit, item), {"result": "minor", "notes": "x"}), 409)
+    body = error(_put(api, "auditor", _answer_url(audit, item), {"result": "minor", "notes": "x"}), 409)
     assert "in progress" in body["message"]
     db.session.expire_all()
     item = db.session.get(ChecklistItem, item.id)
@@ -230,21 +204,21 @@ def test_a_stale_revision_is_409_and_the_same_answer_twice_raises_one_nonconform
     url = _answer_url(audit, item)
     read = item.revision
     finding = {"result": "minor", "notes": "Work instruction WI-7 out of date", "expected_revision": read}
-    first = _ok(_put(api, "auditor", url, finding))
+    first = ok(_put(api, "auditor", url, finding))
     assert first["revision"] == read + 1 and first["nonconformity_id"]
-    again = _ok(_put(api, "auditor", url, finding))  # a retried save from the same copy
+    again = ok(_put(api, "auditor", url, finding))  # a retried save from the same copy
     assert (again["revision"], again["nonconformity_id"]) == (read + 1, first["nonconformity_id"])
-    same = _ok(_put(api, "auditor", url, {**finding, "expected_revision": read + 1}))
+    same = ok(_put(api, "auditor", url, {**finding, "expected_revision": read + 1}))
     assert same["nonconformity_id"] == first["nonconformity_id"]
-    assert _count(Nonconformity) == 1
+    assert row_count(Nonconformity) == 1
 
-    stale = _error(_put(api, "auditor", url, {"result": "conforming", "expected_revision": read}), 409)
+    stale = error(_put(api, "auditor", url, {"result": "conforming", "expected_revision": read}), 409)
     assert f"revision {read + 1}" in stale["message"]
     db.session.expire_all()
     assert db.session.get(ChecklistItem, item.id).result == "minor"
     # a changed answer keeps its one nonconformity
-    _ok(_put(api, "auditor", url, {"result": "major", "notes": "Worse than thought", "expected_revision": read + 1}))
-    assert _count(Nonconformity) == 1
+    ok(_put(api, "auditor", url, {"result": "major", "notes": "Worse than thought", "expected_revision": read + 1}))
+    assert row_count(Nonconformity) == 1
 
 
 def test_invalid_answers_are_422_naming_the_field(api, org):
@@ -263,9 +237,9 @@ def test_invalid_answers_are_422_naming_the_field(api, org):
         ({"result": "conforming", "colour": "red"}, {"colour"}),
     ]
     for body, fields in cases:
-        assert set(_error(_put(api, "auditor", url, body), 422)["errors"]) == fields, body
-    assert _error(api.request("auditor", "PUT", url, data="[", content_type="application/json"), 400)
-    assert _count(Nonconformity) == 0
+        assert set(error(_put(api, "auditor", url, body), 422)["errors"]) == fields, body
+    assert error(api.request("auditor", "PUT", url, data="[", content_type="application/json"), 400)
+    assert row_count(Nonconformity) == 0
     db.session.expire_all()
     assert db.session.get(ChecklistItem, audit.items[0].id).revision == read
 
@@ -273,8 +247,8 @@ def test_invalid_answers_are_422_naming_the_field(api, org):
 def test_clearing_an_answer(api, org):
     audit = _running(org)
     url = _answer_url(audit, audit.items[0])
-    answered = _ok(_put(api, "auditor", url, {"result": "conforming"}))
-    cleared = _ok(_put(api, "auditor", url, {"result": None}))
+    answered = ok(_put(api, "auditor", url, {"result": "conforming"}))
+    cleared = ok(_put(api, "auditor", url, {"result": None}))
     assert (cleared["result"], cleared["answered_by"], cleared["revision"]) == (None, None, answered["revision"] + 1)
 
 
@@ -283,9 +257,9 @@ def test_items_of_another_audit_and_ids_out_of_range_are_404(api, org):
     other = create_audit(org.quality, title="Other", clause_numbers=["7.1"])
     foreign = add_question(other, org.quality, question="Elsewhere?")
     base = f"{AUDITS}/{audit.id}/checklist/{foreign.id}"
-    _error(_put(api, "auditor", f"{base}/answer", {"result": "conforming"}), 404)
-    _error(api.patch("quality", base, json={"question": "Moved?"}), 404)
-    _error(api.delete("quality", base), 404)
+    error(_put(api, "auditor", f"{base}/answer", {"result": "conforming"}), 404)
+    error(api.patch("quality", base, json={"question": "Moved?"}), 404)
+    error(api.delete("quality", base), 404)
     for url in (
         f"{AUDITS}/0",
         f"{AUDITS}/2147483648",
@@ -301,13 +275,13 @@ def test_items_of_another_audit_and_ids_out_of_range_are_404(api, org):
             response = api.request("quality", method, url)
             assert response.status_code in (404, 405), (method, url)
             assert response.mimetype == "application/json"
-    _error(api.get("quality", f"{AUDITS}/999999"), 404)
-    _error(api.patch("quality", f"{AUDITS}/{audit.id}/checklist/999999", json={"question": "Q?"}), 404)
-    _error(_put(api, "auditor", f"{AUDITS}/{audit.id}/checklist/999999/answer", {"result": None}), 404)
-    _error(_put(api, "quality", f"{AUDITS}/999999/team", {"lead_auditor_id": org.auditor.id}), 404)
-    _error(api.post("quality", f"{AUDITS}/999999/checklist", json={"question": "Q?"}), 404)
-    _error(api.post("quality", f"{AUDITS}/999999/checklist/generate"), 404)
-    _error(api.post("quality", f"{PROGRAMMES}/999999/generate"), 404)
+    error(api.get("quality", f"{AUDITS}/999999"), 404)
+    error(api.patch("quality", f"{AUDITS}/{audit.id}/checklist/999999", json={"question": "Q?"}), 404)
+    error(_put(api, "auditor", f"{AUDITS}/{audit.id}/checklist/999999/answer", {"result": None}), 404)
+    error(_put(api, "quality", f"{AUDITS}/999999/team", {"lead_auditor_id": org.auditor.id}), 404)
+    error(api.post("quality", f"{AUDITS}/999999/checklist", json={"question": "Q?"}), 404)
+    error(api.post("quality", f"{AUDITS}/999999/checklist/generate"), 404)
+    error(api.post("quality", f"{PROGRAMMES}/999999/generate"), 404)
     db.session.expire_all()
     assert db.session.get(ChecklistItem, foreign.id).question == "Elsewhere?"
 
@@ -320,17 +294,17 @@ def test_checklist_edits_follow_the_audits_state_and_team(api, org, auditor2):
     audit = create_audit(org.quality, title="A", process_id=process.id, clause_numbers=["7.1"], planned_start=PLAN_DAY)
     assign_team(audit, org.quality, lead_auditor_id=org.auditor.id)
     url = f"{AUDITS}/{audit.id}/checklist"
-    generated = _ok(api.post("auditor", f"{url}/generate"))
+    generated = ok(api.post("auditor", f"{url}/generate"))
     assert generated["added"] == len(generated["items"]) > 5
-    assert _ok(api.post("quality", f"{url}/generate", json={}))["added"] == 0  # nothing repeated
-    again = _ok(api.post("quality", f"{url}/generate", json={"replace": True}))
+    assert ok(api.post("quality", f"{url}/generate", json={}))["added"] == 0  # nothing repeated
+    again = ok(api.post("quality", f"{url}/generate", json={"replace": True}))
     assert again["added"] == generated["added"]
     for who in ("auditor2", "manager", "owner", "viewer"):
-        _error(api.post(who, url, json={"question": "Mine?"}), 403)
-        _error(api.post(who, f"{url}/generate"), 403)
+        error(api.post(who, url, json={"question": "Mine?"}), 403)
+        error(api.post(who, f"{url}/generate"), 403)
     item = again["items"][0]["id"]
-    _error(api.patch("owner", f"{url}/{item}", json={"question": "Changed"}), 403)
-    _error(api.delete("viewer", f"{url}/{item}"), 403)
+    error(api.patch("owner", f"{url}/{item}", json={"question": "Changed"}), 403)
+    error(api.delete("viewer", f"{url}/{item}"), 403)
 
     bad = [
         ({"question": " "}, {"question"}),
@@ -340,21 +314,19 @@ def test_checklist_edits_follow_the_audits_state_and_team(api, org, auditor2):
         ({"question": "Ok?", "weight": 2}, {"weight"}),
     ]
     for body, fields in bad:
-        assert set(_error(api.post("auditor", url, json=body), 422)["errors"]) == fields, body
-    assert set(_error(api.patch("auditor", f"{url}/{item}", json={"question": ""}), 422)["errors"]) == {"question"}
-    assert set(_error(api.post("auditor", f"{url}/generate", json={"replace": "perhaps"}), 422)["errors"]) == {
-        "replace"
-    }
-    with_clause = _ok(api.post("auditor", url, json={"question": "Calibrated?", "clause_number": "7.1.5"}), 201)
+        assert set(error(api.post("auditor", url, json=body), 422)["errors"]) == fields, body
+    assert set(error(api.patch("auditor", f"{url}/{item}", json={"question": ""}), 422)["errors"]) == {"question"}
+    assert set(error(api.post("auditor", f"{url}/generate", json={"replace": "perhaps"}), 422)["errors"]) == {"replace"}
+    with_clause = ok(api.post("auditor", url, json={"question": "Calibrated?", "clause_number": "7.1.5"}), 201)
     assert with_clause["clause_urn"] == "urn:iso:std:9001:2015:clause:7.1.5"
 
     running = _running(org, process)
     run_url = f"{AUDITS}/{running.id}/checklist"
     first = running.items[0].id
-    _error(api.post("auditor", run_url, json={"question": "Late?"}), 409)
-    _error(api.post("quality", f"{run_url}/generate"), 409)
-    _error(api.patch("auditor", f"{run_url}/{first}", json={"question": "Late?"}), 409)
-    _error(api.delete("auditor", f"{run_url}/{first}"), 409)
+    error(api.post("auditor", run_url, json={"question": "Late?"}), 409)
+    error(api.post("quality", f"{run_url}/generate"), 409)
+    error(api.patch("auditor", f"{run_url}/{first}", json={"question": "Late?"}), 409)
+    error(api.delete("auditor", f"{run_url}/{first}"), 409)
     assert len(_items(api, running.id)) == len(running.items)
 
 
@@ -382,11 +354,11 @@ def test_invalid_audit_bodies_are_422_naming_each_field_and_store_nothing(api, o
         ({"title": "x" * 201, "process_id": process.id}, {"title"}),
     ]
     for body, fields in cases:
-        assert set(_error(api.post("quality", AUDITS, json=body), 422)["errors"]) == fields, body
-    _error(api.post("quality", AUDITS, json=[1, 2]), 422)
+        assert set(error(api.post("quality", AUDITS, json=body), 422)["errors"]) == fields, body
+    error(api.post("quality", AUDITS, json=[1, 2]), 422)
     for who in ("admin", "auditor", "owner", "viewer"):
-        _error(api.post(who, AUDITS, json={"title": "A"}), 403)
-    assert _count(Audit) == 0
+        error(api.post(who, AUDITS, json={"title": "A"}), 403)
+    assert row_count(Audit) == 0
 
 
 def test_team_assignment_checks_people_and_warns_of_double_bookings(api, org, auditor2):
@@ -395,13 +367,13 @@ def test_team_assignment_checks_people_and_warns_of_double_bookings(api, org, au
     audit = create_audit(org.quality, title="B", process_id=process.id, clause_numbers=["8.5"], planned_start=PLAN_DAY)
     url = f"{AUDITS}/{audit.id}/team"
     body = {"lead_auditor_id": auditor2.id, "members": [{"user_id": org.auditor.id, "role": "technical_expert"}]}
-    result = _ok(_put(api, "manager", url, body))
+    result = ok(_put(api, "manager", url, body))
     assert result["lead_auditor"]["id"] == auditor2.id
     assert result["team"] == [{"user": {"id": org.auditor.id, "name": org.auditor.name}, "role": "technical_expert"}]
     assert len(result["warnings"]) == 1 and first.reference in result["warnings"][0]
     assert org.auditor.name in result["warnings"][0]
     # the whole team is replaced: members left out go
-    result = _ok(_put(api, "quality", url, {"lead_auditor_id": auditor2.id}))
+    result = ok(_put(api, "quality", url, {"lead_auditor_id": auditor2.id}))
     assert result["team"] == [] and result["warnings"] == []
 
     cases = [
@@ -429,14 +401,14 @@ def test_team_assignment_checks_people_and_warns_of_double_bookings(api, org, au
         ({"lead_auditor_id": org.auditor.id, "members": {"user_id": 1}}, {"members"}),
     ]
     for body, fields in cases:
-        assert set(_error(_put(api, "quality", url, body), 422)["errors"]) == fields, body
+        assert set(error(_put(api, "quality", url, body), 422)["errors"]) == fields, body
     for who in ("admin", "auditor", "owner", "viewer"):
-        _error(_put(api, who, url, {"lead_auditor_id": org.auditor.id}), 403)
+        error(_put(api, who, url, {"lead_auditor_id": org.auditor.id}), 403)
     db.session.expire_all()
     audit = db.session.get(Audit, audit.id)
     assert audit.lead_auditor_id == auditor2.id and audit.team == []
     # an observer who owns the process may watch
-    watched = _ok(
+    watched = ok(
         _put(
             api,
             "quality",
@@ -447,23 +419,23 @@ def test_team_assignment_checks_people_and_warns_of_double_bookings(api, org, au
     assert watched["team"][0]["role"] == "observer"
 
     running = _running(org, process)
-    _error(_put(api, "quality", f"{AUDITS}/{running.id}/team", {"lead_auditor_id": auditor2.id}), 409)
+    error(_put(api, "quality", f"{AUDITS}/{running.id}/team", {"lead_auditor_id": auditor2.id}), 409)
 
 
 def test_events_follow_the_lifecycle_contract(api, org):
     audit = audit_in_state(org, "planned")
     url = f"{AUDITS}/{audit.id}"
-    _error(api.fire("auditor", url, "start"), 409)
-    _error(api.fire("owner", url, "schedule"), 403)
-    _error(api.fire("quality", url, "fly"), 404)
-    body = _error(api.fire("quality", url, "schedule", data={"planned_start": "soon"}), 422)
+    error(api.fire("auditor", url, "start"), 409)
+    error(api.fire("owner", url, "schedule"), 403)
+    error(api.fire("quality", url, "fly"), 404)
+    body = error(api.fire("quality", url, "schedule", data={"planned_start": "soon"}), 422)
     assert set(body["errors"]) == {"data.planned_start"}
     assign_team(audit, org.quality, lead_auditor_id=org.auditor.id)
-    _error(api.fire("quality", url, "schedule", headers={"If-Match": '"7"'}), 409)
+    error(api.fire("quality", url, "schedule", headers={"If-Match": '"7"'}), 409)
     day = PLAN_DAY.isoformat()
     # assigning the team changed the audit: version 2
-    assert _ok(api.fire("quality", url, "schedule", version=2, data={"planned_start": day}))["state"] == "scheduled"
-    events = _ok(api.get("viewer", f"{url}/events"))
+    assert ok(api.fire("quality", url, "schedule", version=2, data={"planned_start": day}))["state"] == "scheduled"
+    events = ok(api.get("viewer", f"{url}/events"))
     assert {e["event"] for e in events} >= {"prepare", "postpone", "cancel"}
     assert not any(e["allowed"] for e in events)
 
@@ -488,7 +460,7 @@ def test_audit_list_filters_sorts_and_pages(api, org):
     undated = create_audit(org.quality, title="Undated", clause_numbers=["9.2"])
 
     def ids(query: str) -> list[int]:
-        return [a["id"] for a in _ok(api.get("viewer", f"{AUDITS}?{query}"))["items"]]
+        return [a["id"] for a in ok(api.get("viewer", f"{AUDITS}?{query}"))["items"]]
 
     assert ids("sort=planned_start") == [running.id, service.id, planned.id, undated.id]
     assert ids("sort=-planned_start") == [planned.id, service.id, running.id, undated.id]
@@ -502,10 +474,10 @@ def test_audit_list_filters_sorts_and_pages(api, org):
     assert ids(f"lead_auditor_id={org.auditor.id}") == [running.id]
     assert ids("process_id=999999") == []
 
-    page = _ok(api.get("viewer", f"{AUDITS}?sort=reference&per_page=3&page=2"))
+    page = ok(api.get("viewer", f"{AUDITS}?sort=reference&per_page=3&page=2"))
     assert (page["total"], page["pages"], page["page"], page["per_page"]) == (4, 2, 2, 3)
     assert len(page["items"]) == 1
-    assert _ok(api.get("viewer", f"{AUDITS}?page=9"))["items"] == []
+    assert ok(api.get("viewer", f"{AUDITS}?page=9"))["items"] == []
 
     for query, field in (
         ("colour=red", "colour"),
@@ -519,7 +491,7 @@ def test_audit_list_filters_sorts_and_pages(api, org):
         ("per_page=101", "per_page"),
         ("page=0", "page"),
     ):
-        assert set(_error(api.get("viewer", f"{AUDITS}?{query}"), 422)["errors"]) == {field}, query
+        assert set(error(api.get("viewer", f"{AUDITS}?{query}"), 422)["errors"]) == {field}, query
 
 
 # --- programmes ---------------------------------------------------------------------------------
@@ -540,7 +512,7 @@ def test_a_programme_generates_its_audits_once(api, org):
             "entries": [{"process_id": production.id}, {"process_id": stores.id, "audits_per_year": 2}],
         },
     )
-    programme = _ok(response, 201)
+    programme = ok(response, 201)
     url = f"{PROGRAMMES}/{programme['id']}"
     assert response.headers["Location"].endswith(url)
     assert programme["site"] == {"id": site.id, "name": "Main works"} and programme["audits"] == []
@@ -550,10 +522,10 @@ def test_a_programme_generates_its_audits_once(api, org):
     ]
     assert programme["links"]["generate"] == f"{url}/generate"
     for who in ("admin", "auditor", "owner", "viewer"):
-        _error(api.post(who, f"{url}/generate"), 403)
-    assert _count(Audit) == 0
+        error(api.post(who, f"{url}/generate"), 403)
+    assert row_count(Audit) == 0
 
-    created = _ok(api.post("manager", f"{url}/generate"))
+    created = ok(api.post("manager", f"{url}/generate"))
     assert len(created) == 6
     assert all(a["state"] == "planned" and a["links"]["programme"] == url for a in created)
     assert sorted(a["planned_start"][:7] for a in created if a["process"]["id"] == production.id) == [
@@ -562,24 +534,24 @@ def test_a_programme_generates_its_audits_once(api, org):
         "2027-07",
         "2027-10",
     ]
-    assert _ok(api.post("quality", f"{url}/generate")) == []
-    shown = _ok(api.get("viewer", url))
+    assert ok(api.post("quality", f"{url}/generate")) == []
+    shown = ok(api.get("viewer", url))
     assert sorted(a["id"] for a in shown["audits"]) == sorted(a["id"] for a in created)
     assert {a["state"] for a in shown["audits"]} == {"planned"}
-    listed = _ok(api.get("viewer", f"{AUDITS}?programme_id={programme['id']}&per_page=100"))
+    listed = ok(api.get("viewer", f"{AUDITS}?programme_id={programme['id']}&per_page=100"))
     assert listed["total"] == 6
 
-    page = _ok(api.get("viewer", f"{PROGRAMMES}?year=2027"))
+    page = ok(api.get("viewer", f"{PROGRAMMES}?year=2027"))
     assert [p["id"] for p in page["items"]] == [programme["id"]] and page["total"] == 1
-    assert _ok(api.get("viewer", f"{PROGRAMMES}?year=2026"))["items"] == []
-    assert _ok(api.get("viewer", f"{PROGRAMMES}?site_id={site.id}"))["total"] == 1
-    assert set(_error(api.get("viewer", f"{PROGRAMMES}?colour=1"), 422)["errors"]) == {"colour"}
+    assert ok(api.get("viewer", f"{PROGRAMMES}?year=2026"))["items"] == []
+    assert ok(api.get("viewer", f"{PROGRAMMES}?site_id={site.id}"))["total"] == 1
+    assert set(error(api.get("viewer", f"{PROGRAMMES}?colour=1"), 422)["errors"]) == {"colour"}
 
 
 def test_invalid_programmes_are_422_naming_each_field_and_store_nothing(api, org):
     process = new_process(org)
     api.post("quality", PROGRAMMES, json={"year": 2027, "title": "Existing"})
-    assert _count(AuditProgramme) == 1
+    assert row_count(AuditProgramme) == 1
     cases = [
         ({}, {"year", "title"}),
         ({"year": 1999, "title": "T"}, {"year"}),
@@ -602,10 +574,10 @@ def test_invalid_programmes_are_422_naming_each_field_and_store_nothing(api, org
         ({"year": 2028, "title": "T", "entries": "all"}, {"entries"}),
     ]
     for body, fields in cases:
-        assert set(_error(api.post("quality", PROGRAMMES, json=body), 422)["errors"]) == fields, body
+        assert set(error(api.post("quality", PROGRAMMES, json=body), 422)["errors"]) == fields, body
     for who in ("admin", "auditor", "owner", "viewer"):
-        _error(api.post(who, PROGRAMMES, json={"year": 2029, "title": "T"}), 403)
-    assert _count(AuditProgramme) == 1
+        error(api.post(who, PROGRAMMES, json={"year": 2029, "title": "T"}), 403)
+    assert row_count(AuditProgramme) == 1
 
 
 # --- coverage -----------------------------------------------------------------------------------
@@ -621,7 +593,7 @@ def test_the_coverage_matrix(api, org):
         clause_numbers=["9.2"],
         planned_start=PLAN_DAY.replace(month=9),
     )
-    matrix = _ok(api.get("viewer", f"{AUDITS}/coverage?year={PLAN_DAY.year}"))
+    matrix = ok(api.get("viewer", f"{AUDITS}/coverage?year={PLAN_DAY.year}"))
     assert matrix["standard"]["identifier"] == "iso-9001-2015" and matrix["site_id"] is None
     assert matrix["processes"] == [{"id": process.id, "name": "Production", "code": "PROD"}]
     assert {"number": "8.5", "title": "Production and service provision"} in matrix["clauses"]
@@ -638,8 +610,8 @@ def test_the_coverage_matrix(api, org):
     assert matrix["counts"] == {"audited": 1, "planned": 1, "uncovered": 1} and matrix["relevant"] == 3
     assert matrix["percent_audited"] == 33.3
     assert "8.5" not in matrix["uncovered_clauses"] and "7.1" in matrix["uncovered_clauses"]
-    assert _ok(api.get("viewer", f"{AUDITS}/coverage?year=2030"))["counts"]["audited"] == 0
-    deep = _ok(api.get("viewer", f"{AUDITS}/coverage?year={PLAN_DAY.year}&depth=1"))
+    assert ok(api.get("viewer", f"{AUDITS}/coverage?year=2030"))["counts"]["audited"] == 0
+    deep = ok(api.get("viewer", f"{AUDITS}/coverage?year={PLAN_DAY.year}&depth=1"))
     assert {c["clause"] for c in deep["cells"]} == {"7", "8", "9"}
 
     for query, field in (
@@ -651,7 +623,7 @@ def test_the_coverage_matrix(api, org):
         ("year=2026&depth=9", "depth"),
         ("year=2026&colour=1", "colour"),
     ):
-        assert set(_error(api.get("viewer", f"{AUDITS}/coverage?{query}"), 422)["errors"]) == {field}, query
+        assert set(error(api.get("viewer", f"{AUDITS}/coverage?{query}"), 422)["errors"]) == {field}, query
 
 
 def test_requests_without_a_token_are_401(api, org):
@@ -662,4 +634,4 @@ def test_requests_without_a_token_are_401(api, org):
         ("GET", PROGRAMMES),
         ("PUT", f"{AUDITS}/1/checklist/1/answer"),
     ):
-        assert _error(api.request(None, method, url, json={}), 401)
+        assert error(api.request(None, method, url, json={}), 401)

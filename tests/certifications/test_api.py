@@ -4,10 +4,9 @@ reminders, the pack, and every answer of the REST contract."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from qms.database import db
 from qms.models import Certification, CertificationBody, ExternalAudit, ExternalFinding, Nonconformity
@@ -15,8 +14,7 @@ from qms.services import fire
 from qms.services.audit_trail import recorded_change
 from qms.services.certifications import ensure_bodies, readiness
 
-from ..helpers import new_nc
-from ..nonconformities.test_api import ApiClient
+from ..helpers import error, new_nc, ok, row_count
 from .test_services import certified
 
 ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
@@ -33,37 +31,6 @@ def bodies(app):
     return {b.code: b for b in db.session.scalars(select(CertificationBody))}
 
 
-@pytest.fixture
-def tokens(org) -> dict[str, str]:
-    from qms.services.tokens import create_token
-
-    return {who: create_token(getattr(org, who), "tests")[1] for who in ROLES}
-
-
-@pytest.fixture
-def api(client, tokens) -> ApiClient:
-    return ApiClient(client, tokens)
-
-
-def _ok(response, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _error(response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"code", "status", "message", "errors"}
-    assert body["code"] == status and isinstance(body["errors"], dict) and body["message"]
-    return body
-
-
-def _count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
 def _major_nc(org) -> Nonconformity:
     nc = new_nc(org)
     fire(nc, "triage", org.quality, {"severity": "major"})
@@ -74,25 +41,25 @@ def _major_nc(org) -> Nonconformity:
 
 
 def test_bodies_are_listed_and_edited_by_administrators(api, org, bodies):
-    page = _ok(api.get("viewer", BODIES))
+    page = ok(api.get("viewer", BODIES))
     codes = [b["code"] for b in page["items"]]
     assert {"kebs", "sgs", "bsi", "generic"} <= set(codes) and page["total"] == len(bodies)
-    kebs = _ok(api.get("auditor", f"{BODIES}/kebs"))
+    kebs = ok(api.get("auditor", f"{BODIES}/kebs"))
     assert kebs["name"] == "Kenya Bureau of Standards" and kebs["country"] == "KE" and kebs["active"] is True
     assert kebs["programme"]["certificate_years"] == 3
     assert {g["code"] for g in kebs["severity_scale"]} >= {"major", "minor"}
     assert kebs["links"]["certifications"] == f"{CERTS}?body=kebs"
-    _error(api.get("viewer", f"{BODIES}/no-such-body"), 404)
+    error(api.get("viewer", f"{BODIES}/no-such-body"), 404)
 
     for who in ("manager", "quality", "viewer"):
-        _error(api.patch(who, f"{BODIES}/kebs", json={"notes": "x"}), 403)
-    edited = _ok(api.patch("admin", f"{BODIES}/kebs", json={"programme": {"findings_response_days": 45}}))
+        error(api.patch(who, f"{BODIES}/kebs", json={"notes": "x"}), 403)
+    edited = ok(api.patch("admin", f"{BODIES}/kebs", json={"programme": {"findings_response_days": 45}}))
     assert edited["programme"]["findings_response_days"] == 45 and edited["programme"]["certificate_years"] == 3
     assert edited["edited_by_id"] == org.admin.id and edited["edited_at"]
 
     # every bad field is named by its path, and nothing is saved
     before = dict(db.session.get(CertificationBody, bodies["kebs"].id).profile)
-    errors = _error(
+    errors = error(
         api.patch(
             "admin",
             f"{BODIES}/kebs",
@@ -101,7 +68,7 @@ def test_bodies_are_listed_and_edited_by_administrators(api, org, bodies):
         422,
     )["errors"]
     assert set(errors) == {"programme.findings_response_days"}  # the schema answers first
-    errors = _error(api.patch("admin", f"{BODIES}/kebs", json={"website": "http://x.test", "country": "UK"}), 422)[
+    errors = error(api.patch("admin", f"{BODIES}/kebs", json={"website": "http://x.test", "country": "UK"}), 422)[
         "errors"
     ]
     assert set(errors) == {"website", "country"}
@@ -109,27 +76,27 @@ def test_bodies_are_listed_and_edited_by_administrators(api, org, bodies):
     scale[1]["nc_severity"] = "observation"
     scale[1]["blocks_certification"] = True
     scale.append({**scale[0], "label": "Major again"})
-    errors = _error(api.patch("admin", f"{BODIES}/kebs", json={"severity_scale": scale}), 422)["errors"]
+    errors = error(api.patch("admin", f"{BODIES}/kebs", json={"severity_scale": scale}), 422)["errors"]
     assert f"severity_scale.{len(scale) - 1}.code" in errors
     assert "severity_scale.1.blocks_certification" in errors
-    errors = _error(
+    errors = error(
         api.patch(
             "admin", f"{BODIES}/kebs", json={"programme": {"certificate_years": 1, "recertification_lead_days": 365}}
         ),
         422,
     )["errors"]
     assert set(errors) == {"programme.recertification_lead_days"}
-    errors = _error(api.patch("admin", f"{BODIES}/kebs", json={"code": "other", "severity_scale": []}), 422)["errors"]
+    errors = error(api.patch("admin", f"{BODIES}/kebs", json={"code": "other", "severity_scale": []}), 422)["errors"]
     assert set(errors) == {"code", "severity_scale"}
     db.session.expire_all()
     after = db.session.get(CertificationBody, bodies["kebs"].id).profile
     assert after == before
 
-    assert _ok(api.patch("admin", f"{BODIES}/sgs", json={"active": False}))["active"] is False
-    assert "sgs" not in [b["code"] for b in _ok(api.get("viewer", f"{BODIES}?active=true"))["items"]]
-    errors = _error(api.post("manager", CERTS, json={"body_id": bodies["sgs"].id, "scope": "Logistics"}), 422)["errors"]
+    assert ok(api.patch("admin", f"{BODIES}/sgs", json={"active": False}))["active"] is False
+    assert "sgs" not in [b["code"] for b in ok(api.get("viewer", f"{BODIES}?active=true"))["items"]]
+    errors = error(api.post("manager", CERTS, json={"body_id": bodies["sgs"].id, "scope": "Logistics"}), 422)["errors"]
     assert set(errors) == {"body_id"}
-    _error(api.get("viewer", f"{BODIES}?colour=red"), 422)
+    error(api.get("viewer", f"{BODIES}?colour=red"), 422)
 
 
 # --- the cycle ----------------------------------------------------------------------------------
@@ -141,7 +108,7 @@ def test_a_certification_from_application_to_certified_through_the_api(api, org,
         CERTS,
         json={"body_id": bodies["kebs"].id, "scope": "Design and manufacture of steel doors"},
     )
-    cert = _ok(created, 201)
+    cert = ok(created, 201)
     url = f"{CERTS}/{cert['id']}"
     assert created.headers["Location"].endswith(url) and created.headers["ETag"] == '"1"'
     assert (cert["state"], cert["reference"][:5], cert["owner"]["id"]) == ("applied", "CERT-", org.manager.id)
@@ -152,40 +119,40 @@ def test_a_certification_from_application_to_certified_through_the_api(api, org,
     events = {e["event"]: e for e in cert["available_events"]}
     assert events["record_contract"]["allowed"] and events["cancel"]["allowed"]
 
-    _error(api.fire("quality", url, "record_contract", data={"signed_on": TODAY.isoformat()}), 403)
-    _ok(api.fire("manager", url, "record_contract", data={"signed_on": TODAY.isoformat(), "contract_reference": "Q-7"}))
-    cert = _ok(api.fire("quality", url, "start_stage1", data={"audit_date": TODAY.isoformat()}, version=2))
+    error(api.fire("quality", url, "record_contract", data={"signed_on": TODAY.isoformat()}), 403)
+    ok(api.fire("manager", url, "record_contract", data={"signed_on": TODAY.isoformat(), "contract_reference": "Q-7"}))
+    cert = ok(api.fire("quality", url, "start_stage1", data={"audit_date": TODAY.isoformat()}, version=2))
     assert (cert["state"], cert["contract_reference"], cert["stage1_date"]) == ("stage1", "Q-7", TODAY.isoformat())
 
     # the stage-2 guard: an open major nonconformity blocks it, and the API says why
     nc = _major_nc(org)
-    blocked = {e["event"]: e for e in _ok(api.get("quality", f"{url}/events"))}["ready_for_stage2"]
+    blocked = {e["event"]: e for e in ok(api.get("quality", f"{url}/events"))}["ready_for_stage2"]
     assert not blocked["allowed"] and blocked["reason"] == "1 major nonconformity is still open"
-    refused = _error(api.fire("quality", url, "ready_for_stage2"), 409)
+    refused = error(api.fire("quality", url, "ready_for_stage2"), 409)
     assert refused["message"] == "1 major nonconformity is still open"
-    assert _ok(api.get("viewer", url))["state"] == "stage1"
-    found = _ok(api.get("viewer", f"{url}/readiness"))
+    assert ok(api.get("viewer", url))["state"] == "stage1"
+    found = ok(api.get("viewer", f"{url}/readiness"))
     assert found["blocking"] == ["1 major nonconformity open"] and found["verdict"] == "not ready"
     fire(nc, "reject", org.quality, {"reason": "Not a nonconformity"})
 
-    _ok(api.fire("quality", url, "ready_for_stage2", data={"audit_date": TODAY.isoformat()}))
-    _error(api.fire("quality", url, "complete_stage2", data={"last_day": "yesterday"}), 422)
-    cert = _ok(api.fire("quality", url, "complete_stage2", data={"last_day": TODAY.isoformat()}))
+    ok(api.fire("quality", url, "ready_for_stage2", data={"audit_date": TODAY.isoformat()}))
+    error(api.fire("quality", url, "complete_stage2", data={"last_day": "yesterday"}), 422)
+    cert = ok(api.fire("quality", url, "complete_stage2", data={"last_day": TODAY.isoformat()}))
     assert cert["state"] == "findings_response" and cert["response_due"]
-    _ok(api.fire("quality", url, "submit_response"))
-    errors = _error(api.fire("quality", url, "certify", data={"decided_on": TODAY.isoformat()}), 422)["errors"]
+    ok(api.fire("quality", url, "submit_response"))
+    errors = error(api.fire("quality", url, "certify", data={"decided_on": TODAY.isoformat()}), 422)["errors"]
     assert set(errors) == {"data.certificate_number"}
-    cert = _ok(
+    cert = ok(
         api.fire("quality", url, "certify", data={"decided_on": TODAY.isoformat(), "certificate_number": "KE-42"})
     )
     assert cert["state"] == "certified" and cert["certificate_number"] == "KE-42"
     assert cert["cycle"]["cycle_start"] == TODAY.isoformat() and len(cert["cycle"]["surveillance_due"]) == 2
     assert cert["expires_on"] == cert["cycle"]["expires_on"] and cert["next_audit_due"]
     assert cert["next_deadline"]["what"] == "Surveillance audit 1" and cert["next_deadline"]["status"] == "upcoming"
-    history = _ok(api.get("viewer", f"{url}/history"))
+    history = ok(api.get("viewer", f"{url}/history"))
     assert [h["event"] for h in history][-1] == "certify" and len(history) == 6
 
-    timeline = _ok(api.get("viewer", f"{url}/timeline"))
+    timeline = ok(api.get("viewer", f"{url}/timeline"))
     steps = {s["what"]: s for s in timeline["milestones"]}
     assert steps["Certification decision"]["done_on"] == TODAY.isoformat()
     assert steps["Certification decision"]["status"] == "done"
@@ -199,25 +166,25 @@ def test_a_certification_from_application_to_certified_through_the_api(api, org,
 def test_certifications_are_listed_filtered_and_sorted(api, org, bodies):
     first = certified(org, bodies, code="kebs")
     second = certified(org, bodies, code="sgs", decided_on=TODAY - dt.timedelta(days=100))
-    applied = _ok(api.post("quality", CERTS, json={"body_id": bodies["bsi"].id, "scope": "Consulting"}), 201)
-    page = _ok(api.get("viewer", CERTS))
+    applied = ok(api.post("quality", CERTS, json={"body_id": bodies["bsi"].id, "scope": "Consulting"}), 201)
+    page = ok(api.get("viewer", CERTS))
     assert page["total"] == 3 and page["items"][0]["id"] == applied["id"]
-    assert [c["id"] for c in _ok(api.get("viewer", f"{CERTS}?body=sgs"))["items"]] == [second.id]
-    assert {c["id"] for c in _ok(api.get("viewer", f"{CERTS}?state=certified"))["items"]} == {first.id, second.id}
-    assert _ok(api.get("viewer", f"{CERTS}?standard=iso-14001-2015"))["total"] == 0
-    ordered = _ok(api.get("viewer", f"{CERTS}?sort=expires_on&per_page=2"))
+    assert [c["id"] for c in ok(api.get("viewer", f"{CERTS}?body=sgs"))["items"]] == [second.id]
+    assert {c["id"] for c in ok(api.get("viewer", f"{CERTS}?state=certified"))["items"]} == {first.id, second.id}
+    assert ok(api.get("viewer", f"{CERTS}?standard=iso-14001-2015"))["total"] == 0
+    ordered = ok(api.get("viewer", f"{CERTS}?sort=expires_on&per_page=2"))
     assert [c["id"] for c in ordered["items"]] == [second.id, first.id] and ordered["pages"] == 2
-    assert [c["id"] for c in _ok(api.get("viewer", f"{CERTS}?sort=expires_on&page=2&per_page=2"))["items"]] == [
+    assert [c["id"] for c in ok(api.get("viewer", f"{CERTS}?sort=expires_on&page=2&per_page=2"))["items"]] == [
         applied["id"]
     ]
     for query in ("state=dreaming", "sort=colour", "per_page=1000", "body=" + "x" * 41, "colour=red"):
-        errors = _error(api.get("viewer", f"{CERTS}?{query}"), 422)["errors"]
+        errors = error(api.get("viewer", f"{CERTS}?{query}"), 422)["errors"]
         assert set(errors) == {query.split("=")[0] if not query.startswith("colour") else "colour"}
 
 
 def test_creating_a_certification_names_each_bad_field(api, org, bodies):
     for who in NOT_MANAGERS:
-        _error(api.post(who, CERTS, json={"body_id": bodies["kebs"].id, "scope": "x"}), 403)
+        error(api.post(who, CERTS, json={"body_id": bodies["kebs"].id, "scope": "x"}), 403)
     cases = [
         ({"scope": "x"}, {"body_id"}),
         ({"body_id": bodies["kebs"].id}, {"scope"}),
@@ -236,16 +203,16 @@ def test_creating_a_certification_names_each_bad_field(api, org, bodies):
         ({"body_id": bodies["kebs"].id, "scope": "x", "colour": "red"}, {"colour"}),
     ]
     for body, fields in cases:
-        errors = _error(api.post("manager", CERTS, json=body), 422)["errors"]
+        errors = error(api.post("manager", CERTS, json=body), 422)["errors"]
         assert set(errors) == fields, body
-    _error(api.post("manager", CERTS, data="{", content_type="application/json"), 400)
-    assert _count(Certification) == 0
+    error(api.post("manager", CERTS, data="{", content_type="application/json"), 400)
+    assert row_count(Certification) == 0
 
 
 def test_unknown_ids_and_other_parents_children_are_404(api, org, bodies):
     cert = certified(org, bodies)
     other = certified(org, bodies, code="sgs")
-    audit = _ok(
+    audit = ok(
         api.post(
             "quality",
             f"{CERTS}/{cert.id}/external-audits",
@@ -268,20 +235,20 @@ def test_unknown_ids_and_other_parents_children_are_404(api, org, bodies):
         f"{CERTS}/999999/pack.pdf",
         f"{CERTS}/999999/external-audits",
     ):
-        _error(api.get("viewer", url), 404)
-    _error(api.fire("quality", f"{CERTS}/{cert.id}", "teleport"), 404)
+        error(api.get("viewer", url), 404)
+    error(api.fire("quality", f"{CERTS}/{cert.id}", "teleport"), 404)
     group = {"finding_ids": [finding["id"], finding["id"] + 1], "label": "G1"}
-    _error(api.post("quality", f"{CERTS}/{other.id}/external-audits/{audit['id']}/groups", json=group), 404)
+    error(api.post("quality", f"{CERTS}/{other.id}/external-audits/{audit['id']}/groups", json=group), 404)
     regrade = {"grade": "major", "reason": "The body re-graded it"}
     base = f"{CERTS}/{other.id}/external-audits/{audit['id']}"
-    _error(api.post("quality", f"{base}/findings/{finding['id']}/regrade", json=regrade), 404)
+    error(api.post("quality", f"{base}/findings/{finding['id']}/regrade", json=regrade), 404)
     base = f"{CERTS}/{cert.id}/external-audits/999999"
-    _error(api.post("quality", f"{base}/findings/{finding['id']}/regrade", json=regrade), 404)
+    error(api.post("quality", f"{base}/findings/{finding['id']}/regrade", json=regrade), 404)
     base = f"{CERTS}/{cert.id}/external-audits/{audit['id']}"
-    _error(api.post("quality", f"{base}/findings/999999/regrade", json=regrade), 404)
+    error(api.post("quality", f"{base}/findings/999999/regrade", json=regrade), 404)
     for query in ("timeline?x=1", "readiness?today=2020-01-01", "pack.pdf?draft=1"):
-        _error(api.get("viewer", f"{CERTS}/{cert.id}/{query}"), 422)
-    assert _count(ExternalFinding) == 1
+        error(api.get("viewer", f"{CERTS}/{cert.id}/{query}"), 422)
+    assert row_count(ExternalFinding) == 1
 
 
 # --- external audits and findings ---------------------------------------------------------------
@@ -291,10 +258,10 @@ def test_external_audit_findings_raise_ncs_and_are_grouped_and_regraded(api, org
     cert = certified(org, bodies, code="kebs")
     url = f"{CERTS}/{cert.id}/external-audits"
     end = TODAY - dt.timedelta(days=2)
-    ncs = _count(Nonconformity)
+    ncs = row_count(Nonconformity)
     for who in NOT_MANAGERS:
-        _error(api.post(who, url, json={"kind": "surveillance", "start_date": end.isoformat()}), 403)
-    audit = _ok(
+        error(api.post(who, url, json={"kind": "surveillance", "start_date": end.isoformat()}), 403)
+    audit = ok(
         api.post(
             "quality",
             url,
@@ -320,43 +287,43 @@ def test_external_audit_findings_raise_ncs_and_are_grouped_and_regraded(api, org
     assert f1["nonconformity"]["severity"] == "major" and f1["clause_urn"].endswith(":clause:7.1.5")
     assert f1["links"]["nonconformity"] == f"/api/v1/nonconformities/{f1['nonconformity']['id']}"
     assert f4["nonconformity"] is None and f4["links"]["nonconformity"] is None
-    assert _count(Nonconformity) == ncs + 3
+    assert row_count(Nonconformity) == ncs + 3
     raised = db.session.get(Nonconformity, f1["nonconformity"]["id"])
     assert raised.source == "external_audit" and raised.clause_refs == ["7.1.5"]
 
-    listed = _ok(api.get("viewer", url))
+    listed = ok(api.get("viewer", url))
     assert [a["id"] for a in listed] == [audit["id"]] and len(listed[0]["findings"]) == 4
-    assert _ok(api.get("viewer", f"{CERTS}/{cert.id}"))["external_audit_count"] == 1
+    assert ok(api.get("viewer", f"{CERTS}/{cert.id}"))["external_audit_count"] == 1
 
     groups = f"{url}/{audit['id']}/groups"
-    _error(api.post("viewer", groups, json={"finding_ids": [f2["id"], f3["id"]], "label": "G1"}), 403)
-    errors = _error(api.post("quality", groups, json={"finding_ids": [f2["id"]], "label": " "}), 422)["errors"]
+    error(api.post("viewer", groups, json={"finding_ids": [f2["id"], f3["id"]], "label": "G1"}), 403)
+    errors = error(api.post("quality", groups, json={"finding_ids": [f2["id"]], "label": " "}), 422)["errors"]
     assert set(errors) == {"finding_ids"}  # the schema: at least two
-    errors = _error(api.post("quality", groups, json={"finding_ids": [f2["id"], 999_999], "label": " "}), 422)["errors"]
+    errors = error(api.post("quality", groups, json={"finding_ids": [f2["id"], 999_999], "label": " "}), 422)["errors"]
     assert set(errors) == {"finding_ids", "label"}
-    grouped = _ok(api.post("quality", groups, json={"finding_ids": [f2["id"], f3["id"]], "label": "G1"}))
+    grouped = ok(api.post("quality", groups, json={"finding_ids": [f2["id"], f3["id"]], "label": "G1"}))
     assert [f["group_label"] for f in grouped["findings"]] == ["", "G1", "G1", ""]
 
     regrade = f"{url}/{audit['id']}/findings/{f1['id']}/regrade"
-    _error(api.post("owner", regrade, json={"grade": "minor", "reason": "Accepted"}), 403)
-    errors = _error(api.post("quality", regrade, json={"grade": "catastrophic", "reason": ""}), 422)["errors"]
+    error(api.post("owner", regrade, json={"grade": "minor", "reason": "Accepted"}), 403)
+    errors = error(api.post("quality", regrade, json={"grade": "catastrophic", "reason": ""}), 422)["errors"]
     assert set(errors) == {"grade", "reason"} and "Kenya Bureau of Standards's grades" in errors["grade"]
-    errors = _error(api.post("quality", regrade, json={"grade": "major", "reason": "Same"}), 422)["errors"]
+    errors = error(api.post("quality", regrade, json={"grade": "major", "reason": "Same"}), 422)["errors"]
     assert set(errors) == {"grade"}
-    changed = _ok(api.post("quality", regrade, json={"grade": "minor", "reason": "Records sent later"}))
+    changed = ok(api.post("quality", regrade, json={"grade": "minor", "reason": "Records sent later"}))
     assert (changed["grade"], changed["regraded_from"], changed["nonconformity"]["severity"]) == (
         "minor",
         "major",
         "minor",
     )
-    observed = _ok(
+    observed = ok(
         api.post(
             "manager",
             f"{url}/{audit['id']}/findings/{f4['id']}/regrade",
             json={"grade": "minor", "reason": "Re-graded at the closing meeting"},
         )
     )
-    assert observed["nonconformity"]["severity"] == "minor" and _count(Nonconformity) == ncs + 4
+    assert observed["nonconformity"]["severity"] == "minor" and row_count(Nonconformity) == ncs + 4
 
 
 def test_bad_external_audits_name_each_field_and_write_nothing(api, org, bodies):
@@ -411,11 +378,11 @@ def test_bad_external_audits_name_each_field_and_write_nothing(api, org, bodies)
         ),
     ]
     for body, fields in cases:
-        errors = _error(api.post("quality", url, json=body), 422)["errors"]
+        errors = error(api.post("quality", url, json=body), 422)["errors"]
         assert set(errors) == fields, body
-    assert _count(ExternalAudit) == 0 and _count(ExternalFinding) == 0 and _count(Nonconformity) == 0
+    assert row_count(ExternalAudit) == 0 and row_count(ExternalFinding) == 0 and row_count(Nonconformity) == 0
     fire(cert, "withdraw", org.manager, {"reason": "Withdrawn by the body"})
-    _error(api.post("quality", url, json={"kind": "special", "start_date": TODAY.isoformat()}), 409)
+    error(api.post("quality", url, json={"kind": "special", "start_date": TODAY.isoformat()}), 409)
 
 
 # --- readiness and reminders --------------------------------------------------------------------
@@ -427,7 +394,7 @@ def test_readiness_matches_the_service(api, org, bodies):
     fire(minor, "triage", org.quality, {"severity": "minor"})
     _major_nc(org)
     for url, record in ((f"{CERTS}/{cert.id}/readiness", cert), ("/api/v1/readiness", None)):
-        found = _ok(api.get("viewer", url))
+        found = ok(api.get("viewer", url))
         expected = readiness(record)
         assert found["certification_id"] == (cert.id if record else None)
         assert (found["score"], found["verdict"], found["blocking"]) == (
@@ -441,12 +408,12 @@ def test_readiness_matches_the_service(api, org, bodies):
         assert found["figures"] == expected.figures
         assert found["figures"]["open_major_ncs"] == 1 and found["figures"]["open_minor_ncs"] == 1
         assert found["reasons"][0]["blocking"] and found["reasons"][0]["message"] == "1 major nonconformity open"
-    _error(api.get("viewer", "/api/v1/readiness?certification=1"), 422)
+    error(api.get("viewer", "/api/v1/readiness?certification=1"), 422)
 
 
 def test_reminders_list_the_deadlines_due(api, org, bodies):
     cert = certified(org, bodies, decided_on=TODAY - dt.timedelta(days=365 - 20))
-    due = _ok(api.get("viewer", f"{CERTS}/reminders"))
+    due = ok(api.get("viewer", f"{CERTS}/reminders"))
     assert due == [
         {
             "certification_id": cert.id,
@@ -458,24 +425,24 @@ def test_reminders_list_the_deadlines_due(api, org, bodies):
             "link": f"{CERTS}/{cert.id}",
         }
     ]
-    assert _ok(api.get("viewer", f"{CERTS}/reminders?owner_id={org.quality.id}")) == []
-    assert len(_ok(api.get("viewer", f"{CERTS}/reminders?owner_id={org.manager.id}"))) == 1
+    assert ok(api.get("viewer", f"{CERTS}/reminders?owner_id={org.quality.id}")) == []
+    assert len(ok(api.get("viewer", f"{CERTS}/reminders?owner_id={org.manager.id}"))) == 1
     for query in ("owner_id=0", "owner_id=abc", "days=30"):
-        _error(api.get("viewer", f"{CERTS}/reminders?{query}"), 422)
+        error(api.get("viewer", f"{CERTS}/reminders?{query}"), 422)
 
 
 def test_dates_at_the_end_of_the_calendar_never_break_the_api(api, org, bodies):
     """Event dates beyond 2999 (deadlines computed from them would overflow) are refused, naming the field."""
-    cert = _ok(api.post("manager", CERTS, json={"body_id": bodies["kebs"].id, "scope": "Doors"}), 201)
+    cert = ok(api.post("manager", CERTS, json={"body_id": bodies["kebs"].id, "scope": "Doors"}), 201)
     url = f"{CERTS}/{cert['id']}"
-    _ok(api.fire("manager", url, "record_contract", data={"signed_on": TODAY.isoformat()}))
-    errors = _error(api.fire("quality", url, "start_stage1", data={"audit_date": "9999-12-31"}), 422)
+    ok(api.fire("manager", url, "record_contract", data={"signed_on": TODAY.isoformat()}))
+    errors = error(api.fire("quality", url, "start_stage1", data={"audit_date": "9999-12-31"}), 422)
     assert errors["errors"] == {"data.audit_date": "must be between 1900-01-01 and 2999-12-31"}
-    shown = _ok(api.get("viewer", url))
+    shown = ok(api.get("viewer", url))
     assert shown["state"] == "contracted" and shown["stage1_date"] is None
-    _ok(api.get("viewer", f"{url}/timeline"))
-    _ok(api.get("viewer", f"{CERTS}/reminders"))
-    errors = _error(
+    ok(api.get("viewer", f"{url}/timeline"))
+    ok(api.get("viewer", f"{CERTS}/reminders"))
+    errors = error(
         api.post("manager", CERTS, json={"body_id": bodies["kebs"].id, "scope": "x", "applied_on": "3000-01-01"}), 422
     )
     assert set(errors["errors"]) == {"applied_on"}

@@ -4,17 +4,13 @@ NC included), the register's filters, the virtual platforms figures and report."
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-import pytest
-from sqlalchemy import func, select
 
 from qms.database import db
 from qms.models import Complaint, Nonconformity
 from qms.services import fire
 from qms.services.complaints import log_complaint
 
-from ..nonconformities.test_api import ApiClient
+from ..helpers import error, ok, row_count
 
 ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
 COMPLAINTS = "/api/v1/complaints"
@@ -29,44 +25,13 @@ TWEET = {
 }
 
 
-@pytest.fixture
-def tokens(org) -> dict[str, str]:
-    from qms.services.tokens import create_token
-
-    return {who: create_token(getattr(org, who), "tests")[1] for who in ROLES}
-
-
-@pytest.fixture
-def api(client, tokens) -> ApiClient:
-    return ApiClient(client, tokens)
-
-
-def _ok(response, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _error(response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"code", "status", "message", "errors"}
-    assert body["code"] == status and isinstance(body["errors"], dict) and body["message"]
-    return body
-
-
-def _count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
 def _days_ago(days: int) -> str:
     return (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat()
 
 
 def test_a_complaint_from_a_social_platform_to_closure(api, org):
     created = api.post("owner", COMPLAINTS, json=TWEET)
-    complaint = _ok(created, 201)
+    complaint = ok(created, 201)
     url = f"{COMPLAINTS}/{complaint['id']}"
     assert created.headers["Location"].endswith(url) and created.headers["ETag"] == '"1"'
     assert complaint["reference"].startswith("CMP-") and complaint["state"] == "received"
@@ -89,34 +54,34 @@ def test_a_complaint_from_a_social_platform_to_closure(api, org):
     }
 
     today = TODAY.isoformat()
-    _error(api.fire("owner", url, "acknowledge", data={"acknowledged_on": today, "severity": "low"}), 403)
-    _error(api.fire("quality", url, "investigate"), 409)
-    body = _error(api.fire("quality", url, "acknowledge", data={"acknowledged_on": "2999-01-01", "severity": "x"}), 422)
+    error(api.fire("owner", url, "acknowledge", data={"acknowledged_on": today, "severity": "low"}), 403)
+    error(api.fire("quality", url, "investigate"), 409)
+    body = error(api.fire("quality", url, "acknowledge", data={"acknowledged_on": "2999-01-01", "severity": "x"}), 422)
     assert set(body["errors"]) == {"data.severity"} or "data.acknowledged_on" in body["errors"]
-    complaint = _ok(api.fire("quality", url, "acknowledge", data={"acknowledged_on": today, "severity": "medium"}))
+    complaint = ok(api.fire("quality", url, "acknowledge", data={"acknowledged_on": today, "severity": "medium"}))
     assert (complaint["state"], complaint["severity"], complaint["acknowledged_on"]) == (
         "acknowledged",
         "medium",
         today,
     )
-    _ok(api.fire("owner", url, "investigate"))
-    complaint = _ok(
+    ok(api.fire("owner", url, "investigate"))
+    complaint = ok(
         api.fire("owner", url, "resolve", data={"resolution": "Replacement sent", "customer_satisfied": "yes"})
     )
     assert complaint["state"] == "resolved" and complaint["customer_satisfied"] == "yes"
-    complaint = _ok(api.fire("quality", url, "close", data={"communicated_on": today}, version=complaint["version"]))
+    complaint = ok(api.fire("quality", url, "close", data={"communicated_on": today}, version=complaint["version"]))
     assert complaint["state"] == "closed" and complaint["communicated_on"] == today and complaint["closed_at"]
-    history = _ok(api.get("viewer", f"{url}/history"))
+    history = ok(api.get("viewer", f"{url}/history"))
     assert [h["event"] for h in history] == ["acknowledge", "investigate", "resolve", "close"]
 
-    figures = _ok(api.get("viewer", f"{COMPLAINTS}/platforms"))
+    figures = ok(api.get("viewer", f"{COMPLAINTS}/platforms"))
     twitter = next(f for f in figures["platforms"] if f["channel"] == "twitter")
     assert (twitter["total"], twitter["satisfied"], twitter["median_ack_days"]) == (1, 1, 0.0)
     assert twitter["outcomes"] == {"closed": 1} and twitter["channel_label"] == "Twitter / X"
 
 
 def test_escalation_creates_the_nc_and_resolution_waits_for_it(api, org):
-    complaint = _ok(
+    complaint = ok(
         api.post(
             "quality",
             COMPLAINTS,
@@ -125,24 +90,24 @@ def test_escalation_creates_the_nc_and_resolution_waits_for_it(api, org):
         201,
     )
     url = f"{COMPLAINTS}/{complaint['id']}"
-    _ok(api.fire("quality", url, "acknowledge", data={"acknowledged_on": TODAY.isoformat(), "severity": "high"}))
-    assert set(_error(api.fire("quality", url, "escalate"), 422)["errors"]) == {"data.reason"}
-    _error(api.fire("owner", url, "escalate", data={"reason": "Systematic"}), 403)
-    complaint = _ok(api.fire("manager", url, "escalate", data={"reason": "Billing process fails systematically"}))
+    ok(api.fire("quality", url, "acknowledge", data={"acknowledged_on": TODAY.isoformat(), "severity": "high"}))
+    assert set(error(api.fire("quality", url, "escalate"), 422)["errors"]) == {"data.reason"}
+    error(api.fire("owner", url, "escalate", data={"reason": "Systematic"}), 403)
+    complaint = ok(api.fire("manager", url, "escalate", data={"reason": "Billing process fails systematically"}))
     assert complaint["state"] == "escalated" and complaint["nonconformity_reference"].startswith("NC-")
-    nc = _ok(api.get("viewer", complaint["links"]["nonconformity"]))
+    nc = ok(api.get("viewer", complaint["links"]["nonconformity"]))
     assert nc["source"] == "customer_complaint" and complaint["reference"] in nc["title"]
-    assert _count(Nonconformity) == 1
+    assert row_count(Nonconformity) == 1
     resolve = next(e for e in complaint["available_events"] if e["event"] == "resolve")
     assert not resolve["allowed"] and "still open" in resolve["reason"]
-    body = _error(api.fire("quality", url, "resolve", data={"resolution": "Refund"}), 409)
+    body = error(api.fire("quality", url, "resolve", data={"resolution": "Refund"}), 409)
     assert "still open" in body["message"]
     fire(db.session.get(Nonconformity, nc["id"]), "reject", org.quality, {"reason": "A billing correction"})
-    complaint = _ok(api.fire("quality", url, "resolve", data={"resolution": "Refund issued"}))
+    complaint = ok(api.fire("quality", url, "resolve", data={"resolution": "Refund issued"}))
     assert complaint["customer_satisfied"] == "unknown"
-    complaint = _ok(api.fire("quality", url, "reopen", data={"reason": "Still charged"}))
+    complaint = ok(api.fire("quality", url, "reopen", data={"reason": "Still charged"}))
     assert complaint["state"] == "investigating" and complaint["nonconformity_id"] == nc["id"]
-    assert _count(Nonconformity) == 1
+    assert row_count(Nonconformity) == 1
 
 
 def test_invalid_complaints_are_422_naming_each_field_and_store_nothing(api, org):
@@ -165,14 +130,14 @@ def test_invalid_complaints_are_422_naming_each_field_and_store_nothing(api, org
         ({**TWEET, "origin": "public_form"}, {"origin"}),
     ]
     for body, fields in cases:
-        assert set(_error(api.post("quality", COMPLAINTS, json=body), 422)["errors"]) == fields, body
-    _error(api.post("quality", COMPLAINTS, json=[TWEET]), 422)
+        assert set(error(api.post("quality", COMPLAINTS, json=body), 422)["errors"]) == fields, body
+    error(api.post("quality", COMPLAINTS, json=[TWEET]), 422)
     for who in ("auditor", "viewer"):
-        _error(api.post(who, COMPLAINTS, json=TWEET), 403)
-    _error(api.post(None, COMPLAINTS, json=TWEET), 401)
-    assert _count(Complaint) == 0
+        error(api.post(who, COMPLAINTS, json=TWEET), 403)
+    error(api.post(None, COMPLAINTS, json=TWEET), 401)
+    assert row_count(Complaint) == 0
     # an owner and a date of receipt of the past
-    complaint = _ok(
+    complaint = ok(
         api.post("admin", COMPLAINTS, json={**TWEET, "owner_id": org.quality.id, "received_at": _days_ago(30)}), 201
     )
     assert complaint["owner"]["id"] == org.quality.id and complaint["overdue"]
@@ -186,7 +151,7 @@ def test_the_register_filters_sorts_and_pages(api, org):
     fire(phone, "acknowledge", org.quality, {"acknowledged_on": TODAY, "severity": "low"})
 
     def ids(query: str) -> list[int]:
-        return [c["id"] for c in _ok(api.get("viewer", f"{COMPLAINTS}?{query}"))["items"]]
+        return [c["id"] for c in ok(api.get("viewer", f"{COMPLAINTS}?{query}"))["items"]]
 
     assert ids("") == [fresh.id, phone.id, late.id]
     assert ids("sort=received_at") == [late.id, phone.id, fresh.id]
@@ -199,7 +164,7 @@ def test_the_register_filters_sorts_and_pages(api, org):
     assert ids("service=Shop") == [phone.id]
     assert ids("overdue=true") == [late.id]
     assert ids("overdue=false") == [fresh.id, phone.id]
-    page = _ok(api.get("viewer", f"{COMPLAINTS}?per_page=2&page=2"))
+    page = ok(api.get("viewer", f"{COMPLAINTS}?per_page=2&page=2"))
     assert (page["total"], page["pages"], len(page["items"])) == (3, 2, 1)
     for query, field in (
         ("colour=red", "colour"),
@@ -209,20 +174,20 @@ def test_the_register_filters_sorts_and_pages(api, org):
         ("sort=colour", "sort"),
         ("page=0", "page"),
     ):
-        assert set(_error(api.get("viewer", f"{COMPLAINTS}?{query}"), 422)["errors"]) == {field}, query
+        assert set(error(api.get("viewer", f"{COMPLAINTS}?{query}"), 422)["errors"]) == {field}, query
 
 
 def test_platform_figures_and_report(api, org):
     log_complaint(org.quality, **{**TWEET, "received_at": _days_ago(10)})
     log_complaint(org.quality, **{**TWEET, "channel": "facebook", "received_at": _days_ago(200)})
     log_complaint(org.quality, channel="phone", summary="S", description="D")
-    figures = _ok(api.get("viewer", f"{COMPLAINTS}/platforms"))
+    figures = ok(api.get("viewer", f"{COMPLAINTS}/platforms"))
     assert figures["end"] == TODAY.isoformat() and figures["start"] == (TODAY - dt.timedelta(days=90)).isoformat()
     totals = {f["channel"]: f["total"] for f in figures["platforms"]}
     assert totals == {"facebook": 0, "twitter": 1, "whatsapp": 0, "instagram": 0}
     assert {f["channel"]: f["total"] for f in figures["other_channels"]}["phone"] == 1
     start = (TODAY - dt.timedelta(days=365)).isoformat()
-    longer = _ok(api.get("viewer", f"{COMPLAINTS}/platforms?start={start}&end={TODAY.isoformat()}"))
+    longer = ok(api.get("viewer", f"{COMPLAINTS}/platforms?start={start}&end={TODAY.isoformat()}"))
     assert {f["channel"]: f["total"] for f in longer["platforms"]}["facebook"] == 1
     overdue = next(f for f in longer["platforms"] if f["channel"] == "twitter")["overdue"]
     assert overdue == 1
@@ -237,9 +202,9 @@ def test_platform_figures_and_report(api, org):
         ("channel=facebook", "channel"),
     ):
         for path in ("platforms", "platforms.pdf"):
-            body = _error(api.get("viewer", f"{COMPLAINTS}/{path}?{query}"), 422)
+            body = error(api.get("viewer", f"{COMPLAINTS}/{path}?{query}"), 422)
             assert set(body["errors"]) == {field}, (path, query)
-    _error(api.get(None, f"{COMPLAINTS}/platforms"), 401)
+    error(api.get(None, f"{COMPLAINTS}/platforms"), 401)
 
 
 def test_unknown_complaints_and_ids_out_of_range_are_404(api, org):
@@ -256,5 +221,5 @@ def test_unknown_complaints_and_ids_out_of_range_are_404(api, org):
             response = api.request("quality", method, url, json={})
             assert response.status_code in (404, 405), (method, url)
             assert response.mimetype == "application/json"
-    _error(api.fire("quality", f"{COMPLAINTS}/999999", "acknowledge"), 404)
-    _error(api.get("viewer", f"{COMPLAINTS}/999999"), 404)
+    error(api.fire("quality", f"{COMPLAINTS}/999999", "acknowledge"), 404)
+    error(api.get("viewer", f"{COMPLAINTS}/999999"), 404)

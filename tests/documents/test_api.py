@@ -19,7 +19,7 @@ from qms.services.documents import add_revision, can_view, create_document
 from qms.services.tokens import create_token
 
 from ..conftest import PASSWORD
-from ..nonconformities.test_api import ApiClient
+from ..helpers import ApiClient, error, ok
 from .test_services import pdf_bytes
 
 ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
@@ -39,30 +39,6 @@ def _documents_blueprint(app):
     return app
 
 
-@pytest.fixture
-def tokens(org) -> dict[str, str]:
-    return {who: create_token(getattr(org, who), "tests")[1] for who in ROLES}
-
-
-@pytest.fixture
-def api(client, tokens) -> ApiClient:
-    return ApiClient(client, tokens)
-
-
-def _ok(response, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _error(response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"code", "status", "message", "errors"}
-    assert body["code"] == status and isinstance(body["errors"], dict) and body["message"]
-    return body
-
-
 def _upload(api: ApiClient, who: str, document_id: int, content: bytes, name: str = "sop.pdf", **form: str):
     return api.post(
         who,
@@ -77,7 +53,7 @@ def _event(resource: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _ids(response) -> list[int]:
-    return [item["id"] for item in _ok(response)["items"]]
+    return [item["id"] for item in ok(response)["items"]]
 
 
 def _new_document(org, author=None, **overrides) -> Document:
@@ -111,7 +87,7 @@ def test_a_document_from_registration_to_an_acknowledged_stamped_copy(api, org):
             "distribution": [{"kind": "role", "value": "process_owner"}],
         },
     )
-    document = _ok(created, 201)
+    document = ok(created, 201)
     url = f"/api/v1/documents/{document['id']}"
     assert created.headers["Location"].endswith(url)
     assert document["number"] == "SOP-QA-001" and document["status"] == "current"
@@ -121,7 +97,7 @@ def test_a_document_from_registration_to_an_acknowledged_stamped_copy(api, org):
     assert document["links"] == {"self": url, "revisions": f"{url}/revisions", "current_revision": None}
 
     uploaded = _upload(api, "quality", document["id"], pdf_bytes("Calibrate every gauge yearly"), change_summary="New")
-    revision = _ok(uploaded, 201)
+    revision = ok(uploaded, 201)
     rev_url = f"/api/v1/revisions/{revision['id']}"
     assert uploaded.headers["Location"].endswith(rev_url)
     assert (revision["state"], revision["state_label"], revision["version"]) == ("draft", "Draft", 1)
@@ -137,39 +113,39 @@ def test_a_document_from_registration_to_an_acknowledged_stamped_copy(api, org):
         "acknowledge": f"{rev_url}/acknowledge",
         "document": url,
     }
-    assert _ok(api.get("quality", url))["revision_in_work_id"] == revision["id"]
+    assert ok(api.get("quality", url))["revision_in_work_id"] == revision["id"]
     # only one revision in work at a time
-    _error(_upload(api, "quality", document["id"], pdf_bytes("other")), 409)
+    error(_upload(api, "quality", document["id"], pdf_bytes("other")), 409)
 
-    revision = _ok(api.fire("quality", rev_url, "submit_for_review", data={"change_summary": "First issue"}))
+    revision = ok(api.fire("quality", rev_url, "submit_for_review", data={"change_summary": "First issue"}))
     assert (revision["state"], revision["version"]) == ("in_review", 2)
     blocked = _event(revision, "approve")
     assert blocked["allowed"] is False and "someone else must approve it" in blocked["reason"]
     assert blocked["signature_required"] is True
-    own = _error(api.fire("quality", rev_url, "approve", signature_password=PASSWORD), 409)
+    own = error(api.fire("quality", rev_url, "approve", signature_password=PASSWORD), 409)
     assert "someone else must approve it" in own["message"]
-    assert _event(_ok(api.get("quality2", rev_url)), "approve")["allowed"] is True
-    unsigned = _error(api.fire("quality2", rev_url, "approve"), 422)
+    assert _event(ok(api.get("quality2", rev_url)), "approve")["allowed"] is True
+    unsigned = error(api.fire("quality2", rev_url, "approve"), 422)
     assert "signature_password" in unsigned["errors"]
     stale = api.fire("quality2", rev_url, "approve", headers={"If-Match": '"1"'}, signature_password=PASSWORD)
-    _error(stale, 409)
-    _error(api.fire("viewer", rev_url, "approve", signature_password=PASSWORD), 403)
+    error(stale, 409)
+    error(api.fire("viewer", rev_url, "approve", signature_password=PASSWORD), 403)
     approved = api.fire("quality2", rev_url, "approve", headers={"If-Match": '"2"'}, signature_password=PASSWORD)
-    revision = _ok(approved)
+    revision = ok(approved)
     assert revision["state"] == "approved" and revision["approved_by"]["id"] == org.quality2.id
     assert approved.headers["ETag"] == f'"{revision["version"]}"'
     future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
-    _error(api.fire("quality2", rev_url, "make_effective", data={"effective_date": future}), 409)
-    revision = _ok(api.fire("quality2", rev_url, "make_effective", version=3, data={"effective_date": TODAY}))
+    error(api.fire("quality2", rev_url, "make_effective", data={"effective_date": future}), 409)
+    revision = ok(api.fire("quality2", rev_url, "make_effective", version=3, data={"effective_date": TODAY}))
     assert (revision["state"], revision["effective_date"]) == ("effective", TODAY)
 
-    history = _ok(api.get("viewer", f"{rev_url}/history"))
+    history = ok(api.get("viewer", f"{rev_url}/history"))
     assert [h["event"] for h in history] == ["submit_for_review", "approve", "make_effective"]
     assert history[1]["signed_by_name"] == org.quality2.name and history[1]["signature_meaning"] == "approved"
-    events = _ok(api.get("quality", f"{rev_url}/events"))
+    events = ok(api.get("quality", f"{rev_url}/events"))
     assert {e["event"] for e in events} >= {"mark_review_due", "make_obsolete"}
 
-    document = _ok(api.get("owner", url))
+    document = ok(api.get("owner", url))
     assert document["current_revision_id"] == revision["id"] and document["revision_in_work_id"] is None
     assert document["links"]["current_revision"] == rev_url
     assert [r["state"] for r in document["revisions"]] == ["effective"]
@@ -183,23 +159,23 @@ def test_a_document_from_registration_to_an_acknowledged_stamped_copy(api, org):
     assert "SOP-QA-001" in text and "rev A" in text and "uncontrolled when printed" in text
     assert "Calibrate every gauge yearly" in text
 
-    owed = _ok(api.get("owner", "/api/v1/acknowledgements"))
+    owed = ok(api.get("owner", "/api/v1/acknowledgements"))
     assert [(r["revision_id"], r["document_number"], r["acknowledged_at"]) for r in owed] == [
         (revision["id"], "SOP-QA-001", None)
     ]
     assert owed[0]["links"]["acknowledge"] == f"{rev_url}/acknowledge" and owed[0]["overdue"] is False
-    receipt = _ok(api.post("owner", f"{rev_url}/acknowledge"))
+    receipt = ok(api.post("owner", f"{rev_url}/acknowledge"))
     assert receipt["id"] == owed[0]["id"] and receipt["user_id"] == org.owner.id
     assert receipt["acknowledged_at"] is not None and receipt["revision_label"] == "A"
-    assert _ok(api.get("owner", "/api/v1/acknowledgements")) == []
+    assert ok(api.get("owner", "/api/v1/acknowledgements")) == []
     # acknowledging again changes nothing
-    assert _ok(api.post("owner", f"{rev_url}/acknowledge"))["acknowledged_at"] == receipt["acknowledged_at"]
+    assert ok(api.post("owner", f"{rev_url}/acknowledge"))["acknowledged_at"] == receipt["acknowledged_at"]
 
 
 def test_only_the_revision_in_force_can_be_acknowledged_and_drafts_are_stamped_as_such(api, org):
     document = _new_document(org)
     revision = add_revision(document, org.owner, stream=io.BytesIO(pdf_bytes("Draft text")), filename="d.pdf")
-    _error(api.post("owner", f"/api/v1/revisions/{revision.id}/acknowledge"), 409)
+    error(api.post("owner", f"/api/v1/revisions/{revision.id}/acknowledge"), 409)
     copy = api.get("viewer", f"/api/v1/revisions/{revision.id}/file")
     text = PdfReader(io.BytesIO(copy.data)).pages[0].extract_text()
     assert copy.status_code == 200 and document.number in text and "uncontrolled when printed" not in text
@@ -207,7 +183,7 @@ def test_only_the_revision_in_force_can_be_acknowledged_and_drafts_are_stamped_a
 
 def test_a_non_pdf_file_is_sent_as_stored(api, org):
     document = _new_document(org)
-    revision = _ok(_upload(api, "owner", document.id, b"Plain text work instruction\n", "wi.txt"), 201)
+    revision = ok(_upload(api, "owner", document.id, b"Plain text work instruction\n", "wi.txt"), 201)
     response = api.get("viewer", f"/api/v1/revisions/{revision['id']}/file")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     assert response.data == b"Plain text work instruction\n"
@@ -228,14 +204,14 @@ def test_a_restricted_document_is_hidden_from_a_process_owner(api, org):
         f"/api/v1/revisions/{revision.id}/events",
         f"/api/v1/revisions/{revision.id}/file",
     ):
-        assert "Salary" not in _error(api.get("owner", url), 403)["message"]
+        assert "Salary" not in error(api.get("owner", url), 403)["message"]
         assert api.get("quality", url).status_code == 200, url
-    _error(api.post("owner", f"/api/v1/revisions/{revision.id}/acknowledge"), 403)
-    _error(api.fire("owner", f"/api/v1/revisions/{revision.id}", "make_obsolete", data={"reason": "x"}), 403)
-    _error(_upload(api, "owner", secret.id, pdf_bytes("mine now")), 403)
+    error(api.post("owner", f"/api/v1/revisions/{revision.id}/acknowledge"), 403)
+    error(api.fire("owner", f"/api/v1/revisions/{revision.id}", "make_obsolete", data={"reason": "x"}), 403)
+    error(_upload(api, "owner", secret.id, pdf_bytes("mine now")), 403)
     listed = _ids(api.get("owner", "/api/v1/documents?per_page=100"))
     assert open_doc.id in listed and secret.id not in listed
-    assert _ok(api.get("owner", "/api/v1/documents?q=Salary"))["total"] == 0
+    assert ok(api.get("owner", "/api/v1/documents?q=Salary"))["total"] == 0
     for who in ("quality", "manager", "admin"):
         assert secret.id in _ids(api.get(who, "/api/v1/documents?q=Salary"))
 
@@ -276,11 +252,11 @@ def test_requests_without_a_valid_token_get_401(client, org, authorization):
         ("GET", "/api/v1/acknowledgements"),
     ):
         response = client.open(url, method=method, headers=headers, json={})
-        assert _error(response, 401) and response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert error(response, 401) and response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_bad_document_data_is_422_naming_each_field(api, org):
-    bad = _error(
+    bad = error(
         api.post(
             "quality",
             "/api/v1/documents",
@@ -290,7 +266,7 @@ def test_bad_document_data_is_422_naming_each_field(api, org):
     )
     assert set(bad["errors"]) == {"title", "doc_type", "owner_id", "review_period_months", "confidentiality"}
     assert all(name in bad["message"] for name in bad["errors"])
-    bad = _error(
+    bad = error(
         api.post(
             "quality",
             "/api/v1/documents",
@@ -300,7 +276,7 @@ def test_bad_document_data_is_422_naming_each_field(api, org):
     )
     assert set(bad["errors"]) == {"distribution.0.kind", "distribution.0.value"}
     # what only the service can tell
-    bad = _error(
+    bad = error(
         api.post(
             "quality",
             "/api/v1/documents",
@@ -314,29 +290,29 @@ def test_bad_document_data_is_422_naming_each_field(api, org):
         422,
     )
     assert set(bad["errors"]) == {"title", "owner_id", "distribution"}
-    assert set(_error(api.post("quality", "/api/v1/documents", json={"title": "T", "extra": 1}), 422)["errors"]) >= {
+    assert set(error(api.post("quality", "/api/v1/documents", json={"title": "T", "extra": 1}), 422)["errors"]) >= {
         "extra"
     }
-    assert "colour" in _error(api.get("viewer", "/api/v1/documents?colour=red"), 422)["errors"]
-    assert "sort" in _error(api.get("viewer", "/api/v1/documents?sort=owner"), 422)["errors"]
+    assert "colour" in error(api.get("viewer", "/api/v1/documents?colour=red"), 422)["errors"]
+    assert "sort" in error(api.get("viewer", "/api/v1/documents?sort=owner"), 422)["errors"]
     assert db.session.scalar(select(Document.id)) is None
 
 
 @pytest.mark.parametrize("who", ["viewer", "auditor"])
 def test_roles_that_may_not_author_get_403(api, org, who):
-    body = _error(api.post(who, "/api/v1/documents", json={}), 403)  # before the body is looked at
+    body = error(api.post(who, "/api/v1/documents", json={}), 403)  # before the body is looked at
     assert "process owner" in body["message"]
     document = _new_document(org)
-    _error(_upload(api, who, document.id, pdf_bytes("x")), 403)
+    error(_upload(api, who, document.id, pdf_bytes("x")), 403)
 
 
 def test_a_refused_or_corrupt_file_is_422_naming_file(api, org):
     document = _new_document(org)
-    corrupt = _error(_upload(api, "owner", document.id, b"%PDF-1.4 broken", "x.pdf"), 422)
+    corrupt = error(_upload(api, "owner", document.id, b"%PDF-1.4 broken", "x.pdf"), 422)
     assert set(corrupt["errors"]) == {"file"} and "cannot be read" in corrupt["errors"]["file"]
-    refused = _error(_upload(api, "owner", document.id, REFUSED_FILE, "x.pdf"), 422)
+    refused = error(_upload(api, "owner", document.id, REFUSED_FILE, "x.pdf"), 422)
     assert set(refused["errors"]) == {"file"}
-    empty = _error(_upload(api, "owner", document.id, b"", "x.pdf"), 422)
+    empty = error(_upload(api, "owner", document.id, b"", "x.pdf"), 422)
     assert set(empty["errors"]) == {"file"}
     missing = api.post(
         "owner",
@@ -344,24 +320,24 @@ def test_a_refused_or_corrupt_file_is_422_naming_file(api, org):
         data={"change_summary": "x"},
         content_type="multipart/form-data",
     )
-    assert set(_error(missing, 422)["errors"]) == {"file"}
-    assert _ok(api.get("owner", f"/api/v1/documents/{document.id}/revisions")) == []
+    assert set(error(missing, 422)["errors"]) == {"file"}
+    assert ok(api.get("owner", f"/api/v1/documents/{document.id}/revisions")) == []
 
 
 def test_an_upload_over_the_limit_is_413(app, api, org):
     document = _new_document(org)
     app.config["MAX_CONTENT_LENGTH"] = 10_000
-    _error(_upload(api, "owner", document.id, b"a" * 20_000, "big.txt"), 413)
-    assert _ok(api.get("owner", f"/api/v1/documents/{document.id}/revisions")) == []
+    error(_upload(api, "owner", document.id, b"a" * 20_000, "big.txt"), 413)
+    assert ok(api.get("owner", f"/api/v1/documents/{document.id}/revisions")) == []
 
 
 def test_a_withdrawn_document_takes_no_revision(api, org):
     document = _new_document(org)
     revision = _effective(org, document)
     url = f"/api/v1/revisions/{revision.id}"
-    assert _ok(api.fire("quality", url, "make_obsolete", data={"reason": "Process retired"}))["state"] == "obsolete"
-    assert _ok(api.get("viewer", f"/api/v1/documents/{document.id}"))["status"] == "obsolete"
-    _error(_upload(api, "owner", document.id, pdf_bytes("again")), 409)
+    assert ok(api.fire("quality", url, "make_obsolete", data={"reason": "Process retired"}))["state"] == "obsolete"
+    assert ok(api.get("viewer", f"/api/v1/documents/{document.id}"))["status"] == "obsolete"
+    error(_upload(api, "owner", document.id, pdf_bytes("again")), 409)
 
 
 def test_unknown_records_are_404(api, org):
@@ -374,11 +350,11 @@ def test_unknown_records_are_404(api, org):
         "/api/v1/documents/0",
         "/api/v1/revisions/99999999999",
     ):
-        _error(api.get("viewer", url), 404)
-    _error(api.post("owner", "/api/v1/revisions/999999/acknowledge"), 404)
+        error(api.get("viewer", url), 404)
+    error(api.post("owner", "/api/v1/revisions/999999/acknowledge"), 404)
     document = _new_document(org)
     revision = add_revision(document, org.owner, stream=io.BytesIO(pdf_bytes("x")), filename="d.pdf")
-    _error(api.fire("owner", f"/api/v1/revisions/{revision.id}", "no_such_event"), 404)
+    error(api.fire("owner", f"/api/v1/revisions/{revision.id}", "no_such_event"), 404)
 
 
 # --- lists ---------------------------------------------------------------------------------------
@@ -406,14 +382,14 @@ def test_the_list_filters_and_sorts(api, org):
     assert set(_ids(api.get("viewer", base + "status=current"))) == {procedure.id, form.id}
     assert _ids(api.get("viewer", base + "review_due=true")) == [procedure.id]
     assert set(_ids(api.get("viewer", base + "review_due=false"))) == {form.id, policy.id}
-    numbers = [d["number"] for d in _ok(api.get("viewer", base + "sort=-number"))["items"]]
+    numbers = [d["number"] for d in ok(api.get("viewer", base + "sort=-number"))["items"]]
     assert numbers == sorted(numbers, reverse=True)
     assert _ids(api.get("viewer", base + "sort=title")) == [form.id, procedure.id, policy.id]
     assert _ids(api.get("viewer", base + "sort=next_review_due"))[0] == procedure.id
     assert _ids(api.get("viewer", base + "sort=-next_review_due"))[-1] in (form.id, policy.id)
-    page = _ok(api.get("viewer", base + "sort=title&per_page=2&page=2"))
+    page = ok(api.get("viewer", base + "sort=title&per_page=2&page=2"))
     assert (page["total"], page["pages"], page["page"], [d["id"] for d in page["items"]]) == (3, 2, 2, [policy.id])
-    item = _ok(api.get("viewer", base + f"q={procedure.number}"))["items"][0]
+    item = ok(api.get("viewer", base + f"q={procedure.number}"))["items"][0]
     assert item["review_overdue"] is True and item["current_revision_id"] is not None
 
 
@@ -444,12 +420,12 @@ def test_listing_a_page_costs_the_same_number_of_queries_whatever_its_size(api, 
 
     small, small_count = _statements_per_request(api, "owner", "/api/v1/documents?per_page=2")
     large, large_count = _statements_per_request(api, "owner", "/api/v1/documents?per_page=100")
-    assert len(_ok(small)["items"]) == 2 and len(_ok(large)["items"]) == 14
+    assert len(ok(small)["items"]) == 2 and len(ok(large)["items"]) == 14
     assert small_count == large_count
 
     few, few_count = _statements_per_request(api, "viewer", "/api/v1/acknowledgements")
     many, many_count = _statements_per_request(api, "owner", "/api/v1/acknowledgements")
-    assert len(_ok(few)) == 1 and len(_ok(many)) == 5
+    assert len(ok(few)) == 1 and len(ok(many)) == 5
     assert few_count == many_count
 
 
@@ -457,7 +433,7 @@ def test_listing_a_page_costs_the_same_number_of_queries_whatever_its_size(api, 
 
 
 def test_the_openapi_document_describes_the_documents_api(api):
-    spec = _ok(api.get(None, "/api/v1/openapi.json"))
+    spec = ok(api.get(None, "/api/v1/openapi.json"))
     paths = spec["paths"]
     expected = {
         "/api/v1/documents": {"get", "post"},

@@ -12,10 +12,9 @@ from sqlalchemy import event, update
 from qms.database import db
 from qms.models import Nonconformity, User
 from qms.services.nonconformities import add_corrective_action
-from qms.services.tokens import create_token
 
 from ..conftest import PASSWORD
-from ..helpers import nc_in_state, new_nc
+from ..helpers import ApiClient, error, nc_in_state, new_nc, ok
 
 ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
 TODAY = dt.date.today()
@@ -25,65 +24,12 @@ def _in(days: int) -> str:
     return (TODAY + dt.timedelta(days=days)).isoformat()
 
 
-class ApiClient:
-    """The test client, speaking as one of the organisation's people (by their token)."""
-
-    def __init__(self, client: Any, tokens: dict[str, str]) -> None:
-        self.client = client
-        self.tokens = tokens
-
-    def request(self, who: str | None, method: str, url: str, *, headers: dict[str, str] | None = None, **kw: Any):
-        headers = dict(headers or {})
-        if who is not None:
-            headers["Authorization"] = f"Bearer {self.tokens.get(who, who)}"
-        return self.client.open(url, method=method, headers=headers, **kw)
-
-    def get(self, who: str | None, url: str, **kw: Any):
-        return self.request(who, "GET", url, **kw)
-
-    def post(self, who: str | None, url: str, **kw: Any):
-        return self.request(who, "POST", url, **kw)
-
-    def delete(self, who: str | None, url: str, **kw: Any):
-        return self.request(who, "DELETE", url, **kw)
-
-    def patch(self, who: str | None, url: str, **kw: Any):
-        return self.request(who, "PATCH", url, **kw)
-
-    def fire(self, who: str, url: str, event_name: str, *, headers: dict[str, str] | None = None, **body: Any):
-        return self.post(who, f"{url}/events/{event_name}", json=body, headers=headers)
-
-
-@pytest.fixture
-def tokens(org) -> dict[str, str]:
-    return {who: create_token(getattr(org, who), "tests")[1] for who in ROLES}
-
-
-@pytest.fixture
-def api(client, tokens) -> ApiClient:
-    return ApiClient(client, tokens)
-
-
 def _nc_url(nc_id: int) -> str:
     return f"/api/v1/nonconformities/{nc_id}"
 
 
 def _ca_url(action_id: int) -> str:
     return f"/api/v1/corrective-actions/{action_id}"
-
-
-def _ok(response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _error(response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"code", "status", "message", "errors"}
-    assert body["code"] == status and isinstance(body["errors"], dict) and body["message"]
-    return body
 
 
 def _event(resource: dict[str, Any], name: str) -> dict[str, Any]:
@@ -106,7 +52,7 @@ def test_nonconformity_from_report_to_signed_closure_through_the_api(api, org):
             "detected_on": _in(-2),
         },
     )
-    nc = _ok(created, 201)
+    nc = ok(created, 201)
     url = _nc_url(nc["id"])
     assert created.headers["Location"].endswith(url)
     assert (nc["state"], nc["version"], nc["lifecycle_version"]) == ("reported", 1, 1)
@@ -121,12 +67,12 @@ def test_nonconformity_from_report_to_signed_closure_through_the_api(api, org):
     }
     assert nc["detected_on"] == _in(-2) and nc["created_at"].endswith("+00:00")
 
-    nc = _ok(api.fire("quality", url, "triage", headers={"If-Match": '"1"'}, data={"severity": "major"}))
+    nc = ok(api.fire("quality", url, "triage", headers={"If-Match": '"1"'}, data={"severity": "major"}))
     assert (nc["state"], nc["severity"], nc["version"]) == ("triaged", "major", 2)
     assert nc["owner"]["id"] == org.quality.id
-    nc = _ok(api.fire("owner", url, "contain", version=2, data={"containment": "Quarantined all parts."}))
+    nc = ok(api.fire("owner", url, "contain", version=2, data={"containment": "Quarantined all parts."}))
     assert nc["state"] == "contained"
-    nc = _ok(
+    nc = ok(
         api.fire(
             "quality",
             url,
@@ -142,43 +88,43 @@ def test_nonconformity_from_report_to_signed_closure_through_the_api(api, org):
         f"{url}/corrective-actions",
         json={"title": "Add recall reminders", "owner_id": org.owner.id, "due_date": _in(10)},
     )
-    action = _ok(response, 201)
+    action = ok(response, 201)
     action_url = _ca_url(action["id"])
     assert response.headers["Location"].endswith(action_url)
     assert (action["state"], action["owner"]["id"], action["nonconformity_id"]) == ("planned", org.owner.id, nc["id"])
     assert action["nonconformity_reference"] == nc["reference"] and action["overdue"] is False
 
-    nc = _ok(api.fire("quality", url, "plan_actions", data={"verification_due": _in(30)}))
+    nc = ok(api.fire("quality", url, "plan_actions", data={"verification_due": _in(30)}))
     assert nc["state"] == "action_planned" and nc["verification_due"] == _in(30)
     assert [a["id"] for a in nc["corrective_actions"]] == [action["id"]]
 
-    assert _ok(api.fire("owner", action_url, "start"))["state"] == "in_progress"
-    note = _ok(api.post("owner", f"{action_url}/notes", json={"text": "Reminders drafted"}), 201)
+    assert ok(api.fire("owner", action_url, "start"))["state"] == "in_progress"
+    note = ok(api.post("owner", f"{action_url}/notes", json={"text": "Reminders drafted"}), 201)
     assert note["author"]["id"] == org.owner.id and note["text"] == "Reminders drafted"
-    action = _ok(api.fire("owner", action_url, "implement", data={"implementation": "Reminders configured"}))
+    action = ok(api.fire("owner", action_url, "implement", data={"implementation": "Reminders configured"}))
     assert action["state"] == "implemented" and action["implemented_by"]["id"] == org.owner.id
     assert [n["text"] for n in action["notes"]] == ["Reminders drafted"]
-    action = _ok(
+    action = ok(
         api.fire("quality2", action_url, "verify", signature_password=PASSWORD, data={"verification": "Checked"})
     )
     assert action["state"] == "verified" and action["verified_by"]["id"] == org.quality2.id
 
-    assert _ok(api.fire("quality", url, "complete_actions"))["state"] == "actions_completed"
+    assert ok(api.fire("quality", url, "complete_actions"))["state"] == "actions_completed"
     # thirty days pass: the effectiveness check falls due
     db.session.execute(update(Nonconformity).where(Nonconformity.id == nc["id"]).values(verification_due=TODAY))
     db.session.commit()
-    nc = _ok(
+    nc = ok(
         api.fire(
             "manager", url, "verify_effectiveness", signature_password=PASSWORD, data={"evidence": "No recurrence"}
         )
     )
     assert nc["state"] == "effectiveness_verified"
     closed = api.fire("manager", url, "close", signature_password=PASSWORD, comment="Closed at the review")
-    nc = _ok(closed)
+    nc = ok(closed)
     assert nc["state"] == "closed" and nc["closed_at"] and nc["available_events"] == []
     assert closed.headers["ETag"] == f'"{nc["version"]}"'
 
-    history = _ok(api.get("viewer", f"{url}/history"))
+    history = ok(api.get("viewer", f"{url}/history"))
     assert [row["event"] for row in history] == [
         "triage",
         "contain",
@@ -199,7 +145,7 @@ def test_nonconformity_from_report_to_signed_closure_through_the_api(api, org):
     assert last["signature_manifest"].startswith(f"{org.manager.name} — approved for closure — ")
     assert last["comment"] == "Closed at the review"
     assert history[0]["data"] == {"severity": "major"} and history[0]["signature_manifest"] is None
-    action_history = _ok(api.get("viewer", f"{action_url}/history"))
+    action_history = ok(api.get("viewer", f"{action_url}/history"))
     assert [row["event"] for row in action_history] == ["start", "implement", "verify"]
     assert action_history[-1]["signature_meaning"] == "verified effective"
 
@@ -221,7 +167,7 @@ def test_requests_without_a_valid_token_get_401_json_not_a_redirect(client, org,
         ("DELETE", "/api/v1/tokens/1"),
     ]:
         response = client.open(url, method=method, headers=headers, json={})
-        body = _error(response, 401)
+        body = error(response, 401)
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         assert "Location" not in response.headers
         assert body["status"] == "Unauthorized"
@@ -231,21 +177,21 @@ def test_a_session_cookie_is_not_an_api_credential(client, org):
     from ..conftest import login
 
     login(client, org.quality.email)
-    _error(client.get("/api/v1/nonconformities"), 401)
+    error(client.get("/api/v1/nonconformities"), 401)
 
 
 def test_revoked_token_and_deactivated_user_get_401(api, org, tokens):
     assert api.get("owner", "/api/v1/nonconformities").status_code == 200
-    mine = _ok(api.get("owner", "/api/v1/tokens"))
+    mine = ok(api.get("owner", "/api/v1/tokens"))
     assert api.delete("owner", f"/api/v1/tokens/{mine[0]['id']}").status_code == 204
     response = api.get("owner", "/api/v1/nonconformities")
-    _error(response, 401)
+    error(response, 401)
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
     user = db.session.get(User, org.manager.id)
     user.active = False
     db.session.commit()
-    _error(api.get("manager", "/api/v1/nonconformities"), 401)
+    error(api.get("manager", "/api/v1/nonconformities"), 401)
 
 
 def test_the_api_needs_no_csrf_token_even_when_the_site_checks_them(app, api, org):
@@ -253,7 +199,7 @@ def test_the_api_needs_no_csrf_token_even_when_the_site_checks_them(app, api, or
     response = api.post(
         "auditor", "/api/v1/nonconformities", json={"title": "T", "description": "D", "source": "supplier"}
     )
-    _ok(response, 201)
+    ok(response, 201)
     # …while the site's own forms still need one
     assert api.client.post("/login", data={"email": org.quality.email, "password": PASSWORD}).status_code == 400
 
@@ -264,36 +210,36 @@ def test_the_api_needs_no_csrf_token_even_when_the_site_checks_them(app, api, or
 def test_viewers_read_everything_but_change_nothing(api, org):
     nc = nc_in_state(org, "root_cause_identified")
     url = _nc_url(nc.id)
-    assert _ok(api.get("viewer", url))["id"] == nc.id
+    assert ok(api.get("viewer", url))["id"] == nc.id
     for path in ("/history", "/events", "/corrective-actions", "/attachments"):
         assert api.get("viewer", url + path).status_code == 200
     assert api.get("viewer", "/api/v1/corrective-actions").status_code == 200
     assert api.get("viewer", "/api/v1/users").status_code == 200
 
-    body = _error(api.fire("viewer", url, "plan_actions", data={"verification_due": _in(5)}), 403)
+    body = error(api.fire("viewer", url, "plan_actions", data={"verification_due": _in(5)}), 403)
     assert body["status"] == "Forbidden" and "Requires the role" in body["message"]
-    _error(
+    error(
         api.post("viewer", "/api/v1/nonconformities", json={"title": "T", "description": "D", "source": "supplier"}),
         403,
     )
-    _error(
+    error(
         api.post(
             "viewer", f"{url}/corrective-actions", json={"title": "T", "owner_id": org.owner.id, "due_date": _in(3)}
         ),
         403,
     )
     pdf = {"file": (_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n"), "evidence.pdf")}
-    _error(api.post("viewer", f"{url}/attachments", data=pdf, content_type="multipart/form-data"), 403)
-    _error(api.post("viewer", "/api/v1/users", json=_new_user()), 403)
-    assert _ok(api.get("viewer", url))["version"] == nc.version
+    error(api.post("viewer", f"{url}/attachments", data=pdf, content_type="multipart/form-data"), 403)
+    error(api.post("viewer", "/api/v1/users", json=_new_user()), 403)
+    assert ok(api.get("viewer", url))["version"] == nc.version
 
 
 def test_each_blocked_event_says_why(api, org):
     nc = nc_in_state(org, "root_cause_identified")
-    viewer_view = _ok(api.get("viewer", _nc_url(nc.id)))
+    viewer_view = ok(api.get("viewer", _nc_url(nc.id)))
     plan = _event(viewer_view, "plan_actions")
     assert plan["allowed"] is False and plan["reason"].startswith("Requires the role")
-    quality_view = _ok(api.get("quality", _nc_url(nc.id)))
+    quality_view = ok(api.get("quality", _nc_url(nc.id)))
     plan = _event(quality_view, "plan_actions")
     assert plan == {
         "event": "plan_actions",
@@ -311,21 +257,21 @@ def test_each_blocked_event_says_why(api, org):
             }
         ],
     }
-    assert _ok(api.get("quality", _nc_url(nc.id) + "/events")) == quality_view["available_events"]
+    assert ok(api.get("quality", _nc_url(nc.id) + "/events")) == quality_view["available_events"]
 
     # segregation of duties: whoever implemented an action cannot verify it
     action = add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date=_in(3))
     url = _ca_url(action.id)
-    blocked = _event(_ok(api.get("quality", url)), "start")
+    blocked = _event(ok(api.get("quality", url)), "start")
     assert blocked["reason"].endswith("its actions move only while its approved plan runs")
-    _ok(api.fire("quality", _nc_url(nc.id), "plan_actions", data={"verification_due": _in(30)}))
-    _ok(api.fire("quality", url, "start"))
-    implemented = _ok(api.fire("quality", url, "implement", data={"implementation": "Done"}))
+    ok(api.fire("quality", _nc_url(nc.id), "plan_actions", data={"verification_due": _in(30)}))
+    ok(api.fire("quality", url, "start"))
+    implemented = ok(api.fire("quality", url, "implement", data={"implementation": "Done"}))
     verify = _event(implemented, "verify")
     assert verify["allowed"] is False and verify["signature_required"] is True
     assert verify["reason"] == "You implemented this action, so someone else must verify it"
-    assert _event(_ok(api.get("quality2", url)), "verify")["allowed"] is True
-    body = _error(api.fire("quality", url, "verify", signature_password=PASSWORD, data={"verification": "ok"}), 409)
+    assert _event(ok(api.get("quality2", url)), "verify")["allowed"] is True
+    body = error(api.fire("quality", url, "verify", signature_password=PASSWORD, data={"verification": "ok"}), 409)
     assert body["message"] == "You implemented this action, so someone else must verify it"
 
 
@@ -334,7 +280,7 @@ def test_each_blocked_event_says_why(api, org):
 
 def test_event_not_possible_in_this_state_is_409(api, org):
     nc = new_nc(org)
-    body = _error(api.fire("quality", _nc_url(nc.id), "contain", data={"containment": "x"}), 409)
+    body = error(api.fire("quality", _nc_url(nc.id), "contain", data={"containment": "x"}), 409)
     assert body["status"] == "Conflict" and "not possible while the record is 'Reported'" in body["message"]
 
 
@@ -343,27 +289,27 @@ def test_stale_version_is_409_by_if_match_or_body(api, org):
     url = _nc_url(nc.id)
     got = api.get("quality", url)
     assert got.headers["ETag"] == '"1"'
-    _ok(api.fire("quality", url, "triage", headers={"If-Match": got.headers["ETag"]}, data={"severity": "minor"}))
+    ok(api.fire("quality", url, "triage", headers={"If-Match": got.headers["ETag"]}, data={"severity": "minor"}))
     # someone still holding version 1 tries again
-    body = _error(api.fire("manager", url, "reject", headers={"If-Match": '"1"'}, data={"reason": "dup"}), 409)
+    body = error(api.fire("manager", url, "reject", headers={"If-Match": '"1"'}, data={"reason": "dup"}), 409)
     assert "version 1, now 2" in body["message"]
-    _error(api.fire("manager", url, "reject", version=1, data={"reason": "dup"}), 409)
-    _error(api.fire("manager", url, "reject", headers={"If-Match": 'W/"1"'}, data={"reason": "dup"}), 409)
-    body = _error(api.fire("manager", url, "reject", headers={"If-Match": '"2"'}, version=1, data={"reason": "x"}), 422)
+    error(api.fire("manager", url, "reject", version=1, data={"reason": "dup"}), 409)
+    error(api.fire("manager", url, "reject", headers={"If-Match": 'W/"1"'}, data={"reason": "dup"}), 409)
+    body = error(api.fire("manager", url, "reject", headers={"If-Match": '"2"'}, version=1, data={"reason": "x"}), 422)
     assert "version" in body["errors"]
-    assert _ok(api.fire("manager", url, "reject", headers={"If-Match": '"2"'}, data={"reason": "dup"}))["state"] == (
+    assert ok(api.fire("manager", url, "reject", headers={"If-Match": '"2"'}, data={"reason": "dup"}))["state"] == (
         "rejected"
     )
 
 
 def test_guard_failure_is_409_with_the_guards_reason(api, org):
     nc = nc_in_state(org, "root_cause_identified")
-    body = _error(api.fire("quality", _nc_url(nc.id), "plan_actions", data={"verification_due": _in(30)}), 409)
+    body = error(api.fire("quality", _nc_url(nc.id), "plan_actions", data={"verification_due": _in(30)}), 409)
     assert body["message"] == "Add at least one corrective action first (the plan has none)"
     nc = nc_in_state(org, "actions_completed")
     nc.verification_due = TODAY + dt.timedelta(days=3)
     db.session.commit()
-    body = _error(
+    body = error(
         api.fire(
             "manager", _nc_url(nc.id), "verify_effectiveness", signature_password=PASSWORD, data={"evidence": "x"}
         ),
@@ -378,38 +324,36 @@ def test_guard_failure_is_409_with_the_guards_reason(api, org):
 def test_invalid_event_data_is_422_naming_each_field(api, org):
     nc = new_nc(org)
     url = _nc_url(nc.id)
-    body = _error(api.fire("quality", url, "triage", data={"severity": "huge", "colour": "red"}), 422)
+    body = error(api.fire("quality", url, "triage", data={"severity": "huge", "colour": "red"}), 422)
     assert body["status"] == "Unprocessable Entity"
     assert set(body["errors"]) == {"data.severity", "data.colour"}
     assert body["errors"]["data.severity"].startswith("must be one of")
-    body = _error(api.fire("quality", url, "triage", data={"severity": "minor", "containment_due": "31/12/2030"}), 422)
+    body = error(api.fire("quality", url, "triage", data={"severity": "minor", "containment_due": "31/12/2030"}), 422)
     assert body["errors"] == {"data.containment_due": "must be a date (YYYY-MM-DD)"}
-    body = _error(api.fire("quality", url, "triage", colour="red", data={"severity": "minor"}), 422)
+    body = error(api.fire("quality", url, "triage", colour="red", data={"severity": "minor"}), 422)
     assert body["errors"] == {"colour": "Unknown field."}
-    body = _error(api.fire("quality", url, "triage", version="two", comment=5, data=[1]), 422)
+    body = error(api.fire("quality", url, "triage", version="two", comment=5, data=[1]), 422)
     assert set(body["errors"]) == {"version", "comment", "data"}
-    body = _error(
-        api.fire("quality", url, "triage", headers={"If-Match": "yesterday"}, data={"severity": "minor"}), 422
-    )
+    body = error(api.fire("quality", url, "triage", headers={"If-Match": "yesterday"}, data={"severity": "minor"}), 422)
     assert set(body["errors"]) == {"If-Match"}
-    assert _ok(api.get("quality", url))["state"] == "reported"
+    assert ok(api.get("quality", url))["state"] == "reported"
 
 
 def test_signed_events_need_the_signers_password(api, org):
     nc = nc_in_state(org, "effectiveness_verified")
     url = _nc_url(nc.id)
-    body = _error(api.fire("manager", url, "close"), 422)
+    body = error(api.fire("manager", url, "close"), 422)
     assert set(body["errors"]) == {"signature_password"}
-    body = _error(api.fire("manager", url, "close", signature_password="not-my-password"), 422)
+    body = error(api.fire("manager", url, "close", signature_password="not-my-password"), 422)
     assert body["errors"] == {"signature_password": "is incorrect"}
-    assert _ok(api.get("manager", url))["state"] == "effectiveness_verified"
+    assert ok(api.get("manager", url))["state"] == "effectiveness_verified"
 
 
 def test_invalid_create_bodies_are_422_naming_each_field(api, org):
     url = "/api/v1/nonconformities"
-    body = _error(api.post("auditor", url, json={}), 422)
+    body = error(api.post("auditor", url, json={}), 422)
     assert set(body["errors"]) == {"title", "description", "source"}
-    body = _error(
+    body = error(
         api.post(
             "auditor",
             url,
@@ -420,32 +364,32 @@ def test_invalid_create_bodies_are_422_naming_each_field(api, org):
     assert set(body["errors"]) == {"source", "detected_on", "owner"}
     assert body["errors"]["owner"] == "Unknown field."
     assert body["errors"]["detected_on"] == "Not a valid date."
-    body = _error(
+    body = error(
         api.post("auditor", url, json={"title": "T", "description": "D", "source": "supplier", "detected_on": _in(3)}),
         422,
     )
     assert body["errors"] == {"detected_on": "cannot be in the future"}
-    body = _error(api.post("auditor", url, json={"title": "A\x00B", "description": "D", "source": "supplier"}), 422)
+    body = error(api.post("auditor", url, json={"title": "A\x00B", "description": "D", "source": "supplier"}), 422)
     assert set(body["errors"]) == {"title"}
-    body = _error(api.post("auditor", url, json=["not", "an", "object"]), 422)
+    body = error(api.post("auditor", url, json=["not", "an", "object"]), 422)
     assert set(body["errors"]) == {"body"}
     bad_json = api.post("auditor", url, data="{not json", content_type="application/json")
-    assert set(_error(bad_json, 400)["errors"]) == {"body"}
+    assert set(error(bad_json, 400)["errors"]) == {"body"}
 
     nc = nc_in_state(org, "root_cause_identified")
     actions = f"{_nc_url(nc.id)}/corrective-actions"
-    body = _error(api.post("quality", actions, json={"title": "T", "owner_id": "3", "due_date": "soon"}), 422)
+    body = error(api.post("quality", actions, json={"title": "T", "owner_id": "3", "due_date": "soon"}), 422)
     assert set(body["errors"]) == {"owner_id", "due_date"}
-    body = _error(api.post("quality", actions, json={"title": "T", "owner_id": 999_999, "due_date": _in(-1)}), 422)
+    body = error(api.post("quality", actions, json={"title": "T", "owner_id": 999_999, "due_date": _in(-1)}), 422)
     assert body["errors"] == {"owner_id": "must be an active user", "due_date": "cannot be in the past"}
 
 
 def test_invalid_query_strings_are_422_naming_each_parameter(api, org):
-    body = _error(api.get("viewer", "/api/v1/nonconformities?per_page=500&sort=colour&state=lost&page=0"), 422)
+    body = error(api.get("viewer", "/api/v1/nonconformities?per_page=500&sort=colour&state=lost&page=0"), 422)
     assert set(body["errors"]) == {"per_page", "sort", "state", "page"}
-    body = _error(api.get("viewer", "/api/v1/nonconformities?colour=red"), 422)
+    body = error(api.get("viewer", "/api/v1/nonconformities?colour=red"), 422)
     assert body["errors"] == {"colour": "Unknown field."}
-    body = _error(api.get("viewer", "/api/v1/corrective-actions?overdue=maybe&owner=x"), 422)
+    body = error(api.get("viewer", "/api/v1/corrective-actions?overdue=maybe&owner=x"), 422)
     assert set(body["errors"]) == {"overdue", "owner"}
 
 
@@ -463,15 +407,15 @@ def test_unknown_records_events_and_routes_are_json_404(api, org):
         "/api/v1/nonconformities/99999999999",
         "/api/v1/nothing-here",
     ):
-        assert _error(api.get("quality", url), 404)["status"] == "Not Found"
-    _error(api.fire("quality", "/api/v1/nonconformities/999999", "triage", data={"severity": "minor"}), 404)
-    _error(api.delete("quality", "/api/v1/tokens/999999"), 404)
-    body = _error(api.fire("quality", _nc_url(nc.id), "teleport"), 404)
+        assert error(api.get("quality", url), 404)["status"] == "Not Found"
+    error(api.fire("quality", "/api/v1/nonconformities/999999", "triage", data={"severity": "minor"}), 404)
+    error(api.delete("quality", "/api/v1/tokens/999999"), 404)
+    body = error(api.fire("quality", _nc_url(nc.id), "teleport"), 404)
     assert "no event 'teleport'" in body["message"]
 
 
 def test_wrong_method_is_json_405(api):
-    _error(api.delete("quality", "/api/v1/nonconformities"), 405)
+    error(api.delete("quality", "/api/v1/nonconformities"), 405)
 
 
 def test_unexpected_errors_are_json_500_without_details(app, api, monkeypatch):
@@ -482,7 +426,7 @@ def test_unexpected_errors_are_json_500_without_details(app, api, monkeypatch):
 
     monkeypatch.setattr(token_views, "tokens_of", broken)
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    body = _error(api.get("quality", "/api/v1/tokens"), 500)
+    body = error(api.get("quality", "/api/v1/tokens"), 500)
     assert body["message"] == "An internal error occurred; it has been logged"
     assert "secret" not in json.dumps(body) and "Traceback" not in json.dumps(body)
 
@@ -504,7 +448,7 @@ def _make_register(org) -> dict[str, Any]:
 
 
 def _ids(response) -> list[int]:
-    return [item["id"] for item in _ok(response)["items"]]
+    return [item["id"] for item in ok(response)["items"]]
 
 
 def test_nonconformity_register_filters(api, org):
@@ -526,7 +470,7 @@ def test_nonconformity_register_filters(api, org):
     assert ids_for("q=50%25") == {ids["d"]}  # % is a literal, not a wildcard
     assert ids_for("q=labe_") == set()  # and so is _ (it would match "Label")
     assert ids_for("q=label_b") == {ids["d"]}
-    reference = _ok(api.get("viewer", _nc_url(ids["c"])))["reference"]
+    reference = ok(api.get("viewer", _nc_url(ids["c"])))["reference"]
     assert ids_for(f"q={reference}") == {ids["c"]}
     assert ids_for(f"owner={org.manager.id}") == {ids["b"]}
     assert ids_for(f"raised_by={org.auditor.id}") == set(ids.values())
@@ -543,12 +487,12 @@ def test_nonconformity_register_sorts_and_pages(api, org):
     assert _ids(api.get("viewer", "/api/v1/nonconformities?sort=severity")) == [ids[k] for k in "bacd"]
     assert _ids(api.get("viewer", "/api/v1/nonconformities?sort=state")) == [ids[k] for k in "dabc"]
 
-    page = _ok(api.get("viewer", "/api/v1/nonconformities?sort=reference&per_page=3&page=2"))
+    page = ok(api.get("viewer", "/api/v1/nonconformities?sort=reference&per_page=3&page=2"))
     assert (page["page"], page["per_page"], page["total"], page["pages"]) == (2, 3, 4, 2)
     assert [i["id"] for i in page["items"]] == [ids["d"]]
-    empty = _ok(api.get("viewer", "/api/v1/nonconformities?per_page=3&page=9"))
+    empty = ok(api.get("viewer", "/api/v1/nonconformities?per_page=3&page=9"))
     assert (empty["items"], empty["total"], empty["pages"]) == ([], 4, 2)
-    nothing = _ok(api.get("viewer", "/api/v1/nonconformities?state=closed"))
+    nothing = ok(api.get("viewer", "/api/v1/nonconformities?state=closed"))
     assert (nothing["items"], nothing["total"], nothing["pages"]) == ([], 0, 0)
 
 
@@ -566,10 +510,10 @@ def test_corrective_action_lists_filter_by_state_owner_and_overdue(api, org):
     assert _ids(api.get("viewer", base + f"owner={org.quality2.id}")) == [on_time.id]
     assert set(_ids(api.get("viewer", base + "state=planned"))) == {late.id, on_time.id, *(a.id for a in other.actions)}
     assert _ids(api.get("viewer", base + "sort=due_date&per_page=1")) == [late.id]
-    of_nc = _ok(api.get("viewer", f"{_nc_url(nc.id)}/corrective-actions?sort=reference"))
+    of_nc = ok(api.get("viewer", f"{_nc_url(nc.id)}/corrective-actions?sort=reference"))
     assert [a["id"] for a in of_nc["items"]] == [late.id, on_time.id] and of_nc["total"] == 2
     assert of_nc["items"][0]["overdue"] is True and of_nc["items"][1]["overdue"] is False
-    _error(api.get("viewer", "/api/v1/nonconformities/999999/corrective-actions"), 404)
+    error(api.get("viewer", "/api/v1/nonconformities/999999/corrective-actions"), 404)
 
 
 def _statements_per_request(api: ApiClient, url: str) -> tuple[Any, int]:
@@ -599,12 +543,12 @@ def test_listing_a_page_costs_the_same_number_of_queries_whatever_its_size(app, 
 
     small, small_count = _statements_per_request(api, "/api/v1/nonconformities?per_page=5")
     large, large_count = _statements_per_request(api, "/api/v1/nonconformities?per_page=50")
-    assert len(_ok(small)["items"]) == 5 and len(_ok(large)["items"]) == 50
+    assert len(ok(small)["items"]) == 5 and len(ok(large)["items"]) == 50
     assert small_count == large_count
 
     small, small_count = _statements_per_request(api, "/api/v1/corrective-actions?per_page=2")
     large, large_count = _statements_per_request(api, "/api/v1/corrective-actions?per_page=14")
-    assert len(_ok(small)["items"]) == 2 and len(_ok(large)["items"]) == 14
+    assert len(ok(small)["items"]) == 2 and len(ok(large)["items"]) == 14
     assert small_count == large_count
 
 
@@ -612,22 +556,22 @@ def test_listing_a_page_costs_the_same_number_of_queries_whatever_its_size(app, 
 
 
 def test_tokens_are_created_once_listed_without_secret_and_revoked(api, org):
-    created = _ok(api.post("owner", "/api/v1/tokens", json={"name": "CI pipeline"}), 201)
+    created = ok(api.post("owner", "/api/v1/tokens", json={"name": "CI pipeline"}), 201)
     plaintext = created["token"]
     assert plaintext.startswith(created["prefix"]) and created["revoked"] is False
-    listed = _ok(api.get("owner", "/api/v1/tokens"))
+    listed = ok(api.get("owner", "/api/v1/tokens"))
     assert [t["name"] for t in listed] == ["tests", "CI pipeline"]
     assert all("token" not in t for t in listed) and plaintext not in json.dumps(listed)
-    assert _ok(api.get(plaintext, "/api/v1/tokens"))[0]["last_used_at"] is not None
+    assert ok(api.get(plaintext, "/api/v1/tokens"))[0]["last_used_at"] is not None
 
     # someone else may not revoke it; an administrator may
-    _error(api.delete("quality", f"/api/v1/tokens/{created['id']}"), 403)
+    error(api.delete("quality", f"/api/v1/tokens/{created['id']}"), 403)
     assert api.get(plaintext, "/api/v1/nonconformities").status_code == 200
     response = api.delete("admin", f"/api/v1/tokens/{created['id']}")
     assert response.status_code == 204 and response.get_data() == b""
-    _error(api.get(plaintext, "/api/v1/nonconformities"), 401)
-    assert [t["revoked"] for t in _ok(api.get("owner", "/api/v1/tokens"))] == [False, True]
-    assert _error(api.post("owner", "/api/v1/tokens", json={"name": "  "}), 422)["errors"] == {
+    error(api.get(plaintext, "/api/v1/nonconformities"), 401)
+    assert [t["revoked"] for t in ok(api.get("owner", "/api/v1/tokens"))] == [False, True]
+    assert error(api.post("owner", "/api/v1/tokens", json={"name": "  "}), 422)["errors"] == {
         "name": "is required (at most 100 characters)"
     }
 
@@ -646,7 +590,7 @@ def _new_user(**overrides: Any) -> dict[str, Any]:
 
 
 def test_everyone_lists_users_but_only_admins_create_them(api, org):
-    page = _ok(api.get("viewer", "/api/v1/users?per_page=100"))
+    page = ok(api.get("viewer", "/api/v1/users?per_page=100"))
     assert page["total"] == 7
     quality = next(u for u in page["items"] if u["id"] == org.quality.id)
     assert quality == {
@@ -658,72 +602,72 @@ def test_everyone_lists_users_but_only_admins_create_them(api, org):
         "created_at": quality["created_at"],
     }
     assert "password" not in json.dumps(page) and "password_hash" not in json.dumps(page)
-    assert [u["id"] for u in _ok(api.get("viewer", "/api/v1/users?role=quality_officer"))["items"]] == sorted(
+    assert [u["id"] for u in ok(api.get("viewer", "/api/v1/users?role=quality_officer"))["items"]] == sorted(
         [org.quality.id, org.quality2.id], key=lambda i: db.session.get(User, i).name
     )
-    assert _ok(api.get("viewer", "/api/v1/users?q=AUDITOR"))["items"][0]["id"] == org.auditor.id
+    assert ok(api.get("viewer", "/api/v1/users?q=AUDITOR"))["items"][0]["id"] == org.auditor.id
 
     for who in ("manager", "quality", "viewer"):
-        _error(api.post(who, "/api/v1/users", json=_new_user()), 403)
+        error(api.post(who, "/api/v1/users", json=_new_user()), 403)
     response = api.post("admin", "/api/v1/users", json=_new_user())
-    user = _ok(response, 201)
+    user = ok(response, 201)
     assert user["roles"] == ["internal_auditor", "process_owner"] and "password" not in user
     assert response.headers["Location"].endswith(f"/api/v1/users/{user['id']}")
-    assert _ok(api.get("viewer", f"/api/v1/users/{user['id']}")) == user
-    body = _error(api.post("admin", "/api/v1/users", json=_new_user(password="short", roles=["wizard"])), 422)
+    assert ok(api.get("viewer", f"/api/v1/users/{user['id']}")) == user
+    body = error(api.post("admin", "/api/v1/users", json=_new_user(password="short", roles=["wizard"])), 422)
     assert set(body["errors"]) == {"roles.0"}
-    body = _error(api.post("admin", "/api/v1/users", json=_new_user(password="short")), 422)
+    body = error(api.post("admin", "/api/v1/users", json=_new_user(password="short")), 422)
     assert set(body["errors"]) == {"email", "password"}
 
 
 def test_admins_change_names_roles_and_active_flags(api, org, tokens):
     url = f"/api/v1/users/{org.owner.id}"
-    user = _ok(api.patch("admin", url, json={"name": "  Olive Owner ", "roles": ["process_owner", "viewer"]}))
+    user = ok(api.patch("admin", url, json={"name": "  Olive Owner ", "roles": ["process_owner", "viewer"]}))
     assert (user["name"], user["roles"], user["active"]) == ("Olive Owner", ["process_owner", "viewer"], True)
     assert set(user) == {"id", "name", "email", "roles", "active", "created_at"}
     assert db.session.get(User, org.owner.id).roles == {"process_owner", "viewer"}
     # a field left out keeps its value
-    assert _ok(api.patch("admin", url, json={"roles": ["process_owner"]}))["name"] == "Olive Owner"
-    assert _ok(api.patch("admin", url, json={}))["roles"] == ["process_owner"]
+    assert ok(api.patch("admin", url, json={"roles": ["process_owner"]}))["name"] == "Olive Owner"
+    assert ok(api.patch("admin", url, json={}))["roles"] == ["process_owner"]
 
     # deactivated: the person's tokens stop working at once, and come back with the account
     assert api.get("owner", "/api/v1/tokens").status_code == 200
-    assert _ok(api.patch("admin", url, json={"active": False}))["active"] is False
-    _error(api.get("owner", "/api/v1/tokens"), 401)
-    assert _ok(api.patch("admin", url, json={"active": True}))["active"] is True
+    assert ok(api.patch("admin", url, json={"active": False}))["active"] is False
+    error(api.get("owner", "/api/v1/tokens"), 401)
+    assert ok(api.patch("admin", url, json={"active": True}))["active"] is True
     assert api.get("owner", "/api/v1/tokens").status_code == 200
 
-    history = json.dumps(_ok(api.get("admin", url)))
+    history = json.dumps(ok(api.get("admin", url)))
     assert "hash" not in history and "password" not in history
 
 
 def test_only_admins_change_accounts_and_invalid_changes_are_422(api, org):
     url = f"/api/v1/users/{org.owner.id}"
     for who in ("manager", "quality", "auditor", "owner", "viewer"):
-        body = _error(api.patch(who, url, json={"name": "Taken Over", "roles": ["admin"]}), 403)
+        body = error(api.patch(who, url, json={"name": "Taken Over", "roles": ["admin"]}), 403)
         assert body["message"] == "Only an administrator can change accounts"
-        _error(api.patch(who, url, json={"roles": "not a list"}), 403)  # refused before the body is read
-    _error(api.patch("admin", "/api/v1/users/999999", json={"name": "Nobody"}), 404)
+        error(api.patch(who, url, json={"roles": "not a list"}), 403)  # refused before the body is read
+    error(api.patch("admin", "/api/v1/users/999999", json={"name": "Nobody"}), 404)
 
-    body = _error(api.patch("admin", url, json={"name": "", "roles": ["wizard"], "active": "sometimes"}), 422)
+    body = error(api.patch("admin", url, json={"name": "", "roles": ["wizard"], "active": "sometimes"}), 422)
     assert set(body["errors"]) == {"roles.0", "active"}
-    assert set(_error(api.patch("admin", url, json={"roles": []}), 422)["errors"]) == {"roles"}
-    body = _error(api.patch("admin", url, json={"name": " ", "roles": ["viewer"]}), 422)
+    assert set(error(api.patch("admin", url, json={"roles": []}), 422)["errors"]) == {"roles"}
+    body = error(api.patch("admin", url, json={"name": " ", "roles": ["viewer"]}), 422)
     assert body["errors"] == {"name": "is required (at most 120 characters)"}
-    body = _error(api.patch("admin", url, json={"email": "other@example.test"}), 422)
+    body = error(api.patch("admin", url, json={"email": "other@example.test"}), 422)
     assert body["errors"] == {"email": "Unknown field."}
-    body = _error(api.patch("admin", url, json={"name": "x" * 121}), 422)
+    body = error(api.patch("admin", url, json={"name": "x" * 121}), 422)
     assert set(body["errors"]) == {"name"}
-    owner = _ok(api.get("viewer", url))
+    owner = ok(api.get("viewer", url))
     assert (owner["name"], owner["roles"], owner["active"]) == (org.owner.name, ["process_owner"], True)
 
 
 def test_an_admin_cannot_remove_their_own_admin_role_or_deactivate_themselves(api, org):
     url = f"/api/v1/users/{org.admin.id}"
-    body = _error(api.patch("admin", url, json={"roles": ["manager"]}), 422)
+    body = error(api.patch("admin", url, json={"roles": ["manager"]}), 422)
     assert "your own administrator role" in body["errors"]["roles"]
-    _error(api.patch("admin", url, json={"active": False}), 422)
-    assert _ok(api.patch("admin", url, json={"roles": ["admin", "manager"]}))["roles"] == ["admin", "manager"]
+    error(api.patch("admin", url, json={"active": False}), 422)
+    assert ok(api.patch("admin", url, json={"roles": ["admin", "manager"]}))["roles"] == ["admin", "manager"]
     assert api.get("admin", "/api/v1/tokens").status_code == 200
 
 
@@ -732,12 +676,12 @@ def test_admins_reset_passwords(api, org):
 
     url = f"/api/v1/users/{org.viewer.id}/password"
     for who in ("manager", "quality", "viewer"):
-        body = _error(api.post(who, url, json={"password": "a-brand-new-password"}), 403)
+        body = error(api.post(who, url, json={"password": "a-brand-new-password"}), 403)
         assert body["message"] == "Only an administrator can reset passwords"
-    body = _error(api.post("admin", url, json={"password": "short"}), 422)
+    body = error(api.post("admin", url, json={"password": "short"}), 422)
     assert body["errors"] == {"password": "must be at least 10 characters"}
-    assert set(_error(api.post("admin", url, json={}), 422)["errors"]) == {"password"}
-    _error(api.post("admin", "/api/v1/users/999999/password", json={"password": "a-brand-new-password"}), 404)
+    assert set(error(api.post("admin", url, json={}), 422)["errors"]) == {"password"}
+    error(api.post("admin", "/api/v1/users/999999/password", json={"password": "a-brand-new-password"}), 404)
     assert authenticate(org.viewer.email, PASSWORD) is not None
 
     response = api.post("admin", url, json={"password": "a-brand-new-password"})
@@ -766,25 +710,25 @@ def test_evidence_files_are_checked_by_content(app, api, org):
         data={"file": (_bytes(pdf), "../../etc/calibration report.pdf")},
         content_type="multipart/form-data",
     )
-    attachment = _ok(response, 201)
+    attachment = ok(response, 201)
     assert attachment["filename"] == "calibration report.pdf"
     assert (attachment["content_type"], attachment["size"]) == ("application/pdf", len(pdf))
     assert attachment["uploaded_by"]["id"] == org.owner.id
-    assert [a["id"] for a in _ok(api.get("viewer", url))] == [attachment["id"]]
+    assert [a["id"] for a in ok(api.get("viewer", url))] == [attachment["id"]]
 
     exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(range(256))
-    body = _error(
+    body = error(
         api.post("owner", url, data={"file": (_bytes(exe), "evidence.pdf")}, content_type="multipart/form-data"), 422
     )
     assert set(body["errors"]) == {"file"}
-    body = _error(api.post("owner", url, data={}, content_type="multipart/form-data"), 422)
+    body = error(api.post("owner", url, data={}, content_type="multipart/form-data"), 422)
     assert set(body["errors"]) == {"file"}
 
     app.config["MAX_CONTENT_LENGTH"] = 2048
     big = b"%PDF-1.4\n" + b"0" * 4096
     response = api.post("owner", url, data={"file": (_bytes(big), "big.pdf")}, content_type="multipart/form-data")
-    assert _error(response, 413)["status"] == "Request Entity Too Large"
-    assert len(_ok(api.get("viewer", url))) == 1
+    assert error(response, 413)["status"] == "Request Entity Too Large"
+    assert len(ok(api.get("viewer", url))) == 1
 
 
 # --- documentation --------------------------------------------------------------------------------
@@ -792,7 +736,7 @@ def test_evidence_files_are_checked_by_content(app, api, org):
 
 def test_openapi_document_is_public_and_declares_bearer_auth(client):
     response = client.get("/api/v1/openapi.json")
-    spec = _ok(response)
+    spec = ok(response)
     assert spec["openapi"] == "3.0.3" and spec["info"]["title"] == "qmsflow" and spec["info"]["version"] == "v1"
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http",
@@ -829,27 +773,27 @@ def test_corrective_action_evidence_is_uploaded_listed_and_downloaded(app, api, 
     nc = nc_in_state(org, "action_planned")
     action_url = _ca_url(nc.actions[0].id)
     url = f"{action_url}/attachments"
-    assert _ok(api.get("viewer", action_url))["links"]["attachments"] == url
-    assert _ok(api.get("viewer", url)) == []
+    assert ok(api.get("viewer", action_url))["links"]["attachments"] == url
+    assert ok(api.get("viewer", url)) == []
 
     pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
     form = {"file": (_bytes(pdf), "Reminder set-up ✓.pdf")}
-    attachment = _ok(api.post("owner", url, data=form, content_type="multipart/form-data"), 201)
+    attachment = ok(api.post("owner", url, data=form, content_type="multipart/form-data"), 201)
     assert (attachment["filename"], attachment["content_type"]) == ("Reminder set-up ✓.pdf", "application/pdf")
     assert attachment["uploaded_by"] == {"id": org.owner.id, "name": org.owner.name}
     content_url = f"/api/v1/attachments/{attachment['id']}/content"
     assert attachment["links"] == {"content": content_url}
-    assert _ok(api.get("viewer", url)) == [attachment]
-    assert _ok(api.get("viewer", f"{_nc_url(nc.id)}/attachments")) == []  # the action's, not its NC's
+    assert ok(api.get("viewer", url)) == [attachment]
+    assert ok(api.get("viewer", f"{_nc_url(nc.id)}/attachments")) == []  # the action's, not its NC's
 
     download = api.get("viewer", content_url)
     assert download.status_code == 200 and download.get_data() == pdf
     assert download.mimetype == "application/pdf"
     disposition = download.headers["Content-Disposition"]
     assert disposition.startswith("attachment;") and "filename*=UTF-8''Reminder%20set-up%20%E2%9C%93.pdf" in disposition
-    _error(api.get(None, content_url), 401)
+    error(api.get(None, content_url), 401)
 
-    text = _ok(
+    text = ok(
         api.post(
             "quality", url, data={"file": (_bytes(b"Checked 12 gauges\n"), "notes")}, content_type="multipart/form-data"
         ),
@@ -862,20 +806,20 @@ def test_corrective_action_evidence_is_uploaded_listed_and_downloaded(app, api, 
 
     exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(range(256))
     form = {"file": (_bytes(exe), "evidence.pdf")}
-    assert set(_error(api.post("owner", url, data=form, content_type="multipart/form-data"), 422)["errors"]) == {"file"}
-    assert set(_error(api.post("owner", url, data={}, content_type="multipart/form-data"), 422)["errors"]) == {"file"}
+    assert set(error(api.post("owner", url, data=form, content_type="multipart/form-data"), 422)["errors"]) == {"file"}
+    assert set(error(api.post("owner", url, data={}, content_type="multipart/form-data"), 422)["errors"]) == {"file"}
     form = {"file": (_bytes(pdf), "evidence.pdf")}
-    body = _error(api.post("viewer", url, data=form, content_type="multipart/form-data"), 403)
+    body = error(api.post("viewer", url, data=form, content_type="multipart/form-data"), 403)
     assert body["message"] == "Viewers cannot attach evidence"
-    _error(api.post("viewer", url, data={}, content_type="multipart/form-data"), 403)  # refused before parsing
-    _error(api.get("viewer", "/api/v1/corrective-actions/999999/attachments"), 404)
+    error(api.post("viewer", url, data={}, content_type="multipart/form-data"), 403)  # refused before parsing
+    error(api.get("viewer", "/api/v1/corrective-actions/999999/attachments"), 404)
     form = {"file": (_bytes(pdf), "evidence.pdf")}
-    _error(api.post("owner", "/api/v1/corrective-actions/999999/attachments", data=form), 404)
+    error(api.post("owner", "/api/v1/corrective-actions/999999/attachments", data=form), 404)
 
     app.config["MAX_CONTENT_LENGTH"] = 2048
     big = {"file": (_bytes(b"%PDF-1.4\n" + b"0" * 4096), "big.pdf")}
-    _error(api.post("owner", url, data=big, content_type="multipart/form-data"), 413)
-    assert [a["id"] for a in _ok(api.get("viewer", url))] == [attachment["id"], text["id"]]
+    error(api.post("owner", url, data=big, content_type="multipart/form-data"), 413)
+    assert [a["id"] for a in ok(api.get("viewer", url))] == [attachment["id"], text["id"]]
 
 
 def test_downloading_a_missing_attachment_or_stored_file_is_404(app, api, org):
@@ -884,14 +828,14 @@ def test_downloading_a_missing_attachment_or_stored_file_is_404(app, api, org):
     nc = new_nc(org)
     pdf = b"%PDF-1.4\n%%EOF\n"
     form = {"file": (_bytes(pdf), "gauge.pdf")}
-    attachment = _ok(
+    attachment = ok(
         api.post("owner", f"{_nc_url(nc.id)}/attachments", data=form, content_type="multipart/form-data"), 201
     )
     assert attachment["links"]["content"] == f"/api/v1/attachments/{attachment['id']}/content"
     assert api.get("viewer", attachment["links"]["content"]).get_data() == pdf
 
-    _error(api.get("viewer", "/api/v1/attachments/999999/content"), 404)
-    _error(api.get("viewer", "/api/v1/attachments/0/content"), 404)
+    error(api.get("viewer", "/api/v1/attachments/999999/content"), 404)
+    error(api.get("viewer", "/api/v1/attachments/0/content"), 404)
     storage_path(attachment["sha256"]).unlink()
-    body = _error(api.get("viewer", attachment["links"]["content"]), 404)
+    body = error(api.get("viewer", attachment["links"]["content"]), 404)
     assert "missing" in body["message"] and str(app.config["QMS_UPLOAD_FOLDER"]) not in body["message"]

@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from sqlalchemy import func, select
 
 from qms.database import db
 from qms.models import ImportedStandard
-from qms.services.tokens import create_token
 
-from ..nonconformities.test_api import ApiClient
+from ..helpers import error, ok
 
 ROLES = ("admin", "manager", "quality", "auditor", "owner", "viewer")
 URL = "/api/v1/standards"
@@ -40,37 +36,13 @@ number,title,parent,question
 """
 
 
-@pytest.fixture
-def tokens(org) -> dict[str, str]:
-    return {who: create_token(getattr(org, who), "tests")[1] for who in ROLES}
-
-
-@pytest.fixture
-def api(client, tokens) -> ApiClient:
-    return ApiClient(client, tokens)
-
-
-def _ok(response, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _error(response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert set(body) == {"code", "status", "message", "errors"}
-    assert body["code"] == status and isinstance(body["errors"], dict) and body["message"]
-    return body
-
-
 def _stored() -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(ImportedStandard))
 
 
 def test_bundled_standards_are_listed_and_read_clause_by_clause(api, org):
-    page = _ok(api.get("viewer", URL))
+    page = ok(api.get("viewer", URL))
     by_id = {s["identifier"]: s for s in page["items"]}
     assert {"iso-9001-2015", "iso-9001-2008", "customer-service-standards"} <= set(by_id)
     iso = by_id["iso-9001-2015"]
@@ -84,27 +56,27 @@ def test_bundled_standards_are_listed_and_read_clause_by_clause(api, org):
     assert by_id["customer-service-standards"]["kind"] == "service-standards"
     assert page["total"] == len(page["items"]) and page["pages"] == 1
 
-    standard = _ok(api.get("viewer", f"{URL}/iso-9001-2015"))
+    standard = ok(api.get("viewer", f"{URL}/iso-9001-2015"))
     assert len(standard["clauses"]) == standard["clause_count"]
     clause = next(c for c in standard["clauses"] if c["number"] == "8.5.1")
     assert clause["parent"] == "8.5" and clause["urn"] == "urn:iso:std:9001:2015:clause:8.5.1"
     assert clause["questions"] and all(isinstance(q, str) for q in clause["questions"])
     assert next(c for c in standard["clauses"] if c["number"] == "4")["parent"] is None
 
-    service = _ok(api.get("viewer", f"{URL}?kind=service-standards"))
+    service = ok(api.get("viewer", f"{URL}?kind=service-standards"))
     assert [s["identifier"] for s in service["items"]] == ["customer-service-standards"]
-    assert _ok(api.get("viewer", f"{URL}?source=imported"))["items"] == []
-    paged = _ok(api.get("viewer", f"{URL}?per_page=1&page=2"))
+    assert ok(api.get("viewer", f"{URL}?source=imported"))["items"] == []
+    paged = ok(api.get("viewer", f"{URL}?per_page=1&page=2"))
     assert len(paged["items"]) == 1 and paged["pages"] == paged["total"] >= 3
     for query, field in (("kind=law", "kind"), ("colour=red", "colour"), ("per_page=0", "per_page")):
-        assert set(_error(api.get("viewer", f"{URL}?{query}"), 422)["errors"]) == {field}
-    _error(api.get("viewer", f"{URL}/iso-27001"), 404)
-    _error(api.get("viewer", f"{URL}/{'x' * 61}"), 404)
+        assert set(error(api.get("viewer", f"{URL}?{query}"), 422)["errors"]) == {field}
+    error(api.get("viewer", f"{URL}/iso-27001"), 404)
+    error(api.get("viewer", f"{URL}/{'x' * 61}"), 404)
 
 
 def test_importing_a_yaml_checklist_makes_it_usable_for_audits(api, org):
     response = api.post("quality", URL, json={"format": "yaml", "content": CHECKLIST_YAML})
-    imported = _ok(response, 201)
+    imported = ok(response, 201)
     assert response.headers["Location"].endswith(f"{URL}/goods-in")
     assert (imported["identifier"], imported["source"], imported["kind"], imported["clause_count"]) == (
         "goods-in",
@@ -115,10 +87,10 @@ def test_importing_a_yaml_checklist_makes_it_usable_for_audits(api, org):
     assert imported["clauses"][0]["questions"] == ["Is every delivery checked against its purchase order?"]
     assert imported["clauses"][1]["urn"] == "urn:qmsflow:org:goods-in:2026:clause:1.1"
     assert _stored() == 1
-    listed = _ok(api.get("viewer", f"{URL}?source=imported"))
+    listed = ok(api.get("viewer", f"{URL}?source=imported"))
     assert [s["identifier"] for s in listed["items"]] == ["goods-in"]
 
-    audit = _ok(
+    audit = ok(
         api.post(
             "quality",
             "/api/v1/audits",
@@ -127,19 +99,19 @@ def test_importing_a_yaml_checklist_makes_it_usable_for_audits(api, org):
         201,
     )
     assert audit["criteria"] == "Goods-in inspection checklist"
-    generated = _ok(api.post("quality", f"/api/v1/audits/{audit['id']}/checklist/generate"))
+    generated = ok(api.post("quality", f"/api/v1/audits/{audit['id']}/checklist/generate"))
     assert generated["items"][0]["question"] == "Is every delivery checked against its purchase order?"
 
 
 def test_importing_a_csv_checklist(api, org):
     body = {"format": "csv", "content": CHECKLIST_CSV, "identifier": "goods-in", "title": "Goods-in", "edition": 3}
-    imported = _ok(api.post("manager", URL, json=body), 201)
+    imported = ok(api.post("manager", URL, json=body), 201)
     assert (imported["edition"], imported["urn"], imported["kind"]) == (3, "urn:qmsflow:org:goods-in:3", "checklist")
     assert imported["clauses"][0]["questions"] == [
         "Is every delivery checked against its purchase order?",
         "Are rejected goods labelled?",
     ]
-    missing = _error(api.post("admin", URL, json={"format": "csv", "content": CHECKLIST_CSV}), 422)
+    missing = error(api.post("admin", URL, json={"format": "csv", "content": CHECKLIST_CSV}), 422)
     assert set(missing["errors"]) == {"identifier", "title"}
     assert "identifier is required" in missing["errors"]["identifier"] and "--" not in missing["message"]
     assert _stored() == 1
@@ -147,24 +119,24 @@ def test_importing_a_csv_checklist(api, org):
 
 def test_a_bad_file_answers_every_problem_by_line_and_stores_nothing(api, org):
     broken = CHECKLIST_YAML.replace('number: "1.1"', "number: 1.1").replace("title: Damage", "title: ''")
-    body = _error(api.post("quality", URL, json={"format": "yaml", "content": broken}), 422)
+    body = error(api.post("quality", URL, json={"format": "yaml", "content": broken}), 422)
     assert list(body["errors"]) == ["content.0", "content.1"]
     assert all(message.startswith("line 12: clause 1.1:") for message in body["errors"].values())
     assert "number" in body["errors"]["content.0"] and "title" in body["errors"]["content.1"]
 
     bad_csv = "number,title,parent,question\n1,Receiving,,\n1.1,,7,\n"
-    body = _error(
+    body = error(
         api.post("quality", URL, json={"format": "csv", "content": bad_csv, "identifier": "x", "title": "X"}), 422
     )
     assert body["errors"] and all(m.startswith("line 3, column") for m in body["errors"].values())
 
     for content in ("clauses: [unclosed", "\x1f", "[" * 5000, "just text", "identifier: 3\n"):
-        body = _error(api.post("quality", URL, json={"format": "yaml", "content": content}), 422)
+        body = error(api.post("quality", URL, json={"format": "yaml", "content": content}), 422)
         assert set(body["errors"]) >= {"content.0"}, content
-    body = _error(api.post("quality", URL, json={"format": "yaml", "content": "a: 1\n\x1f"}), 422)
+    body = error(api.post("quality", URL, json={"format": "yaml", "content": "a: 1\n\x1f"}), 422)
     assert body["errors"]["content.0"].startswith("line 2: invalid YAML")
 
-    mismatch = _error(
+    mismatch = error(
         api.post("quality", URL, json={"format": "yaml", "content": CHECKLIST_YAML, "identifier": "other"}), 422
     )
     assert set(mismatch["errors"]) == {"identifier"} and "goods-in" in mismatch["errors"]["identifier"]
@@ -185,43 +157,43 @@ def test_invalid_import_bodies_are_422_naming_each_field(api, org):
         ({"format": "yaml", "content": "x", "author": "me"}, {"author"}),
     ]
     for body, fields in cases:
-        assert set(_error(api.post("quality", URL, json=body), 422)["errors"]) == fields, body
+        assert set(error(api.post("quality", URL, json=body), 422)["errors"]) == fields, body
     assert _stored() == 0
 
 
 def test_identifier_clashes_are_409_unless_replacing(api, org):
-    _ok(api.post("quality", URL, json={"format": "yaml", "content": CHECKLIST_YAML}), 201)
-    again = _error(api.post("quality", URL, json={"format": "yaml", "content": CHECKLIST_YAML}), 409)
+    ok(api.post("quality", URL, json={"format": "yaml", "content": CHECKLIST_YAML}), 201)
+    again = error(api.post("quality", URL, json={"format": "yaml", "content": CHECKLIST_YAML}), 409)
     assert set(again["errors"]) == {"identifier"} and "already imported" in again["message"]
     changed = CHECKLIST_YAML.replace("title: Damage", "title: Damaged goods")
-    replaced = _ok(api.post("quality", URL, json={"format": "yaml", "content": changed, "replace": True}), 201)
+    replaced = ok(api.post("quality", URL, json={"format": "yaml", "content": changed, "replace": True}), 201)
     assert replaced["clauses"][1]["title"] == "Damaged goods"
     assert _stored() == 1
 
     bundled = CHECKLIST_YAML.replace("identifier: goods-in", "identifier: iso-9001-2015")
-    clash = _error(api.post("quality", URL, json={"format": "yaml", "content": bundled}), 409)
+    clash = error(api.post("quality", URL, json={"format": "yaml", "content": bundled}), 409)
     assert set(clash["errors"]) == {"identifier"} and "bundled" in clash["errors"]["identifier"]
     other_urn = CHECKLIST_YAML.replace("identifier: goods-in", "identifier: goods-out")
-    clash = _error(api.post("quality", URL, json={"format": "yaml", "content": other_urn}), 409)
+    clash = error(api.post("quality", URL, json={"format": "yaml", "content": other_urn}), 409)
     assert set(clash["errors"]) == {"urn"}
     assert _stored() == 1
 
 
 def test_only_admins_managers_and_quality_officers_import(api, org):
     for who in ("auditor", "owner", "viewer"):
-        _error(api.post(who, URL, json={"format": "yaml", "content": CHECKLIST_YAML}), 403)
-    _error(api.post(None, URL, json={"format": "yaml", "content": CHECKLIST_YAML}), 401)
+        error(api.post(who, URL, json={"format": "yaml", "content": CHECKLIST_YAML}), 403)
+    error(api.post(None, URL, json={"format": "yaml", "content": CHECKLIST_YAML}), 401)
     assert _stored() == 0
 
 
 def test_comparing_editions(api, org):
-    diff = _ok(api.get("viewer", f"{URL}/iso-9001-2008/diff/iso-9001-2015"))
+    diff = ok(api.get("viewer", f"{URL}/iso-9001-2008/diff/iso-9001-2015"))
     assert (diff["old_identifier"], diff["new_identifier"], diff["mapped"]) == ("iso-9001-2008", "iso-9001-2015", True)
     assert diff["added"] and isinstance(diff["unchanged"], int)
     assert all(c["kind"] == "moved" and c["old"]["number"] != c["new"]["number"] for c in diff["moved"])
     change = diff["added"][0]
     assert change["kind"] == "added" and change["old"] is None and change["new"]["urn"].startswith("urn:iso:std:9001")
-    same = _ok(api.get("viewer", f"{URL}/iso-9001-2015/diff/iso-9001-2015"))
+    same = ok(api.get("viewer", f"{URL}/iso-9001-2015/diff/iso-9001-2015"))
     assert not (same["added"] or same["removed"] or same["renamed"] or same["moved"] or same["changed"])
-    _error(api.get("viewer", f"{URL}/iso-9001-2015/diff/nope"), 404)
-    _error(api.get("viewer", f"{URL}/nope/diff/iso-9001-2015"), 404)
+    error(api.get("viewer", f"{URL}/iso-9001-2015/diff/nope"), 404)
+    error(api.get("viewer", f"{URL}/nope/diff/iso-9001-2015"), 404)
