@@ -17,7 +17,6 @@ from qms.services.certifications import ensure_bodies, readiness
 from ..helpers import error, new_nc, ok, row_count
 from .test_services import certified
 
-ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
 CERTS = "/api/v1/certifications"
 BODIES = "/api/v1/certification-bodies"
 TODAY = dt.date.today()

@@ -12,7 +12,6 @@ from qms.services.complaints import log_complaint
 
 from ..helpers import error, ok, row_count
 
-ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
 COMPLAINTS = "/api/v1/complaints"
 TODAY = dt.date.today()
 TWEET = {

@@ -16,7 +16,6 @@ from qms.services.nonconformities import add_corrective_action
 from ..conftest import PASSWORD
 from ..helpers import ApiClient, error, nc_in_state, new_nc, ok
 
-ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
 TODAY = dt.date.today()
 
 

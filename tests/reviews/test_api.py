@@ -27,7 +27,6 @@ from ..conftest import PASSWORD
 from ..helpers import ApiClient, audit_in_state, error, new_nc, new_process, ok, row_count
 from .test_services import document
 
-ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
 REVIEWS = "/api/v1/reviews"
 ACTIONS = "/api/v1/review-actions"
 BOARD = "/api/v1/implementation"

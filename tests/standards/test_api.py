@@ -10,7 +10,6 @@ from qms.models import ImportedStandard
 
 from ..helpers import error, ok
 
-ROLES = ("admin", "manager", "quality", "auditor", "owner", "viewer")
 URL = "/api/v1/standards"
 CHECKLIST_YAML = """\
 identifier: goods-in

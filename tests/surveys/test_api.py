@@ -17,7 +17,6 @@ from ..conftest import PASSWORD
 from ..helpers import ApiClient, error, ok, row_count
 from .test_services import CSV_GOOD, QUESTIONS, _month_of_answers, open_survey, q
 
-ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer")
 SURVEYS = "/api/v1/surveys"
 NOT_MANAGERS = ("admin", "auditor", "owner", "viewer")
 
