@@ -34,7 +34,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
@@ -149,6 +148,22 @@ def _environ(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _restart_sequences(session) -> sa.TextClause:
+    """One statement that makes every id sequence start again at 1, as TRUNCATE … RESTART IDENTITY does.
+
+    A rolled-back transaction leaves its sequences advanced; the tables are empty again, so each
+    test starts its ids at 1 as on a new database.
+    """
+    names = session.scalars(
+        sa.text(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+        )
+    ).all()
+    calls = ", ".join(f"setval('{name}', 1, false)" for name in sorted(names))
+    return sa.text(f"SELECT {calls}")
+
+
 class _WorkerApp:
     """The one app of this worker on one database, and what a test needs to start from it as new."""
 
@@ -161,9 +176,12 @@ class _WorkerApp:
         self.config = copy.deepcopy(dict(self.app.config))
         self.attributes = dict(vars(self.app))
         self.extensions = dict(self.app.extensions)
+        self.shared = [(obj, dict(vars(obj))) for obj in _shared_extensions()]
         with self.app.app_context():
             self.engine = db.engine
             _build_schema()
+            if kind == "postgresql":
+                self.restart_sequences = _restart_sequences(db.session)
             db.session.remove()
             self.engine.dispose()  # SQLite: the last connection closed checkpoints the WAL into the file
         if kind == "sqlite":
@@ -172,8 +190,11 @@ class _WorkerApp:
             shutil.copyfile(self.path, self.template)
 
     def reset(self, tmp_path: Path) -> None:
-        """The app as create_app made it, with this test's own instance and upload folders."""
+        """The app as create_app made it (and the last one it made), with this test's own folders."""
         app = self.app
+        for obj, attributes in self.shared:  # as a test's own create_app may have left them
+            vars(obj).clear()
+            vars(obj).update(attributes)
         for name in [name for name in vars(app) if name not in self.attributes]:
             delattr(app, name)
         for name, value in self.attributes.items():
@@ -189,7 +210,7 @@ class _WorkerApp:
         app.config["QMS_UPLOAD_FOLDER"] = os.environ.get("QMS_UPLOAD_FOLDER", str(instance / "uploads"))
         celery = app.extensions["celery"]
         celery.conf.beat_schedule_filename = f"{instance}/celerybeat-schedule"
-        # as create_app leaves it: this app's Celery runs the (shared) tasks
+        # as create_app leaves it: this app's Celery runs the shared tasks
         celery.set_current()
         celery.set_default()
 
@@ -226,24 +247,12 @@ def _worker_app(request: pytest.FixtureRequest, kind: str) -> _WorkerApp:
     return apps[kind]
 
 
-@contextlib.contextmanager
-def _singletons_restored() -> Iterator[None]:
-    """Undo what a test's own create_app does to the extension objects that every app shares."""
-    from celery import _state as celery_state
-
+def _shared_extensions() -> tuple[object, ...]:
+    """The extension objects that every app shares: create_app configures them for the app it makes."""
     from qms.extensions import csrf, login_manager, mail, migrate
     from qms.security import limiter, talisman
 
-    shared = (limiter, talisman, login_manager, csrf, mail, migrate)
-    saved = [(obj, dict(vars(obj))) for obj in shared]
-    celery_default = celery_state.default_app
-    try:
-        yield
-    finally:
-        for obj, attributes in saved:
-            vars(obj).clear()
-            vars(obj).update(attributes)
-        celery_state.default_app = celery_default
+    return (limiter, talisman, login_manager, csrf, mail, migrate)
 
 
 def _dispose_other_engines(apps: dict[str, _WorkerApp]) -> None:
@@ -256,8 +265,8 @@ def _dispose_other_engines(apps: dict[str, _WorkerApp]) -> None:
 
 
 @contextlib.contextmanager
-def _joined_transaction(app: Flask, engine: sa.Engine) -> Iterator[None]:
-    """Every session of ``app`` joins one outer transaction with a savepoint; rolled back at the end.
+def _joined_transaction(engine: sa.Engine, restart_sequences: sa.TextClause) -> Iterator[None]:
+    """Every session of the app of ``engine`` joins one outer transaction with a savepoint; rolled back at the end.
 
     Flask-SQLAlchemy's ``Session.get_bind`` answers the app's engine whatever the session was given,
     so each session is handed the test's connection as it begins: it then serves that engine with
@@ -265,6 +274,7 @@ def _joined_transaction(app: Flask, engine: sa.Engine) -> Iterator[None]:
     """
     connection = engine.connect()
     outer = connection.begin()
+    connection.execute(restart_sequences)
     factory = db.session.session_factory
     saved_options = dict(factory.kw)
     factory.kw["join_transaction_mode"] = "create_savepoint"
@@ -292,28 +302,27 @@ def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatc
     built = _worker_app(request, kind)
     real_commits = request.node.get_closest_marker("real_commits") is not None
     app = built.app
-    with _singletons_restored():
-        built.reset(tmp_path)
-        with app.app_context():
-            if kind == "sqlite":
-                built.fresh_sqlite_file()
-                joined = contextlib.nullcontext()
-            elif real_commits:
-                built.truncate()
-                joined = contextlib.nullcontext()
-            else:
-                joined = _joined_transaction(app, built.engine)
-            try:
-                with joined:
-                    ensure_head(db.session)
-                    yield app
-                    db.session.remove()
-            finally:
+    built.reset(tmp_path)
+    with app.app_context():
+        if kind == "sqlite":
+            built.fresh_sqlite_file()
+            joined = contextlib.nullcontext()
+        elif real_commits:
+            built.truncate()
+            joined = contextlib.nullcontext()
+        else:
+            joined = _joined_transaction(built.engine, built.restart_sequences)
+        try:
+            with joined:
+                ensure_head(db.session)
+                yield app
                 db.session.remove()
-                _dispose_other_engines(request.getfixturevalue("_worker_apps"))
-                if kind == "postgresql" and real_commits:
-                    built.truncate()
-        built.reset(tmp_path)
+        finally:
+            db.session.remove()
+            _dispose_other_engines(request.getfixturevalue("_worker_apps"))
+            if kind == "postgresql" and real_commits:
+                built.truncate()
+    built.reset(tmp_path)
 
 
 @pytest.fixture
