@@ -3,16 +3,38 @@
 Tests that take ``app`` (or anything built on it) run once per database.  In
 CI (``CI`` set) PostgreSQL is required: an unreachable server fails the run
 instead of skipping its tests.
+
+Speed: each test worker builds one app per database and one schema per database, once.
+Every test then gets a database as new:
+
+- SQLite: a copy of the worker's template file (schema and search index, nothing else);
+- PostgreSQL: one connection with a transaction begun before the test and rolled back after
+  it; every session of the test joins it with a savepoint (``join_transaction_mode=
+  "create_savepoint"``), so the app's commits and rollbacks behave as usual inside it.
+
+Tests marked ``real_commits`` (threads, a second connection, a live server, backup and
+restore, migrations, ``kill -9``) commit for real on PostgreSQL: their tables are emptied
+(TRUNCATE … RESTART IDENTITY) before and after them.  Tests marked ``sqlite_only`` cannot
+depend on the database dialect and run on SQLite alone.
+
+The app's settings, instance folder, upload folder, extensions and the extension singletons
+that ``create_app`` configures are restored after every test, so a test sees the app as
+``create_app`` made it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from qms import create_app
@@ -24,6 +46,17 @@ from qms.services.users import create_user
 PG_URL = os.environ.get("QMS_TEST_DATABASE_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct-horse-battery"
+
+#: what the ``app`` fixture gives create_app (besides the database)
+APP_CONFIG = {
+    "TESTING": True,
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    # the dashboard counts afresh on every view (tests/core/test_web.py tests its cache on its own)
+    "QMS_DASHBOARD_CACHE_SECONDS": 0,
+    # the test client sends Secure cookies only over https
+    "SESSION_COOKIE_SECURE": False,
+}
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -47,6 +80,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return "databases: " + ", ".join(DATABASES)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``sqlite_only``: the same as ``parametrize("app", ["sqlite"], indirect=True)``."""
+    if "app" not in metafunc.fixturenames or metafunc.definition.get_closest_marker("sqlite_only") is None:
+        return
+    if any("app" in _argnames(mark) for mark in metafunc.definition.iter_markers("parametrize")):
+        return
+    metafunc.definition.add_marker(pytest.mark.parametrize("app", ["sqlite"], indirect=True))
+
+
+def _argnames(mark: pytest.Mark) -> list[str]:
+    names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+    return [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
 
 
 def _worker() -> str:
@@ -74,54 +122,207 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
+def _build_schema() -> None:
+    db.create_all()
+    ensure_search_index(db.session)
+    db.session.commit()
+
+
 @pytest.fixture(scope="session")
-def _pg_schema(postgres_url: str) -> str:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": postgres_url, "TESTING": True})
-    with app.app_context():
-        db.create_all()
-        ensure_search_index(db.session)
-        db.session.commit()
-        db.engine.dispose()
-    return postgres_url
+def _pg_schema(request: pytest.FixtureRequest) -> str:
+    """The worker's PostgreSQL database with the schema built (once, by the worker's app)."""
+    return _worker_app(request, "postgresql").url
 
 
-def _database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "postgresql":
-        url = request.getfixturevalue("_pg_schema")
-        return url
-    return f"sqlite:///{tmp_path / 'qms.sqlite3'}"
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _restart_sequences(session) -> sa.TextClause:
+    """One statement that makes every id sequence start again at 1, as TRUNCATE … RESTART IDENTITY does.
+
+    A rolled-back transaction leaves its sequences advanced; the tables are empty again, so each
+    test starts its ids at 1 as on a new database.
+    """
+    names = session.scalars(
+        sa.text(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+        )
+    ).all()
+    calls = ", ".join(f"setval('{name}', 1, false)" for name in sorted(names))
+    return sa.text(f"SELECT {calls}")
+
+
+class _WorkerApp:
+    """The one app of this worker on one database, and what a test needs to start from it as new."""
+
+    def __init__(self, kind: str, folder: Path, url: str) -> None:
+        self.kind = kind
+        self.url = url
+        with _environ(QMS_INSTANCE_PATH=str(folder / "instance")):
+            self.app = create_app({"SQLALCHEMY_DATABASE_URI": url, **APP_CONFIG})
+        self.app.config["QMS_TEST_DATABASE"] = kind
+        self.config = copy.deepcopy(dict(self.app.config))
+        self.attributes = dict(vars(self.app))
+        self.extensions = dict(self.app.extensions)
+        self.shared = [(obj, dict(vars(obj))) for obj in _shared_extensions()]
+        with self.app.app_context():
+            self.engine = db.engine
+            _build_schema()
+            if kind == "postgresql":
+                self.restart_sequences = _restart_sequences(db.session)
+            db.session.remove()
+            self.engine.dispose()  # SQLite: the last connection closed checkpoints the WAL into the file
+        if kind == "sqlite":
+            self.path = Path(make_url(url).database)
+            self.template = folder / "template.sqlite3"
+            shutil.copyfile(self.path, self.template)
+
+    def reset(self, tmp_path: Path) -> None:
+        """The app as create_app made it (and the last one it made), with this test's own folders."""
+        app = self.app
+        for obj, attributes in self.shared:  # as a test's own create_app may have left them
+            vars(obj).clear()
+            vars(obj).update(attributes)
+        for name in [name for name in vars(app) if name not in self.attributes]:
+            delattr(app, name)
+        for name, value in self.attributes.items():
+            if vars(app).get(name) is not value:
+                setattr(app, name, value)
+        app.config.clear()
+        app.config.update(copy.deepcopy(self.config))
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        instance = tmp_path / "instance"
+        instance.mkdir(exist_ok=True)
+        app.instance_path = str(instance)
+        app.config["QMS_UPLOAD_FOLDER"] = os.environ.get("QMS_UPLOAD_FOLDER", str(instance / "uploads"))
+        celery = app.extensions["celery"]
+        celery.conf.beat_schedule_filename = f"{instance}/celerybeat-schedule"
+        # as create_app leaves it: this app's Celery runs the shared tasks
+        celery.set_current()
+        celery.set_default()
+
+    def fresh_sqlite_file(self) -> None:
+        """Nothing holds the file open; the template's copy replaces it (and its WAL)."""
+        self.engine.dispose()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(self.template, self.path)
+
+    def truncate(self) -> None:
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def _worker_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _WorkerApp]]:
+    apps: dict[str, _WorkerApp] = {}
+    yield apps
+    for built in apps.values():
+        with built.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _worker_app(request: pytest.FixtureRequest, kind: str) -> _WorkerApp:
+    apps = request.getfixturevalue("_worker_apps")
+    if kind not in apps:
+        folder = request.getfixturevalue("tmp_path_factory").mktemp(f"app-{kind}")
+        sqlite_url = f"sqlite:///{folder / 'qms.sqlite3'}"
+        url = request.getfixturevalue("postgres_url") if kind == "postgresql" else sqlite_url
+        apps[kind] = _WorkerApp(kind, folder, url)
+    return apps[kind]
+
+
+def _shared_extensions() -> tuple[object, ...]:
+    """The extension objects that every app shares: create_app configures them for the app it makes."""
+    from qms.extensions import csrf, login_manager, mail, migrate
+    from qms.security import limiter, talisman
+
+    return (limiter, talisman, login_manager, csrf, mail, migrate)
+
+
+def _dispose_other_engines(apps: dict[str, _WorkerApp]) -> None:
+    """Close the pooled connections of apps a test made itself (they may point at the worker's database)."""
+    keep = {built.engine for built in apps.values()}
+    for engines in list(db._app_engines.values()):
+        for engine in engines.values():
+            if engine not in keep:
+                engine.dispose()
+
+
+@contextlib.contextmanager
+def _joined_transaction(engine: sa.Engine, restart_sequences: sa.TextClause) -> Iterator[None]:
+    """Every session of the app of ``engine`` joins one outer transaction with a savepoint; rolled back at the end.
+
+    Flask-SQLAlchemy's ``Session.get_bind`` answers the app's engine whatever the session was given,
+    so each session is handed the test's connection as it begins: it then serves that engine with
+    the connection (a savepoint of its own), and ``db.engine`` stays the engine.
+    """
+    connection = engine.connect()
+    outer = connection.begin()
+    connection.execute(restart_sequences)
+    factory = db.session.session_factory
+    saved_options = dict(factory.kw)
+    factory.kw["join_transaction_mode"] = "create_savepoint"
+
+    def join(session, transaction) -> None:
+        if transaction.parent is None and session.get_bind() is engine:
+            session.connection(bind_arguments={"bind": connection})
+
+    event.listen(factory, "after_transaction_create", join)
+    try:
+        yield
+    finally:
+        event.remove(factory, "after_transaction_create", join)
+        factory.kw.clear()
+        factory.kw.update(saved_options)
+        if outer.is_active:
+            outer.rollback()
+        connection.close()
 
 
 @pytest.fixture(params=DATABASES)
 def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("QMS_INSTANCE_PATH", str(tmp_path / "instance"))
-    url = _database_url(request, tmp_path)
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "TESTING": True,
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            # the dashboard counts afresh on every view (tests/core/test_web.py tests its cache on its own)
-            "QMS_DASHBOARD_CACHE_SECONDS": 0,
-            # the test client sends Secure cookies only over https
-            "SESSION_COOKIE_SECURE": False,
-        }
-    )
-    app.config["QMS_TEST_DATABASE"] = request.param
+    kind = request.param
+    built = _worker_app(request, kind)
+    real_commits = request.node.get_closest_marker("real_commits") is not None
+    app = built.app
+    built.reset(tmp_path)
     with app.app_context():
-        if request.param == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.session.commit()
+        if kind == "sqlite":
+            built.fresh_sqlite_file()
+            joined = contextlib.nullcontext()
+        elif real_commits:
+            built.truncate()
+            joined = contextlib.nullcontext()
         else:
-            db.create_all()
-            ensure_search_index(db.session)
-            db.session.commit()
-        ensure_head(db.session)
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+            joined = _joined_transaction(built.engine, built.restart_sequences)
+        try:
+            with joined:
+                ensure_head(db.session)
+                yield app
+                db.session.remove()
+        finally:
+            db.session.remove()
+            _dispose_other_engines(request.getfixturevalue("_worker_apps"))
+            if kind == "postgresql" and real_commits:
+                built.truncate()
+    built.reset(tmp_path)
 
 
 @pytest.fixture

@@ -100,8 +100,8 @@ def test_auditor_answers_the_checklist_on_a_tablet(tablet, live_server, org, sho
     page.reload()
     for item_id in online_ids:
         expected = "minor" if item_id == finding_id else "conforming"
-        assert page.locator(f"#r-{item_id}-{expected}").is_checked()
-    assert page.locator(f"#r-{offline_id}-observation").is_checked()
+        expect(page.locator(f"#r-{item_id}-{expected}")).to_be_checked()
+    expect(page.locator(f"#r-{offline_id}-observation")).to_be_checked()
     expect(page.locator(f"#notes-{offline_id}")).to_have_value("Labels faded but legible.")
     expect(page.locator(f"#notes-{finding_id}")).to_have_value("Two operators on line 2 had no training record.")
     expect(page.locator(f"#item-{finding_id} .nc-link a")).to_have_text(reference)

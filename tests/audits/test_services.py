@@ -423,6 +423,7 @@ def test_audit_validation(org):
     assert db.session.scalar(select(func.count()).select_from(ChecklistItem)) == 0
 
 
+@pytest.mark.real_commits
 def test_two_auditors_saving_one_question_at_once_raise_one_nc(app, org):
     """Two sessions answer the same question at once: one wins, the other gets a Conflict."""
     import threading

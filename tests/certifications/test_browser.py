@@ -89,6 +89,7 @@ def test_manager_sees_readiness_the_stage2_block_and_downloads_the_pack(desktop,
     expect(page.locator("#readiness-verdict")).to_have_text("Not ready")
     blocking = page.get_by_role("alert").filter(has_text="Blocking the audit")
     expect(blocking).to_contain_text("1 major nonconformity open")
+    expect(page.locator("#reasons")).to_be_visible()
     assert page.locator("#blocking").bounding_box()["y"] < page.locator("#reasons").bounding_box()["y"]
     reasons = page.locator("#reasons")
     expect(reasons.get_by_role("row").filter(has_text="1 major nonconformity open")).to_contain_text("−25")

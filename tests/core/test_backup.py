@@ -37,6 +37,8 @@ from ..conftest import PG_URL
 from ..documents.test_services import pdf_bytes
 from ..helpers import empty_database
 
+pytestmark = pytest.mark.real_commits  # the backup reads, and the restore writes, on connections of their own
+
 Snapshot = dict[str, list[tuple]]
 REVISIONS = "tables/document_revisions.jsonl"
 

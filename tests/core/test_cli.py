@@ -11,6 +11,7 @@ from qms.services.audit_trail import verify
 from workflows import lifecycle_names
 
 
+@pytest.mark.sqlite_only
 def test_lifecycle_list_names_every_lifecycle(runner):
     result = runner.invoke(args=["lifecycle", "list"])
     assert result.exit_code == 0
@@ -19,6 +20,7 @@ def test_lifecycle_list_names_every_lifecycle(runner):
     assert len(result.output.strip().splitlines()) == 11
 
 
+@pytest.mark.sqlite_only
 def test_lifecycle_diagram_prints_mermaid(runner):
     result = runner.invoke(args=["lifecycle", "diagram", "certification"])
     assert result.exit_code == 0
@@ -26,6 +28,7 @@ def test_lifecycle_diagram_prints_mermaid(runner):
     assert 'state "Stage 1' in result.output
 
 
+@pytest.mark.sqlite_only
 def test_lifecycle_diagram_writes_a_file_and_highlights_a_state(runner, tmp_path):
     out = tmp_path / "nc.mmd"
     result = runner.invoke(args=["lifecycle", "diagram", "nonconformity", "-o", str(out), "--state", "contained"])
@@ -34,6 +37,7 @@ def test_lifecycle_diagram_writes_a_file_and_highlights_a_state(runner, tmp_path
     assert "Class contained s_active" in text
 
 
+@pytest.mark.sqlite_only
 def test_lifecycle_diagram_rejects_unknown_names_and_states(runner):
     assert runner.invoke(args=["lifecycle", "diagram", "nope"]).exit_code == 2
     bad_state = runner.invoke(args=["lifecycle", "diagram", "survey", "--state", "nope"])

@@ -45,6 +45,7 @@ from ..helpers import empty_database
 
 pytestmark = [
     pytest.mark.postgresql,
+    pytest.mark.real_commits,
     pytest.mark.skipif(not PG_URL, reason="QMS_TEST_DATABASE_URL is not set"),
 ]
 

@@ -50,6 +50,7 @@ def test_a_job_runs_once_per_day(app, org):
     assert _runs() == 2
 
 
+@pytest.mark.real_commits
 def test_concurrent_claims_give_exactly_one_run(app):
     """Eight threads, each with its own session (app context), claim the same (job, day) at once."""
     barrier = threading.Barrier(8)
@@ -283,6 +284,7 @@ def _redis_or_skip() -> None:
         pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
 
 
+@pytest.mark.real_commits
 def test_a_celery_worker_on_redis_runs_the_task_once(app, org, tmp_path):
     _redis_or_skip()
     import redis

@@ -15,6 +15,7 @@ from ..conftest import PG_URL
 from ..helpers import empty_database
 
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
+pytestmark = pytest.mark.real_commits
 
 
 @pytest.mark.parametrize("database", DATABASES)

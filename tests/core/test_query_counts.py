@@ -309,6 +309,7 @@ def test_api_lists_do_not_grow_with_rows(app, world):
     assert not _growth(before, after), "statements grow with the rows shown:\n" + "\n".join(_growth(before, after))
 
 
+@pytest.mark.sqlite_only
 def test_every_list_is_counted(app):
     """A new GET page or API collection without parameters must join a list above."""
     web_covered = {path.split("?")[0] for path in WEB_LISTS} | NOT_LISTS

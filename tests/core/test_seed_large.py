@@ -42,6 +42,7 @@ from qms.services.users import check_password, find_by_email
 from workflows import get_lifecycle
 
 FACTOR = 0.002
+pytestmark = pytest.mark.real_commits  # on PostgreSQL the load ends with ANALYZE on a connection of its own
 PLAN_APPROVED = ("action_planned", "actions_completed")
 
 

@@ -10,6 +10,7 @@ from ..conftest import login
 from ..helpers import nc_in_state, new_nc
 
 
+@pytest.mark.sqlite_only
 def test_pages_need_a_signed_in_user(client):
     response = client.get("/nonconformities")
     assert response.status_code == 302
@@ -77,6 +78,7 @@ def test_missing_pages_are_404(client, org):
     assert client.get("/lifecycles/nope").status_code == 404
 
 
+@pytest.mark.sqlite_only
 def test_api_paths_answer_json_errors(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404

@@ -280,6 +280,7 @@ def test_history_replays_to_the_current_state(org):
     assert replay(nc) == "closed"
 
 
+@pytest.mark.real_commits
 def test_concurrent_fires_on_one_record_exactly_one_wins(app, org):
     """Two sessions (two connections) fire on the same version at once."""
     nc_id = new_nc(org).id

@@ -151,6 +151,7 @@ def test_the_database_refuses_two_revisions_in_force(org):
     db.session.rollback()
 
 
+@pytest.mark.real_commits
 def test_concurrent_activation_leaves_exactly_one_revision_in_force(app, org):
     document = new_document(org)
     revisions = []

@@ -733,6 +733,7 @@ def test_evidence_files_are_checked_by_content(app, api, org):
 # --- documentation --------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_openapi_document_is_public_and_declares_bearer_auth(client):
     response = client.get("/api/v1/openapi.json")
     spec = ok(response)
@@ -747,6 +748,7 @@ def test_openapi_document_is_public_and_declares_bearer_auth(client):
     assert set(spec["components"]["schemas"]["Error"]["required"]) == {"code", "status", "message", "errors"}
 
 
+@pytest.mark.sqlite_only
 def test_interactive_docs_are_served_from_local_assets_without_inline_script(client):
     response = client.get("/api/docs")
     assert response.status_code == 200 and response.mimetype == "text/html"

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import update
 from werkzeug.serving import make_server
 
@@ -73,9 +74,9 @@ def shots(tmp_path) -> Path:
 
 def sign_in(page, base: str, email: str) -> None:
     page.goto(f"{base}/login")
-    if page.get_by_role("button", name="Sign out").count():
+    if page.get_by_role("button", name="Sign out").count():  # the page has loaded: an instant check is enough
         page.get_by_role("button", name="Sign out").click()
-        page.goto(f"{base}/login")
+        page.get_by_text("You are signed out.").wait_for()  # a goto right away could cancel the sign-out
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -148,7 +149,8 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form.get_by_label("What was done").fill("Schedule moved; reminders 14 days ahead.")
     form.get_by_role("button", name="Mark implemented").click()
     page.get_by_text("The record is now implemented").wait_for()
-    assert page.get_by_role("button", name="Verify").count() == 0  # process owners do not verify
+    page.wait_for_load_state()  # the flash comes first: the rest of the page may still be loading
+    expect(page.get_by_role("button", name="Verify")).to_have_count(0)  # process owners do not verify
 
     # Another quality officer verifies it, with an electronic signature.
     sign_in(page, base, org.quality2.email)
@@ -184,7 +186,8 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Close").click()
     page.get_by_text("The record is now closed").wait_for()
-    assert page.get_by_text(f"{org.quality.name} — approved for closure").count() == 1
+    # the flash is at the top of the page, the history at its foot (after the diagram's script)
+    expect(page.get_by_text(f"{org.quality.name} — approved for closure")).to_have_count(1)
     page.screenshot(path=shots / "nonconformity-closed.png", full_page=True)
 
     pdf = page.request.get(page.get_by_role("link", name="PDF report").get_attribute("href").join([base, ""]))

@@ -189,6 +189,7 @@ def test_compressed_report_reads_back_with_pdftotext(app, org, tmp_path):
 # --- the register ----------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_register_without_rows_says_so(app, org):
     pdf = register_report([], ORG, {"State": "Closed", "Severity": ""}, generated_at=GENERATED, compress=False)
     text = pdf_text(pdf)

@@ -280,6 +280,7 @@ def test_forms_need_a_csrf_token(app, org):
     assert response.status_code == 400
 
 
+@pytest.mark.real_commits
 def test_sign_in_is_rate_limited(app, org):
     from qms import create_app
     from qms.security import limiter
@@ -386,6 +387,7 @@ def _attempts(app, org, forwarded_for: str, count: int) -> list[int]:
     ]
 
 
+@pytest.mark.real_commits
 def test_behind_a_trusted_proxy_the_rate_limit_counts_each_client(app, org, monkeypatch):
     from qms import create_app
     from qms.config import from_environment
@@ -403,6 +405,7 @@ def test_behind_a_trusted_proxy_the_rate_limit_counts_each_client(app, org, monk
     assert other == [200]  # another client behind the same proxy is not locked out
 
 
+@pytest.mark.real_commits
 def test_without_a_trusted_proxy_a_forged_forwarded_for_does_not_escape_the_limit(app, org):
     from qms import create_app
     from qms.security import limiter

@@ -629,6 +629,7 @@ def test_invitations_for_an_invitation_survey_created_by_service_are_listed_in_r
     assert "0.0 %" in page and "0 of 4 invitations answered" in page
 
 
+@pytest.mark.real_commits
 def test_public_posts_are_rate_limited(app, org):
     from qms import create_app
     from qms.security import limiter
