@@ -2,8 +2,8 @@
 
 Everything goes through the services, so the demo history, signatures and
 audit trail are exactly what real use produces. One module per area: ``users``,
-``nonconformities``, ``certifications``, ``audits``, ``customers`` (a survey and
-complaints) and ``reviews``; ``large`` bulk-loads the large organisation instead.
+``nonconformities``, ``certifications``, ``audits``, ``surveys``, ``complaints`` and
+``reviews``; ``large`` bulk-loads the large organisation instead.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import datetime as dt
 from ..services.users import create_user
 from .audits import _seed_audits
 from .certifications import _seed_certifications
-from .customers import _seed_customers as _seed_customers
+from .complaints import seed_complaints
 from .nonconformities import _seed_nonconformities
 from .reviews import _seed_reviews
+from .surveys import seed_survey
 from .users import DEMO_PASSWORD, DEMO_USERS
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "seed_demo"]
@@ -30,7 +31,8 @@ def seed_demo(today: dt.date | None = None) -> str:
     certification_count = _seed_certifications(users, today)
     nc_count = _seed_nonconformities(users, today)
     audit_count = _seed_audits(users, today)
-    responses, complaint_count = _seed_customers(users, today)
+    responses = seed_survey(users, today)
+    complaint_count = seed_complaints(users, today)
     review_count = _seed_reviews(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "

@@ -15,7 +15,6 @@ from qms.database import db
 from qms.models import (
     MANAGEMENT_REVIEW_INPUTS,
     ChangeImpact,
-    ImplementationItem,
     ImportedStandard,
     IsoChangeReview,
     ManagementReview,
@@ -24,7 +23,7 @@ from qms.models import (
 )
 from qms.services import fire
 from qms.services.documents import create_document
-from qms.services.implementation import build_board, clause_item, item_for_process
+from qms.services.implementation import build_board, item_for_process
 from qms.services.reviews import (
     add_action,
     assess_change,
@@ -34,12 +33,16 @@ from qms.services.reviews import (
 )
 
 from ..audits.test_web import signed_in, text
-from ..conftest import PASSWORD
 from ..helpers import audit_in_state, new_nc, new_process
 
 TODAY = dt.date.today()
+
+
 ROLE_USERS = ("admin", "manager", "quality", "auditor", "owner", "viewer")
+
+
 RUNNERS = ("manager", "quality")
+
 
 GOOD_YAML = """\
 identifier: iso-9001-2026
@@ -53,6 +56,7 @@ clauses:
   - {number: "4.2", parent: "4", title: Needs and expectations of interested parties}
   - {number: "5", parent: null, title: Leadership}
 """
+
 
 BAD_YAML = """\
 identifier: acme-sop-7
@@ -102,9 +106,6 @@ def planned_mr(org, **fields) -> ManagementReview:
 
 def upload(content: str, name: str, **fields):
     return {"file": (io.BytesIO(content.encode("utf-8")), name), **fields}
-
-
-# --------------------------------------------------------------------------- pages for every role
 
 
 @pytest.mark.parametrize("who", ROLE_USERS)
@@ -165,9 +166,6 @@ def test_the_index_lists_every_kind_with_state_owner_and_deadline(app, org):
     assert "Organisational-change review" in page and "Management review" in page
     listing = text(signed_in(app, org.viewer).get("/reviews/management"))
     assert mr.reference in listing and "Management review 2026" in listing and "12" in listing  # inputs missing
-
-
-# --------------------------------------------------------------------------- standards and opening ISO-change reviews
 
 
 def test_importing_a_standard_then_reviewing_the_change_from_it(app, org):
@@ -397,9 +395,6 @@ def test_approving_the_plan_and_linking_the_verification(app, org):
     assert signed_in(app, org.auditor).post(f"{url(review)}/verification", data={}).status_code == 403
 
 
-# --------------------------------------------------------------------------- organisational change
-
-
 def test_org_change_with_suggested_impacts_and_actions(app, org):
     process = new_process(org)
     procedure = document(org, "Production control", process="Production")
@@ -502,9 +497,6 @@ def test_the_org_change_form_validates(app, org):
         response = owner.post("/reviews/org-change/new", data=data)
         assert response.status_code == 422, data
     assert count(OrgChangeReview) == 0
-
-
-# --------------------------------------------------------------------------- management review
 
 
 def test_management_review_compiles_inputs_takes_notes_and_downloads_minutes(app, org):
@@ -622,82 +614,3 @@ def test_my_work_lists_review_actions_overdue_first(app, org):
     row = page.split("Sooner action")[1].split("</tr>")[0]
     assert "overdue" in row
     assert later.title not in text(signed_in(app, org.viewer).get("/my-work"))
-
-
-# --------------------------------------------------------------------------- the implementation board
-
-
-def test_the_board_is_built_and_cards_move_with_the_guard_reasons(app, org):
-    process = new_process(org)
-    procedure = document(org, "Production control", process="Production")
-    assert signed_in(app, org.viewer).post("/implementation/build").status_code == 403
-    quality = signed_in(app, org.quality)
-    page = text(quality.get("/implementation"))
-    assert "The board is empty" in page
-    response = quality.post("/implementation/build")
-    assert response.status_code == 302
-    page = text(quality.get("/implementation"))
-    assert "29 item(s) added to the board" in page
-    assert count(ImplementationItem) == 29
-    assert "0.0 %" in page and "0 of 29 items" in page
-    item = item_for_process(process)
-    card = page.split(f'id="card-{item.id}"')[1].split("</li>")[0]
-    assert "Process: Production" in card and org.owner.name in card and "0 evidence" in card
-    assert "Add at least one controlled document linked as evidence first" in card
-    processes_only = text(quality.get("/implementation?show=processes"))
-    assert f'id="card-{item.id}"' in processes_only
-    assert f'id="card-{clause_item("4.1").id}"' not in processes_only
-    assert "The board already holds every process and clause" in text(
-        quality.get(quality.post("/implementation/build").headers["Location"])
-    )
-    # the item page: the blocked move, then evidence, then the move
-    address = f"/implementation/{item.id}"
-    response = quality.post(f"{address}/events/document", data={"version": item.version})
-    assert response.status_code == 409 and "Add at least one controlled document" in text(response)
-    response = quality.post(f"{address}/evidence", data={"kind": "document", "ref": "999999"})
-    assert response.status_code == 422 and "no document with id" in text(response)
-    response = quality.post(f"{address}/evidence", data={"kind": "url", "ref": "javascript:alert(1)"})
-    assert response.status_code == 422 and "must be a web address" in text(response)
-    response = quality.post(f"{address}/evidence", data={"kind": "rumour", "ref": "1"})
-    assert response.status_code == 422
-    assert quality.post(f"{address}/evidence", data={"kind": "document", "ref": str(procedure.id)}).status_code == 302
-    response = quality.post(
-        f"{address}/evidence", data={"kind": "url", "ref": "https://intranet.example/prod", "label": "Shift log"}
-    )
-    assert response.status_code == 302
-    page = text(quality.get(address))
-    assert f'href="/documents/{procedure.id}"' in page and 'href="https://intranet.example/prod"' in page
-    db.session.refresh(item)
-    assert quality.post(f"{address}/events/document", data={"version": item.version}).status_code == 302
-    db.session.refresh(item)
-    assert item.state == "documented"
-    card = text(quality.get("/implementation")).split('id="col-documented"')[1].split(f'id="card-{item.id}"')[1]
-    assert "2 evidence" in card.split("</li>")[0] and "Next: Mark implemented" in card.split("</li>")[0]
-    # removing evidence; the owner of the process may link too; a viewer may not
-    assert quality.post(f"{address}/evidence/1/remove").status_code == 302
-    assert quality.post(f"{address}/evidence/7/remove").status_code == 422
-    db.session.refresh(item)
-    assert [e["kind"] for e in item.evidence] == ["document"]
-    owner = signed_in(app, org.owner)
-    assert owner.post(f"{address}/evidence", data={"kind": "url", "ref": "https://example.org/x"}).status_code == 302
-    assert (
-        signed_in(app, org.viewer).post(f"{address}/evidence", data={"kind": "url", "ref": "https://x.org"}).status_code
-        == 403
-    )
-    clause = clause_item("4.1")
-    assert (
-        owner.post(f"/implementation/{clause.id}/evidence", data={"kind": "url", "ref": "https://x.org"}).status_code
-        == 403
-    )
-    # confirming effective needs an audit: the reason is on the page
-    for event, data in (("implement", {"implementation": "Both shifts"}), ("monitor", {"monitoring": "Scrap rate"})):
-        db.session.refresh(item)
-        assert quality.post(f"{address}/events/{event}", data={"version": item.version, **data}).status_code == 302
-    page = text(quality.get(address))
-    assert "Add at least one completed internal audit covering it first" in page
-    db.session.refresh(item)
-    response = quality.post(
-        f"{address}/events/confirm_effective",
-        data={"version": item.version, "evidence": "Audited", "signature_password": PASSWORD},
-    )
-    assert response.status_code == 409

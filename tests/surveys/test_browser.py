@@ -21,7 +21,8 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from qms.database import db
-from qms.demo import _seed_customers
+from qms.demo.complaints import seed_complaints
+from qms.demo.surveys import seed_survey
 from qms.models import Survey
 
 from ..nonconformities.test_browser import CHROMIUM, LAUNCH_ARGS, shots, sign_in  # noqa: F401  (shots is a fixture)
@@ -63,7 +64,9 @@ def watched(page, errors: list[str], dialogs: list[str]):
 
 def test_customer_answers_the_public_survey_and_the_dashboard_updates(browser, live_server, org, shots):  # noqa: F811
     base = live_server
-    _seed_customers({"quality": org.quality, "owner": org.owner}, dt.date.today())
+    people = {"quality": org.quality, "owner": org.owner}
+    seed_survey(people, dt.date.today())
+    seed_complaints(people, dt.date.today())
     survey = db.session.scalar(select(Survey))
     survey_id, token, title = survey.id, survey.public_token, survey.title
     question_ids = [question.id for question in survey.questions]

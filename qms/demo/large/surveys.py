@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..customers import _SURVEY_QUESTIONS
+from ..surveys import _SURVEY_QUESTIONS
 from .common import HISTORY_DAYS, _at, _SeederBase
 
 

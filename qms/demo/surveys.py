@@ -1,10 +1,10 @@
-"""The demo customers: a satisfaction survey with three months of responses, and complaints."""
+"""The demo satisfaction survey, with three months of responses from several channels."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from ..services import complaints, fire, surveys
+from ..services import fire, surveys
 
 _SURVEY_QUESTIONS = (
     {"kind": "nps", "text": "How likely are you to recommend us to a friend or colleague?", "required": True},
@@ -18,9 +18,9 @@ _SURVEY_QUESTIONS = (
 _VERBATIMS = ("Faster replies on WhatsApp please", "Friendly staff", "", "Delivery took too long", "")
 
 
-def _seed_customers(users: dict, today: dt.date) -> tuple[int, int]:
-    """A survey with three months of responses, and complaints from social channels at several stages."""
-    qo, owner = users["quality"], users["owner"]
+def seed_survey(users: dict, today: dt.date) -> int:
+    """An open survey with three months of responses; the number of responses."""
+    qo = users["quality"]
     survey = surveys.create_survey(
         qo,
         title=f"Customer satisfaction survey {today.year}",
@@ -51,48 +51,4 @@ def _seed_customers(users: dict, today: dt.date) -> tuple[int, int]:
                 survey, {k: v for k, v in answers.items() if v != ""}, channel=channels[i % 5], today=responded
             )
             count += 1
-    complaints_seeded = [
-        complaints.log_complaint(
-            qo,
-            channel=channel,
-            summary=summary,
-            description=description,
-            customer_handle=handle,
-            post_url=url,
-            service="Customer service",
-        )
-        for channel, summary, description, handle, url in (
-            (
-                "twitter",
-                "Order arrived damaged",
-                "Photo of a crushed box posted publicly.",
-                "@wanjiku",
-                "https://x.com/wanjiku/status/1",
-            ),
-            (
-                "facebook",
-                "No reply to inbox message for a week",
-                "Customer asked twice about a refund.",
-                "Otieno Ouma",
-                "",
-            ),
-            ("whatsapp", "Wrong item delivered", "Ordered size 42, received 40.", "+254 700 000 001", ""),
-            (
-                "instagram",
-                "Rude response from the page admin",
-                "Comment thread on our latest post.",
-                "@amina.k",
-                "https://instagram.com/p/abc",
-            ),
-            ("email", "Invoice charged twice", "Billed twice for order 4471.", "", ""),
-        )
-    ]
-    damaged, _unanswered, wrong_item, rude, invoice = complaints_seeded
-    for complaint in (damaged, wrong_item, rude, invoice):
-        fire(complaint, "acknowledge", qo, {"acknowledged_on": today, "severity": "medium"})
-    fire(damaged, "investigate", owner)
-    fire(damaged, "resolve", owner, {"resolution": "Replacement sent by courier.", "customer_satisfied": "yes"})
-    fire(damaged, "close", qo, {"communicated_on": today})
-    fire(wrong_item, "investigate", owner)
-    fire(invoice, "escalate", qo, {"reason": "Double billing happened three times this month."})
-    return count, len(complaints_seeded)
+    return count
