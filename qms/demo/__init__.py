@@ -2,8 +2,8 @@
 
 Everything goes through the services, so the demo history, signatures and
 audit trail are exactly what real use produces. One module per area: ``users``,
-``nonconformities``, ``certifications``, ``audits``, ``surveys``, ``complaints`` and
-``reviews``; ``large`` bulk-loads the large organisation instead.
+``nonconformities``, ``certifications``, ``audits``, ``surveys``, ``complaints``,
+``reviews`` and ``implementation``; ``large`` bulk-loads the large organisation instead.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from ..services.users import create_user
 from .audits import _seed_audits
 from .certifications import _seed_certifications
 from .complaints import seed_complaints
+from .implementation import seed_board
 from .nonconformities import _seed_nonconformities
 from .reviews import _seed_reviews
 from .surveys import seed_survey
@@ -34,6 +35,7 @@ def seed_demo(today: dt.date | None = None) -> str:
     responses = seed_survey(users, today)
     complaint_count = seed_complaints(users, today)
     review_count = _seed_reviews(users, today)
+    seed_board(users)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
         f"{responses} survey responses, {complaint_count} complaints and {certification_count} certifications."

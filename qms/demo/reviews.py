@@ -6,11 +6,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from ..services import fire, implementation, reviews
+from ..services import fire, reviews
 
 
 def _seed_reviews(users: dict, today: dt.date) -> int:
-    """A management review gathering its inputs, an ISO-change review for the 2024 amendment, the board."""
+    """A management review gathering its inputs, an ISO-change review for the 2024 amendment, an
+    organisational change."""
     qo, mgr, owner = users["quality"], users["manager"], users["owner"]
     review = reviews.plan_management_review(
         mgr,
@@ -37,7 +38,6 @@ def _seed_reviews(users: dict, today: dt.date) -> int:
         description="A powder-coating line replaces wet painting from next quarter.",
         process_id=next(p.id for p in _processes() if p.code == "PROD"),
     )
-    implementation.build_board(qo)
     return 3
 
 
