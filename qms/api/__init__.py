@@ -3,7 +3,7 @@
 - OpenAPI 3 document at ``/api/v1/openapi.json``; Swagger UI at ``/api/docs``.
 - Every resource route needs ``Authorization: Bearer <token>`` (``auth.py``);
   the document and the docs page are public.
-- Views are thin: parse and validate (``schemas.py``), call one service,
+- Views are thin: parse and validate (``schemas/``), call one service,
   present the result; authorisation is the services' (NotPermitted → 403).
 - Errors are JSON ``{"code", "status", "message", "errors"}`` (``errors.py``).
 """
@@ -78,9 +78,10 @@ def init_api(app: Flask) -> QmsApi:
     app.config.setdefault("API_SPEC_OPTIONS", {"security": [{"bearerAuth": []}], "info": {"description": DESCRIPTION}})
     api = QmsApi(app)
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
-    for module in (nonconformities, attachments, documents, users, tokens):
-        api.register_blueprint(module.blp)
-    api.register_blueprint(nonconformities.actions_blp)
+    # the order of the OpenAPI document's tags: nonconformities, then their corrective actions
+    for blueprint in (nonconformities.blp, nonconformities.actions_blp, attachments.blp, documents.blp, users.blp):
+        api.register_blueprint(blueprint)
+    api.register_blueprint(tokens.blp)
     api.register_blueprint(audits.programmes_blp)
     api.register_blueprint(audits.blp)
     api.register_blueprint(standards.blp)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import weakref
 from typing import Any
 
 import pytest
@@ -216,9 +217,17 @@ def quality_token(org) -> str:
     return create_token(org.quality, "schemathesis")[1]
 
 
+#: the document as schemathesis read it, per app (the fixtures build one app per database per worker)
+_SCHEMAS: weakref.WeakKeyDictionary[Any, schemathesis.BaseSchema] = weakref.WeakKeyDictionary()
+
+
 @pytest.fixture
 def api_schema(app) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    """The app's OpenAPI document, fetched and parsed once per app: it does not change between tests."""
+    schema = _SCHEMAS.get(app)
+    if schema is None:
+        schema = _SCHEMAS[app] = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    return schema
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import event, select
 
-from qms.api import documents as documents_api
 from qms.database import db
 from qms.models import Document, User
 from qms.services import fire
@@ -26,17 +25,6 @@ ROLES = ("admin", "manager", "quality", "quality2", "auditor", "owner", "viewer"
 TODAY = dt.date.today().isoformat()
 #: a file no document may be (an executable)
 REFUSED_FILE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(range(256))
-
-
-@pytest.fixture(autouse=True)
-def _documents_blueprint(app):
-    """Register the documents API on the test app when ``init_api`` does not (yet) do it.
-
-    Harmless once ``qms/api/__init__.py`` registers ``documents.blp`` itself.
-    """
-    if documents_api.blp.name not in app.blueprints:
-        app.extensions["qms_api"].register_blueprint(documents_api.blp)
-    return app
 
 
 def _upload(api: ApiClient, who: str, document_id: int, content: bytes, name: str = "sop.pdf", **form: str):
