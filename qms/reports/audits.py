@@ -76,20 +76,6 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 _CURRENT_BAR = colors.HexColor("#2f80ed")
 _EARLIER_BAR = colors.HexColor("#9fb3c8")
-_notice = ParagraphStyle(
-    "notice",
-    parent=STYLES.body,
-    fontName="Helvetica-Bold",
-    fontSize=10,
-    leading=13,
-    textColor=colors.HexColor("#9b1c1c"),
-    backColor=colors.HexColor("#fdecea"),
-    borderColor=colors.HexColor("#c81e1e"),
-    borderWidth=0.6,
-    borderPadding=(4, 5, 4, 5),
-    spaceBefore=6,
-    spaceAfter=8,
-)
 _plan_cell = ParagraphStyle("plan_cell", parent=STYLES.cell, fontSize=6.5, leading=8, spaceAfter=2)
 _GRADE_COLOURS = {"major": "#9b1c1c", "minor": "#b54708", "observation": "#243b53", "ofi": "#1b6e3a"}
 _grade_styles = {
@@ -181,7 +167,7 @@ def audit_report_pdf(
         ),
     ]
     if not approved:
-        story.append(Paragraph(escape(_draft_text(audit)), _notice))
+        story.append(Paragraph(escape(_draft_text(audit)), STYLES.notice))
     story += [
         Paragraph("Audit details", STYLES.h2),
         _details(audit, standards, width),
@@ -578,7 +564,7 @@ def _signatures(history: Sequence[TransitionHistory], approved: bool, width: flo
     for row in signed:
         out.append(Paragraph(markup(row.signature_manifest), STYLES.cell_small))
     if not approved:
-        out.append(Paragraph(escape(f"{DRAFT_NOTICE}."), _notice))
+        out.append(Paragraph(escape(f"{DRAFT_NOTICE}."), STYLES.notice))
     return out
 
 

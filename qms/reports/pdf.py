@@ -120,6 +120,20 @@ class Styles:
     cell_small = _style("cell_small", fontSize=7, leading=8.8, textColor=MUTED)
     head = _style("head", fontName="Helvetica-Bold", fontSize=8, leading=10, textColor=colors.white)
     label = _style("label", fontName="Helvetica-Bold", fontSize=8.5, leading=11, textColor=MUTED)
+    #: a boxed warning in red, such as a draft report's "not yet approved"
+    notice = _style(
+        "notice",
+        spaceAfter=8,
+        fontName="Helvetica-Bold",
+        fontSize=10,
+        leading=13,
+        textColor=colors.HexColor("#9b1c1c"),
+        backColor=colors.HexColor("#fdecea"),
+        borderColor=colors.HexColor("#c81e1e"),
+        borderWidth=0.6,
+        borderPadding=(4, 5, 4, 5),
+        spaceBefore=6,
+    )
 
 
 STYLES = Styles()

@@ -67,20 +67,6 @@ ACRONYMS = {"nps": "NPS", "csi": "CSI", "nc": "NC", "ncs": "NCs", "qms": "QMS", 
 MAX_DEPTH = 3
 _INDENT = 5 * mm
 
-_notice = ParagraphStyle(
-    "mr_notice",
-    parent=STYLES.body,
-    fontName="Helvetica-Bold",
-    fontSize=10,
-    leading=13,
-    textColor=colors.HexColor("#9b1c1c"),
-    backColor=colors.HexColor("#fdecea"),
-    borderColor=colors.HexColor("#c81e1e"),
-    borderWidth=0.6,
-    borderPadding=(4, 5, 4, 5),
-    spaceBefore=6,
-    spaceAfter=8,
-)
 _group = ParagraphStyle(
     "mr_group",
     parent=STYLES.label,
@@ -238,7 +224,7 @@ def management_review_pdf(
         _header(review, generated_at, approved, width),
     ]
     if not approved:
-        story.append(Paragraph(escape(_draft_text(review)), _notice))
+        story.append(Paragraph(escape(_draft_text(review)), STYLES.notice))
     story += [
         Paragraph("Inputs (ISO 9001 9.3.2)", STYLES.h2),
         *_inputs(review, width),
@@ -399,7 +385,7 @@ def _signatures(signed: Sequence[TransitionHistory], approved: bool, width: floa
     for row in signed:
         out.append(Paragraph(markup(row.signature_manifest), STYLES.cell_small))
     if not approved:
-        out.append(Paragraph(escape(f"{DRAFT_NOTICE}."), _notice))
+        out.append(Paragraph(escape(f"{DRAFT_NOTICE}."), STYLES.notice))
     return out
 
 
