@@ -9,11 +9,12 @@ from typing import Any
 
 from flask import url_for
 from marshmallow import RAISE
-from sqlalchemy import and_, case, not_, select
+from sqlalchemy import and_, not_, select
 from sqlalchemy.orm import selectinload
 
 from ..models import CorrectiveAction, Nonconformity, ProgressNote
 from ..services.nonconformities import (
+    SEVERITY_RANK,
     NcFilters,
     add_corrective_action,
     add_progress_note,
@@ -56,9 +57,6 @@ blp = ApiBlueprint(
 LOAD = (selectinload(Nonconformity.raised_by), selectinload(Nonconformity.owner), selectinload(Nonconformity.actions))
 
 
-SEVERITY_ORDER = {"major": 0, "minor": 1, "observation": 2}
-
-
 def extras(nc: Nonconformity) -> dict[str, Any]:
     base = "api_nonconformities."
     return {
@@ -86,7 +84,7 @@ def list_nonconformities(args: dict[str, Any]) -> dict[str, Any]:
         "reference": nc.reference,
         "detected_on": nc.detected_on,
         "created_at": nc.created_at,
-        "severity": case(SEVERITY_ORDER, value=nc.severity, else_=len(SEVERITY_ORDER)),
+        "severity": SEVERITY_RANK,
         "state": state_order(nc),
     }
     stmt = nonconformity_register(NcFilters.from_api(args), order=ordering(args["sort"], columns, nc.id))

@@ -310,12 +310,15 @@ def add_progress_note(action: CorrectiveAction, actor: User | Actor, text: str) 
     return note
 
 
+#: the severity sort key, gravest first (the register page and the API); an unknown severity sorts last
+SEVERITY_RANK = case({"major": 0, "minor": 1, "observation": 2}, value=Nonconformity.severity, else_=3)
+
 NC_SORTS = {
     "reference": Nonconformity.id,
     "detected_on": Nonconformity.detected_on,
     "title": Nonconformity.title,
     "state": Nonconformity.state,
-    "severity": case({"major": 0, "minor": 1, "observation": 2}, value=Nonconformity.severity, else_=3),
+    "severity": SEVERITY_RANK,
     "process": Nonconformity.process,
 }
 
