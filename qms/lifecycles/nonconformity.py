@@ -112,7 +112,13 @@ LIFECYCLE = Lifecycle(
             roles(QO, PO, MGR),
             guards=(
                 at_least_one("action_count", "corrective action", purpose="the plan has none"),
-                Guard("check_after_a_wait", _check_after_a_wait, "Effectiveness check after today", uses_data=True),
+                Guard(
+                    "check_after_a_wait",
+                    _check_after_a_wait,
+                    "Effectiveness check after today",
+                    uses_data=True,
+                    field="verification_due",
+                ),
             ),
             fields=(Field("verification_due", "Effectiveness check due", "date"),),
         ),

@@ -134,8 +134,12 @@ def add_record_routes(
 
     def fire_from_page(event: str, **view_args: Any) -> Any:
         record = load(**view_args)
+        if request.method == "GET":  # the address bar after a refused form: back to the page, nothing fired
+            return redirect(url(record))
         return fire_from_form(
             record, event, request.form, lambda failed, status: render(record, failed, status), url(record)
         )
 
-    bp.add_url_rule(f"{rule}/events/<event>", endpoint=fire_event, view_func=protect(fire_from_page), methods=["POST"])
+    bp.add_url_rule(
+        f"{rule}/events/<event>", endpoint=fire_event, view_func=protect(fire_from_page), methods=["GET", "POST"]
+    )

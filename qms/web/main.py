@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -79,6 +79,12 @@ def health() -> Any:
         db.session.rollback()
         return {"status": "unavailable", "message": "The database cannot be reached"}, 503
     return {"status": "ok"}
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Any:
+    """Browsers and feed readers ask for /favicon.ico whatever the page links: the SVG icon answers."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.route("/lifecycles")

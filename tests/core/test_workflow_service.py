@@ -200,8 +200,9 @@ def test_effectiveness_is_checked_after_a_waiting_period(org):
     from qms.services.nonconformities import add_corrective_action
 
     add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
-    with pytest.raises(GuardFailed, match="after a waiting period"):
+    with pytest.raises(InvalidData) as caught:
         fire(nc, "plan_actions", org.quality, {"verification_due": dt.date.today().isoformat()})
+    assert "after a waiting period" in caught.value.errors["verification_due"]
 
 
 def test_an_nc_cannot_verify_while_an_action_is_sent_back(org):

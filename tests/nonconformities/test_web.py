@@ -130,6 +130,32 @@ def test_form_errors_name_the_field_and_change_nothing(client, org):
     assert db.session.get(Nonconformity, nc.id).state == "reported"
 
 
+def test_a_refused_effectiveness_date_is_a_field_error_and_the_address_bar_goes_back(client, org):
+    from qms.services.nonconformities import add_corrective_action
+
+    nc = nc_in_state(org, "root_cause_identified")
+    add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
+    login(client, org.quality.email)
+    url = f"/nonconformities/{nc.id}/events/plan_actions"
+
+    response = _post(client, url, verification_due=dt.date.today().isoformat(), version=str(nc.version))
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Please correct the fields marked below." in page and "after a waiting period" in page
+    # reloading that address (or typing it) is a GET: back to the record's page, nothing fired
+    again = client.get(url)
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/nonconformities/{nc.id}")
+    db.session.expire_all()
+    assert db.session.get(Nonconformity, nc.id).state == "root_cause_identified"
+
+
+def test_favicon_ico_answers_with_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.get_data(as_text=True).lstrip().startswith("<svg")
+
+
 def test_a_stale_form_gets_a_conflict(client, org):
     nc = new_nc(org)
     fire(nc, "triage", org.manager, {"severity": "minor"})
