@@ -30,6 +30,16 @@ def _not_an_implementer(ctx: GuardContext) -> str | None:
     return None
 
 
+def _replanned_after_reopening(ctx: GuardContext) -> str | None:
+    reopened = ctx.fact("reopened_on")
+    if reopened is not None and int(ctx.fact("new_action_count") or 0) < 1:
+        return (
+            f"The actions were found ineffective on {reopened.isoformat()}: "
+            "add at least one new corrective action before marking the actions completed"
+        )
+    return None
+
+
 def _observation_only(ctx: GuardContext) -> str | None:
     severity = ctx.fact("severity")
     if severity != "observation":
@@ -128,7 +138,10 @@ LIFECYCLE = Lifecycle(
             ("action_planned",),
             "actions_completed",
             roles(QO, PO),
-            guards=(none_open("open_action_count", "corrective action"),),
+            guards=(
+                none_open("open_action_count", "corrective action"),
+                Guard("replanned_after_reopening", _replanned_after_reopening, "New actions after a reopening"),
+            ),
         ),
         Event(
             "verify_effectiveness",
@@ -152,7 +165,19 @@ LIFECYCLE = Lifecycle(
             ("actions_completed",),
             "action_planned",
             roles(QO, MGR, AUD),
-            fields=(Field("reason", "Why the actions were not effective"),),
+            guards=(
+                Guard(
+                    "new_check_after_a_wait",
+                    _check_after_a_wait,
+                    "New effectiveness check after today",
+                    uses_data=True,
+                    field="verification_due",
+                ),
+            ),
+            fields=(
+                Field("reason", "Why the actions were not effective"),
+                Field("verification_due", "New effectiveness check due", "date"),
+            ),
         ),
         Event(
             "close",

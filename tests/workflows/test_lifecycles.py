@@ -153,6 +153,7 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "nc_plan_approved": {"nc_state": "action_planned"},
     "nc_plan_open": {"nc_state": "root_cause_identified"},
     "not_an_implementer": {"implementer_ids": {OTHER_ID}},
+    "replanned_after_reopening": {"reopened_on": None, "new_action_count": 0},
     # who may act
     "owner_or_quality_officer": {"owner_id": ACTOR_ID},
     "lead_auditor_or_quality_officer": {"lead_auditor_id": ACTOR_ID},
@@ -173,6 +174,7 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "effective_date_not_in_future": {},
     "expiry_after_decision": {},
     "check_after_a_wait": {},
+    "new_check_after_a_wait": {},
 }
 
 
@@ -205,6 +207,7 @@ GUARD_BLOCKS: dict[str, Block] = {
     "nc_plan_approved": Block({"nc_state": "root_cause_identified"}),
     "nc_plan_open": Block({"nc_state": "closed"}),
     "not_an_implementer": Block({"implementer_ids": {ACTOR_ID}}),
+    "replanned_after_reopening": Block({"reopened_on": TODAY - DAY, "new_action_count": 0}),
     "owner_or_quality_officer": Block({"owner_id": OTHER_ID}, exempt_role=QO),
     "lead_auditor_or_quality_officer": Block({"lead_auditor_id": OTHER_ID}, exempt_role=QO),
     "verifier_is_not_implementer": Block({"implemented_by_id": ACTOR_ID}),
@@ -225,6 +228,7 @@ DATA_GUARD_BLOCKS: dict[str, dict[str, Any]] = {
     "effective_date_not_in_future": {"effective_date": TODAY + DAY},
     "expiry_after_decision": {"decided_on": TODAY, "expires_on": TODAY},
     "check_after_a_wait": {"verification_due": TODAY},
+    "new_check_after_a_wait": {"verification_due": TODAY},
 }
 
 
