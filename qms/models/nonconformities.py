@@ -29,6 +29,8 @@ class Nonconformity(WorkflowRecord, db.Model):
     #: the API lists NCs newest first by default
     __table_args__ = (Index("ix_nonconformities_created_at", "created_at"),)
     lifecycle_name = "nonconformity"
+    creator_attribute = "raised_by"
+    created_verb = "Raised"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(30), unique=True)

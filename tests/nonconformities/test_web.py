@@ -150,6 +150,36 @@ def test_a_refused_effectiveness_date_is_a_field_error_and_the_address_bar_goes_
     assert db.session.get(Nonconformity, nc.id).state == "root_cause_identified"
 
 
+def test_the_history_reads_as_words_from_the_moment_the_nc_is_raised(client, org):
+    nc = new_nc(org)
+    login(client, org.quality.email)
+
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    assert "No events yet" not in page and "Raised" in page and org.quality.name in page
+    assert "Not assigned yet" in page
+
+    fire(nc, "triage", org.quality, {"severity": "major"})
+    fire(nc, "contain", org.owner, {"containment": "Quarantined all parts."})
+    fire(
+        nc,
+        "analyse_root_cause",
+        org.quality,
+        {
+            "method": "five_whys",
+            "root_cause": "No recall reminder",
+            "whys": ["Nobody was reminded", "The reminder list was lost"],
+            "fishbone": {"method": ["No checklist"], "man": ["New starter"]},
+        },
+    )
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+
+    assert "<li>Nobody was reminded</li>" in page and "<li>The reminder list was lost</li>" in page
+    assert "Method causes: No checklist" in page and "Man causes: New starter" in page
+    assert "Root cause (Five whys)" in page and "Five whys" in page
+    for developer_value in ("five_whys", '["', "{&#34;", ">whys:", ">fishbone:", ">containment:"):
+        assert developer_value not in page, developer_value
+
+
 def test_favicon_ico_answers_with_the_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
