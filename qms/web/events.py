@@ -96,7 +96,8 @@ def fire_from_form(
         return render(EventFormState(event_name, form, exc.errors, "Please correct the fields marked below."), 422)
     except WorkflowError as exc:
         return render(EventFormState(event_name, form, message=message_of(exc)), status_of(exc))
-    flash(f"{event.label}: done. The record is now {record.state_label.lower()}.")
+    subject = getattr(record, "reference", None) or f"The {record.lifecycle.label.lower()}"
+    flash(f"{event.label}: done. {subject} is now at “{record.state_label}”.")
     return redirect(success_url)
 
 

@@ -115,6 +115,6 @@ def test_auditor_answers_the_checklist_on_a_tablet(tablet, live_server, org, sho
     form.get_by_label("Audit conclusions").fill("The process conforms except one minor finding on training records.")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Submit report for approval").click()
-    page.get_by_text("The record is now report drafted").wait_for()
+    page.get_by_text("is now at “Report drafted”").wait_for()
     expect(page.locator(".signature-mark").last).to_contain_text(f"{org.auditor.name} — submitted as lead auditor")
     page.screenshot(path=shots / "audit.png", full_page=False)

@@ -123,5 +123,5 @@ def test_manager_sees_readiness_the_stage2_block_and_downloads_the_pack(desktop,
     form = page.locator("details[open] form")
     form.get_by_label("Stage 2 audit date").fill((today + dt.timedelta(days=14)).isoformat())
     form.get_by_role("button", name="Ready for stage 2").click()
-    page.get_by_text("The record is now stage 2").wait_for()
+    page.get_by_text("is now at “Stage 2”").wait_for()
     expect(page.locator("#cert-state")).to_have_text("Stage 2")

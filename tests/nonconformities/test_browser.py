@@ -113,7 +113,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form = open_action(page, "Triage")
     form.get_by_label("Severity").select_option("major")
     form.get_by_role("button", name="Triage").click()
-    page.get_by_text("The record is now triaged").wait_for()
+    page.get_by_text("is now at “Triaged”").wait_for()
 
     form = open_action(page, "Record containment")
     form.get_by_label("Containment actions").fill("All wrenches of line 2 quarantined and re-checked.")
@@ -124,7 +124,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form.get_by_label("Root cause", exact=True).fill("The calibration schedule was kept on paper with no reminders.")
     form.get_by_label("Five whys").fill("Wrench overdue\nNobody was reminded\nSchedule on paper")
     form.get_by_role("button", name="Record root cause").click()
-    page.get_by_text("The record is now root cause identified").wait_for()
+    page.get_by_text("is now at “Root cause identified”").wait_for()
 
     page.locator("summary.button", has_text="Add a corrective action").click()
     action_form = page.locator("details[open] form")
@@ -137,7 +137,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form = open_action(page, "Approve action plan")
     form.get_by_label("Effectiveness check due").fill((dt.date.today() + dt.timedelta(days=30)).isoformat())
     form.get_by_role("button", name="Approve action plan").click()
-    page.get_by_text("The record is now corrective action planned").wait_for()
+    page.get_by_text("is now at “Corrective action planned”").wait_for()
     page.screenshot(path=shots / "nonconformity.png", full_page=True)
     action_url = page.get_by_role("link", name=re.compile(r"^CA-\d{4}-\d{4}$")).get_attribute("href")
 
@@ -148,7 +148,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form = open_action(page, "Mark implemented")
     form.get_by_label("What was done").fill("Schedule moved; reminders 14 days ahead.")
     form.get_by_role("button", name="Mark implemented").click()
-    page.get_by_text("The record is now implemented").wait_for()
+    page.get_by_text("is now at “Implemented”").wait_for()
     page.wait_for_load_state()  # the flash comes first: the rest of the page may still be loading
     expect(page.get_by_role("button", name="Verify")).to_have_count(0)  # process owners do not verify
 
@@ -159,7 +159,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form.get_by_label("Verification notes").fill("Checked the schedule and three reminders.")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Verify").click()
-    page.get_by_text("The record is now verified").wait_for()
+    page.get_by_text("is now at “Verified”").wait_for()
     page.screenshot(path=shots / "corrective-action.png", full_page=True)
 
     # Thirty days later, back to the quality officer: complete, verify effectiveness, close.
@@ -181,11 +181,11 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form.get_by_label("Evidence of effectiveness").fill("No recurrence on three audits of line 2.")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Verify effectiveness").click()
-    page.get_by_text("The record is now effectiveness verified").wait_for()
+    page.get_by_text("is now at “Effectiveness verified”").wait_for()
     form = open_action(page, "Close")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Close").click()
-    page.get_by_text("The record is now closed").wait_for()
+    page.get_by_text("is now at “Closed”").wait_for()
     # the flash is at the top of the page, the history at its foot (after the diagram's script)
     expect(page.get_by_text(f"{org.quality.name} — approved for closure")).to_have_count(1)
     page.screenshot(path=shots / "nonconformity-closed.png", full_page=True)

@@ -106,7 +106,7 @@ def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning
     # the gap analysis starts; completing it is blocked until every change is assessed
     page.locator("summary.button", has_text=re.compile(r"^Start gap analysis$")).click()
     page.locator("details[open] form.event-form").get_by_role("button", name="Start gap analysis").click()
-    page.get_by_text("The record is now gap analysis").wait_for()
+    page.get_by_text("is now at “Gap analysis”").wait_for()
     expect(page.get_by_role("button", name="Complete gap analysis")).to_be_disabled()
     expect(page.locator("#why-complete_gap_analysis")).to_have_text("2 clause changes are not yet assessed")
 
@@ -129,7 +129,7 @@ def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning
     form = page.locator("details[open] form.event-form")
     form.get_by_label("Gap analysis summary").fill("One gap: the context analysis must consider climate change")
     form.get_by_role("button", name="Complete gap analysis").click()
-    page.get_by_text("The record is now transition planning").wait_for()
+    page.get_by_text("is now at “Transition planning”").wait_for()
     expect(page.locator("#review-state")).to_have_text("Transition planning")
     expect(page.locator("#details-h + dl")).to_contain_text("One gap: the context analysis")
     expect(page.get_by_role("button", name="Save assessment of 4.1")).to_have_count(0)
