@@ -46,6 +46,7 @@ PLAN_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
 PLANNING_STATES = ("root_cause_identified", "action_planned")
 
 
+#: who can carry a corrective action out: the owner list offers them only
 ACTION_OWNER_ROLES = ("process_owner", "quality_officer", "manager")
 
 

@@ -43,8 +43,8 @@ from ..services.certifications import (
     timeline,
     update_body,
 )
-from .audits import apply_errors, site_choices, standard_choices
 from .events import EventFormState, add_record_routes
+from .forms import apply_errors, site_choices, standard_choices
 
 bp = Blueprint("certifications", __name__)
 

@@ -40,8 +40,8 @@ from ..security import limiter
 from ..services import available_events, available_events_many, history_of
 from ..services.complaints import LOG_ROLES, OWNER_ROLES, log_complaint, platform_figures, submit_public_complaint
 from ..services.filters import distinct_values
-from .audits import apply_errors, user_choices
 from .events import EventFormState, add_record_routes
+from .forms import apply_errors, user_choices
 from .surveys import PUBLIC_LIMIT, limited_form, too_large
 
 bp = Blueprint("complaints", __name__)

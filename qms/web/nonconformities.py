@@ -32,12 +32,13 @@ from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
 from ..errors import status_of
-from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, ChecklistItem, CorrectiveAction, Nonconformity, User
+from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, ChecklistItem, CorrectiveAction, Nonconformity
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, available_events_many, history_of
 from ..services.attachments import UPLOAD_ROLES, attach, attachments_of, storage_path
 from ..services.filters import distinct_values, spreadsheet_safe
 from ..services.nonconformities import (
+    ACTION_OWNER_ROLES,
     EXPORT_COLUMNS,
     PLAN_ROLES,
     PLANNING_STATES,
@@ -52,6 +53,7 @@ from ..services.nonconformities import (
 )
 from ..services.nonconformities import register_pdf as register_pdf_report
 from .events import EventFormState, add_record_routes
+from .forms import apply_errors, user_choices
 
 bp = Blueprint("nonconformities", __name__)
 PER_PAGE = 25
@@ -80,20 +82,6 @@ class ActionForm(FlaskForm):
     description = TextAreaField("Details", validators=[Optional(), Length(max=10_000)])
     owner_id = SelectField("Owner", coerce=int, validators=[DataRequired()])
     due_date = DateField("Due date", validators=[DataRequired()])
-
-
-def _owner_choices() -> list[tuple[int, str]]:
-    rows = db.session.execute(select(User.id, User.name).where(User.active.is_(True)).order_by(User.name, User.id))
-    return [(user_id, name) for user_id, name in rows]
-
-
-def _apply_errors(form: FlaskForm, errors: dict[str, str], mapping: dict[str, str] | None = None) -> None:
-    for name, message in errors.items():
-        target = getattr(form, (mapping or {}).get(name, name), None)
-        if target is not None:
-            target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
-        else:
-            flash(f"{name} {message}")
 
 
 # --- register ------------------------------------------------------------------
@@ -175,7 +163,7 @@ def new() -> Any:
                     evidence=(upload.stream, upload.filename) if upload and upload.filename else None,
                 )
             except InvalidData as exc:
-                _apply_errors(
+                apply_errors(
                     form, exc.errors, {"clause_refs": "clauses", "file": "evidence", "process": "process_name"}
                 )
             else:
@@ -195,7 +183,7 @@ def _nc_or_404(nc_id: int) -> Nonconformity:
 def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, action_form: ActionForm | None = None):
     if action_form is None:
         action_form = ActionForm(formdata=None)
-    action_form.owner_id.choices = _owner_choices()
+    action_form.owner_id.choices = user_choices(*ACTION_OWNER_ROLES)
     can_plan = nc.state in PLANNING_STATES and current_user.has_role(*PLAN_ROLES)
     return render_template(
         "nonconformities/detail.html",
@@ -232,7 +220,7 @@ def add_action(nc_id: int) -> Any:
     if not current_user.has_role(*PLAN_ROLES):
         abort(403)
     form = ActionForm()
-    form.owner_id.choices = _owner_choices()
+    form.owner_id.choices = user_choices(*ACTION_OWNER_ROLES)
     if form.validate_on_submit():
         try:
             action = add_corrective_action(
@@ -244,7 +232,7 @@ def add_action(nc_id: int) -> Any:
                 due_date=form.due_date.data,
             )
         except InvalidData as exc:
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         except (NotPermitted, InvalidTransition) as exc:
             flash(exc.message)
             return _render_detail(nc, action_form=form), status_of(exc)

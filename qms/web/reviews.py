@@ -77,8 +77,8 @@ from ..services.reviews import (
     set_input_notes,
     suggest_impacts,
 )
-from .audits import apply_errors, process_choices, site_choices, standard_choices, user_choices
 from .events import EventFormState, add_record_routes
+from .forms import apply_errors, process_choices, site_choices, standard_choices, user_choices
 
 bp = Blueprint("reviews", __name__)
 

@@ -76,8 +76,8 @@ from ..services.surveys import (
     update_survey,
     verbatims,
 )
-from .audits import apply_errors
 from .events import EventFormState, add_record_routes
+from .forms import apply_errors
 
 bp = Blueprint("surveys", __name__)
 PER_PAGE = 25

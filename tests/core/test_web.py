@@ -135,3 +135,11 @@ def test_with_no_max_age_the_dashboard_is_counted_on_every_view(app, org):
     after = client.get("/").get_data(as_text=True)
     assert (_open_ncs_tile(before), _open_ncs_tile(after)) == (1, 2)
     assert 'id="dashboard-as-of"' not in after
+
+
+def test_service_errors_reach_forms_as_sentences():
+    from qms.web.forms import sentence
+
+    assert sentence("Owner", "must be an active user") == "Owner must be an active user."
+    assert sentence("Due date", "Choose a date after today.") == "Choose a date after today."
+    assert sentence("Title", "Say what happened") == "Say what happened."

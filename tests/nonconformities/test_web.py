@@ -180,6 +180,28 @@ def test_the_history_reads_as_words_from_the_moment_the_nc_is_raised(client, org
         assert developer_value not in page, developer_value
 
 
+def test_the_action_owner_list_offers_only_people_who_can_carry_actions_out(client, org):
+    nc = nc_in_state(org, "root_cause_identified")
+    login(client, org.quality.email)
+
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    owner_select = page[page.index('name="owner_id"') : page.index("</select>", page.index('name="owner_id"'))]
+    assert org.owner.name in owner_select and org.quality.name in owner_select
+    assert org.viewer.name not in owner_select and org.auditor.name not in owner_select
+
+    # a forged choice is refused beside the field
+    refused = _post(
+        client,
+        f"/nonconformities/{nc.id}/actions",
+        title="Fix",
+        owner_id=str(org.viewer.id),
+        due_date=(dt.date.today() + dt.timedelta(days=7)).isoformat(),
+    )
+    assert refused.status_code == 422
+    assert "Not a valid choice." in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(CorrectiveAction)) == 0
+
+
 def test_favicon_ico_answers_with_the_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
