@@ -195,7 +195,7 @@ def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, acti
         diagram=mermaid(nc.lifecycle, current=nc.state),
         action_form=action_form,
         can_plan=can_plan,
-        can_attach=current_user.has_role(*UPLOAD_ROLES),
+        can_attach=current_user.has_role(*UPLOAD_ROLES) and not nc.is_terminal,
         sources=NC_SOURCES,
         severities=SEVERITY_LABELS,
         today=dt.date.today(),
@@ -253,6 +253,9 @@ def _upload_to(record: Nonconformity | CorrectiveAction, back: str) -> Response:
         attachment = attach(record, current_user, file.stream, file.filename)
     except InvalidData as exc:
         flash("The file " + exc.errors.get("file", "was refused") + ".")
+    except InvalidTransition as exc:
+        flash(exc.message[:1].upper() + exc.message[1:] + ".")
+        return redirect(back)
     else:
         flash(f"{attachment.filename} attached.")
     return redirect(back + "#evidence")
@@ -330,7 +333,7 @@ def _render_action(action: CorrectiveAction, failed: EventFormState | None = Non
         failed=failed,
         history=history_of(action),
         attachments=attachments_of(action),
-        can_attach=current_user.has_role(*UPLOAD_ROLES),
+        can_attach=current_user.has_role(*UPLOAD_ROLES) and not action.is_terminal,
         diagram=mermaid(action.lifecycle, current=action.state),
         can_note=not action.is_terminal
         and (action.owner_id == current_user.id or current_user.has_role("quality_officer", "manager")),

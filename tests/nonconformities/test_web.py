@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from qms.database import db
-from qms.models import CorrectiveAction, Nonconformity, User
+from qms.models import Attachment, CorrectiveAction, Nonconformity, User
 from qms.services import fire
 
 from ..conftest import PASSWORD, login
@@ -200,6 +200,32 @@ def test_the_action_owner_list_offers_only_people_who_can_carry_actions_out(clie
     assert refused.status_code == 422
     assert "Not a valid choice." in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(CorrectiveAction)) == 0
+
+
+def test_a_closed_nc_offers_no_evidence_upload_and_refuses_one(client, api, org):
+    import io
+
+    nc = nc_in_state(org, "closed")
+    login(client, org.quality.email)
+
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    assert 'id="evidence-file"' not in page
+    refused = client.post(
+        f"/nonconformities/{nc.id}/attachments",
+        data={"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "late.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 302
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    assert "is closed: its evidence can no longer change." in page
+    response = api.post(
+        "quality",
+        f"/api/v1/nonconformities/{nc.id}/attachments",
+        data={"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "late.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 409 and "can no longer change" in response.get_json()["message"]
+    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
 
 
 def test_favicon_ico_answers_with_the_icon(client):
