@@ -30,7 +30,6 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, SelectMu
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
@@ -82,7 +81,7 @@ from ..services.audits import (
 )
 from ..services.audits import answer as answer_item
 from ..services.dashboard import Chart
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, site_choices, standard_choices, user_choices
 
 bp = Blueprint("audits", __name__)
@@ -279,8 +278,8 @@ def _render_detail(
         items=items,
         events=available_events(audit, current_user),
         failed=failed,
-        history=history_of(audit),
-        diagram=mermaid(audit.lifecycle, current=audit.state),
+        history=(history := history_of(audit)),
+        diagram=lifecycle_diagram(audit, history),
         counts=result_counts(audit),
         results=RESULTS,
         scores=audit_scores,

@@ -9,16 +9,18 @@ the one table in ``qms/errors.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from workflows import Event
+from workflows import Event, Lifecycle
 from workflows.errors import InvalidData, WorkflowError
+from workflows.svg import render_svg
 
 from ..errors import message_of, status_of
 from ..models import WorkflowRecord
@@ -103,6 +105,15 @@ def fire_from_form(
 
 #: renders a record's page: (record, the failed event form or None, HTTP status) → response
 RenderPage = Callable[[WorkflowRecord, EventFormState | None, int], Any]
+
+
+def lifecycle_diagram(subject: WorkflowRecord | Lifecycle, history: Iterable[Any] = ()) -> Markup:
+    """A record's lifecycle drawn on the server, its state and the steps of its ``history`` marked
+    (or a lifecycle on its own). No script: the page carries the SVG itself."""
+    if isinstance(subject, Lifecycle):
+        return Markup(render_svg(subject))  # noqa: S704 - render_svg escapes every label it writes
+    taken = [(row.from_state, row.to_state) for row in history]
+    return Markup(render_svg(subject.lifecycle, current=subject.state, taken=taken))  # noqa: S704 - as above
 
 
 def add_record_routes(

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from workflows import all_lifecycles, get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import UnknownLifecycle
 
 from ..database import db, utcnow
@@ -21,6 +20,7 @@ from ..models import User
 from ..security import DIAGRAM_CSP, talisman
 from ..services.dashboard import dashboard_figures, work_for
 from ..services.reminders import item_url
+from .events import lifecycle_diagram
 
 bp = Blueprint("main", __name__)
 
@@ -101,4 +101,4 @@ def lifecycle(name: str) -> str:
         lc = get_lifecycle(name)
     except UnknownLifecycle:
         abort(404)
-    return render_template("lifecycles/detail.html", lc=lc, diagram=mermaid(lc))
+    return render_template("lifecycles/detail.html", lc=lc, diagram=lifecycle_diagram(lc))

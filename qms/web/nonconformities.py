@@ -27,7 +27,6 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from standards import get_standard
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
@@ -52,7 +51,7 @@ from ..services.nonconformities import (
     register_xlsx,
 )
 from ..services.nonconformities import register_pdf as register_pdf_report
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, user_choices
 
 bp = Blueprint("nonconformities", __name__)
@@ -190,9 +189,9 @@ def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, acti
         nc=nc,
         events=available_events(nc, current_user),
         failed=failed,
-        history=history_of(nc),
+        history=(history := history_of(nc)),
         attachments=attachments_of(nc),
-        diagram=mermaid(nc.lifecycle, current=nc.state),
+        diagram=lifecycle_diagram(nc, history),
         action_form=action_form,
         can_plan=can_plan,
         can_attach=current_user.has_role(*UPLOAD_ROLES) and not nc.is_terminal,
@@ -331,10 +330,10 @@ def _render_action(action: CorrectiveAction, failed: EventFormState | None = Non
         nc=action.nonconformity,
         events=available_events(action, current_user),
         failed=failed,
-        history=history_of(action),
+        history=(history := history_of(action)),
         attachments=attachments_of(action),
         can_attach=current_user.has_role(*UPLOAD_ROLES) and not action.is_terminal,
-        diagram=mermaid(action.lifecycle, current=action.state),
+        diagram=lifecycle_diagram(action, history),
         can_note=not action.is_terminal
         and (action.owner_id == current_user.id or current_user.has_role("quality_officer", "manager")),
         today=dt.date.today(),

@@ -186,7 +186,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Close").click()
     page.get_by_text("is now at “Closed”").wait_for()
-    # the flash is at the top of the page, the history at its foot (after the diagram's script)
+    # the flash is at the top of the page, the history at its foot (below the diagram)
     expect(page.get_by_text(f"{org.quality.name} — approved for closure")).to_have_count(1)
     page.screenshot(path=shots / "nonconformity-closed.png", full_page=True)
 
