@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from ..browser import browser_page, live_server, shots, sign_in  # noqa: F401  (fixtures)
 from ..conftest import PASSWORD
-from ..nonconformities.test_browser import browser_page, live_server, open_action, pytestmark, shots, sign_in  # noqa: F401
+from ..nonconformities.test_browser import open_action, pytestmark  # noqa: F401
 from .test_services import pdf_bytes
 
 

@@ -8,79 +8,19 @@ QMS_UPDATE_SCREENSHOTS=1 (``make screenshots``); the README and the user guide u
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
-from werkzeug.serving import make_server
 
 from qms.database import begin_write, db
 from qms.models import Nonconformity
 
+from ..browser import CHROMIUM, LAUNCH_ARGS, browser_page, live_server, shots, sign_in  # noqa: F401  (fixtures)
 from ..conftest import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parents[2]
-
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser_page(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = ROOT / "docs" / "screenshots" if os.environ.get("QMS_UPDATE_SCREENSHOTS") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    if page.get_by_role("button", name="Sign out").count():  # the page has loaded: an instant check is enough
-        page.get_by_role("button", name="Sign out").click()
-        page.get_by_text("You are signed out.").wait_for()  # a goto right away could cancel the sign-out
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
 
 
 def page_reference(page, base: str, url: str) -> str:
@@ -94,7 +34,7 @@ def open_action(page, label: str):
     return page.locator("details[open] form")
 
 
-def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server, org, shots):
+def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server, org, shots):  # noqa: F811
     page, base = browser_page, live_server
     sign_in(page, base, org.quality.email)
     page.screenshot(path=shots / "dashboard.png", full_page=True)

@@ -9,51 +9,30 @@ moves to transition planning. The app runs with CSRF protection on, as in produc
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from qms.services.documents import create_document
 
+from ..browser import DESKTOP, browser_context, serve, shots, sign_in  # noqa: F401  (shots is a fixture)
 from ..helpers import new_process
-from ..nonconformities.test_browser import CHROMIUM, LAUNCH_ARGS, shots, sign_in  # noqa: F401  (shots is a fixture)
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, csrf=True) as base:
+        yield base
 
 
 @pytest.fixture
 def desktop(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport=DESKTOP)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browser_context(viewport=DESKTOP) as (_, page):
         yield page
-        browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning(
