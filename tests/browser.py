@@ -99,12 +99,12 @@ def shots(tmp_path) -> Path:
     return folder
 
 
-def sign_in(page: Any, base: str, email: str) -> None:
+def sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/login")
     if page.get_by_role("button", name="Sign out").count():  # the page has loaded: an instant check is enough
         page.get_by_role("button", name="Sign out").click()
         page.get_by_text("You are signed out.").wait_for()  # a goto right away could cancel the sign-out
     page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Dashboard").wait_for()
