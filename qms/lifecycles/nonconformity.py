@@ -7,7 +7,7 @@ with a reason.  Observations may be closed without corrective action.
 """
 
 from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from workflows.guards import at_least_one, date_reached, none_open
+from workflows.guards import actor_is_or_role, at_least_one, date_reached, none_open
 
 QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_owner"
 
@@ -63,6 +63,12 @@ LIFECYCLE = Lifecycle(
         State("effectiveness_verified", "Effectiveness verified"),
         State("closed", "Closed", terminal=True),
         State("rejected", "Rejected", terminal=True, description="Not a nonconformity; the reason is recorded."),
+        State(
+            "withdrawn",
+            "Withdrawn",
+            terminal=True,
+            description="Raised by mistake and withdrawn before triage (an answer corrected); not counted.",
+        ),
     ),
     events=(
         Event(
@@ -83,6 +89,22 @@ LIFECYCLE = Lifecycle(
             "rejected",
             roles(QO, MGR),
             fields=(Field("reason", "Reason for rejection"),),
+        ),
+        Event(
+            "withdraw",
+            "Withdraw (raised by mistake)",
+            ("reported",),
+            "withdrawn",
+            roles(QO, MGR, AUD, PO),
+            guards=(
+                actor_is_or_role(
+                    "raised_by_id",
+                    QO,
+                    "Only the person who raised it or a quality officer can withdraw it",
+                    name="raiser_or_quality_officer",
+                ),
+            ),
+            fields=(Field("reason", "Why it is withdrawn"),),
         ),
         Event(
             "contain",

@@ -22,6 +22,8 @@ NC_SOURCES = {
     "survey": "Satisfaction survey",
 }
 SEVERITY_LABELS = {"major": "Major", "minor": "Minor", "observation": "Observation"}
+#: the states in which an NC is over: counted nowhere as open (withdrawn and rejected NCs not at all)
+NC_ENDED_STATES = ("closed", "rejected", "withdrawn")
 
 
 class Nonconformity(WorkflowRecord, db.Model):

@@ -20,6 +20,7 @@ from workflows.errors import InvalidData, InvalidTransition, NotPermitted, Unkno
 from ..database import db, id_in, utcnow
 from ..lifecycles.nonconformity import FISHBONE_CATEGORIES
 from ..models import (
+    NC_ENDED_STATES,
     NC_SOURCES,
     SEVERITY_LABELS,
     Actor,
@@ -441,7 +442,7 @@ def open_nc_states() -> tuple[str, ...]:
             states |= {state.name for state in get_lifecycle("nonconformity", version).states}
         except UnknownLifecycle:
             continue
-    return tuple(sorted(states - {"closed", "rejected"}))
+    return tuple(sorted(states - set(NC_ENDED_STATES)))
 
 
 def nc_is_open() -> Any:
