@@ -264,6 +264,15 @@ def timeline(certification: Certification, today: dt.date | None = None) -> list
     return steps
 
 
+def next_audit(certification: Certification, today: dt.date | None = None) -> Milestone | None:
+    """The body's next audit of the cycle not yet held (a surveillance or the recertification), from the
+    timeline, so the page, the pack and the reminders agree (``next_audit_due`` only says when it was set)."""
+    for step in timeline(certification, today):
+        if step.what.startswith(("Surveillance audit", "Recertification audit")) and step.done_on is None:
+            return step
+    return None
+
+
 @dataclass(frozen=True)
 class Reminder:
     certification: Certification

@@ -20,6 +20,7 @@ from qms.services.audit_trail import recorded_change
 from qms.services.certifications import (
     create_certification,
     ensure_bodies,
+    next_audit,
     readiness,
     record_external_audit,
     timeline,
@@ -207,6 +208,11 @@ def test_pack_gives_the_timeline_and_the_certificate(app, org, organisation):
     assert f"Surveillance audit 1 {surveillance.due.isoformat()}" in section
     assert f"Certificate expiry {c.expires_on.isoformat()}" in section
     assert f"Certification decision — {DECIDED.isoformat()}" in section
+    # the cover's next audit is the first not yet held: surveillance 1 is recorded above
+    coming = next(s for s in steps if s.what == "Surveillance audit 2")
+    assert next_audit(c, TODAY) == coming
+    assert f"Next audit due Surveillance audit 2, {coming.due.isoformat()}" in text
+    assert "(SGS)" in text and "(sgs)" not in text
 
 
 def test_pack_gives_findings_with_the_bodys_grades_and_the_coverage(app, org, organisation):
