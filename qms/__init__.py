@@ -97,9 +97,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     """Stored values in words (``|label``) and an event's recorded data as labelled lines, for every page."""
-    from .labels import event_details, label
+    from .labels import event_details, figure_label, label, words
 
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["figure_label"] = figure_label
+    app.jinja_env.filters["words"] = words
     app.jinja_env.globals["event_details"] = event_details
 
 

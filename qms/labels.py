@@ -9,12 +9,14 @@ event recorded into labelled lines, lists kept as lists.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from workflows import Lifecycle
 
 from .lifecycles.roles import ROLE_LABELS
+from .models.complaints import CHANNELS
 from .models.nonconformities import NC_SOURCES, SEVERITY_LABELS
 
 ROOT_CAUSE_METHOD_LABELS = {
@@ -30,15 +32,8 @@ LABELS: dict[str, str] = {
     **NC_SOURCES,
     **SEVERITY_LABELS,
     **ROOT_CAUSE_METHOD_LABELS,
+    **CHANNELS,
     "man": "People",
-    "whatsapp": "WhatsApp",
-    "facebook": "Facebook",
-    "instagram": "Instagram",
-    "twitter": "Twitter/X",
-    "linkedin": "LinkedIn",
-    "tiktok": "TikTok",
-    "email": "E-mail",
-    "web": "Website",
     "nps": "Net Promoter Score",
     "csi": "Customer Satisfaction Index",
     "servqual": "SERVQUAL",
@@ -51,6 +46,24 @@ LABELS: dict[str, str] = {
     "iso-9001-2015-amd1-2024": "ISO 9001:2015 with Amendment 1:2024",
     "iso-9001-2026": "ISO 9001:2026",
 }
+
+
+#: words that are written in capitals inside a label
+ACRONYMS = {"nps": "NPS", "csi": "CSI", "nc": "NC", "ncs": "NCs", "qms": "QMS", "iso": "ISO", "ofi": "OFI"}
+#: keys of compiled figures whose words are not their parts'
+FIGURE_LABELS = {"nps_n": "NPS responses", "csi_n": "CSI responses", "n": "Responses"}
+_IDENTIFIER = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
+
+
+def _add_bundled_standards() -> None:
+    """Standards shipped as data are named by their title where no shorter label is given above."""
+    from standards import bundled_standards
+
+    for standard in bundled_standards():
+        LABELS.setdefault(standard.identifier, standard.title)
+
+
+_add_bundled_standards()
 
 
 def label(value: Any) -> str:
@@ -66,6 +79,27 @@ def label(value: Any) -> str:
         return LABELS[text]
     words = text.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+def figure_label(key: Any) -> str:
+    """A compiled figure's key as a label: ``open_by_severity`` → "Open by severity", ``nps_n`` → "NPS responses"."""
+    text = str(key)
+    if text in FIGURE_LABELS:
+        return FIGURE_LABELS[text]
+    if text in LABELS and text not in ACRONYMS:
+        return LABELS[text]
+    parts = [w for w in text.replace("-", "_").split("_") if w]
+    if not parts:
+        return text
+    out = [ACRONYMS.get(w.lower(), w) for w in parts]
+    if out[0] not in ACRONYMS.values():
+        out[0] = out[0][:1].upper() + out[0][1:]
+    return " ".join(out)
+
+
+def words(value: str) -> str:
+    """A stored value that turns up among free text ("in_progress", "whatsapp") in words; other text as it is."""
+    return label(value) if _IDENTIFIER.fullmatch(value) or value in LABELS else value
 
 
 def _value_lines(field: Any, value: Any) -> str | list[str]:

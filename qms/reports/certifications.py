@@ -33,7 +33,7 @@ from standards import CertificationBody as BodyProfile
 from standards import Standard
 
 from ..database import db, utcnow
-from ..labels import label
+from ..labels import LABELS, label
 from ..models import (
     EXTERNAL_AUDIT_KINDS,
     RESULTS,
@@ -139,7 +139,7 @@ def _standard(identifier: str) -> Standard | None:
 
 def _standard_label(identifier: str) -> str:
     standard = _standard(identifier)
-    return f"{standard.label} ({identifier})" if standard else identifier
+    return label(identifier) if identifier in LABELS or standard is None else standard.label
 
 
 def _dates(start: dt.date | None, end: dt.date | None) -> str:

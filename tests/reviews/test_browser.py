@@ -57,7 +57,7 @@ def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning
     page.get_by_role("navigation", name="Reviews").get_by_role("link", name="Standards").click()
     row = page.locator("#standard-iso-9001-2015-amd1-2024")
     expect(row).to_contain_text("Amendment 1:2024")
-    row.get_by_role("button", name="Review the change from iso-9001-2015").click()
+    row.get_by_role("button", name="Review the change from ISO 9001:2015", exact=True).click()
 
     # the form comes pre-selected: from the edition in use to the amendment
     expect(page.get_by_role("heading", level=1)).to_have_text("Open an ISO-change review")
