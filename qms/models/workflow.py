@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from workflows import get_lifecycle
 
-from ..database import db, utcnow
+from ..database import db, event_time, utcnow
 
 #: lifecycle name → model class, filled as workflow models are declared
 WORKFLOW_MODELS: dict[str, type[WorkflowRecord]] = {}
@@ -34,7 +34,7 @@ class WorkflowRecord:
     state: Mapped[str] = mapped_column(String(40), index=True)
     lifecycle_version: Mapped[int]
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=event_time)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @declared_attr.directive

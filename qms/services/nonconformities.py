@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from workflows import FireResult, get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted, UnknownLifecycle
 
-from ..database import db, id_in, utcnow
+from ..database import db, event_date, id_in, utcnow
 from ..lifecycles.nonconformity import FISHBONE_CATEGORIES
 from ..models import (
     NC_ENDED_STATES,
@@ -142,7 +142,7 @@ def add_corrective_action(
     title = clean_text(errors, "title", title, limit=200)
     description = clean_text(errors, "description", description, required=False)
     due = _date(errors, "due_date", due_date)
-    if due and due < (today or dt.date.today()):
+    if due and due < (today or event_date()):
         errors["due_date"] = "cannot be in the past"
     owner = db.session.get(User, owner_id) if isinstance(owner_id, int) and 0 < owner_id < 2**31 else None
     if owner is None or not owner.active:
