@@ -37,7 +37,7 @@ from ..models import (
     User,
     UserRole,
 )
-from .attachments import storage_path, store_file
+from .attachments import discard_if_unreferenced, storage_path, store_file
 from .audit_trail import recorded_change
 from .references import next_number
 from .search import index_revision
@@ -227,35 +227,28 @@ def add_revision(
         errors["file"] = "is required"
     if errors:
         raise InvalidData(errors)
-    stored = store_file(stream, filename)
-    text = _extract(stored)
-    with recorded_change(actor, f"revision {label} of {document.number} started") as session:
-        revision = DocumentRevision(
-            document_id=document.id,
-            label=label,
-            change_summary=change_summary,
-            author_id=actor.id,
-            filename=stored.filename,
-            content_type=stored.content_type,
-            size=stored.size,
-            sha256=stored.sha256,
-            extracted_text=text,
-        )
-        session.add(revision)
-        session.flush()  # the revision's id, for its search index row
-        index_revision(session, revision)
-    return revision
-
-
-def _extract(stored: Any) -> str:
-    """Text of the stored file for search; a corrupt or encrypted file is refused with a clear error."""
-    from ..reports.documents import PdfProblem
-    from .text_extraction import UnreadableDocument, extract_text
-
+    # read within the upload budget (pages, size unpacked, time, memory) before anything is stored
+    stored = store_file(stream, filename, extract=True)
     try:
-        return extract_text(storage_path(stored.sha256).read_bytes(), stored.content_type)
-    except (PdfProblem, UnreadableDocument) as exc:
-        raise InvalidData({"file": f"cannot be read: {exc}"}) from None
+        with recorded_change(actor, f"revision {label} of {document.number} started") as session:
+            revision = DocumentRevision(
+                document_id=document.id,
+                label=label,
+                change_summary=change_summary,
+                author_id=actor.id,
+                filename=stored.filename,
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                extracted_text=stored.text,
+            )
+            session.add(revision)
+            session.flush()  # the revision's id, for its search index row
+            index_revision(session, revision)
+    except BaseException:
+        discard_if_unreferenced(stored.sha256)
+        raise
+    return revision
 
 
 # --- what document events write besides the state -----------------------------------------
