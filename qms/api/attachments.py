@@ -14,9 +14,10 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from flask import abort, current_app, send_file, url_for
+from flask import abort, current_app, url_for
 from werkzeug.wrappers import Response
 
+from ..downloads import send_download
 from ..models import Attachment
 from ..services.attachments import OFFICE_TYPES, SIGNATURES, UPLOAD_ROLES, attach, attachments_of, storage_path
 from .auth import api_user, require_roles
@@ -104,10 +105,4 @@ def attachment_content(attachment_id: int) -> Response:
     if not path.is_file():
         current_app.logger.error("attachment %s: stored file %s is missing", attachment.id, path)
         abort(404, description=f"The file of attachment {attachment.id} is missing from the store")
-    return send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        max_age=0,
-    )
+    return send_download(path, attachment.filename, attachment.content_type)
