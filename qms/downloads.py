@@ -19,6 +19,7 @@ from flask import Response, send_file
 
 __all__ = ["ascii_fallback", "content_disposition", "send_download"]
 
+_TOKEN = re.compile(r"[A-Za-z0-9!#$&+.^_`|~-]+")
 _NOT_SAFE = re.compile(r"[^A-Za-z0-9!#$&+.^_`|~ ()\[\]{},;=@-]+")
 
 
@@ -28,10 +29,10 @@ def ascii_fallback(filename: str) -> str:
     name = unicodedata.normalize("NFKD", filename or "")
     name = "".join(ch for ch in name if not unicodedata.combining(ch))
     name = _NOT_SAFE.sub("_", name).strip(" .")
-    stem, dot, ext = name.rpartition(".")
-    if dot and not stem.strip("_ "):
-        name = "download." + ext  # nothing of the name survived but its extension
-    return name[:200] or "download"
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    if not stem.strip("_ "):
+        stem = "download"  # nothing of the name survived but perhaps its extension
+    return (stem[:200] + dot + ext[:20]).strip(" .")
 
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:
@@ -40,7 +41,8 @@ def content_disposition(filename: str, *, inline: bool = False) -> str:
     name = " ".join(unicodedata.normalize("NFC", filename or "").split()) or "download"
     name = "".join(ch for ch in name if ch.isprintable())
     fallback = ascii_fallback(name)
-    value = f'{kind}; filename="{fallback}"'
+    # a token as it is (as werkzeug writes it), anything else quoted
+    value = f"{kind}; filename={fallback}" if _TOKEN.fullmatch(fallback) else f'{kind}; filename="{fallback}"'
     if fallback != name:
         value += f"; filename*=UTF-8''{quote(name, safe='')}"
     return value

@@ -92,7 +92,7 @@ def inspect_upload(path: Path, content_type: str, limits: UploadLimits, *, extra
     """
     kind = (content_type or "").split(";", 1)[0].strip().lower()
     started = time.perf_counter()
-    if kind not in PARSED_TYPES:
+    if kind not in PARSED_TYPES or (kind != PDF and not extract):  # nothing to parse
         text = ""
         if extract and kind == "text/plain":
             from .text_extraction import extract_text
@@ -226,6 +226,10 @@ def _read(request: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
                 }
         text = extraction.extract_text(data, kind, limit=int(limits["text_limit"])) if request["extract"] else ""
     except (PdfProblem, extraction.UnreadableDocument) as exc:
+        if not request["extract"]:
+            # evidence is stored and handed back as it is, never parsed again: a PDF that
+            # cannot be read is the uploader's business, one over the page limit is not
+            return {"ok": True, "text": "", "pages": None}
         return {"ok": False, "error": f"cannot be read: {exc}"}
     return {"ok": True, "text": text, "pages": pages}
 
