@@ -6,6 +6,12 @@ file is at hand.  The formats are the ones uploads are allowed to be (see
 the standard library only, with the defences an upload needs (no DTDs or
 entities, no zip bombs); plain text; images give no text (no OCR).
 
+DOCX and XLSX parts are inflated a chunk at a time (reading stops at a cap,
+whatever size the zip directory claims), their tags counted before they are
+parsed, and parsed incrementally with every element cleared and detached once
+read; elements and characters are capped per file.  Uploads run this inside a
+child process with a memory and time budget (:mod:`qms.services.upload_inspection`).
+
 The result is whitespace-normalised (one space between words, one paragraph
 per line, no control characters — PostgreSQL cannot store NUL in text) and
 cut to ``limit`` characters.
@@ -23,7 +29,15 @@ from xml.etree import ElementTree as ET
 
 from ..reports.pdf_input import PdfProblem, open_pdf, pdf_errors
 
-__all__ = ["MAX_ELEMENTS", "MAX_MEMBER_SIZE", "MAX_TOTAL_SIZE", "PdfProblem", "UnreadableDocument", "extract_text"]
+__all__ = [
+    "MAX_CHARACTERS",
+    "MAX_ELEMENTS",
+    "MAX_MEMBER_SIZE",
+    "MAX_TOTAL_SIZE",
+    "PdfProblem",
+    "UnreadableDocument",
+    "extract_text",
+]
 
 #: the largest uncompressed XML part read from a DOCX or XLSX
 MAX_MEMBER_SIZE = 50 * 1024 * 1024
@@ -31,6 +45,8 @@ MAX_MEMBER_SIZE = 50 * 1024 * 1024
 MAX_TOTAL_SIZE = 100 * 1024 * 1024
 #: the most XML elements read from one DOCX or XLSX (a long manual has a few hundred thousand)
 MAX_ELEMENTS = 1_000_000
+#: the most characters of element text read from one DOCX or XLSX (a 2,000-page manual has ~6 million)
+MAX_CHARACTERS = 20_000_000
 _XML_CHUNK = 64 * 1024
 _ZIP_CHUNK = 64 * 1024
 
@@ -133,6 +149,7 @@ class _Parts:
         self.infos = {info.filename: info for info in self.archive.infolist()}
         self.left = MAX_TOTAL_SIZE
         self.elements = MAX_ELEMENTS
+        self.characters = MAX_CHARACTERS
 
     def chunks(self, name: str, *, counted: bool = True) -> Iterator[bytes]:
         """The inflated bytes of part ``name``, a chunk at a time, never more than the caps allow
@@ -200,6 +217,12 @@ class _Parts:
                 stack.append(element)
                 yield event, element
                 continue
+            if element.text:
+                self.characters -= len(element.text)
+                if self.characters < 0:
+                    raise UnreadableDocument(
+                        f"The {self.what} file has more than {MAX_CHARACTERS:,} characters of text; it is refused."
+                    )
             yield event, element
             stack.pop()
             element.clear()

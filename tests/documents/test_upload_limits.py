@@ -337,3 +337,12 @@ def test_no_route_writes_its_own_content_disposition():
             ):
                 offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_the_characters_read_are_capped_too(monkeypatch):
+    monkeypatch.setattr(extraction, "MAX_CHARACTERS", 1000)
+    runs = "".join(f"<w:p><w:r><w:t>{'x' * 90}</w:t></w:r></w:p>" for _ in range(12))
+    docx = _zip({"word/document.xml": f'<w:document xmlns:w="{W}"><w:body>{runs}</w:body></w:document>'.encode()})
+    with pytest.raises(extraction.UnreadableDocument, match="more than 1,000 characters"):
+        extraction.extract_text(docx, DOCX)
+    assert extraction.extract_text(docx, DOCX, limit=200).startswith("x" * 90)  # stops before the cap
