@@ -81,7 +81,8 @@ def add_attachment_routes(
     upload_attachment.__doc__ = (
         f"Attach an evidence file to a {label} (multipart field `file`)\n\n"
         "Anyone but a viewer may. The type is decided by the content, not the name: PDF, DOCX, XLSX, PNG, "
-        "JPEG, GIF or plain text; anything else answers 422 naming `file`, a file over the upload limit 413."
+        "JPEG, GIF or plain text; anything else answers 422 naming `file`, as does a PDF over the page limit "
+        "(`QMS_PDF_MAX_PAGES`, 2,000); a file over the upload limit 413. Nothing is stored for a refused file."
     )
     view = blp.arguments(AttachmentUploadSchema, location="files")(
         blp.response(201, AttachmentSchema)(blp.alt_response(413, response=HTTPStatus(413).name)(upload_attachment))

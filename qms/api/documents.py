@@ -279,8 +279,11 @@ def upload_revision(form: dict[str, Any], document_id: int) -> Any:
     It starts as a draft. Managers, process owners and quality officers may.
     409 while another revision is in work (draft, in review or approved) or
     when the document is withdrawn; 422 naming `file` for a file of a refused
-    type or one that cannot be read (a corrupt or encrypted PDF); 413 over the
-    upload limit.
+    type or one that cannot be read (a corrupt or encrypted PDF), and for one
+    over the reading budget, with the reason: a PDF over the page limit
+    (`QMS_PDF_MAX_PAGES`, 2,000), a DOCX or XLSX that unpacks to too much or to
+    too many XML elements, or one that takes too long or too much memory to
+    read; 413 over the upload limit. Nothing is stored for a refused file.
     """
     document = load_document(document_id)
     upload = form["file"]
