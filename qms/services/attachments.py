@@ -91,6 +91,7 @@ class StoredFile:
     content_type: str
     filename: str
     text: str = ""  # the searchable text, when it was asked for
+    new: bool = False  # this upload put the file in the store (it was not there already)
 
 
 def store_file(stream: BinaryIO, filename: str, *, extract: bool = False) -> StoredFile:
@@ -128,12 +129,13 @@ def store_file(stream: BinaryIO, filename: str, *, extract: bool = False) -> Sto
     sha = digest.hexdigest()
     target = storage_path(sha)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        os.unlink(tmp.name)
-    else:
+    new = not target.exists()
+    if new:
         os.replace(tmp.name, target)
+    else:
+        os.unlink(tmp.name)
     content_type, ext = detected
-    return StoredFile(sha, size, content_type, safe_filename(filename, ext), inspection.text)
+    return StoredFile(sha, size, content_type, safe_filename(filename, ext), inspection.text, new)
 
 
 def _inspect(path: Path, content_type: str, *, extract: bool) -> Any:
@@ -146,11 +148,15 @@ def _inspect(path: Path, content_type: str, *, extract: bool) -> Any:
         raise InvalidData({"file": str(exc)}) from None
 
 
-def discard_if_unreferenced(sha256: str) -> bool:
-    """Delete a stored file that no revision or attachment names (the change that would have
-    named it failed); True when it was deleted."""
+def discard_if_unreferenced(stored: StoredFile) -> bool:
+    """Delete a file this upload stored when no revision or attachment names it (the change that
+    would have named it failed); True when it was deleted.  A file that was in the store already
+    is left alone."""
     from ..models import DocumentRevision
 
+    if not stored.new:
+        return False
+    sha256 = stored.sha256
     db.session.rollback()  # the failed change's transaction: the check must see what is committed
     for column in (DocumentRevision.sha256, Attachment.sha256):
         if db.session.scalar(select(column).where(column == sha256).limit(1)) is not None:
@@ -191,7 +197,7 @@ def attach(
             )
             session.add(attachment)
     except BaseException:
-        discard_if_unreferenced(stored.sha256)
+        discard_if_unreferenced(stored)
         raise
     return attachment
 

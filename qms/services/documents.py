@@ -247,7 +247,7 @@ def add_revision(
             session.flush()  # the revision's id, for its search index row
             index_revision(session, revision)
     except BaseException:
-        discard_if_unreferenced(stored.sha256)
+        discard_if_unreferenced(stored)
         raise
     return revision
 

@@ -346,3 +346,23 @@ def test_the_characters_read_are_capped_too(monkeypatch):
     with pytest.raises(extraction.UnreadableDocument, match="more than 1,000 characters"):
         extraction.extract_text(docx, DOCX)
     assert extraction.extract_text(docx, DOCX, limit=200).startswith("x" * 90)  # stops before the cap
+
+
+def test_a_change_that_fails_after_its_file_was_stored_takes_the_file_away(app, org, monkeypatch):
+    from qms.services import documents as service
+
+    document = _document(org)
+    kept = add_revision(document, org.quality, stream=io.BytesIO(pdf_bytes("kept")), filename="kept.pdf")
+    fire(kept, "cancel", org.quality, {"reason": "to start again"})
+    before = store_listing(app)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(service, "index_revision", broken)
+    already = (Path(app.config["QMS_UPLOAD_FOLDER"]) / kept.sha256[:2] / kept.sha256[2:]).read_bytes()
+    for data in (pdf_bytes("fresh"), already):  # a new file, and one already in the store
+        with pytest.raises(RuntimeError):
+            add_revision(document, org.quality, stream=io.BytesIO(data), filename="x.pdf")
+        assert store_listing(app) == before  # the new file went, the stored one stayed
+    assert orphan_files() == []
