@@ -167,7 +167,7 @@ def test_the_time_limit_is_enforced_on_the_reader(tmp_path, bombs):
     started = time.perf_counter()
     with pytest.raises(UploadRefused, match="took longer than 1 seconds"):
         inspect_upload(path, XLSX, UploadLimits(seconds=1, max_xml_elements=100_000_000))
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 10  # killed at 1 s; the margin is for a loaded machine
 
 
 def test_the_limits_come_from_the_settings(app, api, org):
@@ -198,8 +198,9 @@ def test_the_caps_are_the_extractors_own_too(monkeypatch):
 def test_a_pdf_of_20000_pages_is_refused_at_upload(app, api, org, client):
     document = _document(org)
     before = store_listing(app)
+    huge = many_pages(20_000)
     started = time.perf_counter()
-    body = error(_upload(api, "quality", document.id, many_pages(20_000), "huge.pdf"), 422)
+    body = error(_upload(api, "quality", document.id, huge, "huge.pdf"), 422)
     assert time.perf_counter() - started < 10
     assert "has 20,000 pages; a PDF may have at most 2,000" in body["errors"]["file"]
     assert store_listing(app) == before
