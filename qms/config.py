@@ -63,6 +63,7 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         # how long each server process reuses the dashboard's figures (0: count on every view)
         "QMS_DASHBOARD_CACHE_SECONDS": _cache_seconds(),
         **_background_and_mail(),
+        **_upload_limits(),
     }
 
 
@@ -136,3 +137,25 @@ def _proxy_count() -> int:
     if not raw.isdigit() or int(raw) > 5:
         raise ValueError(f"QMS_PROXY_COUNT must be the number of reverse proxies (0–5), not {raw!r}")
     return int(raw)
+
+
+#: (setting, default, smallest, largest) of what reading one upload may cost; see docs/deploying.md
+UPLOAD_LIMITS = (
+    ("QMS_PDF_MAX_PAGES", 2000, 1, 100_000),
+    ("QMS_UPLOAD_PARSE_SECONDS", 20, 1, 600),
+    ("QMS_UPLOAD_PARSE_MEMORY_MB", 256, 64, 8192),
+    ("QMS_UPLOAD_MAX_XML_ELEMENTS", 1_000_000, 1000, 100_000_000),
+    ("QMS_UPLOAD_MAX_PART_MB", 50, 1, 4096),
+    ("QMS_UPLOAD_MAX_UNPACKED_MB", 100, 1, 8192),
+)
+
+
+def _upload_limits() -> dict[str, int]:
+    """The upload budget: whole numbers within their range; anything else stops the app at start."""
+    values = {}
+    for name, default, low, high in UPLOAD_LIMITS:
+        raw = os.environ.get(name, str(default)).strip().replace("_", "")
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise ValueError(f"{name} must be a whole number from {low:,} to {high:,}, not {raw!r}")
+        values[name] = int(raw)
+    return values

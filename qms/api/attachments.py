@@ -14,9 +14,10 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from flask import abort, current_app, send_file, url_for
+from flask import abort, current_app, url_for
 from werkzeug.wrappers import Response
 
+from ..downloads import send_download
 from ..models import Attachment
 from ..services.attachments import OFFICE_TYPES, SIGNATURES, UPLOAD_ROLES, attach, attachments_of, storage_path
 from .auth import api_user, require_roles
@@ -80,7 +81,8 @@ def add_attachment_routes(
     upload_attachment.__doc__ = (
         f"Attach an evidence file to a {label} (multipart field `file`)\n\n"
         "Anyone but a viewer may. The type is decided by the content, not the name: PDF, DOCX, XLSX, PNG, "
-        "JPEG, GIF or plain text; anything else answers 422 naming `file`, a file over the upload limit 413."
+        "JPEG, GIF or plain text; anything else answers 422 naming `file`, as does a PDF over the page limit "
+        "(`QMS_PDF_MAX_PAGES`, 2,000); a file over the upload limit 413. Nothing is stored for a refused file."
     )
     view = blp.arguments(AttachmentUploadSchema, location="files")(
         blp.response(201, AttachmentSchema)(blp.alt_response(413, response=HTTPStatus(413).name)(upload_attachment))
@@ -104,10 +106,4 @@ def attachment_content(attachment_id: int) -> Response:
     if not path.is_file():
         current_app.logger.error("attachment %s: stored file %s is missing", attachment.id, path)
         abort(404, description=f"The file of attachment {attachment.id} is missing from the store")
-    return send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        max_age=0,
-    )
+    return send_download(path, attachment.filename, attachment.content_type)

@@ -28,6 +28,7 @@ import standards
 from workflows.errors import InvalidData
 
 from ..database import db
+from ..downloads import content_disposition
 from ..models import EXTERNAL_AUDIT_KINDS, Certification, CertificationBody, ExternalAudit, ExternalFinding
 from ..services.certifications import (
     MANAGE_ROLES,
@@ -352,7 +353,7 @@ def _pdf(data: bytes, filename: str) -> Response:
     return Response(
         data,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        headers={"Content-Disposition": content_disposition(filename), "Cache-Control": "no-store"},
     )
 
 

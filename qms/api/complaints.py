@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from workflows.errors import InvalidData
 
+from ..downloads import content_disposition
 from ..models import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from ..services.complaints import LOG_ROLES, PlatformFigures, log_complaint, platform_figures
 from .auth import api_user, require_roles
@@ -219,7 +220,7 @@ def platforms_pdf(args: dict[str, Any]) -> Response:
         data,
         mimetype="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="virtual-platforms-{start}-{end}.pdf"',
+            "Content-Disposition": content_disposition(f"virtual-platforms-{start}-{end}.pdf", inline=True),
             "Cache-Control": "no-store",
         },
     )

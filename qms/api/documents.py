@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import abort, current_app, url_for
 from marshmallow import RAISE
-from sqlalchemy import and_, case, false, or_, select, true
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import selectinload
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
@@ -24,13 +24,13 @@ from werkzeug.wrappers import Response
 from workflows.errors import NotPermitted
 
 from ..database import db
-from ..models import Acknowledgement, DistributionEntry, Document, DocumentRevision, User
+from ..downloads import content_disposition
+from ..models import Acknowledgement, Document, DocumentRevision
 from ..reports.documents import PdfProblem
 from ..services.attachments import OFFICE_TYPES, SIGNATURES
 from ..services.documents import (
     AUTHOR_ROLES,
     OPEN_REVISION_STATES,
-    PRIVILEGED_ROLES,
     StoredFileMissing,
     acknowledge,
     add_revision,
@@ -38,6 +38,7 @@ from ..services.documents import (
     controlled_copy,
     create_document,
     pending_acknowledgements,
+    visible_to,
 )
 from ..services.filters import clause_filter_on
 from .auth import api_user, require_roles
@@ -108,25 +109,6 @@ TOO_LARGE = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
 
 # --- who may see what ---------------------------------------------------------------------------
-
-
-def visible_to(user: User) -> Any:
-    """The SQL form of ``can_view``: which documents ``user`` may see."""
-    if user.has_role(*PRIVILEGED_ROLES):
-        return true()
-    entry = DistributionEntry
-    on_list = (
-        select(entry.id)
-        .where(
-            entry.document_id == Document.id,
-            or_(
-                and_(entry.kind == "user", entry.value == str(user.id)),
-                and_(entry.kind == "role", entry.value.in_(sorted(user.roles))) if user.roles else false(),
-            ),
-        )
-        .exists()
-    )
-    return or_(Document.confidentiality.in_(("public", "internal")), Document.owner_id == user.id, on_list)
 
 
 def _check_view(document: Document) -> None:
@@ -297,8 +279,11 @@ def upload_revision(form: dict[str, Any], document_id: int) -> Any:
     It starts as a draft. Managers, process owners and quality officers may.
     409 while another revision is in work (draft, in review or approved) or
     when the document is withdrawn; 422 naming `file` for a file of a refused
-    type or one that cannot be read (a corrupt or encrypted PDF); 413 over the
-    upload limit.
+    type or one that cannot be read (a corrupt or encrypted PDF), and for one
+    over the reading budget, with the reason: a PDF over the page limit
+    (`QMS_PDF_MAX_PAGES`, 2,000), a DOCX or XLSX that unpacks to too much or to
+    too many XML elements, or one that takes too long or too much memory to
+    read; 413 over the upload limit. Nothing is stored for a refused file.
     """
     document = load_document(document_id)
     upload = form["file"]
@@ -353,7 +338,7 @@ def revision_file(revision_id: int) -> Response:
     return Response(
         data,
         mimetype=revision.content_type or "application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        headers={"Content-Disposition": content_disposition(filename), "Cache-Control": "no-store"},
     )
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from ..database import db, id_in
+from ..downloads import content_disposition
 from ..models import (
     GAP_STATUSES,
     MANAGEMENT_REVIEW_INPUTS,
@@ -609,7 +610,7 @@ def minutes(args: dict[str, Any], review_id: int) -> Response:
         data,
         mimetype="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="{review.reference}-minutes.pdf"',
+            "Content-Disposition": content_disposition(f"{review.reference}-minutes.pdf"),
             "Cache-Control": "no-store",
         },
     )

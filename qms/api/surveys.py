@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response
 from workflows.errors import InvalidData
 
 from ..database import db, id_in
+from ..downloads import content_disposition
 from ..models import SCALES, Complaint, Nonconformity, RuleTrigger, Survey, SurveyQuestion, SurveyResponse
 from ..services.surveys import (
     MANAGE_ROLES,
@@ -589,7 +590,7 @@ def report(args: dict[str, Any], survey_id: int) -> Response:
         data,
         mimetype="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="{survey.reference}-satisfaction.pdf"',
+            "Content-Disposition": content_disposition(f"{survey.reference}-satisfaction.pdf", inline=True),
             "Cache-Control": "no-store",
         },
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
+from ..downloads import send_download
 from ..models import ReportExport
 from ..services.nonconformities import NC_FILTERS
 from .exports import REPORTS, can_download, exports_of, file_of, request_export
@@ -69,7 +70,7 @@ def download(export_id: int) -> Any:
     name = f"{export.report}-{export.created_at:%Y-%m-%d}.{export.format}"
     from .exports import MEDIA_TYPES
 
-    return send_file(path, mimetype=MEDIA_TYPES[export.format], as_attachment=True, download_name=name)
+    return send_download(path, name, MEDIA_TYPES[export.format])
 
 
 @bp.route("/admin/jobs")

@@ -4,18 +4,14 @@ when) and the stamps of controlled copies on uploaded PDFs.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import math
-import struct
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 from pypdf.generic import (
     ArrayObject,
     DecodedStreamObject,
@@ -33,6 +29,7 @@ from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from ..database import utcnow
 from .pdf import INK, MUTED, RULE, STYLES, PageFurniture, build_pdf, day, frame_width, grid_table, para, printable, utc
+from .pdf_input import PdfProblem, open_pdf, pdf_errors
 
 MASTER_LIST_COLUMNS = ("Number", "Title", "Type", "Process", "In force", "Effective", "Next review", "Owner")
 
@@ -81,24 +78,6 @@ CURRENT_STATUSES = frozenset({"effective", "review_due"})
 WITHDRAWN_STATUSES = frozenset({"superseded", "obsolete"})
 
 
-#: what a broken file makes pypdf (or the parsers under it) raise besides its own errors
-_PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    PyPdfError,
-    KeyError,
-    ValueError,
-    TypeError,
-    AttributeError,
-    IndexError,
-    AssertionError,
-    RecursionError,
-    ZeroDivisionError,
-    OverflowError,
-    UnicodeError,
-    zlib.error,
-    struct.error,
-)
-
-
 BAND = 8 * mm  # height of the header and footer bands
 
 
@@ -121,60 +100,6 @@ _SEP = " · "
 
 
 _FORM = "/QmsControlledCopyStamp"
-
-
-class PdfProblem(ValueError):
-    """The uploaded PDF cannot be used (corrupt, truncated, password-protected or empty).
-
-    The message is meant for the person who uploaded the file.
-    """
-
-
-@contextlib.contextmanager
-def pdf_errors(action: str = "read") -> Iterator[None]:
-    """Turn whatever pypdf raises on a broken or protected file into a :class:`PdfProblem`.
-
-    pypdf parses untrusted bytes lazily, so a bad file can fail long after it
-    was opened (when a page's content is decoded, or when the result is
-    written); every use of pypdf objects from an upload belongs inside this.
-    """
-    try:
-        yield
-    except PdfProblem:
-        raise
-    except FileNotDecryptedError as exc:
-        raise PdfProblem("The PDF is password-protected; upload a copy without a password.") from exc
-    except DependencyError as exc:
-        raise PdfProblem(
-            "The PDF uses encryption or compression this server cannot read; upload an unprotected copy."
-        ) from exc
-    except LimitReachedError as exc:
-        raise PdfProblem("The PDF is too large or too complex to process.") from exc
-    except RecursionError as exc:
-        raise PdfProblem("The PDF is damaged (its structure refers to itself); it cannot be read.") from exc
-    except _PARSE_ERRORS as exc:
-        raise PdfProblem(f"The PDF is damaged or truncated and cannot be {action}; please upload it again.") from exc
-
-
-def open_pdf(source: bytes) -> PdfReader:
-    """A reader for an uploaded PDF that has at least one page; raises :class:`PdfProblem` otherwise.
-
-    A file encrypted only with an owner password (it opens without asking for
-    one, only printing or editing is "restricted") is decrypted and accepted;
-    one that needs a password to open is refused.
-    """
-    if not source:
-        raise PdfProblem("The PDF is empty (0 bytes).")
-    if b"%PDF-" not in source[:1024]:  # where the PDF standard lets the header be
-        raise PdfProblem("The file is not a PDF.")
-    with pdf_errors():
-        reader = PdfReader(io.BytesIO(source), strict=False)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise PdfProblem("The PDF is password-protected; upload a copy without a password.")
-        pages = len(reader.pages)
-    if pages == 0:
-        raise PdfProblem("The PDF has no pages.")
-    return reader
 
 
 @dataclass(frozen=True)

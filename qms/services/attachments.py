@@ -90,10 +90,18 @@ class StoredFile:
     size: int
     content_type: str
     filename: str
+    text: str = ""  # the searchable text, when it was asked for
+    new: bool = False  # this upload put the file in the store (it was not there already)
 
 
-def store_file(stream: BinaryIO, filename: str) -> StoredFile:
-    """Check and store an uploaded file by its SHA-256; raises InvalidData for an empty, unknown or too large file."""
+def store_file(stream: BinaryIO, filename: str, *, extract: bool = False) -> StoredFile:
+    """Check and store an uploaded file by its SHA-256; raises InvalidData for an empty, unknown or too large file.
+
+    The file is read within the upload budget before it enters the store (see
+    :mod:`qms.services.upload_inspection`): a PDF over the page limit, a damaged or
+    hostile file, or one over the time or memory budget is refused, and a refused
+    upload leaves nothing behind.  ``extract`` also returns its text for search.
+    """
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     folder = Path(current_app.config["QMS_UPLOAD_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)
@@ -114,18 +122,51 @@ def store_file(stream: BinaryIO, filename: str) -> StoredFile:
                 detected = detect_type(check.read(4096), Path(tmp.name))
             if detected is None:
                 raise InvalidData({"file": "must be a PDF, DOCX, XLSX, PNG, JPEG, GIF or plain-text file"})
+            inspection = _inspect(Path(tmp.name), detected[0], extract=extract)
         except BaseException:
             os.unlink(tmp.name)
             raise
     sha = digest.hexdigest()
     target = storage_path(sha)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        os.unlink(tmp.name)
-    else:
+    new = not target.exists()
+    if new:
         os.replace(tmp.name, target)
+    else:
+        os.unlink(tmp.name)
     content_type, ext = detected
-    return StoredFile(sha, size, content_type, safe_filename(filename, ext))
+    return StoredFile(sha, size, content_type, safe_filename(filename, ext), inspection.text, new)
+
+
+def _inspect(path: Path, content_type: str, *, extract: bool) -> Any:
+    """The file read within the configured budget; InvalidData naming why when it is refused."""
+    from .upload_inspection import UploadRefused, inspect_upload, limits_from_config
+
+    try:
+        return inspect_upload(path, content_type, limits_from_config(current_app.config), extract=extract)
+    except UploadRefused as exc:
+        raise InvalidData({"file": str(exc)}) from None
+
+
+def discard_if_unreferenced(stored: StoredFile) -> bool:
+    """Delete a file this upload stored when no revision or attachment names it (the change that
+    would have named it failed); True when it was deleted.  A file that was in the store already
+    is left alone."""
+    from ..models import DocumentRevision
+
+    if not stored.new:
+        return False
+    sha256 = stored.sha256
+    db.session.rollback()  # the failed change's transaction: the check must see what is committed
+    for column in (DocumentRevision.sha256, Attachment.sha256):
+        if db.session.scalar(select(column).where(column == sha256).limit(1)) is not None:
+            return False
+    path = storage_path(sha256)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def attach(
@@ -143,17 +184,21 @@ def attach(
             f"{record.reference} is {record.state_label.lower()}: its evidence can no longer change"
         )
     stored = store_file(stream, filename)
-    with recorded_change(actor, "evidence attached") as session:
-        attachment = Attachment(
-            lifecycle=lifecycle or record.lifecycle_name,
-            record_id=record.id,
-            filename=stored.filename,
-            content_type=stored.content_type,
-            size=stored.size,
-            sha256=stored.sha256,
-            uploaded_by_id=actor.id,
-        )
-        session.add(attachment)
+    try:
+        with recorded_change(actor, "evidence attached") as session:
+            attachment = Attachment(
+                lifecycle=lifecycle or record.lifecycle_name,
+                record_id=record.id,
+                filename=stored.filename,
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                uploaded_by_id=actor.id,
+            )
+            session.add(attachment)
+    except BaseException:
+        discard_if_unreferenced(stored)
+        raise
     return attachment
 
 

@@ -24,12 +24,13 @@ from ..models import (
     Certification,
     Complaint,
     CorrectiveAction,
+    Document,
     DocumentRevision,
     Nonconformity,
     Survey,
     User,
 )
-from .documents import pending_acknowledgements
+from .documents import pending_acknowledgements, visible_to
 from .nonconformities import PLAN_ROLES, nc_is_open
 from .workflow import as_actor, available_events_many
 
@@ -321,7 +322,9 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
     revisions = list(
         db.session.scalars(
             select(DocumentRevision)
+            .join(Document, Document.id == DocumentRevision.document_id)
             .where(DocumentRevision.state.in_(("draft", "in_review", "approved", "review_due")))
+            .where(visible_to(actor))  # a restricted document's number and title only to those who may see it
             .options(selectinload(DocumentRevision.document))
         )
     )

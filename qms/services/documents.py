@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -37,7 +38,7 @@ from ..models import (
     User,
     UserRole,
 )
-from .attachments import storage_path, store_file
+from .attachments import discard_if_unreferenced, storage_path, store_file
 from .audit_trail import recorded_change
 from .references import next_number
 from .search import index_revision
@@ -227,35 +228,28 @@ def add_revision(
         errors["file"] = "is required"
     if errors:
         raise InvalidData(errors)
-    stored = store_file(stream, filename)
-    text = _extract(stored)
-    with recorded_change(actor, f"revision {label} of {document.number} started") as session:
-        revision = DocumentRevision(
-            document_id=document.id,
-            label=label,
-            change_summary=change_summary,
-            author_id=actor.id,
-            filename=stored.filename,
-            content_type=stored.content_type,
-            size=stored.size,
-            sha256=stored.sha256,
-            extracted_text=text,
-        )
-        session.add(revision)
-        session.flush()  # the revision's id, for its search index row
-        index_revision(session, revision)
-    return revision
-
-
-def _extract(stored: Any) -> str:
-    """Text of the stored file for search; a corrupt or encrypted file is refused with a clear error."""
-    from ..reports.documents import PdfProblem
-    from .text_extraction import UnreadableDocument, extract_text
-
+    # read within the upload budget (pages, size unpacked, time, memory) before anything is stored
+    stored = store_file(stream, filename, extract=True)
     try:
-        return extract_text(storage_path(stored.sha256).read_bytes(), stored.content_type)
-    except (PdfProblem, UnreadableDocument) as exc:
-        raise InvalidData({"file": f"cannot be read: {exc}"}) from None
+        with recorded_change(actor, f"revision {label} of {document.number} started") as session:
+            revision = DocumentRevision(
+                document_id=document.id,
+                label=label,
+                change_summary=change_summary,
+                author_id=actor.id,
+                filename=stored.filename,
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                extracted_text=stored.text,
+            )
+            session.add(revision)
+            session.flush()  # the revision's id, for its search index row
+            index_revision(session, revision)
+    except BaseException:
+        discard_if_unreferenced(stored)
+        raise
+    return revision
 
 
 # --- what document events write besides the state -----------------------------------------
@@ -304,8 +298,10 @@ def _made_effective(revision: DocumentRevision, result: FireResult, actor: Actor
     if document.review_period_months:
         document.next_review_due = _add_months(effective_date, document.review_period_months)
     due = effective_date + dt.timedelta(days=ACKNOWLEDGE_WITHIN_DAYS)
-    for user_id in distribution_user_ids(document):
-        session.add(Acknowledgement(revision_id=revision.id, user_id=user_id, due_date=due))
+    readers = distribution_user_ids(document)
+    for user in session.scalars(select(User).where(User.id.in_(readers)).order_by(User.id)) if readers else ():
+        if can_view(document, user):  # a process on the list does not open a restricted document to its owners
+            session.add(Acknowledgement(revision_id=revision.id, user_id=user.id, due_date=due))
 
 
 @effect("document", "confirm_review")
@@ -375,15 +371,18 @@ def acknowledge(revision: DocumentRevision, user: User | Actor) -> Acknowledgeme
 
 
 def pending_acknowledgements(user: User | Actor) -> list[Acknowledgement]:
+    """The revisions in force ``user`` is asked to read (only of documents they may see)."""
     actor = as_actor(user)
     return list(
         db.session.scalars(
             select(Acknowledgement)
             .join(DocumentRevision)
+            .join(Document, Document.id == DocumentRevision.document_id)
             .where(
                 Acknowledgement.user_id == actor.id,
                 Acknowledgement.acknowledged_at.is_(None),
                 DocumentRevision.state.in_(IN_FORCE_STATES),
+                visible_to(actor),
             )
             .order_by(Acknowledgement.due_date)
             .options(selectinload(Acknowledgement.revision).selectinload(DocumentRevision.document))
@@ -419,27 +418,33 @@ PRIVILEGED_ROLES = ("admin", "manager", "quality_officer")
 
 def can_view(document: Document, user: Any) -> bool:
     """Public and internal documents are open to every user; the others to the owner, the
-    distribution list and quality staff."""
-    if document.confidentiality in ("public", "internal") or user.has_role(*PRIVILEGED_ROLES):
+    distribution list (named users and roles) and quality staff.  ``user`` is a User or an Actor."""
+    roles = set(user.roles)
+    if document.confidentiality in ("public", "internal") or roles & set(PRIVILEGED_ROLES):
         return True
     if document.owner_id == user.id:
         return True
     return any(
-        (entry.kind == "user" and entry.value == str(user.id)) or (entry.kind == "role" and user.has_role(entry.value))
+        (entry.kind == "user" and entry.value == str(user.id)) or (entry.kind == "role" and entry.value in roles)
         for entry in document.distribution
     )
 
 
 def visible_to(user: Any) -> Any:
-    """``can_view`` as an SQL condition on Document, so that a page of the list is filtered in the query."""
-    if user.has_role(*PRIVILEGED_ROLES):
+    """``can_view`` as an SQL condition on Document, so that a page of the list is filtered in the query.
+
+    Every place that names documents to a person uses one of the two: lists, search, exports,
+    My work and the daily digest.
+    """
+    roles = set(user.roles)
+    if roles & set(PRIVILEGED_ROLES):
         return sa.true()
     entry = DistributionEntry
     listed = sa.exists().where(
         entry.document_id == Document.id,
         sa.or_(
             sa.and_(entry.kind == "user", entry.value == str(user.id)),
-            sa.and_(entry.kind == "role", entry.value.in_(sorted(user.roles))),
+            sa.and_(entry.kind == "role", entry.value.in_(sorted(roles))) if roles else sa.false(),
         ),
     )
     return sa.or_(Document.confidentiality.in_(("public", "internal")), Document.owner_id == user.id, listed)
@@ -452,18 +457,23 @@ class StoredFileMissing(LookupError):
 def controlled_copy(revision: DocumentRevision, organisation: str) -> bytes:
     """The revision's file as handed out: a PDF stamped by its status on every page.
 
-    Raises StoredFileMissing, or PdfProblem when the stored PDF cannot be stamped.
+    The stamped copy is made once for each state of the revision (draft, effective,
+    superseded …) and kept in the store beside the original, so that downloading a long
+    PDF a hundred times stamps it once; the stamp's "printed" time is when that copy was
+    made.  Raises StoredFileMissing, or PdfProblem when the stored PDF cannot be stamped.
     """
     path = storage_path(revision.sha256) if revision.sha256 else None
     if path is None or not path.is_file():
         raise StoredFileMissing(f"the file of revision {revision.id} is missing from the store ({path})")
-    data = path.read_bytes()
     if revision.content_type != "application/pdf":
-        return data
+        return path.read_bytes()
+    copy = stamped_path(revision.id, stamp_key(revision, organisation))
+    if copy.is_file():
+        return copy.read_bytes()
     from ..reports.documents import stamp_pdf
 
-    return stamp_pdf(
-        data,
+    data = stamp_pdf(
+        path.read_bytes(),
         document_number=revision.document.number,
         revision=revision.label,
         effective_date=revision.effective_date,
@@ -471,6 +481,45 @@ def controlled_copy(revision: DocumentRevision, organisation: str) -> bytes:
         organisation=organisation,
         printed_at=utcnow(),
     )
+    _keep_stamped(copy, data)
+    return data
+
+
+STAMPED_FOLDER = "stamped"
+
+
+def stamp_key(revision: DocumentRevision, organisation: str) -> str:
+    """What the stamp of ``revision`` depends on, hashed: a change to any of it makes a new copy."""
+    import hashlib
+
+    parts = (
+        revision.sha256 or "",
+        revision.document.number,
+        revision.label,
+        revision.effective_date.isoformat() if revision.effective_date else "",
+        revision.state,
+        organisation,
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def stamped_path(revision_id: int, key: str) -> Path:
+    """Where the stamped copy of revision ``revision_id`` for ``key`` is kept in the store."""
+    return Path(current_app.config["QMS_UPLOAD_FOLDER"]) / STAMPED_FOLDER / str(revision_id) / f"{key}.pdf"
+
+
+def _keep_stamped(path: Path, data: bytes) -> None:
+    """Write the copy whole (a reader never sees half a file) and drop the revision's older copies."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)
+    for old in path.parent.glob("*.pdf"):
+        if old != path:
+            old.unlink(missing_ok=True)
 
 
 def verify_files() -> list[str]:
@@ -497,6 +546,39 @@ def verify_files() -> list[str]:
     return problems
 
 
+def orphan_files() -> list[tuple[str, str]]:
+    """(path in the upload folder, why) of each file no revision or attachment names: left by an
+    upload whose change failed, or by an interrupted one.  Stamped copies count as named while
+    their revision exists; backups and the files of other tools are not looked at."""
+    from ..models import Attachment
+
+    folder = Path(current_app.config["QMS_UPLOAD_FOLDER"])
+    if not folder.is_dir():
+        return []
+    named = set(db.session.scalars(select(DocumentRevision.sha256).where(DocumentRevision.sha256.is_not(None))))
+    named.update(db.session.scalars(select(Attachment.sha256)))
+    revisions = {str(r) for r in db.session.scalars(select(DocumentRevision.id))}
+    found: list[tuple[str, str]] = []
+    for path in sorted(folder.iterdir()):
+        if path.is_dir() and _HEX2.fullmatch(path.name):
+            for stored in sorted(path.iterdir()):
+                if stored.is_file() and path.name + stored.name not in named:
+                    found.append((f"{path.name}/{stored.name}", "no revision or attachment names it"))
+        elif path.is_dir() and path.name == STAMPED_FOLDER:
+            for copies in sorted(path.iterdir()):
+                if copies.name not in revisions:
+                    found += [
+                        (f"{STAMPED_FOLDER}/{copies.name}/{c.name}", "stamped copy of a revision that does not exist")
+                        for c in sorted(copies.iterdir())
+                    ]
+        elif path.is_file() and path.name.startswith("tmp"):
+            found.append((path.name, "left by an interrupted upload"))
+    return found
+
+
+_HEX2 = re.compile(r"[0-9a-f]{2}")
+
+
 def in_force_count(document_id: int) -> int:
     return db.session.scalar(
         select(func.count()).where(
@@ -510,6 +592,7 @@ __all__ = [
     "add_revision",
     "create_document",
     "distribution_user_ids",
+    "orphan_files",
     "pending_acknowledgements",
     "start_due_reviews",
     "verify_files",

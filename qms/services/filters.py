@@ -49,7 +49,7 @@ def distinct_values(column: Any) -> list[str]:
 
 
 def spreadsheet_safe(value: Any) -> Any:
-    """Neutralise formula injection: text starting with = + - @ is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """Neutralise formula injection (kept for callers of this name: the one rule is ``spreadsheets.safe_cell``)."""
+    from .spreadsheets import safe_cell
+
+    return safe_cell(value)

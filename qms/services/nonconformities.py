@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -33,8 +32,9 @@ from ..models import (
 )
 from .attachments import store_file
 from .audit_trail import recorded_change
-from .filters import clause_filter_on, contains, spreadsheet_safe
+from .filters import clause_filter_on, contains
 from .references import next_reference
+from .spreadsheets import xlsx_bytes
 from .validation import clean_text
 from .workflow import as_actor, effect, facts_provider
 
@@ -540,17 +540,8 @@ def export_rows(filters: NcFilters) -> list[list[Any]]:
 
 def register_xlsx(filters: NcFilters) -> tuple[bytes, int]:
     """The filtered register as an XLSX workbook, and its number of rows."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Nonconformities")
-    sheet.append(list(EXPORT_COLUMNS))
     rows = export_rows(filters)
-    for row in rows:
-        sheet.append([spreadsheet_safe(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue(), len(rows)
+    return xlsx_bytes("Nonconformities", EXPORT_COLUMNS, rows), len(rows)
 
 
 def register_pdf(filters: NcFilters, organisation: str) -> tuple[bytes, int]:

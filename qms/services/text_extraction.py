@@ -6,6 +6,12 @@ file is at hand.  The formats are the ones uploads are allowed to be (see
 the standard library only, with the defences an upload needs (no DTDs or
 entities, no zip bombs); plain text; images give no text (no OCR).
 
+DOCX and XLSX parts are inflated a chunk at a time (reading stops at a cap,
+whatever size the zip directory claims), their tags counted before they are
+parsed, and parsed incrementally with every element cleared and detached once
+read; elements and characters are capped per file.  Uploads run this inside a
+child process with a memory and time budget (:mod:`qms.services.upload_inspection`).
+
 The result is whitespace-normalised (one space between words, one paragraph
 per line, no control characters — PostgreSQL cannot store NUL in text) and
 cut to ``limit`` characters.
@@ -13,21 +19,36 @@ cut to ``limit`` characters.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
+from typing import Any
 from xml.etree import ElementTree as ET
 
-from ..reports.documents import PdfProblem, open_pdf, pdf_errors
+from ..reports.pdf_input import PdfProblem, open_pdf, pdf_errors
 
-__all__ = ["MAX_MEMBER_SIZE", "MAX_TOTAL_SIZE", "PdfProblem", "UnreadableDocument", "extract_text"]
+__all__ = [
+    "MAX_CHARACTERS",
+    "MAX_ELEMENTS",
+    "MAX_MEMBER_SIZE",
+    "MAX_TOTAL_SIZE",
+    "PdfProblem",
+    "UnreadableDocument",
+    "extract_text",
+]
 
 #: the largest uncompressed XML part read from a DOCX or XLSX
 MAX_MEMBER_SIZE = 50 * 1024 * 1024
 #: the most uncompressed XML read from one DOCX or XLSX, all parts together
 MAX_TOTAL_SIZE = 100 * 1024 * 1024
-_XML_CHUNK = 1024 * 1024
+#: the most XML elements read from one DOCX or XLSX (a long manual has a few hundred thousand)
+MAX_ELEMENTS = 1_000_000
+#: the most characters of element text read from one DOCX or XLSX (a 2,000-page manual has ~6 million)
+MAX_CHARACTERS = 20_000_000
+_XML_CHUNK = 64 * 1024
+_ZIP_CHUNK = 64 * 1024
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -110,11 +131,13 @@ def _pdf_pages(data: bytes) -> Iterator[str]:
 
 
 class _Parts:
-    """The parts of one DOCX or XLSX, read within a size limit per part and in total.
+    """The parts of one DOCX or XLSX, streamed within a size limit per part and in total.
 
     Sizes in the zip directory are checked first, but the reading is capped
-    too, since those sizes are whatever the file's author wrote there.  The
-    total budget stops a file of many small bombs (say a hundred 50 MB headers).
+    too, since those sizes are whatever the file's author wrote there: each
+    part is inflated a chunk at a time and reading stops once the cap is passed.
+    The total budget stops a file of many small bombs (say a hundred 50 MB
+    headers), and the element budget one of millions of empty tags.
     """
 
     def __init__(self, data: bytes, what: str) -> None:
@@ -125,22 +148,33 @@ class _Parts:
             raise UnreadableDocument(f"The {what} file is damaged (not a readable zip archive).") from exc
         self.infos = {info.filename: info for info in self.archive.infolist()}
         self.left = MAX_TOTAL_SIZE
+        self.elements = MAX_ELEMENTS
+        self.characters = MAX_CHARACTERS
 
-    def read(self, name: str) -> bytes:
+    def chunks(self, name: str, *, counted: bool = True) -> Iterator[bytes]:
+        """The inflated bytes of part ``name``, a chunk at a time, never more than the caps allow
+        (``counted``: what is read here counts against the total)."""
         info = self.infos[name]
         cap = min(MAX_MEMBER_SIZE, self.left)
         if info.file_size > cap:
             raise self._too_large()
+        read = 0
         try:
             with self.archive.open(info) as stream:
-                content = stream.read(cap + 1)
+                while chunk := stream.read(min(_ZIP_CHUNK, cap + 1 - read)):
+                    read += len(chunk)
+                    if read > cap:
+                        raise self._too_large()
+                    if counted:
+                        self.left -= len(chunk)
+                    yield chunk
+                    if read == cap and stream.read(1):
+                        raise self._too_large()
+        except UnreadableDocument:
+            raise
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError, EOFError) as exc:
             # bad CRC or sizes, unsupported compression, encrypted part, truncated data
             raise UnreadableDocument(f"The {self.what} file is damaged ({name} cannot be unpacked).") from exc
-        if len(content) > cap:
-            raise self._too_large()
-        self.left -= len(content)
-        return content
 
     def _too_large(self) -> UnreadableDocument:
         return UnreadableDocument(
@@ -149,53 +183,127 @@ class _Parts:
             "in all (larger than that is how zip bombs look)."
         )
 
+    def _count_tags(self, name: str) -> None:
+        """Refuse part ``name`` before parsing it when it has more tags than the element budget.
+
+        The part is inflated once more just to count ``<`` (at C speed, a few tenths of a
+        second for 50 MB), so that a bomb of millions of empty tags is turned down at once
+        instead of after a million parser events.  The count is an upper bound (comments
+        and processing instructions count too); the parse below counts exactly.
+        """
+        tags = 0
+        for chunk in self.chunks(name, counted=False):
+            tags += chunk.count(b"<") - chunk.count(b"</")
+            if tags > self.elements:
+                raise self._too_many()
+
+    def _too_many(self) -> UnreadableDocument:
+        return UnreadableDocument(
+            f"The {self.what} file has more than {MAX_ELEMENTS:,} XML elements; it is refused "
+            "(that many, mostly empty, is how parser bombs look)."
+        )
+
     def events(self, name: str) -> Iterator[tuple[str, ET.Element]]:
-        return _xml_events(self.read(name), name, self.what)
+        """("start" | "end", element) events of part ``name``; each element is cleared and
+        detached from its parent right after its "end" event, so memory stays flat whatever
+        the part's length (take what you need from an element at its "end")."""
+        self._count_tags(name)
+        stack: list[ET.Element] = []
+        for event, element in _xml_events(self.chunks(name), name, self.what):
+            if event == "start":
+                self.elements -= 1
+                if self.elements < 0:
+                    raise self._too_many()
+                stack.append(element)
+                yield event, element
+                continue
+            if element.text:
+                self.characters -= len(element.text)
+                if self.characters < 0:
+                    raise UnreadableDocument(
+                        f"The {self.what} file has more than {MAX_CHARACTERS:,} characters of text; it is refused."
+                    )
+            yield event, element
+            stack.pop()
+            element.clear()
+            if stack:
+                stack[-1].remove(element)  # the parent's only child by now: done in constant time
 
 
-def _xml_events(content: bytes, name: str, what: str) -> Iterator[tuple[str, ET.Element]]:
+def _xml_events(chunks: Iterable[bytes], name: str, what: str) -> Iterator[tuple[str, ET.Element]]:
     """("start" | "end", element) events of one XML part, refusing any DTD.
 
     DTDs are refused because entities are how "billion laughs" and external
     entity attacks work.  The bytes are decoded here (UTF-8 or UTF-16, as OOXML
     allows) and the check runs on exactly the text handed to the parser, so
     another encoding cannot smuggle a ``<!DOCTYPE`` past it.  The parse is
-    incremental, so text extraction can stop early at its limit.
+    incremental, chunk by chunk as the part is inflated, so text extraction can
+    stop early at its limit and a long part never sits in memory whole.
     """
-    text = _decoded(content, name, what)
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise UnreadableDocument(f"The {what} file contains a DTD or entity declarations ({name}); it is refused.")
-    text = _DECLARATION.sub("", text, count=1)  # the text is decoded already: its encoding no longer applies
-    parser = ET.XMLPullParser(events=("start", "end"))  # no DTD is left for expat to read, see above
+    parser = ET.XMLPullParser(events=("start", "end"))  # no DTD is left for expat to read, see below
+    decoder: Any = None
+    head = b""
+    tail = ""  # the end of the previous chunk, so that a declaration split between two chunks is seen
+    pending = ""  # text held back until the XML declaration can be recognised
     try:
-        for start in range(0, len(text), _XML_CHUNK):
-            parser.feed(text[start : start + _XML_CHUNK])
-            yield from parser.read_events()
+        for chunk in _then_end(chunks):
+            final = chunk is None
+            if decoder is None:
+                head += chunk or b""
+                if len(head) < 4 and not final:
+                    continue
+                decoder = codecs.getincrementaldecoder(_encoding(head))()
+                chunk, head = head, b""
+            try:
+                text = decoder.decode(chunk or b"", final=final)
+            except UnicodeDecodeError as exc:
+                raise UnreadableDocument(
+                    f"The {what} file is damaged ({name} is not valid {exc.encoding.upper()})."
+                ) from exc
+            if pending is not None:
+                pending += text
+                if len(pending) < 512 and "?>" not in pending and not final:
+                    continue
+                text, pending = _without_declaration(pending, name, what), None
+            if "<!DOCTYPE" in tail + text or "<!ENTITY" in tail + text:
+                raise UnreadableDocument(
+                    f"The {what} file contains a DTD or entity declarations ({name}); it is refused."
+                )
+            tail = text[-16:]
+            for start in range(0, len(text), _XML_CHUNK):
+                parser.feed(text[start : start + _XML_CHUNK])
+                yield from parser.read_events()
         parser.close()
         yield from parser.read_events()
     except ET.ParseError as exc:
         raise UnreadableDocument(f"The {what} file is damaged ({name} is not well-formed XML).") from exc
 
 
-def _decoded(content: bytes, name: str, what: str) -> str:
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    elif content.startswith(b"<\x00"):
-        encoding = "utf-16-le"
-    elif content.startswith(b"\x00<"):
-        encoding = "utf-16-be"
-    else:
-        encoding = "utf-8-sig"
-    try:
-        text = content.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise UnreadableDocument(f"The {what} file is damaged ({name} is not valid {encoding.upper()}).") from exc
+def _then_end(chunks: Iterable[bytes]) -> Iterator[bytes | None]:
+    yield from chunks
+    yield None
+
+
+def _encoding(head: bytes) -> str:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"<\x00"):
+        return "utf-16-le"
+    if head.startswith(b"\x00<"):
+        return "utf-16-be"
+    return "utf-8-sig"
+
+
+def _without_declaration(text: str, name: str, what: str) -> str:
+    """``text`` without its XML declaration (it is decoded already: the declared encoding no longer
+    applies), after checking that the declared encoding is one OOXML allows."""
     declaration = _DECLARATION.match(text)
-    if declaration:
-        declared = _DECLARED_ENCODING.search(declaration.group())
-        if declared and declared.group(1).lower().replace("_", "-") not in {"utf-8", "utf8", "utf-16", "utf16"}:
-            raise UnreadableDocument(f"The {what} file uses an unsupported character encoding in {name}.")
-    return text
+    if not declaration:
+        return text
+    declared = _DECLARED_ENCODING.search(declaration.group())
+    if declared and declared.group(1).lower().replace("_", "-") not in {"utf-8", "utf8", "utf-16", "utf16"}:
+        raise UnreadableDocument(f"The {what} file uses an unsupported character encoding in {name}.")
+    return text[declaration.end() :]
 
 
 def _docx_paragraphs(data: bytes) -> Iterator[str]:

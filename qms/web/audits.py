@@ -19,7 +19,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -33,6 +32,7 @@ from workflows import get_lifecycle
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition, send_download
 from ..models import (
     AUDIT_KINDS,
     RESULTS,
@@ -581,9 +581,7 @@ def evidence_file(audit_id: int, attachment_id: int) -> Response:
     if not path.exists():
         current_app.logger.error("attachment %s: stored file %s is missing", attachment.id, path)
         abort(404)
-    return send_file(
-        path, mimetype=attachment.content_type, as_attachment=True, download_name=attachment.filename, max_age=0
-    )
+    return send_download(path, attachment.filename, attachment.content_type)
 
 
 @bp.route("/audits/<id:audit_id>/report.pdf")
@@ -597,7 +595,7 @@ def report(audit_id: int) -> Response:
     return Response(
         audit_report_pdf(audit, current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename={audit.reference}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"{audit.reference}.pdf", inline=True)},
     )
 
 
@@ -660,7 +658,10 @@ def feed(secret: str) -> Response:
     return Response(
         ical_feed(user, base_url=request.host_url),
         mimetype="text/calendar",
-        headers={"Cache-Control": "private, max-age=300", "Content-Disposition": "inline; filename=audits.ics"},
+        headers={
+            "Cache-Control": "private, max-age=300",
+            "Content-Disposition": content_disposition("audits.ics", inline=True),
+        },
     )
 
 
@@ -977,5 +978,5 @@ def programme_report(programme_id: int) -> Response:
     return Response(
         render(programme, current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=audit-programme-{programme.year}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"audit-programme-{programme.year}.pdf", inline=True)},
     )

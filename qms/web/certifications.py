@@ -23,6 +23,7 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..models import EXTERNAL_AUDIT_KINDS, Certification, CertificationBody, ExternalAudit, ExternalFinding
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
@@ -607,5 +608,5 @@ def pack(certification_id: int) -> Response:
     return Response(
         build(certification, organisation=current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"attachment; filename={certification.reference}-certification-pack.pdf"},
+        headers={"Content-Disposition": content_disposition(f"{certification.reference}-certification-pack.pdf")},
     )

@@ -34,6 +34,7 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..models import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from ..security import limiter
 from ..services import available_events, available_events_many, history_of
@@ -259,7 +260,7 @@ def platforms_pdf() -> Response:
     return Response(
         virtual_platforms_report_pdf(start, end, organisation=current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=virtual-platforms-{start}-{end}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"virtual-platforms-{start}-{end}.pdf", inline=True)},
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -18,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..models import (
     CONFIDENTIALITY,
     DOCUMENT_TYPES,
@@ -183,21 +183,13 @@ def _master_rows() -> list[list[object]]:
 @bp.route("/documents/master-list.xlsx")
 @login_required
 def master_list_xlsx() -> Response:
-    from openpyxl import Workbook
-
     from ..reports.documents import MASTER_LIST_COLUMNS
+    from ..services.spreadsheets import xlsx_bytes
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Master list")
-    sheet.append(list(MASTER_LIST_COLUMNS))
-    for row in _master_rows():
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
     return Response(
-        out.getvalue(),
+        xlsx_bytes("Master list", MASTER_LIST_COLUMNS, _master_rows()),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=master-list-{dt.date.today()}.xlsx"},
+        headers={"Content-Disposition": content_disposition(f"master-list-{dt.date.today()}.xlsx")},
     )
 
 
@@ -211,7 +203,7 @@ def master_list_pdf() -> Response:
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=master-list-{dt.date.today()}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"master-list-{dt.date.today()}.pdf", inline=True)},
     )
 
 
@@ -345,8 +337,9 @@ def download(revision_id: int) -> Response:
         data,
         mimetype=revision.content_type or "application/octet-stream",
         headers={
-            "Content-Disposition": f'attachment; filename="{revision.document.number}-rev-{revision.label}-'
-            f'{revision.filename or "file"}"',
+            "Content-Disposition": content_disposition(
+                f"{revision.document.number}-rev-{revision.label}-{revision.filename or 'file'}"
+            ),
             "Cache-Control": "no-store",
         },
     )

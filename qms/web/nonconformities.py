@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Any
 
 from flask import (
@@ -16,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -30,12 +27,13 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition, send_download
 from ..errors import status_of
 from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, ChecklistItem, CorrectiveAction, Nonconformity
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, available_events_many, history_of
 from ..services.attachments import UPLOAD_ROLES, attach, attachments_of, storage_path
-from ..services.filters import distinct_values, spreadsheet_safe
+from ..services.filters import distinct_values
 from ..services.nonconformities import (
     ACTION_OWNER_ROLES,
     EXPORT_COLUMNS,
@@ -51,6 +49,7 @@ from ..services.nonconformities import (
     register_xlsx,
 )
 from ..services.nonconformities import register_pdf as register_pdf_report
+from ..services.spreadsheets import csv_text
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, user_choices
 
@@ -110,15 +109,10 @@ def register() -> str:
 @login_required
 def export_csv() -> Response:
     filters = NcFilters.from_args(request.args)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for row in export_rows(filters):
-        writer.writerow([spreadsheet_safe(v) for v in row])
     return Response(
-        out.getvalue(),
+        csv_text(EXPORT_COLUMNS, export_rows(filters)),
         mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=nonconformities-{dt.date.today()}.csv"},
+        headers={"Content-Disposition": content_disposition(f"nonconformities-{dt.date.today()}.csv")},
     )
 
 
@@ -129,7 +123,7 @@ def export_xlsx() -> Response:
     return Response(
         data,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=nonconformities-{dt.date.today()}.xlsx"},
+        headers={"Content-Disposition": content_disposition(f"nonconformities-{dt.date.today()}.xlsx")},
     )
 
 
@@ -282,13 +276,7 @@ def download(attachment_id: int) -> Response:
     if not path.exists():
         current_app.logger.error("attachment %s: stored file %s is missing", attachment.id, path)
         abort(404)
-    return send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        max_age=0,
-    )
+    return send_download(path, attachment.filename, attachment.content_type)
 
 
 @bp.route("/nonconformities/<id:nc_id>/report.pdf")
@@ -301,7 +289,7 @@ def report(nc_id: int) -> Response:
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename={nc.reference}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"{nc.reference}.pdf", inline=True)},
     )
 
 
@@ -312,7 +300,7 @@ def register_pdf() -> Response:
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=nc-register-{dt.date.today()}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"nc-register-{dt.date.today()}.pdf", inline=True)},
     )
 
 

@@ -26,6 +26,7 @@ from standards import Standard
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..models import (
     ACTION_STATES as ACTION_STATUS_LABELS,
 )
@@ -704,5 +705,5 @@ def minutes(review_id: int) -> Response:
     return Response(
         build(review, organisation=current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"attachment; filename={review.reference}-minutes.pdf"},
+        headers={"Content-Disposition": content_disposition(f"{review.reference}-minutes.pdf")},
     )

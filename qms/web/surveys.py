@@ -35,6 +35,7 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, id_in
+from ..downloads import content_disposition
 from ..models import (
     CHANNELS,
     QUESTION_KINDS,
@@ -623,7 +624,7 @@ def report(survey_id: int) -> Response:
     return Response(
         satisfaction_report_pdf(survey, period=period, organisation=current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename={survey.reference}-satisfaction.pdf"},
+        headers={"Content-Disposition": content_disposition(f"{survey.reference}-satisfaction.pdf", inline=True)},
     )
 
 
