@@ -123,7 +123,8 @@ def test_a_document_from_registration_to_an_acknowledged_stamped_copy(api, org):
     assert revision["state"] == "approved" and revision["approved_by"]["id"] == org.quality2.id
     assert approved.headers["ETag"] == f'"{revision["version"]}"'
     future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
-    error(api.fire("quality2", rev_url, "make_effective", data={"effective_date": future}), 409)
+    body = error(api.fire("quality2", rev_url, "make_effective", data={"effective_date": future}), 422)
+    assert list(body["errors"]) == ["data.effective_date"]
     revision = ok(api.fire("quality2", rev_url, "make_effective", version=3, data={"effective_date": TODAY}))
     assert (revision["state"], revision["effective_date"]) == ("effective", TODAY)
 
