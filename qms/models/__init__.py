@@ -48,7 +48,7 @@ from .reviews import (
     OrgChangeReview,
     ReviewAction,
 )
-from .standards import ImportedStandard
+from .standards import ImportedMapping, ImportedStandard, StandardEditionStatus
 from .surveys import (
     QUESTION_KINDS,
     RESPONSE_SOURCES,
@@ -117,6 +117,7 @@ __all__ = [
     "ExternalAudit",
     "ExternalFinding",
     "ImplementationItem",
+    "ImportedMapping",
     "ImportedStandard",
     "IsoChangeItem",
     "IsoChangeReview",
@@ -134,6 +135,7 @@ __all__ = [
     "ReviewAction",
     "RuleTrigger",
     "Site",
+    "StandardEditionStatus",
     "Survey",
     "SurveyAnswer",
     "SurveyInvitation",
