@@ -267,10 +267,15 @@ def timeline(certification: Certification, today: dt.date | None = None) -> list
 
 
 def _edition_label(identifier: str) -> str:
+    """A short name for an edition: "ISO 9001:2026" for an ISO standard, else its label."""
     try:
-        return find_standard(identifier).label
+        standard = find_standard(identifier)
     except KeyError:
         return identifier
+    words = standard.title.split()
+    if len(words) >= 2 and words[0] == "ISO":
+        return f"ISO {words[1]}:{standard.edition}" + ("/Amd" if standard.amends else "")
+    return standard.label
 
 
 def transition_milestones(certification: Certification) -> list[Milestone]:
@@ -894,7 +899,7 @@ def readiness(
     if transition is not None and transition.warning:
         new, old = _edition_label(transition.new), _edition_label(transition.old)
         where = (
-            f"the transition review {transition.review_reference} is {transition.review_state}"
+            f"transition review {transition.review_reference}: {transition.review_state}"
             if transition.review_reference
             else "no transition review is open yet"
         )

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from flask import g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -440,10 +441,7 @@ def remove_imported_mapping(row: ImportedMapping, actor: Actor | User) -> None:
 
 def edition_of(identifier: str) -> Edition | None:
     """The status and transition dates of an edition: the admin's record, else the bundled facts; None if neither."""
-    row = db.session.scalar(select(StandardEditionStatus).where(StandardEditionStatus.identifier == identifier))
-    if row is not None:
-        return _edition(row)
-    return bundled_editions().get(identifier)
+    return all_editions().get(identifier)
 
 
 def _edition(row: StandardEditionStatus) -> Edition:
@@ -460,10 +458,18 @@ def _edition(row: StandardEditionStatus) -> Edition:
 
 
 def all_editions() -> dict[str, Edition]:
-    """Every known edition's status by identifier (admin records over bundled facts)."""
+    """Every known edition's status by identifier (admin records over bundled facts).
+
+    Read once per request (a register of certifications asks for each row).
+    """
+    cached = g.get("_qms_editions") if has_request_context() else None
+    if cached is not None:
+        return dict(cached)
     found = dict(bundled_editions())
     for row in db.session.scalars(select(StandardEditionStatus)):
         found[row.identifier] = _edition(row)
+    if has_request_context():
+        g._qms_editions = dict(found)
     return found
 
 
@@ -513,6 +519,8 @@ def update_edition(identifier: str, actor: Actor | User, data: Mapping[str, Any]
             errors[name] = f"{errors[name]}; {message}" if name in errors else message
         raise InvalidData(errors)
     edition = edition_from_dict(merged)
+    if has_request_context():
+        g.pop("_qms_editions", None)
     with recorded_change(actor, f"edition {identifier} status and dates edited") as session:
         row = session.scalar(select(StandardEditionStatus).where(StandardEditionStatus.identifier == identifier))
         if row is None:

@@ -117,11 +117,14 @@ def citations_of(standard: Standard, numbers: Sequence[str]) -> dict[str, list[d
     return found
 
 
-def _by_clause(rows: Sequence[tuple[Citation, Sequence[str]]], numbers: Sequence[str]) -> dict[str, list[Citation]]:
+def _by_clause(
+    rows: Sequence[tuple[Citation, Sequence[str]]], numbers: Sequence[str], *, widen: bool = False
+) -> dict[str, list[Citation]]:
+    """Citations by clause number; with ``widen`` a reference to a clause also cites its sub-clauses."""
     found: dict[str, list[Citation]] = defaultdict(list)
     for citation, references in rows:
         for number in numbers:
-            hit = next((str(r) for r in references if cites(str(r), number)), None)
+            hit = next((str(r) for r in references if cites(str(r), number) or (widen and cites(number, str(r)))), None)
             if hit is not None:
                 found[number].append(Citation(citation.kind, citation.id, citation.label, citation.url, hit))
     return found
@@ -150,9 +153,11 @@ def _processes(standard: Standard, numbers: Sequence[str]) -> dict[str, list[Cit
         .where(Process.active.is_(True))
         .order_by(Process.name)
     )
+    # a process addresses a clause with all its sub-clauses: one addressing 6.1 cites 6.1.2 too
     return _by_clause(
         [(Citation("processes", i, f"{name} ({code})", "/processes"), refs or []) for i, code, name, refs in rows],
         numbers,
+        widen=True,
     )
 
 
