@@ -897,7 +897,7 @@ def readiness(
     )
     transition = transition_status(certification, today) if certification and not certification.is_terminal else None
     if transition is not None and transition.warning:
-        new, old = _edition_label(transition.new), _edition_label(transition.old)
+        new_label, old_label = _edition_label(transition.new), _edition_label(transition.old)
         where = (
             f"transition review {transition.review_reference}: {transition.review_state}"
             if transition.review_reference
@@ -905,7 +905,8 @@ def readiness(
         )
         if transition.months_left < 0:
             message = (
-                f"The transition to {new} ended on {transition.ends_on}: the certificate to {old} is no longer valid"
+                f"The transition to {new_label} ended on {transition.ends_on}: "
+                f"the certificate to {old_label} is no longer valid"
             )
             add("edition_transition", 2, message, "/reviews", blocks=True)
         else:
@@ -915,7 +916,7 @@ def readiness(
                 else ""
             )
             message = (
-                f"Transition to {new} not done: the certificate to {old} must move by {transition.ends_on} "
+                f"Transition to {new_label} not done: the certificate to {old_label} must move by {transition.ends_on} "
                 f"({_n(transition.months_left, 'month')} left{cutover}); {where}"
             )
             add(
@@ -935,7 +936,7 @@ def readiness(
         "documents_overdue_for_review": overdue_documents,
         "days_since_management_review": (today - last_review).days if last_review else None,
         "open_external_findings": len(findings),
-        "transition_deadline": transition.ends_on.isoformat() if transition else None,
+        "transition_deadline": transition.ends_on if transition else None,
         "transition_months_left": transition.months_left if transition else None,
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
