@@ -896,35 +896,8 @@ def readiness(
         f"{_n(len(other_findings), 'other finding')} of the last external audit still open",
     )
     transition = transition_status(certification, today) if certification and not certification.is_terminal else None
-    if transition is not None and transition.warning:
-        new_label, old_label = _edition_label(transition.new), _edition_label(transition.old)
-        where = (
-            f"transition review {transition.review_reference}: {transition.review_state}"
-            if transition.review_reference
-            else "no transition review is open yet"
-        )
-        if transition.months_left < 0:
-            message = (
-                f"The transition to {new_label} ended on {transition.ends_on}: "
-                f"the certificate to {old_label} is no longer valid"
-            )
-            add("edition_transition", 2, message, "/reviews", blocks=True)
-        else:
-            cutover = (
-                f"; from {transition.cutover_on} every audit is to the new edition"
-                if transition.cutover_on and transition.cutover_on > today
-                else ""
-            )
-            message = (
-                f"Transition to {new_label} not done: the certificate to {old_label} must move by {transition.ends_on} "
-                f"({_n(transition.months_left, 'month')} left{cutover}); {where}"
-            )
-            add(
-                "edition_transition",
-                2 if transition.cutover_on and today >= transition.cutover_on else 1,
-                message,
-                "/reviews",
-            )
+    if transition is not None:
+        _transition_reason(transition, today, reasons, blocking, add)
     score = max(0, 100 - sum(r.points for r in reasons))
     figures = {
         "open_major_ncs": majors,
@@ -936,10 +909,48 @@ def readiness(
         "documents_overdue_for_review": overdue_documents,
         "days_since_management_review": (today - last_review).days if last_review else None,
         "open_external_findings": len(findings),
-        "transition_deadline": transition.ends_on if transition else None,
+        "transition_deadline": transition.ends_on.isoformat() if transition else None,
         "transition_months_left": transition.months_left if transition else None,
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
+
+
+def _transition_reason(
+    transition: TransitionStatus,
+    today: dt.date,
+    reasons: list[Reason],
+    blocking: list[str],
+    add: Any,
+) -> None:
+    """The transition in readiness: a notice while it is far, points once the deadline is within the
+    edition's warning months (more after the cut-over), blocking once the transition has ended."""
+    new_label, old_label = _edition_label(transition.new), _edition_label(transition.old)
+    where = (
+        f"transition review {transition.review_reference}: {transition.review_state}"
+        if transition.review_reference
+        else "no transition review is open yet"
+    )
+    if transition.months_left < 0:
+        ended = f"The transition to {new_label} ended on {transition.ends_on}"
+        message = f"{ended}: the certificate to {old_label} is no longer valid"
+        add("edition_transition", 2, message, "/reviews", blocks=True)
+        return
+    cutover_passed = transition.cutover_on is not None and today >= transition.cutover_on
+    cutover = (
+        f"; from {transition.cutover_on} every audit is to the new edition"
+        if transition.cutover_on and not cutover_passed
+        else "; the cut-over has passed: every audit is to the new edition"
+        if cutover_passed
+        else ""
+    )
+    message = (
+        f"Transition to {new_label} not done: the certificate to {old_label} must move by {transition.ends_on} "
+        f"({_n(transition.months_left, 'month')} left{cutover}); {where}"
+    )
+    if transition.warning or cutover_passed:
+        add("edition_transition", 2 if cutover_passed else 1, message, "/reviews")
+    else:  # a notice: it costs nothing until the deadline approaches
+        reasons.append(Reason(0, message, "/reviews"))
 
 
 # --------------------------------------------------------------------------- lifecycle effects and facts

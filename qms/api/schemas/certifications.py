@@ -268,8 +268,10 @@ class ReadinessFiguresSchema(Schema):
     documents_overdue_for_review = fields.Integer(required=True)
     days_since_management_review = fields.Integer(allow_none=True, required=True)
     open_external_findings = fields.Integer(required=True)
-    transition_deadline = fields.Date(
-        allow_none=True, required=True, metadata={"description": "When certificates to this edition end (a newer one)"}
+    transition_deadline = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "ISO date when certificates to this edition end (a newer one replaces it)"},
     )
     transition_months_left = fields.Integer(allow_none=True, required=True)
 
