@@ -266,7 +266,7 @@ def _entry(raw: Any, at: str, standards: Mapping[str, Standard | None]) -> tuple
     relationship = raw.get("relationship", "not_related" if one_sided else None)
     if relationship not in RELATIONSHIPS:
         errors.append(f"{at}: relationship {relationship!r} must be one of: {', '.join(RELATIONSHIPS)}")
-    elif one_sided and relationship != "not_related":
+    elif one_sided and relationship != "not_related" and (raw.get("source"), raw.get("target")) != (None, None):
         errors.append(f"{at}: an entry with only a source or only a target clause has the relationship not_related")
     note = raw.get("note", "")
     if not isinstance(note, str) or "\n" in note or len(note) > MAX_NOTE_LENGTH:
