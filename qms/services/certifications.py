@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -654,6 +655,21 @@ def record_edition_transition(
     return certification
 
 
+def _latest_transition_review(new_standard: str) -> Any:
+    """The latest ISO-change review to ``new_standard`` (not cancelled); read once per request."""
+    from ..models import IsoChangeReview
+
+    cache = g.setdefault("_qms_transition_reviews", {}) if has_request_context() else {}
+    if new_standard not in cache:
+        cache[new_standard] = db.session.scalar(
+            select(IsoChangeReview)
+            .where(IsoChangeReview.new_standard == new_standard, IsoChangeReview.state != "cancelled")
+            .order_by(IsoChangeReview.id.desc())
+            .limit(1)
+        )
+    return cache[new_standard]
+
+
 @dataclass(frozen=True)
 class TransitionStatus:
     """Where a certificate stands in the transition to the edition that replaces its own."""
@@ -674,20 +690,13 @@ class TransitionStatus:
 
 def transition_status(certification: Certification, today: dt.date | None = None) -> TransitionStatus | None:
     """The transition still to do for this certificate; None when its edition is current."""
-    from ..models import IsoChangeReview
-
     today = today or dt.date.today()
     successor = successor_of(certification.standard_identifier)
     if successor is None or successor.transition_ends_on is None:
         return None
     ends = successor.transition_ends_on
     months = (ends.year - today.year) * 12 + (ends.month - today.month) - (1 if ends.day < today.day else 0)
-    review = db.session.scalar(
-        select(IsoChangeReview)
-        .where(IsoChangeReview.new_standard == successor.identifier, IsoChangeReview.state != "cancelled")
-        .order_by(IsoChangeReview.id.desc())
-        .limit(1)
-    )
+    review = _latest_transition_review(successor.identifier)
     return TransitionStatus(
         old=certification.standard_identifier,
         new=successor.identifier,
