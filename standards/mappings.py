@@ -269,7 +269,7 @@ def _entry(raw: Any, at: str, standards: Mapping[str, Standard | None]) -> tuple
     elif one_sided and relationship != "not_related" and (raw.get("source"), raw.get("target")) != (None, None):
         errors.append(f"{at}: an entry with only a source or only a target clause has the relationship not_related")
     note = raw.get("note", "")
-    if not isinstance(note, str) or "\n" in note or len(note) > MAX_NOTE_LENGTH:
+    if not isinstance(note, str) or "\n" in note or "\x00" in note or len(note) > MAX_NOTE_LENGTH:
         errors.append(f"{at}: note must be a single line of at most {MAX_NOTE_LENGTH} characters")
     changed = raw.get("changed", False)
     if not isinstance(changed, bool):
@@ -412,7 +412,7 @@ def _csv_entry(
     if changed_text not in _TRUE + _FALSE:
         errors.append(f"{at('changed')}: {cells.get('changed')!r} must be yes or no")
     note = cells.get("note", "")
-    if len(note) > MAX_NOTE_LENGTH or "\n" in note or "\r" in note:
+    if len(note) > MAX_NOTE_LENGTH or "\n" in note or "\r" in note or "\x00" in note:
         errors.append(f"{at('note')}: must be a single line of at most {MAX_NOTE_LENGTH} characters")
     if errors:
         return errors, None

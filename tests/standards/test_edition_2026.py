@@ -188,3 +188,8 @@ entries:
         "line 5: entry #2: an entry with only a source or only a target clause has the relationship not_related",
         "line 6: entry #3: give a source clause, a target clause or both",
     ]
+
+
+def test_a_note_with_a_nul_character_is_refused():
+    errors = csv_errors("source,target,relationship,note\n4.1,4.1,equal,bad\x00note\n")
+    assert errors == ["line 2, column 'note': must be a single line of at most 500 characters"]

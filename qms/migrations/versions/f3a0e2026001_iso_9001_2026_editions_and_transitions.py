@@ -77,6 +77,29 @@ def upgrade():
             ondelete="SET NULL",
         )
 
+    _refresh_unedited_body_profiles()
+
+
+def _refresh_unedited_body_profiles() -> None:
+    """Body profiles nobody edited take the corrected bundled ones: every rule labelled with its source,
+    "programme settings" instead of "ISO/IEC 17021-1 defaults", the unsourced SGS rule gone."""
+    from standards import body_to_dict, bundled_bodies
+
+    bodies = sa.table(
+        "certification_bodies",
+        sa.column("code", sa.String),
+        sa.column("name", sa.String),
+        sa.column("profile", sa.JSON),
+        sa.column("edited_at", sa.DateTime),
+    )
+    connection = op.get_bind()
+    for body in bundled_bodies():
+        connection.execute(
+            bodies.update()
+            .where(bodies.c.code == body.code, bodies.c.edited_at.is_(None))
+            .values(name=body.name, profile=body_to_dict(body))
+        )
+
 
 def downgrade():
 

@@ -217,7 +217,10 @@ _AUDITED_CHANGES = ("added", "changed", "moved", "renamed")
 
 def transition_clauses(review: IsoChangeReview) -> list[str]:
     """The clauses of the new edition that are new or changed, in document order (what the transition audit asks)."""
-    new = find_standard(review.new_standard)
+    try:
+        new = find_standard(review.new_standard)
+    except KeyError:  # an imported standard no longer there: nothing to audit against
+        return []
     wanted = {i.new_clause for i in review.items if i.change in _AUDITED_CHANGES and i.new_clause}
     return [c.number for c in new.clauses if c.number in wanted]
 
