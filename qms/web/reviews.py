@@ -213,13 +213,17 @@ def management_list() -> str:
 
 
 def previous_edition(identifier: str, standards: Sequence[Standard] | None = None) -> str:
-    """The standard a new edition most likely replaces: the one it amends, else the latest earlier one."""
-    from ..services.standards import all_standards
+    """The standard a new edition most likely replaces: the one its edition data names (ISO 9001:2026
+    replaces 2015, the edition certificates are to), the one it amends, else the latest earlier one."""
+    from ..services.standards import all_standards, edition_of
 
     standards = list(standards) if standards is not None else all_standards()
     new = next((s for s in standards if s.identifier == identifier), None)
     if new is None:
         return ""
+    edition = edition_of(identifier)
+    if edition is not None and edition.replaces and any(s.identifier == edition.replaces for s in standards):
+        return edition.replaces
     if new.amends:
         amended = next((s for s in standards if s.urn == new.amends), None)
         if amended is not None:
