@@ -13,6 +13,13 @@ Category 1/2, Critical…); every grade maps to our NC severity (``major``, ``mi
 ``response_days`` to take the programme's ``findings_response_days``; an observation may set it
 to null (no answer required).
 
+Every programme rule is labelled with its source (``rule_sources``): ``standard`` (ISO/IEC
+17021-1 sets it), ``body`` (the body's published rules) or ``programme_setting`` (a value the
+certification contract fixes; ISO/IEC 17021-1 sets no day counts for recertifying before expiry,
+the stage 1 → stage 2 interval or answering findings). A key left out is a programme setting,
+except the cycle keys the standard sets (``STANDARD_RULES``). The file's ``rules`` list labels
+the fixed rules of the cycle the same way (``cycle_rules``), with ``policy`` for qmsflow's own.
+
 Only the safe YAML loader is used. Nothing here imports Flask or SQLAlchemy.
 """
 
@@ -32,15 +39,18 @@ from .catalogue import IDENTIFIER_RE, StandardError, _compose, _data_dir, _kind,
 
 __all__ = [
     "NC_SEVERITIES",
+    "RULE_SOURCES",
     "AuditProgrammeRules",
     "CertificationBody",
     "CertificationBodyError",
+    "CycleRule",
     "SeverityGrade",
     "UnknownBodyError",
     "UnknownGradeError",
     "body_from_dict",
     "body_to_dict",
     "bundled_bodies",
+    "cycle_rules",
     "get_body",
     "parse_bodies",
     "validate_body_dict",
@@ -49,7 +59,7 @@ __all__ = [
 #: where the bundled profiles live, relative to ``standards/data``
 BUNDLED_FILE = ("bodies", "certification-bodies.yaml")
 NC_SEVERITIES = ("major", "minor", "observation")
-FILE_KEYS = ("bodies", "description")
+FILE_KEYS = ("bodies", "description", "rules")
 BODY_KEYS = (
     "code",
     "name",
@@ -60,7 +70,19 @@ BODY_KEYS = (
     "notes",
     "programme",
     "severity_scale",
+    "rule_sources",
 )
+#: where a rule comes from (key → label shown beside it)
+RULE_SOURCES = {
+    "standard": "ISO/IEC 17021-1",
+    "body": "The body's published rules",
+    "programme_setting": "Programme setting",
+    "transition": "ISO and IAF transition arrangements",
+    "policy": "qmsflow policy",
+}
+#: programme keys ISO/IEC 17021-1 itself sets (a 3-year cycle, surveillance at least yearly, the first within 12 months)
+STANDARD_RULES = ("certificate_years", "surveillance_interval_months", "first_surveillance_max_months")
+RULE_KEYS = ("code", "rule", "source", "note")
 REQUIRED_BODY_KEYS = ("code", "name", "programme", "severity_scale")
 GRADE_KEYS = ("code", "label", "nc_severity", "response_days", "blocks_certification")
 REQUIRED_GRADE_KEYS = ("code", "label", "nc_severity", "blocks_certification")
@@ -156,10 +178,20 @@ class CertificationBody:
     marks: tuple[str, ...] = ()
     website: str | None = None
     notes: str = ""
+    #: (programme key, source) for the keys whose source is given; the rest take their default
+    rule_sources: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("severity_scale", "accreditation", "marks"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "rule_sources", tuple(sorted(dict(self.rule_sources).items())))
+
+    def source_of(self, key: str) -> str:
+        """Where the programme rule ``key`` comes from: standard, body or programme_setting."""
+        given = dict(self.rule_sources)
+        if key in given:
+            return given[key]
+        return "standard" if key in STANDARD_RULES else "programme_setting"
 
     def grade(self, code: str) -> SeverityGrade:
         """The grade with this code; UnknownGradeError (a KeyError) if the scale has none."""
@@ -254,6 +286,20 @@ def _body_problems(data: Any) -> list[Problem]:
         problems += _programme_problems(programme)
     if "severity_scale" in data:
         problems += _scale_problems(data["severity_scale"])
+    if data.get("rule_sources") is not None:
+        problems += _sources_problems(data["rule_sources"])
+    return problems
+
+
+def _sources_problems(value: Any) -> list[Problem]:
+    if not isinstance(value, Mapping):
+        return [("rule_sources", "must map programme keys to a source")]
+    problems: list[Problem] = []
+    for key, source in value.items():
+        if key not in PROGRAMME_KEYS:
+            problems.append((f"rule_sources.{key}", f"unknown programme key (allowed: {', '.join(PROGRAMME_KEYS)})"))
+        elif source not in ("standard", "body", "programme_setting"):
+            problems.append((f"rule_sources.{key}", "must be one of: standard, body, programme_setting"))
     return problems
 
 
@@ -396,6 +442,7 @@ def _build(data: Mapping[str, Any]) -> CertificationBody:
         marks=tuple(item.strip() for item in data.get("marks") or ()),
         website=data.get("website"),
         notes=(data.get("notes") or "").strip(),
+        rule_sources=tuple((data.get("rule_sources") or {}).items()),
     )
 
 
@@ -430,6 +477,7 @@ def body_to_dict(body: CertificationBody) -> dict[str, Any]:
             }
             for grade in body.severity_scale
         ],
+        "rule_sources": dict(body.rule_sources),
     }
 
 
@@ -525,6 +573,62 @@ def parse_bodies(text: str, *, source: str | None = None) -> list[CertificationB
     if errors:
         raise CertificationBodyError(sorted(errors, key=_line_of), source)
     return built
+
+
+# --------------------------------------------------------------------------- cycle rules
+
+
+@dataclass(frozen=True)
+class CycleRule:
+    """A fixed rule of the certification cycle, labelled with where it comes from."""
+
+    code: str
+    rule: str
+    source: str
+    note: str = ""
+
+    @property
+    def source_label(self) -> str:
+        return RULE_SOURCES.get(self.source, self.source)
+
+
+def _rules_from(data: Any, source: str | None) -> tuple[CycleRule, ...]:
+    if data is None:
+        return ()
+    errors: list[str] = []
+    if not isinstance(data, list):
+        raise CertificationBodyError(["rules: must be a list"], source)
+    found = []
+    for index, entry in enumerate(data):
+        at = f"rules[{index}]"
+        if not isinstance(entry, Mapping) or any(key not in RULE_KEYS for key in entry):
+            errors.append(f"{at}: must be a mapping with the keys {', '.join(RULE_KEYS)}")
+            continue
+        if entry.get("source") not in RULE_SOURCES:
+            errors.append(f"{at}.source: must be one of: {', '.join(RULE_SOURCES)}")
+            continue
+        if not _line(entry.get("code"), 60) or not _line(entry.get("rule"), 300):
+            errors.append(f"{at}: code and rule must be single lines")
+            continue
+        found.append(
+            CycleRule(entry["code"], entry["rule"].strip(), entry["source"], (entry.get("note") or "").strip())
+        )
+    if errors:
+        raise CertificationBodyError(errors, source)
+    return tuple(found)
+
+
+@functools.cache
+def _bundled_rules() -> tuple[CycleRule, ...]:
+    resource = _data_dir().joinpath(*BUNDLED_FILE)
+    source = "standards/data/" + "/".join(BUNDLED_FILE)
+    data, _ = _compose(resource.read_text(encoding="utf-8"), source)
+    return _rules_from(data.get("rules") if isinstance(data, Mapping) else None, source)
+
+
+def cycle_rules() -> list[CycleRule]:
+    """The fixed rules of the certification cycle, each with its source (loaded once)."""
+    return list(_bundled_rules())
 
 
 # --------------------------------------------------------------------------- bundled

@@ -26,6 +26,7 @@ from typing import NamedTuple, Protocol
 
 __all__ = [
     "RESTORE_WITHIN_MONTHS",
+    "STAGE2_MAJOR_VERIFY_MONTHS",
     "CycleDates",
     "Reminder",
     "add_months",
@@ -38,6 +39,10 @@ __all__ = [
 #: ISO/IEC 17021-1: an expired certificate may be restored within 6 months if the outstanding
 #: recertification activities are completed; the expiry then stays based on the prior cycle.
 RESTORE_WITHIN_MONTHS = 6
+#: ISO/IEC 17021-1: a major nonconformity found at initial certification whose correction and
+#: corrective action are not verified within 6 months of the last day of stage 2 means stage 2
+#: is repeated.
+STAGE2_MAJOR_VERIFY_MONTHS = 6
 ONE_DAY = dt.timedelta(days=1)
 
 

@@ -133,8 +133,11 @@ def diff_standards(old: Standard, new: Standard, mapping: MappingSet | None = No
             for e in mapping.entries
             if e.matches
         ]
+        added_notes = {e.target: e.note for e in mapping.entries if e.source is None and e.target and e.note}
+        removed_notes = {e.source: e.note for e in mapping.entries if e.target is None and e.source and e.note}
     else:
         pairs = _pairs_by_matching(old, new)
+        added_notes, removed_notes = {}, {}
 
     matched_old = {pair[0].number for pair in pairs}
     matched_new = {pair[1].number for pair in pairs}
@@ -143,12 +146,26 @@ def diff_standards(old: Standard, new: Standard, mapping: MappingSet | None = No
     pairs.sort(key=lambda pair: (order_old[pair[0].number], order_new[pair[1].number]))
 
     added = tuple(
-        ClauseChange("added", None, ClauseRef.of(c), f"{_label(c)} is new in {new.identifier}")
+        ClauseChange(
+            "added",
+            None,
+            ClauseRef.of(c),
+            f"{_label(c)} is new in {new.identifier}"
+            + (f": {added_notes[c.number]}" if c.number in added_notes else ""),
+            note=added_notes.get(c.number, ""),
+        )
         for c in new.clauses
         if c.number not in matched_new
     )
     removed = tuple(
-        ClauseChange("removed", ClauseRef.of(c), None, f"{_label(c)} has no counterpart in {new.identifier}")
+        ClauseChange(
+            "removed",
+            ClauseRef.of(c),
+            None,
+            f"{_label(c)} has no counterpart in {new.identifier}"
+            + (f": {removed_notes[c.number]}" if c.number in removed_notes else ""),
+            note=removed_notes.get(c.number, ""),
+        )
         for c in old.clauses
         if c.number not in matched_old
     )

@@ -37,8 +37,10 @@ from ..services.certifications import (
     create_certification,
     cycle_of,
     group_findings,
+    plan_body_transition_audit,
     profile,
     readiness,
+    record_edition_transition,
     record_external_audit,
     regrade_finding,
     reminders,
@@ -57,6 +59,7 @@ from .schemas.certifications import (
     CertificationPageSchema,
     CertificationQuerySchema,
     CertificationSchema,
+    EditionTransitionSchema,
     ExternalAuditCreateSchema,
     ExternalAuditSchema,
     FindingGroupSchema,
@@ -66,6 +69,7 @@ from .schemas.certifications import (
     ReminderSchema,
     RemindersQuerySchema,
     TimelineSchema,
+    TransitionAuditPlanSchema,
 )
 from .schemas.reviews import NoQuerySchema
 from .workflow import (
@@ -571,3 +575,38 @@ def regrade(body: dict[str, Any], certification_id: int, external_audit_id: int,
     finding = load_finding(certification_id, external_audit_id, finding_id)
     finding = regrade_finding(finding, api_user(), grade=body["grade"], reason=body["reason"])
     return present_finding(finding, certification_id)
+
+
+# --- transition to a new edition ----------------------------------------------------------------
+
+
+@blp.route(f"/certifications/<{ID}:certification_id>/transition-audit", methods=["PUT"])
+@require_roles(MANAGE_ROLES, MANAGE_MESSAGE)
+@blp.arguments(TransitionAuditPlanSchema)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(200, CertificationSchema, headers=ETAG_HEADER)
+def plan_transition_audit(body: dict[str, Any], certification_id: int) -> Any:
+    """Plan the body's transition audit to the new edition (often with a surveillance or recertification audit)
+
+    For a certificate in force whose edition a newer one replaces (422 names `planned_on`
+    otherwise); the date may not be past nor after the end of the transition; null clears it.
+    """
+    certification = plan_body_transition_audit(load(certification_id), api_user(), **body)
+    certification = load(certification.id)
+    return present([certification], extras)[0], 200, etag(certification)
+
+
+@blp.route(f"/certifications/<{ID}:certification_id>/edition", methods=["POST"])
+@require_roles(MANAGE_ROLES, MANAGE_MESSAGE)
+@blp.arguments(EditionTransitionSchema)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(200, CertificationSchema, headers=ETAG_HEADER)
+def record_transition(body: dict[str, Any], certification_id: int) -> Any:
+    """Record the body's decision that the certificate moves to the new edition
+
+    The certificate keeps its cycle and expiry; its `standard_identifier` becomes the new
+    edition (`previous_standard_identifier` keeps the old). 409 unless in force.
+    """
+    certification = record_edition_transition(load(certification_id), api_user(), **body)
+    certification = load(certification.id)
+    return present([certification], extras)[0], 200, etag(certification)

@@ -57,6 +57,7 @@ from ..services.reviews import (
     open_iso_change_review,
     open_org_change_review,
     plan_management_review,
+    plan_transition_audit,
     remove_impact,
     set_input_notes,
     suggest_impacts,
@@ -84,6 +85,7 @@ from .schemas.reviews import (
     ReviewPageSchema,
     ReviewQuerySchema,
     SuggestedImpactSchema,
+    TransitionAuditSchema,
     VerificationSchema,
 )
 from .workflow import ETAG_HEADER, Presented, add_workflow_routes, etag, get_or_404, present
@@ -225,6 +227,7 @@ def present_item(item: IsoChangeItem) -> Presented:
             "processes": list(references.get("processes") or []),
             "questions": int(references.get("questions") or 0),
             "question_ids": list(references.get("question_ids") or []),
+            "cited_by": list(references.get("cited_by") or []),
         },
         links={"self": url_for("api_reviews.assess", review_id=item.review_id, change_id=item.id)},
     )
@@ -611,6 +614,43 @@ def minutes(args: dict[str, Any], review_id: int) -> Response:
         mimetype="application/pdf",
         headers={
             "Content-Disposition": content_disposition(f"{review.reference}-minutes.pdf"),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@blp.route(f"/reviews/iso-change/<{ID}:review_id>/transition-audit", methods=["POST"])
+@require_roles(REVIEW_ROLES, "Requires the role manager or quality officer to plan the transition audit")
+@blp.arguments(TransitionAuditSchema)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(201, IsoChangeReviewSchema, headers=ETAG_HEADER)
+def transition_audit(body: dict[str, Any], review_id: int) -> Any:
+    """Add the internal audit of the new and changed clauses to the audit programme, with their checklist
+
+    During transition planning or implementation (409 otherwise). The audit is to the new
+    edition, its checklist holds the new edition's questions for those clauses, it joins the
+    programme of its year, and becomes the review's `verification_audit_id`.
+    """
+    review = load_iso(review_id)
+    plan_transition_audit(review, api_user(), **body)
+    presented, _, headers = _fresh(review, load_iso, iso_extras)
+    return presented, 201, headers
+
+
+@blp.route(f"/reviews/iso-change/<{ID}:review_id>/transition-plan.pdf", methods=["GET"])
+@blp.arguments(NoQuerySchema, location="query", unknown=RAISE)
+@blp.doc(responses={"200": PDF_RESPONSE})
+def transition_plan(args: dict[str, Any], review_id: int) -> Response:
+    """The transition plan (PDF): each clause change, what cites it, its assessment and actions; the signature"""
+    review = load_iso(review_id)
+    from ..reports.reviews import transition_plan_pdf
+
+    data = transition_plan_pdf(review, organisation=current_app.config["QMS_ORGANISATION"])
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{review.reference}-transition-plan.pdf"',
             "Cache-Control": "no-store",
         },
     )

@@ -9,6 +9,7 @@ nothing is stored either way. ``…/{old}/diff/{new}`` compares two editions.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -16,17 +17,26 @@ from flask import abort, url_for
 from marshmallow import RAISE, Schema, fields, validate
 
 from standards import Standard, StandardError
+from standards.editions import EDITION_STATUSES, Edition
 
+from ..database import db
+from ..models import ImportedMapping
 from ..services.standards import (
+    MAX_MAPPING_BYTES,
     StandardClash,
+    all_mappings,
     all_standards,
     diff_editions,
+    edition_of,
     find_standard,
+    import_mapping,
     import_standard,
     is_bundled,
+    remove_imported_mapping,
+    update_edition,
 )
 from .auth import api_user, require_roles
-from .blueprint import ApiBlueprint
+from .blueprint import ID, ApiBlueprint
 from .errors import describe, error_response
 from .schemas.common import PageArgsSchema, Text, page_schema
 from .workflow import Presented
@@ -237,3 +247,227 @@ def diff(old: str, new: str) -> Any:
     load_standard(old)
     load_standard(new)
     return diff_editions(old, new)
+
+
+# --- mapping sets -------------------------------------------------------------------------------
+
+
+class MappingEntrySchema(Schema):
+    source = fields.String(allow_none=True, required=True, metadata={"description": "null: new in the target"})
+    target = fields.String(allow_none=True, required=True, metadata={"description": "null: no counterpart"})
+    relationship = fields.String(
+        required=True, metadata={"description": "equal, subset, superset, intersect, not_related"}
+    )
+    changed = fields.Boolean(required=True, metadata={"description": "The clause's content changed"})
+    note = fields.String(required=True, metadata={"description": "What changed, in our own words"})
+
+
+class MappingSetSchema(Schema):
+    id = fields.Integer(allow_none=True, required=True, metadata={"description": "The import's id; null if bundled"})
+    source_identifier = fields.String(required=True)
+    target_identifier = fields.String(required=True)
+    description = fields.String(required=True)
+    origin = fields.String(required=True, metadata={"description": "bundled, or imported (replacing the bundled set)"})
+    entry_count = fields.Integer(required=True)
+    changed_count = fields.Integer(required=True)
+    entries = fields.List(fields.Nested(MappingEntrySchema), required=True)
+
+
+class MappingImportSchema(Schema):
+    """A mapping set to import; CSV columns are ``source,target,relationship,changed,note``."""
+
+    format = fields.String(required=True, validate=validate.OneOf(["yaml", "csv"]))
+    content = Text(
+        required=True, validate=validate.Length(min=1, max=MAX_MAPPING_BYTES), metadata={"description": "The file"}
+    )
+    source = Text(
+        validate=validate.Length(min=1, max=60), metadata={"description": "The source standard; required for CSV"}
+    )
+    target = Text(
+        validate=validate.Length(min=1, max=60), metadata={"description": "The target standard; required for CSV"}
+    )
+    description = Text(load_default="", validate=validate.Length(max=2000))
+    replace = fields.Boolean(load_default=False, metadata={"description": "Replace an imported set of this pair"})
+
+
+def present_mapping(mapping: Any, origin: str, row: ImportedMapping | None) -> dict[str, Any]:
+    return {
+        "id": row.id if row is not None else None,
+        "source_identifier": mapping.source_identifier,
+        "target_identifier": mapping.target_identifier,
+        "description": mapping.description,
+        "origin": origin,
+        "entry_count": len(mapping.entries),
+        "changed_count": sum(1 for e in mapping.entries if e.changed),
+        "entries": [
+            {
+                "source": e.source,
+                "target": e.target,
+                "relationship": e.relationship,
+                "changed": e.changed,
+                "note": e.note,
+            }
+            for e in mapping.entries
+        ],
+    }
+
+
+MAPPING_FLAG = re.compile(r"--(source|target|replace)\b")
+
+
+def mapping_errors(exc: StandardError) -> tuple[int, dict[str, str]]:
+    """A failed mapping import as (status, errors by field): 409 for a pair imported already, else 422 by line."""
+    errors: dict[str, str] = {}
+    content = 0
+    clash = isinstance(exc, StandardClash)
+    for raw in exc.errors:
+        message = MAPPING_FLAG.sub(r"\1", raw.replace("with --replace", 'with "replace": true'))
+        if clash:
+            name = "replace"
+        elif name := next(
+            (n for n in ("source", "target", "description", "format") if message.startswith(f"{n} ")), ""
+        ):
+            pass
+        else:
+            name, content = f"content.{content}", content + 1
+        errors[name] = f"{errors[name]} {message}" if name in errors else message
+    return (409 if clash else 422), errors
+
+
+@blp.route("/standards/mappings", methods=["GET"])
+@blp.response(200, MappingSetSchema(many=True))
+def list_mappings() -> list[dict[str, Any]]:
+    """Every mapping set between editions: bundled ones, each replaced by an import of the same pair"""
+    return [present_mapping(m, origin, row) for m, origin, row in all_mappings()]
+
+
+@blp.route("/standards/mappings", methods=["POST"])
+@require_roles(IMPORT_ROLES, "Requires the role admin, manager or quality officer to import mapping sets")
+@blp.arguments(MappingImportSchema)
+@blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(201, MappingSetSchema)
+def import_mapping_set(body: dict[str, Any]) -> Any:
+    """Import a mapping set (YAML, or CSV with columns source,target,relationship,changed,note)
+
+    It replaces the bundled set between the same two standards from then on (the differ and
+    new ISO-change reviews use it). CSV needs `source` and `target` (the standards'
+    identifiers); YAML names them and any given must agree. The file is validated in full
+    first: 422 lists every problem with its line (`errors` keys `content.0`, `content.1`…),
+    409 when this pair is imported already without `replace`. Nothing is stored unless all is well.
+    """
+    try:
+        row = import_mapping(
+            body["content"],
+            body["format"],
+            api_user(),
+            source_identifier=body.get("source"),
+            target_identifier=body.get("target"),
+            description=body["description"],
+            replace=body["replace"],
+        )
+    except StandardError as exc:
+        status, errors = mapping_errors(exc)
+        if status == 409:
+            return error_response(409, "; ".join(errors.values()), errors)
+        return error_response(422, describe(errors), errors)
+    found = next(
+        (m for m in all_mappings() if m[2] is not None and m[2].id == row.id),
+        None,
+    )
+    assert found is not None
+    return present_mapping(*found), 201
+
+
+@blp.route(f"/standards/mappings/<{ID}:mapping_id>", methods=["DELETE"])
+@require_roles(IMPORT_ROLES, "Requires the role admin, manager or quality officer to remove mapping sets")
+@blp.response(204)
+def remove_mapping(mapping_id: int) -> None:
+    """Remove an imported mapping set: the bundled set of the same pair (if any) applies again"""
+    row = db.session.get(ImportedMapping, mapping_id)
+    if row is None:
+        abort(404, description=f"There is no imported mapping set {mapping_id}")
+    remove_imported_mapping(row, api_user())
+
+
+# --- editions -----------------------------------------------------------------------------------
+
+
+class EditionSchema(Schema):
+    identifier = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": ", ".join(EDITION_STATUSES)})
+    published_on = fields.Date(allow_none=True, required=True)
+    replaces = fields.String(
+        allow_none=True, required=True, metadata={"description": "The edition certificates move from"}
+    )
+    transition_ends_on = fields.Date(
+        allow_none=True, required=True, metadata={"description": "Certificates to the replaced edition end"}
+    )
+    cutover_on = fields.Date(
+        allow_none=True, required=True, metadata={"description": "From this day every audit is to this edition"}
+    )
+    warn_months = fields.Integer(required=True, metadata={"description": "Readiness warns this long before the end"})
+    source = fields.String(required=True)
+
+
+_DATE_RANGE = validate.Range(min=dt.date(1900, 1, 1), max=dt.date(9998, 12, 31))
+
+
+class EditionUpdateSchema(Schema):
+    """What an administrator records when ISO and the IAF publish dates; a field left out keeps its value."""
+
+    status = fields.String(validate=validate.OneOf(list(EDITION_STATUSES)))
+    published_on = fields.Date(allow_none=True, validate=_DATE_RANGE)
+    replaces = Text(allow_none=True, validate=validate.Length(min=1, max=60))
+    transition_ends_on = fields.Date(allow_none=True, validate=_DATE_RANGE)
+    cutover_on = fields.Date(allow_none=True, validate=_DATE_RANGE)
+    warn_months = fields.Integer(strict=True, validate=validate.Range(min=1, max=60))
+    source = Text(validate=validate.Length(max=500))
+
+
+def present_edition(identifier: str, edition: Edition | None) -> dict[str, Any]:
+    if edition is None:
+        return {
+            "identifier": identifier,
+            "status": "published",
+            "published_on": None,
+            "replaces": None,
+            "transition_ends_on": None,
+            "cutover_on": None,
+            "warn_months": 12,
+            "source": "",
+        }
+    return {
+        "identifier": edition.identifier,
+        "status": edition.status,
+        "published_on": edition.published_on,
+        "replaces": edition.replaces,
+        "transition_ends_on": edition.transition_ends_on,
+        "cutover_on": edition.cutover_on,
+        "warn_months": edition.warn_months,
+        "source": edition.source,
+    }
+
+
+@blp.route(f"/standards/<{IDENTIFIER}>/edition", methods=["GET"])
+@blp.response(200, EditionSchema)
+def get_edition(identifier: str) -> dict[str, Any]:
+    """An edition's status (draft, published, withdrawn) and the dates of the transition to it"""
+    load_standard(identifier)
+    return present_edition(identifier, edition_of(identifier))
+
+
+@blp.route(f"/standards/<{IDENTIFIER}>/edition", methods=["PATCH"])
+@require_roles(frozenset({"admin"}), "Requires the role admin to edit edition dates")
+@blp.arguments(EditionUpdateSchema)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(200, EditionSchema)
+def patch_edition(body: dict[str, Any], identifier: str) -> dict[str, Any]:
+    """Record an edition's status and transition dates when ISO and the IAF publish them (administrators)
+
+    The whole record is checked as it would be saved (the cut-over on or before the end, the end
+    after publication, a transition names the edition it replaces); 422 names each field.
+    """
+    load_standard(identifier)
+    data = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in body.items()}
+    return present_edition(identifier, update_edition(identifier, api_user(), data))

@@ -132,3 +132,70 @@ def standards_diff(old: str, new: str) -> None:
     except UnknownStandardError as exc:
         raise click.ClickException(str(exc)) from None
     _print_diff(diff)
+
+
+@standards_group.command("import-mapping")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "csv"]),
+    help="File format (default: from the file name's extension; .csv is CSV, anything else YAML).",
+)
+@click.option("--source", "source_identifier", help="The source standard's identifier (required for CSV).")
+@click.option("--target", "target_identifier", help="The target standard's identifier (required for CSV).")
+@click.option("--description", default="", help="What the set is (for CSV; YAML carries its own).")
+@click.option("--replace", is_flag=True, help="Replace an imported mapping set between the same standards.")
+@with_appcontext
+def standards_import_mapping(
+    path: Path,
+    fmt: str | None,
+    source_identifier: str | None,
+    target_identifier: str | None,
+    description: str,
+    replace: bool,
+) -> None:
+    """Import a mapping set between two editions; it replaces the bundled one. A file with any error is refused."""
+    from ..services.standards import MAX_MAPPING_BYTES, import_mapping
+
+    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "yaml")
+    if path.stat().st_size > MAX_MAPPING_BYTES:
+        raise click.ClickException(f"{path}: larger than {MAX_MAPPING_BYTES // 1_000_000} MB")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        row = import_mapping(
+            text,
+            fmt,  # type: ignore[arg-type]
+            None,
+            source_identifier=source_identifier,
+            target_identifier=target_identifier,
+            description=description,
+            replace=replace,
+            source=str(path),
+        )
+    except StandardError as exc:
+        click.echo(f"{path}: not imported, {len(exc.errors)} error(s):", err=True)
+        for error in exc.errors:
+            click.echo(f"{path}: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Imported the mapping set {row.source_identifier} → {row.target_identifier} "
+        f"({row.entry_count} entries) from {path}"
+    )
+
+
+@standards_group.command("editions")
+@with_appcontext
+def standards_editions() -> None:
+    """List every edition's status and transition dates (an admin edits them on the standards page)."""
+    from ..services.standards import all_editions
+
+    for edition in sorted(all_editions().values(), key=lambda e: e.identifier):
+        click.echo(
+            f"{edition.identifier}\t{edition.status}\tpublished {edition.published_on or '-'}\t"
+            f"replaces {edition.replaces or '-'}\tcut-over {edition.cutover_on or '-'}\t"
+            f"transition ends {edition.transition_ends_on or '-'}"
+        )

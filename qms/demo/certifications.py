@@ -1,10 +1,14 @@
-"""The demo certifications: a KEBS certificate in its second year and an SGS application."""
+"""The demo certifications: a KEBS certificate to ISO 9001:2015 in its second year, its transition to the
+2026 edition under way (the body's transition audit planned with the next surveillance), and an SGS application."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from sqlalchemy import select
+
+from workflows.errors import InvalidData
 
 from ..services import certifications, fire
 
@@ -23,6 +27,7 @@ def _seed_certifications(users: dict, today: dt.date) -> int:
     kebs = certifications.create_certification(
         mgr,
         body_id=by_code["kebs"].id,
+        standard_identifier="iso-9001-2015",
         scope="Design, manufacture and installation of steel doors and windows",
         applied_on=decided - dt.timedelta(days=150),
     )
@@ -63,6 +68,16 @@ def _seed_certifications(users: dict, today: dt.date) -> int:
             },
         ],
     )
+    # the transition to ISO 9001:2026: KEBS audits it together with the second surveillance audit
+    dates = certifications.cycle_of(kebs)
+    later = [d for d in (dates.surveillance_due if dates else ()) if d > today]
+    with contextlib.suppress(InvalidData):  # the transition dates an admin recorded leave no room: plan nothing
+        certifications.plan_body_transition_audit(
+            kebs,
+            qo,
+            planned_on=later[0] - dt.timedelta(days=14) if later else today + dt.timedelta(days=300),
+            combined_with="surveillance",
+        )
     sgs = certifications.create_certification(
         mgr,
         body_id=by_code["sgs"].id,

@@ -8,7 +8,17 @@ withdraw it; a certificate that is not renewed expires.  The body decides, so
 these events record its decisions and carry no signature of ours.  Deadlines
 (findings response, surveillance interval) belong to the body's profile, not
 to this definition.
+
+Version 2 enforces two rules of ISO/IEC 17021-1 and of the transition to a new
+edition: a major nonconformity from stage 2 not verified within six months of
+the last day of stage 2 means stage 2 is repeated (the response and the
+decision are blocked; "repeat stage 2" is possible from the findings response
+too), and after the edition's cut-over day (data, editable by an admin) no
+recertification audit is started or decided to the replaced edition.  "Stage 2
+blocked while a major NC is open" is qmsflow's policy, not the standard's.
 """
+
+import dataclasses
 
 from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
 from workflows.guards import date_reached, none_open
@@ -16,6 +26,27 @@ from workflows.guards import date_reached, none_open
 QO, MGR = "quality_officer", "manager"
 
 _no_open_major = none_open("open_major_nc_count", "major nonconformity", "major nonconformities")
+
+
+def _reason_fact(fact: str, name: str, description: str) -> Guard:
+    """Block with the reason the facts provider computed (None when the rule is met)."""
+
+    def check(ctx: GuardContext) -> str | None:
+        return ctx.fact(fact) or None
+
+    return Guard(name, check, description)
+
+
+_stage2_in_time = _reason_fact(
+    "stage2_repeat_reason",
+    "major_nc_verified_within_six_months",
+    "Major nonconformities of stage 2 verified within six months of its last day (ISO/IEC 17021-1)",
+)
+_edition_current = _reason_fact(
+    "edition_cutover_reason",
+    "edition_not_past_cutover",
+    "Not to an edition whose cut-over day has passed (the transition arrangements)",
+)
 
 
 def _expiry_after_decision(ctx: GuardContext) -> str | None:
@@ -41,7 +72,7 @@ _DECISION_FIELDS = (
     ),
 )
 
-LIFECYCLE = Lifecycle(
+_V1 = Lifecycle(
     name="certification",
     version=1,
     label="Certification",
@@ -204,5 +235,32 @@ LIFECYCLE = Lifecycle(
             roles(MGR),
             fields=(Field("reason", "Reason for cancelling"),),
         ),
+    ),
+)
+
+
+def _with_guards(event: Event, *guards: Guard, sources: tuple[str, ...] | None = None) -> Event:
+    return dataclasses.replace(event, sources=sources or event.sources, guards=(*event.guards, *guards))
+
+
+_V2_EXTRA = {
+    "submit_response": (_stage2_in_time,),
+    "certify": (_stage2_in_time,),
+    "start_recertification": (_edition_current,),
+    "recertify": (_edition_current,),
+}
+
+PREVIOUS_VERSIONS = (_V1,)
+
+LIFECYCLE = dataclasses.replace(
+    _V1,
+    version=2,
+    events=tuple(
+        _with_guards(
+            event,
+            *_V2_EXTRA.get(event.name, ()),
+            sources=("findings_response", "decision_pending") if event.name == "refuse" else None,
+        )
+        for event in _V1.events
     ),
 )

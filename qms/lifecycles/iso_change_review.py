@@ -5,7 +5,12 @@ closed.  The gap analysis is complete when every clause change of the new
 edition is assessed; the review closes (e-signature) when every transition
 action is done.  Verification can send the review back to implementing, and a
 manager can cancel it (for example when the edition is not adopted).
+
+Version 2: the gap assessment is signed by a manager (e-signature, meaning
+"approved") when the gap analysis completes, as the transition plan's basis.
 """
+
+import dataclasses
 
 from workflows.definition import Event, Field, Lifecycle, State, roles
 from workflows.guards import none_open
@@ -14,7 +19,7 @@ QO, MGR = "quality_officer", "manager"
 
 _no_open_action = none_open("open_transition_action_count", "transition action")
 
-LIFECYCLE = Lifecycle(
+_V1 = Lifecycle(
     name="iso_change_review",
     version=1,
     label="ISO change review",
@@ -90,3 +95,20 @@ LIFECYCLE = Lifecycle(
         ),
     ),
 )
+
+
+def _signed_gap_assessment(event: Event) -> Event:
+    if event.name != "complete_gap_analysis":
+        return event
+    return dataclasses.replace(
+        event,
+        label="Sign the gap assessment",
+        roles=roles(MGR),
+        signature="approved",
+        description="A manager signs the gap assessment: every clause change assessed, the summary the plan's basis.",
+    )
+
+
+PREVIOUS_VERSIONS = (_V1,)
+
+LIFECYCLE = dataclasses.replace(_V1, version=2, events=tuple(_signed_gap_assessment(e) for e in _V1.events))

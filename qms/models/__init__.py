@@ -48,7 +48,7 @@ from .reviews import (
     OrgChangeReview,
     ReviewAction,
 )
-from .standards import ImportedStandard
+from .standards import ImportedMapping, ImportedStandard, StandardEditionStatus
 from .surveys import (
     QUESTION_KINDS,
     RESPONSE_SOURCES,
@@ -118,6 +118,7 @@ __all__ = [
     "ExternalAudit",
     "ExternalFinding",
     "ImplementationItem",
+    "ImportedMapping",
     "ImportedStandard",
     "IsoChangeItem",
     "IsoChangeReview",
@@ -135,6 +136,7 @@ __all__ = [
     "ReviewAction",
     "RuleTrigger",
     "Site",
+    "StandardEditionStatus",
     "Survey",
     "SurveyAnswer",
     "SurveyInvitation",

@@ -76,6 +76,13 @@ class Certification(WorkflowRecord, db.Model):
     next_audit_due: Mapped[dt.date | None]
     suspended_until: Mapped[dt.date | None]
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    #: the body's transition audit to a new edition, once planned: its date and the audit it is
+    #: combined with ("surveillance", "recertification" or "" for an audit of its own)
+    transition_audit_planned_on: Mapped[dt.date | None]
+    transition_audit_combined_with: Mapped[str] = mapped_column(String(20), default="")
+    #: the edition the certificate was to before the body's transition decision, and when it moved
+    previous_standard_identifier: Mapped[str] = mapped_column(String(60), default="")
+    edition_changed_on: Mapped[dt.date | None]
 
     body: Mapped[CertificationBody] = relationship()
     site: Mapped[Site | None] = relationship()

@@ -215,6 +215,10 @@ class ReviewAction(db.Model):
     outcome: Mapped[str] = mapped_column(Text, default="")
     done_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: for an ISO-change review: the clause change this action answers (None for the whole review)
+    change_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("iso_change_items.id", ondelete="SET NULL"), index=True
+    )
 
     owner: Mapped[User] = relationship()
 

@@ -347,7 +347,15 @@ def _actions(actions: Sequence[ReviewAction], today: dt.date, width: float) -> l
     return out
 
 
-def _signatures(signed: Sequence[TransitionHistory], approved: bool, width: float) -> list[Flowable]:
+def _signatures(
+    signed: Sequence[TransitionHistory],
+    approved: bool,
+    width: float,
+    *,
+    intro: str = "The minutes are approved by a manager's e-signature, applied in qmsflow with the signer's password "
+    "and linked to its history entry: printed name, meaning, date and time (UTC).",
+    notice: str = DRAFT_NOTICE,
+) -> list[Flowable]:
     rows: list[list[Any]] = [
         [
             "Approver",
@@ -362,11 +370,7 @@ def _signatures(signed: Sequence[TransitionHistory], approved: bool, width: floa
     widths = [24 * mm, 0, 40 * mm, 40 * mm]
     widths[1] = width - sum(widths)
     out: list[Flowable] = [
-        Paragraph(
-            "The minutes are approved by a manager's e-signature, applied in qmsflow with the signer's password "
-            "and linked to its history entry: printed name, meaning, date and time (UTC).",
-            STYLES.meta,
-        ),
+        Paragraph(escape(intro), STYLES.meta),
         Spacer(0, 2 * mm),
         grid_table(["Role", "Printed name", "Meaning", "Date and time"], rows, widths),
     ]
@@ -375,7 +379,7 @@ def _signatures(signed: Sequence[TransitionHistory], approved: bool, width: floa
     for row in signed:
         out.append(Paragraph(markup(row.signature_manifest), STYLES.cell_small))
     if not approved:
-        out.append(Paragraph(escape(f"{DRAFT_NOTICE}."), STYLES.notice))
+        out.append(Paragraph(escape(f"{notice}."), STYLES.notice))
     return out
 
 
@@ -387,5 +391,131 @@ __all__ = [
     "label_of",
     "management_review_pdf",
     "render_figures",
+    "transition_plan_pdf",
     "value_text",
 ]
+
+
+# --------------------------------------------------------------------------- transition plan (ISO-change review)
+
+PLAN_TITLE = "Transition plan"
+PLAN_DRAFT = "Draft — gap assessment not signed"
+
+
+def transition_plan_pdf(
+    review: Any,
+    *,
+    organisation: str | None = None,
+    generated_at: dt.datetime | None = None,
+    today: dt.date | None = None,
+    compress: bool = True,
+) -> bytes:
+    """The plan of an ISO-change review as a PDF: each clause change with what cites it, its assessment
+    and actions; the transition audit; the signed gap assessment (watermarked "draft" until signed)."""
+    from ..services.reviews import actions_of as review_actions
+    from ..services.standards import find_standard
+
+    organisation = organisation_name(organisation)
+    generated_at = generated_at or utcnow()
+    today = today or dt.date.today()
+    width = frame_width(A4)
+    history = history_of(review) if review.id is not None else []
+    signed = [row for row in history if row.event == "complete_gap_analysis" and row.signature_manifest]
+    actions = review_actions(review)
+    by_item: dict[int, list[ReviewAction]] = {}
+    for action in actions:
+        by_item.setdefault(action.change_item_id or 0, []).append(action)
+
+    def label(identifier: str) -> str:
+        try:
+            return find_standard(identifier).label
+        except KeyError:
+            return identifier
+
+    assessed = sum(1 for i in review.items if i.status != "not_assessed")
+    gaps = sum(1 for i in review.items if i.status == "gap")
+    header = field_table(
+        [
+            ("Review", f"{review.reference} · {review.state_label}"),
+            ("Edition in use", label(review.old_standard)),
+            ("New edition", label(review.new_standard)),
+            ("Transition deadline", day(review.transition_deadline) if review.transition_deadline else DASH),
+            ("Owner", review.owner.name if review.owner else DASH),
+            ("Progress", f"{assessed} of {len(review.items)} clause changes assessed; {gaps} gap(s)"),
+            ("Generated", utc(generated_at)),
+        ],
+        [40 * mm, width - 40 * mm],
+    )
+    story: list[Flowable] = [
+        para(organisation, STYLES.org),
+        Paragraph(escape(PLAN_TITLE), STYLES.title),
+        Paragraph(f"{markup(review.reference)}: {markup(review.title)}", STYLES.subtitle),
+        header,
+    ]
+    if not signed:
+        story.append(Paragraph(escape(f"{PLAN_DRAFT}: the plan may still change."), STYLES.notice))
+    if review.gap_summary:
+        story += [Paragraph("Gap assessment", STYLES.h2), para(review.gap_summary)]
+    rows = []
+    for item in review.items:
+        refs = item.references or {}
+        cited = [
+            f"{group.get('label')}: " + ", ".join(str(c.get("label")) for c in group.get("items", [])[:8])
+            for group in refs.get("cited_by") or []
+        ] or ["—"]
+        planned = [
+            f"{a.title} ({a.owner.name}, due {day(a.due_date)}, {ACTION_STATES.get(a.status, a.status).lower()})"
+            for a in by_item.get(item.id, [])
+        ]
+        rows.append(
+            [
+                f"{item.new_clause or item.old_clause}",
+                f"{item.change}: {item.description}",
+                "\n".join(cited),
+                f"{item.status.replace('_', ' ')}" + (f": {item.assessment}" if item.assessment else ""),
+                "\n".join(planned) or DASH,
+            ]
+        )
+    widths = [14 * mm, 0, 40 * mm, 34 * mm, 36 * mm]
+    widths[1] = width - sum(widths)
+    story += [
+        Paragraph("Clause changes", STYLES.h2),
+        grid_table(["Clause", "What changed", "Cited by", "Assessment", "Actions"], rows, widths)
+        if rows
+        else para("No clause changes."),
+    ]
+    general = by_item.get(0, [])
+    if general:
+        story += [Paragraph("Actions for the whole transition", STYLES.h2), *_actions(general, today, width)]
+    audit = review.verification_audit
+    story += [
+        Paragraph("Transition audit", STYLES.h2),
+        para(
+            f"{audit.reference} {audit.title}, planned {day(audit.planned_start) if audit.planned_start else DASH} "
+            f"({audit.state_label.lower()}), {len(audit.items)} checklist questions"
+            if audit
+            else "Not planned yet."
+        ),
+        Paragraph("Signature of the gap assessment", STYLES.h2),
+        *_signatures(
+            signed,
+            bool(signed),
+            width,
+            intro="The gap assessment is signed by a manager's e-signature when the gap analysis completes, applied "
+            "with the signer's password and linked to its history entry: printed name, meaning, date and time (UTC).",
+            notice=PLAN_DRAFT,
+        ),
+    ]
+    return build_pdf(
+        story,
+        furniture=PageFurniture(
+            organisation,
+            f"{review.reference} {PLAN_TITLE.lower()}",
+            generated_footer(generated_at),
+            watermark="" if signed else PLAN_DRAFT,
+        ),
+        title=f"{review.reference} {review.title}",
+        author=organisation,
+        subject=PLAN_TITLE,
+        compress=compress,
+    )

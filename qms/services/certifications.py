@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -36,7 +37,7 @@ from ..models import (
 )
 from .audit_trail import recorded_change, register_audited
 from .references import next_reference
-from .standards import find_standard
+from .standards import find_standard, successor_of
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect, facts_provider
 
@@ -139,6 +140,9 @@ def create_certification(
         find_standard(str(standard_identifier))
     except KeyError:
         errors["standard_identifier"] = f"no standard {standard_identifier!r}"
+    else:
+        if problem := cutover_problem(str(standard_identifier), dt.date.today(), "certification"):
+            errors["standard_identifier"] = problem
     site = None
     if site_id not in (None, ""):
         site = row_by_id(Site, site_id)
@@ -261,6 +265,57 @@ def timeline(certification: Certification, today: dt.date | None = None) -> list
         steps.append(
             Milestone("Certificate expiry", dates.expires_on, None, dates.expires_on - dt.timedelta(days=reminder))
         )
+    return steps + transition_milestones(certification)
+
+
+def _edition_label(identifier: str) -> str:
+    """A short name for an edition: "ISO 9001:2026" for an ISO standard, else its label."""
+    try:
+        standard = find_standard(identifier)
+    except KeyError:
+        return identifier
+    words = standard.title.split()
+    if len(words) >= 2 and words[0] == "ISO":
+        return f"ISO {words[1]}:{standard.edition}" + ("/Amd" if standard.amends else "")
+    return standard.label
+
+
+def transition_milestones(certification: Certification) -> list[Milestone]:
+    """The transition to a new edition on the timeline: the body's transition audit, the cut-over, the deadline."""
+    steps: list[Milestone] = []
+    if certification.edition_changed_on is not None and certification.previous_standard_identifier:
+        steps.append(
+            Milestone(
+                f"Transition to {_edition_label(certification.standard_identifier)}",
+                None,
+                certification.edition_changed_on,
+            )
+        )
+    successor = successor_of(certification.standard_identifier)
+    if successor is None or successor.transition_ends_on is None or certification.is_terminal:
+        return steps
+    new = _edition_label(successor.identifier)
+    if certification.transition_audit_planned_on is not None:
+        combined = certification.transition_audit_combined_with
+        with_what = f" (with the {EXTERNAL_AUDIT_KINDS[combined].lower()} audit)" if combined else ""
+        steps.append(Milestone(f"Transition audit to {new}{with_what}", certification.transition_audit_planned_on))
+    if successor.cutover_on is not None:
+        steps.append(
+            Milestone(
+                f"Cut-over: every audit to {new} from this day",
+                successor.cutover_on,
+                None,
+                cycles.add_months(successor.cutover_on, -successor.warn_months),
+            )
+        )
+    steps.append(
+        Milestone(
+            f"Transition deadline: certificates to {_edition_label(certification.standard_identifier)} end",
+            successor.transition_ends_on,
+            None,
+            cycles.add_months(successor.transition_ends_on, -successor.warn_months),
+        )
+    )
     return steps
 
 
@@ -271,6 +326,18 @@ def next_audit(certification: Certification, today: dt.date | None = None) -> Mi
         if step.what.startswith(("Surveillance audit", "Recertification audit")) and step.done_on is None:
             return step
     return None
+
+
+def cutover_problem(standard_identifier: str, day: dt.date, what: str) -> str | None:
+    """Why an audit to ``standard_identifier`` on ``day`` is refused (its successor's cut-over passed); None if not."""
+    successor = successor_of(standard_identifier)
+    if successor is None or not successor.cutover_passed(day):
+        return None
+    new, old = _edition_label(successor.identifier), _edition_label(standard_identifier)
+    head = f"From {successor.cutover_on.isoformat()} every {what} audit is to {new}"
+    if what == "recertification":
+        return f"{head}, not {old}: record the body's transition decision to the new edition first"
+    return f"{head}; apply for {successor.identifier} instead"
 
 
 @dataclass(frozen=True)
@@ -500,6 +567,158 @@ def open_findings(certification: Certification) -> list[ExternalFinding]:
     return [f for f in latest.findings if f.nonconformity is not None and f.nonconformity.state not in NC_CLOSED]
 
 
+# --------------------------------------------------------------------------- transition to a new edition
+
+#: the audits a body's transition audit is often combined with ("" for an audit of its own)
+TRANSITION_COMBINED_WITH = {
+    "": "On its own",
+    "surveillance": "Surveillance audit",
+    "recertification": "Recertification audit",
+}
+
+
+def plan_body_transition_audit(
+    certification: Certification,
+    actor: User | Actor,
+    *,
+    planned_on: dt.date | str | None,
+    combined_with: str = "",
+) -> Certification:
+    """Plan the body's transition audit to the new edition (often combined with a surveillance or recertification).
+
+    ``planned_on`` None clears the plan. The audit must fall before the transition deadline.
+    """
+    actor = as_actor(actor)
+    _require(actor)
+    if certification.state not in IN_FORCE and certification.state != "suspended":
+        raise InvalidTransition(
+            f"A transition audit is planned for a certificate in force (it is {certification.state_label.lower()})"
+        )
+    successor = successor_of(certification.standard_identifier)
+    errors: dict[str, str] = {}
+    if successor is None:
+        errors["planned_on"] = f"no newer edition replaces {certification.standard_identifier}"
+    day = clean_date(errors, "planned_on", planned_on, required=False)
+    if combined_with not in TRANSITION_COMBINED_WITH:
+        errors["combined_with"] = "must be one of: surveillance, recertification, or empty for an audit of its own"
+    if (
+        day is not None
+        and successor is not None
+        and successor.transition_ends_on
+        and day > successor.transition_ends_on
+    ):
+        errors["planned_on"] = f"must be on or before the end of the transition ({successor.transition_ends_on})"
+    if day is not None and day < dt.date.today():
+        errors["planned_on"] = "cannot be in the past"
+    if errors:
+        raise InvalidData(errors)
+    with recorded_change(actor, f"transition audit planned for {certification.reference}"):
+        certification.transition_audit_planned_on = day
+        certification.transition_audit_combined_with = combined_with if day is not None else ""
+    return certification
+
+
+def record_edition_transition(
+    certification: Certification,
+    actor: User | Actor,
+    *,
+    decided_on: dt.date | str,
+    new_standard: str | None = None,
+    certificate_number: str = "",
+) -> Certification:
+    """The body decided the certificate moves to the new edition (after its transition audit).
+
+    The certificate keeps its cycle and expiry; its edition, and its number if the body issued
+    a new one, change.
+    """
+    actor = as_actor(actor)
+    _require(actor)
+    if certification.state not in IN_FORCE:
+        raise InvalidTransition(
+            f"Only a certificate in force moves to a new edition (it is {certification.state_label.lower()})"
+        )
+    errors: dict[str, str] = {}
+    successor = successor_of(certification.standard_identifier)
+    target = (new_standard or (successor.identifier if successor else "")).strip()
+    if not target:
+        errors["new_standard"] = f"no newer edition replaces {certification.standard_identifier}"
+    elif successor is None or target != successor.identifier:
+        errors["new_standard"] = (
+            f"must be {successor.identifier}, the edition that replaces {certification.standard_identifier}"
+            if successor
+            else f"no newer edition replaces {certification.standard_identifier}"
+        )
+    decided = clean_date(errors, "decided_on", decided_on)
+    if decided and decided > dt.date.today():
+        errors["decided_on"] = "cannot be in the future"
+    number = clean_text(errors, "certificate_number", certificate_number, required=False, limit=60)
+    if errors:
+        raise InvalidData(errors)
+    with recorded_change(actor, f"{certification.reference} moved to {target}"):
+        certification.previous_standard_identifier = certification.standard_identifier
+        certification.standard_identifier = target
+        certification.edition_changed_on = decided
+        certification.transition_audit_planned_on = None
+        certification.transition_audit_combined_with = ""
+        if number:
+            certification.certificate_number = number
+    return certification
+
+
+def _latest_transition_review(new_standard: str) -> Any:
+    """The latest ISO-change review to ``new_standard`` (not cancelled); read once per request."""
+    from ..models import IsoChangeReview
+
+    cache = g.setdefault("_qms_transition_reviews", {}) if has_request_context() else {}
+    if new_standard not in cache:
+        cache[new_standard] = db.session.scalar(
+            select(IsoChangeReview)
+            .where(IsoChangeReview.new_standard == new_standard, IsoChangeReview.state != "cancelled")
+            .order_by(IsoChangeReview.id.desc())
+            .limit(1)
+        )
+    return cache[new_standard]
+
+
+@dataclass(frozen=True)
+class TransitionStatus:
+    """Where a certificate stands in the transition to the edition that replaces its own."""
+
+    old: str
+    new: str
+    ends_on: dt.date
+    cutover_on: dt.date | None
+    warn_months: int
+    months_left: int
+    review_reference: str = ""
+    review_state: str = ""
+
+    @property
+    def warning(self) -> bool:
+        return self.months_left <= self.warn_months
+
+
+def transition_status(certification: Certification, today: dt.date | None = None) -> TransitionStatus | None:
+    """The transition still to do for this certificate; None when its edition is current."""
+    today = today or dt.date.today()
+    successor = successor_of(certification.standard_identifier)
+    if successor is None or successor.transition_ends_on is None:
+        return None
+    ends = successor.transition_ends_on
+    months = (ends.year - today.year) * 12 + (ends.month - today.month) - (1 if ends.day < today.day else 0)
+    review = _latest_transition_review(successor.identifier)
+    return TransitionStatus(
+        old=certification.standard_identifier,
+        new=successor.identifier,
+        ends_on=ends,
+        cutover_on=successor.cutover_on,
+        warn_months=successor.warn_months,
+        months_left=months,
+        review_reference=review.reference if review else "",
+        review_state=review.state_label.lower() if review else "",
+    )
+
+
 # --------------------------------------------------------------------------- readiness
 
 
@@ -542,6 +761,7 @@ WEIGHTS = {
     "late_management_review": (10, 10),
     "open_finding_major": (15, 30),
     "open_finding_minor": (3, 12),
+    "edition_transition": (10, 20),
 }
 
 
@@ -694,6 +914,9 @@ def readiness(
         len(other_findings),
         f"{_n(len(other_findings), 'other finding')} of the last external audit still open",
     )
+    transition = transition_status(certification, today) if certification and not certification.is_terminal else None
+    if transition is not None:
+        _transition_reason(transition, today, reasons, blocking, add)
     score = max(0, 100 - sum(r.points for r in reasons))
     figures = {
         "open_major_ncs": majors,
@@ -705,8 +928,48 @@ def readiness(
         "documents_overdue_for_review": overdue_documents,
         "days_since_management_review": (today - last_review).days if last_review else None,
         "open_external_findings": len(findings),
+        "transition_deadline": transition.ends_on.isoformat() if transition else None,
+        "transition_months_left": transition.months_left if transition else None,
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
+
+
+def _transition_reason(
+    transition: TransitionStatus,
+    today: dt.date,
+    reasons: list[Reason],
+    blocking: list[str],
+    add: Any,
+) -> None:
+    """The transition in readiness: a notice while it is far, points once the deadline is within the
+    edition's warning months (more after the cut-over), blocking once the transition has ended."""
+    new_label, old_label = _edition_label(transition.new), _edition_label(transition.old)
+    where = (
+        f"transition review {transition.review_reference}: {transition.review_state}"
+        if transition.review_reference
+        else "no transition review is open yet"
+    )
+    if transition.months_left < 0:
+        ended = f"The transition to {new_label} ended on {transition.ends_on}"
+        message = f"{ended}: the certificate to {old_label} is no longer valid"
+        add("edition_transition", 2, message, "/reviews", blocks=True)
+        return
+    cutover_passed = transition.cutover_on is not None and today >= transition.cutover_on
+    cutover = (
+        f"; from {transition.cutover_on} every audit is to the new edition"
+        if transition.cutover_on and not cutover_passed
+        else "; the cut-over has passed: every audit is to the new edition"
+        if cutover_passed
+        else ""
+    )
+    message = (
+        f"Transition to {new_label} not done: the certificate to {old_label} must move by {transition.ends_on} "
+        f"({_n(transition.months_left, 'month')} left{cutover}); {where}"
+    )
+    if transition.warning or cutover_passed:
+        add("edition_transition", 2 if cutover_passed else 1, message, "/reviews")
+    else:  # a notice: it costs nothing until the deadline approaches
+        reasons.append(Reason(0, message, "/reviews"))
 
 
 # --------------------------------------------------------------------------- lifecycle effects and facts
@@ -793,13 +1056,61 @@ def _ended(c: Certification, result: FireResult, actor: Actor, now: dt.datetime)
     c.status_reason = result.data["reason"]
 
 
-@facts_provider("certification", provides=("open_major_nc_count",))
+@facts_provider("certification", provides=("open_major_nc_count", "stage2_repeat_reason", "edition_cutover_reason"))
 def _certification_facts(session: Session, certifications: Sequence[Certification]) -> dict[int, dict[str, Any]]:
-    """Open major NCs of the organisation: any one blocks stage 2, the response and reinstatement."""
+    """Open major NCs of the organisation (any one blocks stage 2, the response and reinstatement: our
+    policy), the six-month rule on stage 2's major findings and the edition cut-over (the standard's)."""
     count = session.scalar(
         select(func.count()).where(Nonconformity.severity == "major", Nonconformity.state.not_in(NC_CLOSED))
     )
-    return {c.id: {"open_major_nc_count": count or 0} for c in certifications}
+    today = dt.date.today()
+    cutover = {
+        identifier: cutover_problem(identifier, today, "recertification")
+        for identifier in {c.standard_identifier for c in certifications}
+    }
+    return {
+        c.id: {
+            "open_major_nc_count": count or 0,
+            "stage2_repeat_reason": stage2_repeat_reason(c, today),
+            "edition_cutover_reason": cutover[c.standard_identifier],
+        }
+        for c in certifications
+    }
+
+
+def stage2_repeat_reason(certification: Certification, today: dt.date) -> str | None:
+    """Why stage 2 must be repeated: a major finding of stage 2 not verified within six months of its last day.
+
+    ISO/IEC 17021-1: the corrections and corrective actions of a major nonconformity found at
+    initial certification are verified within six months of the last day of stage 2, else
+    stage 2 is repeated. "Verified" here means its NC is closed (effectiveness verified).
+    """
+    if certification.state not in ("findings_response", "decision_pending"):
+        return None
+    stage2 = [a for a in certification.audits if a.kind == "stage2"]
+    last_day = stage2[-1].end_date if stage2 else certification.stage2_date
+    if last_day is None:
+        return None
+    deadline = cycles.add_months(last_day, cycles.STAGE2_MAJOR_VERIFY_MONTHS)
+    if today <= deadline:
+        return None
+    body = profile(certification.body)
+    late = [
+        f.body_reference
+        for audit in stage2
+        if audit.end_date == last_day
+        for f in audit.findings
+        if f.grade in body.major_codes
+        and (
+            f.nonconformity is None or f.nonconformity.closed_at is None or f.nonconformity.closed_at.date() > deadline
+        )
+    ]
+    if not late:
+        return None
+    return (
+        f"Major finding {', '.join(late)} of stage 2 was not verified within six months of its last day "
+        f"({last_day.isoformat()}, so by {deadline.isoformat()}): stage 2 must be repeated (ISO/IEC 17021-1)"
+    )
 
 
 def certifications_for(ids: Sequence[int]) -> list[Certification]:

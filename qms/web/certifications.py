@@ -28,22 +28,28 @@ from ..models import EXTERNAL_AUDIT_KINDS, Certification, CertificationBody, Ext
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
 from ..services.certifications import (
+    IN_FORCE,
     MANAGE_ROLES,
+    TRANSITION_COMBINED_WITH,
     bodies,
     create_certification,
     cycle_of,
     group_findings,
     next_audit,
+    plan_body_transition_audit,
     profile,
     readiness,
+    record_edition_transition,
     record_external_audit,
     regrade_finding,
     reminders,
     rules_of,
     set_body_active,
     timeline,
+    transition_status,
     update_body,
 )
+from ..services.standards import successor_of
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, site_choices, standard_choices
 
@@ -119,6 +125,8 @@ def body_detail(body_id: int) -> str:
         programme_fields=PROGRAMME_FIELDS,
         certifications=used,
         can_edit=is_admin(),
+        rule_sources=standards.RULE_SOURCES,
+        cycle_rules=standards.cycle_rules(),
     )
 
 
@@ -425,8 +433,67 @@ def _render_detail(
         change_errors=change_errors or {},
         change_values=change_values or MultiDict(),
         pack_available=_pack_function() is not None,
+        transition=transition_status(certification, today) if not certification.is_terminal else None,
+        edition_source=_edition_source(certification),
+        combined_labels=TRANSITION_COMBINED_WITH,
+        in_force=IN_FORCE,
     )
     return page, status
+
+
+def _edition_source(certification: Certification) -> str:
+    successor = successor_of(certification.standard_identifier)
+    return successor.source if successor else ""
+
+
+@bp.route("/certifications/<id:certification_id>/transition-audit", methods=["POST"])
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def plan_transition_audit(certification_id: int) -> Any:
+    certification = _certification_or_404(certification_id)
+    form = request.form
+    try:
+        return _change(
+            certification,
+            lambda: plan_body_transition_audit(
+                certification,
+                current_user,
+                planned_on=form.get("planned_on", "").strip() or None,
+                combined_with=form.get("combined_with", "").strip(),
+            ),
+            "Transition audit planned.",
+            "transition-audit",
+            "#transition",
+        )
+    except InvalidTransition as exc:
+        return _render_detail(
+            certification, status=409, change_errors={"transition-audit": {"form": exc.message}}, change_values=form
+        )
+
+
+@bp.route("/certifications/<id:certification_id>/edition", methods=["POST"])
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def record_transition(certification_id: int) -> Any:
+    certification = _certification_or_404(certification_id)
+    form = request.form
+    try:
+        return _change(
+            certification,
+            lambda: record_edition_transition(
+                certification,
+                current_user,
+                decided_on=form.get("decided_on", ""),
+                certificate_number=form.get("certificate_number", ""),
+            ),
+            "The certificate moved to the new edition.",
+            "edition",
+            "#transition",
+        )
+    except InvalidTransition as exc:
+        return _render_detail(
+            certification, status=409, change_errors={"edition": {"form": exc.message}}, change_values=form
+        )
 
 
 add_record_routes(

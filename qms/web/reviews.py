@@ -52,6 +52,7 @@ from ..services import available_events, history_of
 from ..services.reviews import (
     ACTION_OWNER_ROLES,
     ACTION_STATES,
+    AUDIT_PLANNING_STATES,
     CHANGE_ROLES,
     GAP_ANALYSIS_STATES,
     IMPACT_STATES,
@@ -71,11 +72,13 @@ from ..services.reviews import (
     open_iso_change_review,
     open_org_change_review,
     plan_management_review,
+    plan_transition_audit,
     remove_impact,
     review_kind,
     review_of,
     set_input_notes,
     suggest_impacts,
+    transition_clauses,
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, site_choices, standard_choices, user_choices
@@ -210,13 +213,17 @@ def management_list() -> str:
 
 
 def previous_edition(identifier: str, standards: Sequence[Standard] | None = None) -> str:
-    """The standard a new edition most likely replaces: the one it amends, else the latest earlier one."""
-    from ..services.standards import all_standards
+    """The standard a new edition most likely replaces: the one its edition data names (ISO 9001:2026
+    replaces 2015, the edition certificates are to), the one it amends, else the latest earlier one."""
+    from ..services.standards import all_standards, edition_of
 
     standards = list(standards) if standards is not None else all_standards()
     new = next((s for s in standards if s.identifier == identifier), None)
     if new is None:
         return ""
+    edition = edition_of(identifier)
+    if edition is not None and edition.replaces and any(s.identifier == edition.replaces for s in standards):
+        return edition.replaces
     if new.amends:
         amended = next((s for s in standards if s.urn == new.amends), None)
         if amended is not None:
@@ -397,7 +404,65 @@ def _iso_context(review: IsoChangeReview, today: dt.date) -> dict[str, Any]:
         "external_audits": external,
         "external_kinds": EXTERNAL_AUDIT_KINDS,
         "days_left": _days_left(review.transition_deadline, today),
+        "change_clauses": {i.id: i.new_clause or i.old_clause for i in items},
+        "actions_by_item": _actions_by_item(review),
+        "can_plan_audit": can_run() and review.state in AUDIT_PLANNING_STATES,
+        "transition_clauses": transition_clauses(review),
+        "plan_available": _plan_function() is not None,
     }
+
+
+def _actions_by_item(review: IsoChangeReview) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for action in actions_of(review):
+        if action.change_item_id is not None and action.status != "cancelled":
+            counts[action.change_item_id] = counts.get(action.change_item_id, 0) + 1
+    return counts
+
+
+def _plan_function() -> Callable[..., bytes] | None:
+    try:
+        from ..reports.reviews import transition_plan_pdf
+    except ImportError:
+        return None
+    return transition_plan_pdf
+
+
+@bp.route("/reviews/iso-change/<id:review_id>/transition-audit", methods=["POST"])
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def plan_audit(review_id: int) -> Any:
+    review = _review_or_404("iso-change", review_id)
+    if not can_run():
+        abort(403)
+    form = request.form
+    return _change(
+        review,
+        "transition-audit",
+        lambda: plan_transition_audit(
+            review,
+            current_user,
+            planned_start=form.get("planned_start", ""),
+            planned_end=form.get("planned_end", "") or None,
+        ),
+        lambda: f"Transition audit {review.verification_audit.reference} planned with the new clauses' questions.",
+        "#transition-audit",
+    )
+
+
+@bp.route("/reviews/iso-change/<id:review_id>/transition-plan.pdf")
+@login_required
+def transition_plan(review_id: int) -> Response:
+    review = _review_or_404("iso-change", review_id)
+    build = _plan_function()
+    if build is None:
+        abort(404, description="The transition plan is not available in this version.")
+    current_app.logger.info("transition plan of %s by user %s", review.reference, current_user.id)
+    return Response(
+        build(review, organisation=current_app.config["QMS_ORGANISATION"]),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename={review.reference}-transition-plan.pdf"},
+    )
 
 
 def _org_context(review: OrgChangeReview, today: dt.date) -> dict[str, Any]:
@@ -510,6 +575,7 @@ def add_review_action(kind: str, review_id: int) -> Any:
             due_date=form.get("due_date", ""),
             description=form.get("description", ""),
             category=form.get("category", ""),
+            change_item_id=form.get("change_item_id", "").strip() or None,
         ),
         f"Action added: {form.get('title', '').strip()}.",
         "#actions",

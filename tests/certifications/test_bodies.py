@@ -127,10 +127,10 @@ def test_norway_is_read_as_a_country_not_as_false():
 def test_unconfirmed_profiles_say_so_in_the_file():
     text = BODIES_FILE.read_text(encoding="utf-8")
     entries = re.split(r"\n  - code: ", text)[1:]
-    marked = {
-        entry.split("\n", 1)[0] for entry in entries if "generic defaults — confirm with the body's contract" in entry
-    }
+    marked = {entry.split("\n", 1)[0] for entry in entries if "programme settings" in entry}
     assert {"generic", "kebs", "sgs", "bsi", "bureau-veritas", "tuv-sud", "tuv-rheinland", "dnv"} <= marked
+    # ISO/IEC 17021-1 sets none of the day counts: nothing calls them the standard's defaults
+    assert "17021-1 default" not in text
 
 
 def test_get_body_unknown_is_a_key_error_naming_the_bundled_codes():
@@ -258,7 +258,7 @@ def test_file_shape_errors():
     assert bad("- just a list\n") == ["a certification bodies file must be a mapping with the key 'bodies'"]
     assert bad("bodies: []\nextra: 1\n") == [
         "line 1: bodies: must be a non-empty list of certification bodies",
-        "line 2: extra: unknown key (allowed: bodies, description)",
+        "line 2: extra: unknown key (allowed: bodies, description, rules)",
     ]
 
 
@@ -298,6 +298,7 @@ def test_dict_form_is_explicit():
         "notes",
         "programme",
         "severity_scale",
+        "rule_sources",
     }
     assert data["programme"]["reminder_days"] == [90, 30, 7]
     assert data["severity_scale"][1]["response_days"] == 60
@@ -334,7 +335,7 @@ def test_validate_body_dict_missing_unknown_and_duplicate_grades():
     assert validate_body_dict(data) == [
         "name: required",
         "rating: unknown key (allowed: code, name, country, accreditation, marks, website, notes, programme, "
-        "severity_scale)",
+        "severity_scale, rule_sources)",
         "programme.reminder_days: required",
         "severity_scale[1].code: repeats the code of severity_scale[0]",
         "severity_scale[2].label: repeats the label of severity_scale[0]",

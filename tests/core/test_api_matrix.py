@@ -104,6 +104,7 @@ def rule(path: str) -> str:
         "impact_id",
         "review_action_id",
         "implementation_id",
+        "mapping_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     for key in ("event", "identifier", "old", "new", "key"):
@@ -614,6 +615,52 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "/implementation/{retired_item}/evidence/0",
         None,
         only(409, EVIDENCE_EDITORS),  # a retired item's evidence is fixed
+    ),
+    # ISO 9001:2026: mapping sets, edition dates, the transition (issue 18)
+    ("GET", rule("/standards/mappings"), "/standards/mappings", None, ALL_OK),
+    (
+        "POST",
+        rule("/standards/mappings"),
+        "/standards/mappings",
+        {"format": "csv", "content": "source,target,relationship\n4.1,4.1,equal\n"},
+        only(422, STANDARD_IMPORTERS),  # CSV without the two standards
+    ),
+    (
+        "DELETE",
+        rule("/standards/mappings/<mapping_id>"),
+        "/standards/mappings/999999",
+        None,
+        only(404, STANDARD_IMPORTERS),
+    ),
+    ("GET", rule("/standards/<identifier>/edition"), "/standards/iso-9001-2026/edition", None, ALL_OK),
+    (
+        "PATCH",
+        rule("/standards/<identifier>/edition"),
+        "/standards/iso-9001-2026/edition",
+        {"warn_months": 0},
+        only(422, ADMIN),
+    ),
+    (
+        "POST",
+        rule(f"{ISO}/transition-audit"),
+        "/reviews/iso-change/{iso_review}/transition-audit",
+        {"planned_start": TOMORROW},
+        only(409, REVIEWERS),  # not before the gap assessment is signed
+    ),
+    ("GET", rule(f"{ISO}/transition-plan.pdf"), "/reviews/iso-change/{iso_review}/transition-plan.pdf", None, ALL_OK),
+    (
+        "PUT",
+        rule(f"{CERT}/transition-audit"),
+        "/certifications/{certification}/transition-audit",
+        {"planned_on": None},
+        only(409, CERTIFICATION_MANAGERS),  # the certificate is not in force yet
+    ),
+    (
+        "POST",
+        rule(f"{CERT}/edition"),
+        "/certifications/{certification}/edition",
+        {"decided_on": YESTERDAY},
+        only(409, CERTIFICATION_MANAGERS),
     ),
 ]
 

@@ -208,6 +208,16 @@ OPERATIONS = [
     ("POST", f"{ITEM}/events/{{event}}"),
     ("POST", f"{ITEM}/evidence"),
     ("DELETE", f"{ITEM}/evidence/{{index}}"),
+    # ISO 9001:2026: mapping sets, edition dates, the transition (issue 18)
+    ("GET", "/api/v1/standards/mappings"),
+    ("POST", "/api/v1/standards/mappings"),
+    ("DELETE", "/api/v1/standards/mappings/{mapping_id}"),
+    ("GET", "/api/v1/standards/{identifier}/edition"),
+    ("PATCH", "/api/v1/standards/{identifier}/edition"),
+    ("POST", f"{ISO}/transition-audit"),
+    ("GET", f"{ISO}/transition-plan.pdf"),
+    ("PUT", f"{CERT}/transition-audit"),
+    ("POST", f"{CERT}/edition"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 

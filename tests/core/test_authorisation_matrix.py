@@ -37,6 +37,7 @@ from qms.services.reviews import (
     open_org_change_review,
     plan_management_review,
 )
+from qms.services.standards import import_mapping
 from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
 
@@ -418,7 +419,7 @@ MATRIX = [
         "/reviews/<kind>/<id:review_id>/events/<event>",
         "/reviews/iso-change/{iso_review}/events/complete_gap_analysis",
         {"summary": "Done"},
-        only(409, REVIEWERS),  # permitted roles: blocked while clause changes are not assessed
+        only(422, ("manager",)),  # a manager signs the gap assessment: the password is asked first
     ),
     (
         "POST",
@@ -551,6 +552,57 @@ MATRIX = [
     ),
     ("GET", "/admin/jobs", "/admin/jobs", None, only(200, ("admin",))),
     ("POST", "/account/email", "/account/email", {}, only(302, SIGNED_IN)),
+    # ISO 9001:2026: the transition (issue 18)
+    (
+        "POST",
+        "/certifications/<id:certification_id>/transition-audit",
+        "/certifications/{certification}/transition-audit",
+        {"planned_on": "2099-01-01"},
+        only(409, CERT_MANAGERS),  # permitted roles: the certificate is not in force yet
+    ),
+    (
+        "POST",
+        "/certifications/<id:certification_id>/edition",
+        "/certifications/{certification}/edition",
+        {"decided_on": "2026-01-01"},
+        only(409, CERT_MANAGERS),
+    ),
+    (
+        "POST",
+        "/reviews/iso-change/<id:review_id>/transition-audit",
+        "/reviews/iso-change/{iso_review}/transition-audit",
+        {"planned_start": "2099-01-01"},
+        only(409, REVIEWERS),  # permitted roles: not before the gap assessment is signed
+    ),
+    (
+        "GET",
+        "/reviews/iso-change/<id:review_id>/transition-plan.pdf",
+        "/reviews/iso-change/{iso_review}/transition-plan.pdf",
+        None,
+        ALL_OK,
+    ),
+    ("POST", "/standards/mappings/import", "/standards/mappings/import", {}, only(422, STANDARD_IMPORTERS)),
+    (
+        "POST",
+        "/standards/mappings/<id:mapping_id>/remove",
+        "/standards/mappings/{mapping}/remove",
+        {},
+        only(302, STANDARD_IMPORTERS),
+    ),
+    (
+        "GET",
+        "/standards/<string(maxlength=60):identifier>/edition",
+        "/standards/iso-9001-2026/edition",
+        None,
+        only(200, ("admin",)),
+    ),
+    (
+        "POST",
+        "/standards/<string(maxlength=60):identifier>/edition",
+        "/standards/iso-9001-2026/edition",
+        {"status": "nope"},
+        only(422, ("admin",)),
+    ),
 ]
 
 
@@ -626,6 +678,13 @@ def test_authorisation_matrix(app, org, role):
     build_board(org.quality)
     board_item = item_for_process(process)
     export = request_export(org.owner, "nc-register", "pdf", {})
+    mapping = import_mapping(
+        "source,target,relationship\n4.1,4.1,equal\n",
+        "csv",
+        org.quality,
+        source_identifier="iso-9001-2015",
+        target_identifier="iso-9001-2026",
+    )
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -661,6 +720,7 @@ def test_authorisation_matrix(app, org, role):
         "management_review": management_review.id,
         "board_item": board_item.id,
         "export": export.id,
+        "mapping": mapping.id,
     }
     users = {
         "admin": org.admin,

@@ -88,7 +88,18 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     from qms.models import Certification, ExternalFinding, ImplementationItem, IsoChangeReview, ManagementReview
 
     assert sorted(db.session.scalars(select(ManagementReview.state))) == ["closed", "gathering_inputs"]
-    assert len(db.session.scalars(select(IsoChangeReview)).one().items) == 2  # 4.1 and 4.2 of the amendment
+    # the transition from ISO 9001:2015 to 2026 is under way: its review in gap analysis, the body's audit planned
+    transition = db.session.scalars(select(IsoChangeReview)).one()
+    assert (transition.old_standard, transition.new_standard, transition.state) == (
+        "iso-9001-2015",
+        "iso-9001-2026",
+        "gap_analysis",
+    )
+    changed = {item.new_clause for item in transition.items if item.change == "changed"}
+    assert {"5.1.1", "6.1.2", "6.1.3", "6.3", "7.3"} <= changed
+    assert all(item.references["cited_by"] for item in transition.items if item.new_clause in {"5.1.1", "6.3", "7.3"})
+    kebs = db.session.scalar(select(Certification).where(Certification.state == "surveillance"))
+    assert kebs.standard_identifier == "iso-9001-2015" and kebs.transition_audit_planned_on is not None
     assert db.session.scalar(select(func.count()).select_from(ImplementationItem)) > 5
 
     assert sorted(db.session.scalars(select(Certification.state))) == ["stage1", "surveillance"]

@@ -106,6 +106,7 @@ API_LISTS = (
     "/standards",
     "/nonconformities/{nc}/history",
     "/audits/{audit}/checklist",
+    "/standards/mappings",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references

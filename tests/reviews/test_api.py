@@ -115,12 +115,15 @@ def test_iso_change_review_from_2015_to_the_2024_amendment_through_the_api(api, 
         assert set(error(api.patch("quality", item, json=body), 422)["errors"]) == fields
     assessed = ok(api.patch("quality", item, json={"status": "gap", "assessment": "Add climate change"}))
     assert (assessed["status"], assessed["assessment"]) == ("gap", "Add climate change")
-    blocked = {e["event"]: e for e in ok(api.get("quality", f"{url}/events"))}["complete_gap_analysis"]
+    blocked = {e["event"]: e for e in ok(api.get("manager", f"{url}/events"))}["complete_gap_analysis"]
     assert blocked["reason"] == "1 clause change is not yet assessed"
-    refused = error(api.fire("quality", url, "complete_gap_analysis", data={"summary": "x"}), 409)
+    sign = {"signature_password": PASSWORD}
+    refused = error(api.fire("manager", url, "complete_gap_analysis", data={"summary": "x"}, **sign), 409)
     assert refused["message"] == "1 clause change is not yet assessed"
     ok(api.patch("manager", second["links"]["self"], json={"status": "no_gap"}))
-    review = ok(api.fire("quality", url, "complete_gap_analysis", data={"summary": "One gap in 4.1"}))
+    # the gap assessment is signed by a manager (lifecycle v2), not by a quality officer
+    error(api.fire("quality", url, "complete_gap_analysis", data={"summary": "One gap in 4.1"}, **sign), 403)
+    review = ok(api.fire("manager", url, "complete_gap_analysis", data={"summary": "One gap in 4.1"}, **sign))
     assert review["state"] == "transition_planning" and review["gap_summary"] == "One gap in 4.1"
     assert review["status_counts"] == {"not_assessed": 0, "no_gap": 1, "gap": 1}
     error(api.patch("quality", item, json={"status": "no_gap"}), 409)

@@ -1,9 +1,9 @@
-"""In a real browser at a desktop's size: a quality officer reviews the 2024 climate amendment of ISO 9001.
+"""In a real browser at a desktop's size: a manager reviews the 2024 climate amendment of ISO 9001.
 
 From the standards page, "Review the change" on the amendment opens the review form with ISO 9001:2015
 pre-selected; the review lists the changed clauses 4.1 and 4.2 with the document that refers to 4.1;
-completing the gap analysis is blocked (with its reason) until both are assessed; then the review
-moves to transition planning. The app runs with CSRF protection on, as in production.
+signing the gap assessment is blocked (with its reason) until both are assessed; then the manager
+signs it and the review moves to transition planning. The app runs with CSRF protection on, as in production.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from qms.services.documents import create_document
 
 from ..browser import DESKTOP, browser_context, serve, shots, sign_in  # noqa: F401  (shots is a fixture)
+from ..conftest import PASSWORD
 from ..helpers import new_process
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
@@ -35,7 +36,7 @@ def desktop(live_server):
         yield page
 
 
-def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning(
+def test_manager_reviews_the_climate_amendment_up_to_transition_planning(
     desktop,
     live_server,
     org,
@@ -52,7 +53,7 @@ def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning
     new_process(org, code="CTX", clauses=("4.1",))
     deadline = dt.date.today() + dt.timedelta(days=180)
 
-    sign_in(page, base, org.quality.email)
+    sign_in(page, base, org.manager.email)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reviews").click()
     page.get_by_role("navigation", name="Reviews").get_by_role("link", name="Standards").click()
     row = page.locator("#standard-iso-9001-2015-amd1-2024")
@@ -79,14 +80,14 @@ def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning
         "href", f"/documents/{context_doc.id}"
     )
     expect(clause_41).to_contain_text("Process CTX")
-    expect(items.filter(has_text="4.2 Understanding the needs")).to_contain_text("Audit questions: 0")
+    expect(items.filter(has_text="4.2 Understanding the needs")).to_contain_text("Nothing in the QMS cites 4.2 yet")
     expect(page.locator("#progress")).to_contain_text("0 of 2")
 
     # the gap analysis starts; completing it is blocked until every change is assessed
     page.locator("summary.button", has_text=re.compile(r"^Start gap analysis$")).click()
     page.locator("details[open] form.event-form").get_by_role("button", name="Start gap analysis").click()
     page.get_by_text("is now at “Gap analysis”").wait_for()
-    expect(page.get_by_role("button", name="Complete gap analysis")).to_be_disabled()
+    expect(page.get_by_role("button", name="Sign the gap assessment")).to_be_disabled()
     expect(page.locator("#why-complete_gap_analysis")).to_have_text("2 clause changes are not yet assessed")
 
     page.get_by_label("Result for clause 4.1").select_option("gap")
@@ -104,13 +105,14 @@ def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning
     page.screenshot(path=shots / "iso-change-review.png", full_page=True)
 
     # now the gap analysis completes and the review moves to transition planning
-    page.locator("summary.button", has_text=re.compile(r"^Complete gap analysis$")).click()
+    page.locator("summary.button", has_text=re.compile(r"^Sign the gap assessment$")).click()
     form = page.locator("details[open] form.event-form")
     form.get_by_label("Gap analysis summary").fill("One gap: the context analysis must consider climate change")
-    form.get_by_role("button", name="Complete gap analysis").click()
+    form.get_by_label("Password — electronic signature").fill(PASSWORD)
+    form.get_by_role("button", name="Sign the gap assessment").click()
     page.get_by_text("is now at “Transition planning”").wait_for()
     expect(page.locator("#review-state")).to_have_text("Transition planning")
     expect(page.locator("#details-h + dl")).to_contain_text("One gap: the context analysis")
     expect(page.get_by_role("button", name="Save assessment of 4.1")).to_have_count(0)
-    page.get_by_text("Add an action").click()
+    page.get_by_text("Add an action", exact=True).click()
     expect(page.get_by_label("Action title")).to_be_visible()

@@ -186,9 +186,9 @@ def test_gap_analysis_completes_only_when_every_change_is_assessed(org):
     fire(review, "start_gap_analysis", org.quality)
     assess_change(first, org.quality, status="gap", assessment="Add climate change to the context analysis")
     with pytest.raises(GuardFailed) as exc:
-        fire(review, "complete_gap_analysis", org.quality, {"summary": "Two clauses"})
+        fire(review, "complete_gap_analysis", org.manager, {"summary": "Two clauses"}, signature_password=PASSWORD)
     assert reason(exc) == "1 clause change is not yet assessed"
-    blocked = {a.name: a for a in available_events(review, org.quality)}["complete_gap_analysis"]
+    blocked = {a.name: a for a in available_events(review, org.manager)}["complete_gap_analysis"]
     assert not blocked.allowed and blocked.reason == "1 clause change is not yet assessed"
     with pytest.raises(InvalidData) as bad:
         assess_change(second, org.quality, status="gap", assessment="  ")
@@ -199,7 +199,12 @@ def test_gap_analysis_completes_only_when_every_change_is_assessed(org):
     with pytest.raises(NotPermitted):
         assess_change(second, org.auditor, status="no_gap")
     assess_change(second, org.manager, status="no_gap", assessment="Interested parties already cover climate")
-    fire(review, "complete_gap_analysis", org.quality, {"summary": "One gap in 4.1"})
+    with pytest.raises(NotPermitted):  # the gap assessment is signed by a manager
+        fire(review, "complete_gap_analysis", org.quality, {"summary": "x"}, signature_password=PASSWORD)
+    history = fire(
+        review, "complete_gap_analysis", org.manager, {"summary": "One gap in 4.1"}, signature_password=PASSWORD
+    )
+    assert history.signature_meaning == "approved" and review.lifecycle_version == 2
     assert review.state == "transition_planning" and review.gap_summary == "One gap in 4.1"
     assert first.status == "gap" and first.assessment.startswith("Add climate")
     with pytest.raises(InvalidTransition):
@@ -211,7 +216,13 @@ def test_iso_change_review_full_lifecycle_with_transition_actions(org):
     fire(review, "start_gap_analysis", org.manager)
     for item in review.items:
         assess_change(item, org.quality, status="gap", assessment=f"Update {item.new_clause}")
-    fire(review, "complete_gap_analysis", org.quality, {"summary": "Both clauses need the climate question"})
+    fire(
+        review,
+        "complete_gap_analysis",
+        org.manager,
+        {"summary": "Both clauses need the climate question"},
+        signature_password=PASSWORD,
+    )
     action = add_action(
         review,
         org.quality,

@@ -21,7 +21,13 @@ from standards import (
     validate_standard,
 )
 
-BUNDLED = ["customer-service-standards", "iso-9001-2008", "iso-9001-2015", "iso-9001-2015-amd1-2024"]
+BUNDLED = [
+    "customer-service-standards",
+    "iso-9001-2008",
+    "iso-9001-2015",
+    "iso-9001-2015-amd1-2024",
+    "iso-9001-2026",
+]
 
 
 def errors_of(text: str) -> list[str]:
@@ -93,7 +99,11 @@ def test_iso_9001_2008_structure():
 
 def test_every_bundled_mapping_is_valid():
     found = {(m.source_identifier, m.target_identifier) for m in bundled_mappings()}
-    assert found == {("iso-9001-2008", "iso-9001-2015"), ("iso-9001-2015", "iso-9001-2015-amd1-2024")}
+    assert found == {
+        ("iso-9001-2008", "iso-9001-2015"),
+        ("iso-9001-2015", "iso-9001-2015-amd1-2024"),
+        ("iso-9001-2015-amd1-2024", "iso-9001-2026"),
+    }
 
 
 def test_positional_construction_still_works():

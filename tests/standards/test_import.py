@@ -150,7 +150,7 @@ def test_cli_list_and_show(runner):
     result = runner.invoke(args=["standards", "list"])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 4 and lines[2].startswith("iso-9001-2015\tstandard\t85 clauses\t93 questions\tbundled")
+    assert len(lines) == 5 and lines[2].startswith("iso-9001-2015\tstandard\t91 clauses\t94 questions\tbundled")
     shown = runner.invoke(args=["standards", "show", "iso-9001-2015-amd1-2024"])
     assert shown.exit_code == 0
     assert "amends: urn:iso:std:9001:2015" in shown.output and "  4.1 Understanding" in shown.output

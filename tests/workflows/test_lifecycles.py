@@ -176,6 +176,8 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "expiry_after_decision": {},
     "check_after_a_wait": {},
     "new_check_after_a_wait": {},
+    "major_nc_verified_within_six_months": {"stage2_repeat_reason": None},
+    "edition_not_past_cutover": {"edition_cutover_reason": None},
 }
 
 
@@ -222,6 +224,8 @@ GUARD_BLOCKS: dict[str, Block] = {
     "expires_on_reached": Block({"expires_on": TODAY + 30 * DAY}),
     "observation_only": Block({"severity": "major"}),
     "linked_nc_closed": Block({"linked_nc_open": True}),
+    "major_nc_verified_within_six_months": Block({"stage2_repeat_reason": "Stage 2 must be repeated"}),
+    "edition_not_past_cutover": Block({"edition_cutover_reason": "Every audit is to the new edition"}),
 }
 
 #: data guard name → event data that makes it block

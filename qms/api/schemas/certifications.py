@@ -9,6 +9,8 @@ they judge, naming the field; these schemas keep out what is malformed or could 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import Schema, fields, validate
 
 from standards.bodies import DAYS_RANGE, MAX_ITEM_LENGTH, MAX_NAME_LENGTH, MAX_NOTES_LENGTH, NC_SEVERITIES
@@ -74,6 +76,15 @@ class CertificationBodySchema(Schema):
     notes = fields.String(required=True)
     programme = fields.Nested(ProgrammeRulesSchema, required=True)
     severity_scale = fields.List(fields.Nested(GradeSchema), required=True)
+    rule_sources = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={
+            "description": "Where each programme rule comes from (standard, body, programme_setting); "
+            "a key not listed is a programme setting, except the cycle keys the standard sets"
+        },
+    )
     edited_by_id = fields.Integer(allow_none=True, required=True)
     edited_at = fields.DateTime(allow_none=True, required=True)
     links = fields.Nested(BodyLinksSchema, required=True)
@@ -199,6 +210,16 @@ class CertificationSchema(WorkflowRecordSchema):
     next_audit_due = fields.Date(allow_none=True, required=True)
     suspended_until = fields.Date(allow_none=True, required=True)
     status_reason = fields.String(required=True)
+    transition_audit_planned_on = fields.Date(
+        allow_none=True, required=True, metadata={"description": "The body's transition audit to the new edition"}
+    )
+    transition_audit_combined_with = fields.String(
+        required=True, metadata={"description": "surveillance, recertification, or empty for an audit of its own"}
+    )
+    previous_standard_identifier = fields.String(
+        required=True, metadata={"description": "The edition before the body's transition decision (empty if none)"}
+    )
+    edition_changed_on = fields.Date(allow_none=True, required=True)
     cycle = fields.Nested(CycleSchema, allow_none=True, required=True, metadata={"description": "null until certified"})
     next_deadline = fields.Nested(
         MilestoneSchema, allow_none=True, required=True, metadata={"description": "The soonest step not yet done"}
@@ -247,6 +268,12 @@ class ReadinessFiguresSchema(Schema):
     documents_overdue_for_review = fields.Integer(required=True)
     days_since_management_review = fields.Integer(allow_none=True, required=True)
     open_external_findings = fields.Integer(required=True)
+    transition_deadline = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "ISO date when certificates to this edition end (a newer one replaces it)"},
+    )
+    transition_months_left = fields.Integer(allow_none=True, required=True)
 
 
 class ReadinessSchema(Schema):
@@ -367,3 +394,30 @@ class RemindersQuerySchema(Schema):
 
 CertificationBodyPageSchema = page_schema(CertificationBodySchema, "CertificationBodyPage")
 CertificationPageSchema = page_schema(CertificationSchema, "CertificationPage")
+
+
+class TransitionAuditPlanSchema(Schema):
+    planned_on = fields.Date(
+        required=True,
+        allow_none=True,
+        validate=validate.Range(min=dt.date(1900, 1, 1), max=dt.date(9998, 12, 31)),
+        metadata={"description": "Not in the past, not after the end of the transition; null clears the plan"},
+    )
+    combined_with = fields.String(
+        load_default="",
+        validate=validate.OneOf(["", "surveillance", "recertification"]),
+        metadata={"description": "The audit it is combined with, or empty for an audit of its own"},
+    )
+
+
+class EditionTransitionSchema(Schema):
+    decided_on = fields.Date(
+        required=True,
+        validate=validate.Range(min=dt.date(1900, 1, 1), max=dt.date(9998, 12, 31)),
+        metadata={"description": "The body's decision; not in the future"},
+    )
+    new_standard = Text(
+        validate=validate.Length(min=1, max=60),
+        metadata={"description": "Default: the edition that replaces the certificate's"},
+    )
+    certificate_number = Text(load_default="", validate=validate.Length(max=60))

@@ -140,6 +140,9 @@ class ReviewActionSchema(Schema):
     outcome = fields.String(required=True, metadata={"description": "What was done, or why it was cancelled"})
     done_at = fields.DateTime(allow_none=True, required=True)
     created_at = fields.DateTime(required=True)
+    change_item_id = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "ISO-change review: the clause change it answers"}
+    )
     links = fields.Nested(ActionLinksSchema, required=True)
 
 
@@ -153,6 +156,7 @@ class ActionCreateSchema(Schema):
         validate=validate.OneOf(["", *OUTPUT_CATEGORIES]),
         metadata={"description": "Required for a management review's output; none otherwise"},
     )
+    change_item_id = _optional_id("ISO-change review only: the clause change (item id) the action answers")
 
 
 class ActionCompleteSchema(Schema):
@@ -169,6 +173,22 @@ class DocumentRefSchema(Schema):
     title = fields.String(required=True)
 
 
+class CitationSchema(Schema):
+    id = fields.Integer(required=True)
+    label = fields.String(required=True)
+    url = fields.String(required=True, metadata={"description": "The record's page"})
+    cites = fields.String(required=True, metadata={"description": "The clause (or sub-clause) it cites"})
+
+
+class CitationGroupSchema(Schema):
+    kind = fields.String(
+        required=True, metadata={"description": "documents, processes, questions, nonconformities, or a module's own"}
+    )
+    label = fields.String(required=True)
+    count = fields.Integer(required=True)
+    items = fields.List(fields.Nested(CitationSchema), required=True, metadata={"description": "At most 50"})
+
+
 class ReferencesSchema(Schema):
     """What in the QMS referred to the old clause when the review opened."""
 
@@ -176,6 +196,16 @@ class ReferencesSchema(Schema):
     processes = fields.List(fields.Nested(CodedRefSchema), required=True)
     questions = fields.Integer(required=True, metadata={"description": "Checklist questions"})
     question_ids = fields.List(fields.Integer(), required=True)
+    cited_by = fields.List(
+        fields.Nested(CitationGroupSchema),
+        required=True,
+        metadata={"description": "Every register that cites the old clause (the citation registry)"},
+    )
+
+
+class TransitionAuditSchema(Schema):
+    planned_start = _date(required=True, metadata={"description": "Not in the past"})
+    planned_end = _date(allow_none=True, load_default=None)
 
 
 class IsoChangeItemSchema(Schema):

@@ -35,6 +35,7 @@ from .actions import (
 from .common import MAX_TEXT, NC_CLOSED_STATES, REVIEW_ROLES, Review
 from .inputs import COMPILED_INPUTS, compiled_inputs
 from .iso_change import (
+    AUDIT_PLANNING_STATES,
     DOCUMENT_STANDARD,
     GAP_ANALYSIS_STATES,
     ISO_CLOSED_STATES,
@@ -42,6 +43,8 @@ from .iso_change import (
     assess_change,
     link_verification,
     open_iso_change_review,
+    plan_transition_audit,
+    transition_clauses,
 )
 from .management import (
     INPUT_STATES,
@@ -65,6 +68,7 @@ from .org_change import (
 __all__ = [
     "ACTION_OWNER_ROLES",
     "ACTION_STATES",
+    "AUDIT_PLANNING_STATES",
     "CHANGE_ROLES",
     "COMPILED_INPUTS",
     "DOCUMENT_STANDARD",
@@ -94,10 +98,12 @@ __all__ = [
     "open_iso_change_review",
     "open_org_change_review",
     "plan_management_review",
+    "plan_transition_audit",
     "remove_impact",
     "review_kind",
     "review_of",
     "reviews_of",
     "set_input_notes",
     "suggest_impacts",
+    "transition_clauses",
 ]

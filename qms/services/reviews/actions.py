@@ -12,7 +12,16 @@ from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ...database import db, event_date, id_in, utcnow
-from ...models import OUTPUT_CATEGORIES, Actor, IsoChangeReview, ManagementReview, OrgChangeReview, ReviewAction, User
+from ...models import (
+    OUTPUT_CATEGORIES,
+    Actor,
+    IsoChangeItem,
+    IsoChangeReview,
+    ManagementReview,
+    OrgChangeReview,
+    ReviewAction,
+    User,
+)
 from ..audit_trail import recorded_change
 from ..validation import clean_date, clean_text, require_roles, row_by_id
 from ..workflow import as_actor, effect
@@ -68,9 +77,13 @@ def add_action(
     due_date: dt.date | str,
     description: str = "",
     category: str = "",
+    change_item_id: int | None = None,
     today: dt.date | None = None,
 ) -> ReviewAction:
-    """An action the review decided (a transition, change or management-review output), with owner and date."""
+    """An action the review decided (a transition, change or management-review output), with owner and date.
+
+    On an ISO-change review, ``change_item_id`` ties the action to the clause change it answers.
+    """
     actor = as_actor(actor)
     kind = review_kind(review)
     require_roles(actor, REVIEW_ROLES, "plan review actions")
@@ -94,6 +107,13 @@ def add_action(
             errors["category"] = "must be one of: " + ", ".join(OUTPUT_CATEGORIES)
     elif category:
         errors["category"] = "applies only to the outputs of a management review"
+    item = None
+    if change_item_id not in (None, "", 0, "0"):
+        item = row_by_id(IsoChangeItem, change_item_id)
+        if kind != "iso_change":
+            errors["change_item_id"] = "applies only to an ISO-change review"
+        elif item is None or item.review_id != review.id:
+            errors["change_item_id"] = "must be a clause change of this review"
     if errors:
         raise InvalidData(errors)
     assert owner is not None
@@ -107,6 +127,7 @@ def add_action(
             owner_id=owner.id,
             due_date=due,
             status="open",
+            change_item_id=item.id if item is not None else None,
         )
         session.add(action)
     return action

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from standards import ClauseRef, Standard, StandardDiff
+from standards import Standard, StandardDiff
 from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition
 
@@ -20,17 +18,17 @@ from ...models import (
     GAP_STATUSES,
     Actor,
     Audit,
+    AuditProgramme,
     ChecklistItem,
-    Document,
     ExternalAudit,
     IsoChangeItem,
     IsoChangeReview,
-    Process,
     User,
 )
 from ..audit_trail import recorded_change
 from ..references import next_reference
 from ..standards import diff_editions, find_standard
+from ..standards_citations import citations_of
 from ..validation import clean_date, clean_text, require_roles, row_by_id
 from ..workflow import as_actor, effect, facts_provider
 from .actions import _open_action_counts
@@ -54,72 +52,34 @@ def _standard(errors: dict[str, str], name: str, identifier: Any) -> Standard | 
         return None
 
 
-def _within(number: str, clause: str) -> bool:
-    """Whether ``number`` is ``clause`` or one of its sub-clauses (also for URNs)."""
-    return number == clause or number.startswith(clause + ".")
-
-
 # --------------------------------------------------------------------------- ISO-change review
 
 
-@dataclass
-class _QmsReferences:
-    """What in the QMS refers to clauses of one standard, loaded once for every clause change."""
-
-    documents: list[tuple[int, str, str, list[str]]]
-    processes: list[tuple[int, str, str, list[str]]]
-    questions: dict[str, list[int]]  # clause URN → checklist item ids
-
-    @classmethod
-    def load(cls, standard: Standard) -> _QmsReferences:
-        documents: list[tuple[int, str, str, list[str]]] = []
-        processes: list[tuple[int, str, str, list[str]]] = []
-        if standard.identifier == DOCUMENT_STANDARD:
-            documents = [
-                (id_, number, title, list(refs or []))
-                for id_, number, title, refs in db.session.execute(
-                    select(Document.id, Document.number, Document.title, Document.clause_refs)
-                    .where(Document.obsolete.is_(False))
-                    .order_by(Document.number)
-                )
-            ]
-            processes = [
-                (id_, code, name, list(clauses or []))
-                for id_, code, name, clauses in db.session.execute(
-                    select(Process.id, Process.code, Process.name, Process.clause_numbers)
-                    .where(Process.active.is_(True))
-                    .order_by(Process.name)
-                )
-            ]
-        questions: dict[str, list[int]] = defaultdict(list)
-        for item_id, urn in db.session.execute(
-            select(ChecklistItem.id, ChecklistItem.clause_urn)
-            .where(ChecklistItem.clause_urn.startswith(standard.urn + ":", autoescape=True))
-            .order_by(ChecklistItem.id)
-        ):
-            questions[urn].append(item_id)
-        return cls(documents, processes, questions)
-
-    def of(self, clause: ClauseRef | None) -> dict[str, Any]:
-        if clause is None:  # an added clause: nothing can refer to it yet
-            return {"documents": [], "processes": [], "questions": 0, "question_ids": []}
-        number = clause.number
-        documents = [
-            {"id": id_, "number": doc_number, "title": title}
-            for id_, doc_number, title, refs in self.documents
-            if any(_within(str(ref), number) for ref in refs)
-        ]
-        processes = [
-            {"id": id_, "code": code, "name": name}
-            for id_, code, name, clauses in self.processes
-            if any(_within(str(c), number) or _within(number, str(c)) for c in clauses)
-        ]
-        ids = sorted(i for urn, found in self.questions.items() if _within(urn, clause.urn) for i in found)
-        return {"documents": documents, "processes": processes, "questions": len(ids), "question_ids": ids}
+def _references(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """An item's references: every group of citing records, and the documents, processes and
+    question counts the API has always given."""
+    by_kind = {group["kind"]: group for group in groups}
+    documents = [
+        {"id": c["id"], "number": c["label"].split(" ", 1)[0], "title": c["label"].partition(" ")[2]}
+        for c in by_kind.get("documents", {}).get("items", [])
+    ]
+    processes = [
+        {"id": c["id"], "code": c["label"].rpartition("(")[2].rstrip(")"), "name": c["label"].rpartition(" (")[0]}
+        for c in by_kind.get("processes", {}).get("items", [])
+    ]
+    question_ids = sorted(c["id"] for c in by_kind.get("questions", {}).get("items", []))
+    return {
+        "documents": documents,
+        "processes": processes,
+        "questions": by_kind.get("questions", {}).get("count", 0),
+        "question_ids": question_ids,
+        "cited_by": groups,
+    }
 
 
 def _change_items(old: Standard, diff: StandardDiff) -> list[IsoChangeItem]:
-    references = _QmsReferences.load(old)
+    """One item per clause change, with what in the QMS cites the old clause (the citation registry)."""
+    cited = citations_of(old, [change.old.number for change in diff.changes if change.old is not None])
     return [
         IsoChangeItem(
             change=change.kind,
@@ -128,7 +88,7 @@ def _change_items(old: Standard, diff: StandardDiff) -> list[IsoChangeItem]:
             old_title=(change.old.title if change.old else "")[:200],
             new_title=(change.new.title if change.new else "")[:200],
             description=change.description,
-            references=references.of(change.old),
+            references=_references(cited.get(change.old.number, []) if change.old else []),
         )
         for change in diff.changes
     ]
@@ -247,6 +207,98 @@ def link_verification(
         if external is not None:
             review.transition_audit_id = external.id
     return review
+
+
+#: the states in which the transition's internal audit is planned into the audit programme
+AUDIT_PLANNING_STATES = ("transition_planning", "implementing")
+#: the kinds of change whose new clause the transition audit examines
+_AUDITED_CHANGES = ("added", "changed", "moved", "renamed")
+
+
+def transition_clauses(review: IsoChangeReview) -> list[str]:
+    """The clauses of the new edition that are new or changed, in document order (what the transition audit asks)."""
+    try:
+        new = find_standard(review.new_standard)
+    except KeyError:  # an imported standard no longer there: nothing to audit against
+        return []
+    wanted = {i.new_clause for i in review.items if i.change in _AUDITED_CHANGES and i.new_clause}
+    return [c.number for c in new.clauses if c.number in wanted]
+
+
+def plan_transition_audit(
+    review: IsoChangeReview,
+    actor: User | Actor,
+    *,
+    planned_start: dt.date | str,
+    planned_end: dt.date | str | None = None,
+    title: str = "",
+) -> Audit:
+    """Add an internal audit of the new and changed clauses to the audit programme, with their checklist.
+
+    The audit is to the new edition; its checklist holds the new edition's questions for those
+    clauses; it goes into the programme of its year when there is one, and becomes the internal
+    audit that verifies the transition. Everything is written in one transaction.
+    """
+    from ..audits.checklists import checklist_questions
+
+    actor = as_actor(actor)
+    require_roles(actor, REVIEW_ROLES, "plan the transition audit")
+    if review.state not in AUDIT_PLANNING_STATES:
+        raise InvalidTransition(
+            "The transition audit is planned during transition planning or implementation "
+            f"(the review is {review.state_label.lower()})"
+        )
+    errors: dict[str, str] = {}
+    start = clean_date(errors, "planned_start", planned_start)
+    end = clean_date(errors, "planned_end", planned_end, required=False) or start
+    if start and end and end < start:
+        errors["planned_end"] = "cannot be before the planned start"
+    if start and start < dt.date.today():
+        errors["planned_start"] = "cannot be in the past"
+    title = clean_text(errors, "title", title, required=False, limit=200)
+    if review.verification_audit_id is not None and review.verification_audit.state != "cancelled":
+        errors["planned_start"] = f"the transition audit {review.verification_audit.reference} is already planned"
+    numbers = transition_clauses(review)
+    if not numbers:
+        errors["planned_start"] = "no new or changed clause to audit"
+    if errors:
+        raise InvalidData(errors)
+    assert start is not None and end is not None
+    new = find_standard(review.new_standard)
+    rows = checklist_questions(new, numbers)
+    programme = db.session.scalar(
+        select(AuditProgramme).where(AuditProgramme.year == start.year, AuditProgramme.site_id.is_(None))
+    )
+    with recorded_change(actor, f"transition audit planned for {review.reference}") as session:
+        audit = Audit(
+            reference=next_reference(session, "AUD", start.year),
+            kind="internal",
+            title=title or f"Transition audit: {new.label}"[:200],
+            programme_id=programme.id if programme else None,
+            standard_identifier=new.identifier,
+            clause_numbers=numbers,
+            scope=f"The clauses new or changed in {new.label} ({review.reference})",
+            criteria=new.title[:2000],
+            objectives="Verify that the QMS meets the new and changed requirements before the certification body's "
+            "transition audit.",
+            planned_start=start,
+            planned_end=end,
+            created_by_id=actor.id,
+        )
+        for position, (number, urn, question) in enumerate(rows, start=1):
+            audit.items.append(
+                ChecklistItem(
+                    position=position,
+                    standard_identifier=new.identifier,
+                    clause_number=number,
+                    clause_urn=urn,
+                    question=question,
+                )
+            )
+        session.add(audit)
+        session.flush()
+        review.verification_audit_id = audit.id
+    return audit
 
 
 # --------------------------------------------------------------------------- lifecycle effects and facts
