@@ -925,7 +925,7 @@ def test_invalid_data_is_reported_before_guards_run() -> None:
 
 def test_the_registry_holds_every_lifecycle() -> None:
     assert [lc.name for lc in LIFECYCLES] == list(lifecycle_names())
-    assert len(LIFECYCLES) == 11
+    assert len(LIFECYCLES) == 12
 
 
 @pytest.mark.parametrize("lifecycle", LIFECYCLE_CASES)
