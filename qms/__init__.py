@@ -102,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         audits,
         auth,
         certifications,
+        competence,
         complaints,
         documents,
         implementation,
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
         reviews,
         standards,
         surveys,
+        training,
     )
 
     for module in (
@@ -127,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
         standards,
         implementation,
         jobs_views,
+        competence,
+        training,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api
