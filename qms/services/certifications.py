@@ -532,6 +532,7 @@ WEIGHTS = {
     "late_management_review": (10, 10),
     "open_finding_major": (15, 30),
     "open_finding_minor": (3, 12),
+    "competence_gap": (1, 15),
 }
 
 
@@ -557,6 +558,9 @@ class OrganisationFacts:
     coverage_percent: float | None
     uncovered: list[str]
     last_review: dt.date | None
+    #: ISO 9001 7.2 evidence: required competences missing or expired, of how many required
+    competence_gaps: int = 0
+    competences_required: int = 0
 
 
 def _coverage_summary(today: dt.date, standard: str) -> tuple[list[str], float | None]:
@@ -612,8 +616,17 @@ def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> Organ
         coverage_percent,
         uncovered,
         last_review,
+        *_competence_facts(today),
     )
     return facts
+
+
+def _competence_facts(today: dt.date) -> tuple[int, int]:
+    """(required competences missing or expired, required competences) of every active person."""
+    from .competence import coverage
+
+    met, required = coverage(today)
+    return required - met, required
 
 
 def readiness(
@@ -684,6 +697,12 @@ def readiness(
         len(other_findings),
         f"{_n(len(other_findings), 'other finding')} of the last external audit still open",
     )
+    add(
+        "competence_gap",
+        facts.competence_gaps,
+        f"{_n(facts.competence_gaps, 'required competence')} missing or expired (ISO 9001 7.2)",
+        "/competence?gaps=1",
+    )
     score = max(0, 100 - sum(r.points for r in reasons))
     figures = {
         "open_major_ncs": majors,
@@ -695,6 +714,8 @@ def readiness(
         "documents_overdue_for_review": overdue_documents,
         "days_since_management_review": (today - last_review).days if last_review else None,
         "open_external_findings": len(findings),
+        "competence_gaps": facts.competence_gaps,
+        "competences_required": facts.competences_required,
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
 

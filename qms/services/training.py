@@ -577,3 +577,95 @@ def effectiveness(start: dt.date, end: dt.date) -> dict[str, Any]:
             for s in sessions
         ],
     }
+
+
+# --------------------------------------------------------------------------- My work and the digest
+
+
+def training_work(actor: Actor, today: dt.date) -> list[Any]:
+    """Training work: sessions the user planned or trains (hold them; evaluate when due), sessions the user
+    is invited to, their own open training needs and their competences expiring soon (or lapsed)."""
+    from .competence import expiry_warning_days
+    from .dashboard import WorkItem
+
+    items: list[WorkItem] = []
+    if actor.id is None:
+        return items
+    mine = (TrainingSession.created_by_id == actor.id) | (TrainingSession.trainer_id == actor.id)
+    sessions = db.session.scalars(
+        select(TrainingSession)
+        .where(TrainingSession.state.in_(("planned", "held", "evaluated")), mine)
+        .order_by(TrainingSession.id)
+    ).all()
+    for s in sessions:
+        if s.state == "planned":
+            actions, due = ["Record attendance and hold"], s.planned_on
+        elif s.state == "held":
+            actions, due = ["Evaluate effectiveness"], s.evaluation_due
+        else:
+            actions, due = ["Close"], None
+        items.append(
+            WorkItem("training", s.id, s.reference, s.title, s.state_label, actions, due, bool(due and due < today))
+        )
+    seen = {s.id for s in sessions}
+    invited = db.session.scalars(
+        select(TrainingSession)
+        .join(TrainingAttendance, TrainingAttendance.session_id == TrainingSession.id)
+        .where(TrainingAttendance.user_id == actor.id, TrainingSession.state == "planned")
+        .order_by(TrainingSession.id)
+    ).all()
+    for s in invited:
+        if s.id not in seen:
+            items.append(
+                WorkItem(
+                    "training", s.id, s.reference, s.title, "Invited", ["Attend the training"], s.planned_on, False
+                )
+            )
+    needs = db.session.scalars(
+        select(TrainingNeed)
+        .options(selectinload(TrainingNeed.competence))
+        .where(TrainingNeed.user_id == actor.id, TrainingNeed.status == "open")
+        .order_by(TrainingNeed.id)
+    ).all()
+    for need in needs:
+        items.append(
+            WorkItem(
+                "competence",
+                actor.id,
+                f"Training need: {need.competence.name}",
+                need.reason or "Training needed",
+                "Open",
+                ["Take the training"],
+                need.due_date,
+                need.is_overdue(today),
+            )
+        )
+    horizon = today + dt.timedelta(days=expiry_warning_days())
+    records = db.session.scalars(
+        select(CompetenceRecord)
+        .options(selectinload(CompetenceRecord.competence))
+        .where(CompetenceRecord.user_id == actor.id, CompetenceRecord.competence_id.is_not(None))
+        .order_by(CompetenceRecord.achieved_on, CompetenceRecord.id)
+    ).all()
+    latest: dict[int, CompetenceRecord] = {}
+    for record in records:  # the record that lasts longest per competence: renewing it is what counts
+        current = latest.get(record.competence_id or 0)
+        if current is None or (
+            current.expires_on is not None and (record.expires_on or dt.date.max) >= current.expires_on
+        ):
+            latest[record.competence_id or 0] = record
+    for record in latest.values():
+        if record.expires_on is not None and record.expires_on <= horizon and record.competence is not None:
+            items.append(
+                WorkItem(
+                    "competence",
+                    actor.id,
+                    f"Competence: {record.competence.name}",
+                    "Expired" if record.expires_on < today else "Expires soon: renew it",
+                    "Expiring",
+                    ["Renew the competence"],
+                    record.expires_on,
+                    record.expires_on < today,
+                )
+            )
+    return items

@@ -247,6 +247,10 @@ class ReadinessFiguresSchema(Schema):
     documents_overdue_for_review = fields.Integer(required=True)
     days_since_management_review = fields.Integer(allow_none=True, required=True)
     open_external_findings = fields.Integer(required=True)
+    competence_gaps = fields.Integer(
+        required=True, metadata={"description": "Required competences missing or expired (ISO 9001 7.2)"}
+    )
+    competences_required = fields.Integer(required=True, metadata={"description": "Required competences in all"})
 
 
 class ReadinessSchema(Schema):
