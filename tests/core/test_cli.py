@@ -94,6 +94,10 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     assert {"received", "acknowledged", "investigating", "escalated", "closed"} == set(
         db.session.scalars(select(Complaint.state))
     )
+    from qms.models import CompetencePrecondition, TrainingSession
+
+    assert sorted(db.session.scalars(select(TrainingSession.state))) == ["closed", "held", "planned"]
+    assert db.session.scalar(select(CompetencePrecondition.assignment)) == "audit_lead"
     assert verify(db.session).ok
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "not loaded" in again.output
