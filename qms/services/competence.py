@@ -16,6 +16,7 @@ the refusal says which.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ def expiry_warning_days() -> int:
     return int(config.get("QMS_COMPETENCE_EXPIRY_WARNING_DAYS", 60))
 
 
+@functools.cache
 def signed_events() -> dict[str, str]:
     """The events that carry an electronic signature, as ``lifecycle.event`` → label."""
     found = {}
@@ -512,7 +514,6 @@ class Need:
 class Holding:
     level: str
     expires_on: dt.date | None
-    evidence: str
     source: str
 
 
@@ -539,10 +540,43 @@ class Cell:
         return labels[self.status]
 
 
+#: the cell of a competence a person neither needs nor ever held (shared: most cells are this)
+NO_CELL = Cell(None, None, None, "none")
+
+
+@dataclass(frozen=True)
+class Ref:
+    id: int
+    name: str
+
+
+@dataclass
+class PersonRef:
+    """A person as the matrix shows them (read as plain columns: the matrix holds hundreds)."""
+
+    id: int
+    name: str
+    email: str
+    roles: frozenset[str]
+
+
+@dataclass
+class ProfileView:
+    """Where a person works, with the names (read as plain columns)."""
+
+    job_role_id: int | None
+    site_id: int | None
+    process_id: int | None
+    platforms: list[str]
+    job_role: Ref | None
+    site: Ref | None
+    process: Ref | None
+
+
 @dataclass
 class Person:
-    user: User
-    profile: PersonProfile | None
+    user: PersonRef
+    profile: ProfileView | None
     cells: dict[int, Cell]
 
     @property
@@ -578,76 +612,94 @@ def _event_roles() -> dict[str, frozenset[str]]:
 
 
 def needs_of(
-    users: Sequence[User],
-    profiles: dict[int, PersonProfile],
+    users: Sequence[PersonRef],
+    profiles: dict[int, ProfileView],
     requirements: Sequence[CompetenceRequirement],
     distributions: dict[int, set[int]],
 ) -> dict[int, dict[int, Need]]:
     """user id → competence id → Need, from the requirements that apply to each person."""
     event_roles = _event_roles()
     names = target_names(requirements)
+    reasons = {
+        r.id: f"{REQUIREMENT_SCOPES[r.scope].split(' (')[0]}: {requirement_target_label(r, names)}"
+        for r in requirements
+    }
+    # (scope, key) → the requirements there, as plain tuples: each person looks up only their own
+    index: dict[tuple[str, Any], list[tuple[int, str, str, int | None]]] = defaultdict(list)
+    for r in requirements:
+        key: Any = r.target_id if r.scope in ("job_role", "process", "document") else r.target_key
+        if r.scope == "audit_role":
+            key = ""
+        index[(r.scope, key)].append((r.competence_id, r.level, reasons[r.id], r.target_id))
+    documents = [
+        (document_id, people)
+        for (scope, document_id), _ in index.items()
+        if scope == "document"
+        for people in [distributions.get(document_id or 0, set())]
+    ]
+    events = [key for scope, key in index if scope == "event"]
+    auditing = index.get(("audit_role", ""), [])
     result: dict[int, dict[int, Need]] = {}
     for user in users:
         profile = profiles.get(user.id)
         roles = user.roles
+        found: list[tuple[int, str, str, int | None]] = []
+        if profile is not None:
+            found += index.get(("job_role", profile.job_role_id), ())
+            found += index.get(("process", profile.process_id), ())
+            for platform in profile.platforms:
+                found += index.get(("platform", platform), ())
+        for document_id, people in documents:
+            if user.id in people:
+                found += index[("document", document_id)]
+        if AUDITOR_ROLE in roles:
+            found += auditing
+        for key in events:
+            if roles & event_roles.get(key, frozenset()):
+                found += index[("event", key)]
         needs: dict[int, Need] = {}
-        for r in requirements:
-            applies = False
-            if r.scope == "job_role":
-                applies = profile is not None and profile.job_role_id == r.target_id
-            elif r.scope == "process":
-                applies = profile is not None and profile.process_id == r.target_id
-            elif r.scope == "platform":
-                applies = profile is not None and r.target_key in (profile.platforms or ())
-            elif r.scope == "document":
-                applies = user.id in distributions.get(r.target_id or 0, set())
-            elif r.scope == "audit_role":
-                applies = AUDITOR_ROLE in roles
-            elif r.scope == "event":
-                applies = bool(roles & event_roles.get(r.target_key, frozenset()))
-            if not applies:
-                continue
-            need = needs.get(r.competence_id)
+        for competence_id, level, reason, _target_id in found:
+            need = needs.get(competence_id)
             if need is None:
-                need = needs[r.competence_id] = Need(r.competence_id, r.level)
-            elif LEVEL_RANK[r.level] > LEVEL_RANK[need.level]:
-                need.level = r.level
-            need.reasons.append(f"{REQUIREMENT_SCOPES[r.scope].split(' (')[0]}: {requirement_target_label(r, names)}")
-            if r.scope == "document" and r.target_id:
-                need.documents.append(r.target_id)
+                need = needs[competence_id] = Need(competence_id, level)
+            elif LEVEL_RANK[level] > LEVEL_RANK[need.level]:
+                need.level = level
+            need.reasons.append(reason)
+        for document_id, people in documents:
+            if user.id in people:
+                for competence_id, *_rest in index[("document", document_id)]:
+                    needs[competence_id].documents.append(document_id or 0)
         result[user.id] = needs
     return result
 
 
-def holdings_of(
-    records: Iterable[CompetenceRecord], today: dt.date
-) -> dict[tuple[int, int], tuple[Holding | None, Holding | None]]:
-    """(user, competence) → (best valid holding, latest expired holding)."""
-    best: dict[tuple[int, int], Holding] = {}
-    lapsed: dict[tuple[int, int], Holding] = {}
+def holdings_of(records: Iterable[Any], today: dt.date) -> dict[tuple[int, int], tuple[Holding | None, Holding | None]]:
+    """(user, competence) → (best valid holding, latest expired holding), from records or rows of their columns."""
+    # (level rank, expiry or date.max) as the sort key of a valid record: higher level, then longer validity
+    best: dict[tuple[int, int], tuple[tuple[int, dt.date], Any]] = {}
+    lapsed: dict[tuple[int, int], Any] = {}
     for record in records:
-        if record.competence_id is None or record.level is None:
+        level, expires = record.level, record.expires_on
+        if record.competence_id is None or level is None:
             continue
         key = (record.user_id, record.competence_id)
-        holding = Holding(record.level, record.expires_on, record.evidence, record.source)
-        if record.valid_on(today):
+        if expires is None or expires >= today:
+            rank = (LEVEL_RANK[level], expires or dt.date.max)
             current = best.get(key)
-            if (
-                current is None
-                or LEVEL_RANK[record.level] > LEVEL_RANK[current.level]
-                or (
-                    LEVEL_RANK[record.level] == LEVEL_RANK[current.level]
-                    and (current.expires_on is not None)
-                    and (record.expires_on is None or record.expires_on > current.expires_on)
-                )
-            ):
-                best[key] = holding
+            if current is None or rank > current[0]:
+                best[key] = (rank, record)
         else:
             current = lapsed.get(key)
-            if current is None or (record.expires_on and current.expires_on and record.expires_on > current.expires_on):
-                lapsed[key] = holding
-    keys = set(best) | set(lapsed)
-    return {key: (best.get(key), lapsed.get(key)) for key in keys}
+            if current is None or expires > current.expires_on:
+                lapsed[key] = record
+
+    def holding(record: Any) -> Holding | None:
+        return None if record is None else Holding(record.level, record.expires_on, record.source)
+
+    return {
+        key: (holding(best[key][1]) if key in best else None, holding(lapsed.get(key)))
+        for key in best.keys() | lapsed.keys()
+    }
 
 
 def _distributions(document_ids: set[int]) -> dict[int, set[int]]:
@@ -707,7 +759,7 @@ def _cell(
     need: Need | None, held: Holding | None, lapsed: Holding | None, read: bool, today: dt.date, warn: int
 ) -> Cell:
     if read and (held is None):
-        held = Holding("aware", None, "Read the revision in force", "document")
+        held = Holding("aware", None, "document")
     if need is None:
         if held is not None:
             return Cell(None, held.level, held.expires_on, "held")
@@ -731,7 +783,9 @@ def matrix(
 ) -> Matrix:
     """People × competences: what each needs and holds; in a fixed number of queries for any number of people."""
     today = today or dt.date.today()
-    query = select(User).where(User.active.is_(True)).order_by(User.name, User.id)
+    query = select(User.id, User.name, User.email).order_by(User.name, User.id)
+    if user_ids is None:  # the matrix shows the active; a person's own record shows them anyway
+        query = query.where(User.active.is_(True))
     if site_id or process_id or job_role_id:
         query = query.join(PersonProfile, PersonProfile.user_id == User.id)
         if site_id:
@@ -742,30 +796,54 @@ def matrix(
             query = query.where(PersonProfile.job_role_id == job_role_id)
     if user_ids is not None:
         query = query.where(id_in(User.id, list(user_ids)))
-    users = list(db.session.scalars(query))
-    ids = [u.id for u in users]
+    rows = db.session.execute(query).all()
+    ids = [row.id for row in rows]
+    # a short list of people is read by id; the whole organisation without the (long) id list
     filtered = user_ids is not None or len(ids) < 900
+
+    def of_people(column: Any) -> Any:
+        return id_in(column, ids) if filtered else column.is_not(None)
+
+    roles: dict[int, set[str]] = defaultdict(set)
+    for user_id, role in db.session.execute(select(UserRole.user_id, UserRole.role).where(of_people(UserRole.user_id))):
+        roles[user_id].add(role)
+    users = [PersonRef(row.id, row.name, row.email, frozenset(roles.get(row.id, ()))) for row in rows]
+    names = {
+        kind: {row_id: Ref(row_id, name) for row_id, name in db.session.execute(select(model.id, model.name))}
+        for kind, model in (("job_role", JobRole), ("site", Site), ("process", Process))
+    }
     profiles = {
-        p.user_id: p
-        for p in db.session.scalars(
-            select(PersonProfile)
-            .options(
-                selectinload(PersonProfile.job_role),
-                selectinload(PersonProfile.site),
-                selectinload(PersonProfile.process),
-            )
-            .where(id_in(PersonProfile.user_id, ids) if filtered else PersonProfile.user_id.is_not(None))
+        row.user_id: ProfileView(
+            row.job_role_id,
+            row.site_id,
+            row.process_id,
+            list(row.platforms or ()),
+            names["job_role"].get(row.job_role_id or 0),
+            names["site"].get(row.site_id or 0),
+            names["process"].get(row.process_id or 0),
+        )
+        for row in db.session.execute(
+            select(
+                PersonProfile.user_id,
+                PersonProfile.job_role_id,
+                PersonProfile.site_id,
+                PersonProfile.process_id,
+                PersonProfile.platforms,
+            ).where(of_people(PersonProfile.user_id))
         )
     }
     requirements = list(db.session.scalars(select(CompetenceRequirement).order_by(CompetenceRequirement.id)))
     document_ids = {r.target_id for r in requirements if r.scope == "document" and r.target_id}
     distributions = _distributions(document_ids)
     needs = needs_of(users, profiles, requirements, distributions)
-    records = db.session.scalars(
-        select(CompetenceRecord).where(
-            CompetenceRecord.competence_id.is_not(None),
-            id_in(CompetenceRecord.user_id, ids) if filtered else CompetenceRecord.user_id.is_not(None),
-        )
+    records = db.session.execute(
+        select(
+            CompetenceRecord.user_id,
+            CompetenceRecord.competence_id,
+            CompetenceRecord.level,
+            CompetenceRecord.expires_on,
+            CompetenceRecord.source,
+        ).where(CompetenceRecord.competence_id.is_not(None), of_people(CompetenceRecord.user_id))
     )
     holdings = holdings_of(records, today)
     receipts = _read_receipts(document_ids, ids if filtered else None)
@@ -776,9 +854,13 @@ def matrix(
     people = []
     for user in users:
         cells = {}
+        mine = needs[user.id]
         for competence in competences:
-            need = needs[user.id].get(competence.id)
+            need = mine.get(competence.id)
             held, lapsed = holdings.get((user.id, competence.id), (None, None))
+            if need is None and held is None and lapsed is None:
+                cells[competence.id] = NO_CELL
+                continue
             read = need is not None and any((user.id, d) in receipts for d in need.documents)
             cells[competence.id] = _cell(need, held, lapsed, read, today, warn)
         person = Person(user, profiles.get(user.id), cells)

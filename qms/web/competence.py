@@ -68,7 +68,7 @@ COMPETENCE_FIELDS = (
 )
 RECORD_FIELDS = ("competence_id", "level", "source", "title", "provider", "evidence", "achieved_on", "expires_on")
 #: people on one page of the matrix
-PER_PAGE = 100
+PER_PAGE = 50
 
 
 def can_manage() -> bool:

@@ -508,3 +508,20 @@ def test_the_paged_master_list_shows_each_user_exactly_the_documents_they_may_vi
             page = client.get("/documents").get_data(as_text=True)
         shown = {d.title for d in documents if d.title in page}
         assert shown == {d.title for d in documents if can_view(d, user)}, user.email
+
+
+#: the statements of the competence matrix page, whatever the number of people (issue 16)
+MATRIX_STATEMENTS = 16
+
+
+def test_the_competence_matrix_page_reads_a_pinned_number_of_statements(app, world):
+    """The matrix computes every person × competence in a fixed set of queries: pinned, not just stable."""
+    client = app.test_client()
+    boss = create_user("boss@example.test", "Boss", PASSWORD, {"admin", "manager", "quality_officer"})
+    assert login(client, boss.email).status_code == 302
+    world.grow(FEW)
+    _web_counts(client, ("/competence",), world.ids)
+    counts = _web_counts(client, ("/competence", "/competence?gaps=1", "/competence?role=1&site=1"), world.ids)
+    assert max(counts.values()) <= MATRIX_STATEMENTS, counts
+    world.grow(2 * FEW)
+    assert _web_counts(client, ("/competence",), world.ids)["/competence"] <= MATRIX_STATEMENTS
