@@ -168,6 +168,10 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     # other facts
     "observation_only": {"severity": "observation"},
     "linked_nc_closed": {"linked_nc_open": False},
+    # training sessions
+    "attendance_recorded": {"attendees": 2},
+    "evaluation_period_over": {"evaluation_due": TODAY},
+    "everyone_evaluated": {"unevaluated": 0},
     # data guards
     "planned_end_not_before_start": {},
     "effective_date_not_in_future": {},
@@ -217,6 +221,9 @@ GUARD_BLOCKS: dict[str, Block] = {
     "expires_on_reached": Block({"expires_on": TODAY + 30 * DAY}),
     "observation_only": Block({"severity": "major"}),
     "linked_nc_closed": Block({"linked_nc_open": True}),
+    "attendance_recorded": Block({"attendees": 0}),
+    "evaluation_period_over": Block({"evaluation_due": TODAY + DAY}),
+    "everyone_evaluated": Block({"unevaluated": 1}),
 }
 
 #: data guard name → event data that makes it block
