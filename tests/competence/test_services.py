@@ -368,3 +368,75 @@ def test_attendance_and_evaluations_refuse_outsiders_and_wrong_states(app, org):
     fire(training, "cancel", org.quality, {"reason": "Trainer ill"})
     with pytest.raises(InvalidTransition):
         record_attendance(training, org.quality, [amina.id])
+
+
+def test_my_work_lists_sessions_to_hold_and_evaluate_training_to_attend_needs_and_expiring_competences(app, org):
+    from qms.services.dashboard import work_for
+    from qms.services.reminders import digest_items
+
+    competence = lead_auditing(org, validity=12)
+    amina = second_auditor(org)
+    due_soon = held_training(org, competence, [amina], held_days_ago=25)  # evaluation due in 5 days
+    upcoming = plan_training(
+        org.quality,
+        title="Refresher",
+        competence_id=competence.id,
+        level="aware",
+        planned_on=TODAY + dt.timedelta(days=3),
+        trainer_name="KEBS",
+        evaluation_method="observation",
+        invitee_ids=[amina.id],
+    )
+    raise_need(org.quality, user_id=amina.id, competence_id=competence.id, level="expert", due_date=TODAY)
+    record_competence(
+        amina,
+        org.quality,
+        competence_id=competence.id,
+        level="aware",
+        evidence="Read ISO 19011",
+        achieved_on=TODAY - dt.timedelta(days=340),
+    )
+    planner = {(i.kind, i.reference): i for i in work_for(org.quality, TODAY)}
+    assert planner[("training", due_soon.reference)].actions == ["Evaluate effectiveness"]
+    assert planner[("training", due_soon.reference)].due == TODAY + dt.timedelta(days=5)
+    assert planner[("training", upcoming.reference)].actions == ["Record attendance and hold"]
+    hers = {i.reference: i for i in work_for(amina, TODAY)}
+    assert hers[upcoming.reference].actions == ["Attend the training"]
+    assert hers["Training need: Lead auditing (ISO 19011)"].due == TODAY
+    expiring = hers["Competence: Lead auditing (ISO 19011)"]
+    assert expiring.actions == ["Renew the competence"] and not expiring.overdue
+    with app.test_request_context():
+        digest = {i.reference for i in digest_items(amina, TODAY, days_ahead=30)}
+    assert {"Competence: Lead auditing (ISO 19011)", upcoming.reference} <= digest
+
+
+def test_readiness_counts_missing_competence_and_the_review_compiles_training_effectiveness(app, org):
+    from qms.services.certifications import readiness
+    from qms.services.reviews import compile_inputs, plan_management_review
+
+    competence = lead_auditing(org)
+    found = readiness(today=TODAY)
+    assert found.figures["competence_gaps"] == 1 and found.figures["competences_required"] == 1
+    assert any(r.message == "1 required competence missing or expired (ISO 9001 7.2)" for r in found.reasons)
+    amina = second_auditor(org)
+    training = held_training(org, competence, [amina, org.auditor])
+    record_evaluation(training, org.quality, user_id=amina.id, score=90)
+    record_evaluation(training, org.quality, user_id=org.auditor.id, score=40)
+    fire(training, "evaluate", org.quality, {"evaluated_on": TODAY})
+    review = plan_management_review(
+        org.quality,
+        title="MR",
+        planned_for=TODAY + dt.timedelta(days=5),
+        period_start=TODAY - dt.timedelta(days=90),
+        period_end=TODAY,
+    )
+    fire(review, "start_gathering", org.quality)
+    compile_inputs(review, org.quality, today=TODAY)
+    figures = review.inputs["monitoring_results"]["compiled"]["training_effectiveness"]
+    assert (figures["attendees_evaluated"], figures["attendees_effective"], figures["effective_percent"]) == (
+        2,
+        1,
+        50.0,
+    )
+    assert figures["required_competences_met"] == "1 of 2"
+    assert figures["sessions"][0]["reference"] == training.reference
