@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from workflows import FireResult, get_lifecycle
@@ -204,9 +205,10 @@ def _competence_values(data: dict[str, Any], errors: dict[str, str]) -> dict[str
 
 
 def _name_taken(name: str, competence_id: int | None = None) -> bool:
-    from sqlalchemy import func
+    from sqlalchemy import func, or_
 
-    query = select(Competence.id).where(func.lower(Competence.name) == name.lower())
+    # exact, or the same but for case (SQLite's lower() folds ASCII only: the exact test catches the rest)
+    query = select(Competence.id).where(or_(Competence.name == name, func.lower(Competence.name) == name.lower()))
     if competence_id is not None:
         query = query.where(Competence.id != competence_id)
     return db.session.scalar(query) is not None
@@ -223,9 +225,12 @@ def create_competence(actor: User | Actor, **data: Any) -> Competence:
         errors["name"] = "a competence with this name exists already"
     if errors:
         raise InvalidData(errors)
-    with recorded_change(actor, "competence added to the catalogue") as session:
-        competence = Competence(**values)
-        session.add(competence)
+    try:
+        with recorded_change(actor, "competence added to the catalogue") as session:
+            competence = Competence(**values)
+            session.add(competence)
+    except IntegrityError:  # added at the same moment by someone else
+        raise InvalidData({"name": "a competence with this name exists already"}) from None
     return competence
 
 
@@ -238,9 +243,12 @@ def update_competence(competence: Competence, actor: User | Actor, **data: Any) 
         errors["name"] = "a competence with this name exists already"
     if errors:
         raise InvalidData(errors)
-    with recorded_change(actor, f"competence {competence.name} changed"):
-        for key, value in values.items():
-            setattr(competence, key, value)
+    try:
+        with recorded_change(actor, f"competence {competence.name} changed"):
+            for key, value in values.items():
+                setattr(competence, key, value)
+    except IntegrityError:
+        raise InvalidData({"name": "a competence with this name exists already"}) from None
     return competence
 
 
@@ -254,9 +262,12 @@ def create_job_role(actor: User | Actor, *, name: Any, description: Any = "") ->
         errors["name"] = "a job role with this name exists already"
     if errors:
         raise InvalidData(errors)
-    with recorded_change(actor, "job role added") as session:
-        role = JobRole(name=name, description=description)
-        session.add(role)
+    try:
+        with recorded_change(actor, "job role added") as session:
+            role = JobRole(name=name, description=description)
+            session.add(role)
+    except IntegrityError:
+        raise InvalidData({"name": "a job role with this name exists already"}) from None
     return role
 
 
@@ -353,16 +364,19 @@ def add_requirement(
             errors["scope"] = "this competence is required there already; remove that requirement to change its level"
     if errors:
         raise InvalidData(errors)
-    with recorded_change(actor, f"requirement of {competence.name} added") as session:
-        requirement = CompetenceRequirement(
-            competence_id=competence.id,
-            scope=scope,
-            target_id=row_id,
-            target_key=key,
-            level=level,
-            created_by_id=actor.id,
-        )
-        session.add(requirement)
+    try:
+        with recorded_change(actor, f"requirement of {competence.name} added") as session:
+            requirement = CompetenceRequirement(
+                competence_id=competence.id,
+                scope=scope,
+                target_id=row_id,
+                target_key=key,
+                level=level,
+                created_by_id=actor.id,
+            )
+            session.add(requirement)
+    except IntegrityError:  # the same requirement added at the same moment
+        raise InvalidData({"scope": "this competence is required there already"}) from None
     return requirement
 
 
@@ -907,13 +921,15 @@ def set_precondition(actor: User | Actor, *, assignment: Any, target_key: Any = 
             CompetencePrecondition.assignment == assignment, CompetencePrecondition.target_key == key
         )
     )
-    with recorded_change(
-        actor, f"competence precondition of {ASSIGNMENTS[assignment].lower()} {'on' if enabled else 'off'}"
-    ) as session:
-        if enabled and existing is None:
-            session.add(CompetencePrecondition(assignment=assignment, target_key=key, enabled_by_id=actor.id))
-        elif not enabled and existing is not None:
-            session.delete(existing)
+    reason = f"competence precondition of {ASSIGNMENTS[assignment].lower()} {'on' if enabled else 'off'}"
+    try:
+        with recorded_change(actor, reason) as session:
+            if enabled and existing is None:
+                session.add(CompetencePrecondition(assignment=assignment, target_key=key, enabled_by_id=actor.id))
+            elif not enabled and existing is not None:
+                session.delete(existing)
+    except IntegrityError:  # turned on at the same moment by another administrator: it is on
+        return
 
 
 def preconditions() -> list[CompetencePrecondition]:
