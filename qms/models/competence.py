@@ -12,7 +12,6 @@ an administrator turns one on) make the requirements of an assignment binding.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -276,9 +275,6 @@ class TrainingNeed(db.Model):
 
     def is_overdue(self, today: dt.date) -> bool:
         return self.status in ("open", "planned") and self.due_date is not None and self.due_date < today
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "user_id": self.user_id, "competence_id": self.competence_id, "level": self.level}
 
 
 class CompetencePrecondition(db.Model):

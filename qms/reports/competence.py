@@ -4,7 +4,6 @@ sampling clause 7.2 is handed. All user text is escaped.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 from reportlab.lib.pagesizes import A4, landscape
@@ -262,7 +261,3 @@ def training_record_pdf(record: TrainingRecord, *, organisation: str | None = No
         subject="Training record (ISO 9001 7.2)",
         compress=compress,
     )
-
-
-def today_label(today: dt.date) -> str:
-    return today.isoformat()

@@ -40,7 +40,6 @@ from ..models import (
     DOCUMENT_TYPES,
     IN_FORCE_STATES,
     LEVEL_RANK,
-    RECORD_SOURCES,
     REQUIREMENT_SCOPES,
     VIRTUAL_PLATFORMS,
     Acknowledgement,
@@ -335,8 +334,6 @@ def add_requirement(
             errors["target_id"] = f"must be the id of a {REQUIREMENT_SCOPES[scope].split(' (')[0].lower()}"
         else:
             row_id = row.id
-        if scope == "document" and level not in (None, "aware") and row is not None:
-            pass  # above awareness: reading is not enough, a new revision raises training needs
     elif scope == "platform":
         key = clean_text(errors, "target_key", target_key, limit=60)
         if key and not all(ch.isalnum() or ch in " _-/.+" for ch in key):
@@ -1023,18 +1020,25 @@ def assignment_problem(user: User, assignment: str, target_key: str = "", today:
 # --------------------------------------------------------------------------- preconditions on signed events
 
 
+# These read without flushing: the record's change is flushed once, with the event, at the commit.
+
+
 @effect("corrective_action", "verify")
 def _verifier_competent(action: CorrectiveAction, result: FireResult, actor: Actor, now: dt.datetime) -> None:
-    user = db.session.get(User, actor.id) if actor.id is not None else None
-    if user is not None and (problem := assignment_problem(user, "action_verifier", today=now.date())):
+    with db.session.no_autoflush:
+        user = db.session.get(User, actor.id) if actor.id is not None else None
+        problem = user is not None and assignment_problem(user, "action_verifier", today=now.date())
+    if problem:
         raise GuardFailed(problem, "verifier_is_competent")
 
 
 @effect("document", "approve")
 def _approver_competent(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
-    user = db.session.get(User, actor.id) if actor.id is not None else None
-    doc_type = revision.document.doc_type
-    if user is not None and (problem := assignment_problem(user, "document_approver", doc_type, today=now.date())):
+    with db.session.no_autoflush:
+        user = db.session.get(User, actor.id) if actor.id is not None else None
+        doc_type = revision.document.doc_type
+        problem = user is not None and assignment_problem(user, "document_approver", doc_type, today=now.date())
+    if problem:
         raise GuardFailed(problem, "approver_is_competent")
 
 
@@ -1084,7 +1088,3 @@ def training_record(user: User, today: dt.date | None = None) -> TrainingRecord:
     )
     competences = {c.id: c for c in db.session.scalars(select(Competence))}
     return TrainingRecord(user, status.profile, status, competences, records, attendance, needs)
-
-
-def record_sources() -> dict[str, str]:
-    return dict(RECORD_SOURCES)

@@ -166,9 +166,14 @@ def cancel_need(need: TrainingNeed, actor: User | Actor, reason: Any = "") -> Tr
 @effect("document", "make_effective")
 def _revision_needs_training(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
     """A new revision in force: people who need more than awareness of the document need training on it."""
+    session = db.session()
+    with session.no_autoflush:
+        _raise_revision_needs(session, revision, result, actor)
+
+
+def _raise_revision_needs(session: Session, revision: DocumentRevision, result: FireResult, actor: Actor) -> None:
     from .competence import _distributions
 
-    session = db.session()
     requirements = session.scalars(
         select(CompetenceRequirement).where(
             CompetenceRequirement.scope == "document",
