@@ -440,3 +440,19 @@ def test_readiness_counts_missing_competence_and_the_review_compiles_training_ef
     )
     assert figures["required_competences_met"] == "1 of 2"
     assert figures["sessions"][0]["reference"] == training.reference
+
+
+def test_a_competent_approver_approves_with_one_version_step(app, org):
+    """The precondition check reads without flushing: the event still writes the revision once."""
+    approving = create_competence(org.quality, name="Document approval")
+    add_requirement(approving, org.quality, scope="event", target_key="document.approve", level="aware")
+    set_precondition(org.admin, assignment="document_approver")
+    record_competence(
+        org.manager, org.quality, competence_id=approving.id, level="aware", evidence="Read DC-01", achieved_on=TODAY
+    )
+    document = create_document(org.quality, title="Procedure", doc_type="procedure", owner_id=org.quality.id)
+    revision = add_revision(document, org.quality, stream=io.BytesIO(pdf_bytes("P")), filename="p.pdf")
+    fire(revision, "submit_for_review", org.quality, {"change_summary": "First issue"})
+    assert revision.version == 2
+    fire(revision, "approve", org.manager, signature_password=PASSWORD)
+    assert (revision.state, revision.version, revision.approved_by_id) == ("approved", 3, org.manager.id)
