@@ -143,6 +143,14 @@ class QmsUser(FastHttpUser):
     def dashboard(self) -> None:
         self.page("/", "dashboard")
 
+    @task(2)
+    def competence_matrix(self) -> None:
+        if self.role == "viewer":  # the matrix is for managers, quality officers and auditors
+            self.page("/training", "list: training sessions")
+            return
+        filters = random.choice(("", "gaps=1", f"page={random.randint(1, 10)}"))
+        self.page(f"/competence?{filters}", "list: competence matrix (500 people)")
+
     # ------------------------------------------------------------------ REST API
 
     @task(3)

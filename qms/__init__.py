@@ -113,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
         audits,
         auth,
         certifications,
+        competence,
         complaints,
         documents,
         implementation,
@@ -121,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
         reviews,
         standards,
         surveys,
+        training,
     )
 
     for module in (
@@ -138,6 +140,8 @@ def register_blueprints(app: Flask) -> None:
         standards,
         implementation,
         jobs_views,
+        competence,
+        training,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

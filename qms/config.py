@@ -60,6 +60,8 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "QMS_UPLOAD_FOLDER": os.environ.get("QMS_UPLOAD_FOLDER", str(instance_path / "uploads")),
         "QMS_COMPLAINT_ACK_DAYS": _days("QMS_COMPLAINT_ACK_DAYS", 2),
         "QMS_COMPLAINT_RESOLVE_DAYS": _days("QMS_COMPLAINT_RESOLVE_DAYS", 20),
+        # a competence record expiring within this many days is flagged (matrix, My work, digest)
+        "QMS_COMPETENCE_EXPIRY_WARNING_DAYS": _days("QMS_COMPETENCE_EXPIRY_WARNING_DAYS", 60),
         # how long each server process reuses the dashboard's figures (0: count on every view)
         "QMS_DASHBOARD_CACHE_SECONDS": _cache_seconds(),
         **_background_and_mail(),

@@ -58,6 +58,7 @@ def init_api(app: Flask) -> QmsApi:
         attachments,
         audits,
         certifications,
+        competence,
         complaints,
         docs,
         documents,
@@ -67,6 +68,7 @@ def init_api(app: Flask) -> QmsApi:
         standards,
         surveys,
         tokens,
+        training,
         users,
     )
 
@@ -91,6 +93,8 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(certifications.blp)
     api.register_blueprint(reviews.blp)
     api.register_blueprint(implementation.blp)
+    api.register_blueprint(competence.blp)
+    api.register_blueprint(training.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

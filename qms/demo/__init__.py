@@ -3,7 +3,7 @@
 Everything goes through the services, so the demo history, signatures and
 audit trail are exactly what real use produces. One module per area: ``users``,
 ``nonconformities``, ``certifications``, ``audits``, ``surveys``, ``complaints``,
-``reviews`` and ``implementation``; ``large`` bulk-loads the large organisation instead.
+``reviews``, ``implementation`` and ``competence``; ``large`` bulk-loads the large organisation instead.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import datetime as dt
 from ..services.users import create_user
 from .audits import _seed_audits
 from .certifications import _seed_certifications
+from .competence import seed_competence
 from .complaints import seed_complaints
 from .documents import seed_documents
 from .implementation import seed_board
@@ -38,8 +39,9 @@ def seed_demo(today: dt.date | None = None) -> str:
     review_count = _seed_reviews(users, today)
     seed_board(users)
     document_count = seed_documents(users, today)
+    session_count = seed_competence(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
-        f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications "
-        f"and {document_count} controlled documents."
+        f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications, "
+        f"{document_count} controlled documents and {session_count} training sessions."
     )

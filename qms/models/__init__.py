@@ -18,6 +18,26 @@ from .audits import (
     Site,
 )
 from .certifications import EXTERNAL_AUDIT_KINDS, Certification, CertificationBody, ExternalAudit, ExternalFinding
+from .competence import (
+    ASSIGNMENTS,
+    AUDIT_ROLES,
+    COMPETENCE_LEVELS,
+    EVALUATION_METHODS,
+    LEVEL_RANK,
+    NEED_SOURCES,
+    NEED_STATUSES,
+    RECORD_SOURCES,
+    REQUIREMENT_SCOPES,
+    Competence,
+    CompetencePrecondition,
+    CompetenceRecord,
+    CompetenceRequirement,
+    JobRole,
+    PersonProfile,
+    TrainingAttendance,
+    TrainingNeed,
+    TrainingSession,
+)
 from .complaints import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from .documents import (
     CONFIDENTIALITY,
@@ -146,4 +166,24 @@ __all__ = [
     "User",
     "UserRole",
     "WorkflowRecord",
+]
+__all__ += [
+    "ASSIGNMENTS",
+    "AUDIT_ROLES",
+    "COMPETENCE_LEVELS",
+    "EVALUATION_METHODS",
+    "LEVEL_RANK",
+    "NEED_SOURCES",
+    "NEED_STATUSES",
+    "RECORD_SOURCES",
+    "REQUIREMENT_SCOPES",
+    "Competence",
+    "CompetencePrecondition",
+    "CompetenceRecord",
+    "CompetenceRequirement",
+    "JobRole",
+    "PersonProfile",
+    "TrainingAttendance",
+    "TrainingNeed",
+    "TrainingSession",
 ]

@@ -366,6 +366,10 @@ def _readiness(found: Readiness, today: dt.date, width: float) -> list[Flowable]
         ("Documents overdue for review", figures.get("documents_overdue_for_review", 0)),
         ("Days since the last management review", "None held" if days is None else days),
         ("Open findings of the last external audit", figures.get("open_external_findings", 0)),
+        (
+            "Required competences missing or expired (7.2)",
+            f"{figures.get('competence_gaps', 0)} of {figures.get('competences_required', 0)}",
+        ),
     ]
     out += [
         Paragraph("Figures", STYLES.h3),

@@ -6,12 +6,14 @@ Importing this package registers every domain's effects and guard facts.
 from . import (  # noqa: F401  (registers effects and facts)
     audits,
     certifications,
+    competence,
     complaints,
     documents,
     implementation,
     nonconformities,
     reviews,
     surveys,
+    training,
 )
 from .workflow import available_events, available_events_many, fire, history_of, replay
 

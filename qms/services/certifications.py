@@ -762,6 +762,7 @@ WEIGHTS = {
     "open_finding_major": (15, 30),
     "open_finding_minor": (3, 12),
     "edition_transition": (10, 20),
+    "competence_gap": (1, 15),
 }
 
 
@@ -787,6 +788,9 @@ class OrganisationFacts:
     coverage_percent: float | None
     uncovered: list[str]
     last_review: dt.date | None
+    #: ISO 9001 7.2 evidence: required competences missing or expired, of how many required
+    competence_gaps: int = 0
+    competences_required: int = 0
 
 
 def _coverage_summary(today: dt.date, standard: str) -> tuple[list[str], float | None]:
@@ -842,8 +846,17 @@ def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> Organ
         coverage_percent,
         uncovered,
         last_review,
+        *_competence_facts(today),
     )
     return facts
+
+
+def _competence_facts(today: dt.date) -> tuple[int, int]:
+    """(required competences missing or expired, required competences) of every active person."""
+    from .competence import coverage
+
+    met, required = coverage(today)
+    return required - met, required
 
 
 def readiness(
@@ -917,6 +930,12 @@ def readiness(
     transition = transition_status(certification, today) if certification and not certification.is_terminal else None
     if transition is not None:
         _transition_reason(transition, today, reasons, blocking, add)
+    add(
+        "competence_gap",
+        facts.competence_gaps,
+        f"{_n(facts.competence_gaps, 'required competence')} missing or expired (ISO 9001 7.2)",
+        "/competence?gaps=1",
+    )
     score = max(0, 100 - sum(r.points for r in reasons))
     figures = {
         "open_major_ncs": majors,
@@ -930,6 +949,8 @@ def readiness(
         "open_external_findings": len(findings),
         "transition_deadline": transition.ends_on.isoformat() if transition else None,
         "transition_months_left": transition.months_left if transition else None,
+        "competence_gaps": facts.competence_gaps,
+        "competences_required": facts.competences_required,
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
 

@@ -24,6 +24,7 @@ from workflows.errors import InvalidData, NotPermitted
 from ..database import db, id_in, utcnow
 from ..models import CHANNELS, NC_ENDED_STATES, VIRTUAL_PLATFORMS, Actor, Complaint, Nonconformity, User
 from .audit_trail import recorded_change
+from .competence import assignment_problem
 from .references import next_reference
 from .validation import clean_text
 from .workflow import as_actor, effect, facts_provider
@@ -131,6 +132,10 @@ def log_complaint(actor: User | Actor, *, origin: str = "staff", **data: Any) ->
         owner = db.session.get(User, owner_id) if isinstance(owner_id, int) and 0 < owner_id < 2**31 else None
         if owner is None or not owner.active or not owner.has_role(*OWNER_ROLES):
             raise InvalidData({"owner_id": "must be an active quality officer, manager or process owner"})
+    if values["channel"] in VIRTUAL_PLATFORMS:
+        owner_user = owner or db.session.get(User, actor.id)
+        if owner_user is not None and (problem := assignment_problem(owner_user, "complaint_owner", values["channel"])):
+            raise InvalidData({"owner_id": problem})
     with recorded_change(actor, "complaint logged") as session:
         complaint = new_complaint_record(
             session, origin=origin, logged_by_id=actor.id, owner_id=owner.id if owner else actor.id, **values

@@ -62,6 +62,13 @@ class Figures:
     today: dt.date = field(default_factory=dt.date.today)
 
     @functools.cached_property
+    def competence_coverage(self) -> tuple[int, int]:
+        """(required competences met, required competences) over every active person (ISO 9001 7.2)."""
+        from .competence import coverage
+
+        return coverage(self.today)
+
+    @functools.cached_property
     def certifications(self) -> list[CertificationRow]:
         """The certification panel, computed only when a page shows it (managers, quality officers)."""
         return certification_panel(self.today)
@@ -364,6 +371,7 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
     items += _customer_work(actor, today)
     items += _certification_work(actor, today)
     items += _review_work(actor, today)
+    items += _training_work(actor, today)
     items.sort(key=work_order)
     return items
 
@@ -517,3 +525,10 @@ def _review_work(actor: Actor, today: dt.date) -> list[WorkItem]:
             )
         )
     return items
+
+
+def _training_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Sessions to hold and evaluate, training to attend, open needs and expiring competences."""
+    from .training import training_work
+
+    return training_work(actor, today)

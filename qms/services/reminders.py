@@ -34,6 +34,8 @@ KIND_LABELS = {
     "survey": "Survey",
     "certification": "Certification",
     "review_action": "Review action",
+    "training": "Training",
+    "competence": "Competence",
 }
 _ENDPOINTS = {
     "nc": ("nonconformities.detail", "nc_id"),
@@ -43,6 +45,8 @@ _ENDPOINTS = {
     "complaint": ("complaints.detail", "complaint_id"),
     "survey": ("surveys.detail", "survey_id"),
     "certification": ("certifications.detail", "certification_id"),
+    "training": ("training.detail", "session_id"),
+    "competence": ("competence.person", "user_id"),
 }
 
 

@@ -27,6 +27,8 @@ from qms.models import (
     CertificationBody,
     ChangeImpact,
     ChecklistItem,
+    Competence,
+    CompetencePrecondition,
     Complaint,
     ExternalAudit,
     ExternalFinding,
@@ -43,6 +45,8 @@ from qms.models import (
     SurveyInvitation,
     SurveyQuestion,
     SurveyResponse,
+    TrainingNeed,
+    TrainingSession,
     User,
 )
 from qms.services import fire
@@ -50,6 +54,7 @@ from qms.services.attachments import attach
 from qms.services.audit_trail import recorded_change
 from qms.services.audits import add_question, assign_team, create_audit, create_programme
 from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
+from qms.services.competence import create_competence
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.implementation import add_evidence, build_board, clause_item, item_for_process
@@ -63,6 +68,7 @@ from qms.services.reviews import (
 )
 from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
+from qms.services.training import plan_training, raise_need
 from qms.services.users import check_password
 
 from ..conftest import PASSWORD
@@ -105,6 +111,10 @@ def rule(path: str) -> str:
         "review_action_id",
         "implementation_id",
         "mapping_id",
+        "competence_id",
+        "requirement_id",
+        "session_id",
+        "need_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     for key in ("event", "identifier", "old", "new", "key"):
@@ -135,6 +145,8 @@ SURVEY_MANAGERS = ("manager", "quality_officer")
 RESPONDERS = RAISERS  # everyone but a viewer submits a response collected elsewhere
 COMPLAINT_LOGGERS = ("admin", "manager", "quality_officer", "process_owner")
 COMPLAINT_HANDLERS = ("manager", "quality_officer")
+COMPETENCE_VIEWERS = ("admin", "manager", "quality_officer", "internal_auditor")
+COMPETENCE_MANAGERS = ("admin", "manager", "quality_officer")
 CERTIFICATION_MANAGERS = ("manager", "quality_officer")
 REVIEWERS = ("manager", "quality_officer")
 CHANGE_PROPOSERS = ("manager", "quality_officer", "process_owner")
@@ -662,6 +674,142 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"decided_on": YESTERDAY},
         only(409, CERTIFICATION_MANAGERS),
     ),
+    # competence and training
+    ("GET", rule("/competences"), "/competences", None, ALL_OK),
+    ("POST", rule("/competences"), "/competences", {"name": ""}, only(422, COMPETENCE_MANAGERS)),
+    ("GET", rule("/competences/<competence_id>"), "/competences/{competence}", None, ALL_OK),
+    (
+        "PATCH",
+        rule("/competences/<competence_id>"),
+        "/competences/{competence}",
+        {"name": ""},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "POST",
+        rule("/competences/<competence_id>/requirements"),
+        "/competences/{competence}/requirements",
+        {"scope": "nowhere", "level": "aware"},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "DELETE",
+        rule("/competence-requirements/<requirement_id>"),
+        "/competence-requirements/999999",
+        None,
+        only(404, COMPETENCE_MANAGERS),
+    ),
+    ("GET", rule("/job-roles"), "/job-roles", None, ALL_OK),
+    ("POST", rule("/job-roles"), "/job-roles", {"name": ""}, only(422, COMPETENCE_MANAGERS)),
+    ("GET", rule("/competence-matrix"), "/competence-matrix", None, only(200, COMPETENCE_VIEWERS)),
+    ("GET", rule("/competence-matrix.pdf"), "/competence-matrix.pdf", None, only(200, COMPETENCE_VIEWERS)),
+    ("GET", rule("/competence-matrix.xlsx"), "/competence-matrix.xlsx", None, only(200, COMPETENCE_VIEWERS)),
+    (
+        "GET",
+        rule("/people/<user_id>/competence"),
+        "/people/{user}/competence",
+        None,
+        only(200, (*COMPETENCE_VIEWERS, "viewer")),  # the viewer's own
+    ),
+    (
+        "PUT",
+        rule("/people/<user_id>/profile"),
+        "/people/{user}/profile",
+        {"job_role_id": 0},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "POST",
+        rule("/people/<user_id>/competence-records"),
+        "/people/{user}/competence-records",
+        {},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "GET",
+        rule("/people/<user_id>/training-record.pdf"),
+        "/people/{user}/training-record.pdf",
+        None,
+        only(200, (*COMPETENCE_VIEWERS, "viewer")),
+    ),
+    ("GET", rule("/competence-preconditions"), "/competence-preconditions", None, ALL_OK),
+    (
+        "POST",
+        rule("/competence-preconditions"),
+        "/competence-preconditions",
+        {"assignment": "nothing"},
+        only(422, ADMIN),
+    ),
+    (
+        "GET",
+        rule("/competence-preconditions/check"),
+        "/competence-preconditions/check?assignment=audit_lead&user_id={user}",
+        None,
+        only(200, (*COMPETENCE_VIEWERS, "viewer")),
+    ),
+    ("GET", rule("/training-sessions"), "/training-sessions", None, ALL_OK),
+    ("POST", rule("/training-sessions"), "/training-sessions", {}, only(422, COMPETENCE_MANAGERS)),
+    ("GET", rule("/training-sessions/<session_id>"), "/training-sessions/{training}", None, ALL_OK),
+    ("GET", rule("/training-sessions/<session_id>/history"), "/training-sessions/{training}/history", None, ALL_OK),
+    ("GET", rule("/training-sessions/<session_id>/events"), "/training-sessions/{training}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/training-sessions/<session_id>/events/<event>"),
+        "/training-sessions/{training}/events/hold",
+        {},
+        only(422, ("manager", "quality_officer")),  # the day it was held is missing
+    ),
+    (
+        "POST",
+        rule("/training-sessions/<session_id>/invitees"),
+        "/training-sessions/{training}/invitees",
+        {},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "PUT",
+        rule("/training-sessions/<session_id>/attendance"),
+        "/training-sessions/{training}/attendance",
+        {},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "POST",
+        rule("/training-sessions/<session_id>/evaluations"),
+        "/training-sessions/{training}/evaluations",
+        {},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "GET",
+        rule("/training-sessions/<session_id>/attachments"),
+        "/training-sessions/{training}/attachments",
+        None,
+        ALL_OK,
+    ),
+    (
+        "POST",
+        rule("/training-sessions/<session_id>/attachments"),
+        "/training-sessions/{training}/attachments",
+        UPLOAD,
+        only(422, UPLOADERS),
+    ),
+    ("GET", rule("/training-needs"), "/training-needs", None, ALL_OK),
+    ("POST", rule("/training-needs"), "/training-needs", {}, only(422, COMPETENCE_MANAGERS)),
+    (
+        "POST",
+        rule("/training-needs/from-gaps"),
+        "/training-needs/from-gaps",
+        None,
+        only(201, COMPETENCE_MANAGERS),  # no requirement, no gap: nothing raised
+    ),
+    (
+        "POST",
+        rule("/training-needs/<need_id>/cancel"),
+        "/training-needs/{need}/cancel",
+        {},
+        only(422, COMPETENCE_MANAGERS),
+    ),
 ]
 
 
@@ -743,6 +891,18 @@ def test_api_authorisation_matrix(app, org, role):
     }
     management_inputs = dict(management_review.inputs)
     items_before = db.session.query(ImplementationItem).count()
+    competence = create_competence(org.quality, name="Lead auditing")
+    training = plan_training(
+        org.quality,
+        title="Course",
+        competence_id=competence.id,
+        level="aware",
+        planned_on=YESTERDAY,
+        trainer_name="KEBS",
+        evaluation_method="observation",
+        invitee_ids=[org.owner.id],
+    )
+    need = raise_need(org.quality, user_id=org.owner.id, competence_id=competence.id, level="aware")
     users = {
         "admin": org.admin,
         "manager": org.manager,
@@ -783,6 +943,9 @@ def test_api_authorisation_matrix(app, org, role):
         "management_review": management_review.id,
         "clause_item": board_item.id,
         "retired_item": retired_item.id,
+        "competence": competence.id,
+        "training": training.id,
+        "need": need.id,
     }
     client = app.test_client()
     mismatches = []
@@ -845,3 +1008,9 @@ def test_api_authorisation_matrix(app, org, role):
     assert len(db.session.get(ImplementationItem, retired_item.id).evidence) == 1
     found = db.session.get(ImplementationItem, board_item.id)
     assert (found.state, found.evidence) == ("planned", [])
+    found = db.session.get(TrainingSession, training.id)
+    assert (found.state, found.version, [a.attended for a in found.attendance]) == ("planned", 1, [None])
+    assert db.session.query(Competence).count() == 1 and db.session.query(TrainingNeed).count() == 1
+    assert (
+        db.session.get(TrainingNeed, need.id).status == "open" and db.session.query(CompetencePrecondition).count() == 0
+    )

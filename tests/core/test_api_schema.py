@@ -33,6 +33,7 @@ from qms.services.attachments import attach
 from qms.services.audit_trail import recorded_change
 from qms.services.audits import create_programme
 from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
+from qms.services.competence import add_requirement, create_competence
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.implementation import add_evidence, build_board, item_for_process
@@ -46,6 +47,7 @@ from qms.services.reviews import (
 )
 from qms.services.surveys import create_survey, submit_response
 from qms.services.tokens import create_token
+from qms.services.training import plan_training, raise_need
 
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_process
@@ -65,6 +67,7 @@ ISO = "/api/v1/reviews/iso-change/{review_id}"
 ORG = "/api/v1/reviews/org-change/{review_id}"
 MR = "/api/v1/reviews/management/{review_id}"
 ITEM = "/api/v1/implementation/{implementation_id}"
+TRAINING = "/api/v1/training-sessions/{session_id}"
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),
     ("POST", "/api/v1/nonconformities"),
@@ -218,6 +221,40 @@ OPERATIONS = [
     ("GET", f"{ISO}/transition-plan.pdf"),
     ("PUT", f"{CERT}/transition-audit"),
     ("POST", f"{CERT}/edition"),
+    ("GET", "/api/v1/competences"),
+    ("POST", "/api/v1/competences"),
+    ("GET", "/api/v1/competences/{competence_id}"),
+    ("PATCH", "/api/v1/competences/{competence_id}"),
+    ("POST", "/api/v1/competences/{competence_id}/requirements"),
+    ("DELETE", "/api/v1/competence-requirements/{requirement_id}"),
+    ("GET", "/api/v1/job-roles"),
+    ("POST", "/api/v1/job-roles"),
+    ("GET", "/api/v1/competence-matrix"),
+    ("GET", "/api/v1/competence-matrix.pdf"),
+    ("GET", "/api/v1/competence-matrix.xlsx"),
+    ("GET", "/api/v1/people/{user_id}/competence"),
+    ("PUT", "/api/v1/people/{user_id}/profile"),
+    ("POST", "/api/v1/people/{user_id}/competence-records"),
+    ("GET", "/api/v1/people/{user_id}/training-record.pdf"),
+    ("GET", "/api/v1/competence-preconditions"),
+    # administrators only: the quality officer the run speaks as is refused (403) before the body is read
+    ("POST", "/api/v1/competence-preconditions"),
+    ("GET", "/api/v1/competence-preconditions/check"),
+    ("GET", "/api/v1/training-sessions"),
+    ("POST", "/api/v1/training-sessions"),
+    ("GET", TRAINING),
+    ("GET", f"{TRAINING}/history"),
+    ("GET", f"{TRAINING}/events"),
+    ("POST", f"{TRAINING}/events/{{event}}"),
+    ("POST", f"{TRAINING}/invitees"),
+    ("PUT", f"{TRAINING}/attendance"),
+    ("POST", f"{TRAINING}/evaluations"),
+    ("GET", f"{TRAINING}/attachments"),
+    ("POST", f"{TRAINING}/attachments"),
+    ("GET", "/api/v1/training-needs"),
+    ("POST", "/api/v1/training-needs"),
+    ("POST", "/api/v1/training-needs/from-gaps"),
+    ("POST", "/api/v1/training-needs/{need_id}/cancel"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -294,6 +331,20 @@ def existing_ids(org) -> dict[str, int]:
     build_board(org.quality)
     item = item_for_process(process)
     add_evidence(item, org.quality, kind="url", ref="https://intranet.example.test/flow")
+    # a competence required of auditors, a planned training session and an open need
+    competence = create_competence(org.quality, name="Internal auditing")
+    requirement = add_requirement(competence, org.quality, scope="audit_role", target_key="auditor", level="aware")
+    training = plan_training(
+        org.quality,
+        title="Auditing course",
+        competence_id=competence.id,
+        level="aware",
+        planned_on=today,
+        trainer_name="KEBS",
+        evaluation_method="observation",
+        invitee_ids=[org.owner.id],
+    )
+    need = raise_need(org.quality, user_id=org.owner.id, competence_id=competence.id, level="aware")
     return {
         "audit_id": audit.id,
         "item_id": audit.items[0].id,
@@ -321,6 +372,10 @@ def existing_ids(org) -> dict[str, int]:
         "key": "resources",
         "implementation_id": item.id,
         "index": 0,
+        "competence_id": competence.id,
+        "requirement_id": requirement.id,
+        "session_id": training.id,
+        "need_id": need.id,
     }
 
 

@@ -26,6 +26,7 @@ from qms.services.audits import (
     new_calendar_feed,
 )
 from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
+from qms.services.competence import add_requirement, create_competence
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.implementation import build_board, item_for_process
@@ -40,6 +41,7 @@ from qms.services.reviews import (
 from qms.services.standards import import_mapping
 from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
+from qms.services.training import plan_training, raise_need
 
 from ..conftest import login
 from ..documents.test_services import pdf_bytes
@@ -75,6 +77,8 @@ STANDARD_IMPORTERS = ("admin", "manager", "quality_officer")
 #: the board's item of the Production process, owned by the process owner
 BOARD_MOVERS = ("manager", "quality_officer", "process_owner")
 MINUTES_PDF = 200
+COMPETENCE_VIEWERS = ("admin", "manager", "quality_officer", "internal_auditor")
+COMPETENCE_MANAGERS = ("admin", "manager", "quality_officer")
 
 # (method, rule, url template, form data, expected status per role)
 MATRIX = [
@@ -603,6 +607,97 @@ MATRIX = [
         {"status": "nope"},
         only(422, ("admin",)),
     ),
+    # competence and training: the catalogue and training for everyone; the matrix and people's records for
+    # those who sample or keep them (each person sees their own); changes by competence managers
+    ("GET", "/competence", "/competence", None, only(200, COMPETENCE_VIEWERS)),
+    ("GET", "/competence/matrix.pdf", "/competence/matrix.pdf", None, only(200, COMPETENCE_VIEWERS)),
+    ("GET", "/competence/matrix.xlsx", "/competence/matrix.xlsx", None, only(200, COMPETENCE_VIEWERS)),
+    ("POST", "/competence/needs-from-gaps", "/competence/needs-from-gaps", {}, only(302, COMPETENCE_MANAGERS)),
+    ("GET", "/competences", "/competences", None, ALL_OK),
+    ("POST", "/competences", "/competences", {"name": ""}, only(422, COMPETENCE_MANAGERS)),
+    ("POST", "/job-roles", "/job-roles", {"name": ""}, only(422, COMPETENCE_MANAGERS)),
+    ("GET", "/competences/<id:competence_id>", "/competences/{competence}", None, ALL_OK),
+    (
+        "POST",
+        "/competences/<id:competence_id>",
+        "/competences/{competence}",
+        {"name": ""},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "POST",
+        "/competences/<id:competence_id>/requirements",
+        "/competences/{competence}/requirements",
+        {"scope": "nowhere"},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "POST",
+        "/competence-requirements/<id:requirement_id>/delete",
+        "/competence-requirements/{requirement}/delete",
+        {},
+        only(302, COMPETENCE_MANAGERS),
+    ),
+    ("GET", "/people/<id:user_id>", "/people/{user}", None, only(200, (*COMPETENCE_VIEWERS, "viewer"))),
+    (
+        "POST",
+        "/people/<id:user_id>/profile",
+        "/people/{user}/profile",
+        {"job_role_id": "999"},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    ("POST", "/people/<id:user_id>/records", "/people/{user}/records", {}, only(422, COMPETENCE_MANAGERS)),
+    (
+        "GET",
+        "/people/<id:user_id>/training-record.pdf",
+        "/people/{user}/training-record.pdf",
+        None,
+        only(200, (*COMPETENCE_VIEWERS, "viewer")),
+    ),
+    ("GET", "/competence/preconditions", "/competence/preconditions", None, only(200, ("admin",))),
+    (
+        "POST",
+        "/competence/preconditions",
+        "/competence/preconditions",
+        {"assignment": "nothing"},
+        only(422, ("admin",)),
+    ),
+    ("GET", "/training", "/training", None, ALL_OK),
+    ("GET", "/training/new", "/training/new", None, only(200, COMPETENCE_MANAGERS)),
+    ("POST", "/training/new", "/training/new", {"title": ""}, only(422, COMPETENCE_MANAGERS)),
+    ("GET", "/training/<id:session_id>", "/training/{training}", None, ALL_OK),
+    (
+        "POST",
+        "/training/<id:session_id>/events/<event>",
+        "/training/{training}/events/hold",
+        {},
+        only(422, ("manager", "quality_officer")),  # the day it was held is missing
+    ),
+    ("POST", "/training/<id:session_id>/invite", "/training/{training}/invite", {}, only(302, COMPETENCE_MANAGERS)),
+    (
+        "POST",
+        "/training/<id:session_id>/attendance",
+        "/training/{training}/attendance",
+        {"attended": "999"},
+        only(422, COMPETENCE_MANAGERS),
+    ),
+    (
+        "POST",
+        "/training/<id:session_id>/evaluations",
+        "/training/{training}/evaluations",
+        {},
+        only(409, COMPETENCE_MANAGERS),  # evaluated once held
+    ),
+    ("POST", "/training/<id:session_id>/attachments", "/training/{training}/attachments", {}, only(302, RAISERS)),
+    ("GET", "/training/needs", "/training/needs", None, ALL_OK),
+    ("POST", "/training/needs", "/training/needs", {}, only(422, COMPETENCE_MANAGERS)),
+    (
+        "POST",
+        "/training/needs/<id:need_id>/cancel",
+        "/training/needs/{need}/cancel",
+        {},
+        only(422, COMPETENCE_MANAGERS),
+    ),
 ]
 
 
@@ -685,6 +780,19 @@ def test_authorisation_matrix(app, org, role):
         source_identifier="iso-9001-2015",
         target_identifier="iso-9001-2026",
     )
+    competence = create_competence(org.quality, name="Lead auditing")
+    requirement = add_requirement(competence, org.quality, scope="audit_role", target_key="auditor", level="aware")
+    training = plan_training(
+        org.quality,
+        title="Course",
+        competence_id=competence.id,
+        level="aware",
+        planned_on=dt.date.today(),
+        trainer_name="KEBS",
+        evaluation_method="observation",
+        invitee_ids=[org.owner.id],
+    )
+    need = raise_need(org.quality, user_id=org.owner.id, competence_id=competence.id, level="aware")
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -721,6 +829,10 @@ def test_authorisation_matrix(app, org, role):
         "board_item": board_item.id,
         "export": export.id,
         "mapping": mapping.id,
+        "competence": competence.id,
+        "requirement": requirement.id,
+        "training": training.id,
+        "need": need.id,
     }
     users = {
         "admin": org.admin,

@@ -19,7 +19,7 @@ def test_lifecycle_list_names_every_lifecycle(runner):
     assert result.exit_code == 0
     for name in lifecycle_names():
         assert name in result.output
-    assert len(result.output.strip().splitlines()) == 11
+    assert len(result.output.strip().splitlines()) == 12
 
 
 @pytest.mark.sqlite_only
@@ -122,6 +122,10 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     assert db.session.scalar(select(func.count()).select_from(Document)) >= 12
     for user in db.session.scalars(select(User).where(User.email != "admin@example.com")):
         assert work_for(user, dt.date.today()), f"{user.email} has nothing on My work"
+    from qms.models import CompetencePrecondition, TrainingSession
+
+    assert sorted(db.session.scalars(select(TrainingSession.state))) == ["closed", "held", "planned"]
+    assert db.session.scalar(select(CompetencePrecondition.assignment)) == "audit_lead"
     assert verify(db.session).ok
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "not loaded" in again.output

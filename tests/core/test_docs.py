@@ -14,5 +14,5 @@ def test_docs_lifecycles_md_is_current():
 
 def test_reference_has_a_diagram_per_lifecycle():
     text = markdown_reference()
-    assert text.count("```mermaid") == 11
+    assert text.count("```mermaid") == 12
     assert "title: Nonconformity (v1)" in text

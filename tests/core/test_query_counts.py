@@ -25,6 +25,13 @@ from qms.services import fire
 from qms.services.audit_trail import recorded_change
 from qms.services.audits import create_programme
 from qms.services.certifications import create_certification, ensure_bodies
+from qms.services.competence import (
+    add_requirement,
+    create_competence,
+    create_job_role,
+    record_competence,
+    set_profile,
+)
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.implementation import build_board
@@ -32,6 +39,7 @@ from qms.services.nonconformities import add_corrective_action
 from qms.services.reviews import add_action, open_iso_change_review, open_org_change_review, plan_management_review
 from qms.services.surveys import create_survey, submit_response
 from qms.services.tokens import create_token
+from qms.services.training import plan_training, raise_need
 from qms.services.users import create_user
 
 from ..conftest import PASSWORD, login
@@ -67,6 +75,12 @@ WEB_LISTS = (
     "/admin/jobs",
     "/exports",
     "/standards",
+    "/competence",
+    "/competence?gaps=1",
+    "/competences",
+    "/competence/preconditions",
+    "/training",
+    "/training/needs",
 )
 
 #: record pages: the first record of its kind, which gains children as more records are made
@@ -83,6 +97,9 @@ WEB_RECORDS = (
     "/reviews/iso-change/{iso_review}",
     "/reviews/org-change/{org_review}",
     "/reviews/management/{management_review}",
+    "/competences/{competence}",
+    "/training/{training}",
+    "/people/{person}",
 )
 
 API_LISTS = (
@@ -107,6 +124,13 @@ API_LISTS = (
     "/nonconformities/{nc}/history",
     "/audits/{audit}/checklist",
     "/standards/mappings",
+    "/competences",
+    "/job-roles",
+    "/competence-matrix",
+    "/competence-preconditions",
+    "/training-sessions",
+    "/training-needs",
+    "/people/{person}/competence",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
@@ -138,6 +162,9 @@ NOT_LISTS = {
     "/reviews/management/new",
     "/reviews/org-change/new",
     "/surveys/new",
+    "/competence/matrix.pdf",
+    "/competence/matrix.xlsx",
+    "/training/new",
 }
 #: API collections that are not lists of records (a description, a computed summary)
 API_NOT_LISTS = {
@@ -146,6 +173,9 @@ API_NOT_LISTS = {
     "/complaints/platforms",
     "/complaints/platforms.pdf",
     "/readiness",
+    "/competence-matrix.pdf",
+    "/competence-matrix.xlsx",
+    "/competence-preconditions/check",
 }
 
 
@@ -185,6 +215,7 @@ class World:
     def grow(self, n: int) -> None:
         org = self.org
         self.rounds += 1
+        today = dt.date.today()
         for i in range(n):
             tag = f"{self.rounds}-{i}"
             nc = nc_in_state(org, "action_planned")
@@ -236,7 +267,31 @@ class World:
                 period_start="2025-01-01",
                 period_end="2025-12-31",
             )
+            competence = create_competence(org.quality, name=f"Competence {tag}", validity_months=12)
+            add_requirement(competence, org.quality, scope="audit_role", target_key="auditor", level="aware")
+            person = create_user(f"person-{tag}@example.test", f"Person {tag}", PASSWORD, {"internal_auditor"})
+            job_role = create_job_role(org.quality, name=f"Role {tag}")
+            set_profile(
+                person, org.quality, job_role_id=job_role.id, process_id=self.process.id, platforms=["facebook"]
+            )
+            record_competence(
+                person, org.quality, competence_id=competence.id, level="aware", evidence="Course", achieved_on=today
+            )
+            training = plan_training(
+                org.quality,
+                title=f"Course {tag}",
+                competence_id=competence.id,
+                level="aware",
+                planned_on=today,
+                trainer_name="KEBS",
+                evaluation_method="observation",
+                invitee_ids=[person.id, org.auditor.id],
+            )
+            raise_need(org.quality, user_id=person.id, competence_id=competence.id, level="practitioner")
             for key, record in (
+                ("competence", competence),
+                ("training", training),
+                ("person", person),
                 ("nc", nc),
                 ("action", action),
                 ("document", document),
@@ -455,3 +510,20 @@ def test_the_paged_master_list_shows_each_user_exactly_the_documents_they_may_vi
             page = client.get("/documents").get_data(as_text=True)
         shown = {d.title for d in documents if d.title in page}
         assert shown == {d.title for d in documents if can_view(d, user)}, user.email
+
+
+#: the statements of the competence matrix page, whatever the number of people (issue 16)
+MATRIX_STATEMENTS = 16
+
+
+def test_the_competence_matrix_page_reads_a_pinned_number_of_statements(app, world):
+    """The matrix computes every person × competence in a fixed set of queries: pinned, not just stable."""
+    client = app.test_client()
+    boss = create_user("boss@example.test", "Boss", PASSWORD, {"admin", "manager", "quality_officer"})
+    assert login(client, boss.email).status_code == 302
+    world.grow(FEW)
+    _web_counts(client, ("/competence",), world.ids)
+    counts = _web_counts(client, ("/competence", "/competence?gaps=1", "/competence?role=1&site=1"), world.ids)
+    assert max(counts.values()) <= MATRIX_STATEMENTS, counts
+    world.grow(2 * FEW)
+    assert _web_counts(client, ("/competence",), world.ids)["/competence"] <= MATRIX_STATEMENTS

@@ -264,3 +264,24 @@ def test_the_command_names_a_bad_option(runner):
         assert result.exit_code == 2, (args, result.output)
         assert option in result.output
     assert _count(User) == 0
+
+
+def test_competence_and_training_are_loaded_and_usable(seeded):
+    """Every person has a profile and records; sessions at several stages; the matrix and a record work."""
+    from qms.models import CompetenceRecord, PersonProfile, TrainingAttendance, TrainingNeed, TrainingSession
+    from qms.services.competence import matrix, training_record
+
+    assert _count(PersonProfile) == _count(User)
+    assert _count(CompetenceRecord) >= _count(User)
+    assert _count(TrainingAttendance) >= 3 * _count(TrainingSession) >= 24
+    assert _count(TrainingNeed) > 0
+    states = set(db.session.scalars(select(TrainingSession.state)))
+    assert {"closed", "planned"} <= states
+    found = matrix()
+    assert len(found.people) == db.session.scalar(select(func.count()).where(User.active.is_(True)))
+    statuses = {cell.status for person in found.people for cell in person.cells.values()}
+    assert {"met", "gap", "expired"} <= statuses
+    assert 0 < found.met_cells < found.required_cells
+    evaluated = db.session.scalar(select(TrainingAttendance.user_id).where(TrainingAttendance.effective.is_(True)))
+    record = training_record(db.session.get(User, evaluated))
+    assert any(r.source == "training" for r in record.records)

@@ -170,6 +170,10 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     # other facts
     "observation_only": {"severity": "observation"},
     "linked_nc_closed": {"linked_nc_open": False},
+    # training sessions
+    "attendance_recorded": {"attendees": 2},
+    "evaluation_period_over": {"evaluation_due": TODAY},
+    "everyone_evaluated": {"unevaluated": 0},
     # data guards
     "planned_end_not_before_start": {},
     "effective_date_not_in_future": {},
@@ -226,6 +230,9 @@ GUARD_BLOCKS: dict[str, Block] = {
     "linked_nc_closed": Block({"linked_nc_open": True}),
     "major_nc_verified_within_six_months": Block({"stage2_repeat_reason": "Stage 2 must be repeated"}),
     "edition_not_past_cutover": Block({"edition_cutover_reason": "Every audit is to the new edition"}),
+    "attendance_recorded": Block({"attendees": 0}),
+    "evaluation_period_over": Block({"evaluation_due": TODAY + DAY}),
+    "everyone_evaluated": Block({"unevaluated": 1}),
 }
 
 #: data guard name → event data that makes it block
@@ -945,7 +952,7 @@ def test_invalid_data_is_reported_before_guards_run() -> None:
 
 def test_the_registry_holds_every_lifecycle() -> None:
     assert [lc.name for lc in LIFECYCLES] == list(lifecycle_names())
-    assert len(LIFECYCLES) == 11
+    assert len(LIFECYCLES) == 12
 
 
 @pytest.mark.parametrize("lifecycle", LIFECYCLE_CASES)

@@ -274,6 +274,10 @@ class ReadinessFiguresSchema(Schema):
         metadata={"description": "ISO date when certificates to this edition end (a newer one replaces it)"},
     )
     transition_months_left = fields.Integer(allow_none=True, required=True)
+    competence_gaps = fields.Integer(
+        required=True, metadata={"description": "Required competences missing or expired (ISO 9001 7.2)"}
+    )
+    competences_required = fields.Integer(required=True, metadata={"description": "Required competences in all"})
 
 
 class ReadinessSchema(Schema):

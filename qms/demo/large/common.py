@@ -55,6 +55,15 @@ TABLE_ORDER = (
     "survey_responses",
     "survey_answers",
     "transition_history",
+    "job_roles",
+    "competences",
+    "competence_requirements",
+    "competence_preconditions",
+    "person_profiles",
+    "training_sessions",
+    "training_attendance",
+    "competence_records",
+    "training_needs",
 )
 
 

@@ -29,6 +29,7 @@ from ...models import (
     User,
 )
 from ..audit_trail import recorded_change
+from ..competence import assignment_problem
 from ..references import next_reference
 from ..standards import find_standard as _find_standard  # bundled or imported
 from ..validation import clean_date, clean_text, require_roles, row_by_id
@@ -185,6 +186,8 @@ def assign_team(
             continue  # the lead is on the team already
         elif user.id in team:
             errors[f"members[{index}].user_id"] = f"{user.name} is listed twice"
+        elif role == "auditor" and (problem := assignment_problem(user, "audit_team")):
+            errors[f"members[{index}].user_id"] = problem
         else:
             team[user.id] = role
     if (
@@ -192,6 +195,8 @@ def assign_team(
         and "lead_auditor_id" not in errors
         and (problem := independence_problem(audit.process, [lead.id]))
     ):
+        errors["lead_auditor_id"] = problem
+    if lead is not None and "lead_auditor_id" not in errors and (problem := assignment_problem(lead, "audit_lead")):
         errors["lead_auditor_id"] = problem
     auditors = [user_id for user_id, role in team.items() if role != "observer"]
     if problem := independence_problem(audit.process, auditors):

@@ -279,7 +279,7 @@ def _nonconformities(start: dt.date, end: dt.date, today: dt.date) -> dict[str, 
 
 
 def _monitoring_results(end: dt.date, today: dt.date) -> dict[str, Any]:
-    """Documents overdue for review, and the internal audit coverage of the period's year."""
+    """Documents overdue for review, the internal audit coverage of the period's year, and training effectiveness."""
     overdue = list(
         db.session.scalars(
             select(Document)
@@ -305,6 +305,30 @@ def _monitoring_results(end: dt.date, today: dt.date) -> dict[str, Any]:
             for d in overdue
         ],
         "audit_coverage": audit_coverage,
+        "training_effectiveness": _training_effectiveness(end, today),
+    }
+
+
+def _training_effectiveness(end: dt.date, today: dt.date) -> dict[str, Any]:
+    """Training (ISO 9001 7.2): sessions evaluated in the twelve months to the period's end, and coverage."""
+    from ..competence import coverage as competence_coverage
+    from ..training import effectiveness
+
+    start = end - dt.timedelta(days=365)
+    figures = effectiveness(start, end)
+    met, required = competence_coverage(today)
+    rate = figures["effective_rate"]
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "sessions_held": figures["sessions_held"],
+        "sessions_evaluated": figures["sessions_evaluated"],
+        "attendees_evaluated": figures["attendees_evaluated"],
+        "attendees_effective": figures["attendees_effective"],
+        "effective_percent": None if rate is None else round(100 * rate, 1),
+        "open_training_needs": figures["open_needs"],
+        "required_competences_met": f"{met} of {required}",
+        "sessions": [{**row, "evaluated_on": _iso(row["evaluated_on"])} for row in figures["sessions"]],
     }
 
 
