@@ -666,6 +666,7 @@ MATRIX = [
     ("GET", "/training/new", "/training/new", None, only(200, COMPETENCE_MANAGERS)),
     ("POST", "/training/new", "/training/new", {"title": ""}, only(422, COMPETENCE_MANAGERS)),
     ("GET", "/training/<id:session_id>", "/training/{training}", None, ALL_OK),
+    ("GET", "/training/<id:session_id>/events/<event>", "/training/{training}/events/hold", None, BACK_TO_PAGE),
     (
         "POST",
         "/training/<id:session_id>/events/<event>",
