@@ -96,5 +96,6 @@ def _seed_nonconformities(users: dict, today: dt.date) -> int:
                 signature_password=DEMO_PASSWORD,
             )
         if stage >= 7:
-            fire(nc, "close", mgr, signature_password=DEMO_PASSWORD)
+            # segregation of duties: the manager verified effectiveness, a quality officer closes
+            fire(nc, "close", qo, signature_password=DEMO_PASSWORD)
     return len(ncs)

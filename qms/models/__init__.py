@@ -29,6 +29,7 @@ from .documents import (
     DocumentNumbering,
     DocumentRevision,
 )
+from .identity import FAILURE_KINDS, SIGNING_FAILURE_KINDS, AuthFailure, RecoveryCode, SecurityPolicy
 from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
 from .nonconformities import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
@@ -74,6 +75,7 @@ __all__ = [
     "CONFIDENTIALITY",
     "DOCUMENT_TYPES",
     "EXTERNAL_AUDIT_KINDS",
+    "FAILURE_KINDS",
     "FINDING_SEVERITY",
     "GAP_STATUSES",
     "IMPACT_AREAS",
@@ -92,6 +94,7 @@ __all__ = [
     "SCALES",
     "SERVQUAL_DIMENSIONS",
     "SEVERITY_LABELS",
+    "SIGNING_FAILURE_KINDS",
     "TEAM_ROLES",
     "VIRTUAL_PLATFORMS",
     "WORKFLOW_MODELS",
@@ -104,6 +107,7 @@ __all__ = [
     "AuditEntry",
     "AuditProgramme",
     "AuditTeamMember",
+    "AuthFailure",
     "Certification",
     "CertificationBody",
     "ChangeImpact",
@@ -129,10 +133,12 @@ __all__ = [
     "Process",
     "ProgrammeEntry",
     "ProgressNote",
+    "RecoveryCode",
     "ReferenceCounter",
     "ReportExport",
     "ReviewAction",
     "RuleTrigger",
+    "SecurityPolicy",
     "Site",
     "Survey",
     "SurveyAnswer",

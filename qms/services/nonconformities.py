@@ -19,7 +19,17 @@ from workflows.errors import InvalidData, InvalidTransition, NotPermitted, Unkno
 
 from ..database import db, id_in, utcnow
 from ..lifecycles.nonconformity import FISHBONE_CATEGORIES
-from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, Attachment, CorrectiveAction, Nonconformity, ProgressNote, User
+from ..models import (
+    NC_SOURCES,
+    SEVERITY_LABELS,
+    Actor,
+    Attachment,
+    CorrectiveAction,
+    Nonconformity,
+    ProgressNote,
+    TransitionHistory,
+    User,
+)
 from .attachments import store_file
 from .audit_trail import recorded_change
 from .filters import clause_filter_on, contains, spreadsheet_safe
@@ -247,10 +257,11 @@ def _action_cancelled(action: CorrectiveAction, result: FireResult, actor: Actor
         "unverified_action_count",
         "verified_action_count",
         "implementer_ids",
+        "effectiveness_verifier_id",
     ),
 )
 def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[str, Any]]:
-    """Action counts and implementers per NC for its guards, in one query."""
+    """Action counts and implementers per NC for its guards, in one query (two when one awaits closure)."""
     ids = [nc.id for nc in ncs]
     ca = CorrectiveAction
     facts: dict[int, dict[str, Any]] = {
@@ -278,6 +289,18 @@ def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[
             f["verified_action_count"] += 1
         if implementer is not None and state != "cancelled":
             f["implementer_ids"].add(implementer)
+    # who verified effectiveness (the closer must be someone else): asked only where closing is next
+    verified = [nc.id for nc in ncs if nc.state == "effectiveness_verified"]
+    for i in ids:
+        facts[i]["effectiveness_verifier_id"] = None
+    if verified:
+        th = TransitionHistory
+        for nc_id, actor_id in session.execute(
+            select(th.record_id, th.actor_id)
+            .where(th.lifecycle == "nonconformity", th.event == "verify_effectiveness", id_in(th.record_id, verified))
+            .order_by(th.id)
+        ):
+            facts[nc_id]["effectiveness_verifier_id"] = actor_id  # the latest verification counts
     return facts
 
 
