@@ -135,12 +135,13 @@ def _check_signature(actor: Actor, password: str | None, email: str | None, full
     if user is None:
         raise InvalidData({"signature_password": "only a person can sign"})
     refuse_if_signing_locked(user)
+    missing: dict[str, str] = {}
     if full and not (email or "").strip():
-        raise InvalidData(
-            {"signature_email": "is required: the first signature of a session asks for your e-mail address too"}
-        )
+        missing["signature_email"] = "is required: the first signature of a session asks for your e-mail address too"
     if not password:
-        raise InvalidData({"signature_password": "is required: re-enter your password to sign"})
+        missing["signature_password"] = "is required: re-enter your password to sign"
+    if missing:
+        raise InvalidData(missing)
     if email is not None and email.strip() and email.strip().lower() != user.email.lower():
         raise SignatureRefused(
             {"signature_email": "does not match your account", "signature_password": "was not checked"}, user.id
