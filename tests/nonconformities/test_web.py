@@ -93,7 +93,11 @@ def test_the_whole_nc_capa_path_in_the_browser_forms(client, org):
     no_email = _post(client, f"{act}/events/verify", verification="ok", signature_password=PASSWORD)
     assert no_email.status_code == 422 and "first signature of a session" in no_email.get_data(as_text=True)
     verified = _post(
-        client, f"{act}/events/verify", verification="ok", signature_email=org.quality.email, signature_password=PASSWORD
+        client,
+        f"{act}/events/verify",
+        verification="ok",
+        signature_email=org.quality.email,
+        signature_password=PASSWORD,
     )
     assert verified.status_code == 302
     # later signatures of the session ask for the password only
@@ -111,7 +115,11 @@ def test_the_whole_nc_capa_path_in_the_browser_forms(client, org):
     db.session.execute(update(Nonconformity).where(Nonconformity.id == nc.id).values(verification_due=dt.date.today()))
     db.session.commit()
     bad_signature = _post(
-        client, f"{base}/events/verify_effectiveness", evidence="x", signature_email=email, signature_password="wrong-pass"
+        client,
+        f"{base}/events/verify_effectiveness",
+        evidence="x",
+        signature_email=email,
+        signature_password="wrong-pass",
     )
     assert bad_signature.status_code == 422
     assert "is incorrect" in bad_signature.get_data(as_text=True)
