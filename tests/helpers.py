@@ -198,9 +198,9 @@ class ApiClient:
         """A request as ``who``; a body that signs with a password and no e-mail address gets the
         signer's address (every API signature needs both; send ``signature_email`` to test it)."""
         body = kw.get("json")
-        if isinstance(body, dict) and "signature_password" in body and "signature_email" not in body:
-            if who in self.emails:
-                kw["json"] = {**body, "signature_email": self.emails[who]}
+        signs = isinstance(body, dict) and "signature_password" in body and "signature_email" not in body
+        if signs and who in self.emails:
+            kw["json"] = {**body, "signature_email": self.emails[who]}
         headers = dict(headers or {})
         if who is not None:
             headers["Authorization"] = f"Bearer {self.tokens.get(who, who)}"

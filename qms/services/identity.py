@@ -147,10 +147,16 @@ def set_security_policy(actor: User, *, signing_lock_minutes: Any, mfa_roles: It
     with recorded_change(actor, "security settings changed") as session:
         policy = session.get(SecurityPolicy, POLICY_ID)
         if policy is None:
-            policy = SecurityPolicy(id=POLICY_ID)
+            policy = SecurityPolicy(id=POLICY_ID, mfa_roles=[])
             session.add(policy)
+        newly_required = set(roles) - set(policy.mfa_roles or ())
         policy.signing_lock_minutes = minutes
         policy.mfa_roles = roles
+        if newly_required:
+            # people of a role that now needs a second factor sign in again, and are asked to set one up
+            for user in session.scalars(select(User).where(User.active.is_(True))):
+                if user.roles & newly_required and not user.mfa_enabled and user.id != actor.id:
+                    new_stamp(user)
     return policy
 
 

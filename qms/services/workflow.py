@@ -139,7 +139,7 @@ def _check_signature(actor: Actor, password: str | None, email: str | None, full
     if full and not (email or "").strip():
         missing["signature_email"] = "is required: the first signature of a session asks for your e-mail address too"
     if not password:
-        missing["signature_password"] = "is required: re-enter your password to sign"
+        missing["signature_password"] = "is required: re-enter your password to sign"  # noqa: S105 - a message
     if missing:
         raise InvalidData(missing)
     if email is not None and email.strip() and email.strip().lower() != user.email.lower():
