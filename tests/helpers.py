@@ -242,3 +242,11 @@ def row_count(model) -> int:
     """Rows of ``model`` in the database now (not what the session remembers)."""
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model))
+
+
+def user_with_password(email: str, name: str, password: str, roles: set[str]):
+    """An account with a password the strength check would refuse (an account from before the check,
+    or the demo's): created the way the demo seeding does, skipping the check on purpose."""
+    from qms.services.users import create_user
+
+    return create_user(email, name, password, roles, check_strength=False)

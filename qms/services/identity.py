@@ -87,7 +87,9 @@ def password_weakness(password: str, user_inputs: Iterable[str] = ()) -> str | N
     if lowered in common_passwords() or lowered.rstrip("0123456789!?.-_ ") in common_passwords():
         return "is one of the most common passwords; choose another"
     # zxcvbn is slow on very long input and its score only rises with length: judge the first 100 characters
-    words = [w for value in user_inputs for w in (value or "").lower().replace("@", " ").replace(".", " ").split()]
+    values = [(value or "").lower() for value in user_inputs]
+    words = values + [w for v in values for w in v.replace("@", " ").replace(".", " ").split()]
+    words += ["".join(v.split("@")[0].replace(".", " ").split()) for v in values]  # "grace.quality" → "gracequality"
     result = zxcvbn(password[:100], user_inputs=words)
     if result["score"] >= MIN_STRENGTH:
         return None
