@@ -67,6 +67,7 @@ WEB_LISTS = (
     "/admin/jobs",
     "/exports",
     "/standards",
+    "/admin/security",
 )
 
 #: record pages: the first record of its kind, which gains children as more records are made
@@ -106,6 +107,7 @@ API_LISTS = (
     "/standards",
     "/nonconformities/{nc}/history",
     "/audits/{audit}/checklist",
+    "/security/failures",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
@@ -136,6 +138,8 @@ NOT_LISTS = {
     "/reviews/management/new",
     "/reviews/org-change/new",
     "/surveys/new",
+    "/login/second-factor",
+    "/account/mfa",
 }
 #: API collections that are not lists of records (a description, a computed summary)
 API_NOT_LISTS = {
@@ -144,6 +148,7 @@ API_NOT_LISTS = {
     "/complaints/platforms",
     "/complaints/platforms.pdf",
     "/readiness",
+    "/security/policy",
 }
 
 
@@ -248,6 +253,10 @@ class World:
                 ("management_review", management_review),
             ):
                 self.ids.setdefault(key, record.id)
+            # failed attempts, for the admins' security page and the API's log of them
+            from qms.services.identity import record_failure
+
+            record_failure("sign_in", org.viewer if i % 2 else None, email=f"nobody-{tag}@example.test", detail="x")
         build_board(org.quality)
 
 
