@@ -208,6 +208,11 @@ OPERATIONS = [
     ("POST", f"{ITEM}/events/{{event}}"),
     ("POST", f"{ITEM}/evidence"),
     ("DELETE", f"{ITEM}/evidence/{{index}}"),
+    ("GET", "/api/v1/security/policy"),
+    ("PUT", "/api/v1/security/policy"),
+    ("GET", "/api/v1/security/failures"),
+    ("POST", "/api/v1/users/{user_id}/unlock-signing"),
+    ("POST", "/api/v1/users/{user_id}/mfa/reset"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
