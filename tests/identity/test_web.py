@@ -238,3 +238,24 @@ def test_tokens_are_made_in_a_session_after_re_entering_the_password(app, org):
     assert locked.status_code == 422 and "Signing is locked" in locked.get_data(as_text=True)
     kinds = db.session.scalars(select(AuthFailure.kind).where(AuthFailure.user_id == org.owner.id)).all()
     assert kinds == ["reauthentication"] * 5
+
+
+def test_with_redis_the_account_lockout_is_shared_by_every_server(app, org):
+    """The counters live in Redis when configured: a second server (a fresh storage) sees the lock."""
+    import uuid
+
+    from ..core.test_jobs import REDIS_URL, _redis_or_skip
+
+    _redis_or_skip()
+    app.config["QMS_RATELIMIT_STORAGE_URI"] = REDIS_URL
+    email = f"nobody-{uuid.uuid4().hex[:8]}@example.test"  # keys of this test's own: the Redis db is shared
+    client = _client(app)
+    for _ in range(5):
+        assert login(client, email, "wrong-password").status_code == 200
+    app.extensions.pop("qms_account_throttle")  # as if another server process answered
+    assert login(client, email, "wrong-password").status_code == 429
+    assert type(app.extensions["qms_account_throttle"]).__name__ == "RedisStorage"
+    from qms.services.identity import note_sign_in_success
+
+    with app.test_request_context():
+        note_sign_in_success(email)  # leave nothing behind
