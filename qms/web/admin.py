@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectMultipleField, StringField
@@ -111,6 +111,8 @@ def user(user_id: int) -> Any:
             else:
                 flash(exc.message)
         else:
+            if person.id == current_user.id:  # one's own role change: this session goes on, the others end
+                login_user(person, fresh=False)
             flash(f"{person.email} updated.")
             return redirect(url_for("admin.user", user_id=person.id))
     return render_template("admin/user.html", person=person, form=form, reset=reset, now=utcnow()), (
