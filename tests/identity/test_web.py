@@ -263,6 +263,8 @@ def test_with_redis_the_account_lockout_is_shared_by_every_server(app, org):
 
 def test_an_admin_changing_their_own_roles_stays_signed_in_here_only(app, org):
     here, elsewhere = _client(app, org.admin), _client(app, org.admin)
-    response = here.post(f"/admin/users/{org.admin.id}", data={"name": "Admin", "roles": ["admin", "manager"], "active": "y"})
+    response = here.post(
+        f"/admin/users/{org.admin.id}", data={"name": "Admin", "roles": ["admin", "manager"], "active": "y"}
+    )
     assert response.status_code == 302
     assert _signed_in(here) and not _signed_in(elsewhere)
