@@ -91,9 +91,11 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
         # "<id>:<security stamp>": a session whose stamp is no longer the user's has ended
+        import hmac
+
         number, _, stamp = user_id.partition(":")
         user = db.session.get(models.User, int(number)) if number.isdigit() and len(number) < 10 else None
-        return user if user is not None and user.active and stamp == user.security_stamp else None
+        return user if user is not None and user.active and hmac.compare_digest(stamp, user.security_stamp) else None
 
 
 def register_blueprints(app: Flask) -> None:
