@@ -11,7 +11,7 @@ close it.
 """
 
 from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from workflows.guards import at_least_one, date_reached, none_open, not_actor
+from workflows.guards import actor_is_or_role, at_least_one, date_reached, none_open, not_actor
 
 QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_owner"
 
@@ -31,6 +31,16 @@ def _check_after_a_wait(ctx: GuardContext) -> str | None:
 def _not_an_implementer(ctx: GuardContext) -> str | None:
     if ctx.actor.id in (ctx.fact("implementer_ids") or ()):
         return "You implemented one of its corrective actions, so someone else must verify effectiveness"
+    return None
+
+
+def _replanned_after_reopening(ctx: GuardContext) -> str | None:
+    reopened = ctx.fact("reopened_on")
+    if reopened is not None and int(ctx.fact("new_action_count") or 0) < 1:
+        return (
+            f"The actions were found ineffective on {reopened.isoformat()}: "
+            "add at least one new corrective action before marking the actions completed"
+        )
     return None
 
 
@@ -57,6 +67,12 @@ LIFECYCLE = Lifecycle(
         State("effectiveness_verified", "Effectiveness verified"),
         State("closed", "Closed", terminal=True),
         State("rejected", "Rejected", terminal=True, description="Not a nonconformity; the reason is recorded."),
+        State(
+            "withdrawn",
+            "Withdrawn",
+            terminal=True,
+            description="Raised by mistake and withdrawn before triage (an answer corrected); not counted.",
+        ),
     ),
     events=(
         Event(
@@ -77,6 +93,22 @@ LIFECYCLE = Lifecycle(
             "rejected",
             roles(QO, MGR),
             fields=(Field("reason", "Reason for rejection"),),
+        ),
+        Event(
+            "withdraw",
+            "Withdraw (raised by mistake)",
+            ("reported",),
+            "withdrawn",
+            roles(QO, MGR, AUD, PO),
+            guards=(
+                actor_is_or_role(
+                    "raised_by_id",
+                    QO,
+                    "Only the person who raised it or a quality officer can withdraw it",
+                    name="raiser_or_quality_officer",
+                ),
+            ),
+            fields=(Field("reason", "Why it is withdrawn"),),
         ),
         Event(
             "contain",
@@ -116,7 +148,13 @@ LIFECYCLE = Lifecycle(
             roles(QO, PO, MGR),
             guards=(
                 at_least_one("action_count", "corrective action", purpose="the plan has none"),
-                Guard("check_after_a_wait", _check_after_a_wait, "Effectiveness check after today", uses_data=True),
+                Guard(
+                    "check_after_a_wait",
+                    _check_after_a_wait,
+                    "Effectiveness check after today",
+                    uses_data=True,
+                    field="verification_due",
+                ),
             ),
             fields=(Field("verification_due", "Effectiveness check due", "date"),),
         ),
@@ -126,7 +164,10 @@ LIFECYCLE = Lifecycle(
             ("action_planned",),
             "actions_completed",
             roles(QO, PO),
-            guards=(none_open("open_action_count", "corrective action"),),
+            guards=(
+                none_open("open_action_count", "corrective action"),
+                Guard("replanned_after_reopening", _replanned_after_reopening, "New actions after a reopening"),
+            ),
         ),
         Event(
             "verify_effectiveness",
@@ -150,7 +191,19 @@ LIFECYCLE = Lifecycle(
             ("actions_completed",),
             "action_planned",
             roles(QO, MGR, AUD),
-            fields=(Field("reason", "Why the actions were not effective"),),
+            guards=(
+                Guard(
+                    "new_check_after_a_wait",
+                    _check_after_a_wait,
+                    "New effectiveness check after today",
+                    uses_data=True,
+                    field="verification_due",
+                ),
+            ),
+            fields=(
+                Field("reason", "Why the actions were not effective"),
+                Field("verification_due", "New effectiveness check due", "date"),
+            ),
         ),
         Event(
             "close",

@@ -32,7 +32,7 @@ from .documents import (
 from .identity import FAILURE_KINDS, SIGNING_FAILURE_KINDS, AuthFailure, RecoveryCode, SecurityPolicy
 from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
-from .nonconformities import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
+from .nonconformities import NC_ENDED_STATES, NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
 from .records import Attachment, ProgressNote
 from .reviews import (
     ACTION_STATES,
@@ -81,6 +81,7 @@ __all__ = [
     "IMPACT_AREAS",
     "IN_FORCE_STATES",
     "MANAGEMENT_REVIEW_INPUTS",
+    "NC_ENDED_STATES",
     "NC_SOURCES",
     "OUTPUT_CATEGORIES",
     "QUESTION_KINDS",

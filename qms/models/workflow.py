@@ -26,6 +26,10 @@ class WorkflowRecord:
     """
 
     lifecycle_name: ClassVar[str]
+    #: the relationship to the person who created the record, and the word for it ("Raised"): the
+    #: first line of the record's history, which no fired event records
+    creator_attribute: ClassVar[str | None] = None
+    created_verb: ClassVar[str] = "Created"
 
     state: Mapped[str] = mapped_column(String(40), index=True)
     lifecycle_version: Mapped[int]
@@ -55,6 +59,11 @@ class WorkflowRecord:
     @property
     def state_label(self) -> str:
         return self.lifecycle.state(self.state).label
+
+    @property
+    def creator_name(self) -> str | None:
+        creator = getattr(self, self.creator_attribute) if self.creator_attribute else None
+        return creator.name if creator is not None else None
 
     @property
     def is_terminal(self) -> bool:

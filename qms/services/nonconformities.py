@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, case, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from workflows import FireResult, get_lifecycle
@@ -20,6 +20,7 @@ from workflows.errors import InvalidData, InvalidTransition, NotPermitted, Unkno
 from ..database import db, id_in, utcnow
 from ..lifecycles.nonconformity import FISHBONE_CATEGORIES
 from ..models import (
+    NC_ENDED_STATES,
     NC_SOURCES,
     SEVERITY_LABELS,
     Actor,
@@ -46,6 +47,7 @@ PLAN_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
 PLANNING_STATES = ("root_cause_identified", "action_planned")
 
 
+#: who can carry a corrective action out: the owner list offers them only
 ACTION_OWNER_ROLES = ("process_owner", "quality_officer", "manager")
 
 
@@ -214,6 +216,13 @@ def _planned(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.dateti
     nc.verification_due = result.data["verification_due"]
 
 
+@effect("nonconformity", "mark_ineffective")
+def _reopened(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    """The next check is of the new actions, on a new date; the old evidence no longer stands."""
+    nc.verification_due = result.data["verification_due"]
+    nc.effectiveness_evidence = ""
+
+
 @effect("nonconformity", "verify_effectiveness")
 def _verified(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
     nc.effectiveness_evidence = result.data["evidence"]
@@ -257,6 +266,8 @@ def _action_cancelled(action: CorrectiveAction, result: FireResult, actor: Actor
         "unverified_action_count",
         "verified_action_count",
         "implementer_ids",
+        "reopened_on",
+        "new_action_count",
         "effectiveness_verifier_id",
     ),
 )
@@ -271,16 +282,34 @@ def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[
             "unverified_action_count": 0,
             "verified_action_count": 0,
             "implementer_ids": set(),
+            "reopened_on": None,
+            "new_action_count": 0,
         }
         for i in ids
     }
+    # when the actions were last found ineffective: only actions added since then count as the new plan
+    th = TransitionHistory
+    reopened_at = dict(
+        session.execute(
+            select(th.record_id, func.max(th.at))
+            .where(th.lifecycle == "nonconformity", th.event == "mark_ineffective", id_in(th.record_id, ids))
+            .group_by(th.record_id)
+        ).all()
+    )
     rows = session.execute(
-        select(ca.nonconformity_id, ca.state, ca.implemented_by_id).where(id_in(ca.nonconformity_id, ids))
+        select(ca.nonconformity_id, ca.state, ca.implemented_by_id, ca.created_at).where(
+            id_in(ca.nonconformity_id, ids)
+        )
     ).all()
-    for nc_id, state, implementer in rows:
+    for nc_id, at in reopened_at.items():
+        facts[nc_id]["reopened_on"] = at.date()
+    for nc_id, state, implementer, created_at in rows:
         f = facts[nc_id]
         if state != "cancelled":
             f["action_count"] += 1
+            reopened = reopened_at.get(nc_id)
+            if reopened is None or created_at > reopened:
+                f["new_action_count"] += 1
         if state in ca.OPEN_STATES:
             f["open_action_count"] += 1
         elif state == "implemented":
@@ -426,7 +455,7 @@ def open_nc_states() -> tuple[str, ...]:
             states |= {state.name for state in get_lifecycle("nonconformity", version).states}
         except UnknownLifecycle:
             continue
-    return tuple(sorted(states - {"closed", "rejected"}))
+    return tuple(sorted(states - set(NC_ENDED_STATES)))
 
 
 def nc_is_open() -> Any:

@@ -8,8 +8,9 @@ import time
 import pyotp
 from playwright.sync_api import expect
 
+from ..browser import browser_page, live_server, sign_in  # noqa: F401  (fixtures)
 from ..conftest import PASSWORD
-from ..nonconformities.test_browser import browser_page, live_server, pytestmark, sign_in  # noqa: F401
+from ..nonconformities.test_browser import pytestmark  # noqa: F401
 
 
 def _password_step(page, base: str, email: str) -> None:
