@@ -91,8 +91,12 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
-        user = db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        # "<id>:<security stamp>": a session whose stamp is no longer the user's has ended
+        import hmac
+
+        number, _, stamp = user_id.partition(":")
+        user = db.session.get(models.User, int(number)) if number.isdigit() and len(number) < 10 else None
+        return user if user is not None and user.active and hmac.compare_digest(stamp, user.security_stamp) else None
 
 
 def register_template_helpers(app: Flask) -> None:

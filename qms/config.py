@@ -64,6 +64,7 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "QMS_COMPETENCE_EXPIRY_WARNING_DAYS": _days("QMS_COMPETENCE_EXPIRY_WARNING_DAYS", 60),
         # how long each server process reuses the dashboard's figures (0: count on every view)
         "QMS_DASHBOARD_CACHE_SECONDS": _cache_seconds(),
+        **_session_limits(),
         **_background_and_mail(),
         **_upload_limits(),
     }
@@ -161,3 +162,21 @@ def _upload_limits() -> dict[str, int]:
             raise ValueError(f"{name} must be a whole number from {low:,} to {high:,}, not {raw!r}")
         values[name] = int(raw)
     return values
+
+
+def _session_limits() -> dict[str, object]:
+    """QMS_SESSION_IDLE_MINUTES (1–1440, default 30) and QMS_SESSION_MAX_HOURS (1–720, default 12)."""
+    import datetime as dt
+
+    idle = os.environ.get("QMS_SESSION_IDLE_MINUTES", "30").strip()
+    if not idle.isdigit() or not 1 <= int(idle) <= 1440:
+        raise ValueError(f"QMS_SESSION_IDLE_MINUTES must be a number of minutes (1–1440), not {idle!r}")
+    hours = os.environ.get("QMS_SESSION_MAX_HOURS", "12").strip()
+    if not hours.isdigit() or not 1 <= int(hours) <= 720:
+        raise ValueError(f"QMS_SESSION_MAX_HOURS must be a number of hours (1–720), not {hours!r}")
+    return {
+        "QMS_SESSION_IDLE_MINUTES": int(idle),
+        "QMS_SESSION_MAX_HOURS": int(hours),
+        # the session cookie lives no longer than the session may
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=int(hours)),
+    }

@@ -371,8 +371,8 @@ def tokens(org) -> dict[str, str]:
 
 
 @pytest.fixture
-def api(client, tokens):
+def api(client, tokens, org):
     """The test client speaking to the REST API as ``api.get("quality", url)``."""
-    from .helpers import ApiClient
+    from .helpers import ORG_PEOPLE, ApiClient
 
-    return ApiClient(client, tokens)
+    return ApiClient(client, tokens, {who: getattr(org, who).email for who in ORG_PEOPLE})

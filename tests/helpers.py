@@ -82,7 +82,8 @@ def nc_in_state(org, state: str) -> Nonconformity:
                 today=CHECK_DAY,
             ),
         ),
-        ("closed", lambda: fire(nc, "close", org.manager, signature_password=PASSWORD)),
+        # segregation of duties: the manager verified effectiveness, a quality officer approves the closure
+        ("closed", lambda: fire(nc, "close", org.quality, signature_password=PASSWORD)),
     ]
     for name, step in steps:
         if nc.state == state:
@@ -188,11 +189,18 @@ ORG_PEOPLE = ("admin", "manager", "quality", "quality2", "auditor", "owner", "vi
 class ApiClient:
     """The test client, speaking as one of the organisation's people (by their token)."""
 
-    def __init__(self, client: Any, tokens: dict[str, str]) -> None:
+    def __init__(self, client: Any, tokens: dict[str, str], emails: dict[str, str] | None = None) -> None:
         self.client = client
         self.tokens = tokens
+        self.emails = emails or {}
 
     def request(self, who: str | None, method: str, url: str, *, headers: dict[str, str] | None = None, **kw: Any):
+        """A request as ``who``; a body that signs with a password and no e-mail address gets the
+        signer's address (every API signature needs both; send ``signature_email`` to test it)."""
+        body = kw.get("json")
+        signs = isinstance(body, dict) and "signature_password" in body and "signature_email" not in body
+        if signs and who in self.emails:
+            kw["json"] = {**body, "signature_email": self.emails[who]}
         headers = dict(headers or {})
         if who is not None:
             headers["Authorization"] = f"Bearer {self.tokens.get(who, who)}"
@@ -234,3 +242,11 @@ def row_count(model) -> int:
     """Rows of ``model`` in the database now (not what the session remembers)."""
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model))
+
+
+def user_with_password(email: str, name: str, password: str, roles: set[str]):
+    """An account with a password the strength check would refuse (an account from before the check,
+    or the demo's): created the way the demo seeding does, skipping the check on purpose."""
+    from qms.services.users import create_user
+
+    return create_user(email, name, password, roles, check_strength=False)

@@ -21,7 +21,7 @@ from .schemas.common import ErrorSchema
 SECURITY_SCHEME = {
     "type": "http",
     "scheme": "bearer",
-    "description": "An API token: `qms create-token EMAIL`, your profile page or POST /api/v1/tokens.",
+    "description": "An API token: `qms create-token EMAIL` or your profile page (never another token).",
 }
 DESCRIPTION = (
     "The qmsflow quality-management system. Workflow resources carry `state`, `version` and the "
@@ -65,6 +65,7 @@ def init_api(app: Flask) -> QmsApi:
         implementation,
         nonconformities,
         reviews,
+        security,
         standards,
         surveys,
         tokens,
@@ -95,6 +96,7 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(implementation.blp)
     api.register_blueprint(competence.blp)
     api.register_blueprint(training.blp)
+    api.register_blueprint(security.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

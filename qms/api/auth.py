@@ -1,8 +1,9 @@
 """Bearer-token authentication of every API request (never the session cookie).
 
-A missing, unknown or revoked token, or one whose user was deactivated, gets
-401 with ``WWW-Authenticate: Bearer`` and a JSON body — never a redirect to
-the sign-in page.  The signed-in user is ``flask.g.api_user``.
+A missing, unknown, expired or revoked token, or one whose user was deactivated,
+gets 401 with ``WWW-Authenticate: Bearer`` and a JSON body — never a redirect to
+the sign-in page.  A ``read`` token may only read (GET, HEAD, OPTIONS): anything
+else answers 403.  The signed-in user is ``flask.g.api_user``, the token ``flask.g.api_token``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from werkzeug.wrappers import Response
 from workflows.errors import NotPermitted
 
 from ..models import User
-from ..services.tokens import user_for_token
+from ..services.tokens import token_for
 from .errors import error_response
 
 REALM = 'Bearer realm="qmsflow"'
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _unauthorized(message: str, challenge: str) -> Response:
@@ -34,13 +36,21 @@ def authenticate() -> Response | None:
     credentials = credentials.strip()
     if scheme.lower() != "bearer" or not credentials:
         return _unauthorized("Authentication required: send 'Authorization: Bearer <token>'", REALM)
-    user = user_for_token(credentials)
-    if user is None:
+    token = token_for(credentials)
+    if token is None:
         return _unauthorized(
-            "The token is invalid, revoked or belongs to a deactivated account",
+            "The token is invalid, expired, revoked or belongs to a deactivated account",
             f'{REALM}, error="invalid_token"',
         )
-    g.api_user = user
+    if token.scope != "read-write" and request.method not in READ_METHODS:
+        return error_response(
+            403,
+            "This token may only read (scope 'read'); use a read-write token to change anything",
+            {},
+            {"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="read-write"'},
+        )
+    g.api_user = token.user
+    g.api_token = token
     return None
 
 

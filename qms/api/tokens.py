@@ -1,4 +1,8 @@
-"""/api/v1/tokens: the caller's own API tokens — list, create (shown once), revoke."""
+"""/api/v1/tokens: the caller's own API tokens — list and revoke.
+
+A token never creates another (else one stolen token would outlive its own revocation):
+people create tokens on their profile page, signed in and after re-entering their password.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,25 @@ from typing import Any
 from flask import current_app
 from werkzeug.wrappers import Response
 
+from workflows.errors import NotPermitted
+
 from ..models import ApiToken
-from ..services.tokens import create_token, revoke_token, tokens_of
+from ..services.tokens import revoke_token, tokens_of
 from .auth import api_user
 from .blueprint import ID, ApiBlueprint
-from .schemas.users import TokenCreatedSchema, TokenCreateSchema, TokenSchema
-from .workflow import Presented, get_or_404
+from .schemas.common import ErrorSchema
+from .schemas.users import TokenSchema
+from .workflow import get_or_404
 
 blp = ApiBlueprint(
     "api_tokens",
     __name__,
     tag="Tokens",
-    description="Your API tokens. A token is shown once, when it is created; only its hash is stored.",
+    description=(
+        "Your API tokens. A token is created on your profile page (signed in, after re-entering your password) "
+        "or by an operator with `qms create-token`, never through the API; it is shown once and only its hash is "
+        "stored. Every token expires (90 days by default) and has a scope: `read` (GET only) or `read-write`."
+    ),
 )
 
 
@@ -30,12 +41,16 @@ def list_tokens() -> list[ApiToken]:
 
 
 @blp.route("/tokens", methods=["POST"])
-@blp.arguments(TokenCreateSchema)
-@blp.response(201, TokenCreatedSchema)
-def new_token(body: dict[str, Any]) -> Presented:
-    """Create a token for yourself; the answer holds the token itself, this once"""
-    token, plaintext = create_token(api_user(), body["name"])
-    return Presented(token, token=plaintext)
+@blp.response(403, ErrorSchema, description="Always: a token cannot create a token")
+def new_token() -> Any:
+    """Refused: tokens are created on your profile page, never by another token
+
+    Answers 403 whatever the body: a token that could mint tokens would let anyone holding it keep
+    access after it is revoked. Sign in, open *My account* and re-enter your password instead.
+    """
+    raise NotPermitted(
+        "A token cannot create tokens: create one on your profile page (signed in, after re-entering your password)"
+    )
 
 
 @blp.route(f"/tokens/<{ID}:token_id>", methods=["DELETE"])

@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from ..models import User, UserRole
+from ..services.identity import turn_off_totp, unlock_signing
 from ..services.users import create_user, reset_password, update_user
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
@@ -73,7 +74,8 @@ def change_account(body: dict[str, Any], user_id: int) -> User:
 
     A field left out keeps its value; `roles` replaces all of the person's
     roles. An administrator cannot remove their own administrator role nor
-    deactivate themselves (422). A deactivated person's tokens stop working.
+    deactivate themselves (422). Deactivation and role changes end the person's
+    sessions and revoke their tokens; reactivation revives none of them.
     """
     user = get_or_404(User, user_id, label="user")
     update_user(
@@ -93,9 +95,33 @@ def change_account(body: dict[str, Any], user_id: int) -> User:
 def set_password(body: dict[str, Any], user_id: int) -> Any:
     """Set a new password for a person (administrators only)
 
-    At least 10 characters (422 naming `password` otherwise). The person's
-    API tokens stay valid; revoke them separately if need be.
+    At least 10 characters and hard to guess (zxcvbn score 3 or more, not a
+    common password; 422 naming `password` with the reason otherwise). Every
+    session of the person ends and their API tokens are revoked.
     """
     user = get_or_404(User, user_id, label="user")
     reset_password(user, api_user(), body["password"])
     return current_app.response_class(status=204)
+
+
+@blp.route(f"/users/<{ID}:user_id>/unlock-signing", methods=["POST"])
+@require_roles({"admin"}, "Only an administrator can unlock signing")
+@blp.response(200, UserSchema)
+def unlock(user_id: int) -> User:
+    """Unlock signing for a person locked out after five failed attempts (administrators only)"""
+    user = get_or_404(User, user_id, label="user")
+    unlock_signing(user, api_user())
+    return user
+
+
+@blp.route(f"/users/<{ID}:user_id>/mfa/reset", methods=["POST"])
+@require_roles({"admin"}, "Only an administrator can reset a second factor")
+@blp.response(200, UserSchema)
+def reset_mfa(user_id: int) -> User:
+    """Turn off a person's authenticator app, e.g. when they lost their phone (administrators only)
+
+    Their sessions end; if their role requires a second factor they set up a new one when they sign in.
+    """
+    user = get_or_404(User, user_id, label="user")
+    turn_off_totp(user, api_user())
+    return user

@@ -31,7 +31,7 @@ from .blueprint import ID, ApiBlueprint
 from .schemas.common import MAX_ID, AvailableEventSchema, EventRequestSchema, HistoryRowSchema, IfMatchSchema
 
 #: top-level names of an event request; every other field InvalidData names is inside ``data``
-REQUEST_FIELDS = frozenset({"comment", "signature_password", "version"})
+REQUEST_FIELDS = frozenset({"comment", "signature_email", "signature_password", "version"})
 ETAG_HEADER = {"ETag": {"description": "The record's version, quoted", "schema": {"type": "string"}}}
 
 
@@ -129,6 +129,10 @@ def fire_from_request(record: WorkflowRecord, event: str, body: Mapping[str, Any
             comment=body.get("comment") or "",
             expected_version=expected,
             signature_password=body.get("signature_password"),
+            signature_email=body.get("signature_email"),
+            # a bearer token is no continuous session of controlled access (11.200(a)(1)(ii)):
+            # every signature through the API carries both components
+            full_signature=True,
         )
     except InvalidData as exc:
         raise InvalidData(
@@ -184,8 +188,9 @@ def add_workflow_routes(
 
     fire_event.__doc__ = (
         f"Fire an event on a {label}\n\n"
-        "Send the event's fields in `data`, `signature_password` for signed events and the version you "
-        "read as `version` or `If-Match`. Answers 403 when your roles do not allow it, 409 when it is not "
+        "Send the event's fields in `data`, `signature_email` and `signature_password` for signed events and the "
+        "version you read as `version` or `If-Match`. Answers 403 when your roles do not allow it or signing is "
+        "locked after five failed attempts, 409 when it is not "
         "possible in this state, a guard blocks it (the message says why) or the version is stale, 422 "
         "naming each bad field (`data.<field>` for event fields) and 404 for an unknown event."
     )

@@ -51,7 +51,9 @@ def init_command() -> None:
 @click.option(
     "--role", "roles", multiple=True, required=True, help="Role to grant; repeat for several (e.g. --role manager)."
 )
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters, hard to guess."
+)
 @with_appcontext
 def create_user_command(email: str, name: str | None, roles: tuple[str, ...], password: str) -> None:
     """Create a user account with one or more roles."""
@@ -67,9 +69,21 @@ def create_user_command(email: str, name: str | None, roles: tuple[str, ...], pa
 @click.command("create-token")
 @click.argument("email")
 @click.option("--name", default="command line", show_default=True, help="What the token is for.")
+@click.option(
+    "--scope",
+    type=click.Choice(["read", "read-write"]),
+    default="read-write",
+    show_default=True,
+    help="read: GET only; read-write: everything the user may do.",
+)
+@click.option("--days", type=int, default=90, show_default=True, help="Days until the token expires (1–365).")
 @with_appcontext
-def create_token_command(email: str, name: str) -> None:
-    """Create an API token for a user; the token is printed alone on the last line."""
+def create_token_command(email: str, name: str, scope: str, days: int) -> None:
+    """Create an API token for a user; the token is printed alone on the last line.
+
+    The audit trail records the command line (the operator), not the user, as its creator.
+    """
+    from ..services.identity import COMMAND_LINE
     from ..services.tokens import create_token
     from ..services.users import find_by_email
 
@@ -77,10 +91,13 @@ def create_token_command(email: str, name: str) -> None:
     if user is None or not user.active:
         raise click.ClickException(f"No active user with e-mail {email}")
     try:
-        token, plaintext = create_token(user, name)
+        token, plaintext = create_token(user, name, COMMAND_LINE, scope=scope, days=days)
     except InvalidData as exc:
         raise click.ClickException("; ".join(f"{k} {v}" for k, v in exc.errors.items())) from None
-    click.echo(f"Token '{token.name}' for {user.email} (shown once; store it safely):")
+    click.echo(
+        f"Token '{token.name}' for {user.email}, {scope}, expires {token.expires_at:%Y-%m-%d %H:%M} UTC "
+        "(shown once; store it safely):"
+    )
     click.echo(plaintext)
 
 

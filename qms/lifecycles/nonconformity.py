@@ -4,10 +4,14 @@ reported → triaged → contained → root cause identified → actions planned
 actions completed → effectiveness verified → closed; an ineffective result
 sends the NC back to planning (reopening), and an NC can be rejected early
 with a reason.  Observations may be closed without corrective action.
+
+Segregation of duties: whoever implemented an action does not verify effectiveness; whoever
+verified effectiveness does not approve the closure; whoever raised an observation does not
+close it.
 """
 
 from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from workflows.guards import actor_is_or_role, at_least_one, date_reached, none_open
+from workflows.guards import actor_is_or_role, at_least_one, date_reached, none_open, not_actor
 
 QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_owner"
 
@@ -207,7 +211,14 @@ LIFECYCLE = Lifecycle(
             ("effectiveness_verified",),
             "closed",
             roles(QO, MGR),
-            guards=(none_open("open_action_count", "corrective action"),),
+            guards=(
+                none_open("open_action_count", "corrective action"),
+                not_actor(
+                    "effectiveness_verifier_id",
+                    "You verified its effectiveness, so someone else must approve the closure",
+                    name="closer_is_not_verifier",
+                ),
+            ),
             signature="approved for closure",
         ),
         Event(
@@ -216,7 +227,14 @@ LIFECYCLE = Lifecycle(
             ("triaged", "contained"),
             "closed",
             roles(QO, MGR),
-            guards=(Guard("observation_only", _observation_only, "Only observations"),),
+            guards=(
+                Guard("observation_only", _observation_only, "Only observations"),
+                not_actor(
+                    "raised_by_id",
+                    "You raised this observation, so someone else must approve closing it",
+                    name="closer_is_not_raiser",
+                ),
+            ),
             fields=(Field("justification", "Justification"),),
             signature="approved for closure",
         ),

@@ -49,6 +49,7 @@ from .documents import (
     DocumentNumbering,
     DocumentRevision,
 )
+from .identity import FAILURE_KINDS, SIGNING_FAILURE_KINDS, AuthFailure, RecoveryCode, SecurityPolicy
 from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
 from .nonconformities import NC_ENDED_STATES, NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
@@ -94,6 +95,7 @@ __all__ = [
     "CONFIDENTIALITY",
     "DOCUMENT_TYPES",
     "EXTERNAL_AUDIT_KINDS",
+    "FAILURE_KINDS",
     "FINDING_SEVERITY",
     "GAP_STATUSES",
     "IMPACT_AREAS",
@@ -113,6 +115,7 @@ __all__ = [
     "SCALES",
     "SERVQUAL_DIMENSIONS",
     "SEVERITY_LABELS",
+    "SIGNING_FAILURE_KINDS",
     "TEAM_ROLES",
     "VIRTUAL_PLATFORMS",
     "WORKFLOW_MODELS",
@@ -125,6 +128,7 @@ __all__ = [
     "AuditEntry",
     "AuditProgramme",
     "AuditTeamMember",
+    "AuthFailure",
     "Certification",
     "CertificationBody",
     "ChangeImpact",
@@ -151,10 +155,12 @@ __all__ = [
     "Process",
     "ProgrammeEntry",
     "ProgressNote",
+    "RecoveryCode",
     "ReferenceCounter",
     "ReportExport",
     "ReviewAction",
     "RuleTrigger",
+    "SecurityPolicy",
     "Site",
     "StandardEditionStatus",
     "Survey",

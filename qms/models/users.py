@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 
 from flask_login import UserMixin
@@ -42,6 +43,17 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[dt.datetime | None]
     #: sha256 of the secret in the user's calendar (iCalendar) feed address; None: no feed
     calendar_feed_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: changes whenever every session of the user must end (sign-out, password, roles, deactivation);
+    #: each session carries the value it started with and dies when it differs
+    security_stamp: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    #: failed signature, password-change and password re-entry attempts since the last success
+    signing_failures: Mapped[int] = mapped_column(default=0)
+    #: signing (and password change) refused until then, after too many failures
+    signing_locked_until: Mapped[dt.datetime | None]
+    #: the base32 secret of the user's authenticator app (TOTP); None: no second factor
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: when the second factor was confirmed with a first code (None while being set up)
+    totp_enabled_at: Mapped[dt.datetime | None]
 
     role_links: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 
@@ -52,6 +64,14 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # flask-login: deactivated users cannot sign in
         return self.active
+
+    @property
+    def mfa_enabled(self) -> bool:
+        return self.totp_secret is not None and self.totp_enabled_at is not None
+
+    def get_id(self) -> str:
+        """flask-login keeps this in the session: the id and the security stamp (see ``security_stamp``)."""
+        return f"{self.id}:{self.security_stamp}"
 
     def has_role(self, *names: str) -> bool:
         return bool(self.roles.intersection(names))

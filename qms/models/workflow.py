@@ -94,14 +94,17 @@ class TransitionHistory(db.Model):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     signature_meaning: Mapped[str | None] = mapped_column(String(80))
     signed_by_name: Mapped[str | None] = mapped_column(String(120))
+    #: the signer's e-mail address (unique to them) beside the printed name
+    signed_by_email: Mapped[str | None] = mapped_column(String(254))
     signed_at: Mapped[dt.datetime | None]
 
     @property
     def signature_manifest(self) -> str | None:
-        """§11.50 manifestation: printed name, date and time (UTC), meaning."""
+        """§11.50 manifestation: printed name and e-mail address, date and time (UTC), meaning."""
         if not self.signature_meaning or self.signed_at is None:
             return None
-        return f"{self.signed_by_name} — {self.signature_meaning} — {self.signed_at:%Y-%m-%d %H:%M:%S} UTC"
+        who = f"{self.signed_by_name} <{self.signed_by_email}>" if self.signed_by_email else self.signed_by_name
+        return f"{who} — {self.signature_meaning} — {self.signed_at:%Y-%m-%d %H:%M:%S} UTC"
 
 
 class ReferenceCounter(db.Model):

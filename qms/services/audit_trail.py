@@ -42,7 +42,7 @@ from ..models import (
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
 #: columns whose values never enter the trail (a hash of a password is still a secret)
-REDACTED = frozenset({"password_hash", "token_hash"})
+REDACTED = frozenset({"password_hash", "token_hash", "security_stamp", "totp_secret", "code_hash"})
 #: bookkeeping columns that change on every update and say nothing by themselves
 SKIPPED = frozenset({"updated_at", "version"})
 AUDITED_TYPES: tuple[type, ...] = (

@@ -268,10 +268,11 @@ def _action_cancelled(action: CorrectiveAction, result: FireResult, actor: Actor
         "implementer_ids",
         "reopened_on",
         "new_action_count",
+        "effectiveness_verifier_id",
     ),
 )
 def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[str, Any]]:
-    """Action counts and implementers per NC for its guards, in one query."""
+    """Action counts and implementers per NC for its guards, in one query (two when one awaits closure)."""
     ids = [nc.id for nc in ncs]
     ca = CorrectiveAction
     facts: dict[int, dict[str, Any]] = {
@@ -317,6 +318,18 @@ def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[
             f["verified_action_count"] += 1
         if implementer is not None and state != "cancelled":
             f["implementer_ids"].add(implementer)
+    # who verified effectiveness (the closer must be someone else): asked only where closing is next
+    verified = [nc.id for nc in ncs if nc.state == "effectiveness_verified"]
+    for i in ids:
+        facts[i]["effectiveness_verifier_id"] = None
+    if verified:
+        th = TransitionHistory
+        for nc_id, actor_id in session.execute(
+            select(th.record_id, th.actor_id)
+            .where(th.lifecycle == "nonconformity", th.event == "verify_effectiveness", id_in(th.record_id, verified))
+            .order_by(th.id)
+        ):
+            facts[nc_id]["effectiveness_verifier_id"] = actor_id  # the latest verification counts
     return facts
 
 

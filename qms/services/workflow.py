@@ -22,6 +22,7 @@ from workflows.errors import Conflict, InvalidData
 from ..database import begin_write, db, event_date, event_time
 from ..models import Actor, TransitionHistory, User, WorkflowRecord
 from .audit_trail import audit_context
+from .identity import SignatureRefused, note_signing_failure, note_signing_success, refuse_if_signing_locked
 from .users import check_password
 
 Effect = Callable[[Any, FireResult, Actor, dt.datetime], None]
@@ -124,12 +125,30 @@ def available_events_many(
     return result
 
 
-def _check_signature(actor: Actor, password: str | None) -> None:
+def _check_signature(actor: Actor, password: str | None, email: str | None, full: bool) -> None:
+    """21 CFR 11.200(a): both components (e-mail address and password) on the first signing of a
+    session (``full``), the password on later ones; refused while signing is locked (11.300(d)).
+
+    A wrong e-mail address or password raises ``SignatureRefused``, which ``fire`` counts and records.
+    """
+    user = db.session.get(User, actor.id) if actor.id is not None else None
+    if user is None:
+        raise InvalidData({"signature_password": "only a person can sign"})
+    refuse_if_signing_locked(user)
+    missing: dict[str, str] = {}
+    if full and not (email or "").strip():
+        missing["signature_email"] = "is required: the first signature of a session asks for your e-mail address too"
     if not password:
-        raise InvalidData({"signature_password": "is required: re-enter your password to sign"})
-    user = db.session.get(User, actor.id)
-    if user is None or not check_password(user, password):
-        raise InvalidData({"signature_password": "is incorrect"})
+        missing["signature_password"] = "is required: re-enter your password to sign"  # noqa: S105 - a message
+    if missing:
+        raise InvalidData(missing)
+    if email is not None and email.strip() and email.strip().lower() != user.email.lower():
+        raise SignatureRefused(
+            {"signature_email": "does not match your account", "signature_password": "was not checked"}, user.id
+        )
+    if not check_password(user, password):
+        raise SignatureRefused({"signature_password": "is incorrect"}, user.id)
+    note_signing_success(user)
 
 
 def fire(
@@ -141,9 +160,15 @@ def fire(
     comment: str = "",
     expected_version: int | None = None,
     signature_password: str | None = None,
+    signature_email: str | None = None,
+    full_signature: bool = False,
     today: dt.date | None = None,
 ) -> TransitionHistory:
     """Fire ``event`` on ``record`` as ``actor``; commit state, history and audit entry together.
+
+    A signed event needs ``signature_password``; with ``full_signature`` (the first signing of a
+    session, every signing through the API) ``signature_email`` too. A wrong one is counted
+    towards the signing lock and recorded in the audit trail, in a transaction of its own.
 
     Raises the engine's typed errors (NotPermitted, InvalidTransition,
     GuardFailed, InvalidData) or Conflict when ``expected_version`` is stale or
@@ -158,7 +183,7 @@ def fire(
     def signed(ev: Event) -> None:
         """Called by the engine after its checks of the event, the role and the state; before the data."""
         if ev.signature:
-            _check_signature(actor, signature_password)
+            _check_signature(actor, signature_password, signature_email, full_signature)
 
     session = db.session
     begin_write(session)
@@ -176,6 +201,14 @@ def fire(
     except (StaleDataError, ObjectDeletedError):
         session.rollback()
         raise Conflict("Another change to this record was saved first; reload it and try again") from None
+    except SignatureRefused as exc:
+        session.rollback()
+        locked = note_signing_failure(exc.user_id, exc.kind, "wrong e-mail address or password for a signature")
+        if locked is not None:
+            exc.errors["signature_password"] = (
+                f"is incorrect; after 5 failed attempts signing is locked until {locked:%Y-%m-%d %H:%M} UTC"
+            )
+        raise
     except IntegrityError as exc:
         # a database rule (such as one revision in force per document) refused the change
         # because a concurrent transaction got there first
@@ -226,12 +259,18 @@ def apply_event(
         data=_json_data(result.data),
         signature_meaning=result.signature_meaning,
         signed_by_name=actor.name if result.signature_meaning else None,
+        signed_by_email=_email_of(session, actor) if result.signature_meaning else None,
         signed_at=now if result.signature_meaning else None,
     )
     session.add(history)  # before the effects: a flush inside one knows which event moved the record
     for apply in _effects.get((model.lifecycle_name, event), ()):
         apply(record, result, actor, now)
     return history
+
+
+def _email_of(session: Session, actor: Actor) -> str | None:
+    user = session.get(User, actor.id) if actor.id is not None else None
+    return user.email if user is not None else None
 
 
 def _reason(history: TransitionHistory) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request
+from flask import Blueprint, flash, redirect, request, session
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -26,6 +26,9 @@ from ..errors import message_of, status_of
 from ..models import WorkflowRecord
 from ..security import DIAGRAM_CSP, talisman
 from ..services import fire
+
+#: the session key saying its user signed once with both components (21 CFR 11.200(a)(1)(i))
+SIGNED_IN_SESSION = "qms_signed"
 
 
 @dataclass
@@ -93,11 +96,15 @@ def fire_from_form(
             comment=form.get("comment", ""),
             expected_version=version,
             signature_password=form.get("signature_password") if event.signature else None,
+            signature_email=form.get("signature_email") if event.signature else None,
+            full_signature=bool(event.signature) and not session.get(SIGNED_IN_SESSION),
         )
     except InvalidData as exc:
         return render(EventFormState(event_name, form, exc.errors, "Please correct the fields marked below."), 422)
     except WorkflowError as exc:
         return render(EventFormState(event_name, form, message=message_of(exc)), status_of(exc))
+    if event.signature:
+        session[SIGNED_IN_SESSION] = True  # later signatures of this session ask for the password only
     subject = getattr(record, "reference", None) or f"The {record.lifecycle.label.lower()}"
     flash(f"{event.label}: done. {subject} is now at “{record.state_label}”.")
     return redirect(success_url)

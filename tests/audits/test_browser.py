@@ -92,8 +92,11 @@ def test_auditor_answers_the_checklist_on_a_tablet(tablet, live_server, org, sho
     page.locator("summary.button", has_text="Submit report for approval").click()
     form = page.locator("details[open] form")
     form.get_by_label("Audit conclusions").fill("The process conforms except one minor finding on training records.")
+    form.get_by_label("E-mail address — your first signature in this session").fill(org.auditor.email)
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Submit report for approval").click()
     page.get_by_text("is now at “Report drafted”").wait_for()
-    expect(page.locator(".signature-mark").last).to_contain_text(f"{org.auditor.name} — submitted as lead auditor")
+    expect(page.locator(".signature-mark").last).to_contain_text(
+        f"{org.auditor.name} <{org.auditor.email}> — submitted as lead auditor"
+    )
     page.screenshot(path=shots / "audit.png", full_page=False)

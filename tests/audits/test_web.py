@@ -490,14 +490,20 @@ def test_report_is_drafted_with_signature_and_approved_by_a_manager(app, org):
     assert wrong.status_code == 422
     ok = auditor.post(
         f"/audits/{audit.id}/events/draft_report",
-        data={"summary": "Conforms", "signature_password": PASSWORD, "version": str(audit.version)},
+        data={
+            "summary": "Conforms",
+            "signature_email": org.auditor.email,
+            "signature_password": PASSWORD,
+            "version": str(audit.version),
+        },
     )
     assert ok.status_code == 302
     db.session.refresh(audit)
     assert audit.state == "report_drafted"
     manager = signed_in(app, org.manager)
     assert "Approve report" in text(manager.get("/my-work"))
-    ok = manager.post(f"/audits/{audit.id}/events/approve_report", data={"signature_password": PASSWORD})
+    signed = {"signature_email": org.manager.email, "signature_password": PASSWORD}
+    ok = manager.post(f"/audits/{audit.id}/events/approve_report", data=signed)
     assert ok.status_code == 302
     assert "approved" in text(manager.get(f"/audits/{audit.id}"))
     assert auditor.post(f"/audits/{audit.id}/events/nonsense").status_code == 404

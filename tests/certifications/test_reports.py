@@ -466,7 +466,7 @@ def test_minutes_signed_through_the_lifecycle(app, org):
     fire(review, "approve_minutes", org.manager, signature_password=PASSWORD)
     _pages, text = minutes(review)
     assert DRAFT_NOTICE not in text and "Resources agreed." in text
-    assert re.search(r"Manager — approved — \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", text)
+    assert re.search(r"Manager <manager@example\.test> — approved — \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", text)
     assert f"Held on {TODAY.isoformat()}" in text
 
 

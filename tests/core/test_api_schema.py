@@ -255,6 +255,11 @@ OPERATIONS = [
     ("POST", "/api/v1/training-needs"),
     ("POST", "/api/v1/training-needs/from-gaps"),
     ("POST", "/api/v1/training-needs/{need_id}/cancel"),
+    ("GET", "/api/v1/security/policy"),
+    ("PUT", "/api/v1/security/policy"),
+    ("GET", "/api/v1/security/failures"),
+    ("POST", "/api/v1/users/{user_id}/unlock-signing"),
+    ("POST", "/api/v1/users/{user_id}/mfa/reset"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 

@@ -699,6 +699,23 @@ MATRIX = [
         {},
         only(422, COMPETENCE_MANAGERS),
     ),
+    # no password step first: back to the sign-in page, whoever asks
+    ("GET", "/login/second-factor", "/login/second-factor", None, dict.fromkeys(ROLES, 302)),
+    ("POST", "/login/second-factor", "/login/second-factor", {"code": "123456"}, dict.fromkeys(ROLES, 302)),
+    ("GET", "/account/mfa", "/account/mfa", None, ALL_OK),
+    ("POST", "/account/mfa/start", "/account/mfa/start", {}, only(200, SIGNED_IN)),
+    ("POST", "/account/mfa/confirm", "/account/mfa/confirm", {}, only(422, SIGNED_IN)),
+    ("POST", "/account/mfa/off", "/account/mfa/off", {}, only(302, SIGNED_IN)),
+    ("GET", "/admin/security", "/admin/security", None, only(200, ("admin",))),
+    ("POST", "/admin/security", "/admin/security", {}, only(422, ("admin",))),
+    (
+        "POST",
+        "/admin/users/<id:user_id>/unlock-signing",
+        "/admin/users/{user}/unlock-signing",
+        {},
+        only(302, ("admin",)),
+    ),
+    ("POST", "/admin/users/<id:user_id>/mfa/reset", "/admin/users/{user}/mfa/reset", {}, only(302, ("admin",))),
 ]
 
 

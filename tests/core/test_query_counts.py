@@ -81,6 +81,7 @@ WEB_LISTS = (
     "/competence/preconditions",
     "/training",
     "/training/needs",
+    "/admin/security",
 )
 
 #: record pages: the first record of its kind, which gains children as more records are made
@@ -131,6 +132,7 @@ API_LISTS = (
     "/training-sessions",
     "/training-needs",
     "/people/{person}/competence",
+    "/security/failures",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
@@ -165,6 +167,8 @@ NOT_LISTS = {
     "/competence/matrix.pdf",
     "/competence/matrix.xlsx",
     "/training/new",
+    "/login/second-factor",
+    "/account/mfa",
 }
 #: API collections that are not lists of records (a description, a computed summary)
 API_NOT_LISTS = {
@@ -176,6 +180,7 @@ API_NOT_LISTS = {
     "/competence-matrix.pdf",
     "/competence-matrix.xlsx",
     "/competence-preconditions/check",
+    "/security/policy",
 }
 
 
@@ -305,6 +310,10 @@ class World:
                 ("management_review", management_review),
             ):
                 self.ids.setdefault(key, record.id)
+            # failed attempts, for the admins' security page and the API's log of them
+            from qms.services.identity import record_failure
+
+            record_failure("sign_in", org.viewer if i % 2 else None, email=f"nobody-{tag}@example.test", detail="x")
         build_board(org.quality)
 
 

@@ -64,11 +64,11 @@ def test_firing_writes_state_history_and_audit_entry_together(org):
 
 def test_approval_stores_an_electronic_signature(org):
     nc = nc_in_state(org, "effectiveness_verified")
-    row = fire(nc, "close", org.manager, signature_password=PASSWORD)
+    row = fire(nc, "close", org.quality, signature_password=PASSWORD)
     assert row.signature_meaning == "approved for closure"
-    assert row.signed_by_name == org.manager.name
+    assert (row.signed_by_name, row.signed_by_email) == (org.quality.name, org.quality.email)
     assert row.signed_at is not None and row.signed_at.tzinfo is not None
-    assert row.signature_manifest.startswith(f"{org.manager.name} — approved for closure — ")
+    assert row.signature_manifest.startswith(f"{org.quality.name} <{org.quality.email}> — approved for closure — ")
     assert nc.closed_at is not None
 
 
@@ -77,10 +77,12 @@ def test_signature_needs_the_signers_own_password(org, password):
     nc = nc_in_state(org, "effectiveness_verified")
     before = _counts(nc.id)
     with pytest.raises(InvalidData) as exc:
-        fire(nc, "close", org.manager, signature_password=password)
+        fire(nc, "close", org.quality, signature_password=password)
     assert "signature_password" in exc.value.errors
     assert _db_state(nc.id)[0] == "effectiveness_verified"
-    assert _counts(nc.id) == before
+    history, audit = _counts(nc.id)
+    # nothing of the record is written; a wrong password is itself recorded (the failure row, the user's count)
+    assert (history, audit) == (before[0], before[1] + (2 if password else 0))
 
 
 def test_the_role_and_state_come_before_the_signature_and_the_signature_before_the_data(org):
@@ -112,7 +114,7 @@ def test_firing_looks_up_the_engine_and_checks_the_event_once(org, monkeypatch):
     monkeypatch.setattr(workflow_service, "get_engine", get_engine)
     monkeypatch.setattr(LifecycleEngine, "check", check)
 
-    fire(nc, "close", org.manager, signature_password=PASSWORD)
+    fire(nc, "close", org.quality, signature_password=PASSWORD)
 
     assert lookups == [("nonconformity", nc.lifecycle_version)]
     assert checks == ["close"]

@@ -41,6 +41,7 @@ def test_document_upload_review_signed_approval_and_acknowledgement(browser_page
     sign_in(page, base, org.quality.email)
     page.goto(document_url)
     form = open_action(page, "Approve")
+    form.get_by_label("E-mail address — your first signature in this session").fill(org.quality.email)
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Approve").click()
     page.get_by_text("is now at “Approved”").wait_for()

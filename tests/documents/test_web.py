@@ -50,10 +50,11 @@ def test_a_document_from_upload_to_acknowledged_controlled_copy(client, org):
     revision = db.session.scalar(select(DocumentRevision).where(DocumentRevision.document_id == document.id))
     base = f"/revisions/{revision.id}/events"
     assert client.post(f"{base}/submit_for_review", data={"change_summary": "First issue"}).status_code == 302
-    own = client.post(f"{base}/approve", data={"signature_password": PASSWORD})
+    own = client.post(f"{base}/approve", data={"signature_email": org.quality.email, "signature_password": PASSWORD})
     assert own.status_code == 409 and "someone else must approve it" in own.get_data(as_text=True)
     _switch(client, org.quality2)
-    assert client.post(f"{base}/approve", data={"signature_password": PASSWORD}).status_code == 302
+    signed = {"signature_email": org.quality2.email, "signature_password": PASSWORD}
+    assert client.post(f"{base}/approve", data=signed).status_code == 302
     assert client.post(f"{base}/make_effective", data={"effective_date": "2026-01-05"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(DocumentRevision, revision.id).state == "effective"

@@ -87,6 +87,11 @@ def test_the_board_is_built_and_cards_move_with_the_guard_reasons(app, org):
     db.session.refresh(item)
     response = quality.post(
         f"{address}/events/confirm_effective",
-        data={"version": item.version, "evidence": "Audited", "signature_password": PASSWORD},
+        data={
+            "version": item.version,
+            "evidence": "Audited",
+            "signature_email": org.quality.email,
+            "signature_password": PASSWORD,
+        },
     )
     assert response.status_code == 409

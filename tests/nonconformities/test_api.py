@@ -118,7 +118,7 @@ def test_nonconformity_from_report_to_signed_closure_through_the_api(api, org):
         )
     )
     assert nc["state"] == "effectiveness_verified"
-    closed = api.fire("manager", url, "close", signature_password=PASSWORD, comment="Closed at the review")
+    closed = api.fire("quality", url, "close", signature_password=PASSWORD, comment="Closed at the review")
     nc = ok(closed)
     assert nc["state"] == "closed" and nc["closed_at"] and nc["available_events"] == []
     assert closed.headers["ETag"] == f'"{nc["version"]}"'
@@ -137,11 +137,12 @@ def test_nonconformity_from_report_to_signed_closure_through_the_api(api, org):
     assert (last["from_state"], last["to_state"], last["actor_id"]) == (
         "effectiveness_verified",
         "closed",
-        org.manager.id,
+        org.quality.id,
     )
-    assert last["signature_meaning"] == "approved for closure" and last["signed_by_name"] == org.manager.name
+    assert last["signature_meaning"] == "approved for closure" and last["signed_by_name"] == org.quality.name
+    assert last["signed_by_email"] == org.quality.email
     assert last["signed_at"].endswith("+00:00")
-    assert last["signature_manifest"].startswith(f"{org.manager.name} — approved for closure — ")
+    assert last["signature_manifest"].startswith(f"{org.quality.name} <{org.quality.email}> — approved for closure — ")
     assert last["comment"] == "Closed at the review"
     assert history[0]["data"] == {"severity": "major"} and history[0]["signature_manifest"] is None
     action_history = ok(api.get("viewer", f"{action_url}/history"))
@@ -367,11 +368,17 @@ def test_malformed_json_is_400_saying_what_is_wrong(api, org):
 def test_signed_events_need_the_signers_password(api, org):
     nc = nc_in_state(org, "effectiveness_verified")
     url = _nc_url(nc.id)
-    body = error(api.fire("manager", url, "close"), 422)
-    assert set(body["errors"]) == {"signature_password"}
-    body = error(api.fire("manager", url, "close", signature_password="not-my-password"), 422)
+    body = error(api.fire("quality", url, "close"), 422)
+    assert set(body["errors"]) == {"signature_email", "signature_password"}  # every API signature needs both
+    body = error(api.fire("quality", url, "close", signature_password="not-my-password"), 422)
     assert body["errors"] == {"signature_password": "is incorrect"}
-    assert ok(api.get("manager", url))["state"] == "effectiveness_verified"
+    body = error(api.fire("quality", url, "close", signature_password=PASSWORD, signature_email=None), 422)
+    assert set(body["errors"]) == {"signature_email"}
+    body = error(
+        api.fire("quality", url, "close", signature_password=PASSWORD, signature_email=org.quality2.email), 422
+    )
+    assert body["errors"]["signature_email"] == "does not match your account"
+    assert ok(api.get("quality", url))["state"] == "effectiveness_verified"
 
 
 def test_invalid_create_bodies_are_422_naming_each_field(api, org):
@@ -580,25 +587,28 @@ def test_listing_a_page_costs_the_same_number_of_queries_whatever_its_size(app, 
 # --- tokens ---------------------------------------------------------------------------------------
 
 
-def test_tokens_are_created_once_listed_without_secret_and_revoked(api, org):
-    created = ok(api.post("owner", "/api/v1/tokens", json={"name": "CI pipeline"}), 201)
-    plaintext = created["token"]
-    assert plaintext.startswith(created["prefix"]) and created["revoked"] is False
+def test_tokens_are_listed_without_secret_and_revoked_but_never_created_by_a_token(api, org):
+    from qms.services.tokens import create_token
+
+    token, plaintext = create_token(org.owner, "CI pipeline")
     listed = ok(api.get("owner", "/api/v1/tokens"))
     assert [t["name"] for t in listed] == ["tests", "CI pipeline"]
     assert all("token" not in t for t in listed) and plaintext not in json.dumps(listed)
-    assert ok(api.get(plaintext, "/api/v1/tokens"))[0]["last_used_at"] is not None
+    assert {t["scope"] for t in listed} == {"read-write"} and not any(t["expired"] for t in listed)
+    assert ok(api.get(plaintext, "/api/v1/tokens"))[1]["last_used_at"] is not None
+
+    # a token never mints a token (whatever the body), so revoking it ends the access it gave
+    body = error(api.post(plaintext, "/api/v1/tokens", json={"name": "spare key"}), 403)
+    assert "cannot create tokens" in body["message"]
+    assert [t["name"] for t in ok(api.get("owner", "/api/v1/tokens"))] == ["tests", "CI pipeline"]
 
     # someone else may not revoke it; an administrator may
-    error(api.delete("quality", f"/api/v1/tokens/{created['id']}"), 403)
+    error(api.delete("quality", f"/api/v1/tokens/{token.id}"), 403)
     assert api.get(plaintext, "/api/v1/nonconformities").status_code == 200
-    response = api.delete("admin", f"/api/v1/tokens/{created['id']}")
+    response = api.delete("admin", f"/api/v1/tokens/{token.id}")
     assert response.status_code == 204 and response.get_data() == b""
     error(api.get(plaintext, "/api/v1/nonconformities"), 401)
     assert [t["revoked"] for t in ok(api.get("owner", "/api/v1/tokens"))] == [False, True]
-    assert error(api.post("owner", "/api/v1/tokens", json={"name": "  "}), 422)["errors"] == {
-        "name": "is required (at most 100 characters)"
-    }
 
 
 # --- users ----------------------------------------------------------------------------------------
@@ -625,6 +635,8 @@ def test_everyone_lists_users_but_only_admins_create_them(api, org):
         "roles": ["quality_officer"],
         "active": True,
         "created_at": quality["created_at"],
+        "mfa_enabled": False,
+        "signing_locked_until": None,
     }
     assert "password" not in json.dumps(page) and "password_hash" not in json.dumps(page)
     assert [u["id"] for u in ok(api.get("viewer", "/api/v1/users?role=quality_officer"))["items"]] == sorted(
@@ -649,18 +661,22 @@ def test_admins_change_names_roles_and_active_flags(api, org, tokens):
     url = f"/api/v1/users/{org.owner.id}"
     user = ok(api.patch("admin", url, json={"name": "  Olive Owner ", "roles": ["process_owner", "viewer"]}))
     assert (user["name"], user["roles"], user["active"]) == ("Olive Owner", ["process_owner", "viewer"], True)
-    assert set(user) == {"id", "name", "email", "roles", "active", "created_at"}
+    assert set(user) == {"id", "name", "email", "roles", "active", "created_at", "mfa_enabled", "signing_locked_until"}
     assert db.session.get(User, org.owner.id).roles == {"process_owner", "viewer"}
     # a field left out keeps its value
     assert ok(api.patch("admin", url, json={"roles": ["process_owner"]}))["name"] == "Olive Owner"
     assert ok(api.patch("admin", url, json={}))["roles"] == ["process_owner"]
 
-    # deactivated: the person's tokens stop working at once, and come back with the account
+    # a role change revoked the person's tokens; deactivation does too, and reactivation revives none
+    error(api.get("owner", "/api/v1/tokens"), 401)
+    from qms.services.tokens import create_token
+
+    api.tokens["owner"] = create_token(db.session.get(User, org.owner.id), "after the role change")[1]
     assert api.get("owner", "/api/v1/tokens").status_code == 200
     assert ok(api.patch("admin", url, json={"active": False}))["active"] is False
     error(api.get("owner", "/api/v1/tokens"), 401)
     assert ok(api.patch("admin", url, json={"active": True}))["active"] is True
-    assert api.get("owner", "/api/v1/tokens").status_code == 200
+    error(api.get("owner", "/api/v1/tokens"), 401)
 
     history = json.dumps(ok(api.get("admin", url)))
     assert "hash" not in history and "password" not in history
@@ -693,7 +709,7 @@ def test_an_admin_cannot_remove_their_own_admin_role_or_deactivate_themselves(ap
     assert "your own administrator role" in body["errors"]["roles"]
     error(api.patch("admin", url, json={"active": False}), 422)
     assert ok(api.patch("admin", url, json={"roles": ["admin", "manager"]}))["roles"] == ["admin", "manager"]
-    assert api.get("admin", "/api/v1/tokens").status_code == 200
+    error(api.get("admin", "/api/v1/tokens"), 401)  # a role change ends the account's sessions and tokens
 
 
 def test_admins_reset_passwords(api, org):
@@ -713,7 +729,7 @@ def test_admins_reset_passwords(api, org):
     assert response.status_code == 204 and response.get_data() == b""
     assert authenticate(org.viewer.email, PASSWORD) is None
     assert authenticate(org.viewer.email, "a-brand-new-password") is not None
-    assert api.get("viewer", "/api/v1/tokens").status_code == 200  # tokens are not passwords
+    error(api.get("viewer", "/api/v1/tokens"), 401)  # a reset password revokes the person's tokens
 
 
 # --- attachments ----------------------------------------------------------------------------------

@@ -112,8 +112,10 @@ def test_closed_nc_report_shows_its_record_history_and_signatures(app, org):
     for row in signed:
         assert row.signature_manifest in one_line
     closure = nc_rows[-1]
-    assert closure.signed_by_name == org.manager.name
-    assert f"{org.manager.name} — approved for closure — {closure.signed_at:%Y-%m-%d %H:%M:%S} UTC" in one_line
+    # printed name and e-mail address (11.300(a): unique to the signer); a quality officer closed it
+    assert (closure.signed_by_name, closure.signed_by_email) == (org.quality.name, org.quality.email)
+    signer = f"{org.quality.name} <{org.quality.email}>"
+    assert f"{signer} — approved for closure — {closure.signed_at:%Y-%m-%d %H:%M:%S} UTC" in one_line
 
     assert_numbered_pages(pdf, text, nc.reference)
     assert "Page 1 of" in text
@@ -182,7 +184,7 @@ def test_compressed_report_reads_back_with_pdftotext(app, org, tmp_path):
     one_line = flat(out)
     assert HOSTILE in one_line
     assert ORG in out and FOOTER in out and "Page 1 of" in out
-    assert f"{org.manager.name} — approved for closure —" in one_line
+    assert f"{org.quality.name} <{org.quality.email}> — approved for closure —" in one_line
     db.session.rollback()
 
 

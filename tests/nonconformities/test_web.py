@@ -87,18 +87,40 @@ def test_the_whole_nc_capa_path_in_the_browser_forms(client, org):
     refused = _post(client, f"{act}/events/verify", verification="ok", signature_password=PASSWORD)
     assert refused.status_code == 403
     _switch(client, org.quality)
-    verified = _post(client, f"{act}/events/verify", verification="ok", signature_password=PASSWORD)
+    # the first signature of a session asks for the e-mail address too (21 CFR 11.200(a)(1)(i))
+    page = client.get(act).get_data(as_text=True)
+    assert "E-mail address — your first signature in this session" in page
+    no_email = _post(client, f"{act}/events/verify", verification="ok", signature_password=PASSWORD)
+    assert no_email.status_code == 422 and "first signature of a session" in no_email.get_data(as_text=True)
+    verified = _post(
+        client,
+        f"{act}/events/verify",
+        verification="ok",
+        signature_email=org.quality.email,
+        signature_password=PASSWORD,
+    )
     assert verified.status_code == 302
+    # later signatures of the session ask for the password only
+    assert "your first signature in this session" not in client.get(act).get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(CorrectiveAction, action.id).state == "verified"
 
     step(org.quality, f"{base}/events/complete_actions", "actions_completed")
-    early = _post(client, f"{base}/events/verify_effectiveness", evidence="x", signature_password=PASSWORD)
+    email = org.quality.email  # step() signed in again: a new session, whose first signature needs both
+    early = _post(
+        client, f"{base}/events/verify_effectiveness", evidence="x", signature_email=email, signature_password=PASSWORD
+    )
     assert early.status_code == 409 and "is not due until" in early.get_data(as_text=True)
     # thirty days pass
     db.session.execute(update(Nonconformity).where(Nonconformity.id == nc.id).values(verification_due=dt.date.today()))
     db.session.commit()
-    bad_signature = _post(client, f"{base}/events/verify_effectiveness", evidence="x", signature_password="wrong-pass")
+    bad_signature = _post(
+        client,
+        f"{base}/events/verify_effectiveness",
+        evidence="x",
+        signature_email=email,
+        signature_password="wrong-pass",
+    )
     assert bad_signature.status_code == 422
     assert "is incorrect" in bad_signature.get_data(as_text=True)
     step(
@@ -106,12 +128,23 @@ def test_the_whole_nc_capa_path_in_the_browser_forms(client, org):
         f"{base}/events/verify_effectiveness",
         "effectiveness_verified",
         evidence="No recurrence in 3 checks",
+        signature_email=org.manager.email,
         signature_password=PASSWORD,
     )
-    step(org.manager, f"{base}/events/close", "closed", signature_password=PASSWORD)
+    # segregation of duties: the manager verified effectiveness, so cannot approve the closure
+    refused = _post(client, f"{base}/events/close", signature_password=PASSWORD)
+    assert refused.status_code == 409, refused.get_data(as_text=True)[-3000:]
+    assert "someone else must approve the closure" in refused.get_data(as_text=True)
+    step(
+        org.quality,
+        f"{base}/events/close",
+        "closed",
+        signature_email=org.quality.email,
+        signature_password=PASSWORD,
+    )
 
     page = client.get(base).get_data(as_text=True)
-    assert f"{org.manager.name} — approved for closure — " in page
+    assert f"{org.quality.name} &lt;{org.quality.email}&gt; — approved for closure — " in page
     assert "No action is open to you now" in page
     pdf = client.get(f"{base}/report.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
@@ -351,17 +384,18 @@ def test_admin_manages_accounts(client, org):
 
 def test_account_password_change_and_tokens(client, org):
     login(client, org.quality.email)
-    wrong = _post(
-        client, "/account/password", current="nope-nope-nope", new="another-password", confirm="another-password"
-    )
-    assert wrong.status_code == 422 and "is not your current password" in wrong.get_data(as_text=True)
-    assert (
-        _post(
-            client, "/account/password", current=PASSWORD, new="another-password", confirm="another-password"
-        ).status_code
-        == 302
-    )
-    page = _post(client, "/account/tokens", name="CI script").get_data(as_text=True)
+    new = "tidal-quartz-lantern-91"
+    wrong = _post(client, "/account/password", current="nope-nope-nope", new=new, confirm=new)
+    assert wrong.status_code == 422 and "is not your password" in wrong.get_data(as_text=True)
+    weak = _post(client, "/account/password", current=PASSWORD, new="password1234", confirm="password1234")
+    assert weak.status_code == 422 and "most common passwords" in weak.get_data(as_text=True)
+    assert _post(client, "/account/password", current=PASSWORD, new=new, confirm=new).status_code == 302
+    assert client.get("/account/").status_code == 200  # this session goes on with the new stamp
+    # a token needs the password again, and is shown once
+    refused = _post(client, "/account/tokens", name="CI script", scope="read", days="30", password="nope-nope")
+    assert refused.status_code == 422 and "is not your password" in refused.get_data(as_text=True)
+    page = _post(client, "/account/tokens", name="CI script", scope="read", days="30", password=new)
+    page = page.get_data(as_text=True)
     assert "shown only once" in page and "qms_" in page
     again = client.get("/account/").get_data(as_text=True)
     assert "shown only once" not in again and "CI script" in again
@@ -393,7 +427,8 @@ def test_sign_in_is_rate_limited(app, org):
     limiter.reset()
     client = limited.test_client()
     with limited.app_context():
-        codes = [login(client, org.quality.email, "wrong-password").status_code for _ in range(11)]
+        # a different account each time: this is the per-address limit (the per-account one is tested apart)
+        codes = [login(client, f"nobody{i}@example.test", "wrong-password").status_code for i in range(11)]
         limiter.reset()
     assert codes[:10] == [200] * 10
     assert codes[10] == 429
@@ -480,14 +515,15 @@ def test_a_damaged_version_field_is_refused(client, org):
 
 
 def _attempts(app, org, forwarded_for: str, count: int) -> list[int]:
+    """Failed sign-ins from one address, each to another account (so the per-account lock stays out of it)."""
     client = app.test_client()
     return [
         client.post(
             "/login",
-            data={"email": org.quality.email, "password": "wrong-password"},
+            data={"email": f"nobody{i}.{forwarded_for}@example.test", "password": "wrong-password"},
             headers={"X-Forwarded-For": forwarded_for},
         ).status_code
-        for _ in range(count)
+        for i in range(count)
     ]
 
 

@@ -182,7 +182,7 @@ def test_iso_change_review_from_2015_to_the_2024_amendment_through_the_api(api, 
     assert review["verification_audit_id"] == verifying.id
     error(api.fire("quality", url, "close", data={"verification": "Verified"}, signature_password=PASSWORD), 403)
     errors = error(api.fire("manager", url, "close", data={"verification": "Verified"}), 422)["errors"]
-    assert set(errors) == {"signature_password"}
+    assert set(errors) == {"signature_email", "signature_password"}
     review = ok(
         api.fire("manager", url, "close", data={"verification": "Verified by audit"}, signature_password=PASSWORD)
     )

@@ -219,7 +219,7 @@ def test_reported_survey_shows_analysis_and_signature(app, org):
     assert "Method: Net Promoter Score" in text
     assert f"Customers recommend us. {HOSTILE}" in text
     assert "Approver Manager approved for distribution" in text
-    assert "Manager — approved for distribution —" in text
+    assert "Manager <manager@example.test> — approved for distribution —" in text
     assert "Distributed to: Top management" in text
     assert "Not yet approved for distribution." not in text
 

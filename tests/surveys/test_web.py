@@ -261,7 +261,8 @@ def test_survey_lifecycle_through_the_web_and_public_link(app, org):
     )
     assert response.status_code == 422 and survey.state == "analysed"
     response = signed_in(app, org.manager).post(
-        f"/surveys/{survey.id}/events/report", data={"signature_password": PASSWORD}
+        f"/surveys/{survey.id}/events/report",
+        data={"signature_email": org.manager.email, "signature_password": PASSWORD},
     )
     assert response.status_code == 302 and survey.state == "reported"
     assert signed_in(app, org.viewer).post(f"/surveys/{survey.id}/events/cancel", data={"reason": "x"}).status_code in (

@@ -161,6 +161,8 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "verifier_is_not_implementer": {"implemented_by_id": OTHER_ID},
     "approver_is_not_author": {"author_id": OTHER_ID},
     "approver_is_not_lead_auditor": {"lead_auditor_id": OTHER_ID},
+    "closer_is_not_verifier": {"effectiveness_verifier_id": OTHER_ID},
+    "closer_is_not_raiser": {"raised_by_id": OTHER_ID},
     "has_lead_auditor": {"lead_auditor_id": OTHER_ID},
     "auditor_is_independent": {"auditor_owns_process": False},
     # dates already reached
@@ -221,6 +223,8 @@ GUARD_BLOCKS: dict[str, Block] = {
     "verifier_is_not_implementer": Block({"implemented_by_id": ACTOR_ID}),
     "approver_is_not_author": Block({"author_id": ACTOR_ID}),
     "approver_is_not_lead_auditor": Block({"lead_auditor_id": ACTOR_ID}),
+    "closer_is_not_verifier": Block({"effectiveness_verifier_id": ACTOR_ID}),
+    "closer_is_not_raiser": Block({"raised_by_id": ACTOR_ID}),
     "has_lead_auditor": Block({"lead_auditor_id": None}),
     "auditor_is_independent": Block({"auditor_owns_process": True}),
     "verification_due_reached": Block({"verification_due": TODAY + DAY}),

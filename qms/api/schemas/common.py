@@ -161,7 +161,8 @@ class AvailableEventSchema(Schema):
     allowed = fields.Boolean(required=True)
     reason = fields.String(allow_none=True, required=True, metadata={"description": "Why it is blocked"})
     signature_required = fields.Boolean(
-        required=True, metadata={"description": "Send signature_password (the caller's password) to sign"}
+        required=True,
+        metadata={"description": "Send signature_email and signature_password (the caller's) to sign"},
     )
     event_fields = fields.List(fields.Nested(EventFieldSchema), data_key="fields", attribute="fields", required=True)
 
@@ -197,14 +198,19 @@ class HistoryRowSchema(Schema):
     lifecycle_version = fields.Integer(required=True)
     signature_meaning = fields.String(allow_none=True, required=True)
     signed_by_name = fields.String(allow_none=True, required=True)
+    signed_by_email = fields.String(
+        allow_none=True, required=True, metadata={"description": "The signer's e-mail address (unique to them)"}
+    )
     signed_at = fields.DateTime(allow_none=True, required=True)
     signature_manifest = fields.String(
-        allow_none=True, required=True, metadata={"description": "Printed name — meaning — UTC date and time"}
+        allow_none=True,
+        required=True,
+        metadata={"description": "Printed name <e-mail address> — meaning — UTC date and time"},
     )
 
 
 class EventRequestSchema(Schema):
-    """Fire an event: its fields go in ``data``; approvals need ``signature_password``.
+    """Fire an event: its fields go in ``data``; approvals need ``signature_email`` and ``signature_password``.
 
     The expected version may be sent as ``version`` or as the ``If-Match``
     header (the ETag of the record); a stale one answers 409.
@@ -221,6 +227,18 @@ class EventRequestSchema(Schema):
         load_default=None,
         validate=validate.Length(max=1024),
         metadata={"format": "password", "description": "The caller's password, for events that are signed"},
+    )
+    signature_email = Text(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(max=254),
+        metadata={
+            "format": "email",
+            "description": (
+                "The caller's e-mail address, for events that are signed: every API signature carries both "
+                "components (21 CFR 11.200). Five wrong attempts lock signing for the period an administrator set."
+            ),
+        },
     )
     version = fields.Integer(strict=True, validate=ID_RANGE, metadata={"description": "The version you last read"})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ...lifecycles.roles import ROLES
-from .common import Negated, PageArgsSchema, SortedList, Text, page_schema
+from .common import PageArgsSchema, SortedList, Text, page_schema
 
 
 class UserSchema(Schema):
@@ -19,6 +19,14 @@ class UserSchema(Schema):
     roles = SortedList(fields.String(), required=True)
     active = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
+    mfa_enabled = fields.Boolean(
+        required=True, metadata={"description": "Whether the person signs in with an authenticator app too"}
+    )
+    signing_locked_until = fields.DateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Signing is refused until then (UTC) after five failed attempts; null: not locked"},
+    )
 
 
 class UserCreateSchema(Schema):
@@ -58,16 +66,15 @@ class TokenSchema(Schema):
     prefix = fields.String(required=True, metadata={"description": "The first characters, to tell tokens apart"})
     created_at = fields.DateTime(required=True)
     last_used_at = fields.DateTime(allow_none=True, required=True)
-    revoked = Negated(attribute="active", required=True)
+    revoked = fields.Boolean(required=True)
     revoked_at = fields.DateTime(allow_none=True, required=True)
-
-
-class TokenCreatedSchema(TokenSchema):
-    token = fields.String(required=True, metadata={"description": "The token itself: shown this once, never again"})
-
-
-class TokenCreateSchema(Schema):
-    name = Text(required=True, validate=validate.Length(max=100), metadata={"description": "What the token is for"})
+    expires_at = fields.DateTime(required=True, metadata={"description": "The token stops working then (UTC)"})
+    expired = fields.Boolean(required=True)
+    scope = fields.String(
+        required=True,
+        validate=validate.OneOf(["read", "read-write"]),
+        metadata={"description": "read: GET only; read-write: everything its owner may do"},
+    )
 
 
 UserPageSchema = page_schema(UserSchema, "UserPage")

@@ -127,7 +127,7 @@ class _NonconformityPhases(_SeederBase):
                 (
                     "close_observation",
                     step(1, 20),
-                    mgr,
+                    mgr if mgr != raised_by else qo,  # segregation of duties: not the person who raised it
                     {"justification": "Isolated case; monitored, no action needed."},
                 )
             )
