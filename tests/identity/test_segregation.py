@@ -33,6 +33,9 @@ SEGREGATION: dict[tuple[str, str], str] = {
     ): "a periodic review confirms an approved text unchanged; its approval was segregated",
     ("qms_implementation", "confirm_effective"): "rests on completed internal audits, each with its own segregation",
     ("iso_change_review", "close"): "top management's decision (ISO 9001 5.1); verified by an internal audit first",
+    ("iso_change_review", "complete_gap_analysis"): (
+        "top management signs the assessment of its own QMS (ISO 9001 5.1); quality officers assessed each change"
+    ),
     ("org_change_review", "close"): "top management's decision on its own change (ISO 9001 6.3)",
     ("management_review", "approve_minutes"): "top management approves the minutes of its own review (ISO 9001 9.3)",
     ("survey", "report"): "the manager approves distribution; the analysis is a quality officer's",
