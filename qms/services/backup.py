@@ -52,7 +52,7 @@ from sqlalchemy.types import TypeDecorator
 
 from ..database import db
 from ..models import AuditChainHead, AuditEntry, CertificationBody
-from .audit_trail import VerifyResult, verify
+from .audit_checks import VerifyResult, verify
 from .search import ensure_search_index, reindex_all
 
 FORMAT = "qmsflow-backup"

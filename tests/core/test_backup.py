@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import stamp
 
 from qms import create_app
@@ -45,10 +45,20 @@ REVISIONS = "tables/document_revisions.jsonl"
 
 @contextlib.contextmanager
 def _initialised(kind: str, tmp_path: Path, label: str) -> Iterator[Flask]:
-    """An app on a new database after `qms init`, with an upload folder of its own."""
+    """An app on a new database after `qms init`, with an upload folder of its own.
+
+    It has the audit and backup keys of the app under test, as an installation restoring a
+    backup must (the keys are never in the database nor in the backup).
+    """
+    keys = {name: current_app.config[name] for name in ("QMS_AUDIT_KEYRING", "QMS_BACKUP_KEYRING")}
     with empty_database(kind, tmp_path, f"backup_{label}") as url:
         app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "QMS_UPLOAD_FOLDER": str(tmp_path / label / "uploads")}
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "TESTING": True,
+                "QMS_UPLOAD_FOLDER": str(tmp_path / label / "uploads"),
+                **keys,
+            }
         )
         with app.app_context():
             init_database()
