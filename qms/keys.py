@@ -17,6 +17,7 @@ A secret is at least 32 characters (``qms keys rotate`` writes 64 hex digits).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -119,10 +120,8 @@ def load_keyring(kind: str, instance_path: Path, environ: os._Environ[str] | dic
         return _from_environment(value, variable)
     path = Path(environ.get(f"{variable}_FILE", "").strip() or instance_path / f"{kind}.key")
     if not path.exists():
-        try:
+        with contextlib.suppress(FileExistsError):  # another process created it first
             _create_key_file(path, f"{kind}-1")
-        except FileExistsError:  # another process created it first
-            pass
     return read_key_file(path)
 
 

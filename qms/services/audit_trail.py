@@ -18,10 +18,10 @@ and that each record's state is the replay of its history.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import decimal
-import base64
 import hashlib
 import hmac
 import json
@@ -334,4 +334,3 @@ def verify(session: Session | None = None, batch: int = 5000, *, checkpoints: An
     from .audit_checks import verify as verify_all
 
     return verify_all(session, batch, checkpoints=checkpoints)
-
