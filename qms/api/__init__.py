@@ -69,6 +69,7 @@ def init_api(app: Flask) -> QmsApi:
         tokens,
         users,
     )
+    from . import audit_trail as audit_trail_api
 
     app.config.setdefault("API_TITLE", "qmsflow")
     app.config.setdefault("API_VERSION", "v1")
@@ -91,6 +92,7 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(certifications.blp)
     api.register_blueprint(reviews.blp)
     api.register_blueprint(implementation.blp)
+    api.register_blueprint(audit_trail_api.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

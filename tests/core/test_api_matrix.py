@@ -615,6 +615,7 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         None,
         only(409, EVIDENCE_EDITORS),  # a retired item's evidence is fixed
     ),
+    ("GET", rule("/audit-trail/verification"), "/audit-trail/verification", None, only(200, ADMIN)),
 ]
 
 

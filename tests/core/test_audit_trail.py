@@ -18,7 +18,7 @@ from qms.services.audit_checks import CHECKPOINT_FILE, SealRefused, checkpoint, 
 from qms.services.audit_trail import GENESIS_HASH, entry_hash, entry_mac, verify
 
 from ..conftest import PASSWORD
-from ..helpers import new_nc
+from ..helpers import error, new_nc, ok
 
 
 @pytest.fixture
@@ -468,3 +468,33 @@ def test_the_daily_checkpoint_job(org, app, tmp_path):
     run = run_job("audit-checkpoint", trigger="test")
     assert run.outcome == "succeeded" and run.counts["sequence"] > 0
     assert len(read_checkpoints()) == 1
+
+
+def test_the_api_gives_administrators_the_verification(org, api, app, tmp_path):
+    url = "/api/v1/audit-trail/verification"
+    nc = new_nc(org)
+    body = ok(api.get("admin", url))
+    assert body["ok"] is True and body["problem"] == "" and body["record"] is None
+    assert body["entries_checked"] > 0 and body["rows_checked"] > 0 and body["records_replayed"] >= 1
+    assert error(api.get("quality", url), 403)["message"] == "Only an administrator can verify the audit trail"
+    assert api.get(None, url).status_code == 401
+    assert "checkpoints" in error(api.get("admin", url + "?checkpoints=maybe"), 422)["errors"]
+    assert "nonsense" in error(api.get("admin", url + "?nonsense=1"), 422)["errors"]
+    db.session.execute(text("UPDATE nonconformities SET state = 'closed' WHERE id = :id"), {"id": nc.id})
+    db.session.commit()
+    body = ok(api.get("admin", url))
+    assert body["ok"] is False and body["record"] == f"nonconformities {nc.id} ({nc.reference})"
+    assert body["problem_count"] == len(body["problems"]) >= 2
+    app.config["QMS_AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "none")
+    body = ok(api.get("admin", url + "?checkpoints=true"))
+    assert any("no checkpoints" in p for p in body["problems"])
+
+
+def test_the_openapi_document_describes_the_verification(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/audit-trail/verification"]["get"]
+    assert operation["tags"] == ["Audit trail"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert {"ok", "broken_at", "record", "problem", "problems"} <= set(
+        spec["components"]["schemas"][schema]["properties"]
+    )
