@@ -22,6 +22,7 @@ import base64
 import contextlib
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import hmac
 import json
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, event, insert, inspect, or_, select, update
+from sqlalchemy import and_, bindparam, event, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..database import begin_write, db, utcnow
@@ -195,6 +196,12 @@ def record_id_of(mapper: Any, row: Mapping[str, Any]) -> str:
     return "/".join(str(row[column.name]) for column in mapper.primary_key)
 
 
+@functools.cache
+def _select_by_ids(table: Any, pk: Any) -> Any:
+    """One statement per table, built once: the rows whose primary key is in ``:ids``."""
+    return select(*table.columns).where(pk.in_(bindparam("ids", expanding=True)))
+
+
 def _row_digests(conn: Any, objects: list[Any]) -> dict[int, str]:
     """Digest of each object's row as the database holds it now (one query per table)."""
     by_table: dict[Any, list[Any]] = {}
@@ -206,10 +213,11 @@ def _row_digests(conn: Any, objects: list[Any]) -> dict[int, str]:
         pk = list(mapper.primary_key)
         keys = {tuple(getattr(obj, mapper.get_property_by_column(c).key) for c in pk): obj for obj in group}
         if len(pk) == 1:
-            where = pk[0].in_([key[0] for key in keys])
+            rows = conn.execute(_select_by_ids(table, pk[0]), {"ids": [key[0] for key in keys]})
         else:
             where = or_(*(and_(*(c == v for c, v in zip(pk, key, strict=True))) for key in keys))
-        for row in conn.execute(select(*table.columns).where(where)).mappings():
+            rows = conn.execute(select(*table.columns).where(where))
+        for row in rows.mappings():
             obj = keys.get(tuple(row[c.name] for c in pk))
             if obj is not None:
                 digests[id(obj)] = row_digest(table.name, row)
