@@ -10,7 +10,7 @@ from marshmallow import RAISE
 from ..services.audit_checks import verification_summary, verify_snapshot
 from .auth import require_roles
 from .blueprint import ApiBlueprint
-from .schemas.audit_trail import VerificationQuerySchema, VerificationSchema
+from .schemas.audit_trail import AuditTrailVerificationQuerySchema, AuditTrailVerificationSchema
 
 log = logging.getLogger("qms.audit_trail")
 
@@ -28,8 +28,8 @@ blp = ApiBlueprint(
 
 @blp.route("/audit-trail/verification", methods=["GET"])
 @require_roles({"admin"}, "Only an administrator can verify the audit trail")
-@blp.arguments(VerificationQuerySchema, location="query", unknown=RAISE)
-@blp.response(200, VerificationSchema)
+@blp.arguments(AuditTrailVerificationQuerySchema, location="query", unknown=RAISE)
+@blp.response(200, AuditTrailVerificationSchema)
 def verification(args: dict[str, Any]) -> dict[str, Any]:
     """Verify the audit trail now (administrators only); `ok` false names the first entry or record that disagrees
 

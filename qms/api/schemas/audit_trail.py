@@ -5,14 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 
-class VerificationQuerySchema(Schema):
+class AuditTrailVerificationQuerySchema(Schema):
     checkpoints = fields.Boolean(
         load_default=False,
         metadata={"description": "Also prove that the chain still holds every checkpointed head"},
     )
 
 
-class VerificationSchema(Schema):
+class AuditTrailVerificationSchema(Schema):
     ok = fields.Boolean(required=True, metadata={"description": "true: nothing disagrees"})
     entries_checked = fields.Integer(required=True, metadata={"description": "Entries whose MAC and link hold"})
     legacy_entries = fields.Integer(
