@@ -228,13 +228,13 @@ def _values(obj: Any, keys: list[str]) -> dict[str, Any]:
     return {key: ("[redacted]" if key in REDACTED else _jsonable(getattr(obj, key))) for key in keys}
 
 
-def _changes(obj: Any) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+def _changes(obj: Any, deleted: bool = False) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
     state = inspect(obj)
     mapper = state.mapper
     if obj in state.session.new:
         keys = [attr.key for attr in mapper.column_attrs if attr.key not in SKIPPED]
         return "create", {}, _values(obj, keys)
-    if obj in state.session.deleted:
+    if deleted or obj in state.session.deleted:
         keys = [attr.key for attr in mapper.column_attrs if attr.key not in SKIPPED]
         return "delete", _values(obj, keys), {}
     old: dict[str, Any] = {}
@@ -246,7 +246,8 @@ def _changes(obj: Any) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
         if history.has_changes():
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
-            if before == after:
+            # no old value: the attribute was set while expired, and the UPDATE is emitted anyway
+            if history.deleted and before == after:
                 continue
             old[key] = "[redacted]" if key in REDACTED else _jsonable(before)
             new[key] = "[redacted]" if key in REDACTED else _jsonable(after)
@@ -262,17 +263,30 @@ def _record_id(obj: Any) -> str:
     return "/".join(str(getattr(obj, col.key)) for col in inspect(obj).mapper.primary_key)
 
 
+def _deleted_in_flush(session: Session, flush_context: Any) -> list[Any]:
+    """Objects deleted by this flush: ``session.deleted`` and the orphans the flush removed (delete-orphan)."""
+    found = {id(obj): obj for obj in session.deleted}
+    for state, (is_delete, list_only) in getattr(flush_context, "states", {}).items():
+        if is_delete and not list_only:
+            obj = state.obj()
+            if obj is not None:
+                found.setdefault(id(obj), obj)
+    return list(found.values())
+
+
 @event.listens_for(Session, "after_flush")
 def _append_after_flush(session: Session, flush_context: Any) -> None:
-    objects = [obj for obj in (*session.new, *session.dirty, *session.deleted) if isinstance(obj, AUDITED_TYPES)]
-    if not objects:
+    deleted = [obj for obj in _deleted_in_flush(session, flush_context) if isinstance(obj, AUDITED_TYPES)]
+    gone = {id(obj) for obj in deleted}
+    objects = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, AUDITED_TYPES) and id(obj) not in gone]
+    if not objects and not deleted:
         return
     context: AuditContext = session.info.get("audit_context") or SYSTEM
     # the event behind each state change, from the history rows written in the same flush
     fired = {(row.lifecycle, row.record_id): row.event for row in session.new if isinstance(row, TransitionHistory)}
     changed = []
-    for obj in objects:
-        change = _changes(obj)
+    for obj, is_deleted in [*((obj, False) for obj in objects), *((obj, True) for obj in deleted)]:
+        change = _changes(obj, is_deleted)
         if change is not None:
             changed.append((obj, change))
     if not changed:

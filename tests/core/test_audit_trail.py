@@ -498,3 +498,23 @@ def test_the_openapi_document_describes_the_verification(client):
     assert {"ok", "broken_at", "record", "problem", "problems"} <= set(
         spec["components"]["schemas"][schema]["properties"]
     )
+
+
+def test_changes_the_trail_used_to_miss_are_recorded(org):
+    """Found by verify: a role removed from a user (a delete-orphan) and a value set on an expired attribute."""
+    from qms.services.audits import new_calendar_feed, revoke_calendar_feed
+    from qms.services.users import update_user
+
+    update_user(org.auditor, org.admin, name=org.auditor.name, roles={"viewer"}, active=True)
+    removed = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.record_type == "user_roles", AuditEntry.action == "delete")
+    ).all()
+    assert [entry.record_id for entry in removed] == [f"{org.auditor.id}/internal_auditor"]
+    new_calendar_feed(org.viewer, org.viewer)
+    revoke_calendar_feed(org.viewer, org.viewer)  # the user was expired by the commit before
+    last = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.record_type == "users").order_by(AuditEntry.seq.desc())
+    ).first()
+    assert last.new_value == '{"calendar_feed_hash":null}'
+    result = verify(db.session)
+    assert result.ok, result.problems
