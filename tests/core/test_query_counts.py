@@ -144,6 +144,7 @@ API_NOT_LISTS = {
     "/complaints/platforms",
     "/complaints/platforms.pdf",
     "/readiness",
+    "/audit-trail/verification",  # one result, computed by reading the whole trail
 }
 
 
