@@ -67,6 +67,23 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         **_session_limits(),
         **_background_and_mail(),
         **_upload_limits(),
+        **_keys_and_checkpoints(instance_path),
+    }
+
+
+def _keys_and_checkpoints(instance_path: Path) -> dict[str, object]:
+    """The audit-trail and backup keyrings (never in the database) and where checkpoints go."""
+    from .keys import load_keyring
+
+    return {
+        "QMS_AUDIT_KEYRING": load_keyring("audit", instance_path),
+        "QMS_BACKUP_KEYRING": load_keyring("backup", instance_path),
+        # an append-only folder (chattr +a, or a mount of another machine) for the chain's heads
+        "QMS_AUDIT_CHECKPOINT_DIR": os.environ.get(
+            "QMS_AUDIT_CHECKPOINT_DIR", str(instance_path / "audit-checkpoints")
+        ).strip(),
+        # also e-mail each checkpoint to this address (empty: file and log only)
+        "QMS_AUDIT_CHECKPOINT_EMAIL": os.environ.get("QMS_AUDIT_CHECKPOINT_EMAIL", "").strip(),
     }
 
 

@@ -72,6 +72,7 @@ def init_api(app: Flask) -> QmsApi:
         training,
         users,
     )
+    from . import audit_trail as audit_trail_api
 
     app.config.setdefault("API_TITLE", "qmsflow")
     app.config.setdefault("API_VERSION", "v1")
@@ -97,6 +98,7 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(competence.blp)
     api.register_blueprint(training.blp)
     api.register_blueprint(security.blp)
+    api.register_blueprint(audit_trail_api.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

@@ -22,27 +22,37 @@ from .jobs import register as register_jobs_commands
 from .standards import standards_group
 
 
-def init_database() -> None:
-    """Upgrade the schema to the newest migration, create the audit-trail head, load new body profiles."""
+def init_database() -> str:
+    """Upgrade the schema, create the audit-trail head, seal what the key does not cover yet, load body profiles.
+
+    Returns what sealing the audit trail did (or why it refused, which does not stop the upgrade).
+    """
     from flask_migrate import upgrade
 
+    from ..services.audit_checks import SealRefused, seal
     from ..services.audit_trail import audit_context, ensure_head
     from ..services.certifications import ensure_bodies
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     ensure_head(db.session)
+    try:
+        sealed = seal(actor_name="qms init").message
+    except SealRefused as exc:
+        sealed = f"The audit trail was NOT sealed: {exc}"
     with audit_context(db.session, None, reason="certification body profiles loaded"):
         ensure_bodies(db.session)
         db.session.commit()
+    return sealed
 
 
 @click.command("init")
 @with_appcontext
 def init_command() -> None:
-    """Create or upgrade the database to the current schema."""
-    init_database()
+    """Create or upgrade the database to the current schema (and seal the audit trail under its key)."""
+    sealed = init_database()
     url = db.engine.url.render_as_string(hide_password=True)
     click.echo(f"Database ready: {url}")
+    click.echo(sealed)
 
 
 @click.command("create-user")
@@ -231,20 +241,106 @@ def audit_trail_group() -> None:
 
 
 @audit_trail_group.command("verify")
+@click.option(
+    "--checkpoints",
+    "with_checkpoints",
+    is_flag=True,
+    help="Also prove that the chain still holds every checkpointed head (QMS_AUDIT_CHECKPOINT_DIR).",
+)
+@click.option(
+    "--checkpoint-path",
+    type=click.Path(exists=True, path_type=Path),
+    help="Read the checkpoints from this folder or file instead (implies --checkpoints).",
+)
 @with_appcontext
-def audit_trail_verify() -> None:
-    """Recompute the hash chain; exit 1 at the first broken link."""
-    from ..services.audit_trail import verify
+def audit_trail_verify(with_checkpoints: bool, checkpoint_path: Path | None) -> None:
+    """Prove the keyed chain, every audited row and every record's history; exit 1 at the first disagreement."""
+    from ..services.audit_checks import verify_snapshot
 
     if not inspect(db.engine).has_table("audit_entries"):
         raise click.ClickException("The database is not initialised: run `qms init`.")
-    result = verify(db.session)
+    result = verify_snapshot(checkpoint_path or with_checkpoints)
     if result.ok:
-        click.echo(f"Audit trail intact: {result.checked} entries verified.")
+        legacy = f" ({result.legacy} legacy entries sealed)" if result.legacy else ""
+        click.echo(
+            f"Audit trail intact: {result.checked} entries verified{legacy}; {result.rows_checked} audited rows "
+            f"match the trail; {result.records_replayed} records replay to their state"
+            + (f"; {result.checkpoints_checked} checkpoints found in the chain." if result.checkpoints_checked else ".")
+        )
         return
-    click.echo(f"Audit trail BROKEN at entry {result.broken_at}: {result.problem}", err=True)
-    click.echo(f"({result.checked} entries before it verified)", err=True)
+    where = f"entry {result.broken_at}" if result.broken_at else (result.record or "the trail")
+    click.echo(f"Audit trail BROKEN at {where}: {result.problem}", err=True)
+    if result.problem_count > 1:
+        click.echo(f"{result.problem_count} problems in all; the first {len(result.problems)}:", err=True)
+        for problem in result.problems:
+            click.echo(f"  - {problem}", err=True)
+    click.echo(f"({result.checked} entries verified)", err=True)
     sys.exit(1)
+
+
+@audit_trail_group.command("seal")
+@click.option(
+    "--accept-current",
+    is_flag=True,
+    help="Also baseline rows that differ from the trail as they are now (after a migration that rewrote them).",
+)
+@click.option("--reason", default="", help="Why (required with --accept-current; recorded in the trail).")
+@with_appcontext
+def audit_trail_seal(accept_current: bool, reason: str) -> None:
+    """Seal legacy (unkeyed) entries and the rows no keyed entry covers yet under the audit key."""
+    from ..services.audit_checks import SealRefused, seal
+
+    try:
+        result = seal(accept_current=accept_current, reason=reason, actor_name="command line")
+    except SealRefused as exc:
+        raise click.ClickException(f"Not sealed: {exc}") from None
+    click.echo(result.message)
+
+
+@audit_trail_group.command("checkpoint")
+@with_appcontext
+def audit_trail_checkpoint() -> None:
+    """Write the chain's head (sequence, MAC) outside the database: the checkpoint folder, the log, e-mail."""
+    from ..services.audit_checks import CheckpointError, checkpoint
+
+    try:
+        record = checkpoint("cli")
+    except (CheckpointError, OSError) as exc:
+        raise click.ClickException(f"No checkpoint written: {exc}") from None
+    mailed = f", mailed to {record['mailed_to']}" if record["mailed_to"] else ""
+    click.echo(f"Checkpoint: entry {record['seq']}, MAC {record['mac']} written to {record['file']}{mailed}.")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """The audit-trail and backup keys (kept outside the database)."""
+
+
+@keys_group.command("list")
+@with_appcontext
+def keys_list() -> None:
+    """Show where each keyring comes from and its key ids (never the keys)."""
+    for kind in ("audit", "backup"):
+        ring = current_app.config[f"QMS_{kind.upper()}_KEYRING"]
+        click.echo(f"{kind:<7} from {ring.source}: {', '.join(ring.keys)} (current: {ring.current})")
+
+
+@keys_group.command("rotate")
+@click.argument("kind", type=click.Choice(["audit", "backup"]))
+@with_appcontext
+def keys_rotate(kind: str) -> None:
+    """Add a new key to the key file; new MACs use it, the old keys keep verifying what they made."""
+    from ..keys import KeyringError, rotate
+
+    ring = current_app.config[f"QMS_{kind.upper()}_KEYRING"]
+    try:
+        key_id = rotate(ring)
+    except KeyringError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"New {kind} key '{key_id}' added to {ring.path}. Restart the application and the workers to use it, "
+        "and copy the key file to where you keep it safe."
+    )
 
 
 def register(app: Flask) -> None:
@@ -263,6 +359,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(standards_group)
     register_backup_commands(app)  # qms backup / qms restore
     register_jobs_commands(app)  # qms jobs run / list
+    app.cli.add_command(keys_group)
 
 
 def _create_app() -> Flask:

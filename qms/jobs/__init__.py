@@ -77,6 +77,11 @@ def beat_schedule(digest_hour: int) -> dict[str, dict[str, Any]]:
             "schedule": crontab(hour=2, minute=15),
             "args": ("clean-exports",),
         },
+        "audit-checkpoint": {
+            "task": "qms.run_job",
+            "schedule": crontab(hour=23, minute=50),
+            "args": ("audit-checkpoint",),
+        },
     }
 
 

@@ -60,6 +60,12 @@ def _clean_exports(day: dt.date) -> dict[str, int]:
     return clean_expired()
 
 
+def _audit_checkpoint(day: dt.date) -> dict[str, int]:
+    from ..services.audit_checks import checkpoint
+
+    return {"sequence": checkpoint("job")["seq"]}
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -67,6 +73,11 @@ JOBS: dict[str, Job] = {
         Job("daily-digest", "E-mail each user their overdue and due-soon items", _daily_digest),
         Job("recurring-audits", "Create the audits of this and next year's audit programmes", _recurring_audits),
         Job("clean-exports", "Delete prepared exports past their expiry", _clean_exports),
+        Job(
+            "audit-checkpoint",
+            "Write the audit trail's head outside the database (checkpoint folder, log, e-mail)",
+            _audit_checkpoint,
+        ),
     )
 }
 

@@ -6,23 +6,36 @@ transaction as the change itself.  The chain head row is locked first
 (``FOR UPDATE`` on PostgreSQL; SQLite writers already hold the database write
 lock, see ``qms.database.begin_write``), so concurrent writers append one
 after the other and never fork the chain.
+
+Each entry is sealed with an HMAC-SHA256 under the audit key (``QMS_AUDIT_KEY`` or the
+instance folder's ``audit.key``, see :mod:`qms.keys`), which the database never holds, and
+carries the SHA-256 of its row as the database holds it right after the change
+(``row_digest``): ``verify`` (in :mod:`qms.services.audit_checks`) proves that the chain is
+whole, that every audited row (workflow records, their transition history and signatures,
+users and roles, documents, revisions and file hashes…) still holds what its last entry says,
+and that each record's state is the replay of its history.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import decimal
+import functools
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, update
+from flask import current_app
+from sqlalchemy import and_, bindparam, event, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..database import begin_write, db, utcnow
+from ..keys import Keyring
 from ..models import (
     Acknowledgement,
     ApiToken,
@@ -56,6 +69,7 @@ AUDITED_TYPES: tuple[type, ...] = (
     DistributionEntry,
     Acknowledgement,
     DocumentNumbering,
+    TransitionHistory,
 )
 
 
@@ -122,12 +136,11 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
 
 
-def entry_hash(entry: Mapping[str, Any]) -> str:
-    """sha256 over the previous hash and every stored column of the entry."""
+def _payload(entry: Mapping[str, Any]) -> list[Any]:
     get = entry.get
     at = get("at")
     at_text = at.astimezone(dt.UTC).isoformat(timespec="microseconds") if at.tzinfo else at.isoformat()
-    payload = [
+    return [
         get("seq"),
         get("prev_hash"),
         at_text,
@@ -142,20 +155,86 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
         get("new_value"),
         get("reason"),
     ]
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    """sha256 over the previous hash and every stored column of a legacy (unkeyed) entry."""
+    return hashlib.sha256(canonical_json(_payload(entry)).encode()).hexdigest()
+
+
+def entry_mac(entry: Mapping[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 under ``key`` over the previous MAC, every stored column, the key id and the row digest."""
+    payload = [*_payload(entry), entry.get("key_id"), entry.get("row_digest")]
+    return hmac.new(key, canonical_json(payload).encode(), hashlib.sha256).hexdigest()
+
+
+def keyring() -> Keyring:
+    """This installation's audit keys (never stored in the database)."""
+    return current_app.config["QMS_AUDIT_KEYRING"]
+
+
+def _digest_value(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    return _jsonable(value)
+
+
+def row_digest(table_name: str, row: Mapping[str, Any]) -> str:
+    """SHA-256 of a row as the database returns it: every column but the bookkeeping ones, NULLs left out.
+
+    Leaving NULLs out means a migration that adds a nullable column does not change the
+    digest of the rows written before it.
+    """
+    values = {name: _digest_value(value) for name, value in row.items() if value is not None and name not in SKIPPED}
+    return hashlib.sha256(canonical_json([table_name, values]).encode()).hexdigest()
+
+
+def record_id_of(mapper: Any, row: Mapping[str, Any]) -> str:
+    """The trail's ``record_id`` of a row: its primary key values joined by '/'."""
+    return "/".join(str(row[column.name]) for column in mapper.primary_key)
+
+
+@functools.cache
+def _select_by_ids(table: Any, pk: Any) -> Any:
+    """One statement per table, built once: the rows whose primary key is in ``:ids``."""
+    return select(*table.columns).where(pk.in_(bindparam("ids", expanding=True)))
+
+
+def _row_digests(conn: Any, objects: list[Any]) -> dict[int, str]:
+    """Digest of each object's row as the database holds it now (one query per table)."""
+    by_table: dict[Any, list[Any]] = {}
+    for obj in objects:
+        by_table.setdefault(inspect(obj).mapper, []).append(obj)
+    digests: dict[int, str] = {}
+    for mapper, group in by_table.items():
+        table = mapper.local_table
+        pk = list(mapper.primary_key)
+        keys = {tuple(getattr(obj, mapper.get_property_by_column(c).key) for c in pk): obj for obj in group}
+        if len(pk) == 1:
+            rows = conn.execute(_select_by_ids(table, pk[0]), {"ids": [key[0] for key in keys]})
+        else:
+            where = or_(*(and_(*(c == v for c, v in zip(pk, key, strict=True))) for key in keys))
+            rows = conn.execute(select(*table.columns).where(where))
+        for row in rows.mappings():
+            obj = keys.get(tuple(row[c.name] for c in pk))
+            if obj is not None:
+                digests[id(obj)] = row_digest(table.name, row)
+    return digests
 
 
 def _values(obj: Any, keys: list[str]) -> dict[str, Any]:
     return {key: ("[redacted]" if key in REDACTED else _jsonable(getattr(obj, key))) for key in keys}
 
 
-def _changes(obj: Any) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+def _changes(obj: Any, deleted: bool = False) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
     state = inspect(obj)
     mapper = state.mapper
     if obj in state.session.new:
         keys = [attr.key for attr in mapper.column_attrs if attr.key not in SKIPPED]
         return "create", {}, _values(obj, keys)
-    if obj in state.session.deleted:
+    if deleted or obj in state.session.deleted:
         keys = [attr.key for attr in mapper.column_attrs if attr.key not in SKIPPED]
         return "delete", _values(obj, keys), {}
     old: dict[str, Any] = {}
@@ -167,7 +246,8 @@ def _changes(obj: Any) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
         if history.has_changes():
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
-            if before == after:
+            # no old value: the attribute was set while expired, and the UPDATE is emitted anyway
+            if history.deleted and before == after:
                 continue
             old[key] = "[redacted]" if key in REDACTED else _jsonable(before)
             new[key] = "[redacted]" if key in REDACTED else _jsonable(after)
@@ -183,20 +263,38 @@ def _record_id(obj: Any) -> str:
     return "/".join(str(getattr(obj, col.key)) for col in inspect(obj).mapper.primary_key)
 
 
+def _deleted_in_flush(session: Session, flush_context: Any) -> list[Any]:
+    """Objects deleted by this flush: ``session.deleted`` and the orphans the flush removed (delete-orphan)."""
+    found = {id(obj): obj for obj in session.deleted}
+    for state, (is_delete, list_only) in getattr(flush_context, "states", {}).items():
+        if is_delete and not list_only:
+            obj = state.obj()
+            if obj is not None:
+                found.setdefault(id(obj), obj)
+    return list(found.values())
+
+
 @event.listens_for(Session, "after_flush")
 def _append_after_flush(session: Session, flush_context: Any) -> None:
-    objects = [obj for obj in (*session.new, *session.dirty, *session.deleted) if isinstance(obj, AUDITED_TYPES)]
-    if not objects:
+    deleted = [obj for obj in _deleted_in_flush(session, flush_context) if isinstance(obj, AUDITED_TYPES)]
+    gone = {id(obj) for obj in deleted}
+    objects = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, AUDITED_TYPES) and id(obj) not in gone]
+    if not objects and not deleted:
         return
     context: AuditContext = session.info.get("audit_context") or SYSTEM
     # the event behind each state change, from the history rows written in the same flush
     fired = {(row.lifecycle, row.record_id): row.event for row in session.new if isinstance(row, TransitionHistory)}
+    changed = []
+    for obj, is_deleted in [*((obj, False) for obj in objects), *((obj, True) for obj in deleted)]:
+        change = _changes(obj, is_deleted)
+        if change is not None:
+            changed.append((obj, change))
+    if not changed:
+        return
+    # the rows as the database now holds them, so that verify can compare like with like
+    digests = _row_digests(session.connection(), [obj for obj, (action, _, _) in changed if action != "delete"])
     pending = []
-    for obj in objects:
-        change = _changes(obj)
-        if change is None:
-            continue
-        action, old, new = change
+    for obj, (action, old, new) in changed:
         event = fired.get((obj.lifecycle_name, obj.id), context.event) if isinstance(obj, WorkflowRecord) else None
         is_transition = event is not None and action == "update" and "state" in new
         pending.append(
@@ -208,20 +306,22 @@ def _append_after_flush(session: Session, flush_context: Any) -> None:
                 "fields": ",".join(sorted(new or old)),
                 "old_value": canonical_json(old),
                 "new_value": canonical_json(new),
+                "row_digest": digests.get(id(obj)),
             }
         )
-    if pending:
-        append(session, pending, context)
+    append(session, pending, context)
 
 
 def append(session: Session, entries: list[dict[str, Any]], context: AuditContext) -> None:
-    """Chain ``entries`` onto the trail under the head lock (same transaction)."""
+    """Chain ``entries`` onto the trail under the head lock (same transaction), sealed with the current key."""
     conn = session.connection()
     head = conn.execute(
         select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == HEAD_ID).with_for_update()
     ).one_or_none()
     if head is None:
         raise RuntimeError("the audit trail has no head row: run `qms init`")
+    keys = keyring()
+    key, key_id = keys.current_key, keys.current
     seq, prev = head
     now = utcnow()
     rows = []
@@ -234,9 +334,11 @@ def append(session: Session, entries: list[dict[str, Any]], context: AuditContex
             "actor_id": context.actor_id,
             "actor_name": context.actor_name,
             "reason": context.reason,
+            "row_digest": None,
             **entry,
+            "key_id": key_id,
         }
-        row["hash"] = prev = entry_hash(row)
+        row["hash"] = prev = entry_mac(row, key)
         rows.append(row)
     conn.execute(insert(AuditEntry), rows)
     conn.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(last_seq=seq, last_hash=prev))
@@ -249,45 +351,8 @@ def ensure_head(session: Session) -> None:
         session.commit()
 
 
-@dataclass
-class VerifyResult:
-    ok: bool
-    checked: int
-    broken_at: int | None = None
-    problem: str = ""
+def verify(session: Session | None = None, batch: int = 5000, *, checkpoints: Any = None) -> Any:
+    """Check the chain, every audited row and every record's replay; see :func:`qms.services.audit_checks.verify`."""
+    from .audit_checks import verify as verify_all
 
-
-def verify(session: Session | None = None, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in order; report the first entry that is missing, edited or out of place."""
-    session = session or db.session
-    expected_seq, prev, checked = 1, GENESIS_HASH, 0
-    last_seq = 0
-    while True:
-        rows = (
-            session.execute(
-                select(AuditEntry.__table__).where(AuditEntry.seq >= expected_seq).order_by(AuditEntry.seq).limit(batch)
-            )
-            .mappings()
-            .all()
-        )
-        if not rows:
-            break
-        for entry in rows:
-            seq = entry["seq"]
-            if seq != expected_seq:
-                return VerifyResult(False, checked, expected_seq, f"entry {expected_seq} is missing")
-            if entry["prev_hash"] != prev:
-                return VerifyResult(False, checked, seq, f"entry {seq} does not follow entry {seq - 1}")
-            if entry_hash(entry) != entry["hash"]:
-                return VerifyResult(False, checked, seq, f"entry {seq} was altered after it was written")
-            prev, last_seq = entry["hash"], seq
-            expected_seq += 1
-            checked += 1
-    head = session.get(AuditChainHead, HEAD_ID)
-    if head is None:
-        return VerifyResult(False, checked, None, "the chain head row is missing")
-    if head.last_seq != last_seq or head.last_hash != prev:
-        return VerifyResult(
-            False, checked, last_seq + 1, f"the chain ends at entry {last_seq} but its head says {head.last_seq}"
-        )
-    return VerifyResult(True, checked)
+    return verify_all(session, batch, checkpoints=checkpoints)

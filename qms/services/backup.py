@@ -2,6 +2,10 @@
 
 A backup is one ZIP archive (ZIP64, deflated):
 
+* ``manifest.sig``: an HMAC-SHA256 of the exact bytes of ``manifest.json`` under the backup
+  key (``QMS_BACKUP_KEY`` or the instance folder's ``backup.key``, see :mod:`qms.keys`), with
+  the key's id.  The key is never in the backup, so whoever edits a member and recomputes its
+  checksum in the manifest cannot make the signature match: restore refuses the archive;
 * ``manifest.json``: format and app version, Alembic schema revision, creation time, the
   source database's dialect, and for every member its row count (tables), size and SHA-256;
 * ``tables/<table>.jsonl``: one JSON object per row, tables in foreign-key order (parents
@@ -19,8 +23,13 @@ restorable into PostgreSQL and back.
 PostgreSQL, one WAL snapshot on SQLite) and streams rows (``yield_per``), so the archive is one
 consistent moment however large the tables; it is written to a temporary file and renamed.
 
-``restore_backup`` checks the whole archive (manifest, member list, sizes, SHA-256) before it
-writes anything, then in ONE transaction: refuses a database that holds more than what
+With a passphrase the archive is encrypted as a whole (:mod:`qms.services.backup_crypto`:
+AES-256-GCM in authenticated chunks, the key derived from the passphrase with scrypt); restore
+decrypts it into a private temporary folder first, and a wrong passphrase or an altered byte is
+refused there.
+
+``restore_backup`` checks the whole archive (signature, manifest, member list, sizes, SHA-256)
+before it writes anything, then in ONE transaction: refuses a database that holds more than what
 ``qms init`` loads, or whose schema revision differs; replaces what ``qms init`` loaded by the
 backup's rows; inserts every table; resets PostgreSQL sequences; rebuilds the search index;
 writes the files; checks the audit trail; commits.  Any failure rolls all of it back (and
@@ -30,9 +39,11 @@ removes the files it had added).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import decimal
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -51,13 +62,19 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from ..database import db
+from ..keys import Keyring
 from ..models import AuditChainHead, AuditEntry, CertificationBody
-from .audit_trail import VerifyResult, verify
+from .audit_checks import VerifyResult, verify
+from .backup_crypto import CryptoError, decrypt_file, encrypt_file, is_encrypted
 from .search import ensure_search_index, reindex_all
 
 FORMAT = "qmsflow-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: version 1 backups (before signing) are restored only when the operator accepts them unsigned
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+SIGNATURE_ALGORITHM = "HMAC-SHA256"
 #: what ``qms init`` fills (see ``qms.cli.init_database``): the chain head, the bundled
 #: certification body profiles and the audit entries of their loading.  A restore replaces them.
 INIT_TABLES = frozenset({AuditChainHead.__tablename__, AuditEntry.__tablename__, CertificationBody.__tablename__})
@@ -76,6 +93,8 @@ class BackupSummary:
     tables: dict[str, int]
     files: int
     size: int
+    key_id: str = ""
+    encrypted: bool = False
 
 
 @dataclass
@@ -159,6 +178,52 @@ def _app_version() -> str:
 
 def _upload_folder() -> Path:
     return Path(current_app.config["QMS_UPLOAD_FOLDER"])
+
+
+def _backup_keyring() -> Keyring:
+    return current_app.config["QMS_BACKUP_KEYRING"]
+
+
+def sign_manifest(manifest_bytes: bytes, keyring: Keyring | None = None) -> bytes:
+    """``manifest.sig``: the manifest's HMAC under the current backup key, with the key's id."""
+    keyring = keyring or _backup_keyring()
+    mac = hmac.new(keyring.current_key, manifest_bytes, hashlib.sha256).hexdigest()
+    return json.dumps({"algorithm": SIGNATURE_ALGORITHM, "key_id": keyring.current, "mac": mac}).encode()
+
+
+def _check_signature(archive: zipfile.ZipFile, manifest_bytes: bytes, version: int, accept_unsigned: bool) -> str:
+    """The id of the backup key that signed the manifest; BackupError naming why it does not hold."""
+    try:
+        raw = archive.read(SIGNATURE)
+    except KeyError:
+        if version == 1 and accept_unsigned:
+            return ""
+        if version == 1:
+            raise BackupError(
+                "the backup is not signed (made before qmsflow signed its backups): its content cannot be "
+                "trusted; restore it only if you made it yourself and kept it safe, with --accept-unsigned"
+            ) from None
+        raise BackupError("the backup's signature (manifest.sig) is missing: it was removed, restore refused") from None
+    try:
+        signature = json.loads(raw)
+        key_id, mac = signature["key_id"], signature["mac"]
+        if signature.get("algorithm") != SIGNATURE_ALGORITHM or not isinstance(key_id, str) or not isinstance(mac, str):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise BackupError("the backup's signature (manifest.sig) is malformed: restore refused") from None
+    keyring = _backup_keyring()
+    key = keyring.key(key_id)
+    if key is None:
+        raise BackupError(
+            f"the backup was signed with the backup key '{key_id}', which this installation does not have "
+            f"(its keys come from {keyring.source}: {', '.join(keyring.keys)}); install that key to restore it"
+        )
+    if not hmac.compare_digest(hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest(), mac):
+        raise BackupError(
+            f"the manifest's signature does not match (backup key '{key_id}'): the backup was altered after it "
+            "was made, restore refused"
+        )
+    return key_id
 
 
 def _missing_tables(conn: Connection, tables: list[sa.Table]) -> list[str]:
@@ -250,8 +315,13 @@ def _upload_files(folder: Path) -> Iterator[tuple[str, Path]]:
             yield path.relative_to(folder).as_posix(), path
 
 
-def create_backup(path: str | os.PathLike[str], *, force: bool = False) -> BackupSummary:
-    """Write a backup of the current app's database and upload folder to ``path``."""
+def create_backup(path: str | os.PathLike[str], *, force: bool = False, passphrase: str | None = None) -> BackupSummary:
+    """Write a signed backup of the current app's database and upload folder to ``path``.
+
+    With ``passphrase`` the archive is encrypted (AES-256-GCM, key derived by scrypt).
+    """
+    if passphrase is not None and len(passphrase) < 12:
+        raise BackupError("the passphrase must be at least 12 characters")
     target = Path(path)
     if target.is_dir():
         raise BackupError(f"{target} is a directory; give the path of the archive to write")
@@ -261,6 +331,7 @@ def create_backup(path: str | os.PathLike[str], *, force: bool = False) -> Backu
         raise BackupError(f"the folder {target.parent} does not exist")
     engine = db.engine
     tables = _tables()
+    keyring = _backup_keyring()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     os.close(fd)
     members: list[dict[str, Any]] = []
@@ -317,10 +388,20 @@ def create_backup(path: str | os.PathLike[str], *, force: bool = False) -> Backu
                     "files": files,
                     "members": members,
                 }
-                archive.writestr(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
+                manifest_bytes = json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")
+                archive.writestr(MANIFEST, manifest_bytes)
+                archive.writestr(SIGNATURE, sign_manifest(manifest_bytes, keyring))
         finally:
             conn.rollback()
             conn.close()
+        if passphrase is not None:
+            plain = tmp_name
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+            os.close(fd)
+            try:
+                encrypt_file(plain, tmp_name, passphrase)
+            finally:
+                os.unlink(plain)
         with open(tmp_name, "rb") as written:
             os.fsync(written.fileno())
         os.replace(tmp_name, target)
@@ -328,7 +409,7 @@ def create_backup(path: str | os.PathLike[str], *, force: bool = False) -> Backu
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
         raise
-    return BackupSummary(target, counts, files, target.stat().st_size)
+    return BackupSummary(target, counts, files, target.stat().st_size, keyring.current, passphrase is not None)
 
 
 # --- checking an archive ------------------------------------------------------------------------
@@ -358,20 +439,24 @@ def _member_hash(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
+def read_manifest(archive: zipfile.ZipFile, *, accept_unsigned: bool = False) -> dict[str, Any]:
+    """The manifest, once its signature holds (see ``_check_signature``)."""
     try:
-        manifest = json.loads(archive.read(MANIFEST))
+        manifest_bytes = archive.read(MANIFEST)
+        manifest = json.loads(manifest_bytes)
     except KeyError:
         raise BackupError("the archive has no manifest.json: not a qmsflow backup") from None
     except (ValueError, zipfile.BadZipFile, OSError) as exc:
         raise BackupError(f"the manifest cannot be read: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError("manifest.json does not describe a qmsflow backup")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    version = manifest.get("format_version")
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise BackupError(
-            f"backup format version {manifest.get('format_version')!r} is not supported (this version reads "
-            f"{FORMAT_VERSION})"
+            f"backup format version {version!r} is not supported (this version reads "
+            f"{', '.join(map(str, READABLE_VERSIONS))})"
         )
+    manifest["signed_with"] = _check_signature(archive, manifest_bytes, version, accept_unsigned)
     members = manifest.get("members")
     if not isinstance(members, list) or not all(
         isinstance(m, dict)
@@ -386,22 +471,48 @@ def read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
     return manifest
 
 
-def check_archive(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Open ``path`` and check every member against the manifest; return the manifest.
-
-    Raises BackupError for a missing, truncated, corrupt or tampered archive.
-    """
+@contextlib.contextmanager
+def opened_archive(path: str | os.PathLike[str], passphrase: str | None = None) -> Iterator[Path]:
+    """The plain ZIP of the backup at ``path``: itself, or decrypted into a private temporary folder."""
     source = Path(path)
+    if not source.is_file():
+        raise BackupError(f"{source} does not exist or is not a file")
+    if not is_encrypted(source):
+        yield source
+        return
+    if not passphrase:
+        raise BackupError("the backup is encrypted: give its passphrase")
+    with tempfile.TemporaryDirectory(prefix="qms-restore-") as folder:  # mode 0700
+        plain = Path(folder) / "backup.zip"
+        try:
+            decrypt_file(source, plain, passphrase)
+        except CryptoError as exc:
+            raise BackupError(str(exc)) from None
+        yield plain
+
+
+def check_archive(
+    path: str | os.PathLike[str], *, passphrase: str | None = None, accept_unsigned: bool = False
+) -> dict[str, Any]:
+    """Check the backup at ``path`` (decrypting it if needed): signature, then every member; return the manifest.
+
+    Raises BackupError for a missing, truncated, corrupt, unsigned, wrongly signed or tampered archive.
+    """
+    with opened_archive(path, passphrase) as plain:
+        return _check_plain(plain, accept_unsigned)
+
+
+def _check_plain(source: Path, accept_unsigned: bool) -> dict[str, Any]:
     if not source.is_file():
         raise BackupError(f"{source} does not exist or is not a file")
     try:
         with zipfile.ZipFile(source) as archive:
-            manifest = read_manifest(archive)
+            manifest = read_manifest(archive, accept_unsigned=accept_unsigned)
             listed = {m["name"]: m for m in manifest["members"]}
             if len(listed) != len(manifest["members"]):
                 raise BackupError("manifest.json lists a member twice")
             present = [info.filename for info in archive.infolist() if not info.is_dir()]
-            extra = sorted(set(present) - set(listed) - {MANIFEST})
+            extra = sorted(set(present) - set(listed) - {MANIFEST, SIGNATURE})
             if extra:
                 raise BackupError(f"the archive holds members the manifest does not list: {', '.join(extra[:5])}")
             if len(present) != len(set(present)):
@@ -544,9 +655,20 @@ def _write_files(archive: zipfile.ZipFile, manifest: dict[str, Any], folder: Pat
     return count
 
 
-def restore_backup(path: str | os.PathLike[str]) -> RestoreSummary:
-    """Restore the backup at ``path`` into the current app's database, which must be freshly initialised."""
-    manifest = check_archive(path)  # before anything is written
+def restore_backup(
+    path: str | os.PathLike[str], *, passphrase: str | None = None, accept_unsigned: bool = False
+) -> RestoreSummary:
+    """Restore the backup at ``path`` into the current app's database, which must be freshly initialised.
+
+    The signature and every checksum are checked before anything is written; an encrypted
+    backup is decrypted (and so authenticated) first.
+    """
+    with opened_archive(path, passphrase) as plain:
+        return _restore_plain(plain, accept_unsigned)
+
+
+def _restore_plain(path: Path, accept_unsigned: bool) -> RestoreSummary:
+    manifest = _check_plain(path, accept_unsigned)  # before anything is written
     tables = _tables()
     by_table = {m["table"]: m for m in manifest["members"] if m["name"].startswith("tables/")}
     names = {t.name for t in tables}

@@ -815,6 +815,7 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("GET", rule("/security/failures"), "/security/failures", None, only(200, ADMIN)),
     ("POST", rule("/users/<user_id>/unlock-signing"), "/users/{user}/unlock-signing", None, only(200, ADMIN)),
     ("POST", rule("/users/<user_id>/mfa/reset"), "/users/{user}/mfa/reset", None, only(200, ADMIN)),
+    ("GET", rule("/audit-trail/verification"), "/audit-trail/verification", None, only(200, ADMIN)),
 ]
 
 

@@ -18,17 +18,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import stamp
 
 from qms import create_app
 from qms.cli import init_database
 from qms.database import db
 from qms.demo import seed_demo
+from qms.keys import Keyring
 from qms.models import AuditChainHead, Nonconformity
+from qms.services import backup_crypto
 from qms.services.attachments import attach
 from qms.services.audit_trail import verify
-from qms.services.backup import BackupError, check_archive, create_backup, restore_backup
+from qms.services.backup import BackupError, check_archive, create_backup, restore_backup, sign_manifest
 from qms.services.documents import add_revision, create_document
 from qms.services.search import search_documents
 from qms.services.users import find_by_email
@@ -39,16 +41,33 @@ from ..helpers import empty_database
 
 pytestmark = pytest.mark.real_commits  # the backup reads, and the restore writes, on connections of their own
 
+
+@pytest.fixture(autouse=True)
+def _cheap_scrypt(monkeypatch):
+    """The real scrypt at a small cost: the shared test machine need not spend 128 MiB per backup."""
+    monkeypatch.setattr(backup_crypto, "SCRYPT_N", 2**12)
+
+
 Snapshot = dict[str, list[tuple]]
 REVISIONS = "tables/document_revisions.jsonl"
 
 
 @contextlib.contextmanager
 def _initialised(kind: str, tmp_path: Path, label: str) -> Iterator[Flask]:
-    """An app on a new database after `qms init`, with an upload folder of its own."""
+    """An app on a new database after `qms init`, with an upload folder of its own.
+
+    It has the audit and backup keys of the app under test, as an installation restoring a
+    backup must (the keys are never in the database nor in the backup).
+    """
+    keys = {name: current_app.config[name] for name in ("QMS_AUDIT_KEYRING", "QMS_BACKUP_KEYRING")}
     with empty_database(kind, tmp_path, f"backup_{label}") as url:
         app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "QMS_UPLOAD_FOLDER": str(tmp_path / label / "uploads")}
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "TESTING": True,
+                "QMS_UPLOAD_FOLDER": str(tmp_path / label / "uploads"),
+                **keys,
+            }
         )
         with app.app_context():
             init_database()
@@ -179,14 +198,22 @@ def _rewrite(source: Path, target: Path, *, replace: dict[str, bytes] | None = N
             new.writestr(info.filename, replace.get(info.filename, old.read(info.filename)))
 
 
-def _forge(source: Path, target: Path, member: str, data: bytes, extra_rows: int = 0) -> None:
-    """Replace ``member`` and make the manifest agree with it (checksum, size, row count)."""
+def _forge(source: Path, target: Path, member: str, data: bytes, extra_rows: int = 0, *, key: bool = True) -> None:
+    """Replace ``member`` and make the manifest agree with it (checksum, size, row count).
+
+    With ``key`` the forger also holds the backup key and signs the new manifest (what is left
+    to refuse it is the database); without it the old signature stays.
+    """
     manifest = _manifest(source)
     for entry in manifest["members"]:
         if entry["name"] == member:
             entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
             entry["rows"] += extra_rows
-    _rewrite(source, target, replace={member: data, "manifest.json": json.dumps(manifest).encode()})
+    manifest_bytes = json.dumps(manifest).encode()
+    replace = {member: data, "manifest.json": manifest_bytes}
+    if key:
+        replace["manifest.sig"] = sign_manifest(manifest_bytes)
+    _rewrite(source, target, replace=replace)
 
 
 def _manifest(path: Path) -> dict:
@@ -210,16 +237,14 @@ def test_a_damaged_archive_or_an_unsuitable_database_is_refused_and_nothing_chan
     truncated = tmp_path / "truncated.zip"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     wrong_revision = tmp_path / "revision.zip"
-    _rewrite(
-        good,
-        wrong_revision,
-        replace={"manifest.json": json.dumps({**manifest, "schema_revision": ["0123456789ab"]}).encode()},
-    )
+    revised = json.dumps({**manifest, "schema_revision": ["0123456789ab"]}).encode()
+    _rewrite(good, wrong_revision, replace={"manifest.json": revised, "manifest.sig": sign_manifest(revised)})
     missing_file = tmp_path / "missing-file.zip"
     _rewrite(good, missing_file, drop=file_member)
     unsafe = tmp_path / "unsafe.zip"
     members = [*manifest["members"], {"name": "files/../../escape", "size": 1, "sha256": "0" * 64}]
-    _rewrite(good, unsafe, replace={"manifest.json": json.dumps({**manifest, "members": members}).encode()})
+    escaping = json.dumps({**manifest, "members": members}).encode()
+    _rewrite(good, unsafe, replace={"manifest.json": escaping, "manifest.sig": sign_manifest(escaping)})
     with zipfile.ZipFile(unsafe, "a") as archive:
         archive.writestr("files/../../escape", b"x")
     # archives whose manifest matches their altered members: refused while inserting, all rolled back
@@ -269,6 +294,101 @@ def test_a_damaged_archive_or_an_unsuitable_database_is_refused_and_nothing_chan
         assert _state(target) == restored
 
 
+def _promote_viewer_and_close_an_nc(good: Path, forged: Path) -> None:
+    """The attack: the viewer made an admin and an NC closed in the JSON, the checksums recomputed."""
+    with zipfile.ZipFile(good) as archive:
+        roles = archive.read("tables/user_roles.jsonl")
+        ncs = archive.read("tables/nonconformities.jsonl")
+    viewer = find_by_email("viewer@example.com")
+    roles += json.dumps({"user_id": viewer.id, "role": "admin"}).encode() + b"\n"
+    first, rest = ncs.split(b"\n", 1)
+    ncs = json.dumps({**json.loads(first), "state": "closed"}).encode() + b"\n" + rest
+    step = forged.with_suffix(".step")
+    _forge(good, step, "tables/user_roles.jsonl", roles, 1, key=False)
+    _forge(step, forged, "tables/nonconformities.jsonl", ncs, key=False)
+
+
+def test_a_tampered_and_rechecksummed_backup_is_refused_naming_why(rich, tmp_path):
+    kind = rich.config["QMS_TEST_DATABASE"]
+    good = tmp_path / "good.zip"
+    summary = create_backup(good)
+    assert summary.key_id == rich.config["QMS_BACKUP_KEYRING"].current
+    with zipfile.ZipFile(good) as archive:
+        signature = json.loads(archive.read("manifest.sig"))
+    assert signature["algorithm"] == "HMAC-SHA256" and signature["key_id"] == summary.key_id
+    forged = tmp_path / "forged.zip"
+    _promote_viewer_and_close_an_nc(good, forged)
+    unsigned = tmp_path / "unsigned.zip"
+    _rewrite(good, unsigned, drop="manifest.sig")
+    old_format = tmp_path / "old-format.zip"
+    version_one = json.dumps({**_manifest(good), "format_version": 1}).encode()
+    _rewrite(good, old_format, replace={"manifest.json": version_one}, drop="manifest.sig")
+    with _initialised(kind, tmp_path, "target") as target:
+        before = _state(target)
+        refusals = [
+            (forged, "the manifest's signature does not match .* the backup was altered after it was made"),
+            (unsigned, r"signature \(manifest.sig\) is missing"),
+            (old_format, "the backup is not signed .* --accept-unsigned"),
+        ]
+        for archive, message in refusals:
+            with target.app_context(), pytest.raises(BackupError, match=message):
+                restore_backup(archive)
+            assert _state(target) == before, archive.name
+        # another installation's backup key: refused, naming the key it lacks
+        target.config["QMS_BACKUP_KEYRING"] = Keyring({"other-1": b"o" * 40}, "other-1", "test")
+        with target.app_context(), pytest.raises(BackupError, match=f"backup key '{summary.key_id}', which this"):
+            restore_backup(good)
+        assert _state(target) == before
+
+
+def test_an_unsigned_old_backup_is_restored_only_when_accepted(rich, tmp_path):
+    good = tmp_path / "good.zip"
+    create_backup(good)
+    old_format = tmp_path / "old-format.zip"
+    version_one = json.dumps({**_manifest(good), "format_version": 1}).encode()
+    _rewrite(good, old_format, replace={"manifest.json": version_one}, drop="manifest.sig")
+    with _initialised(rich.config["QMS_TEST_DATABASE"], tmp_path, "target") as target, target.app_context():
+        result = restore_backup(old_format, accept_unsigned=True)
+        assert result.manifest["signed_with"] == "" and result.audit.ok
+        db.session.remove()
+
+
+def test_an_encrypted_backup_restores_with_its_passphrase_only(rich, tmp_path):
+    kind = rich.config["QMS_TEST_DATABASE"]
+    archive = tmp_path / "secret.qmsbackup"
+    summary = create_backup(archive, passphrase="correct horse battery")
+    assert summary.encrypted
+    raw = archive.read_bytes()
+    assert raw.startswith(backup_crypto.MAGIC) and b"manifest.json" not in raw and b"Backup procedure" not in raw
+    with pytest.raises(BackupError, match="at least 12 characters"):
+        create_backup(tmp_path / "weak", passphrase="short")
+    flipped = tmp_path / "flipped.qmsbackup"
+    flipped.write_bytes(raw[:-100] + bytes([raw[-100] ^ 1]) + raw[-99:])
+    truncated = tmp_path / "truncated.qmsbackup"
+    truncated.write_bytes(raw[: len(raw) - 30])
+    header_end = raw.index(b"\n", len(backup_crypto.MAGIC)) + 1
+    header = json.loads(raw[len(backup_crypto.MAGIC) : header_end])
+    cheaper = tmp_path / "cheaper.qmsbackup"
+    cheaper.write_bytes(backup_crypto.MAGIC + json.dumps({**header, "n": 2**30}).encode() + b"\n" + raw[header_end:])
+    with _initialised(kind, tmp_path, "target") as target:
+        before = _state(target)
+        refusals = [
+            (archive, None, "the backup is encrypted: give its passphrase"),
+            (archive, "wrong horse battery", "the passphrase is wrong"),
+            (flipped, "correct horse battery", "does not authenticate: the file was altered"),
+            (truncated, "correct horse battery", "altered|truncated"),
+            (cheaper, "correct horse battery", "header is damaged"),
+        ]
+        for path, passphrase, message in refusals:
+            with target.app_context(), pytest.raises(BackupError, match=message):
+                restore_backup(path, passphrase=passphrase)
+            assert _state(target) == before, (path.name, passphrase)
+        with target.app_context():
+            assert restore_backup(archive, passphrase="correct horse battery").audit.ok
+            db.session.remove()
+        _compare(rich, target)
+
+
 def test_a_database_with_records_is_refused(rich, tmp_path):
     archive = tmp_path / "b.zip"
     create_backup(archive)
@@ -316,3 +436,24 @@ def test_the_backup_and_restore_commands(rich, tmp_path):
             verified = target_runner.invoke(args=["audit-trail", "verify"])
             assert verified.exit_code == 0, verified.output
             assert "Audit trail intact" in verified.output
+
+
+def test_the_commands_encrypt_and_refuse_a_wrong_passphrase(rich, tmp_path):
+    runner = rich.test_cli_runner()
+    archive = tmp_path / "cli.qmsbackup"
+    secret = tmp_path / "passphrase"
+    secret.write_text("a long enough passphrase\n")
+    made = runner.invoke(args=["backup", "--passphrase-file", str(secret), str(archive)])
+    assert made.exit_code == 0, made.output
+    assert "signed with the backup key" in made.output and "encrypted" in made.output
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the passphrase at all\n")
+    with _initialised(rich.config["QMS_TEST_DATABASE"], tmp_path, "cli-target") as target:
+        target_runner = target.test_cli_runner()
+        with target.app_context():
+            refused = target_runner.invoke(args=["restore", "--passphrase-file", str(wrong), str(archive)])
+            assert refused.exit_code == 1
+            assert "Restore refused, nothing was changed: the passphrase is wrong" in refused.output
+            done = target_runner.invoke(args=["restore", "--passphrase-file", str(secret), str(archive)])
+            assert done.exit_code == 0, done.output
+            assert "signature verified with the backup key" in done.output

@@ -214,3 +214,17 @@ def test_bad_settings_stop_the_app_naming_the_variable(tmp_path, monkeypatch, va
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=variable):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
+
+
+def test_audit_trail_checkpoints_are_mailed_when_an_address_is_set(smtp_app, org, inbox, tmp_path):
+    from qms.services.audit_checks import checkpoint
+
+    smtp_app.config["QMS_AUDIT_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
+    assert checkpoint("test")["mailed_to"] == ""  # no address: file and log only
+    assert inbox.messages == []
+    smtp_app.config["QMS_AUDIT_CHECKPOINT_EMAIL"] = "records@example.test"
+    written = checkpoint("test")
+    assert written["mailed_to"] == "records@example.test"
+    (message,) = inbox.to("records@example.test")
+    assert f"Audit-trail checkpoint: entry {written['seq']}" in message["Subject"]
+    assert written["mac"] in message.get_body(("plain",)).get_content()

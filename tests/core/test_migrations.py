@@ -34,16 +34,17 @@ def test_init_migrates_an_empty_database_to_the_models(database, tmp_path, monke
                 )
                 diff = compare_metadata(context, db.metadata)
             assert diff == [], diff
-            # the only entries on a new database: the bundled certification body profiles, loaded once
+            # the only entries on a new database: the seal under the audit key, then the bundled
+            # certification body profiles, loaded once
             import standards
             from qms.services.audit_trail import verify
 
-            assert db.session.get(AuditChainHead, 1).last_seq == len(standards.bundled_bodies())
+            assert db.session.get(AuditChainHead, 1).last_seq == 1 + len(standards.bundled_bodies())
             assert verify(db.session).ok
             again = runner.invoke(args=["init"])
             assert again.exit_code == 0, again.output
             db.session.rollback()
-            assert db.session.get(AuditChainHead, 1).last_seq == len(standards.bundled_bodies())
+            assert db.session.get(AuditChainHead, 1).last_seq == 1 + len(standards.bundled_bodies())
             # Running init again is harmless.
             assert runner.invoke(args=["init"]).exit_code == 0
             db.session.remove()

@@ -115,6 +115,7 @@ def seed_large(
     """
     if not isinstance(factor, int | float) or isinstance(factor, bool) or not 0 < factor <= 1:
         raise SeedRefused("factor must be a number greater than 0 and at most 1")
+    from ...services.audit_checks import baseline_bulk_load
     from ...services.audit_trail import AuditContext, append, canonical_json
 
     session = db.session()
@@ -169,6 +170,9 @@ def seed_large(
 
         phase("References, search index and sequences", finish)
         counts = {name: count for name, count in seeder.w.counts.items() if count}
+        context = AuditContext(
+            None, "system", f"large demo organisation bulk-loaded (seed-demo --scale large, factor {factor})"
+        )
         append(
             session,
             [
@@ -182,10 +186,10 @@ def seed_large(
                     "new_value": canonical_json({"factor": factor, "rows": counts, "seed": seed}),
                 }
             ],
-            AuditContext(
-                None, "system", f"large demo organisation bulk-loaded (seed-demo --scale large, factor {factor})"
-            ),
+            context,
         )
+        # the rows Core wrote have no entries of their own: their digests go into the trail
+        phase("Audit-trail baseline of the loaded rows", lambda: baseline_bulk_load(session, context))
         session.commit()
     except BaseException:
         session.rollback()

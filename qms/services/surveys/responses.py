@@ -157,14 +157,17 @@ def submit_response(
         raise NotPermitted("Viewers cannot enter survey responses")
     with recorded_change(who, f"response to {survey.reference}") as session:
         if invitation is not None:
+            used_at = utcnow()
             claimed = session.execute(
                 update(SurveyInvitation)
                 .where(SurveyInvitation.id == invitation.id, SurveyInvitation.used_at.is_(None))
-                .values(used_at=utcnow())
+                .values(used_at=used_at)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if claimed != 1:
                 raise InvalidData({"invitation": "this invitation has already been used to respond"})
+            # the same value through the ORM, so that the audit trail records the claim
+            invitation.used_at = used_at
         response = SurveyResponse(
             survey_id=survey.id,
             responded_on=today,

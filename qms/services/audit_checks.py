@@ -1,0 +1,738 @@
+"""Proving the audit trail, sealing what came before its key, and checkpointing its head outside the database.
+
+``verify`` proves three things, and names the first entry or record that disagrees:
+
+1. **The chain is whole and keyed.** Entries follow one another without gaps, each MAC
+   (HMAC-SHA256 under the key named by the entry's ``key_id``) matches, and the head row
+   points at the last one.  Legacy entries (written before the trail was keyed, plain SHA-256)
+   are accepted only as the first entries of the chain and only once a keyed *seal* entry names
+   how many there are and the hash of the last one; a legacy entry after a keyed one is a chain
+   recomputed without the key.
+2. **Every audited row holds what the trail says.** For each audited table (workflow records,
+   transition history with its signatures, users and roles, documents, revisions and their file
+   hashes, …) the SHA-256 of every row must equal the ``row_digest`` of the row's last entry (or
+   of the *baseline* that sealed it); a row without an entry was written outside the application,
+   a row whose entries say it is gone but which is there (or the other way round) was
+   deleted or revived outside it.
+3. **Every record's state is the replay of its history**: the transition history starts at the
+   lifecycle's initial state, each row starts where the previous one ended, and the last one
+   ends in the record's state.
+
+``checkpoint`` writes the head (sequence and MAC) outside the database: a line in
+``checkpoints.jsonl`` in an append-only folder, the log, and an e-mail when an address is
+configured.  ``verify(checkpoints=…)`` fails when the chain no longer holds a checkpointed head.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Mapper, Session
+
+from workflows import get_lifecycle
+from workflows.errors import UnknownLifecycle
+
+from ..database import begin_write, db, utcnow
+from ..models import AuditChainHead, AuditEntry, TransitionHistory, WorkflowRecord
+from . import audit_trail
+from .audit_trail import (
+    GENESIS_HASH,
+    HEAD_ID,
+    REDACTED,
+    SKIPPED,
+    AuditContext,
+    append,
+    canonical_json,
+    entry_hash,
+    entry_mac,
+    keyring,
+    record_id_of,
+    row_digest,
+)
+
+log = logging.getLogger("qms.audit_trail")
+
+CHECKPOINT_FILE = "checkpoints.jsonl"
+#: the record type of the trail's own bookkeeping entries (seals)
+SEAL_RECORD_TYPE = "audit_entries"
+#: rows per baseline entry
+BASELINE_CHUNK = 500
+#: problems listed in full (the count says how many more)
+MAX_PROBLEMS = 20
+_MISSING = object()
+
+
+@dataclass
+class VerifyResult:
+    """What ``verify`` found; ``problem`` and ``record`` name the first disagreement."""
+
+    ok: bool
+    checked: int
+    broken_at: int | None = None
+    problem: str = ""
+    #: legacy (unkeyed, sealed) entries at the start of the chain
+    legacy: int = 0
+    rows_checked: int = 0
+    records_replayed: int = 0
+    #: the first record that disagrees, e.g. "nonconformities 7 (NC-2026-0007)"
+    record: str | None = None
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+    checkpoints_checked: int = 0
+
+    def fail(self, problem: str, *, record: str | None = None, broken_at: int | None = None) -> None:
+        if self.ok:
+            self.ok, self.problem, self.record = False, problem, record
+            if broken_at is not None:
+                self.broken_at = broken_at
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+
+@dataclass
+class _Walk:
+    """The chain as walked: whether it holds, and what the seals said."""
+
+    result: VerifyResult
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
+    legacy_head: str = GENESIS_HASH
+    legacy_sealed: bool = False
+    sealed_tables: set[str] = field(default_factory=set)
+
+
+class SealRefused(Exception):
+    """``seal`` found something it must not bless; nothing was written."""
+
+
+class CheckpointError(Exception):
+    """A checkpoint file that cannot be read, with a message naming the file and line."""
+
+
+# --- 1. the chain ------------------------------------------------------------------------------
+
+
+def _walk_chain(session: Session, batch: int) -> _Walk:
+    keys = keyring()
+    result = VerifyResult(True, 0)
+    walk = _Walk(result)
+    head = session.execute(
+        select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == HEAD_ID)
+    ).one_or_none()
+    expected_seq, prev, keyed = 1, GENESIS_HASH, False
+    seals: list[tuple[int, dict[str, Any]]] = []
+    while True:
+        rows = (
+            session.execute(
+                select(AuditEntry.__table__).where(AuditEntry.seq >= expected_seq).order_by(AuditEntry.seq).limit(batch)
+            )
+            .mappings()
+            .all()
+        )
+        if not rows:
+            break
+        for entry in rows:
+            seq = entry["seq"]
+            if seq != expected_seq:
+                result.fail(f"entry {expected_seq} is missing", broken_at=expected_seq)
+                return walk
+            if entry["prev_hash"] != prev:
+                result.fail(f"entry {seq} does not follow entry {seq - 1}", broken_at=seq)
+                return walk
+            key_id = entry["key_id"]
+            if key_id is None:
+                if keyed:
+                    result.fail(
+                        f"entry {seq} carries no key id although the entries before it are keyed: "
+                        "it was rewritten without the audit key",
+                        broken_at=seq,
+                    )
+                    return walk
+                if entry_hash(entry) != entry["hash"]:
+                    result.fail(f"entry {seq} was altered after it was written", broken_at=seq)
+                    return walk
+                result.legacy += 1
+                walk.legacy_head = entry["hash"]
+            else:
+                key = keys.key(key_id)
+                if key is None:
+                    result.fail(
+                        f"entry {seq} was sealed with the audit key '{key_id}', which this installation does not "
+                        f"have (keys from {keys.source}: {', '.join(keys.keys)})",
+                        broken_at=seq,
+                    )
+                    return walk
+                if not hmac.compare_digest(entry_mac(entry, key), entry["hash"]):
+                    result.fail(
+                        f"entry {seq} was altered after it was written (its MAC does not match the audit key "
+                        f"'{key_id}')",
+                        broken_at=seq,
+                    )
+                    return walk
+                keyed = True
+                if entry["action"] == "seal" and entry["record_type"] == SEAL_RECORD_TYPE:
+                    seals.append((seq, json.loads(entry["new_value"])))
+            prev, walk.last_seq = entry["hash"], seq
+            expected_seq += 1
+            result.checked += 1
+    walk.last_hash = prev
+    for seq, seal in seals:
+        if seal.get("legacy_entries") != result.legacy or seal.get("legacy_head") != walk.legacy_head:
+            result.fail(
+                f"the seal at entry {seq} names {seal.get('legacy_entries')} legacy entries, the trail holds "
+                f"{result.legacy}: legacy entries were added or removed",
+                broken_at=seq,
+            )
+            return walk
+        walk.legacy_sealed = True
+        walk.sealed_tables.update(seal.get("tables") or ())
+    if head is None:
+        result.fail("the chain head row is missing")
+    elif head.last_seq != walk.last_seq or head.last_hash != prev:
+        result.fail(
+            f"the chain ends at entry {walk.last_seq} but its head says {head.last_seq}", broken_at=walk.last_seq + 1
+        )
+    return walk
+
+
+# --- 2. the rows -------------------------------------------------------------------------------
+
+
+def covered_mappers() -> list[Mapper]:
+    """The mapped classes whose rows the trail covers, in the metadata's table order."""
+    types = audit_trail.AUDITED_TYPES
+    mappers = {
+        mapper.local_table.name: mapper
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, types) and mapper.inherits is None
+    }
+    return [mappers[table.name] for table in db.metadata.sorted_tables if table.name in mappers]
+
+
+def _expected(session: Session, table_name: str) -> dict[str, str | None]:
+    """Each record's digest as the trail says it should be now (None: deleted)."""
+    expected: dict[str, str | None] = {}
+    entries = AuditEntry.__table__.c
+    query = (
+        select(
+            entries.action,
+            entries.record_id,
+            entries.row_digest,
+            case((entries.action == "baseline", entries.new_value), else_=None),
+        )
+        .where(entries.record_type == table_name)
+        .order_by(entries.seq)
+    )
+    for action, record_id, digest, baseline in session.execute(query.execution_options(yield_per=5000)):
+        if action == "baseline":
+            expected.update(json.loads(baseline))
+        elif action == "delete":
+            expected[record_id] = None
+        elif digest is not None:
+            expected[record_id] = digest
+        # a legacy create or update (no digest) says nothing the seal's baseline did not
+    return expected
+
+
+def _rows(session: Session, mapper: Mapper) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    table = mapper.local_table
+    query = select(*table.columns).order_by(*mapper.primary_key).execution_options(yield_per=2000)
+    for row in session.execute(query).mappings():
+        yield record_id_of(mapper, row), row_digest(table.name, row), dict(row)
+
+
+def _label(table_name: str, record_id: str, row: dict[str, Any] | None = None) -> str:
+    label = f"{table_name} {record_id}"
+    for name in ("reference", "number", "email"):
+        if row and row.get(name):
+            return f"{label} ({row[name]})"
+    return label
+
+
+def _differences(session: Session, table_name: str, record_id: str, row: dict[str, Any]) -> str:
+    """Which columns differ from what the record's entries say (when they say it in full)."""
+    values: dict[str, Any] = {}
+    entries = AuditEntry.__table__.c
+    for action, new_value in session.execute(
+        select(entries.action, entries.new_value)
+        .where(entries.record_type == table_name, entries.record_id == record_id)
+        .order_by(entries.seq)
+    ):
+        if action == "baseline":
+            return ""  # a baseline holds a digest, not the values
+        if action == "create":
+            values = json.loads(new_value)
+        elif action in ("update", "transition"):
+            values.update(json.loads(new_value))
+    if not values:
+        return ""
+    changed = []
+    for name, value in row.items():
+        if name in SKIPPED or name not in values:
+            continue
+        if name in REDACTED:
+            continue
+        current = json.loads(canonical_json(value))
+        if current != values[name]:
+            changed.append(f"{name} is {current!r} in the database, {values[name]!r} in the trail")
+    return "; ".join(changed[:5])
+
+
+def _check_rows(session: Session, result: VerifyResult, detail: bool = True) -> None:
+    for mapper in covered_mappers():
+        table = mapper.local_table.name
+        expected = _expected(session, table)
+        for record_id, digest, row in _rows(session, mapper):
+            result.rows_checked += 1
+            wanted = expected.pop(record_id, _MISSING)
+            if wanted == digest:
+                continue
+            label = _label(table, record_id, row)
+            if wanted is _MISSING:
+                problem = f"{label} is in the database but not in the audit trail (written outside the application)"
+            elif wanted is None:
+                problem = f"{label} was deleted according to the audit trail but is in the database"
+            else:
+                problem = f"{label} differs from its last audit-trail entry (changed outside the application)"
+                if detail and len(result.problems) < 5:
+                    found = _differences(session, table, record_id, row)
+                    if found:
+                        problem += f": {found}"
+            result.fail(problem, record=label)
+        for record_id, wanted in expected.items():
+            if wanted is not None:
+                label = _label(table, record_id)
+                result.fail(
+                    f"{label} is in the audit trail but not in the database (deleted outside the application)",
+                    record=label,
+                )
+
+
+# --- 3. the replay -----------------------------------------------------------------------------
+
+
+def _initial(lifecycle: str, version: int) -> str | None:
+    try:
+        return get_lifecycle(lifecycle, version).initial
+    except (UnknownLifecycle, KeyError, ValueError):
+        return None
+
+
+def _check_replay(session: Session, result: VerifyResult) -> None:
+    history = TransitionHistory.__table__.c
+    for mapper in covered_mappers():
+        model = mapper.class_
+        if not issubclass(model, WorkflowRecord) or "lifecycle_name" not in vars(model):
+            continue
+        table = mapper.local_table
+        name = model.lifecycle_name
+        records = {
+            row.id: (row.state, row.lifecycle_version)
+            for row in session.execute(select(table.c.id, table.c.state, table.c.lifecycle_version))
+        }
+        replayed: dict[int, str | None] = {}
+        broken: set[int] = set()
+        query = (
+            select(history.id, history.record_id, history.from_state, history.to_state)
+            .where(history.lifecycle == name)
+            .order_by(history.record_id, history.id)
+            .execution_options(yield_per=5000)
+        )
+        for row_id, record_id, from_state, to_state in session.execute(query):
+            if record_id in broken:
+                continue
+            if record_id not in records:
+                broken.add(record_id)
+                result.fail(
+                    f"transition history row {row_id} belongs to {table.name} {record_id}, which does not exist",
+                    record=f"{table.name} {record_id}",
+                )
+                continue
+            state = replayed.get(record_id, _MISSING)
+            if state is _MISSING:
+                state = _initial(name, records[record_id][1])
+            if from_state != state:
+                broken.add(record_id)
+                label = f"{table.name} {record_id}"
+                result.fail(
+                    f"{label}: transition history row {row_id} starts from '{from_state}', but the history before "
+                    f"it ends in '{state}'",
+                    record=label,
+                )
+                continue
+            replayed[record_id] = to_state
+        for record_id, (state, version) in records.items():
+            result.records_replayed += 1
+            if record_id in broken:
+                continue
+            expected = replayed[record_id] if record_id in replayed else _initial(name, version)
+            if state != expected:
+                label = f"{table.name} {record_id}"
+                result.fail(
+                    f"{label} is in state '{state}' but the replay of its transition history leads to "
+                    f"'{expected}' (its state was changed outside the application)",
+                    record=label,
+                )
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+
+def verify(
+    session: Session | None = None, batch: int = 5000, *, checkpoints: str | os.PathLike[str] | bool | None = None
+) -> VerifyResult:
+    """Prove the chain, the rows and the replay; with ``checkpoints`` (True: the configured folder) also those."""
+    session = session or db.session
+    walk = _walk_chain(session, batch)
+    result = walk.result
+    if result.ok and result.legacy and not walk.legacy_sealed:
+        result.fail(
+            f"entries 1–{result.legacy} were written before the trail was keyed and are not sealed yet: "
+            "run `qms audit-trail seal`",
+            broken_at=result.legacy + 1,
+        )
+    if result.ok:
+        _check_rows(session, result)
+        _check_replay(session, result)
+    if checkpoints:
+        _check_checkpoints(session, result, None if checkpoints is True else Path(checkpoints))
+    return result
+
+
+def verify_snapshot(checkpoints: str | os.PathLike[str] | bool | None = None) -> VerifyResult:
+    """``verify`` on one consistent snapshot (REPEATABLE READ, read-only, on PostgreSQL), so writes
+    committed while it runs do not look like disagreements.  Under the test suite, whose sessions
+    share one transaction, it verifies in the current session instead."""
+    if db.engine.dialect.name != "postgresql" or current_app.config.get("TESTING"):
+        return verify(db.session, checkpoints=checkpoints)
+    with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        with Session(bind=conn) as session:
+            return verify(session, checkpoints=checkpoints)
+
+
+# --- seal --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SealResult:
+    sealed: bool
+    legacy: int
+    baselined: dict[str, int]
+    accepted: list[str]
+    message: str
+
+
+def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "command line") -> SealResult:
+    """Anchor legacy entries and the rows no keyed entry covers yet under the audit key.
+
+    Legacy entries are sealed by one keyed entry naming their count and last hash; the rows of
+    every audited table that no seal has covered yet are *baselined* (their digests recorded).
+    A table once sealed is never baselined again, so a row forged into it later stays visible to
+    ``verify``.  With ``accept_current`` (and a ``reason``), rows that differ from the trail, say
+    after a migration that rewrote them, are baselined as they are now: the seal lists them.
+    Refuses (writing nothing) when the chain itself is broken.
+    """
+    if accept_current and not reason.strip():
+        raise SealRefused("give the reason for accepting the rows as they are (--reason)")
+    session = db.session
+    begin_write(session)
+    try:
+        walk = _walk_chain(session, 5000)
+        if not walk.result.ok:
+            raise SealRefused(
+                f"the chain is broken at entry {walk.result.broken_at}: {walk.result.problem}; nothing was sealed"
+            )
+        baselines: dict[str, dict[str, str | None]] = {}
+        accepted: list[str] = []
+        refused = VerifyResult(True, 0)
+        tables = []
+        for mapper in covered_mappers():
+            table = mapper.local_table.name
+            tables.append(table)
+            first_seal = table not in walk.sealed_tables
+            expected = _expected(session, table)
+            chosen: dict[str, str | None] = {}
+            for record_id, digest, row in _rows(session, mapper):
+                wanted = expected.pop(record_id, _MISSING)
+                if wanted == digest:
+                    continue
+                if (wanted is _MISSING and first_seal) or accept_current:
+                    chosen[record_id] = digest
+                    if wanted is not _MISSING:
+                        accepted.append(_label(table, record_id, row))
+                else:
+                    refused.fail(f"{_label(table, record_id, row)} disagrees with the trail", record=table)
+            for record_id, wanted in expected.items():
+                if wanted is None:
+                    continue
+                if accept_current:
+                    chosen[record_id] = None
+                    accepted.append(_label(table, record_id))
+                else:
+                    refused.fail(f"{_label(table, record_id)} is in the trail but not in the database")
+            if chosen:
+                baselines[table] = chosen
+        if not refused.ok:
+            more = f" (and {refused.problem_count - 3} more)" if refused.problem_count > 3 else ""
+            raise SealRefused(
+                "rows differ from the audit trail: "
+                + "; ".join(refused.problems[:3])
+                + more
+                + ". Find out why (`qms audit-trail verify`); if a migration changed them, seal with "
+                "--accept-current --reason '…'"
+            )
+        new_tables = sorted(set(tables) - walk.sealed_tables)
+        needs_legacy_seal = walk.result.legacy > 0 and not walk.legacy_sealed
+        if not (needs_legacy_seal or new_tables or baselines):
+            session.rollback()
+            return SealResult(False, walk.result.legacy, {}, [], "The audit trail is sealed already; nothing to do.")
+        counts = {table: len(rows) for table, rows in baselines.items()}
+        entries: list[dict[str, Any]] = [
+            {
+                "action": "seal",
+                "record_type": SEAL_RECORD_TYPE,
+                "record_id": "seal",
+                "event": None,
+                "fields": "legacy_entries,tables",
+                "old_value": "{}",
+                "new_value": canonical_json(
+                    {
+                        "legacy_entries": walk.result.legacy,
+                        "legacy_head": walk.legacy_head,
+                        "tables": sorted(set(tables) | walk.sealed_tables),
+                        "baselined": counts,
+                        "accepted": accepted[:200],
+                        "accepted_count": len(accepted),
+                    }
+                ),
+            }
+        ]
+        entries.extend(_baseline_entries(baselines))
+        why = reason.strip() or (
+            f"audit trail sealed: {walk.result.legacy} legacy entries" if needs_legacy_seal else "audit trail sealed"
+        )
+        append(session, entries, AuditContext(None, actor_name[:120], why))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    total = sum(counts.values())
+    return SealResult(
+        True,
+        walk.result.legacy,
+        counts,
+        accepted,
+        f"Audit trail sealed under key '{keyring().current}': {walk.result.legacy} legacy entries anchored, "
+        f"{total} rows baselined" + (f", {len(accepted)} accepted as they are" if accepted else "") + ".",
+    )
+
+
+def _baseline_entries(baselines: dict[str, dict[str, str | None]]) -> list[dict[str, Any]]:
+    entries = []
+    for table, rows in baselines.items():
+        items = sorted(rows.items())
+        for start in range(0, len(items), BASELINE_CHUNK):
+            chunk = dict(items[start : start + BASELINE_CHUNK])
+            entries.append(
+                {
+                    "action": "baseline",
+                    "record_type": table,
+                    "record_id": f"{len(chunk)} rows",
+                    "event": None,
+                    "fields": "",
+                    "old_value": "{}",
+                    "new_value": canonical_json(chunk),
+                }
+            )
+    return entries
+
+
+def baseline_bulk_load(session: Session, context: AuditContext) -> dict[str, int]:
+    """Record the digests of rows a trusted bulk loader wrote with Core (no per-row entries); same transaction.
+
+    Only rows the trail knows nothing about are recorded; returns their count per table.
+    """
+    baselines: dict[str, dict[str, str | None]] = {}
+    for mapper in covered_mappers():
+        table = mapper.local_table.name
+        expected = _expected(session, table)
+        rows = {record_id: digest for record_id, digest, _ in _rows(session, mapper) if record_id not in expected}
+        if rows:
+            baselines[table] = rows
+    entries = _baseline_entries(baselines)
+    if entries:
+        append(session, entries, context)
+    return {table: len(rows) for table, rows in baselines.items()}
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+
+def checkpoint_folder() -> Path:
+    return Path(current_app.config["QMS_AUDIT_CHECKPOINT_DIR"])
+
+
+def checkpoint(trigger: str = "cli") -> dict[str, Any]:
+    """Write the chain's head outside the database: the checkpoint file, the log and (if configured) e-mail."""
+    session = db.session
+    head = session.execute(
+        select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == HEAD_ID)
+    ).one_or_none()
+    session.rollback()  # read, not hold, the head
+    if head is None:
+        raise CheckpointError("the audit trail has no head row: run `qms init`")
+    key_id = session.scalar(select(AuditEntry.key_id).where(AuditEntry.seq == head.last_seq))
+    record = {
+        "at": utcnow().isoformat(timespec="seconds"),
+        "seq": head.last_seq,
+        "mac": head.last_hash,
+        "key_id": key_id,
+        "database": db.engine.url.render_as_string(hide_password=True),
+        "trigger": trigger,
+    }
+    folder = checkpoint_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
+    # O_APPEND: works in a folder whose files are append-only (chattr +a)
+    fd = os.open(folder / CHECKPOINT_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    log.info("Audit-trail checkpoint: entry %s, MAC %s (key %s)", record["seq"], record["mac"], key_id)
+    record["file"] = str(folder / CHECKPOINT_FILE)
+    record["mailed_to"] = _mail_checkpoint(record)
+    return record
+
+
+def _mail_checkpoint(record: dict[str, Any]) -> str:
+    address = current_app.config.get("QMS_AUDIT_CHECKPOINT_EMAIL", "")
+    if not address:
+        return ""
+    from flask_mail import Message
+
+    from ..extensions import mail
+    from .notifications import mail_configured
+
+    organisation = current_app.config.get("QMS_ORGANISATION", "qmsflow")
+    message = Message(
+        subject=f"[{organisation}] Audit-trail checkpoint: entry {record['seq']}".replace("\n", " ")[:200],
+        recipients=[address],
+        body=(
+            "The head of the qmsflow audit trail at this moment. Keep this message: "
+            "`qms audit-trail verify --checkpoints` proves the trail still holds it.\n\n"
+            + json.dumps({k: record[k] for k in ("at", "seq", "mac", "key_id", "database")}, indent=1)
+            + "\n"
+        ),
+    )
+    if not mail_configured():
+        log.info("No mail server configured: the checkpoint e-mail to %s was not sent:\n%s", address, message.body)
+        return ""
+    try:
+        mail.send(message)
+    except Exception:  # the file and the log have it; a mail server down must not lose the checkpoint
+        log.exception("The checkpoint e-mail to %s could not be sent", address)
+        return ""
+    return address
+
+
+def read_checkpoints(path: Path | None = None) -> list[dict[str, Any]]:
+    """Every checkpoint in the folder (or the file) ``path``, oldest first."""
+    path = path or checkpoint_folder()
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+    elif path.is_file():
+        files = [path]
+    else:
+        raise CheckpointError(f"no checkpoints: {path} does not exist")
+    found = []
+    for file in files:
+        with open(file, encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    raise CheckpointError(f"{file} line {number} is not a checkpoint (not JSON)") from None
+                if (
+                    not isinstance(record, dict)
+                    or not isinstance(record.get("seq"), int)
+                    or isinstance(record.get("seq"), bool)
+                    or record["seq"] < 0
+                    or not isinstance(record.get("mac"), str)
+                    or len(record["mac"]) != 64
+                ):
+                    raise CheckpointError(f"{file} line {number} is not a checkpoint (seq and mac expected)")
+                record["where"] = f"{file.name} line {number}"
+                found.append(record)
+    return found
+
+
+def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _check_checkpoints(session: Session, result: VerifyResult, path: Path | None) -> None:
+    try:
+        found = read_checkpoints(path)
+    except CheckpointError as exc:
+        result.fail(str(exc))
+        return
+    if not found:
+        result.fail(f"no checkpoint found in {path or checkpoint_folder()}: run `qms audit-trail checkpoint`")
+        return
+    wanted = sorted({record["seq"] for record in found if record["seq"] > 0})
+    held: dict[int, str] = {}
+    for chunk in _chunks(wanted):
+        held.update(session.execute(select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.in_(chunk))).all())
+    last = session.scalar(select(func.max(AuditEntry.seq))) or 0
+    for record in found:
+        result.checkpoints_checked += 1
+        seq, mac, at = record["seq"], record["mac"], record.get("at", "?")
+        if seq == 0:
+            continue
+        if seq not in held:
+            result.fail(
+                f"the checkpoint of {at} ({record['where']}) names entry {seq}, but the chain ends at entry {last}: "
+                "entries were removed after it",
+                broken_at=seq,
+            )
+        elif not hmac.compare_digest(held[seq], mac):
+            result.fail(
+                f"the checkpoint of {at} ({record['where']}) names entry {seq} with MAC {mac[:16]}…, the chain now "
+                f"holds {held[seq][:16]}… there: the trail was rewritten after that checkpoint",
+                broken_at=seq,
+            )
+
+
+def verification_summary(result: VerifyResult) -> dict[str, Any]:
+    """The result as the API and the log give it."""
+    return {
+        "ok": result.ok,
+        "entries_checked": result.checked,
+        "legacy_entries": result.legacy,
+        "rows_checked": result.rows_checked,
+        "records_replayed": result.records_replayed,
+        "checkpoints_checked": result.checkpoints_checked,
+        "broken_at": result.broken_at,
+        "record": result.record,
+        "problem": result.problem,
+        "problems": result.problems,
+        "problem_count": result.problem_count,
+        "checked_at": dt.datetime.now(dt.UTC),
+    }
