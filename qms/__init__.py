@@ -111,6 +111,8 @@ def register_blueprints(app: Flask) -> None:
         standards,
         surveys,
     )
+    from .web import context as context_web
+    from .web import risks as risks_web
 
     for module in (
         auth,
@@ -127,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
         standards,
         implementation,
         jobs_views,
+        risks_web,
+        context_web,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

@@ -28,6 +28,9 @@ LIFECYCLE_NAMES = (
     "management_review",
     "complaint",
     "survey",
+    "risk",
+    "risk_treatment",
+    "context_review",
 )
 
 

@@ -19,6 +19,7 @@ from .audits import (
 )
 from .certifications import EXTERNAL_AUDIT_KINDS, Certification, CertificationBody, ExternalAudit, ExternalFinding
 from .complaints import CHANNELS, VIRTUAL_PLATFORMS, Complaint
+from .context import PARTY_CATEGORIES, PESTLE, SWOT, ContextIssue, ContextReview, InterestedParty
 from .documents import (
     CONFIDENTIALITY,
     DOCUMENT_TYPES,
@@ -48,6 +49,7 @@ from .reviews import (
     OrgChangeReview,
     ReviewAction,
 )
+from .risks import LEVEL_LABELS, SOURCE_LABELS, TREATMENT_LABELS, Risk, RiskRealisation, RiskTreatmentAction
 from .standards import ImportedStandard
 from .surveys import (
     QUESTION_KINDS,
@@ -78,9 +80,12 @@ __all__ = [
     "GAP_STATUSES",
     "IMPACT_AREAS",
     "IN_FORCE_STATES",
+    "LEVEL_LABELS",
     "MANAGEMENT_REVIEW_INPUTS",
     "NC_SOURCES",
     "OUTPUT_CATEGORIES",
+    "PARTY_CATEGORIES",
+    "PESTLE",
     "QUESTION_KINDS",
     "RESPONSE_SOURCES",
     "RESULTS",
@@ -92,7 +97,10 @@ __all__ = [
     "SCALES",
     "SERVQUAL_DIMENSIONS",
     "SEVERITY_LABELS",
+    "SOURCE_LABELS",
+    "SWOT",
     "TEAM_ROLES",
+    "TREATMENT_LABELS",
     "VIRTUAL_PLATFORMS",
     "WORKFLOW_MODELS",
     "Acknowledgement",
@@ -109,6 +117,8 @@ __all__ = [
     "ChangeImpact",
     "ChecklistItem",
     "Complaint",
+    "ContextIssue",
+    "ContextReview",
     "CorrectiveAction",
     "DistributionEntry",
     "Document",
@@ -118,6 +128,7 @@ __all__ = [
     "ExternalFinding",
     "ImplementationItem",
     "ImportedStandard",
+    "InterestedParty",
     "IsoChangeItem",
     "IsoChangeReview",
     "JobRun",
@@ -132,6 +143,9 @@ __all__ = [
     "ReferenceCounter",
     "ReportExport",
     "ReviewAction",
+    "Risk",
+    "RiskRealisation",
+    "RiskTreatmentAction",
     "RuleTrigger",
     "Site",
     "Survey",

@@ -7,10 +7,12 @@ from . import (  # noqa: F401  (registers effects and facts)
     audits,
     certifications,
     complaints,
+    context,
     documents,
     implementation,
     nonconformities,
     reviews,
+    risks,
     surveys,
 )
 from .workflow import available_events, available_events_many, fire, history_of, replay
