@@ -888,10 +888,14 @@ def programmes() -> str:
 
 def _entry_rows(processes: list[Process], values: Any) -> tuple[list[dict[str, Any]], dict[int, str]]:
     """The process rows of the programme form (what was chosen and typed) and their errors."""
+    from ..services.risks import process_risk_levels
+
     rows, errors = [], {}
+    register_levels = process_risk_levels([p.id for p in processes])  # the risk register's rating wins
     for process in processes:
         chosen = values.get(f"include-{process.id}") in ("on", "1", "y") if values is not None else False
-        risk = values.get(f"risk-{process.id}", process.risk) if values is not None else process.risk
+        rated = register_levels.get(process.id, process.risk)
+        risk = values.get(f"risk-{process.id}", rated) if values is not None else rated
         per_year = (values.get(f"per_year-{process.id}", "") if values is not None else "").strip()
         if per_year and not (per_year.isdigit() and 1 <= int(per_year) <= 12):
             errors[process.id] = "audits per year must be a whole number from 1 to 12"
