@@ -91,6 +91,11 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(certifications.blp)
     api.register_blueprint(reviews.blp)
     api.register_blueprint(implementation.blp)
+    from . import context, risks
+
+    api.register_blueprint(risks.blp)
+    api.register_blueprint(risks.actions_blp)
+    api.register_blueprint(context.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api
