@@ -68,6 +68,7 @@ from qms.services.users import check_password
 from ..conftest import PASSWORD
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_nc, new_process
+from ..risks.helpers import planning_ids
 
 ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
 SIGNED_IN = ROLES[1:]
@@ -104,6 +105,9 @@ def rule(path: str) -> str:
         "impact_id",
         "review_action_id",
         "implementation_id",
+        "risk_id",
+        "issue_id",
+        "party_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     for key in ("event", "identifier", "old", "new", "key"):
@@ -138,6 +142,8 @@ CERTIFICATION_MANAGERS = ("manager", "quality_officer")
 REVIEWERS = ("manager", "quality_officer")
 CHANGE_PROPOSERS = ("manager", "quality_officer", "process_owner")
 ACTION_OWNERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the action
+RISK_KEEPERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the risk
+CONTEXT_KEEPERS = ("manager", "quality_officer")
 BOARD_BUILDERS = ("manager", "quality_officer")
 EVIDENCE_EDITORS = ("manager", "quality_officer", "process_owner")  # the process owner owns the process item
 CERT = "/certifications/<certification_id>"
@@ -615,6 +621,75 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         None,
         only(409, EVIDENCE_EDITORS),  # a retired item's evidence is fixed
     ),
+    # the risk register and the context of the organisation (ISO 9001 4.1, 4.2, 6.1)
+    ("GET", rule("/risks"), "/risks", None, ALL_OK),
+    ("POST", rule("/risks"), "/risks", {}, only(422, RISK_KEEPERS)),
+    ("GET", rule("/risks/heat-map"), "/risks/heat-map", None, ALL_OK),
+    ("GET", rule("/risks/<risk_id>"), "/risks/{risk}", None, ALL_OK),
+    ("PATCH", rule("/risks/<risk_id>"), "/risks/{risk}", {"title": ""}, only(422, RISK_KEEPERS)),  # owner: PO
+    ("GET", rule("/risks/<risk_id>/history"), "/risks/{risk}/history", None, ALL_OK),
+    ("GET", rule("/risks/<risk_id>/events"), "/risks/{risk}/events", None, ALL_OK),
+    ("POST", rule("/risks/<risk_id>/events/<event>"), "/risks/{risk}/events/close", {}, only(409, CONTEXT_KEEPERS)),
+    ("GET", rule("/risks/<risk_id>/treatment-actions"), "/risks/{risk}/treatment-actions", None, ALL_OK),
+    (
+        "POST",
+        rule("/risks/<risk_id>/treatment-actions"),
+        "/risks/{planned_risk}/treatment-actions",
+        {"title": "Service", "owner_id": 1, "due_date": YESTERDAY},
+        only(422, RISK_KEEPERS),
+    ),
+    ("GET", rule("/nonconformities/<nc_id>/realised-risks"), "/nonconformities/{nc}/realised-risks", None, ALL_OK),
+    (
+        "POST",
+        rule("/nonconformities/<nc_id>/realised-risks"),
+        "/nonconformities/{nc}/realised-risks",
+        {"risk_id": 2147483647},
+        only(422, (*RISK_KEEPERS, "internal_auditor")),
+    ),
+    ("GET", rule("/risk-treatment-actions"), "/risk-treatment-actions", None, ALL_OK),
+    ("GET", rule("/risk-treatment-actions/<action_id>"), "/risk-treatment-actions/{risk_action}", None, ALL_OK),
+    (
+        "GET",
+        rule("/risk-treatment-actions/<action_id>/history"),
+        "/risk-treatment-actions/{risk_action}/history",
+        None,
+        ALL_OK,
+    ),
+    (
+        "GET",
+        rule("/risk-treatment-actions/<action_id>/events"),
+        "/risk-treatment-actions/{risk_action}/events",
+        None,
+        ALL_OK,
+    ),
+    (
+        "POST",
+        rule("/risk-treatment-actions/<action_id>/events/<event>"),
+        "/risk-treatment-actions/{risk_action}/events/verify",
+        {},
+        only(409, ("manager", "quality_officer", "internal_auditor")),  # a planned action is not implemented
+    ),
+    ("GET", rule("/context/issues"), "/context/issues", None, ALL_OK),
+    ("POST", rule("/context/issues"), "/context/issues", {}, only(422, CONTEXT_KEEPERS)),
+    ("GET", rule("/context/issues/<issue_id>"), "/context/issues/{issue}", None, ALL_OK),
+    ("PATCH", rule("/context/issues/<issue_id>"), "/context/issues/{issue}", {"title": ""}, only(422, RISK_KEEPERS)),
+    ("GET", rule("/context/parties"), "/context/parties", None, ALL_OK),
+    ("POST", rule("/context/parties"), "/context/parties", {}, only(422, CONTEXT_KEEPERS)),
+    ("GET", rule("/context/parties/<party_id>"), "/context/parties/{party}", None, ALL_OK),
+    ("PATCH", rule("/context/parties/<party_id>"), "/context/parties/{party}", {"name": ""}, only(422, RISK_KEEPERS)),
+    ("GET", rule("/context/summary.pdf"), "/context/summary.pdf", None, ALL_OK),
+    ("GET", rule("/context/reviews"), "/context/reviews", None, ALL_OK),
+    ("POST", rule("/context/reviews"), "/context/reviews", {}, only(422, CONTEXT_KEEPERS)),
+    ("GET", rule("/context/reviews/<review_id>"), "/context/reviews/{context_review}", None, ALL_OK),
+    ("GET", rule("/context/reviews/<review_id>/history"), "/context/reviews/{context_review}/history", None, ALL_OK),
+    ("GET", rule("/context/reviews/<review_id>/events"), "/context/reviews/{context_review}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/context/reviews/<review_id>/events/<event>"),
+        "/context/reviews/{context_review}/events/complete",
+        {},
+        only(409, ("manager",)),  # a planned review is started first
+    ),
 ]
 
 
@@ -737,6 +812,7 @@ def test_api_authorisation_matrix(app, org, role):
         "clause_item": board_item.id,
         "retired_item": retired_item.id,
     }
+    ids.update(planning_ids(org))
     client = app.test_client()
     mismatches = []
     for method, _rule, template, body, expected in MATRIX:

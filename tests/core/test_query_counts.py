@@ -37,6 +37,7 @@ from qms.services.users import create_user
 from ..conftest import PASSWORD, login
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_nc, new_process
+from ..risks.helpers import grow_planning
 
 #: records of each kind on the first load; the second load has three times as many
 FEW = 2
@@ -67,6 +68,13 @@ WEB_LISTS = (
     "/admin/jobs",
     "/exports",
     "/standards",
+    "/risks",
+    "/risks?level=high&sort=-next_review_on",
+    "/risks/heat-map",
+    "/context",
+    "/context/issues",
+    "/context/parties",
+    "/context/reviews",
 )
 
 #: record pages: the first record of its kind, which gains children as more records are made
@@ -83,6 +91,11 @@ WEB_RECORDS = (
     "/reviews/iso-change/{iso_review}",
     "/reviews/org-change/{org_review}",
     "/reviews/management/{management_review}",
+    "/risks/{risk}",
+    "/risk-actions/{risk_action}",
+    "/context/issues/{issue}",
+    "/context/parties/{party}",
+    "/context/reviews/{context_review}",
 )
 
 API_LISTS = (
@@ -106,6 +119,13 @@ API_LISTS = (
     "/standards",
     "/nonconformities/{nc}/history",
     "/audits/{audit}/checklist",
+    "/risks",
+    "/risk-treatment-actions",
+    "/risks/{risk}/treatment-actions",
+    "/nonconformities/{nc}/realised-risks",
+    "/context/issues",
+    "/context/parties",
+    "/context/reviews",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
@@ -136,6 +156,12 @@ NOT_LISTS = {
     "/reviews/management/new",
     "/reviews/org-change/new",
     "/surveys/new",
+    "/risks/new",
+    "/risks/register.pdf",
+    "/context/issues/new",
+    "/context/parties/new",
+    "/context/reviews/new",
+    "/context/summary.pdf",
 }
 #: API collections that are not lists of records (a description, a computed summary)
 API_NOT_LISTS = {
@@ -144,6 +170,8 @@ API_NOT_LISTS = {
     "/complaints/platforms",
     "/complaints/platforms.pdf",
     "/readiness",
+    "/risks/heat-map",
+    "/context/summary.pdf",
 }
 
 
@@ -248,6 +276,8 @@ class World:
                 ("management_review", management_review),
             ):
                 self.ids.setdefault(key, record.id)
+            for key, record_id in grow_planning(org, tag, nc).items():
+                self.ids.setdefault(key, record_id)
         build_board(org.quality)
 
 

@@ -53,4 +53,69 @@ def risk_in_state(org, state: str, *, process=None, likelihood: int = 4, impact:
     return risk
 
 
+def planning_ids(org) -> dict[str, int]:
+    """Records of the risk and context registers for the authorisation matrices, by their template key."""
+    from qms.services.context import plan_context_review, save_issue, save_party
 
+    risk = new_risk(org)
+    planned = risk_in_state(org, "treatment_planned", title="Oven fails")
+    action = add_treatment_action(
+        planned, org.quality, title="Service the oven", owner_id=org.owner.id, due_date=dt.date.today()
+    )
+    review_on = dt.date.today() + dt.timedelta(days=90)
+    issue = save_issue(
+        org.quality, {"title": "Skilled bakers", "swot": "strength", "owner_id": org.owner.id, "review_on": review_on}
+    )
+    party = save_party(
+        org.quality,
+        {
+            "name": "Retail customers",
+            "category": "customer",
+            "requirements": "Fresh bread daily",
+            "monitoring": "Complaints and surveys",
+            "owner_id": org.owner.id,
+            "review_on": review_on,
+        },
+    )
+    review = plan_context_review(org.quality, title="Context 2026", planned_for=review_on)
+    return {
+        "risk": risk.id,
+        "planned_risk": planned.id,
+        "risk_action": action.id,
+        "issue": issue.id,
+        "party": party.id,
+        "context_review": review.id,
+    }
+
+
+def grow_planning(org, tag: str, nc) -> dict[str, int]:
+    """One more of each planning record (for the query-count test): a treated risk that ``nc`` realised,
+    a treatment action, an issue, an interested party and a context review."""
+    from qms.services.context import plan_context_review, save_issue, save_party
+    from qms.services.risks import cite_realised_risk
+
+    risk = risk_in_state(org, "monitored", title=f"Risk {tag}")
+    cite_realised_risk(nc, org.quality, risk_id=risk.id)
+    review_on = dt.date.today() + dt.timedelta(days=90)
+    issue = save_issue(
+        org.quality, {"title": f"Issue {tag}", "swot": "threat", "owner_id": org.owner.id, "review_on": review_on}
+    )
+    party = save_party(
+        org.quality,
+        {
+            "name": f"Party {tag}",
+            "category": "regulator",
+            "requirements": "Licence",
+            "monitoring": "Inspections",
+            "owner_id": org.owner.id,
+            "review_on": review_on,
+        },
+    )
+    review = plan_context_review(org.quality, title=f"Context {tag}", planned_for=review_on)
+    return {
+        "risk": risk.id,
+        "risk_action": risk.actions[0].id,
+        "issue": issue.id,
+        "party": party.id,
+        "context_review": review.id,
+    }

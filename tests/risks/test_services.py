@@ -64,7 +64,9 @@ def test_risk_from_identification_to_monitoring_moves_on_the_heat_map(org):
     fire(action, "verify", org.manager, {"verification": "Checked"}, signature_password=PASSWORD)
     assert action.verified_by_id == org.manager.id
     with pytest.raises(InvalidData) as bad:
-        fire(risk, "record_treated", org.quality, {"residual_likelihood": 9, "residual_impact": 2, "effectiveness": "x"})
+        fire(
+            risk, "record_treated", org.quality, {"residual_likelihood": 9, "residual_impact": 2, "effectiveness": "x"}
+        )
     assert "residual_likelihood" in bad.value.errors and risk.state == "treatment_planned"
     fire(risk, "record_treated", org.quality, {"residual_likelihood": 2, "residual_impact": 3, "effectiveness": "Good"})
     assert (risk.state, risk.residual_score, risk.level) == ("monitored", 6, "medium")
@@ -102,8 +104,16 @@ def test_raising_and_editing_validate_every_field(org):
     with pytest.raises(NotPermitted):
         raise_risk(org.viewer, title="x", cause="y", effect="z")
     with pytest.raises(InvalidData) as bad:
-        raise_risk(org.quality, title="", cause="y" * 6000, effect="z", process_id=99999, clause_refs=["abc"],
-                   owner_id=org.viewer.id, colour="red")
+        raise_risk(
+            org.quality,
+            title="",
+            cause="y" * 6000,
+            effect="z",
+            process_id=99999,
+            clause_refs=["abc"],
+            owner_id=org.viewer.id,
+            colour="red",
+        )
     assert set(bad.value.errors) == {"title", "cause", "process_id", "clause_refs", "owner_id", "colour"}
     assert row_count(Risk) == 0
     risk = new_risk(org)

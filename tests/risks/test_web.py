@@ -42,9 +42,12 @@ def test_raise_rate_and_treat_a_risk_through_the_pages(app, org):
     assert client.post(f"{url}/events/assess", data={"likelihood": "4", "impact": "4"}).status_code == 302
     page = text(client.get(url))
     assert "4 × 4 = 16" in page and "High (16)" in page
-    assert client.post(
-        f"{url}/events/plan_treatment", data={"treatment": "reduce", "treatment_plan": "Replace the elements"}
-    ).status_code == 302
+    assert (
+        client.post(
+            f"{url}/events/plan_treatment", data={"treatment": "reduce", "treatment_plan": "Replace the elements"}
+        ).status_code
+        == 302
+    )
     bad = client.post(f"{url}/actions", data={"title": "", "owner_id": org.owner.id, "due_date": "2000-01-01"})
     assert bad.status_code == 422
     good = client.post(
