@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from qms.database import db
 from qms.models import Risk, RiskRealisation
 from qms.services import available_events, fire
 from qms.services.audits import create_programme
@@ -24,7 +25,6 @@ from qms.services.risks import (
     risk_register,
     update_risk,
 )
-from qms.database import db
 from workflows.errors import GuardFailed, InvalidData, InvalidTransition, NotPermitted
 
 from ..conftest import PASSWORD
