@@ -363,6 +363,10 @@ def _readiness(found: Readiness, today: dt.date, width: float) -> list[Flowable]
         ("Documents overdue for review", figures.get("documents_overdue_for_review", 0)),
         ("Days since the last management review", "None held" if days is None else days),
         ("Open findings of the last external audit", figures.get("open_external_findings", 0)),
+        (
+            "Evidence of 4.1, 4.2 and 6.1 (issues, interested parties, rated risks)",
+            " · ".join(str((figures.get("planning_evidence") or {}).get(c, 0)) for c in ("4.1", "4.2", "6.1")),
+        ),
     ]
     out += [
         Paragraph("Figures", STYLES.h3),

@@ -35,6 +35,7 @@ from ..models import (
 )
 from .audit_trail import recorded_change, register_audited
 from .references import next_reference
+from .risks import planning_evidence
 from .standards import find_standard
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect, facts_provider
@@ -532,6 +533,7 @@ WEIGHTS = {
     "late_management_review": (10, 10),
     "open_finding_major": (15, 30),
     "open_finding_minor": (3, 12),
+    "planning_evidence": (3, 3),  # per gap of 4.1, 4.2 or 6.1 evidence
 }
 
 
@@ -557,6 +559,8 @@ class OrganisationFacts:
     coverage_percent: float | None
     uncovered: list[str]
     last_review: dt.date | None
+    #: evidence of 4.1, 4.2 and 6.1 in the context and risk registers (services.risks.planning_evidence)
+    planning: Any = None
 
 
 def _coverage_summary(today: dt.date, standard: str) -> tuple[list[str], float | None]:
@@ -612,6 +616,7 @@ def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> Organ
         coverage_percent,
         uncovered,
         last_review,
+        planning_evidence(today),
     )
     return facts
 
@@ -684,6 +689,9 @@ def readiness(
         len(other_findings),
         f"{_n(len(other_findings), 'other finding')} of the last external audit still open",
     )
+    planning = facts.planning
+    for clause, message, link in planning.gaps if planning else ():
+        add("planning_evidence", 1, f"{clause}: {message}", link)
     score = max(0, 100 - sum(r.points for r in reasons))
     figures = {
         "open_major_ncs": majors,
@@ -695,6 +703,7 @@ def readiness(
         "documents_overdue_for_review": overdue_documents,
         "days_since_management_review": (today - last_review).days if last_review else None,
         "open_external_findings": len(findings),
+        "planning_evidence": dict(planning.counts) if planning else {},
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
 

@@ -332,3 +332,50 @@ def _completed(review: ContextReview, result: FireResult, actor: Actor, now: dt.
 @effect("context_review", "cancel")
 def _cancelled(review: ContextReview, result: FireResult, actor: Actor, now: dt.datetime) -> None:
     review.cancel_reason = result.data["reason"]
+
+
+# --------------------------------------------------------------------------- My work and the digest
+
+
+def work_items(actor: Actor, today: dt.date) -> list[Any]:
+    """Context reviews the user chairs that are open, and the issues and parties they own whose review is near."""
+    from .dashboard import WorkItem
+    from .risks import WORK_HORIZON
+
+    horizon = today + WORK_HORIZON
+    items: list[Any] = []
+    reviews = db.session.scalars(
+        select(ContextReview).where(ContextReview.chair_id == actor.id, ContextReview.state.in_(ContextReview.OPEN_STATES))
+    )
+    for review in reviews:
+        what = "Start the context review" if review.state == "planned" else "Complete the context review"
+        items.append(
+            WorkItem(
+                "context_review",
+                review.id,
+                review.reference,
+                review.title,
+                review.state_label,
+                [what],
+                review.planned_for,
+                review.is_overdue(today),
+            )
+        )
+    for model, kind, label in ((ContextIssue, "context_issue", "title"), (InterestedParty, "interested_party", "name")):
+        rows = db.session.scalars(
+            select(model).where(model.owner_id == actor.id, model.active.is_(True), model.review_on <= horizon)
+        )
+        for row in rows:
+            items.append(
+                WorkItem(
+                    kind,
+                    row.id,
+                    row.reference,
+                    getattr(row, label),
+                    "Review due",
+                    ["Review and update it"],
+                    row.review_on,
+                    row.review_on < today,
+                )
+            )
+    return items

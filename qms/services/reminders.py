@@ -34,6 +34,11 @@ KIND_LABELS = {
     "survey": "Survey",
     "certification": "Certification",
     "review_action": "Review action",
+    "risk": "Risk",
+    "risk_action": "Risk treatment action",
+    "context_review": "Context review",
+    "context_issue": "Context issue",
+    "interested_party": "Interested party",
 }
 _ENDPOINTS = {
     "nc": ("nonconformities.detail", "nc_id"),
@@ -43,6 +48,11 @@ _ENDPOINTS = {
     "complaint": ("complaints.detail", "complaint_id"),
     "survey": ("surveys.detail", "survey_id"),
     "certification": ("certifications.detail", "certification_id"),
+    "risk": ("risks.detail", "risk_id"),
+    "risk_action": ("risks.action_detail", "action_id"),
+    "context_review": ("context.review_detail", "review_id"),
+    "context_issue": ("context.issue", "issue_id"),
+    "interested_party": ("context.party", "party_id"),
 }
 
 

@@ -842,3 +842,112 @@ def clause_evidence(clauses: Iterable[str], limit: int = 8) -> dict[str, dict[st
         if entries:
             result[clause] = {"count": count, "entries": entries}
     return result
+
+
+# --------------------------------------------------------------------------- My work and the digest
+
+#: a risk or context item whose review is this close shows on My work (the digest keeps its own horizon)
+WORK_HORIZON = dt.timedelta(days=30)
+
+
+def work_items(actor: Actor, today: dt.date) -> list[Any]:
+    """The risks the user owns that need them (rating, treatment, a review due or a re-rating asked) and
+    the risk treatment actions they can move (their own, or to verify)."""
+    from .dashboard import WorkItem
+    from .workflow import available_events_many
+
+    items: list[Any] = []
+    horizon = today + WORK_HORIZON
+    risks = list(
+        db.session.scalars(
+            select(Risk).where(
+                Risk.owner_id == actor.id,
+                or_(
+                    Risk.state.in_(("identified", "assessed", "treatment_planned")),
+                    (Risk.state == "monitored") & (Risk.rerating_requested.is_(True) | (Risk.next_review_on <= horizon)),
+                ),
+            )
+        )
+    )
+    by_id = {risk.id: risk for risk in risks}
+    for risk_id, events in available_events_many(risks, actor, today).items():
+        risk = by_id[risk_id]
+        allowed = [a.event.label for a in events if a.allowed]
+        due = risk.next_review_on if risk.state == "monitored" else None
+        if risk.state == "monitored":
+            allowed = (["Re-rate: it happened"] if risk.rerating_requested else []) + ["Risk review due"]
+        elif risk.rerating_requested:
+            allowed.insert(0, "Re-rate: it happened")
+        if not allowed:
+            continue  # e.g. a treatment whose actions are still running: the actions are the work
+        items.append(
+            WorkItem("risk", risk.id, risk.reference, risk.title, risk.state_label, allowed, due, bool(due and due < today))
+        )
+    rta = RiskTreatmentAction
+    actions = list(db.session.scalars(select(rta).where(rta.state.in_(("planned", "in_progress", "implemented")))))
+    actions_by_id = {action.id: action for action in actions}
+    for action_id, events in available_events_many(actions, actor, today).items():
+        allowed = [a.event.label for a in events if a.allowed]
+        if allowed:
+            action = actions_by_id[action_id]
+            items.append(
+                WorkItem(
+                    "risk_action",
+                    action.id,
+                    action.reference,
+                    action.title,
+                    action.state_label,
+                    allowed,
+                    action.due_date,
+                    action.is_overdue(today),
+                )
+            )
+    return items
+
+
+# --------------------------------------------------------------------------- certification readiness
+
+
+@dataclass(frozen=True)
+class PlanningEvidence:
+    """Evidence of ISO 9001 4.1, 4.2 and 6.1 in the registers: counts per clause, and each gap with its reason."""
+
+    counts: dict[str, int]
+    gaps: tuple[tuple[str, str, str], ...]  # (clause, reason, link)
+
+
+def planning_evidence(today: dt.date) -> PlanningEvidence:
+    """What an auditor samples for 4.1, 4.2 and 6.1, counted in a few queries."""
+    from ..models import ContextReview, InterestedParty
+
+    issues = dict(
+        db.session.execute(
+            select(ContextIssue.swot, func.count()).where(ContextIssue.active.is_(True)).group_by(ContextIssue.swot)
+        ).all()
+    )
+    internal = issues.get("strength", 0) + issues.get("weakness", 0)
+    external = issues.get("opportunity", 0) + issues.get("threat", 0)
+    parties = db.session.scalar(select(func.count()).where(InterestedParty.active.is_(True))) or 0
+    last_review = db.session.scalar(select(func.max(ContextReview.completed_at)).where(ContextReview.state == "completed"))
+    rated = db.session.scalar(select(func.count()).where(Risk.state.in_(RATED_STATES))) or 0
+    overdue = (
+        db.session.scalar(select(func.count()).where(Risk.state == "monitored", Risk.next_review_on < today)) or 0
+    )
+    gaps: list[tuple[str, str, str]] = []
+    if not internal:
+        gaps.append(("4.1", "No internal issue (strength or weakness) is recorded", "/context"))
+    if not external:
+        gaps.append(("4.1", "No external issue (opportunity or threat) is recorded", "/context"))
+    if last_review is None:
+        gaps.append(("4.1", "No context review (with the climate-change question) has been completed", "/context/reviews"))
+    elif (today - last_review.date()).days > 365:
+        days = (today - last_review.date()).days
+        gaps.append(("4.1", f"The last context review was completed {days} days ago", "/context/reviews"))
+    if not parties:
+        gaps.append(("4.2", "No interested party is recorded with its relevant requirements", "/context/parties"))
+    if not rated:
+        gaps.append(("6.1", "No risk on the register has been rated", "/risks"))
+    if overdue:
+        noun = "risk is" if overdue == 1 else "risks are"
+        gaps.append(("6.1", f"{overdue} {noun} overdue for review", "/risks?due=1"))
+    return PlanningEvidence({"4.1": internal + external, "4.2": parties, "6.1": rated}, tuple(gaps))

@@ -247,6 +247,12 @@ class ReadinessFiguresSchema(Schema):
     documents_overdue_for_review = fields.Integer(required=True)
     days_since_management_review = fields.Integer(allow_none=True, required=True)
     open_external_findings = fields.Integer(required=True)
+    planning_evidence = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "Register entries evidencing 4.1 (issues), 4.2 (interested parties), 6.1 (rated risks)"},
+    )
 
 
 class ReadinessSchema(Schema):
