@@ -345,7 +345,9 @@ def work_items(actor: Actor, today: dt.date) -> list[Any]:
     horizon = today + WORK_HORIZON
     items: list[Any] = []
     reviews = db.session.scalars(
-        select(ContextReview).where(ContextReview.chair_id == actor.id, ContextReview.state.in_(ContextReview.OPEN_STATES))
+        select(ContextReview).where(
+            ContextReview.chair_id == actor.id, ContextReview.state.in_(ContextReview.OPEN_STATES)
+        )
     )
     for review in reviews:
         what = "Start the context review" if review.state == "planned" else "Complete the context review"

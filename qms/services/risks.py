@@ -864,7 +864,8 @@ def work_items(actor: Actor, today: dt.date) -> list[Any]:
                 Risk.owner_id == actor.id,
                 or_(
                     Risk.state.in_(("identified", "assessed", "treatment_planned")),
-                    (Risk.state == "monitored") & (Risk.rerating_requested.is_(True) | (Risk.next_review_on <= horizon)),
+                    (Risk.state == "monitored")
+                    & (Risk.rerating_requested.is_(True) | (Risk.next_review_on <= horizon)),
                 ),
             )
         )
@@ -881,7 +882,9 @@ def work_items(actor: Actor, today: dt.date) -> list[Any]:
         if not allowed:
             continue  # e.g. a treatment whose actions are still running: the actions are the work
         items.append(
-            WorkItem("risk", risk.id, risk.reference, risk.title, risk.state_label, allowed, due, bool(due and due < today))
+            WorkItem(
+                "risk", risk.id, risk.reference, risk.title, risk.state_label, allowed, due, bool(due and due < today)
+            )
         )
     rta = RiskTreatmentAction
     actions = list(db.session.scalars(select(rta).where(rta.state.in_(("planned", "in_progress", "implemented")))))
@@ -928,18 +931,20 @@ def planning_evidence(today: dt.date) -> PlanningEvidence:
     internal = issues.get("strength", 0) + issues.get("weakness", 0)
     external = issues.get("opportunity", 0) + issues.get("threat", 0)
     parties = db.session.scalar(select(func.count()).where(InterestedParty.active.is_(True))) or 0
-    last_review = db.session.scalar(select(func.max(ContextReview.completed_at)).where(ContextReview.state == "completed"))
-    rated = db.session.scalar(select(func.count()).where(Risk.state.in_(RATED_STATES))) or 0
-    overdue = (
-        db.session.scalar(select(func.count()).where(Risk.state == "monitored", Risk.next_review_on < today)) or 0
+    last_review = db.session.scalar(
+        select(func.max(ContextReview.completed_at)).where(ContextReview.state == "completed")
     )
+    rated = db.session.scalar(select(func.count()).where(Risk.state.in_(RATED_STATES))) or 0
+    overdue = db.session.scalar(select(func.count()).where(Risk.state == "monitored", Risk.next_review_on < today)) or 0
     gaps: list[tuple[str, str, str]] = []
     if not internal:
         gaps.append(("4.1", "No internal issue (strength or weakness) is recorded", "/context"))
     if not external:
         gaps.append(("4.1", "No external issue (opportunity or threat) is recorded", "/context"))
     if last_review is None:
-        gaps.append(("4.1", "No context review (with the climate-change question) has been completed", "/context/reviews"))
+        gaps.append(
+            ("4.1", "No context review (with the climate-change question) has been completed", "/context/reviews")
+        )
     elif (today - last_review.date()).days > 365:
         days = (today - last_review.date()).days
         gaps.append(("4.1", f"The last context review was completed {days} days ago", "/context/reviews"))

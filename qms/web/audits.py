@@ -469,10 +469,14 @@ def _clause_titles(audit: Audit) -> dict[str, str]:
 def _render_checklist(audit: Audit, failed: dict[int, dict[str, Any]] | None = None, status: int = 200) -> Any:
     items = list(audit.items)
     answering = can_answer(audit, current_user)
+    from ..services.risks import clause_evidence
+
+    groups = _grouped(items)
     page = render_template(
         "audits/checklist.html",
         audit=audit,
-        groups=_grouped(items),
+        groups=groups,
+        register_evidence=clause_evidence(clause for clause, _ in groups),
         titles=_clause_titles(audit),
         results=RESULTS,
         evidence=evidence_of(items),

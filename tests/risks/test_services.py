@@ -194,3 +194,20 @@ def test_review_input_e_from_the_register(org):
     assert figures["treatments"] == [
         {"risk": risk.reference, "title": risk.title, "inherent": 20, "residual": 10, "effective": True}
     ]
+
+
+def test_the_management_review_compiles_input_e_from_the_register(org):
+    from qms.services.reviews import compile_inputs, missing_inputs, plan_management_review
+
+    today = dt.date.today()
+    review = plan_management_review(
+        org.quality, title="MR", planned_for=today, period_start=today - dt.timedelta(days=90), period_end=today
+    )
+    compile_inputs(review, org.quality)
+    assert "risks_opportunities" in missing_inputs(review)  # an empty register cannot tell
+    risk_in_state(org, "monitored")
+    compile_inputs(review, org.quality)
+    assert "risks_opportunities" not in missing_inputs(review)
+    figures = review.inputs["risks_opportunities"]["compiled"]
+    assert figures["open_risks"] == 1 and figures["by_level"]["Medium"] == 1
+    assert figures["treatment_actions_verified"] == 1 and figures["treatments"][0]["effective"] is True

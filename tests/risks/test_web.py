@@ -129,3 +129,19 @@ def test_accept_needs_the_managers_signature(app, org):
     )
     assert right.status_code == 302
     assert "risk accepted" in text(client.get(f"/risks/{risk.id}"))
+
+
+def test_dashboard_heat_map_my_work_and_the_checklist_evidence(app, org):
+    from ..helpers import audit_in_state
+
+    risk = risk_in_state(org, "accepted", likelihood=3, impact=3, clause_refs=["8.5.1"])
+    client = signed_in(app, org.owner)
+    dashboard = text(client.get("/"))
+    assert 'id="risk-panel"' in dashboard and "Likelihood 3 × impact 3: 1 risk (medium)" in dashboard
+    risk.next_review_on = dt.date.today() - dt.timedelta(days=1)
+    db.session.commit()
+    work = text(client.get("/my-work"))
+    assert risk.reference in work and "Risk review due" in work
+    audit = audit_in_state(org, "in_progress", clauses=("8.5",))
+    page = text(signed_in(app, org.auditor).get(f"/audits/{audit.id}/checklist"))
+    assert "Register entries evidencing 8.5" in page and risk.reference in page

@@ -251,7 +251,9 @@ class ReadinessFiguresSchema(Schema):
         keys=fields.String(),
         values=fields.Integer(),
         required=True,
-        metadata={"description": "Register entries evidencing 4.1 (issues), 4.2 (interested parties), 6.1 (rated risks)"},
+        metadata={
+            "description": "Register entries evidencing 4.1 (issues), 4.2 (interested parties), 6.1 (rated risks)"
+        },
     )
 
 
