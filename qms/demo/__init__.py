@@ -3,7 +3,7 @@
 Everything goes through the services, so the demo history, signatures and
 audit trail are exactly what real use produces. One module per area: ``users``,
 ``nonconformities``, ``certifications``, ``audits``, ``surveys``, ``complaints``,
-``reviews`` and ``implementation``; ``large`` bulk-loads the large organisation instead.
+``reviews``, ``implementation`` and ``risks`` (with the context); ``large`` bulk-loads the large organisation instead.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .complaints import seed_complaints
 from .implementation import seed_board
 from .nonconformities import _seed_nonconformities
 from .reviews import _seed_reviews
+from .risks import seed_risks
 from .surveys import seed_survey
 from .users import DEMO_PASSWORD, DEMO_USERS
 
@@ -36,7 +37,9 @@ def seed_demo(today: dt.date | None = None) -> str:
     complaint_count = seed_complaints(users, today)
     review_count = _seed_reviews(users, today)
     seed_board(users)
+    risk_count = seed_risks(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
-        f"{responses} survey responses, {complaint_count} complaints and {certification_count} certifications."
+        f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications "
+        f"and {risk_count} risks with the context of the organisation."
     )
