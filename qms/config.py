@@ -60,6 +60,13 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "QMS_UPLOAD_FOLDER": os.environ.get("QMS_UPLOAD_FOLDER", str(instance_path / "uploads")),
         "QMS_COMPLAINT_ACK_DAYS": _days("QMS_COMPLAINT_ACK_DAYS", 2),
         "QMS_COMPLAINT_RESOLVE_DAYS": _days("QMS_COMPLAINT_RESOLVE_DAYS", 20),
+        # the risk register: likelihood and impact from 1 to the scale; review cadence by rating
+        "QMS_RISK_SCALE": _risk_scale(),
+        "QMS_RISK_REVIEW_DAYS": {
+            "high": _days("QMS_RISK_REVIEW_DAYS_HIGH", 90),
+            "medium": _days("QMS_RISK_REVIEW_DAYS_MEDIUM", 180),
+            "low": _days("QMS_RISK_REVIEW_DAYS_LOW", 365),
+        },
         # how long each server process reuses the dashboard's figures (0: count on every view)
         "QMS_DASHBOARD_CACHE_SECONDS": _cache_seconds(),
         **_background_and_mail(),
@@ -135,4 +142,14 @@ def _proxy_count() -> int:
     raw = os.environ.get("QMS_PROXY_COUNT", "0").strip()
     if not raw.isdigit() or int(raw) > 5:
         raise ValueError(f"QMS_PROXY_COUNT must be the number of reverse proxies (0–5), not {raw!r}")
+    return int(raw)
+
+
+def _risk_scale() -> int:
+    """QMS_RISK_SCALE: the points of the likelihood and impact scales (3–10, default 5: a 5 × 5 matrix)."""
+    raw = os.environ.get("QMS_RISK_SCALE")
+    if raw is None:
+        return 5
+    if not raw.strip().isdigit() or not 3 <= int(raw) <= 10:
+        raise ValueError(f"QMS_RISK_SCALE must be a whole number from 3 to 10, not {raw!r}")
     return int(raw)

@@ -211,3 +211,26 @@ def test_the_management_review_compiles_input_e_from_the_register(org):
     figures = review.inputs["risks_opportunities"]["compiled"]
     assert figures["open_risks"] == 1 and figures["by_level"]["Medium"] == 1
     assert figures["treatment_actions_verified"] == 1 and figures["treatments"][0]["effective"] is True
+
+
+def test_a_configured_scale_rates_on_its_own_grid(app, org):
+    app.config["QMS_RISK_SCALE"] = 3
+    app.config["QMS_RISK_REVIEW_DAYS"] = {"high": 30, "medium": 60, "low": 120}
+    risk = new_risk(org)
+    assert risk.scale == 3
+    with pytest.raises(InvalidData, match="from 1 to 3"):
+        fire(risk, "assess", org.quality, {"likelihood": 4, "impact": 1})
+    fire(risk, "assess", org.quality, {"likelihood": 3, "impact": 3})
+    fire(risk, "accept", org.manager, {"rationale": "x"}, signature_password=PASSWORD)
+    assert risk.level == "high" and risk.next_review_on == dt.date.today() + dt.timedelta(days=30)
+    assert heat_map().scale == 3 and heat_map().count(3, 3) == 1
+
+
+def test_the_scale_from_the_environment(monkeypatch):
+    from qms.config import _risk_scale
+
+    monkeypatch.setenv("QMS_RISK_SCALE", "4")
+    assert _risk_scale() == 4
+    monkeypatch.setenv("QMS_RISK_SCALE", "11")
+    with pytest.raises(ValueError, match="from 3 to 10"):
+        _risk_scale()
