@@ -49,6 +49,7 @@ from qms.services.tokens import create_token
 
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_process
+from ..risks.helpers import planning_ids
 from ..surveys.test_services import QUESTIONS as SURVEY_QUESTIONS
 
 #: generated requests per operation and mode; `make fuzz` raises it (QMS_FUZZ_EXAMPLES, 500 there) to search harder
@@ -65,6 +66,9 @@ ISO = "/api/v1/reviews/iso-change/{review_id}"
 ORG = "/api/v1/reviews/org-change/{review_id}"
 MR = "/api/v1/reviews/management/{review_id}"
 ITEM = "/api/v1/implementation/{implementation_id}"
+RISK = "/api/v1/risks/{risk_id}"
+RTA = "/api/v1/risk-treatment-actions/{action_id}"
+CRV = "/api/v1/context/reviews/{review_id}"
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),
     ("POST", "/api/v1/nonconformities"),
@@ -208,6 +212,39 @@ OPERATIONS = [
     ("POST", f"{ITEM}/events/{{event}}"),
     ("POST", f"{ITEM}/evidence"),
     ("DELETE", f"{ITEM}/evidence/{{index}}"),
+    # the risk register and the context of the organisation
+    ("GET", "/api/v1/risks"),
+    ("POST", "/api/v1/risks"),
+    ("GET", "/api/v1/risks/heat-map"),
+    ("GET", RISK),
+    ("PATCH", RISK),
+    ("GET", f"{RISK}/history"),
+    ("GET", f"{RISK}/events"),
+    ("POST", f"{RISK}/events/{{event}}"),
+    ("GET", f"{RISK}/treatment-actions"),
+    ("POST", f"{RISK}/treatment-actions"),
+    ("GET", f"{NC}/realised-risks"),
+    ("POST", f"{NC}/realised-risks"),
+    ("GET", "/api/v1/risk-treatment-actions"),
+    ("GET", RTA),
+    ("GET", f"{RTA}/history"),
+    ("GET", f"{RTA}/events"),
+    ("POST", f"{RTA}/events/{{event}}"),
+    ("GET", "/api/v1/context/issues"),
+    ("POST", "/api/v1/context/issues"),
+    ("GET", "/api/v1/context/issues/{issue_id}"),
+    ("PATCH", "/api/v1/context/issues/{issue_id}"),
+    ("GET", "/api/v1/context/parties"),
+    ("POST", "/api/v1/context/parties"),
+    ("GET", "/api/v1/context/parties/{party_id}"),
+    ("PATCH", "/api/v1/context/parties/{party_id}"),
+    ("GET", "/api/v1/context/summary.pdf"),
+    ("GET", "/api/v1/context/reviews"),
+    ("POST", "/api/v1/context/reviews"),
+    ("GET", CRV),
+    ("GET", f"{CRV}/history"),
+    ("GET", f"{CRV}/events"),
+    ("POST", f"{CRV}/events/{{event}}"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -284,7 +321,13 @@ def existing_ids(org) -> dict[str, int]:
     build_board(org.quality)
     item = item_for_process(process)
     add_evidence(item, org.quality, kind="url", ref="https://intranet.example.test/flow")
+    # a risk whose treatment is planned with one action (the same id as the corrective action's), an
+    # issue, an interested party and a context review (the same id as the reviews')
+    planning = planning_ids(org)
     return {
+        "risk_id": planning["planned_risk"],
+        "issue_id": planning["issue"],
+        "party_id": planning["party"],
         "audit_id": audit.id,
         "item_id": audit.items[0].id,
         "programme_id": programme.id,
