@@ -404,11 +404,20 @@ def risks_raised_from(kind: str, record_id: int) -> list[Risk]:
     return list(db.session.scalars(select(Risk).where(column == record_id).order_by(Risk.id)))
 
 
-def citable_risks() -> list[tuple[int, str]]:
-    """(id, "RSK-… title") of the open risks, for the NC page's choice."""
-    rows = db.session.execute(
-        select(Risk.id, Risk.reference, Risk.title).where(Risk.state.in_(OPEN_STATES)).order_by(Risk.id.desc())
-    )
+def citable_risks(process_name: str = "", limit: int = 50) -> list[tuple[int, str]]:
+    """(id, "RSK-… title") of open risks for the NC page's choice: those of the NC's process first, then
+    the highest rated; at most ``limit`` (others are cited by their reference)."""
+    query = select(Risk.id, Risk.reference, Risk.title).where(Risk.state.in_(OPEN_STATES))
+    rows: list[Any] = []
+    if process_name:
+        same = select(Process.id).where(Process.name == process_name).scalar_subquery()
+        rows = list(db.session.execute(query.where(Risk.process_id == same).order_by(Risk.id.desc()).limit(limit)))
+    if len(rows) < limit:
+        seen = [row[0] for row in rows]
+        others = query.order_by(Risk.current_score.desc().nulls_last(), Risk.id.desc()).limit(limit - len(rows))
+        if seen:
+            others = others.where(Risk.id.not_in(seen))
+        rows += list(db.session.execute(others))
     return [(rid, f"{ref} — {title}") for rid, ref, title in rows]
 
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -22,7 +23,16 @@ from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
 from ..errors import status_of
-from ..models import LEVEL_LABELS, SOURCE_LABELS, TREATMENT_LABELS, Nonconformity, Process, Risk, RiskTreatmentAction
+from ..models import (
+    LEVEL_LABELS,
+    SOURCE_LABELS,
+    TREATMENT_LABELS,
+    Nonconformity,
+    Process,
+    Risk,
+    RiskRealisation,
+    RiskTreatmentAction,
+)
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
 from ..services.risks import (
@@ -49,7 +59,13 @@ PER_PAGE = 25
 
 
 def _risk_or_404(risk_id: int) -> Risk:
-    return db.session.get(Risk, risk_id) or abort(404)
+    """The risk with what its page shows loaded in a fixed number of queries."""
+    options = (
+        selectinload(Risk.actions).selectinload(RiskTreatmentAction.owner),
+        selectinload(Risk.realisations).selectinload(RiskRealisation.nonconformity),
+        selectinload(Risk.realisations).selectinload(RiskRealisation.cited_by),
+    )
+    return db.session.get(Risk, risk_id, options=options) or abort(404)
 
 
 def _action_or_404(action_id: int) -> RiskTreatmentAction:
@@ -300,6 +316,15 @@ add_record_routes(
 # --------------------------------------------------------------------------- NC → risk
 
 
+def _risk_choice(form: Any) -> Any:
+    """The risk chosen in the list, or typed by its reference (RSK-2026-0042)."""
+    typed = str(form.get("risk_reference", "")).strip().upper()[:30]
+    if typed:
+        found = db.session.scalar(select(Risk.id).where(Risk.reference == typed))
+        return found if found is not None else -1
+    return form.get("risk_id")
+
+
 @bp.route("/nonconformities/<id:nc_id>/realised-risks", methods=["POST"])
 @login_required
 def cite(nc_id: int) -> Any:
@@ -308,7 +333,7 @@ def cite(nc_id: int) -> Any:
         abort(403)
     try:
         realisation = cite_realised_risk(
-            nc, current_user, risk_id=request.form.get("risk_id"), note=request.form.get("note", "")
+            nc, current_user, risk_id=_risk_choice(request.form), note=request.form.get("note", "")
         )
     except InvalidData as exc:
         from .nonconformities import _render_detail as render_nc
@@ -337,7 +362,7 @@ def risk_links(kind: str, record: Any) -> dict[str, Any]:
     if kind == "nonconformity":
         links["realised"] = realised_risks_of(record)
         links["can_cite"] = current_user.has_role(*CITE_ROLES)
-        links["choices"] = citable_risks() if links["can_cite"] else []
+        links["choices"] = citable_risks(record.process) if links["can_cite"] else []
         links["errors"] = g.get("risk_cite_errors", {})
         links["values"] = g.get("risk_cite_values", {})
     return links

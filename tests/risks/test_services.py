@@ -234,3 +234,30 @@ def test_the_scale_from_the_environment(monkeypatch):
     monkeypatch.setenv("QMS_RISK_SCALE", "11")
     with pytest.raises(ValueError, match="from 3 to 10"):
         _risk_scale()
+
+
+def test_my_work_and_the_digest_list_due_risk_and_context_reviews(app, org):
+    from qms.services.context import plan_context_review, save_issue
+    from qms.services.dashboard import work_for
+    from qms.services.reminders import KIND_LABELS, digest_items
+
+    today = dt.date.today()
+    risk = risk_in_state(org, "accepted", likelihood=5, impact=5)
+    assert risk.reference not in {i.reference for i in digest_items(org.owner, today)}  # due in 90 days
+    risk.next_review_on = today - dt.timedelta(days=2)
+    db.session.commit()
+    fresh = new_risk(org, title="Not rated yet")
+    review = plan_context_review(org.quality, title="Context", planned_for=today + dt.timedelta(days=3))
+    issue = save_issue(
+        org.quality, {"title": "Old issue", "swot": "weakness", "owner_id": org.owner.id, "review_on": today}
+    )
+    owner = {i.reference: i for i in work_for(org.owner, today)}
+    assert owner[risk.reference].overdue and owner[risk.reference].actions == ["Risk review due"]
+    assert owner[fresh.reference].actions == ["Assess (rate)"] and owner[fresh.reference].due is None
+    assert owner[issue.reference].actions == ["Review and update it"]
+    digest = {i.reference: i for i in digest_items(org.owner, today)}
+    assert risk.reference in digest and fresh.reference not in digest  # undated work is not in the digest
+    quality = {i.reference: i for i in digest_items(org.quality, today)}
+    assert quality[review.reference].actions == ["Start the context review"]
+    assert KIND_LABELS["risk"] == "Risk" and KIND_LABELS["context_review"] == "Context review"
+    assert risk.reference not in {i.reference for i in work_for(org.viewer, today)}

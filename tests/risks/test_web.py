@@ -91,7 +91,11 @@ def test_nc_page_cites_the_realised_risk_and_raises_one(app, org):
     bad = client.post(f"/nonconformities/{nc.id}/realised-risks", data={"risk_id": "999999"})
     assert bad.status_code == 422 and "Risk no such risk" in text(bad)
     assert row_count(RiskRealisation) == 0
-    done = client.post(f"/nonconformities/{nc.id}/realised-risks", data={"risk_id": risk.id, "note": "Again"})
+    typo = client.post(f"/nonconformities/{nc.id}/realised-risks", data={"risk_reference": "RSK-1999-0001"})
+    assert typo.status_code == 422
+    done = client.post(
+        f"/nonconformities/{nc.id}/realised-risks", data={"risk_reference": risk.reference.lower(), "note": "Again"}
+    )
     assert done.status_code == 302
     page = text(client.get(f"/risks/{risk.id}"))
     assert "Re-rating asked" in page and nc.reference in page
