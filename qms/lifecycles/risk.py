@@ -26,6 +26,15 @@ def _treatment_done(ctx: GuardContext) -> str | None:
     return None
 
 
+def _owner_or_quality(ctx: GuardContext) -> str | None:
+    """A process owner acts on the risks they own; quality officers and managers on any."""
+    if ctx.actor.roles & {QO, MGR} or ctx.fact("owner_id") == ctx.actor.id:
+        return None
+    return "Only the risk's owner, a quality officer or a manager can do this"
+
+
+_owner = Guard("risk_owner_or_quality", _owner_or_quality, "The risk's owner, a quality officer or a manager")
+
 _rating = (
     Field("likelihood", "Likelihood", "integer", help="1 (rare) to the top of the scale (almost certain)"),
     Field("impact", "Impact", "integer", help="1 (negligible) to the top of the scale (severe)"),
@@ -60,6 +69,7 @@ LIFECYCLE = Lifecycle(
             ("identified",),
             "assessed",
             roles(QO, MGR, PO),
+            guards=(_owner,),
             fields=(*_rating, Field("rationale", "Why this rating", required=False)),
         ),
         Event(
@@ -68,6 +78,7 @@ LIFECYCLE = Lifecycle(
             ("assessed",),
             "treatment_planned",
             roles(QO, MGR, PO),
+            guards=(_owner,),
             fields=(
                 Field("treatment", "Treatment", "choice", choices=TREATMENTS),
                 Field("treatment_plan", "Treatment plan"),
@@ -97,6 +108,7 @@ LIFECYCLE = Lifecycle(
             ("monitored",),
             "monitored",
             roles(QO, MGR, PO),
+            guards=(_owner,),
             fields=(
                 Field("notes", "Review notes"),
                 Field("residual_likelihood", "Residual likelihood now", "integer", required=False),
@@ -109,6 +121,7 @@ LIFECYCLE = Lifecycle(
             ("treatment_planned", "monitored"),
             "assessed",
             roles(QO, MGR, PO),
+            guards=(_owner,),
             fields=(*_rating, Field("reason", "Why it is re-assessed")),
         ),
         Event(

@@ -261,3 +261,15 @@ def test_my_work_and_the_digest_list_due_risk_and_context_reviews(app, org):
     assert quality[review.reference].actions == ["Start the context review"]
     assert KIND_LABELS["risk"] == "Risk" and KIND_LABELS["context_review"] == "Context review"
     assert risk.reference not in {i.reference for i in work_for(org.viewer, today)}
+
+
+def test_a_process_owner_acts_only_on_the_risks_they_own(org):
+    from qms.services.users import create_user
+
+    other = create_user("owner2@example.test", "Other Owner", PASSWORD, {"process_owner"})
+    risk = new_risk(org)  # owned by org.owner
+    with pytest.raises(GuardFailed, match="Only the risk's owner"):
+        fire(risk, "assess", other, {"likelihood": 2, "impact": 2})
+    fire(risk, "assess", org.owner, {"likelihood": 2, "impact": 2})
+    blocked = {a.event.name: a.reason for a in available_events(risk, other) if not a.allowed}
+    assert blocked["plan_treatment"] == "Only the risk's owner, a quality officer or a manager can do this"
