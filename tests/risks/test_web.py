@@ -149,3 +149,17 @@ def test_dashboard_heat_map_my_work_and_the_checklist_evidence(app, org):
     audit = audit_in_state(org, "in_progress", clauses=("8.5",))
     page = text(signed_in(app, org.auditor).get(f"/audits/{audit.id}/checklist"))
     assert "Register entries evidencing 8.5" in page and risk.reference in page
+
+
+def test_management_review_page_shows_input_e_from_the_register(app, org):
+    from qms.services.reviews import compile_inputs, plan_management_review
+
+    risk = risk_in_state(org, "monitored")
+    today = dt.date.today()
+    review = plan_management_review(
+        org.quality, title="MR", planned_for=today, period_start=today - dt.timedelta(days=30), period_end=today
+    )
+    compile_inputs(review, org.quality)
+    page = text(signed_in(app, org.viewer).get(f"/reviews/management/{review.id}"))
+    section = page.split('id="input-risks_opportunities"')[1].split("</article>")[0]
+    assert "Compiled from the system" in section and risk.reference in section and "missing" not in section
