@@ -806,7 +806,15 @@ def _render_processes(site_form: SiteForm) -> str:
         site_form=site_form,
         risks=RISK_LEVELS,
         frequency=RISK_FREQUENCY,
+        register_levels=_register_levels(),
     )
+
+
+def _register_levels() -> dict[int, str]:
+    """Per process, the rating the risk register gives it (its highest open rated risk)."""
+    from ..services.risks import process_risk_levels
+
+    return process_risk_levels()
 
 
 @bp.route("/sites", methods=["POST"])

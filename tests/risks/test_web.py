@@ -163,3 +163,10 @@ def test_management_review_page_shows_input_e_from_the_register(app, org):
     page = text(signed_in(app, org.viewer).get(f"/reviews/management/{review.id}"))
     section = page.split('id="input-risks_opportunities"')[1].split("</article>")[0]
     assert "Compiled from the system" in section and risk.reference in section and "missing" not in section
+
+
+def test_processes_page_shows_the_registers_rating(app, org):
+    process = new_process(org, risk="low")
+    risk_in_state(org, "assessed", process=process, likelihood=5, impact=5)
+    page = text(signed_in(app, org.quality).get("/processes"))
+    assert "High (risk register)" in page
