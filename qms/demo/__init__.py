@@ -14,6 +14,7 @@ from ..services.users import create_user
 from .audits import _seed_audits
 from .certifications import _seed_certifications
 from .complaints import seed_complaints
+from .documents import seed_documents
 from .implementation import seed_board
 from .nonconformities import _seed_nonconformities
 from .reviews import _seed_reviews
@@ -37,9 +38,10 @@ def seed_demo(today: dt.date | None = None) -> str:
     complaint_count = seed_complaints(users, today)
     review_count = _seed_reviews(users, today)
     seed_board(users)
+    document_count = seed_documents(users, today)
     risk_count = seed_risks(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
-        f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications "
-        f"and {risk_count} risks with the context of the organisation."
+        f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications, "
+        f"{document_count} controlled documents and {risk_count} risks with the context of the organisation."
     )

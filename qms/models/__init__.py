@@ -32,7 +32,7 @@ from .documents import (
 )
 from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
-from .nonconformities import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
+from .nonconformities import NC_ENDED_STATES, NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
 from .records import Attachment, ProgressNote
 from .reviews import (
     ACTION_STATES,
@@ -82,6 +82,7 @@ __all__ = [
     "IN_FORCE_STATES",
     "LEVEL_LABELS",
     "MANAGEMENT_REVIEW_INPUTS",
+    "NC_ENDED_STATES",
     "NC_SOURCES",
     "OUTPUT_CATEGORIES",
     "PARTY_CATEGORIES",

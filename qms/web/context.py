@@ -15,7 +15,6 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, Optional
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
@@ -34,7 +33,7 @@ from ..services.context import (
     swot_board,
 )
 from .audits import apply_errors, site_choices, user_choices
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
 
 bp = Blueprint("context", __name__)
 PER_PAGE = 25
@@ -394,7 +393,7 @@ def _render_review(review: ContextReview, failed: EventFormState | None = None, 
         events=available_events(review, current_user),
         failed=failed,
         history=history_of(review),
-        diagram=mermaid(review.lifecycle, current=review.state),
+        diagram=lifecycle_diagram(review, history_of(review)),
         lifecycle=get_lifecycle("context_review"),
         today=dt.date.today(),
     )

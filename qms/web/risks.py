@@ -18,7 +18,6 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
@@ -52,7 +51,7 @@ from ..services.risks import (
     update_risk,
 )
 from .audits import apply_errors, process_choices, user_choices
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
 
 bp = Blueprint("risks", __name__)
 PER_PAGE = 25
@@ -234,7 +233,7 @@ def _render_detail(risk: Risk, failed: EventFormState | None = None, status: int
         events=available_events(risk, current_user),
         failed=failed,
         history=history_of(risk),
-        diagram=mermaid(risk.lifecycle, current=risk.state),
+        diagram=lifecycle_diagram(risk, history_of(risk)),
         action_form=action_form,
         can_plan=risk.state == "treatment_planned" and current_user.has_role(*RISK_ROLES),
         can_edit=can_edit(risk, current_user) and not risk.is_terminal,
@@ -296,7 +295,7 @@ def _render_action(action: RiskTreatmentAction, failed: EventFormState | None = 
         events=available_events(action, current_user),
         failed=failed,
         history=history_of(action),
-        diagram=mermaid(action.lifecycle, current=action.state),
+        diagram=lifecycle_diagram(action, history_of(action)),
         today=dt.date.today(),
     )
     return page, status

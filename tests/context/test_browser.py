@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
+from ..browser import shots, sign_in  # noqa: F401  (shots is a fixture)
 from ..conftest import PASSWORD
-from ..nonconformities.test_browser import open_action, shots, sign_in  # noqa: F401  (shots is a fixture)
+from ..nonconformities.test_browser import open_action
 from ..risks.test_browser import desktop, live_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
@@ -47,7 +48,7 @@ def test_swot_parties_and_a_signed_context_review(desktop, live_server, org, sho
     page.get_by_label("Chair").select_option(label=org.manager.name)
     page.get_by_role("button", name="Plan review").click()
     open_action(page, "Start the review").get_by_role("button", name="Start the review").click()
-    page.get_by_text("The record is now in progress").wait_for()
+    page.get_by_text("is now at “In progress”").wait_for()
     review_url = page.url
 
     sign_in(page, base, org.manager.email)
@@ -59,7 +60,7 @@ def test_swot_parties_and_a_signed_context_review(desktop, live_server, org, sho
     form.get_by_label("Next review by").fill(review_on)
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Complete and sign").click()
-    page.get_by_text("The record is now completed").wait_for()
+    page.get_by_text("is now at “Completed”").wait_for()
     expect(page.locator("#climate-answer")).to_contain_text("Yes")
     expect(page.locator("#snapshot")).to_contain_text("Power rationing in droughts")
     page.screenshot(path=shots / "context-review.png", full_page=True)

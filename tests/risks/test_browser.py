@@ -5,49 +5,30 @@ the residual rating and sees the risk move on the heat map, then drills down fro
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
+from ..browser import DESKTOP, browser_context, serve, shots, sign_in  # noqa: F401  (shots is a fixture)
 from ..conftest import PASSWORD
 from ..helpers import new_process
-from ..nonconformities.test_browser import CHROMIUM, LAUNCH_ARGS, open_action, shots, sign_in  # noqa: F401  (shots is a fixture)
+from ..nonconformities.test_browser import open_action
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, csrf=True) as base:
+        yield base
 
 
 @pytest.fixture
 def desktop(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browser_context(viewport=DESKTOP) as (_, page):
         yield page
-        browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 def cell(page, likelihood: int, impact: int, count: int, level: str):
@@ -77,7 +58,7 @@ def test_manager_rates_a_risk_and_sees_it_move_after_its_treatment_is_verified(d
     form.get_by_label("Likelihood", exact=True).fill("4")
     form.get_by_label("Impact", exact=True).fill("5")
     form.get_by_role("button", name="Assess (rate)").click()
-    page.get_by_text("The record is now assessed").wait_for()
+    page.get_by_text("is now at “Assessed”").wait_for()
     expect(page.locator("#inherent-rating")).to_have_text("4 × 5 = 20")
 
     page.goto(f"{base}/risks/heat-map")
@@ -88,14 +69,14 @@ def test_manager_rates_a_risk_and_sees_it_move_after_its_treatment_is_verified(d
     form.get_by_label("Treatment", exact=True).select_option("reduce")
     form.get_by_label("Treatment plan").fill("Service contract and a spare hydraulic pump")
     form.get_by_role("button", name="Plan treatment").click()
-    page.get_by_text("The record is now treatment planned").wait_for()
+    page.get_by_text("is now at “Treatment planned”").wait_for()
     page.locator("summary.button", has_text="Add a treatment action").click()
     action_form = page.locator("details[open] form")
     action_form.get_by_label("Action").fill("Sign a preventive maintenance contract")
     action_form.get_by_label("Owner").select_option(label=org.owner.name)
     action_form.get_by_label("Due date").fill((dt.date.today() + dt.timedelta(days=21)).isoformat())
     action_form.get_by_role("button", name="Add action").click()
-    page.get_by_text("planned.").wait_for()
+    page.locator("p.flash", has_text=" planned.").wait_for()
     action_url = page.get_by_role("link", name=re.compile(r"^RTA-\d{4}-\d{4}$")).get_attribute("href")
     expect(page.get_by_role("button", name="Record the residual rating")).to_be_disabled()
     expect(page.get_by_text("1 treatment action is not verified yet")).to_be_visible()
@@ -107,14 +88,14 @@ def test_manager_rates_a_risk_and_sees_it_move_after_its_treatment_is_verified(d
     form = open_action(page, "Mark implemented")
     form.get_by_label("What was done").fill("Contract signed; spare pump in stock")
     form.get_by_role("button", name="Mark implemented").click()
-    page.get_by_text("The record is now implemented").wait_for()
+    page.get_by_text("is now at “Implemented”").wait_for()
     sign_in(page, base, org.quality.email)
     page.goto(base + action_url)
     form = open_action(page, "Verify")
     form.get_by_label("Verification notes").fill("Contract and pump seen")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Verify").click()
-    page.get_by_text("The record is now verified").wait_for()
+    page.get_by_text("is now at “Verified”").wait_for()
 
     # the manager records the residual rating: the risk moves on the heat map
     sign_in(page, base, org.manager.email)
@@ -124,7 +105,7 @@ def test_manager_rates_a_risk_and_sees_it_move_after_its_treatment_is_verified(d
     form.get_by_label("Residual impact").fill("3")
     form.get_by_label("How effective the treatment was").fill("No stoppage since the contract")
     form.get_by_role("button", name="Record the residual rating").click()
-    page.get_by_text("The record is now treated and monitored").wait_for()
+    page.get_by_text("is now at “Treated and monitored”").wait_for()
     expect(page.locator("#residual-rating")).to_have_text("2 × 3 = 6")
     page.screenshot(path=shots / "risk.png", full_page=True)
 
