@@ -128,6 +128,8 @@ def register_blueprints(app: Flask) -> None:
         surveys,
         training,
     )
+    from .web import context as context_web
+    from .web import risks as risks_web
 
     for module in (
         auth,
@@ -146,6 +148,8 @@ def register_blueprints(app: Flask) -> None:
         jobs_views,
         competence,
         training,
+        risks_web,
+        context_web,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

@@ -62,6 +62,13 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "QMS_COMPLAINT_RESOLVE_DAYS": _days("QMS_COMPLAINT_RESOLVE_DAYS", 20),
         # a competence record expiring within this many days is flagged (matrix, My work, digest)
         "QMS_COMPETENCE_EXPIRY_WARNING_DAYS": _days("QMS_COMPETENCE_EXPIRY_WARNING_DAYS", 60),
+        # the risk register: likelihood and impact from 1 to the scale; review cadence by rating
+        "QMS_RISK_SCALE": _risk_scale(),
+        "QMS_RISK_REVIEW_DAYS": {
+            "high": _days("QMS_RISK_REVIEW_DAYS_HIGH", 90),
+            "medium": _days("QMS_RISK_REVIEW_DAYS_MEDIUM", 180),
+            "low": _days("QMS_RISK_REVIEW_DAYS_LOW", 365),
+        },
         # how long each server process reuses the dashboard's figures (0: count on every view)
         "QMS_DASHBOARD_CACHE_SECONDS": _cache_seconds(),
         **_session_limits(),
@@ -197,3 +204,13 @@ def _session_limits() -> dict[str, object]:
         # the session cookie lives no longer than the session may
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=int(hours)),
     }
+
+
+def _risk_scale() -> int:
+    """QMS_RISK_SCALE: the points of the likelihood and impact scales (3–10, default 5: a 5 × 5 matrix)."""
+    raw = os.environ.get("QMS_RISK_SCALE")
+    if raw is None:
+        return 5
+    if not raw.strip().isdigit() or not 3 <= int(raw) <= 10:
+        raise ValueError(f"QMS_RISK_SCALE must be a whole number from 3 to 10, not {raw!r}")
+    return int(raw)

@@ -99,6 +99,11 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(training.blp)
     api.register_blueprint(security.blp)
     api.register_blueprint(audit_trail_api.blp)
+    from . import context, risks
+
+    api.register_blueprint(risks.blp)
+    api.register_blueprint(risks.actions_blp)
+    api.register_blueprint(context.blp)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

@@ -3,7 +3,7 @@
 Everything goes through the services, so the demo history, signatures and
 audit trail are exactly what real use produces. One module per area: ``users``,
 ``nonconformities``, ``certifications``, ``audits``, ``surveys``, ``complaints``,
-``reviews``, ``implementation`` and ``competence``; ``large`` bulk-loads the large organisation instead.
+``reviews``, ``implementation``, ``competence`` and ``risks`` (with the context); ``large`` bulk-loads the large organisation instead.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .documents import seed_documents
 from .implementation import seed_board
 from .nonconformities import _seed_nonconformities
 from .reviews import _seed_reviews
+from .risks import seed_risks
 from .surveys import seed_survey
 from .users import DEMO_PASSWORD, DEMO_USERS
 
@@ -43,8 +44,10 @@ def seed_demo(today: dt.date | None = None) -> str:
     seed_board(users)
     document_count = seed_documents(users, today)
     session_count = seed_competence(users, today)
+    risk_count = seed_risks(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
         f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications, "
-        f"{document_count} controlled documents and {session_count} training sessions."
+        f"{document_count} controlled documents, {session_count} training sessions "
+        f"and {risk_count} risks with the context of the organisation."
     )

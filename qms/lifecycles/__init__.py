@@ -29,6 +29,9 @@ LIFECYCLE_NAMES = (
     "complaint",
     "survey",
     "training_session",
+    "risk",
+    "risk_treatment",
+    "context_review",
 )
 
 

@@ -39,6 +39,7 @@ from .competence import (
     TrainingSession,
 )
 from .complaints import CHANNELS, VIRTUAL_PLATFORMS, Complaint
+from .context import PARTY_CATEGORIES, PESTLE, SWOT, ContextIssue, ContextReview, InterestedParty
 from .documents import (
     CONFIDENTIALITY,
     DOCUMENT_TYPES,
@@ -69,6 +70,7 @@ from .reviews import (
     OrgChangeReview,
     ReviewAction,
 )
+from .risks import LEVEL_LABELS, SOURCE_LABELS, TREATMENT_LABELS, Risk, RiskRealisation, RiskTreatmentAction
 from .standards import ImportedMapping, ImportedStandard, StandardEditionStatus
 from .surveys import (
     QUESTION_KINDS,
@@ -100,10 +102,13 @@ __all__ = [
     "GAP_STATUSES",
     "IMPACT_AREAS",
     "IN_FORCE_STATES",
+    "LEVEL_LABELS",
     "MANAGEMENT_REVIEW_INPUTS",
     "NC_ENDED_STATES",
     "NC_SOURCES",
     "OUTPUT_CATEGORIES",
+    "PARTY_CATEGORIES",
+    "PESTLE",
     "QUESTION_KINDS",
     "RESPONSE_SOURCES",
     "RESULTS",
@@ -116,7 +121,10 @@ __all__ = [
     "SERVQUAL_DIMENSIONS",
     "SEVERITY_LABELS",
     "SIGNING_FAILURE_KINDS",
+    "SOURCE_LABELS",
+    "SWOT",
     "TEAM_ROLES",
+    "TREATMENT_LABELS",
     "VIRTUAL_PLATFORMS",
     "WORKFLOW_MODELS",
     "Acknowledgement",
@@ -134,6 +142,8 @@ __all__ = [
     "ChangeImpact",
     "ChecklistItem",
     "Complaint",
+    "ContextIssue",
+    "ContextReview",
     "CorrectiveAction",
     "DistributionEntry",
     "Document",
@@ -144,6 +154,7 @@ __all__ = [
     "ImplementationItem",
     "ImportedMapping",
     "ImportedStandard",
+    "InterestedParty",
     "IsoChangeItem",
     "IsoChangeReview",
     "JobRun",
@@ -159,6 +170,9 @@ __all__ = [
     "ReferenceCounter",
     "ReportExport",
     "ReviewAction",
+    "Risk",
+    "RiskRealisation",
+    "RiskTreatmentAction",
     "RuleTrigger",
     "SecurityPolicy",
     "Site",

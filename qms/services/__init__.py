@@ -8,10 +8,12 @@ from . import (  # noqa: F401  (registers effects and facts)
     certifications,
     competence,
     complaints,
+    context,
     documents,
     implementation,
     nonconformities,
     reviews,
+    risks,
     surveys,
     training,
 )

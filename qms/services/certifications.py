@@ -37,6 +37,7 @@ from ..models import (
 )
 from .audit_trail import recorded_change, register_audited
 from .references import next_reference
+from .risks import planning_evidence
 from .standards import find_standard, successor_of
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect, facts_provider
@@ -763,6 +764,7 @@ WEIGHTS = {
     "open_finding_minor": (3, 12),
     "edition_transition": (10, 20),
     "competence_gap": (1, 15),
+    "planning_evidence": (3, 3),  # per gap of 4.1, 4.2 or 6.1 evidence
 }
 
 
@@ -791,6 +793,8 @@ class OrganisationFacts:
     #: ISO 9001 7.2 evidence: required competences missing or expired, of how many required
     competence_gaps: int = 0
     competences_required: int = 0
+    #: evidence of 4.1, 4.2 and 6.1 in the context and risk registers (services.risks.planning_evidence)
+    planning: Any = None
 
 
 def _coverage_summary(today: dt.date, standard: str) -> tuple[list[str], float | None]:
@@ -847,6 +851,7 @@ def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> Organ
         uncovered,
         last_review,
         *_competence_facts(today),
+        planning_evidence(today),
     )
     return facts
 
@@ -936,6 +941,9 @@ def readiness(
         f"{_n(facts.competence_gaps, 'required competence')} missing or expired (ISO 9001 7.2)",
         "/competence?gaps=1",
     )
+    planning = facts.planning
+    for clause, message, link in planning.gaps if planning else ():
+        add("planning_evidence", 1, f"{clause}: {message}", link)
     score = max(0, 100 - sum(r.points for r in reasons))
     figures = {
         "open_major_ncs": majors,
@@ -951,6 +959,7 @@ def readiness(
         "transition_months_left": transition.months_left if transition else None,
         "competence_gaps": facts.competence_gaps,
         "competences_required": facts.competences_required,
+        "planning_evidence": dict(planning.counts) if planning else {},
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
 

@@ -372,6 +372,7 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
     items += _certification_work(actor, today)
     items += _review_work(actor, today)
     items += _training_work(actor, today)
+    items += _planning_work(actor, today)
     items.sort(key=work_order)
     return items
 
@@ -532,3 +533,10 @@ def _training_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     from .training import training_work
 
     return training_work(actor, today)
+
+
+def _planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Risks to rate, treat or review, risk treatment actions, and context reviews and items due."""
+    from . import context, risks
+
+    return risks.work_items(actor, today) + context.work_items(actor, today)

@@ -36,6 +36,11 @@ KIND_LABELS = {
     "review_action": "Review action",
     "training": "Training",
     "competence": "Competence",
+    "risk": "Risk",
+    "risk_action": "Risk treatment action",
+    "context_review": "Context review",
+    "context_issue": "Context issue",
+    "interested_party": "Interested party",
 }
 _ENDPOINTS = {
     "nc": ("nonconformities.detail", "nc_id"),
@@ -47,6 +52,11 @@ _ENDPOINTS = {
     "certification": ("certifications.detail", "certification_id"),
     "training": ("training.detail", "session_id"),
     "competence": ("competence.person", "user_id"),
+    "risk": ("risks.detail", "risk_id"),
+    "risk_action": ("risks.action_detail", "action_id"),
+    "context_review": ("context.review_detail", "review_id"),
+    "context_issue": ("context.issue", "issue_id"),
+    "interested_party": ("context.party", "party_id"),
 }
 
 

@@ -424,10 +424,14 @@ def _clause_titles(audit: Audit) -> dict[str, str]:
 def _render_checklist(audit: Audit, failed: dict[int, dict[str, Any]] | None = None, status: int = 200) -> Any:
     items = list(audit.items)
     answering = can_answer(audit, current_user)
+    from ..services.risks import clause_evidence
+
+    groups = _grouped(items)
     page = render_template(
         "audits/checklist.html",
         audit=audit,
-        groups=_grouped(items),
+        groups=groups,
+        register_evidence=clause_evidence(clause for clause, _ in groups),
         titles=_clause_titles(audit),
         results=RESULTS,
         evidence=evidence_of(items),
@@ -758,7 +762,15 @@ def _render_processes(site_form: SiteForm) -> str:
         site_form=site_form,
         risks=RISK_LEVELS,
         frequency=RISK_FREQUENCY,
+        register_levels=_register_levels(),
     )
+
+
+def _register_levels() -> dict[int, str]:
+    """Per process, the rating the risk register gives it (its highest open rated risk)."""
+    from ..services.risks import process_risk_levels
+
+    return process_risk_levels()
 
 
 @bp.route("/sites", methods=["POST"])
@@ -844,10 +856,14 @@ def programmes() -> str:
 
 def _entry_rows(processes: list[Process], values: Any) -> tuple[list[dict[str, Any]], dict[int, str]]:
     """The process rows of the programme form (what was chosen and typed) and their errors."""
+    from ..services.risks import process_risk_levels
+
     rows, errors = [], {}
+    register_levels = process_risk_levels([p.id for p in processes])  # the risk register's rating wins
     for process in processes:
         chosen = values.get(f"include-{process.id}") in ("on", "1", "y") if values is not None else False
-        risk = values.get(f"risk-{process.id}", process.risk) if values is not None else process.risk
+        rated = register_levels.get(process.id, process.risk)
+        risk = values.get(f"risk-{process.id}", rated) if values is not None else rated
         per_year = (values.get(f"per_year-{process.id}", "") if values is not None else "").strip()
         if per_year and not (per_year.isdigit() and 1 <= int(per_year) <= 12):
             errors[process.id] = "audits per year must be a whole number from 1 to 12"

@@ -20,6 +20,7 @@ from ..models import User
 from ..security import DIAGRAM_CSP, talisman
 from ..services.dashboard import dashboard_figures, work_for
 from ..services.reminders import item_url
+from ..services.risks import heat_map
 from .events import lifecycle_diagram
 
 bp = Blueprint("main", __name__)
@@ -52,7 +53,10 @@ def dashboard_body(certification_panel: bool) -> tuple[Markup, dt.datetime]:
     as_of = utcnow()
     body = Markup(  # noqa: S704  (render_template's output is already escaped HTML)
         render_template(
-            "main/_dashboard.html", figures=dashboard_figures(today), certification_panel=certification_panel
+            "main/_dashboard.html",
+            figures=dashboard_figures(today),
+            certification_panel=certification_panel,
+            risk_heat_map=heat_map(),
         )
     )
     if seconds:

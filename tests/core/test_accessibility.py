@@ -20,11 +20,13 @@ from qms.models import (
     Audit,
     Certification,
     Complaint,
+    ContextReview,
     CorrectiveAction,
     Document,
     ImplementationItem,
     ManagementReview,
     Nonconformity,
+    Risk,
     Survey,
 )
 
@@ -53,6 +55,10 @@ PAGES = [
     "/lifecycles",
     "/lifecycles/nonconformity",
     "/account/",
+    "/risks",
+    "/risks/heat-map",
+    "/context",
+    "/context/parties",
 ]
 RECORDS = [
     (Nonconformity, "/nonconformities/{}"),
@@ -64,6 +70,8 @@ RECORDS = [
     (Certification, "/certifications/{}"),
     (ManagementReview, "/reviews/management/{}"),
     (ImplementationItem, "/implementation/{}"),
+    (Risk, "/risks/{}"),
+    (ContextReview, "/context/reviews/{}"),
 ]
 RUN_AXE = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});

@@ -74,6 +74,7 @@ from qms.services.users import check_password
 from ..conftest import PASSWORD
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_nc, new_process
+from ..risks.helpers import planning_ids
 
 ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
 SIGNED_IN = ROLES[1:]
@@ -115,6 +116,9 @@ def rule(path: str) -> str:
         "requirement_id",
         "session_id",
         "need_id",
+        "risk_id",
+        "issue_id",
+        "party_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     for key in ("event", "identifier", "old", "new", "key"):
@@ -151,6 +155,8 @@ CERTIFICATION_MANAGERS = ("manager", "quality_officer")
 REVIEWERS = ("manager", "quality_officer")
 CHANGE_PROPOSERS = ("manager", "quality_officer", "process_owner")
 ACTION_OWNERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the action
+RISK_KEEPERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the risk
+CONTEXT_KEEPERS = ("manager", "quality_officer")
 BOARD_BUILDERS = ("manager", "quality_officer")
 EVIDENCE_EDITORS = ("manager", "quality_officer", "process_owner")  # the process owner owns the process item
 CERT = "/certifications/<certification_id>"
@@ -784,38 +790,102 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "GET",
         rule("/training-sessions/<session_id>/attachments"),
         "/training-sessions/{training}/attachments",
-        None,
-        ALL_OK,
-    ),
-    (
-        "POST",
-        rule("/training-sessions/<session_id>/attachments"),
-        "/training-sessions/{training}/attachments",
-        UPLOAD,
-        only(422, UPLOADERS),
-    ),
-    ("GET", rule("/training-needs"), "/training-needs", None, ALL_OK),
-    ("POST", rule("/training-needs"), "/training-needs", {}, only(422, COMPETENCE_MANAGERS)),
-    (
-        "POST",
-        rule("/training-needs/from-gaps"),
-        "/training-needs/from-gaps",
-        None,
-        only(201, COMPETENCE_MANAGERS),  # no requirement, no gap: nothing raised
-    ),
-    (
-        "POST",
-        rule("/training-needs/<need_id>/cancel"),
-        "/training-needs/{need}/cancel",
+        # the risk register and the context of the organisation (ISO 9001 4.1, 4.2, 6.1)
+        ("GET", rule("/risks"), "/risks", None, ALL_OK),
+        ("POST", rule("/risks"), "/risks", {}, only(422, RISK_KEEPERS)),
+        ("GET", rule("/risks/heat-map"), "/risks/heat-map", None, ALL_OK),
+        ("GET", rule("/risks/<risk_id>"), "/risks/{risk}", None, ALL_OK),
+        ("PATCH", rule("/risks/<risk_id>"), "/risks/{risk}", {"title": ""}, only(422, RISK_KEEPERS)),  # owner: PO
+        ("GET", rule("/risks/<risk_id>/history"), "/risks/{risk}/history", None, ALL_OK),
+        ("GET", rule("/risks/<risk_id>/events"), "/risks/{risk}/events", None, ALL_OK),
+        ("POST", rule("/risks/<risk_id>/events/<event>"), "/risks/{risk}/events/close", {}, only(409, CONTEXT_KEEPERS)),
+        ("GET", rule("/risks/<risk_id>/treatment-actions"), "/risks/{risk}/treatment-actions", None, ALL_OK),
+        (
+            "POST",
+            rule("/risks/<risk_id>/treatment-actions"),
+            "/risks/{planned_risk}/treatment-actions",
+            {"title": "Service", "owner_id": 1, "due_date": YESTERDAY},
+            only(422, RISK_KEEPERS),
+        ),
+        ("GET", rule("/nonconformities/<nc_id>/realised-risks"), "/nonconformities/{nc}/realised-risks", None, ALL_OK),
+        (
+            "POST",
+            rule("/nonconformities/<nc_id>/realised-risks"),
+            "/nonconformities/{nc}/realised-risks",
+            {"risk_id": 2147483647},
+            only(422, (*RISK_KEEPERS, "internal_auditor")),
+        ),
+        ("GET", rule("/risk-treatment-actions"), "/risk-treatment-actions", None, ALL_OK),
+        ("GET", rule("/risk-treatment-actions/<action_id>"), "/risk-treatment-actions/{risk_action}", None, ALL_OK),
+        (
+            "GET",
+            rule("/risk-treatment-actions/<action_id>/history"),
+            "/risk-treatment-actions/{risk_action}/history",
+            None,
+            ALL_OK,
+        ),
+        (
+            "GET",
+            rule("/risk-treatment-actions/<action_id>/events"),
+            "/risk-treatment-actions/{risk_action}/events",
+            None,
+            ALL_OK,
+        ),
+        (
+            "POST",
+            rule("/training-sessions/<session_id>/attachments"),
+            "/training-sessions/{training}/attachments",
+            UPLOAD,
+            only(422, UPLOADERS),
+        ),
+        ("GET", rule("/training-needs"), "/training-needs", None, ALL_OK),
+        ("POST", rule("/training-needs"), "/training-needs", {}, only(422, COMPETENCE_MANAGERS)),
+        (
+            "POST",
+            rule("/training-needs/from-gaps"),
+            "/training-needs/from-gaps",
+            None,
+            only(201, COMPETENCE_MANAGERS),  # no requirement, no gap: nothing raised
+        ),
+        (
+            "POST",
+            rule("/training-needs/<need_id>/cancel"),
+            "/training-needs/{need}/cancel",
+            {},
+            only(422, COMPETENCE_MANAGERS),
+        ),
+        ("GET", rule("/security/policy"), "/security/policy", None, only(200, ADMIN)),
+        ("PUT", rule("/security/policy"), "/security/policy", {"signing_lock_minutes": 0}, only(422, ADMIN)),
+        ("GET", rule("/security/failures"), "/security/failures", None, only(200, ADMIN)),
+        ("POST", rule("/users/<user_id>/unlock-signing"), "/users/{user}/unlock-signing", None, only(200, ADMIN)),
+        ("POST", rule("/users/<user_id>/mfa/reset"), "/users/{user}/mfa/reset", None, only(200, ADMIN)),
+        ("GET", rule("/audit-trail/verification"), "/audit-trail/verification", None, only(200, ADMIN)),
+        rule("/risk-treatment-actions/<action_id>/events/<event>"),
+        "/risk-treatment-actions/{risk_action}/events/verify",
         {},
-        only(422, COMPETENCE_MANAGERS),
+        only(409, ("manager", "quality_officer", "internal_auditor")),  # a planned action is not implemented
     ),
-    ("GET", rule("/security/policy"), "/security/policy", None, only(200, ADMIN)),
-    ("PUT", rule("/security/policy"), "/security/policy", {"signing_lock_minutes": 0}, only(422, ADMIN)),
-    ("GET", rule("/security/failures"), "/security/failures", None, only(200, ADMIN)),
-    ("POST", rule("/users/<user_id>/unlock-signing"), "/users/{user}/unlock-signing", None, only(200, ADMIN)),
-    ("POST", rule("/users/<user_id>/mfa/reset"), "/users/{user}/mfa/reset", None, only(200, ADMIN)),
-    ("GET", rule("/audit-trail/verification"), "/audit-trail/verification", None, only(200, ADMIN)),
+    ("GET", rule("/context/issues"), "/context/issues", None, ALL_OK),
+    ("POST", rule("/context/issues"), "/context/issues", {}, only(422, CONTEXT_KEEPERS)),
+    ("GET", rule("/context/issues/<issue_id>"), "/context/issues/{issue}", None, ALL_OK),
+    ("PATCH", rule("/context/issues/<issue_id>"), "/context/issues/{issue}", {"title": ""}, only(422, RISK_KEEPERS)),
+    ("GET", rule("/context/parties"), "/context/parties", None, ALL_OK),
+    ("POST", rule("/context/parties"), "/context/parties", {}, only(422, CONTEXT_KEEPERS)),
+    ("GET", rule("/context/parties/<party_id>"), "/context/parties/{party}", None, ALL_OK),
+    ("PATCH", rule("/context/parties/<party_id>"), "/context/parties/{party}", {"name": ""}, only(422, RISK_KEEPERS)),
+    ("GET", rule("/context/summary.pdf"), "/context/summary.pdf", None, ALL_OK),
+    ("GET", rule("/context/reviews"), "/context/reviews", None, ALL_OK),
+    ("POST", rule("/context/reviews"), "/context/reviews", {}, only(422, CONTEXT_KEEPERS)),
+    ("GET", rule("/context/reviews/<review_id>"), "/context/reviews/{context_review}", None, ALL_OK),
+    ("GET", rule("/context/reviews/<review_id>/history"), "/context/reviews/{context_review}/history", None, ALL_OK),
+    ("GET", rule("/context/reviews/<review_id>/events"), "/context/reviews/{context_review}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/context/reviews/<review_id>/events/<event>"),
+        "/context/reviews/{context_review}/events/complete",
+        {},
+        only(409, ("manager",)),  # a planned review is started first
+    ),
 ]
 
 
@@ -953,6 +1023,7 @@ def test_api_authorisation_matrix(app, org, role):
         "training": training.id,
         "need": need.id,
     }
+    ids.update(planning_ids(org))
     client = app.test_client()
     mismatches = []
     for method, _rule, template, body, expected in MATRIX:

@@ -51,6 +51,7 @@ from qms.services.training import plan_training, raise_need
 
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_process
+from ..risks.helpers import planning_ids
 from ..surveys.test_services import QUESTIONS as SURVEY_QUESTIONS
 
 #: generated requests per operation and mode; `make fuzz` raises it (QMS_FUZZ_EXAMPLES, 500 there) to search harder
@@ -68,6 +69,9 @@ ORG = "/api/v1/reviews/org-change/{review_id}"
 MR = "/api/v1/reviews/management/{review_id}"
 ITEM = "/api/v1/implementation/{implementation_id}"
 TRAINING = "/api/v1/training-sessions/{session_id}"
+RISK = "/api/v1/risks/{risk_id}"
+RTA = "/api/v1/risk-treatment-actions/{action_id}"
+CRV = "/api/v1/context/reviews/{review_id}"
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),
     ("POST", "/api/v1/nonconformities"),
@@ -260,6 +264,39 @@ OPERATIONS = [
     ("GET", "/api/v1/security/failures"),
     ("POST", "/api/v1/users/{user_id}/unlock-signing"),
     ("POST", "/api/v1/users/{user_id}/mfa/reset"),
+    # the risk register and the context of the organisation
+    ("GET", "/api/v1/risks"),
+    ("POST", "/api/v1/risks"),
+    ("GET", "/api/v1/risks/heat-map"),
+    ("GET", RISK),
+    ("PATCH", RISK),
+    ("GET", f"{RISK}/history"),
+    ("GET", f"{RISK}/events"),
+    ("POST", f"{RISK}/events/{{event}}"),
+    ("GET", f"{RISK}/treatment-actions"),
+    ("POST", f"{RISK}/treatment-actions"),
+    ("GET", f"{NC}/realised-risks"),
+    ("POST", f"{NC}/realised-risks"),
+    ("GET", "/api/v1/risk-treatment-actions"),
+    ("GET", RTA),
+    ("GET", f"{RTA}/history"),
+    ("GET", f"{RTA}/events"),
+    ("POST", f"{RTA}/events/{{event}}"),
+    ("GET", "/api/v1/context/issues"),
+    ("POST", "/api/v1/context/issues"),
+    ("GET", "/api/v1/context/issues/{issue_id}"),
+    ("PATCH", "/api/v1/context/issues/{issue_id}"),
+    ("GET", "/api/v1/context/parties"),
+    ("POST", "/api/v1/context/parties"),
+    ("GET", "/api/v1/context/parties/{party_id}"),
+    ("PATCH", "/api/v1/context/parties/{party_id}"),
+    ("GET", "/api/v1/context/summary.pdf"),
+    ("GET", "/api/v1/context/reviews"),
+    ("POST", "/api/v1/context/reviews"),
+    ("GET", CRV),
+    ("GET", f"{CRV}/history"),
+    ("GET", f"{CRV}/events"),
+    ("POST", f"{CRV}/events/{{event}}"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -350,7 +387,13 @@ def existing_ids(org) -> dict[str, int]:
         invitee_ids=[org.owner.id],
     )
     need = raise_need(org.quality, user_id=org.owner.id, competence_id=competence.id, level="aware")
+    # a risk whose treatment is planned with one action (the same id as the corrective action's), an
+    # issue, an interested party and a context review (the same id as the reviews')
+    planning = planning_ids(org)
     return {
+        "risk_id": planning["planned_risk"],
+        "issue_id": planning["issue"],
+        "party_id": planning["party"],
         "audit_id": audit.id,
         "item_id": audit.items[0].id,
         "programme_id": programme.id,

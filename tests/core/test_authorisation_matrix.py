@@ -46,6 +46,7 @@ from qms.services.training import plan_training, raise_need
 from ..conftest import login
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_nc, new_process
+from ..risks.helpers import planning_ids
 
 ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
 SIGNED_IN = ROLES[1:]
@@ -79,6 +80,9 @@ BOARD_MOVERS = ("manager", "quality_officer", "process_owner")
 MINUTES_PDF = 200
 COMPETENCE_VIEWERS = ("admin", "manager", "quality_officer", "internal_auditor")
 COMPETENCE_MANAGERS = ("admin", "manager", "quality_officer")
+RISK_KEEPERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the risk
+RISK_CITERS = ("manager", "quality_officer", "process_owner", "internal_auditor")
+CONTEXT_KEEPERS = ("manager", "quality_officer")
 
 # (method, rule, url template, form data, expected status per role)
 MATRIX = [
@@ -716,6 +720,70 @@ MATRIX = [
         only(302, ("admin",)),
     ),
     ("POST", "/admin/users/<id:user_id>/mfa/reset", "/admin/users/{user}/mfa/reset", {}, only(302, ("admin",))),
+    # the risk register and the context of the organisation (ISO 9001 4.1, 4.2, 6.1)
+    ("GET", "/risks", "/risks", None, ALL_OK),
+    ("GET", "/risks/heat-map", "/risks/heat-map", None, ALL_OK),
+    ("GET", "/risks/register.pdf", "/risks/register.pdf", None, ALL_OK),
+    ("GET", "/risks/new", "/risks/new", None, only(200, RISK_KEEPERS)),
+    ("POST", "/risks/new", "/risks/new", {"title": ""}, only(422, RISK_KEEPERS)),
+    ("GET", "/risks/<id:risk_id>", "/risks/{risk}", None, ALL_OK),
+    ("GET", "/risks/<id:risk_id>/edit", "/risks/{risk}/edit", None, only(200, RISK_KEEPERS)),  # owner: process owner
+    ("POST", "/risks/<id:risk_id>/edit", "/risks/{risk}/edit", {"title": ""}, only(422, RISK_KEEPERS)),
+    ("POST", "/risks/<id:risk_id>/events/<event>", "/risks/{risk}/events/close", {}, only(409, CONTEXT_KEEPERS)),
+    ("POST", "/risks/<id:risk_id>/actions", "/risks/{planned_risk}/actions", {}, only(422, RISK_KEEPERS)),
+    ("GET", "/risk-actions/<id:action_id>", "/risk-actions/{risk_action}", None, ALL_OK),
+    (
+        "POST",
+        "/risk-actions/<id:action_id>/events/<event>",
+        "/risk-actions/{risk_action}/events/verify",
+        {},
+        only(409, ("manager", "quality_officer", "internal_auditor")),  # a planned action is not implemented
+    ),
+    (
+        "POST",
+        "/nonconformities/<id:nc_id>/realised-risks",
+        "/nonconformities/{nc}/realised-risks",
+        {},
+        only(422, RISK_CITERS),
+    ),
+    ("GET", "/risks/<id:risk_id>/events/<event>", "/risks/{risk}/events/close", None, BACK_TO_PAGE),
+    (
+        "GET",
+        "/risk-actions/<id:action_id>/events/<event>",
+        "/risk-actions/{risk_action}/events/verify",
+        None,
+        BACK_TO_PAGE,
+    ),
+    (
+        "GET",
+        "/context/reviews/<id:review_id>/events/<event>",
+        "/context/reviews/{context_review}/events/complete",
+        None,
+        BACK_TO_PAGE,
+    ),
+    ("GET", "/context", "/context", None, ALL_OK),
+    ("GET", "/context/issues", "/context/issues", None, ALL_OK),
+    ("GET", "/context/issues/new", "/context/issues/new", None, only(200, CONTEXT_KEEPERS)),
+    ("POST", "/context/issues/new", "/context/issues/new", {}, only(422, CONTEXT_KEEPERS)),
+    ("GET", "/context/issues/<id:issue_id>", "/context/issues/{issue}", None, ALL_OK),
+    ("POST", "/context/issues/<id:issue_id>", "/context/issues/{issue}", {}, only(422, RISK_KEEPERS)),  # its owner
+    ("GET", "/context/parties", "/context/parties", None, ALL_OK),
+    ("GET", "/context/parties/new", "/context/parties/new", None, only(200, CONTEXT_KEEPERS)),
+    ("POST", "/context/parties/new", "/context/parties/new", {}, only(422, CONTEXT_KEEPERS)),
+    ("GET", "/context/parties/<id:party_id>", "/context/parties/{party}", None, ALL_OK),
+    ("POST", "/context/parties/<id:party_id>", "/context/parties/{party}", {}, only(422, RISK_KEEPERS)),
+    ("GET", "/context/summary.pdf", "/context/summary.pdf", None, ALL_OK),
+    ("GET", "/context/reviews", "/context/reviews", None, ALL_OK),
+    ("GET", "/context/reviews/new", "/context/reviews/new", None, only(200, CONTEXT_KEEPERS)),
+    ("POST", "/context/reviews/new", "/context/reviews/new", {}, only(422, CONTEXT_KEEPERS)),
+    ("GET", "/context/reviews/<id:review_id>", "/context/reviews/{context_review}", None, ALL_OK),
+    (
+        "POST",
+        "/context/reviews/<id:review_id>/events/<event>",
+        "/context/reviews/{context_review}/events/complete",
+        {},
+        only(409, ("manager",)),  # a planned review is started first
+    ),
 ]
 
 
@@ -852,6 +920,7 @@ def test_authorisation_matrix(app, org, role):
         "training": training.id,
         "need": need.id,
     }
+    ids.update(planning_ids(org))
     users = {
         "admin": org.admin,
         "manager": org.manager,

@@ -45,6 +45,7 @@ from qms.services.users import create_user
 from ..conftest import PASSWORD, login
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_nc, new_process
+from ..risks.helpers import grow_planning
 
 #: records of each kind on the first load; the second load has three times as many
 FEW = 2
@@ -82,6 +83,13 @@ WEB_LISTS = (
     "/training",
     "/training/needs",
     "/admin/security",
+    "/risks",
+    "/risks?level=high&sort=-next_review_on",
+    "/risks/heat-map",
+    "/context",
+    "/context/issues",
+    "/context/parties",
+    "/context/reviews",
 )
 
 #: record pages: the first record of its kind, which gains children as more records are made
@@ -101,6 +109,11 @@ WEB_RECORDS = (
     "/competences/{competence}",
     "/training/{training}",
     "/people/{person}",
+    "/risks/{risk}",
+    "/risk-actions/{risk_action}",
+    "/context/issues/{issue}",
+    "/context/parties/{party}",
+    "/context/reviews/{context_review}",
 )
 
 API_LISTS = (
@@ -133,6 +146,13 @@ API_LISTS = (
     "/training-needs",
     "/people/{person}/competence",
     "/security/failures",
+    "/risks",
+    "/risk-treatment-actions",
+    "/risks/{risk}/treatment-actions",
+    "/nonconformities/{nc}/realised-risks",
+    "/context/issues",
+    "/context/parties",
+    "/context/reviews",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
@@ -169,6 +189,12 @@ NOT_LISTS = {
     "/training/new",
     "/login/second-factor",
     "/account/mfa",
+    "/risks/new",
+    "/risks/register.pdf",
+    "/context/issues/new",
+    "/context/parties/new",
+    "/context/reviews/new",
+    "/context/summary.pdf",
 }
 #: API collections that are not lists of records (a description, a computed summary)
 API_NOT_LISTS = {
@@ -182,6 +208,8 @@ API_NOT_LISTS = {
     "/competence-preconditions/check",
     "/security/policy",
     "/audit-trail/verification",  # one result, computed by reading the whole trail
+    "/risks/heat-map",
+    "/context/summary.pdf",
 }
 
 
@@ -315,6 +343,8 @@ class World:
             from qms.services.identity import record_failure
 
             record_failure("sign_in", org.viewer if i % 2 else None, email=f"nobody-{tag}@example.test", detail="x")
+            for key, record_id in grow_planning(org, tag, nc).items():
+                self.ids.setdefault(key, record_id)
         build_board(org.quality)
 
 

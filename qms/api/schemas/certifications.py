@@ -278,6 +278,14 @@ class ReadinessFiguresSchema(Schema):
         required=True, metadata={"description": "Required competences missing or expired (ISO 9001 7.2)"}
     )
     competences_required = fields.Integer(required=True, metadata={"description": "Required competences in all"})
+    planning_evidence = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={
+            "description": "Register entries evidencing 4.1 (issues), 4.2 (interested parties), 6.1 (rated risks)"
+        },
+    )
 
 
 class ReadinessSchema(Schema):

@@ -17,7 +17,7 @@ services would have written is reproduced by construction:
 Everything is written in one transaction: a failure leaves the database as it was.
 
 One module per area, each a mixin of the seeder's phases (``organisation``, ``nonconformities``,
-``audits``, ``documents``, ``surveys``, ``certifications``, ``competence``); ``common`` holds the sizes, the chunked
+``audits``, ``documents``, ``surveys``, ``certifications``, ``competence``, ``risks``); ``common`` holds the sizes, the chunked
 row writer and the seeder's base.
 """
 
@@ -35,13 +35,20 @@ from .common import FULL_SIZE, TABLE_ORDER, SeedRefused
 from .competence import _CompetencePhases
 from .documents import _DocumentPhases
 from .organisation import _OrganisationPhases
+from .risks import _RiskPhases
 from .surveys import _SurveyPhases
 
 __all__ = ["FULL_SIZE", "SeedRefused", "seed_large"]
 
 
 class _Seeder(
-    _OrganisationPhases, _AuditPhases, _CertificationPhases, _DocumentPhases, _SurveyPhases, _CompetencePhases
+    _OrganisationPhases,
+    _AuditPhases,
+    _CertificationPhases,
+    _DocumentPhases,
+    _SurveyPhases,
+    _CompetencePhases,
+    _RiskPhases,
 ):
     """Every phase of the bulk load (one mixin per area) and the end: counters, search index, sequences."""
 
@@ -162,6 +169,7 @@ def seed_large(
         )
         phase("Surveys and responses", lambda: seeder.surveys(seeder.n("survey_responses", 10)))
         phase("Competence and training", seeder.competence)
+        phase("Context and risk register", lambda: seeder.context_and_risks(seeder.n("risks", 10)))
         seeder.w.flush()
 
         def finish() -> None:

@@ -27,6 +27,7 @@ FULL_SIZE = {
     "documents": 10_000,
     "document_revisions": 50_000,
     "survey_responses": 50_000,
+    "risks": 5_000,
 }
 HISTORY_DAYS = 3 * 365
 CHUNK = 5_000
@@ -54,6 +55,11 @@ TABLE_ORDER = (
     "survey_questions",
     "survey_responses",
     "survey_answers",
+    "context_issues",
+    "interested_parties",
+    "context_reviews",
+    "risks",
+    "risk_treatment_actions",
     "transition_history",
     "job_roles",
     "competences",
@@ -190,7 +196,17 @@ class _SeederBase:
         self.counters: dict[str, int] = defaultdict(int)
         self.lifecycles = {
             name: get_lifecycle(name)
-            for name in ("nonconformity", "corrective_action", "internal_audit", "document", "survey", "certification")
+            for name in (
+                "nonconformity",
+                "corrective_action",
+                "internal_audit",
+                "document",
+                "survey",
+                "certification",
+                "risk",
+                "risk_treatment",
+                "context_review",
+            )
         }
         self.sites: list[tuple[int, str, str]] = []
         self.processes: list[dict[str, Any]] = []

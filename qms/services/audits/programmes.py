@@ -57,7 +57,8 @@ def create_programme(
     """A year's programme; each entry names a process and optionally its risk and audits per year.
 
     Without an explicit frequency an entry is audited as often as its risk rating asks
-    (``RISK_FREQUENCY``); without a risk, the process's own rating is used.
+    (``RISK_FREQUENCY``); without a risk, the process's rating: the highest rating of its open risks
+    on the risk register when it has rated ones, else the rating kept on the process.
     """
     actor = as_actor(actor)
     require_roles(actor, PLANNER_ROLES, "plan audit programmes")
@@ -102,8 +103,12 @@ def create_programme(
 
 
 def _programme_entries(errors: dict[str, str], entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    from ..risks import process_risk_levels
+
     rows: list[dict[str, Any]] = []
     seen: set[int] = set()
+    #: a process with rated risks on the register is rated by them (its highest open rating)
+    register_levels = process_risk_levels()
     for index, entry in enumerate(entries):
         name = f"entries[{index}]"
         if not isinstance(entry, Mapping):
@@ -117,7 +122,7 @@ def _programme_entries(errors: dict[str, str], entries: Iterable[Mapping[str, An
             errors[f"{name}.process_id"] = f"process {process.code} is listed twice"
             continue
         seen.add(process.id)
-        risk = entry.get("risk") or process.risk
+        risk = entry.get("risk") or register_levels.get(process.id, process.risk)
         if risk not in RISK_LEVELS:
             errors[f"{name}.risk"] = "must be one of: " + ", ".join(RISK_LEVELS)
             continue

@@ -43,6 +43,7 @@ COMPILED_INPUTS = (
     "audit_results",
     "external_providers",
     "improvement_opportunities",
+    "risks_opportunities",
 )
 
 
@@ -62,7 +63,7 @@ def compiled_inputs(review: ManagementReview, today: dt.date) -> dict[str, dict[
     """The figures of every compiled input for the review period (reads only)."""
     start, end = review.period_start, review.period_end
     held = _audits_held(start, end)
-    return {
+    compiled = {
         "previous_actions": _previous_actions(review, start, end, today),
         "context_changes": _context_changes(start, end),
         "customer_satisfaction": _customer_satisfaction(start, end, today),
@@ -73,6 +74,22 @@ def compiled_inputs(review: ManagementReview, today: dt.date) -> dict[str, dict[
         "external_providers": _external_providers(start, end),
         "improvement_opportunities": _improvement_opportunities(held),
     }
+    risks = _risks_opportunities(start, end, today)
+    if risks is not None:
+        compiled["risks_opportunities"] = risks
+    return compiled
+
+
+def _risks_opportunities(start: dt.date, end: dt.date, today: dt.date) -> dict[str, Any] | None:
+    """Input e) from the risk register: ratings, treatments verified and how much they lowered the
+    rating, risks that happened (NCs citing them), reviews overdue. None while the register is empty
+    (the input then needs notes)."""
+    from ..risks import review_input
+
+    figures = review_input(start, end, today)
+    return (
+        figures if figures["open_risks"] or figures["treatment_actions_verified"] or figures["realised_risks"] else None
+    )
 
 
 def _previous_actions(review: ManagementReview, start: dt.date, end: dt.date, today: dt.date) -> dict[str, Any]:
