@@ -3,7 +3,8 @@
 Everything goes through the services, so the demo history, signatures and
 audit trail are exactly what real use produces. One module per area: ``users``,
 ``nonconformities``, ``certifications``, ``audits``, ``surveys``, ``complaints``,
-``reviews``, ``implementation``, ``competence`` and ``risks`` (with the context); ``large`` bulk-loads the large organisation instead.
+``reviews``, ``implementation``, ``documents``, ``competence`` and ``risks`` (with the context);
+``large`` bulk-loads the large organisation instead.
 """
 
 from __future__ import annotations

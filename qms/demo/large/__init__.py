@@ -17,7 +17,8 @@ services would have written is reproduced by construction:
 Everything is written in one transaction: a failure leaves the database as it was.
 
 One module per area, each a mixin of the seeder's phases (``organisation``, ``nonconformities``,
-``audits``, ``documents``, ``surveys``, ``certifications``, ``competence``, ``risks``); ``common`` holds the sizes, the chunked
+``audits``, ``documents``, ``surveys``, ``certifications``, ``competence``, ``risks``); ``common`` holds
+the sizes, the chunked
 row writer and the seeder's base.
 """
 
