@@ -28,6 +28,9 @@ LIFECYCLE_NAMES = (
     "management_review",
     "complaint",
     "survey",
+    "quality_objective",
+    "opportunity",
+    "change_request",
 )
 
 

@@ -18,6 +18,7 @@ from .audits import (
     Site,
 )
 from .certifications import EXTERNAL_AUDIT_KINDS, Certification, CertificationBody, ExternalAudit, ExternalFinding
+from .changes import TASK_STATUSES, ChangeRequest, ChangeTask
 from .complaints import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from .documents import (
     CONFIDENTIALITY,
@@ -32,6 +33,8 @@ from .documents import (
 from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
 from .nonconformities import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
+from .objectives import DIRECTIONS, FREQUENCIES, MEASUREMENT_SOURCES, ObjectiveMeasurement, QualityObjective
+from .opportunities import EDGE_LABELS, OPPORTUNITY_SOURCES, InnovationCommittee, Opportunity
 from .records import Attachment, ProgressNote
 from .reviews import (
     ACTION_STATES,
@@ -72,14 +75,19 @@ __all__ = [
     "CHANGE_KINDS",
     "CHANNELS",
     "CONFIDENTIALITY",
+    "DIRECTIONS",
     "DOCUMENT_TYPES",
+    "EDGE_LABELS",
     "EXTERNAL_AUDIT_KINDS",
     "FINDING_SEVERITY",
+    "FREQUENCIES",
     "GAP_STATUSES",
     "IMPACT_AREAS",
     "IN_FORCE_STATES",
     "MANAGEMENT_REVIEW_INPUTS",
+    "MEASUREMENT_SOURCES",
     "NC_SOURCES",
+    "OPPORTUNITY_SOURCES",
     "OUTPUT_CATEGORIES",
     "QUESTION_KINDS",
     "RESPONSE_SOURCES",
@@ -92,6 +100,7 @@ __all__ = [
     "SCALES",
     "SERVQUAL_DIMENSIONS",
     "SEVERITY_LABELS",
+    "TASK_STATUSES",
     "TEAM_ROLES",
     "VIRTUAL_PLATFORMS",
     "WORKFLOW_MODELS",
@@ -107,6 +116,8 @@ __all__ = [
     "Certification",
     "CertificationBody",
     "ChangeImpact",
+    "ChangeRequest",
+    "ChangeTask",
     "ChecklistItem",
     "Complaint",
     "CorrectiveAction",
@@ -118,6 +129,7 @@ __all__ = [
     "ExternalFinding",
     "ImplementationItem",
     "ImportedStandard",
+    "InnovationCommittee",
     "IsoChangeItem",
     "IsoChangeReview",
     "JobRun",
@@ -125,10 +137,13 @@ __all__ = [
     "Nonconformity",
     "Notification",
     "NotificationPreference",
+    "ObjectiveMeasurement",
+    "Opportunity",
     "OrgChangeReview",
     "Process",
     "ProgrammeEntry",
     "ProgressNote",
+    "QualityObjective",
     "ReferenceCounter",
     "ReportExport",
     "ReviewAction",
