@@ -91,6 +91,10 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(certifications.blp)
     api.register_blueprint(reviews.blp)
     api.register_blueprint(implementation.blp)
+    from . import changes, objectives, opportunities
+
+    for blueprint in (objectives.blp, opportunities.blp, changes.blp):
+        api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api
