@@ -48,6 +48,8 @@ LOAD = (
     selectinload(ChangeRequest.requested_by),
     selectinload(ChangeRequest.tasks).selectinload(ChangeTask.owner),
 )
+#: who may be given a task (the task's owner completes it; the service checks who)
+TASK_DOERS = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner"})
 REQUEST_MESSAGE = "Requires the role manager, quality officer or process owner to request changes"
 
 
@@ -137,6 +139,7 @@ def create_task(body: dict[str, Any], change_id: int) -> Any:
 
 
 @blp.route(f"/change-requests/<{ID}:change_id>/tasks/<{ID}:task_id>/complete", methods=["POST"])
+@require_roles(TASK_DOERS, "Viewers do not complete change tasks")
 @blp.arguments(TaskCompleteSchema)
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.response(200, TaskSchema)

@@ -64,6 +64,7 @@ blp = ApiBlueprint(
 )
 
 LOAD = (selectinload(QualityObjective.owner), selectinload(QualityObjective.process))
+MEASURE_MESSAGE = "Only the objective's owner, a quality officer or a manager records its values"
 SET_MESSAGE = "Requires the role manager, quality officer or process owner to set quality objectives"
 IMPORT_BODY = {
     "required": True,
@@ -214,6 +215,7 @@ def list_measurements(objective_id: int) -> list[dict[str, Any]]:
 
 
 @blp.route(f"/objectives/<{ID}:objective_id>/measurements", methods=["POST"])
+@require_roles(SET_ROLES, MEASURE_MESSAGE)
 @blp.arguments(MeasurementCreateSchema)
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.response(201, MeasurementSchema)
@@ -229,6 +231,7 @@ def add_measurement(body: dict[str, Any], objective_id: int) -> Any:
 
 
 @blp.route(f"/objectives/<{ID}:objective_id>/measurements/import", methods=["POST"])
+@require_roles(SET_ROLES, MEASURE_MESSAGE)
 @limit_body(MAX_CSV_BYTES + 64 * 1024)
 @blp.doc(requestBody=IMPORT_BODY)
 @blp.alt_response(413, response=HTTPStatus.REQUEST_ENTITY_TOO_LARGE.name)
@@ -259,6 +262,7 @@ def import_measurements(objective_id: int) -> Any:
 
 
 @blp.route(f"/objectives/<{ID}:objective_id>/recompute", methods=["POST"])
+@require_roles(SET_ROLES, MEASURE_MESSAGE)
 @blp.response(200, RecomputedSchema)
 def recompute(objective_id: int) -> dict[str, Any]:
     """Recompute a computed KPI's values from the records (409 for a KPI entered by hand)"""

@@ -19,6 +19,7 @@ from ..database import db
 from ..models import OPPORTUNITY_SOURCES, InnovationCommittee, Opportunity
 from ..services.opportunities import (
     COMMITTEE_ROLES,
+    OWNER_ROLES,
     PROPOSE_ROLES,
     create_committee,
     propose_opportunity,
@@ -115,6 +116,7 @@ def create(body: dict[str, Any]) -> Any:
 
 
 @blp.route(f"/opportunities/<{ID}:opportunity_id>", methods=["PATCH"])
+@require_roles(OWNER_ROLES, "Only the opportunity's owner, a quality officer or a manager changes it")
 @blp.arguments(OpportunityChangeSchema)
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.response(200, OpportunitySchema, headers=ETAG_HEADER)

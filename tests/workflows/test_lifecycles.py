@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import qms.lifecycles  # noqa: F401  (registers the QMS roles and lifecycles)
+from qms.lifecycles import LIFECYCLE_NAMES
 from qms.lifecycles.roles import ROLES
 from workflows import (
     Availability,
@@ -173,6 +174,14 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "effective_date_not_in_future": {},
     "expiry_after_decision": {},
     "check_after_a_wait": {},
+    # planning: objectives, opportunities, changes
+    "plan_complete": {"plan_missing": []},
+    "target_met": {"latest_value": 96.0, "target_met": True},
+    "committee_member": {"committee_id": 1, "committee_member_ids": frozenset({ACTOR_ID})},
+    "pilot_dates": {},
+    "planned": {"plan_missing": []},
+    "has_tasks": {"task_count": 1},
+    "no_open_task_count": {"open_task_count": 0},
 }
 
 
@@ -217,6 +226,12 @@ GUARD_BLOCKS: dict[str, Block] = {
     "expires_on_reached": Block({"expires_on": TODAY + 30 * DAY}),
     "observation_only": Block({"severity": "major"}),
     "linked_nc_closed": Block({"linked_nc_open": True}),
+    "plan_complete": Block({"plan_missing": ["resources"]}),
+    "target_met": Block({"latest_value": 80.0, "target_met": False}),
+    "committee_member": Block({"committee_id": 1, "committee_member_ids": frozenset({OTHER_ID})}),
+    "planned": Block({"plan_missing": ["purpose"]}),
+    "has_tasks": Block({"task_count": 0}),
+    "no_open_task_count": Block({"open_task_count": 2}),
 }
 
 #: data guard name → event data that makes it block
@@ -225,6 +240,7 @@ DATA_GUARD_BLOCKS: dict[str, dict[str, Any]] = {
     "effective_date_not_in_future": {"effective_date": TODAY + DAY},
     "expiry_after_decision": {"decided_on": TODAY, "expires_on": TODAY},
     "check_after_a_wait": {"verification_due": TODAY},
+    "pilot_dates": {"pilot_start": TODAY, "pilot_end": TODAY - DAY},
 }
 
 
@@ -925,7 +941,7 @@ def test_invalid_data_is_reported_before_guards_run() -> None:
 
 def test_the_registry_holds_every_lifecycle() -> None:
     assert [lc.name for lc in LIFECYCLES] == list(lifecycle_names())
-    assert len(LIFECYCLES) == 11
+    assert len(LIFECYCLES) == len(LIFECYCLE_NAMES)
 
 
 @pytest.mark.parametrize("lifecycle", LIFECYCLE_CASES)
