@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import FireResult
+from workflows import FireResult, get_lifecycle
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
-from ..models import OPPORTUNITY_SOURCES, Actor, InnovationCommittee, Opportunity, Process, User
+from ..models import EDGE_LABELS, OPPORTUNITY_SOURCES, Actor, InnovationCommittee, Opportunity, Process, User
 from .audit_trail import recorded_change
 from .references import next_reference
 from .validation import clean_text, require_roles, row_by_id
@@ -204,15 +204,15 @@ def opportunities_summary(start: dt.date, end: dt.date) -> dict[str, Any]:
         "realised_in_period": sum(
             1 for o in rows if o.state == "realised" and o.closed_at is not None and since <= o.closed_at < until
         ),
-        "by_state": dict(sorted(states.items())),
+        "by_stage": {get_lifecycle("opportunity").state(k).label: v for k, v in sorted(states.items())},
         "opportunities": [
             {
                 "id": o.id,
                 "reference": o.reference,
                 "title": o.title,
-                "source": o.source,
-                "state": o.state,
-                "edge_category": o.edge_category,
+                "source": OPPORTUNITY_SOURCES.get(o.source, o.source),
+                "competitive_edge": EDGE_LABELS.get(o.edge_category or "", None),
+                "stage": o.state_label,
                 "proposed_on": o.created_at.date().isoformat(),
             }
             for o in rows

@@ -213,7 +213,9 @@ def test_readiness_reasons_match_the_organisation(app, org, bodies):
     assert "2 minor nonconformities open" in messages
     assert "The last management review was 400 days ago" in messages
     assert result.figures["open_minor_ncs"] == 2 and result.figures["days_since_management_review"] == 400
-    assert result.score == 100 - 8 - 10 and result.verdict == "at risk"
+    # minors, the late review, no quality objectives (6.2), no planned change (6.3)
+    assert result.score == 100 - 8 - 10 - 10 - 2 and result.verdict == "at risk"
+    assert "No quality objectives are set and approved (ISO 9001 6.2)" in messages
     assert result.blocking == []
 
 

@@ -392,7 +392,7 @@ def test_readiness_shows_score_blocking_reasons_and_figures(app, org, bodies):
     page = text(signed_in(app, org.viewer).get(f"/certifications/{c.id}/readiness"))
     assert "Readiness for the next Kenya Bureau of Standards audit" in page
     score = int(re.search(r'id="readiness-score">(\d+)<', page).group(1))
-    assert score == 100 - 25 - 4 - 15  # major, minor, no management review
+    assert score == 100 - 25 - 4 - 15 - 10 - 2  # major, minor, no management review, no objectives, no change
     assert re.search(r'id="readiness-verdict">Not ready<', page)
     blocking = page.split('id="blocking"')[1].split("</section>")[0]
     assert "1 major nonconformity open" in blocking

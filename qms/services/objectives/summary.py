@@ -43,22 +43,21 @@ def objectives_summary(start: dt.date, end: dt.date, today: dt.date) -> dict[str
     rows = []
     for o in objectives:
         s = statuses[o.id]
+        unit = f" {o.unit}" if o.unit else ""
         rows.append(
             {
                 "id": o.id,
                 "reference": o.reference,
                 "title": o.title,
                 "kpi": o.kpi_name,
-                "process": o.process.name if o.process else "",
+                "process": o.process.name if o.process else "organisation-wide",
                 "owner": o.owner.name,
-                "target": o.target,
-                "unit": o.unit,
-                "direction": o.direction,
+                "target": f"{'at least' if o.direction == 'up' else 'at most'} {o.target:g}{unit}",
                 "deadline": o.deadline.isoformat(),
-                "latest": s.latest,
-                "forecast": s.forecast,
-                "status": s.status,
-                "state": o.state,
+                "latest": f"{s.latest:g}{unit}" if s.latest is not None else None,
+                "forecast": f"{s.forecast:g}{unit}" if s.forecast is not None and s.slope is not None else None,
+                "status": s.label,
+                "state": o.state_label,
             }
         )
     evaluated = counts["achieved"] + counts["missed"]
