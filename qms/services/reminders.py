@@ -34,6 +34,9 @@ KIND_LABELS = {
     "survey": "Survey",
     "certification": "Certification",
     "review_action": "Review action",
+    "objective": "Quality objective",
+    "opportunity": "Opportunity",
+    "change": "Change request",
 }
 _ENDPOINTS = {
     "nc": ("nonconformities.detail", "nc_id"),
@@ -43,6 +46,9 @@ _ENDPOINTS = {
     "complaint": ("complaints.detail", "complaint_id"),
     "survey": ("surveys.detail", "survey_id"),
     "certification": ("certifications.detail", "certification_id"),
+    "objective": ("objectives.detail", "objective_id"),
+    "opportunity": ("opportunities.detail", "opportunity_id"),
+    "change": ("changes.detail", "change_id"),
 }
 
 

@@ -20,7 +20,7 @@ from .objectives import (
     update_objective,
 )
 from .status import STATUS_LABELS, ObjectiveStatus, forecast_at, linear_fit, objective_status, trend_svg
-from .summary import objective_statuses, objectives_summary
+from .summary import ObjectivePanel, objective_panel, objective_statuses, objectives_summary
 
 __all__ = [
     "MEASURES",
@@ -30,6 +30,7 @@ __all__ = [
     "SET_ROLES",
     "STATUS_LABELS",
     "Measure",
+    "ObjectivePanel",
     "ObjectiveStatus",
     "can_measure",
     "computed_measure",
@@ -39,6 +40,7 @@ __all__ = [
     "last_measured",
     "linear_fit",
     "measurement_points",
+    "objective_panel",
     "objective_status",
     "objective_statuses",
     "objectives_summary",

@@ -471,17 +471,18 @@ def refresh_all_computed(today: dt.date | None = None) -> dict[str, int]:
     return {"objectives": len(objectives), "values_changed": changed}
 
 
-def measurement_points(objective_ids: Sequence[int]) -> dict[int, list[tuple[dt.date, float]]]:
-    """Each objective's (date, value) pairs, oldest first: one query for a page of objectives."""
+def measurement_points(
+    objective_ids: Sequence[int], *, since: dt.date | None = None
+) -> dict[int, list[tuple[dt.date, float]]]:
+    """Each objective's (date, value) pairs (from ``since``), oldest first: one query for a page of objectives."""
     points: dict[int, list[tuple[dt.date, float]]] = {i: [] for i in objective_ids}
     if not objective_ids:
         return points
     m = ObjectiveMeasurement
-    for objective_id, day, value in db.session.execute(
-        select(m.objective_id, m.measured_on, m.value)
-        .where(id_in(m.objective_id, list(objective_ids)))
-        .order_by(m.objective_id, m.measured_on)
-    ):
+    query = select(m.objective_id, m.measured_on, m.value).where(id_in(m.objective_id, list(objective_ids)))
+    if since is not None:
+        query = query.where(m.measured_on >= since)
+    for objective_id, day, value in db.session.execute(query.order_by(m.objective_id, m.measured_on)):
         points[objective_id].append((day, value))
     return points
 

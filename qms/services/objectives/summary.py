@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -72,3 +73,39 @@ def objectives_summary(start: dt.date, end: dt.date, today: dt.date) -> dict[str
         "percent_met_of_evaluated": round(100 * counts["achieved"] / evaluated, 1) if evaluated else None,
         "rows": rows,
     }
+
+
+@dataclass
+class ObjectivePanel:
+    """The dashboard's quality objectives: active ones by status, and those needing attention."""
+
+    counts: dict[str, int]
+    attention: list[tuple[QualityObjective, ObjectiveStatus]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+#: the months of values the dashboard's statuses are judged on
+PANEL_MONTHS = 12
+
+
+def objective_panel(today: dt.date, *, limit: int = 5) -> ObjectivePanel:
+    """Active objectives by status (judged on the last year's values) and the worst few."""
+    objectives = list(
+        db.session.scalars(
+            select(QualityObjective)
+            .where(QualityObjective.state == "active")
+            .order_by(QualityObjective.deadline, QualityObjective.id)
+        )
+    )
+    points = measurement_points([o.id for o in objectives], since=today - dt.timedelta(days=31 * PANEL_MONTHS))
+    statuses = {o.id: objective_status(o, points[o.id], today) for o in objectives}
+    counts = Counter(s.status for s in statuses.values())
+    order = {"off_track": 0, "at_risk": 1, "no_data": 2}
+    attention = sorted(
+        ((o, statuses[o.id]) for o in objectives if statuses[o.id].status in order),
+        key=lambda pair: (order[pair[1].status], pair[0].deadline, pair[0].id),
+    )[:limit]
+    return ObjectivePanel({key: counts[key] for key in ("on_track", "at_risk", "off_track", "no_data")}, attention)
