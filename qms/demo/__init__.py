@@ -16,6 +16,7 @@ from .certifications import _seed_certifications
 from .complaints import seed_complaints
 from .implementation import seed_board
 from .nonconformities import _seed_nonconformities
+from .planning import seed_planning
 from .reviews import _seed_reviews
 from .surveys import seed_survey
 from .users import DEMO_PASSWORD, DEMO_USERS
@@ -36,7 +37,9 @@ def seed_demo(today: dt.date | None = None) -> str:
     complaint_count = seed_complaints(users, today)
     review_count = _seed_reviews(users, today)
     seed_board(users)
+    planning_count = seed_planning(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
-        f"{responses} survey responses, {complaint_count} complaints and {certification_count} certifications."
+        f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications and "
+        f"{planning_count} objectives, opportunities and planned changes."
     )

@@ -95,6 +95,16 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     assert {"received", "acknowledged", "investigating", "escalated", "closed"} == set(
         db.session.scalars(select(Complaint.state))
     )
+    from qms.models import ChangeRequest, ObjectiveMeasurement, Opportunity, QualityObjective
+
+    objectives = {o.measure: o for o in db.session.scalars(select(QualityObjective))}
+    assert {o.state for o in objectives.values()} == {"active", "closed", "draft"}
+    computed = objectives["nc_raised"]  # a KPI computed from the NC records, with a value per month
+    assert len(computed.measurements) == 13 and {m.source for m in computed.measurements} == {"computed"}
+    manual = db.session.scalar(select(func.count()).where(ObjectiveMeasurement.source == "manual"))
+    assert manual >= 12
+    assert {"adopted", "piloting", "proposed"} == set(db.session.scalars(select(Opportunity.state)))
+    assert {"implementing", "draft"} == set(db.session.scalars(select(ChangeRequest.state)))
     assert verify(db.session).ok
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "not loaded" in again.output
