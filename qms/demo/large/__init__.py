@@ -17,7 +17,7 @@ services would have written is reproduced by construction:
 Everything is written in one transaction: a failure leaves the database as it was.
 
 One module per area, each a mixin of the seeder's phases (``organisation``, ``nonconformities``,
-``audits``, ``documents``, ``surveys``, ``certifications``); ``common`` holds the sizes, the chunked
+``audits``, ``documents``, ``surveys``, ``certifications``, ``objectives``); ``common`` holds the sizes, the chunked
 row writer and the seeder's base.
 """
 
@@ -33,13 +33,16 @@ from .audits import _AuditPhases
 from .certifications import _CertificationPhases
 from .common import FULL_SIZE, TABLE_ORDER, SeedRefused
 from .documents import _DocumentPhases
+from .objectives import _ObjectivePhases
 from .organisation import _OrganisationPhases
 from .surveys import _SurveyPhases
 
 __all__ = ["FULL_SIZE", "SeedRefused", "seed_large"]
 
 
-class _Seeder(_OrganisationPhases, _AuditPhases, _CertificationPhases, _DocumentPhases, _SurveyPhases):
+class _Seeder(
+    _OrganisationPhases, _AuditPhases, _CertificationPhases, _DocumentPhases, _SurveyPhases, _ObjectivePhases
+):
     """Every phase of the bulk load (one mixin per area) and the end: counters, search index, sequences."""
 
     def counters_and_index(self, first_revision_id: int) -> None:
@@ -157,6 +160,7 @@ def seed_large(
             lambda: seeder.documents(seeder.n("documents", 4), seeder.n("document_revisions", 10)),
         )
         phase("Surveys and responses", lambda: seeder.surveys(seeder.n("survey_responses", 10)))
+        phase("Quality objectives and their values", lambda: seeder.objectives(seeder.n("quality_objectives", 10)))
         seeder.w.flush()
 
         def finish() -> None:

@@ -27,6 +27,7 @@ FULL_SIZE = {
     "documents": 10_000,
     "document_revisions": 50_000,
     "survey_responses": 50_000,
+    "quality_objectives": 400,
 }
 HISTORY_DAYS = 3 * 365
 CHUNK = 5_000
@@ -55,6 +56,9 @@ TABLE_ORDER = (
     "survey_responses",
     "survey_answers",
     "transition_history",
+    "opportunities",
+    "quality_objectives",
+    "objective_measurements",
 )
 
 
