@@ -53,8 +53,8 @@ TASK_DOERS = frozenset({"admin", "manager", "quality_officer", "internal_auditor
 REQUEST_MESSAGE = "Requires the role manager, quality officer or process owner to request changes"
 
 
-def load(change_id: int) -> ChangeRequest:
-    return get_or_404(ChangeRequest, change_id, options=LOAD, label="change request")
+def load(change_request_id: int) -> ChangeRequest:
+    return get_or_404(ChangeRequest, change_request_id, options=LOAD, label="change request")
 
 
 def extras(change: ChangeRequest) -> dict[str, Any]:
@@ -63,9 +63,9 @@ def extras(change: ChangeRequest) -> dict[str, Any]:
     return {
         "review_overdue": change.review_overdue(dt.date.today()),
         "links": {
-            "self": url_for(base + "get_change", change_id=change.id),
-            "history": url_for(base + "change_history", change_id=change.id),
-            "events": url_for(base + "change_events", change_id=change.id),
+            "self": url_for(base + "get_change", change_request_id=change.id),
+            "history": url_for(base + "change_history", change_request_id=change.id),
+            "events": url_for(base + "change_events", change_request_id=change.id),
             "org_change_review": (
                 url_for("api_reviews.get_org_change_review", review_id=review_id) if review_id else None
             ),
@@ -112,40 +112,40 @@ def create(body: dict[str, Any]) -> Any:
     if "org_change_review_id" not in body and not body.get("title"):
         raise InvalidData({"title": "is required"})
     change = load(request_change(api_user(), **body).id)
-    location = url_for("api_changes.get_change", change_id=change.id)
+    location = url_for("api_changes.get_change", change_request_id=change.id)
     return present([change], extras)[0], 201, {"Location": location, **etag(change)}
 
 
-@blp.route(f"/change-requests/<{ID}:change_id>", methods=["PATCH"])
+@blp.route(f"/change-requests/<{ID}:change_request_id>", methods=["PATCH"])
 @require_roles(REQUEST_ROLES, REQUEST_MESSAGE)
 @blp.arguments(ChangeFieldsSchema)
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.response(200, ChangeSchema, headers=ETAG_HEADER)
-def change_request(body: dict[str, Any], change_id: int) -> Any:
+def change_request(body: dict[str, Any], change_request_id: int) -> Any:
     """Change a draft request's plan (409 once submitted)"""
-    change = load(change_id)
+    change = load(change_request_id)
     update_change(change, api_user(), **body)
     return present([change], extras)[0], 200, etag(change)
 
 
-@blp.route(f"/change-requests/<{ID}:change_id>/tasks", methods=["POST"])
+@blp.route(f"/change-requests/<{ID}:change_request_id>/tasks", methods=["POST"])
 @require_roles(REQUEST_ROLES, "Requires the role manager, quality officer or process owner to plan change tasks")
 @blp.arguments(TaskCreateSchema)
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.response(201, TaskSchema)
-def create_task(body: dict[str, Any], change_id: int) -> Any:
+def create_task(body: dict[str, Any], change_request_id: int) -> Any:
     """Add an implementation task (until the implementation is complete)"""
-    return add_task(load(change_id), api_user(), **body), 201
+    return add_task(load(change_request_id), api_user(), **body), 201
 
 
-@blp.route(f"/change-requests/<{ID}:change_id>/tasks/<{ID}:task_id>/complete", methods=["POST"])
+@blp.route(f"/change-requests/<{ID}:change_request_id>/tasks/<{ID}:task_id>/complete", methods=["POST"])
 @require_roles(TASK_DOERS, "Viewers do not complete change tasks")
 @blp.arguments(TaskCompleteSchema)
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.response(200, TaskSchema)
-def finish_task(body: dict[str, Any], change_id: int, task_id: int) -> Any:
+def finish_task(body: dict[str, Any], change_request_id: int, task_id: int) -> Any:
     """Mark a task done with what was done (its owner, quality officers, managers)"""
-    change = load(change_id)
+    change = load(change_request_id)
     task = next((t for t in change.tasks if t.id == task_id), None)
     if task is None:
         abort(404, description=f"Change request {change.reference} has no task with id {task_id}")
@@ -156,7 +156,7 @@ add_workflow_routes(
     blp,
     model=ChangeRequest,
     collection="change-requests",
-    key="change_id",
+    key="change_request_id",
     name="change",
     schema=ChangeSchema,
     load=load,

@@ -113,6 +113,7 @@ def rule(path: str) -> str:
         "objective_id",
         "opportunity_id",
         "task_id",
+        "change_request_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     for key in ("event", "identifier", "old", "new", "key"):
@@ -691,39 +692,45 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("POST", rule("/innovation-committees"), "/innovation-committees", {"name": ""}, only(422, TRIAGERS)),
     ("GET", rule("/change-requests"), "/change-requests", None, ALL_OK),
     ("POST", rule("/change-requests"), "/change-requests", {"title": ""}, only(422, PLANNERS)),
-    ("GET", rule("/change-requests/<change_id>"), "/change-requests/{change_request}", None, ALL_OK),
+    ("GET", rule("/change-requests/<change_request_id>"), "/change-requests/{change_request}", None, ALL_OK),
     (
         "PATCH",
-        rule("/change-requests/<change_id>"),
+        rule("/change-requests/<change_request_id>"),
         "/change-requests/{change_request}",
         {"title": ""},
         only(422, PLANNERS),
     ),
     (
         "GET",
-        rule("/change-requests/<change_id>/history"),
+        rule("/change-requests/<change_request_id>/history"),
         "/change-requests/{change_request}/history",
         None,
         ALL_OK,
     ),
-    ("GET", rule("/change-requests/<change_id>/events"), "/change-requests/{change_request}/events", None, ALL_OK),
+    (
+        "GET",
+        rule("/change-requests/<change_request_id>/events"),
+        "/change-requests/{change_request}/events",
+        None,
+        ALL_OK,
+    ),
     (
         "POST",
-        rule("/change-requests/<change_id>/events/<event>"),
+        rule("/change-requests/<change_request_id>/events/<event>"),
         "/change-requests/{change_request}/events/submit",
         {},
         only(409, PLANNERS),  # its plan is not written
     ),
     (
         "POST",
-        rule("/change-requests/<change_id>/tasks"),
+        rule("/change-requests/<change_request_id>/tasks"),
         "/change-requests/{change_request}/tasks",
         {"title": ""},
         only(422, PLANNERS),
     ),
     (
         "POST",
-        rule("/change-requests/<change_id>/tasks/<task_id>/complete"),
+        rule("/change-requests/<change_request_id>/tasks/<task_id>/complete"),
         "/change-requests/{change_request}/tasks/{change_task}/complete",
         {"outcome": ""},
         only(422, RAISERS),

@@ -33,10 +33,12 @@ from qms.services.attachments import attach
 from qms.services.audit_trail import recorded_change
 from qms.services.audits import create_programme
 from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
+from qms.services.changes import add_task, request_change
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.implementation import add_evidence, build_board, item_for_process
 from qms.services.nonconformities import add_progress_note
+from qms.services.opportunities import propose_opportunity
 from qms.services.reviews import (
     add_action,
     add_impact,
@@ -49,6 +51,7 @@ from qms.services.tokens import create_token
 
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_process
+from ..objectives.helpers import active_objective
 from ..surveys.test_services import QUESTIONS as SURVEY_QUESTIONS
 
 #: generated requests per operation and mode; `make fuzz` raises it (QMS_FUZZ_EXAMPLES, 500 there) to search harder
@@ -65,6 +68,9 @@ ISO = "/api/v1/reviews/iso-change/{review_id}"
 ORG = "/api/v1/reviews/org-change/{review_id}"
 MR = "/api/v1/reviews/management/{review_id}"
 ITEM = "/api/v1/implementation/{implementation_id}"
+OBJECTIVE = "/api/v1/objectives/{objective_id}"
+OPPORTUNITY = "/api/v1/opportunities/{opportunity_id}"
+CHANGE = "/api/v1/change-requests/{change_request_id}"
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),
     ("POST", "/api/v1/nonconformities"),
@@ -208,6 +214,37 @@ OPERATIONS = [
     ("POST", f"{ITEM}/events/{{event}}"),
     ("POST", f"{ITEM}/evidence"),
     ("DELETE", f"{ITEM}/evidence/{{index}}"),
+    ("GET", "/api/v1/objectives"),
+    ("POST", "/api/v1/objectives"),
+    ("GET", "/api/v1/objectives/report.pdf"),
+    ("GET", "/api/v1/objective-measures"),
+    ("GET", OBJECTIVE),
+    ("PATCH", OBJECTIVE),
+    ("GET", f"{OBJECTIVE}/history"),
+    ("GET", f"{OBJECTIVE}/events"),
+    ("POST", f"{OBJECTIVE}/events/{{event}}"),
+    ("GET", f"{OBJECTIVE}/measurements"),
+    ("POST", f"{OBJECTIVE}/measurements"),
+    ("POST", f"{OBJECTIVE}/measurements/import"),
+    ("POST", f"{OBJECTIVE}/recompute"),
+    ("GET", "/api/v1/opportunities"),
+    ("POST", "/api/v1/opportunities"),
+    ("GET", OPPORTUNITY),
+    ("PATCH", OPPORTUNITY),
+    ("GET", f"{OPPORTUNITY}/history"),
+    ("GET", f"{OPPORTUNITY}/events"),
+    ("POST", f"{OPPORTUNITY}/events/{{event}}"),
+    ("GET", "/api/v1/innovation-committees"),
+    ("POST", "/api/v1/innovation-committees"),
+    ("GET", "/api/v1/change-requests"),
+    ("POST", "/api/v1/change-requests"),
+    ("GET", CHANGE),
+    ("PATCH", CHANGE),
+    ("GET", f"{CHANGE}/history"),
+    ("GET", f"{CHANGE}/events"),
+    ("POST", f"{CHANGE}/events/{{event}}"),
+    ("POST", f"{CHANGE}/tasks"),
+    ("POST", f"{CHANGE}/tasks/{{task_id}}/complete"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -284,7 +321,16 @@ def existing_ids(org) -> dict[str, int]:
     build_board(org.quality)
     item = item_for_process(process)
     add_evidence(item, org.quality, kind="url", ref="https://intranet.example.test/flow")
+    # an active objective the quality officer measures, an idea, and a change request with a task
+    objective = active_objective(org)
+    opportunity = propose_opportunity(org.quality, title="E-bikes", description="Faster deliveries")
+    change_request = request_change(org.quality, title="New warehouse")
+    task = add_task(change_request, org.quality, title="Move racks", owner_id=org.quality.id, due_date=today)
     return {
+        "objective_id": objective.id,
+        "opportunity_id": opportunity.id,
+        "change_request_id": change_request.id,
+        "task_id": task.id,
         "audit_id": audit.id,
         "item_id": audit.items[0].id,
         "programme_id": programme.id,
