@@ -77,6 +77,12 @@ def beat_schedule(digest_hour: int) -> dict[str, dict[str, Any]]:
             "schedule": crontab(hour=2, minute=15),
             "args": ("clean-exports",),
         },
+        # before the digest, so that its objectives' statuses are this morning's
+        "objective-measures": {
+            "task": "qms.run_job",
+            "schedule": crontab(hour=max(digest_hour - 1, 0), minute=0),
+            "args": ("objective-measures",),
+        },
     }
 
 

@@ -60,6 +60,12 @@ def _clean_exports(day: dt.date) -> dict[str, int]:
     return clean_expired()
 
 
+def _objective_measures(day: dt.date) -> dict[str, int]:
+    from ..services.objectives import refresh_all_computed
+
+    return refresh_all_computed(day)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -67,6 +73,11 @@ JOBS: dict[str, Job] = {
         Job("daily-digest", "E-mail each user their overdue and due-soon items", _daily_digest),
         Job("recurring-audits", "Create the audits of this and next year's audit programmes", _recurring_audits),
         Job("clean-exports", "Delete prepared exports past their expiry", _clean_exports),
+        Job(
+            "objective-measures",
+            "Recompute the KPIs of active quality objectives measured from the records",
+            _objective_measures,
+        ),
     )
 }
 

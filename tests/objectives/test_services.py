@@ -177,3 +177,13 @@ def test_review_summary_counts_objectives_by_status(org):
     summary = objectives_summary(months_ago(12), dt.date.today(), dt.date.today())
     assert summary["objectives"] == 1 and summary["achieved"] == 1
     assert summary["rows"][0]["title"] == "Achieved one"
+
+
+def test_the_nightly_job_recomputes_computed_kpis(org):
+    from qms.jobs.runs import run_job
+
+    objective = active_objective(org, measure="nc_raised", direction="down", target=1, unit="NCs")
+    new_nc(org)
+    run = run_job("objective-measures", dt.date.today(), trigger="manual")
+    assert run.outcome == "succeeded" and run.counts == {"objectives": 1, "values_changed": 1}
+    assert measurement_points([objective.id])[objective.id][-1][1] == 1
