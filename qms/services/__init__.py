@@ -3,7 +3,7 @@
 Importing this package registers every domain's effects and guard facts.
 """
 
-from . import (  # noqa: F401  (registers effects and facts)  # noqa: F401, I001  (registers effects and facts)
+from . import (  # noqa: F401  (registers effects and facts)
     audits,
     certifications,
     changes,
