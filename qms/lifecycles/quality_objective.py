@@ -3,12 +3,13 @@
 draft → approved (signed by a manager) → active (its KPI is measured) → achieved or
 missed → closed.  An objective is approved only with its plan written (what will be done,
 resources, who, when, how the results are evaluated); it is marked achieved only when the
-latest measurement meets the target.  When it is missed the owner chooses the follow-up: a
+latest measurement meets the target.  When it is missed its owner (or a manager) chooses the follow-up: a
 nonconformity or an opportunity for improvement is raised from it.  A draft, approved or
 active objective can be withdrawn with a reason.
 """
 
 from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
+from workflows.guards import actor_is_or_role
 
 QO, MGR, PO = "quality_officer", "manager", "process_owner"
 
@@ -30,6 +31,14 @@ def _target_met(ctx: GuardContext) -> str | None:
         return "The latest measurement does not meet the target"
     return None
 
+
+#: what a missed objective raises is its owner's choice (or a manager's)
+_owner_decides = actor_is_or_role(
+    "owner_id",
+    MGR,
+    "Only the objective's owner or a manager decides what a missed objective raises",
+    name="objective_owner_or_manager",
+)
 
 LIFECYCLE = Lifecycle(
     name="quality_objective",
@@ -78,6 +87,7 @@ LIFECYCLE = Lifecycle(
             ("active",),
             "missed",
             roles(QO, MGR, PO),
+            guards=(_owner_decides,),
             fields=(
                 Field("reason", "Why the objective was missed"),
                 Field(

@@ -567,9 +567,14 @@ def planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                     due < today,
                 )
             )
-    if "manager" in actor.roles:
-        for o in db.session.scalars(select(QualityObjective).where(QualityObjective.state == "draft")):
-            items.append(WorkItem("objective", o.id, o.reference, o.title, o.state_label, ["Approve"], None, False))
+    if "manager" in actor.roles:  # drafts whose plan is written wait for a manager's approval
+        drafts = list(db.session.scalars(select(QualityObjective).where(QualityObjective.state == "draft")))
+        by_id = {o.id: o for o in drafts}
+        for objective_id, events in available_events_many(drafts, actor, today).items():
+            allowed = [a.event.label for a in events if a.allowed]
+            if allowed:
+                o = by_id[objective_id]
+                items.append(WorkItem("objective", o.id, o.reference, o.title, o.state_label, allowed, None, False))
     mine = select(committee_members.c.committee_id).where(committee_members.c.user_id == actor.id)
     opportunities = db.session.scalars(
         select(Opportunity).where(

@@ -232,6 +232,7 @@ def _render_detail(
         diagram=mermaid(objective.lifecycle, current=objective.state),
         measure=MEASURES.get(objective.measure),
         directions=DIRECTIONS,
+        frequencies=FREQUENCIES,
         sources=MEASUREMENT_SOURCES,
         can_measure=can_measure(objective, current_user.as_actor()) and objective.state == "active",
         can_set=can_set(),

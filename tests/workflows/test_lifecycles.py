@@ -176,6 +176,7 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "check_after_a_wait": {},
     # planning: objectives, opportunities, changes
     "plan_complete": {"plan_missing": []},
+    "objective_owner_or_manager": {"owner_id": ACTOR_ID},
     "target_met": {"latest_value": 96.0, "target_met": True},
     "committee_member": {"committee_id": 1, "committee_member_ids": frozenset({ACTOR_ID})},
     "pilot_dates": {},
@@ -227,6 +228,7 @@ GUARD_BLOCKS: dict[str, Block] = {
     "observation_only": Block({"severity": "major"}),
     "linked_nc_closed": Block({"linked_nc_open": True}),
     "plan_complete": Block({"plan_missing": ["resources"]}),
+    "objective_owner_or_manager": Block({"owner_id": OTHER_ID}, exempt_role="manager"),
     "target_met": Block({"latest_value": 80.0, "target_met": False}),
     "committee_member": Block({"committee_id": 1, "committee_member_ids": frozenset({OTHER_ID})}),
     "planned": Block({"plan_missing": ["purpose"]}),

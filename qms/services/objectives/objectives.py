@@ -204,14 +204,12 @@ def update_objective(objective: QualityObjective, actor: User | Actor, **changes
     if unknown:
         raise InvalidData({name: "is not a field of an objective" for name in sorted(unknown)})
     values = _validated(changes, partial=True)
-    _check_dates({"starts_on": values.get("starts_on", objective.starts_on), **values})
-    if "deadline" in values or "starts_on" in values:
-        _check_dates(
-            {
-                "starts_on": values.get("starts_on", objective.starts_on),
-                "deadline": values.get("deadline", objective.deadline),
-            }
-        )
+    _check_dates(
+        {
+            "starts_on": values.get("starts_on", objective.starts_on),
+            "deadline": values.get("deadline", objective.deadline),
+        }
+    )
     with recorded_change(actor, f"{objective.reference} changed"):
         for name, value in values.items():
             setattr(objective, name, value)
