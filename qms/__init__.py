@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
+    register_template_helpers(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
@@ -92,6 +93,16 @@ def register_extensions(app: Flask) -> None:
     def load_user(user_id: str) -> models.User | None:
         user = db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
         return user if user is not None and user.active else None
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Stored values in words (``|label``) and an event's recorded data as labelled lines, for every page."""
+    from .labels import event_details, figure_label, label, words
+
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["figure_label"] = figure_label
+    app.jinja_env.filters["words"] = words
+    app.jinja_env.globals["event_details"] = event_details
 
 
 def register_blueprints(app: Flask) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
@@ -52,6 +54,32 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+#: the moment business events happen at, when the demo seeding replays a year (see ``as_of``)
+_as_of: ContextVar[dt.datetime | None] = ContextVar("qms_as_of", default=None)
+
+
+def event_time() -> dt.datetime:
+    """When a record is created or an event fires: now, except inside ``as_of``."""
+    return _as_of.get() or utcnow()
+
+
+def event_date() -> dt.date:
+    """Today, except inside ``as_of`` (the day guards such as "the check is due" compare with)."""
+    moment = _as_of.get()
+    return moment.date() if moment is not None else dt.date.today()
+
+
+@contextmanager
+def as_of(moment: dt.datetime) -> Iterator[None]:
+    """Create records and fire events as at ``moment`` (their dates and history rows), for the demo
+    organisation's year of history. The audit trail still records when each change was really written."""
+    token = _as_of.set(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+    try:
+        yield
+    finally:
+        _as_of.reset(token)
 
 
 class Base(DeclarativeBase):

@@ -208,13 +208,20 @@ class Guard:
 
     ``uses_data`` marks guards that read the event data: when listing the
     available events no data exists yet, so those guards are only checked
-    when the event is fired.
+    when the event is fired.  ``field`` names the event field such a guard
+    validates: its reason is then that field's error (InvalidData, which the
+    caller shows beside the field) rather than a block on the event.
     """
 
     name: str
     check: Callable[[GuardContext], str | None]
     description: str = ""
     uses_data: bool = False
+    field: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.field is not None and not self.uses_data:
+            raise ValueError(f"guard {self.name!r} validates field {self.field!r}, so it must be uses_data=True")
 
 
 # --- events and lifecycles -----------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 from transitions import Machine
 
 from .definition import Event, Guard, GuardContext, Lifecycle, MissingFact, clean_data
-from .errors import GuardFailed, InvalidTransition, NotPermitted, UnknownEvent
+from .errors import GuardFailed, InvalidData, InvalidTransition, NotPermitted, UnknownEvent
 
 
 @dataclass(frozen=True)
@@ -190,5 +190,7 @@ class LifecycleEngine:
         source = record.state
         if not self.machine.events[ev.name].trigger(record, ctx=ctx):
             guard, reason = ctx.blocked or (None, "The event was refused")
+            if guard is not None and guard.field is not None:
+                raise InvalidData({guard.field: reason})
             raise GuardFailed(reason, guard.name if guard else "")
         return FireResult(ev, source, record.state, cleaned, ev.signature)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -27,7 +28,12 @@ class ApiParser(FlaskParser):
             return super()._raw_load_json(req)
         except RecursionError:
             abort(400, messages={"json": ["The JSON body is nested too deeply."]})
-        except ValueError:  # e.g. an integer of more than 4300 digits (Python's int conversion limit)
+        except json.JSONDecodeError as exc:
+            if isinstance(exc.__cause__, UnicodeDecodeError):  # webargs re-raises a decoding error as this
+                abort(400, messages={"json": ["The body is not valid JSON: it is not UTF-8 text."]})
+            where = f"line {exc.lineno}, column {exc.colno}"
+            abort(400, messages={"json": [f"The body is not valid JSON ({exc.msg.lower()} at {where})."]})
+        except ValueError:  # an integer of more than 4300 digits (Python's int conversion limit)
             abort(400, messages={"json": ["The JSON body holds a number too large to read."]})
 
 

@@ -14,6 +14,7 @@ from ..services.users import create_user
 from .audits import _seed_audits
 from .certifications import _seed_certifications
 from .complaints import seed_complaints
+from .documents import seed_documents
 from .implementation import seed_board
 from .nonconformities import _seed_nonconformities
 from .planning import seed_planning
@@ -37,9 +38,10 @@ def seed_demo(today: dt.date | None = None) -> str:
     complaint_count = seed_complaints(users, today)
     review_count = _seed_reviews(users, today)
     seed_board(users)
+    document_count = seed_documents(users, today)
     planning_count = seed_planning(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
-        f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications and "
-        f"{planning_count} objectives, opportunities and planned changes."
+        f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications, "
+        f"{document_count} controlled documents and {planning_count} objectives, opportunities and planned changes."
     )

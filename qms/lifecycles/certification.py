@@ -25,7 +25,9 @@ def _expiry_after_decision(ctx: GuardContext) -> str | None:
     return None
 
 
-_expiry_valid = Guard("expiry_after_decision", _expiry_after_decision, "Expiry is after the decision", uses_data=True)
+_expiry_valid = Guard(
+    "expiry_after_decision", _expiry_after_decision, "Expiry is after the decision", uses_data=True, field="expires_on"
+)
 
 _DECISION_FIELDS = (
     Field("decided_on", "Decision date", "date"),

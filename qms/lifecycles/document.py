@@ -81,6 +81,7 @@ LIFECYCLE = Lifecycle(
                     _not_in_future,
                     "Effective date is not in the future",
                     uses_data=True,
+                    field="effective_date",
                 ),
             ),
             fields=(Field("effective_date", "Effective date", "date"),),

@@ -32,7 +32,11 @@ def _dates_in_order(ctx: GuardContext) -> str | None:
 _has_lead_auditor = fact_true("lead_auditor_id", "Assign a lead auditor first", name="has_lead_auditor")
 _independent = Guard("auditor_is_independent", _auditor_independent, "No auditor on the team owns the process")
 _dates_valid = Guard(
-    "planned_end_not_before_start", _dates_in_order, "The planned end is not before the planned start", uses_data=True
+    "planned_end_not_before_start",
+    _dates_in_order,
+    "The planned end is not before the planned start",
+    uses_data=True,
+    field="planned_end",
 )
 _lead_auditor_only = actor_is_or_role(
     "lead_auditor_id",

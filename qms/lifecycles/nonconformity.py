@@ -7,7 +7,7 @@ with a reason.  Observations may be closed without corrective action.
 """
 
 from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from workflows.guards import at_least_one, date_reached, none_open
+from workflows.guards import actor_is_or_role, at_least_one, date_reached, none_open
 
 QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_owner"
 
@@ -27,6 +27,16 @@ def _check_after_a_wait(ctx: GuardContext) -> str | None:
 def _not_an_implementer(ctx: GuardContext) -> str | None:
     if ctx.actor.id in (ctx.fact("implementer_ids") or ()):
         return "You implemented one of its corrective actions, so someone else must verify effectiveness"
+    return None
+
+
+def _replanned_after_reopening(ctx: GuardContext) -> str | None:
+    reopened = ctx.fact("reopened_on")
+    if reopened is not None and int(ctx.fact("new_action_count") or 0) < 1:
+        return (
+            f"The actions were found ineffective on {reopened.isoformat()}: "
+            "add at least one new corrective action before marking the actions completed"
+        )
     return None
 
 
@@ -53,6 +63,12 @@ LIFECYCLE = Lifecycle(
         State("effectiveness_verified", "Effectiveness verified"),
         State("closed", "Closed", terminal=True),
         State("rejected", "Rejected", terminal=True, description="Not a nonconformity; the reason is recorded."),
+        State(
+            "withdrawn",
+            "Withdrawn",
+            terminal=True,
+            description="Raised by mistake and withdrawn before triage (an answer corrected); not counted.",
+        ),
     ),
     events=(
         Event(
@@ -73,6 +89,22 @@ LIFECYCLE = Lifecycle(
             "rejected",
             roles(QO, MGR),
             fields=(Field("reason", "Reason for rejection"),),
+        ),
+        Event(
+            "withdraw",
+            "Withdraw (raised by mistake)",
+            ("reported",),
+            "withdrawn",
+            roles(QO, MGR, AUD, PO),
+            guards=(
+                actor_is_or_role(
+                    "raised_by_id",
+                    QO,
+                    "Only the person who raised it or a quality officer can withdraw it",
+                    name="raiser_or_quality_officer",
+                ),
+            ),
+            fields=(Field("reason", "Why it is withdrawn"),),
         ),
         Event(
             "contain",
@@ -112,7 +144,13 @@ LIFECYCLE = Lifecycle(
             roles(QO, PO, MGR),
             guards=(
                 at_least_one("action_count", "corrective action", purpose="the plan has none"),
-                Guard("check_after_a_wait", _check_after_a_wait, "Effectiveness check after today", uses_data=True),
+                Guard(
+                    "check_after_a_wait",
+                    _check_after_a_wait,
+                    "Effectiveness check after today",
+                    uses_data=True,
+                    field="verification_due",
+                ),
             ),
             fields=(Field("verification_due", "Effectiveness check due", "date"),),
         ),
@@ -122,7 +160,10 @@ LIFECYCLE = Lifecycle(
             ("action_planned",),
             "actions_completed",
             roles(QO, PO),
-            guards=(none_open("open_action_count", "corrective action"),),
+            guards=(
+                none_open("open_action_count", "corrective action"),
+                Guard("replanned_after_reopening", _replanned_after_reopening, "New actions after a reopening"),
+            ),
         ),
         Event(
             "verify_effectiveness",
@@ -146,7 +187,19 @@ LIFECYCLE = Lifecycle(
             ("actions_completed",),
             "action_planned",
             roles(QO, MGR, AUD),
-            fields=(Field("reason", "Why the actions were not effective"),),
+            guards=(
+                Guard(
+                    "new_check_after_a_wait",
+                    _check_after_a_wait,
+                    "New effectiveness check after today",
+                    uses_data=True,
+                    field="verification_due",
+                ),
+            ),
+            fields=(
+                Field("reason", "Why the actions were not effective"),
+                Field("verification_due", "New effectiveness check due", "date"),
+            ),
         ),
         Event(
             "close",

@@ -32,7 +32,7 @@ from .documents import (
 )
 from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
-from .nonconformities import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
+from .nonconformities import NC_ENDED_STATES, NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
 from .objectives import DIRECTIONS, FREQUENCIES, MEASUREMENT_SOURCES, ObjectiveMeasurement, QualityObjective
 from .opportunities import EDGE_LABELS, OPPORTUNITY_SOURCES, InnovationCommittee, Opportunity
 from .records import Attachment, ProgressNote
@@ -86,6 +86,7 @@ __all__ = [
     "IN_FORCE_STATES",
     "MANAGEMENT_REVIEW_INPUTS",
     "MEASUREMENT_SOURCES",
+    "NC_ENDED_STATES",
     "NC_SOURCES",
     "OPPORTUNITY_SOURCES",
     "OUTPUT_CATEGORIES",

@@ -138,6 +138,8 @@ class Audit(WorkflowRecord, db.Model):
         Index("ix_audits_planned_start", "planned_start"),
     )
     lifecycle_name = "internal_audit"
+    creator_attribute = "created_by"
+    created_verb = "Planned"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(30), unique=True)

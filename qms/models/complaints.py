@@ -35,6 +35,8 @@ class Complaint(WorkflowRecord, db.Model):
     __tablename__ = "complaints"
     __table_args__ = (CheckConstraint(f"channel IN ({quoted_list(CHANNELS)})", "channel"),)
     lifecycle_name = "complaint"
+    creator_attribute = "logged_by"
+    created_verb = "Logged"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(30), unique=True)

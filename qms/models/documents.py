@@ -82,6 +82,8 @@ class DocumentRevision(WorkflowRecord, db.Model):
 
     __tablename__ = "document_revisions"
     lifecycle_name = "document"
+    creator_attribute = "author"
+    created_verb = "Drafted"
     __table_args__ = (
         UniqueConstraint("document_id", "label", name="uq_document_revisions_label"),
         # Exactly one revision in force per document, enforced by the database itself.

@@ -22,6 +22,8 @@ NC_SOURCES = {
     "survey": "Satisfaction survey",
 }
 SEVERITY_LABELS = {"major": "Major", "minor": "Minor", "observation": "Observation"}
+#: the states in which an NC is over: counted nowhere as open (withdrawn and rejected NCs not at all)
+NC_ENDED_STATES = ("closed", "rejected", "withdrawn")
 
 
 class Nonconformity(WorkflowRecord, db.Model):
@@ -29,6 +31,8 @@ class Nonconformity(WorkflowRecord, db.Model):
     #: the API lists NCs newest first by default
     __table_args__ = (Index("ix_nonconformities_created_at", "created_at"),)
     lifecycle_name = "nonconformity"
+    creator_attribute = "raised_by"
+    created_verb = "Raised"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(30), unique=True)

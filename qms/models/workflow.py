@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from workflows import get_lifecycle
 
-from ..database import db, utcnow
+from ..database import db, event_time, utcnow
 
 #: lifecycle name → model class, filled as workflow models are declared
 WORKFLOW_MODELS: dict[str, type[WorkflowRecord]] = {}
@@ -26,11 +26,15 @@ class WorkflowRecord:
     """
 
     lifecycle_name: ClassVar[str]
+    #: the relationship to the person who created the record, and the word for it ("Raised"): the
+    #: first line of the record's history, which no fired event records
+    creator_attribute: ClassVar[str | None] = None
+    created_verb: ClassVar[str] = "Created"
 
     state: Mapped[str] = mapped_column(String(40), index=True)
     lifecycle_version: Mapped[int]
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=event_time)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @declared_attr.directive
@@ -55,6 +59,11 @@ class WorkflowRecord:
     @property
     def state_label(self) -> str:
         return self.lifecycle.state(self.state).label
+
+    @property
+    def creator_name(self) -> str | None:
+        creator = getattr(self, self.creator_attribute) if self.creator_attribute else None
+        return creator.name if creator is not None else None
 
     @property
     def is_terminal(self) -> bool:

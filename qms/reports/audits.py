@@ -32,6 +32,7 @@ from sqlalchemy.orm import selectinload
 from standards import Standard, get_standard
 
 from ..database import db, utcnow
+from ..labels import LABELS, label
 from ..models import (
     AUDIT_KINDS,
     RESULTS,
@@ -100,7 +101,8 @@ def _standard(identifier: str) -> Standard | None:
 
 
 def _standard_label(identifier: str, standard: Standard | None) -> str:
-    return f"{standard.label} ({identifier})" if standard else identifier
+    """The edition's short name ("ISO 9001:2015"), else the standard's own label: never the identifier."""
+    return label(identifier) if identifier in LABELS or standard is None else standard.label
 
 
 def _dates(start: dt.date | None, end: dt.date | None) -> str:
@@ -285,7 +287,7 @@ def _group_heading(identifier: str, number: str, standards: dict[str, Standard |
         label = f"Clause {standard.clause(number).label}"
     else:
         label = f"Clause {number}"
-    return f"{identifier}: {label}" if several else label
+    return f"{_standard_label(identifier, standard)}: {label}" if several else label
 
 
 def _sorted_groups(
@@ -381,7 +383,12 @@ def _other_questions(
                 notes = f"{notes}\nFiles: {files}" if notes else f"Files: {files}"
             label = clause or DASH
             rows.append(
-                [f"{identifier} {label}" if several else label, item.question, item.result_label, notes or DASH]
+                [
+                    f"{_standard_label(identifier, standards.get(identifier))} {label}" if several else label,
+                    item.question,
+                    item.result_label,
+                    notes or DASH,
+                ]
             )
     widths = [16 * mm, 0, 24 * mm, 52 * mm]
     widths[1] = width - sum(widths)

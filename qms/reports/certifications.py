@@ -33,6 +33,7 @@ from standards import CertificationBody as BodyProfile
 from standards import Standard
 
 from ..database import db, utcnow
+from ..labels import LABELS, label
 from ..models import (
     EXTERNAL_AUDIT_KINDS,
     RESULTS,
@@ -53,6 +54,7 @@ from ..services.certifications import (
     Readiness,
     Reason,
     audits_of_cycle,
+    next_audit,
     open_findings,
     profile,
     readiness,
@@ -137,7 +139,7 @@ def _standard(identifier: str) -> Standard | None:
 
 def _standard_label(identifier: str) -> str:
     standard = _standard(identifier)
-    return f"{standard.label} ({identifier})" if standard else identifier
+    return label(identifier) if identifier in LABELS or standard is None else standard.label
 
 
 def _dates(start: dt.date | None, end: dt.date | None) -> str:
@@ -298,20 +300,21 @@ def _cover(
     width: float,
 ) -> Flowable:
     site = certification.site
+    coming = next_audit(certification, today)
     expiry = day(certification.expires_on)
     if certification.expires_on is not None:
         left = (certification.expires_on - today).days
         expiry += f" (in {plural(left, 'day')})" if left >= 0 else f" (expired {plural(-left, 'day')} ago)"
     pairs: list[tuple[str, Any]] = [
         ("Organisation", or_dash(organisation)),
-        ("Certification body", f"{certification.body.name} ({certification.body.code})"),
+        ("Certification body", f"{certification.body.name} ({label(certification.body.code)})"),
         ("Standard", _standard_label(certification.standard_identifier)),
         ("Scope", text_or_note(certification.scope, "Not stated.")),
         ("Site", f"{site.name} ({site.code})" if site else "All sites"),
         ("Certificate number", certification.certificate_number or "Not yet certified"),
         ("State", certification.state_label),
         ("Expiry", expiry),
-        ("Next audit due", day(certification.next_audit_due)),
+        ("Next audit due", f"{coming.what}, {day(coming.due)}" if coming else day(certification.next_audit_due)),
         ("Readiness", f"{found.score} of 100: {VERDICT_LABELS.get(found.verdict, found.verdict)}"),
         ("Figures as of", day(today)),
         ("Generated", utc(generated_at)),

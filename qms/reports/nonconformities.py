@@ -23,6 +23,7 @@ from sqlalchemy.orm.strategy_options import Load
 
 from workflows import Lifecycle, UnknownLifecycle, get_lifecycle
 
+from ..labels import ROOT_CAUSE_METHOD_LABELS
 from ..models import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity, TransitionHistory
 from .pdf import (
     DASH,
@@ -41,12 +42,6 @@ from .pdf import (
     utc,
 )
 
-ROOT_CAUSE_METHOD_LABELS = {
-    "five_whys": "Five whys",
-    "fishbone": "Fishbone (Ishikawa)",
-    "8d": "8D",
-    "other": "Other",
-}
 _NC = "nonconformity"
 _CA = "corrective_action"
 

@@ -30,6 +30,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..database import db, utcnow
+from ..labels import figure_label as label_of
+from ..labels import words
 from ..models import (
     ACTION_STATES,
     MANAGEMENT_REVIEW_INPUTS,
@@ -62,7 +64,6 @@ DRAFT_NOTICE = "Draft — minutes not approved"
 #: the event whose signature approves the minutes
 APPROVAL_EVENT = "approve_minutes"
 #: words printed in capitals when a compiled figure's key is turned into a label
-ACRONYMS = {"nps": "NPS", "csi": "CSI", "nc": "NC", "ncs": "NCs", "qms": "QMS", "iso": "ISO", "ofi": "OFI"}
 #: nested groups deeper than this are printed as text
 MAX_DEPTH = 3
 _INDENT = 5 * mm
@@ -93,17 +94,6 @@ def _dates(start: dt.date | None, end: dt.date | None) -> str:
     return f"{day(start)} to {day(end)}"
 
 
-def label_of(key: Any) -> str:
-    """A compiled figure's key as a label: ``open_by_severity`` → ``Open by severity``, ``nps_n`` → ``NPS n``."""
-    words = [w for w in str(key).replace("-", "_").split("_") if w]
-    if not words:
-        return str(key)
-    out = [ACRONYMS.get(w.lower(), w) for w in words]
-    first = out[0]
-    out[0] = first if first in ACRONYMS.values() else first[:1].upper() + first[1:]
-    return " ".join(out)
-
-
 def value_text(value: Any) -> str:
     """One compiled value as text: numbers without noise, yes/no, a dash for nothing."""
     if value is None or value == "":
@@ -116,7 +106,7 @@ def value_text(value: Any) -> str:
         return "; ".join(f"{label_of(k)}: {value_text(v)}" for k, v in value.items()) or DASH
     if isinstance(value, list | tuple):
         return ", ".join(value_text(v) for v in value) or DASH
-    return str(value)
+    return words(str(value))
 
 
 def _is_scalar(value: Any) -> bool:

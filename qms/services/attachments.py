@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from flask import current_app
 from sqlalchemy import select
 
-from workflows.errors import InvalidData, NotPermitted
+from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
 from ..models import Actor, Attachment, User, WorkflowRecord
@@ -138,6 +138,10 @@ def attach(
     actor = as_actor(actor)
     if not actor.roles & UPLOAD_ROLES:
         raise NotPermitted("Viewers cannot attach evidence")
+    if getattr(record, "is_terminal", False):  # a closed record's evidence is what it was closed on
+        raise InvalidTransition(
+            f"{record.reference} is {record.state_label.lower()}: its evidence can no longer change"
+        )
     stored = store_file(stream, filename)
     with recorded_change(actor, "evidence attached") as session:
         attachment = Attachment(

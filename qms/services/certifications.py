@@ -20,6 +20,7 @@ from workflows.errors import InvalidData, InvalidTransition
 from ..database import db, id_in, utcnow
 from ..models import (
     EXTERNAL_AUDIT_KINDS,
+    NC_ENDED_STATES,
     Actor,
     Audit,
     Certification,
@@ -42,7 +43,7 @@ from .workflow import as_actor, effect, facts_provider
 register_audited(CertificationBody, ExternalAudit, ExternalFinding)
 
 MANAGE_ROLES = frozenset({"manager", "quality_officer"})
-NC_CLOSED = ("closed", "rejected")
+NC_CLOSED = NC_ENDED_STATES
 #: certification states in which the certificate is in force (surveillance keeps it)
 IN_FORCE = ("certified", "surveillance", "recertification")
 ACTIVE = (*IN_FORCE, "applied", "contracted", "stage1", "stage2", "findings_response", "decision_pending", "suspended")
@@ -261,6 +262,15 @@ def timeline(certification: Certification, today: dt.date | None = None) -> list
             Milestone("Certificate expiry", dates.expires_on, None, dates.expires_on - dt.timedelta(days=reminder))
         )
     return steps
+
+
+def next_audit(certification: Certification, today: dt.date | None = None) -> Milestone | None:
+    """The body's next audit of the cycle not yet held (a surveillance or the recertification), from the
+    timeline, so the page, the pack and the reminders agree (``next_audit_due`` only says when it was set)."""
+    for step in timeline(certification, today):
+        if step.what.startswith(("Surveillance audit", "Recertification audit")) and step.done_on is None:
+            return step
+    return None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from workflows import FireResult
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db, id_in, utcnow
-from ..models import CHANNELS, VIRTUAL_PLATFORMS, Actor, Complaint, Nonconformity, User
+from ..models import CHANNELS, NC_ENDED_STATES, VIRTUAL_PLATFORMS, Actor, Complaint, Nonconformity, User
 from .audit_trail import recorded_change
 from .references import next_reference
 from .validation import clean_text
@@ -30,7 +30,7 @@ from .workflow import as_actor, effect, facts_provider
 
 LOG_ROLES = frozenset({"admin", "manager", "quality_officer", "process_owner"})
 OWNER_ROLES = ("quality_officer", "manager", "process_owner")
-NC_CLOSED_STATES = ("closed", "rejected")
+NC_CLOSED_STATES = NC_ENDED_STATES
 
 
 def _targets() -> tuple[int, int]:

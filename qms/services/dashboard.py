@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from ..database import db
 from ..models import (
     CHANNELS,
+    NC_ENDED_STATES,
     NC_SOURCES,
     SEVERITY_LABELS,
     Actor,
@@ -32,7 +33,7 @@ from .documents import pending_acknowledgements
 from .nonconformities import PLAN_ROLES, nc_is_open
 from .workflow import as_actor, available_events_many
 
-CLOSED_NC_STATES = ("closed", "rejected")
+CLOSED_NC_STATES = NC_ENDED_STATES
 AGE_BUCKETS = ((30, "0–30 days"), (60, "31–60 days"), (90, "61–90 days"), (None, "over 90 days"))
 
 

@@ -22,7 +22,17 @@ from workflows import get_lifecycle
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, id_in
-from ..models import Actor, Audit, ChecklistItem, Document, ImplementationItem, Nonconformity, Process, User
+from ..models import (
+    NC_ENDED_STATES,
+    Actor,
+    Audit,
+    ChecklistItem,
+    Document,
+    ImplementationItem,
+    Nonconformity,
+    Process,
+    User,
+)
 from .audit_trail import recorded_change
 from .standards import find_standard
 from .validation import clean_text, require_roles, row_by_id
@@ -40,7 +50,7 @@ EVIDENCE_KINDS = {
 }
 #: audits whose report is approved: they show whether what they audited is effective
 COMPLETED_AUDIT_STATES = ("report_approved", "follow_up", "closed")
-NC_CLOSED_STATES = ("closed", "rejected")
+NC_CLOSED_STATES = NC_ENDED_STATES
 MAX_EVIDENCE = 100
 DEFAULT_STANDARD = "iso-9001-2015"
 

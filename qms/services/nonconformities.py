@@ -11,15 +11,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, case, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from workflows import FireResult, get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted, UnknownLifecycle
 
-from ..database import db, id_in, utcnow
+from ..database import db, event_date, id_in, utcnow
 from ..lifecycles.nonconformity import FISHBONE_CATEGORIES
-from ..models import NC_SOURCES, SEVERITY_LABELS, Actor, Attachment, CorrectiveAction, Nonconformity, ProgressNote, User
+from ..models import (
+    NC_ENDED_STATES,
+    NC_SOURCES,
+    SEVERITY_LABELS,
+    Actor,
+    Attachment,
+    CorrectiveAction,
+    Nonconformity,
+    ProgressNote,
+    TransitionHistory,
+    User,
+)
 from .attachments import store_file
 from .audit_trail import recorded_change
 from .filters import clause_filter_on, contains, spreadsheet_safe
@@ -36,6 +47,7 @@ PLAN_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
 PLANNING_STATES = ("root_cause_identified", "action_planned")
 
 
+#: who can carry a corrective action out: the owner list offers them only
 ACTION_OWNER_ROLES = ("process_owner", "quality_officer", "manager")
 
 
@@ -130,7 +142,7 @@ def add_corrective_action(
     title = clean_text(errors, "title", title, limit=200)
     description = clean_text(errors, "description", description, required=False)
     due = _date(errors, "due_date", due_date)
-    if due and due < (today or dt.date.today()):
+    if due and due < (today or event_date()):
         errors["due_date"] = "cannot be in the past"
     owner = db.session.get(User, owner_id) if isinstance(owner_id, int) and 0 < owner_id < 2**31 else None
     if owner is None or not owner.active:
@@ -204,6 +216,13 @@ def _planned(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.dateti
     nc.verification_due = result.data["verification_due"]
 
 
+@effect("nonconformity", "mark_ineffective")
+def _reopened(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    """The next check is of the new actions, on a new date; the old evidence no longer stands."""
+    nc.verification_due = result.data["verification_due"]
+    nc.effectiveness_evidence = ""
+
+
 @effect("nonconformity", "verify_effectiveness")
 def _verified(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
     nc.effectiveness_evidence = result.data["evidence"]
@@ -247,6 +266,8 @@ def _action_cancelled(action: CorrectiveAction, result: FireResult, actor: Actor
         "unverified_action_count",
         "verified_action_count",
         "implementer_ids",
+        "reopened_on",
+        "new_action_count",
     ),
 )
 def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[str, Any]]:
@@ -260,16 +281,34 @@ def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[
             "unverified_action_count": 0,
             "verified_action_count": 0,
             "implementer_ids": set(),
+            "reopened_on": None,
+            "new_action_count": 0,
         }
         for i in ids
     }
+    # when the actions were last found ineffective: only actions added since then count as the new plan
+    th = TransitionHistory
+    reopened_at = dict(
+        session.execute(
+            select(th.record_id, func.max(th.at))
+            .where(th.lifecycle == "nonconformity", th.event == "mark_ineffective", id_in(th.record_id, ids))
+            .group_by(th.record_id)
+        ).all()
+    )
     rows = session.execute(
-        select(ca.nonconformity_id, ca.state, ca.implemented_by_id).where(id_in(ca.nonconformity_id, ids))
+        select(ca.nonconformity_id, ca.state, ca.implemented_by_id, ca.created_at).where(
+            id_in(ca.nonconformity_id, ids)
+        )
     ).all()
-    for nc_id, state, implementer in rows:
+    for nc_id, at in reopened_at.items():
+        facts[nc_id]["reopened_on"] = at.date()
+    for nc_id, state, implementer, created_at in rows:
         f = facts[nc_id]
         if state != "cancelled":
             f["action_count"] += 1
+            reopened = reopened_at.get(nc_id)
+            if reopened is None or created_at > reopened:
+                f["new_action_count"] += 1
         if state in ca.OPEN_STATES:
             f["open_action_count"] += 1
         elif state == "implemented":
@@ -403,7 +442,7 @@ def open_nc_states() -> tuple[str, ...]:
             states |= {state.name for state in get_lifecycle("nonconformity", version).states}
         except UnknownLifecycle:
             continue
-    return tuple(sorted(states - {"closed", "rejected"}))
+    return tuple(sorted(states - set(NC_ENDED_STATES)))
 
 
 def nc_is_open() -> Any:

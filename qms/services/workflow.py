@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from workflows import Availability, Event, FireResult, get_engine
 from workflows.errors import Conflict, InvalidData
 
-from ..database import begin_write, db, utcnow
+from ..database import begin_write, db, event_date, event_time
 from ..models import Actor, TransitionHistory, User, WorkflowRecord
 from .audit_trail import audit_context
 from .users import check_password
@@ -209,8 +209,9 @@ def apply_event(
     model = type(record)
     engine = get_engine(model.lifecycle_name, record.lifecycle_version)
     facts = facts_for([record]).get(record.id, {})
+    now = event_time()
+    today = today or event_date()
     result = engine.fire(record, event, actor, data, facts=facts, today=today, confirm=confirm)
-    now = utcnow()
     history = TransitionHistory(
         lifecycle=model.lifecycle_name,
         lifecycle_version=record.lifecycle_version,

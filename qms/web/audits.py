@@ -30,7 +30,6 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, SelectMu
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
@@ -47,8 +46,6 @@ from ..models import (
     ChecklistItem,
     Process,
     Site,
-    User,
-    UserRole,
 )
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
@@ -84,7 +81,8 @@ from ..services.audits import (
 )
 from ..services.audits import answer as answer_item
 from ..services.dashboard import Chart
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, process_choices, site_choices, standard_choices, user_choices
 
 bp = Blueprint("audits", __name__)
 
@@ -95,55 +93,12 @@ PER_PAGE = 25
 MONTHS = tuple(dt.date(2000, m, 1).strftime("%B") for m in range(1, 13))
 
 
-def standard_choices() -> list[tuple[str, str]]:
-    """(identifier, label) of every standard an audit may use: bundled and imported ones."""
-    try:
-        from ..services.standards import standard_choices as service_choices
-    except ImportError:  # until the standards service lands: the bundled standards only
-        from standards import bundled_standards
-
-        return [(s.identifier, s.title) for s in bundled_standards()]
-    return [(str(choice[0]), str(choice[1])) for choice in service_choices()]
-
-
 def find_standard(identifier: str) -> Any:
     try:
         from ..services.standards import find_standard as service_find
     except ImportError:
         from standards import get_standard as service_find
     return service_find(identifier)
-
-
-def user_choices(*roles: str, blank: str = "") -> list[tuple[int, str]]:
-    """(id, name) of the active users holding any of ``roles`` (all active users without roles), by name.
-
-    Read as plain rows filtered in SQL: an organisation has hundreds of users and every form shows them.
-    """
-    query = select(User.id, User.name).where(User.active.is_(True)).order_by(User.name, User.id)
-    if roles:
-        query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles))))
-    found = [(user_id, name) for user_id, name in db.session.execute(query)]
-    return ([(0, blank)] if blank else []) + found
-
-
-def site_choices(blank: str = "—") -> list[tuple[int, str]]:
-    sites = db.session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.name))
-    return [(0, blank)] + [(s.id, f"{s.name} ({s.code})") for s in sites]
-
-
-def process_choices(blank: str = "—") -> list[tuple[int, str]]:
-    processes = db.session.scalars(select(Process).where(Process.active.is_(True)).order_by(Process.name))
-    return [(0, blank)] + [(p.id, p.name) for p in processes]
-
-
-def apply_errors(form: FlaskForm, errors: dict[str, str], mapping: dict[str, str] | None = None) -> None:
-    """Service errors next to their form fields; those without a field become flash messages."""
-    for name, message in errors.items():
-        target = getattr(form, (mapping or {}).get(name, name), None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
-        else:
-            flash(f"{name.replace('_', ' ')} {message}")
 
 
 def split_clauses(values: list[str] | None, text: str | None) -> list[str]:
@@ -323,8 +278,8 @@ def _render_detail(
         items=items,
         events=available_events(audit, current_user),
         failed=failed,
-        history=history_of(audit),
-        diagram=mermaid(audit.lifecycle, current=audit.state),
+        history=(history := history_of(audit)),
+        diagram=lifecycle_diagram(audit, history),
         counts=result_counts(audit),
         results=RESULTS,
         scores=audit_scores,

@@ -20,7 +20,6 @@ from wtforms.validators import DataRequired, Length, Optional
 
 import standards
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
@@ -33,6 +32,7 @@ from ..services.certifications import (
     create_certification,
     cycle_of,
     group_findings,
+    next_audit,
     profile,
     readiness,
     record_external_audit,
@@ -43,8 +43,8 @@ from ..services.certifications import (
     timeline,
     update_body,
 )
-from .audits import apply_errors, site_choices, standard_choices
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, site_choices, standard_choices
 
 bp = Blueprint("certifications", __name__)
 
@@ -405,9 +405,10 @@ def _render_detail(
         standards=_standard_titles(),
         events=available_events(certification, current_user),
         failed=failed,
-        history=history_of(certification),
-        diagram=mermaid(certification.lifecycle, current=certification.state),
+        history=(history := history_of(certification)),
+        diagram=lifecycle_diagram(certification, history),
         steps=[(step, step.status(today)) for step in steps],
+        coming=next_audit(certification, today),
         status_labels=STATUS_LABELS,
         due=[r for r in reminders(today) if r.certification.id == certification.id],
         cycle=cycle_of(certification),

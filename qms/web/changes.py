@@ -17,7 +17,6 @@ from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
@@ -36,7 +35,7 @@ from ..services.changes import (
     update_change,
 )
 from .audits import apply_errors, process_choices, user_choices
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
 
 bp = Blueprint("changes", __name__)
 PER_PAGE = 25
@@ -164,13 +163,14 @@ def _render_detail(
     change: ChangeRequest, failed: EventFormState | None = None, status: int = 200, *, task_errors: dict | None = None
 ) -> Any:
     may_plan = can_request() and change.state in TASK_STATES
+    history = history_of(change)
     page = render_template(
         "changes/detail.html",
         change=change,
         events=available_events(change, current_user),
         failed=failed,
-        history=history_of(change),
-        diagram=mermaid(change.lifecycle, current=change.state),
+        history=history,
+        diagram=lifecycle_diagram(change, history),
         processes=processes_of([change]),
         documents=documents_of([change]),
         task_statuses=TASK_STATUSES,

@@ -31,7 +31,6 @@ from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
@@ -40,8 +39,8 @@ from ..security import limiter
 from ..services import available_events, available_events_many, history_of
 from ..services.complaints import LOG_ROLES, OWNER_ROLES, log_complaint, platform_figures, submit_public_complaint
 from ..services.filters import distinct_values
-from .audits import apply_errors, user_choices
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, user_choices
 from .surveys import PUBLIC_LIMIT, limited_form, too_large
 
 bp = Blueprint("complaints", __name__)
@@ -190,8 +189,8 @@ def _render_detail(complaint: Complaint, failed: EventFormState | None = None, s
         complaint=complaint,
         events=available_events(complaint, current_user),
         failed=failed,
-        history=history_of(complaint),
-        diagram=mermaid(complaint.lifecycle, current=complaint.state),
+        history=(history := history_of(complaint)),
+        diagram=lifecycle_diagram(complaint, history),
         channels=CHANNELS,
         today=dt.date.today(),
     )

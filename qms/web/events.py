@@ -9,16 +9,18 @@ the one table in ``qms/errors.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from workflows import Event
+from workflows import Event, Lifecycle
 from workflows.errors import InvalidData, WorkflowError
+from workflows.svg import render_svg
 
 from ..errors import message_of, status_of
 from ..models import WorkflowRecord
@@ -96,12 +98,22 @@ def fire_from_form(
         return render(EventFormState(event_name, form, exc.errors, "Please correct the fields marked below."), 422)
     except WorkflowError as exc:
         return render(EventFormState(event_name, form, message=message_of(exc)), status_of(exc))
-    flash(f"{event.label}: done. The record is now {record.state_label.lower()}.")
+    subject = getattr(record, "reference", None) or f"The {record.lifecycle.label.lower()}"
+    flash(f"{event.label}: done. {subject} is now at “{record.state_label}”.")
     return redirect(success_url)
 
 
 #: renders a record's page: (record, the failed event form or None, HTTP status) → response
 RenderPage = Callable[[WorkflowRecord, EventFormState | None, int], Any]
+
+
+def lifecycle_diagram(subject: WorkflowRecord | Lifecycle, history: Iterable[Any] = ()) -> Markup:
+    """A record's lifecycle drawn on the server, its state and the steps of its ``history`` marked
+    (or a lifecycle on its own). No script: the page carries the SVG itself."""
+    if isinstance(subject, Lifecycle):
+        return Markup(render_svg(subject))  # noqa: S704 - render_svg escapes every label it writes
+    taken = [(row.from_state, row.to_state) for row in history]
+    return Markup(render_svg(subject.lifecycle, current=subject.state, taken=taken))  # noqa: S704 - as above
 
 
 def add_record_routes(
@@ -134,8 +146,12 @@ def add_record_routes(
 
     def fire_from_page(event: str, **view_args: Any) -> Any:
         record = load(**view_args)
+        if request.method == "GET":  # the address bar after a refused form: back to the page, nothing fired
+            return redirect(url(record))
         return fire_from_form(
             record, event, request.form, lambda failed, status: render(record, failed, status), url(record)
         )
 
-    bp.add_url_rule(f"{rule}/events/<event>", endpoint=fire_event, view_func=protect(fire_from_page), methods=["POST"])
+    bp.add_url_rule(
+        f"{rule}/events/<event>", endpoint=fire_event, view_func=protect(fire_from_page), methods=["GET", "POST"]
+    )

@@ -16,7 +16,6 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
@@ -35,7 +34,7 @@ from ..services.implementation import (
     item_label,
     remove_evidence,
 )
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
 
 bp = Blueprint("implementation", __name__)
 
@@ -135,8 +134,8 @@ def _render(
         label=item_label(item),
         events=available_events(item, current_user),
         failed=failed,
-        history=history_of(item),
-        diagram=mermaid(item.lifecycle, current=item.state),
+        history=(history := history_of(item)),
+        diagram=lifecycle_diagram(item, history),
         evidence_kinds=EVIDENCE_KINDS,
         evidence_endpoints=EVIDENCE_ENDPOINTS,
         can_edit=can_edit_evidence(item),

@@ -6,14 +6,13 @@ import datetime as dt
 import time
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from workflows import all_lifecycles, get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import UnknownLifecycle
 
 from ..database import db, utcnow
@@ -21,6 +20,7 @@ from ..models import User
 from ..security import DIAGRAM_CSP, talisman
 from ..services.dashboard import dashboard_figures, work_for
 from ..services.reminders import item_url
+from .events import lifecycle_diagram
 
 bp = Blueprint("main", __name__)
 
@@ -81,6 +81,12 @@ def health() -> Any:
     return {"status": "ok"}
 
 
+@bp.route("/favicon.ico")
+def favicon() -> Any:
+    """Browsers and feed readers ask for /favicon.ico whatever the page links: the SVG icon answers."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+
+
 @bp.route("/lifecycles")
 @login_required
 def lifecycles() -> str:
@@ -95,4 +101,4 @@ def lifecycle(name: str) -> str:
         lc = get_lifecycle(name)
     except UnknownLifecycle:
         abort(404)
-    return render_template("lifecycles/detail.html", lc=lc, diagram=mermaid(lc))
+    return render_template("lifecycles/detail.html", lc=lc, diagram=lifecycle_diagram(lc))

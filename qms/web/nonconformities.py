@@ -27,17 +27,17 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from standards import get_standard
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
 from ..errors import status_of
-from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, ChecklistItem, CorrectiveAction, Nonconformity, User
+from ..models import NC_SOURCES, SEVERITY_LABELS, Attachment, ChecklistItem, CorrectiveAction, Nonconformity
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, available_events_many, history_of
 from ..services.attachments import UPLOAD_ROLES, attach, attachments_of, storage_path
 from ..services.filters import distinct_values, spreadsheet_safe
 from ..services.nonconformities import (
+    ACTION_OWNER_ROLES,
     EXPORT_COLUMNS,
     PLAN_ROLES,
     PLANNING_STATES,
@@ -51,7 +51,8 @@ from ..services.nonconformities import (
     register_xlsx,
 )
 from ..services.nonconformities import register_pdf as register_pdf_report
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, user_choices
 
 bp = Blueprint("nonconformities", __name__)
 PER_PAGE = 25
@@ -80,20 +81,6 @@ class ActionForm(FlaskForm):
     description = TextAreaField("Details", validators=[Optional(), Length(max=10_000)])
     owner_id = SelectField("Owner", coerce=int, validators=[DataRequired()])
     due_date = DateField("Due date", validators=[DataRequired()])
-
-
-def _owner_choices() -> list[tuple[int, str]]:
-    rows = db.session.execute(select(User.id, User.name).where(User.active.is_(True)).order_by(User.name, User.id))
-    return [(user_id, name) for user_id, name in rows]
-
-
-def _apply_errors(form: FlaskForm, errors: dict[str, str], mapping: dict[str, str] | None = None) -> None:
-    for name, message in errors.items():
-        target = getattr(form, (mapping or {}).get(name, name), None)
-        if target is not None:
-            target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
-        else:
-            flash(f"{name} {message}")
 
 
 # --- register ------------------------------------------------------------------
@@ -175,7 +162,7 @@ def new() -> Any:
                     evidence=(upload.stream, upload.filename) if upload and upload.filename else None,
                 )
             except InvalidData as exc:
-                _apply_errors(
+                apply_errors(
                     form, exc.errors, {"clause_refs": "clauses", "file": "evidence", "process": "process_name"}
                 )
             else:
@@ -195,19 +182,19 @@ def _nc_or_404(nc_id: int) -> Nonconformity:
 def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, action_form: ActionForm | None = None):
     if action_form is None:
         action_form = ActionForm(formdata=None)
-    action_form.owner_id.choices = _owner_choices()
+    action_form.owner_id.choices = user_choices(*ACTION_OWNER_ROLES)
     can_plan = nc.state in PLANNING_STATES and current_user.has_role(*PLAN_ROLES)
     return render_template(
         "nonconformities/detail.html",
         nc=nc,
         events=available_events(nc, current_user),
         failed=failed,
-        history=history_of(nc),
+        history=(history := history_of(nc)),
         attachments=attachments_of(nc),
-        diagram=mermaid(nc.lifecycle, current=nc.state),
+        diagram=lifecycle_diagram(nc, history),
         action_form=action_form,
         can_plan=can_plan,
-        can_attach=current_user.has_role(*UPLOAD_ROLES),
+        can_attach=current_user.has_role(*UPLOAD_ROLES) and not nc.is_terminal,
         sources=NC_SOURCES,
         severities=SEVERITY_LABELS,
         today=dt.date.today(),
@@ -232,7 +219,7 @@ def add_action(nc_id: int) -> Any:
     if not current_user.has_role(*PLAN_ROLES):
         abort(403)
     form = ActionForm()
-    form.owner_id.choices = _owner_choices()
+    form.owner_id.choices = user_choices(*ACTION_OWNER_ROLES)
     if form.validate_on_submit():
         try:
             action = add_corrective_action(
@@ -244,7 +231,7 @@ def add_action(nc_id: int) -> Any:
                 due_date=form.due_date.data,
             )
         except InvalidData as exc:
-            _apply_errors(form, exc.errors)
+            apply_errors(form, exc.errors)
         except (NotPermitted, InvalidTransition) as exc:
             flash(exc.message)
             return _render_detail(nc, action_form=form), status_of(exc)
@@ -265,6 +252,9 @@ def _upload_to(record: Nonconformity | CorrectiveAction, back: str) -> Response:
         attachment = attach(record, current_user, file.stream, file.filename)
     except InvalidData as exc:
         flash("The file " + exc.errors.get("file", "was refused") + ".")
+    except InvalidTransition as exc:
+        flash(exc.message[:1].upper() + exc.message[1:] + ".")
+        return redirect(back)
     else:
         flash(f"{attachment.filename} attached.")
     return redirect(back + "#evidence")
@@ -340,10 +330,10 @@ def _render_action(action: CorrectiveAction, failed: EventFormState | None = Non
         nc=action.nonconformity,
         events=available_events(action, current_user),
         failed=failed,
-        history=history_of(action),
+        history=(history := history_of(action)),
         attachments=attachments_of(action),
-        can_attach=current_user.has_role(*UPLOAD_ROLES),
-        diagram=mermaid(action.lifecycle, current=action.state),
+        can_attach=current_user.has_role(*UPLOAD_ROLES) and not action.is_terminal,
+        diagram=lifecycle_diagram(action, history),
         can_note=not action.is_terminal
         and (action.owner_id == current_user.id or current_user.has_role("quality_officer", "manager")),
         today=dt.date.today(),

@@ -17,7 +17,6 @@ from wtforms import DateField, DecimalField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, Optional
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
@@ -42,7 +41,7 @@ from ..services.objectives import (
     update_objective,
 )
 from .audits import apply_errors, process_choices, user_choices
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
 
 bp = Blueprint("objectives", __name__)
 PER_PAGE = 25
@@ -220,6 +219,7 @@ def _render_detail(
     today = dt.date.today()
     points = measurement_points([objective.id])[objective.id]
     standing = objective_status(objective, points, today)
+    history = history_of(objective)
     page = render_template(
         "objectives/detail.html",
         objective=objective,
@@ -228,8 +228,8 @@ def _render_detail(
         measurements=list(reversed(objective.measurements)),
         events=available_events(objective, current_user),
         failed=failed,
-        history=history_of(objective),
-        diagram=mermaid(objective.lifecycle, current=objective.state),
+        history=history,
+        diagram=lifecycle_diagram(objective, history),
         measure=MEASURES.get(objective.measure),
         directions=DIRECTIONS,
         frequencies=FREQUENCIES,

@@ -17,7 +17,6 @@ from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
@@ -36,7 +35,7 @@ from ..services.opportunities import (
     committees as all_committees,
 )
 from .audits import apply_errors, process_choices, user_choices
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
 
 bp = Blueprint("opportunities", __name__)
 PER_PAGE = 25
@@ -147,13 +146,14 @@ def _render_detail(
     may_edit = opportunity.state in Opportunity.OPEN_STATES and (
         opportunity.owner_id == current_user.id or current_user.has_role(*COMMITTEE_ROLES)
     )
+    history = history_of(opportunity)
     page = render_template(
         "opportunities/detail.html",
         opportunity=opportunity,
         events=available_events(opportunity, current_user),
         failed=failed,
-        history=history_of(opportunity),
-        diagram=mermaid(opportunity.lifecycle, current=opportunity.state),
+        history=history,
+        diagram=lifecycle_diagram(opportunity, history),
         edges=EDGE_LABELS,
         sources=OPPORTUNITY_SOURCES,
         form=form or (_edit_form(opportunity, formdata=None) if may_edit else None),

@@ -23,7 +23,6 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from standards import Standard
-from workflows.diagram import mermaid
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
@@ -77,8 +76,8 @@ from ..services.reviews import (
     set_input_notes,
     suggest_impacts,
 )
-from .audits import apply_errors, process_choices, site_choices, standard_choices, user_choices
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, process_choices, site_choices, standard_choices, user_choices
 
 bp = Blueprint("reviews", __name__)
 
@@ -445,8 +444,8 @@ def _render(
         kind_label=REVIEW_KINDS[kind],
         events=available_events(review, current_user),
         failed=failed,
-        history=history_of(review),
-        diagram=mermaid(review.lifecycle, current=review.state),
+        history=(history := history_of(review)),
+        diagram=lifecycle_diagram(review, history),
         actions=actions,
         open_actions=sum(1 for a in actions if a.status == "open"),
         action_labels=ACTION_STATUS_LABELS,

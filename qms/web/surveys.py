@@ -32,7 +32,6 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from workflows import get_lifecycle
-from workflows.diagram import mermaid
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, id_in
@@ -76,8 +75,8 @@ from ..services.surveys import (
     update_survey,
     verbatims,
 )
-from .audits import apply_errors
-from .events import EventFormState, add_record_routes
+from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors
 
 bp = Blueprint("surveys", __name__)
 PER_PAGE = 25
@@ -436,8 +435,8 @@ def _render_detail(
         survey=survey,
         events=available_events(survey, current_user),
         failed=failed,
-        history=history_of(survey),
-        diagram=mermaid(survey.lifecycle, current=survey.state),
+        history=(history := history_of(survey)),
+        diagram=lifecycle_diagram(survey, history),
         can_manage=manage,
         public_link=public_url(survey),
         overall=overall,

@@ -8,50 +8,29 @@ The app runs with CSRF protection on, as in production, so the script's X-CSRFTo
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
+from ..browser import TABLET, browser_context, serve, shots, sign_in  # noqa: F401  (shots is a fixture)
 from ..conftest import PASSWORD
 from ..helpers import audit_in_state
-from ..nonconformities.test_browser import CHROMIUM, LAUNCH_ARGS, shots, sign_in  # noqa: F401  (shots is a fixture)
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
-TABLET = {"width": 768, "height": 1024}
 
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, csrf=True) as base:
+        yield base
 
 
 @pytest.fixture
 def tablet(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport=TABLET, has_touch=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browser_context(viewport=TABLET, has_touch=True) as (context, page):
         yield context, page
-        browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 def choose(item, label: str) -> None:
@@ -115,6 +94,6 @@ def test_auditor_answers_the_checklist_on_a_tablet(tablet, live_server, org, sho
     form.get_by_label("Audit conclusions").fill("The process conforms except one minor finding on training records.")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Submit report for approval").click()
-    page.get_by_text("The record is now report drafted").wait_for()
+    page.get_by_text("is now at “Report drafted”").wait_for()
     expect(page.locator(".signature-mark").last).to_contain_text(f"{org.auditor.name} — submitted as lead auditor")
     page.screenshot(path=shots / "audit.png", full_page=False)

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from qms.database import db
-from qms.models import Audit, AuditEntry, ChecklistItem, Nonconformity, TransitionHistory
-from qms.services import available_events, fire
+from qms.models import NC_ENDED_STATES, Audit, AuditEntry, ChecklistItem, Nonconformity, TransitionHistory
+from qms.services import available_events, fire, history_of
 from qms.services.audits import (
     add_question,
     answer,
@@ -235,9 +235,9 @@ def test_findings_raise_exactly_one_nc_each(org):
     answer(item, org.auditor, result="minor", notes="Two traveller cards unsigned on line 3", expected_revision=0)
     answer(item, org.auditor, result="minor", notes="Two traveller cards unsigned on line 3")
     assert item.revision == revision and _nc_count() == before + 1
-    # upgrading the finding keeps the one NC
+    # upgrading the finding keeps the one NC, regraded while nobody has triaged it
     answer(item, org.auditor, result="major", notes="Traveller cards unsigned on every line")
-    assert item.nonconformity_id == nc.id and _nc_count() == before + 1
+    assert item.nonconformity_id == nc.id and _nc_count() == before + 1 and nc.severity == "major"
     # a stale save is refused
     with pytest.raises(Conflict):
         answer(item, org.auditor, result="conforming", notes="", expected_revision=revision)
@@ -246,6 +246,53 @@ def test_findings_raise_exactly_one_nc_each(org):
         answer(other, org.auditor, result=result, notes="Seen")
         assert other.nonconformity_id is None
     assert _nc_count() == before + 1
+
+
+def test_a_mistaken_finding_is_withdrawn_when_the_answer_is_corrected_before_triage(org):
+    audit = audit_in_state(org, "in_progress")
+    item = audit.items[0]
+    answer(item, org.auditor, result="minor", notes="Tapped the wrong button")
+    nc = item.nonconformity
+
+    answer(item, org.auditor, result="conforming", notes="Checked: all cards signed")
+
+    db.session.refresh(nc)
+    assert nc.state == "withdrawn" and item.nonconformity_id is None
+    [row] = [h for h in history_of(nc) if h.event == "withdraw"]
+    assert row.actor_id == org.auditor.id and row.data == {
+        "reason": "The checklist answer was corrected to “conforming”."
+    }
+    # no longer open anywhere: the register's open filter and the audit's open findings leave it out
+    assert nc.state in NC_ENDED_STATES
+    # a real finding afterwards raises a new NC
+    answer(item, org.auditor, result="minor", notes="Now really unsigned")
+    assert item.nonconformity_id not in (None, nc.id)
+
+
+def test_after_triage_a_corrected_answer_is_refused_and_says_who_must_reject_the_nc(org):
+    audit = audit_in_state(org, "in_progress")
+    item = audit.items[0]
+    answer(item, org.auditor, result="minor", notes="Unsigned cards")
+    nc = item.nonconformity
+    fire(nc, "triage", org.quality, {"severity": "minor"})
+
+    with pytest.raises(InvalidTransition) as caught:
+        answer(item, org.auditor, result="conforming", notes="")
+
+    assert f"{nc.reference}, raised by this answer, was already triaged by {org.quality.name}" in caught.value.message
+    assert "ask a quality officer or a manager to reject it" in caught.value.message
+    db.session.refresh(item)
+    assert item.result == "minor" and nc.state == "triaged"
+
+
+def test_only_the_raiser_or_a_quality_officer_withdraws_an_nc(org):
+    from ..helpers import new_nc
+
+    nc = new_nc(org)  # raised by the quality officer
+    with pytest.raises(GuardFailed, match="Only the person who raised it"):
+        fire(nc, "withdraw", org.owner, {"reason": "Not mine"})
+    fire(nc, "withdraw", org.quality, {"reason": "Duplicate typed twice"})
+    assert nc.state == "withdrawn"
 
 
 def test_only_the_audit_team_answers_and_only_while_in_progress(org):

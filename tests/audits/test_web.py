@@ -99,7 +99,7 @@ def test_the_audit_page_shows_header_team_events_and_history(app, org):
     assert "still unanswered" in page  # blocked, with the reason next to it
     assert "Start audit" in page  # history
     assert "Download report (PDF)" in page
-    assert 'class="mermaid"' in page
+    assert 'class="lc-diagram"' in page
 
 
 def test_audit_list_filters_and_pagination(app, org):

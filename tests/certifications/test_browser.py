@@ -9,15 +9,12 @@ into the audit. The app runs with CSRF protection on, as in production.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from qms.database import db
 from qms.models import CertificationBody
@@ -25,40 +22,22 @@ from qms.services import fire
 from qms.services.audit_trail import recorded_change
 from qms.services.certifications import create_certification, ensure_bodies
 
+from ..browser import DESKTOP, browser_context, serve, shots, sign_in  # noqa: F401  (shots is a fixture)
 from ..helpers import new_nc
-from ..nonconformities.test_browser import CHROMIUM, LAUNCH_ARGS, shots, sign_in  # noqa: F401  (shots is a fixture)
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, csrf=True) as base:
+        yield base
 
 
 @pytest.fixture
 def desktop(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browser_context(viewport=DESKTOP, accept_downloads=True) as (_, page):
         yield page
-        browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 def test_manager_sees_readiness_the_stage2_block_and_downloads_the_pack(desktop, live_server, org, shots):  # noqa: F811
@@ -123,5 +102,5 @@ def test_manager_sees_readiness_the_stage2_block_and_downloads_the_pack(desktop,
     form = page.locator("details[open] form")
     form.get_by_label("Stage 2 audit date").fill((today + dt.timedelta(days=14)).isoformat())
     form.get_by_role("button", name="Ready for stage 2").click()
-    page.get_by_text("The record is now stage 2").wait_for()
+    page.get_by_text("is now at “Stage 2”").wait_for()
     expect(page.locator("#cert-state")).to_have_text("Stage 2")

@@ -20,6 +20,7 @@ from qms.services.audit_trail import recorded_change
 from qms.services.certifications import (
     create_certification,
     ensure_bodies,
+    next_audit,
     readiness,
     record_external_audit,
     timeline,
@@ -197,7 +198,8 @@ def test_pack_gives_the_timeline_and_the_certificate(app, org, organisation):
     c, *_ = organisation
     _, text = pack(c)
     assert PACK_TITLE in text and ORG in text
-    assert "SGS-QMS-0042" in text and "State Certified" in text and "(iso-9001-2015)" in text
+    assert "SGS-QMS-0042" in text and "State Certified" in text
+    assert "Standard ISO 9001:2015" in text and "iso-9001-2015" not in text
     assert f"Expiry {c.expires_on.isoformat()}" in text
     section = text.split("Certification timeline", 1)[1].split("Open nonconformities", 1)[0]
     steps = timeline(c, TODAY)
@@ -207,6 +209,11 @@ def test_pack_gives_the_timeline_and_the_certificate(app, org, organisation):
     assert f"Surveillance audit 1 {surveillance.due.isoformat()}" in section
     assert f"Certificate expiry {c.expires_on.isoformat()}" in section
     assert f"Certification decision — {DECIDED.isoformat()}" in section
+    # the cover's next audit is the first not yet held: surveillance 1 is recorded above
+    coming = next(s for s in steps if s.what == "Surveillance audit 2")
+    assert next_audit(c, TODAY) == coming
+    assert f"Next audit due Surveillance audit 2, {coming.due.isoformat()}" in text
+    assert "(SGS)" in text and "(sgs)" not in text
 
 
 def test_pack_gives_findings_with_the_bodys_grades_and_the_coverage(app, org, organisation):
@@ -465,7 +472,9 @@ def test_minutes_signed_through_the_lifecycle(app, org):
 
 def test_compiled_values_read_as_words():
     assert label_of("open_by_severity") == "Open by severity"
-    assert label_of("nps_n") == "NPS n" and label_of("ncs_older_than_90_days") == "NCs older than 90 days"
+    assert label_of("nps_n") == "NPS responses" and label_of("ncs_older_than_90_days") == "NCs older than 90 days"
+    assert label_of("whatsapp") == "WhatsApp" and value_text("in_progress") == "In progress"
+    assert value_text("Steel doors and windows") == "Steel doors and windows"
     assert value_text(None) == "—" and value_text(True) == "Yes" and value_text(12.0) == "12"
     assert value_text(87.25) == "87.2" or value_text(87.25) == "87.3"
     assert value_text({"major": 1, "minor": 0}) == "Major: 1; Minor: 0"

@@ -245,7 +245,7 @@ def test_events_through_the_web_and_the_stage2_block(app, org, bodies):
     db.session.refresh(c)
     assert c.state == "stage2" and c.stage2_date == TODAY
     page = text(client.get(f"/certifications/{c.id}"))
-    assert "The record is now stage 2" in page and "Ready for stage 2" in page  # flash and history
+    assert "is now at “Stage 2”" in page and "Ready for stage 2" in page  # flash and history
     assert client.post(f"/certifications/{c.id}/events/no_such_event", data={}).status_code == 404
     viewer = signed_in(app, org.viewer)
     assert viewer.post(f"/certifications/{c.id}/events/complete_stage2", data={}).status_code == 403

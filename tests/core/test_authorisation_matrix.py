@@ -66,6 +66,8 @@ AUDITOR = ("internal_auditor",)  # the lead auditor of the audit in progress
 SURVEY_MANAGERS = ("manager", "quality_officer")
 COMPLAINT_LOGGERS = ("admin", "manager", "quality_officer", "process_owner")
 PUBLIC = dict.fromkeys(ROLES, 200)
+#: an event's address typed or reloaded: signed in, back to the record's page (nothing fires); signed out, to sign in
+BACK_TO_PAGE = dict.fromkeys(ROLES, 302)
 AUDIT_PDF = 200
 CERT_MANAGERS = ("manager", "quality_officer")
 PACK_PDF = 200
@@ -83,6 +85,7 @@ MATRIX = [
     ("GET", "/my-work", "/my-work", None, ALL_OK),
     ("GET", "/health", "/health", None, dict.fromkeys(ROLES, 200)),
     ("GET", "/lifecycles", "/lifecycles", None, ALL_OK),
+    ("GET", "/favicon.ico", "/favicon.ico", None, PUBLIC),
     ("GET", "/lifecycles/<name>", "/lifecycles/complaint", None, ALL_OK),
     ("GET", "/login", "/login", None, dict.fromkeys(SIGNED_IN, 302) | {"anonymous": 200}),
     ("POST", "/login", "/login", {"email": "x@example.test", "password": "wrong-password"}, {"anonymous": 200}),
@@ -95,6 +98,7 @@ MATRIX = [
     ("POST", "/nonconformities/new", "/nonconformities/new", {"title": ""}, only(422, RAISERS)),
     ("GET", "/nonconformities/<id:nc_id>", "/nonconformities/{nc}", None, ALL_OK),
     ("GET", "/nonconformities/<id:nc_id>/report.pdf", "/nonconformities/{nc}/report.pdf", None, ALL_OK),
+    ("GET", "/nonconformities/<id:nc_id>/events/<event>", "/nonconformities/{nc}/events/triage", None, BACK_TO_PAGE),
     (
         "POST",
         "/nonconformities/<id:nc_id>/events/<event>",
@@ -110,6 +114,13 @@ MATRIX = [
         only(422, PLANNERS),
     ),
     ("POST", "/nonconformities/<id:nc_id>/attachments", "/nonconformities/{nc}/attachments", {}, only(302, RAISERS)),
+    (
+        "GET",
+        "/corrective-actions/<id:action_id>/events/<event>",
+        "/corrective-actions/{action}/events/implement",
+        None,
+        BACK_TO_PAGE,
+    ),
     (
         "POST",
         "/corrective-actions/<id:action_id>/attachments",
@@ -139,6 +150,7 @@ MATRIX = [
     ("GET", "/documents/new", "/documents/new", None, only(200, PLANNERS)),
     ("POST", "/documents/new", "/documents/new", {"title": ""}, only(422, PLANNERS)),
     ("GET", "/documents/<id:document_id>", "/documents/{document}", None, ALL_OK),
+    ("GET", "/revisions/<id:revision_id>/events/<event>", "/revisions/{revision}/events/approve", None, BACK_TO_PAGE),
     (
         "GET",
         "/documents/<id:document_id>",
@@ -148,6 +160,7 @@ MATRIX = [
     ),
     # revision A is still in work, so a new one is refused for the roles that may write revisions
     ("POST", "/documents/<id:document_id>/revisions", "/documents/{document}/revisions", {}, only(409, PLANNERS)),
+    ("GET", "/audits/<id:audit_id>/events/<event>", "/audits/{audit}/events/schedule", None, BACK_TO_PAGE),
     (
         "POST",
         "/revisions/<id:revision_id>/events/<event>",
@@ -244,6 +257,7 @@ MATRIX = [
         {},
         only(302, AUDIT_PLANNERS),
     ),
+    ("GET", "/surveys/<id:survey_id>/events/<event>", "/surveys/{survey}/events/reopen", None, BACK_TO_PAGE),
     (
         "GET",
         "/programmes/<id:programme_id>/report.pdf",
@@ -273,6 +287,7 @@ MATRIX = [
         {"text": ""},
         only(422, SURVEY_MANAGERS),
     ),
+    ("GET", "/complaints/<id:complaint_id>/events/<event>", "/complaints/{complaint}/events/close", None, BACK_TO_PAGE),
     (
         "POST",
         "/surveys/<id:survey_id>/questions/<id:question_id>/remove",
@@ -323,6 +338,13 @@ MATRIX = [
         only(422, ("admin",)),
     ),
     (
+        "GET",
+        "/certifications/<id:certification_id>/events/<event>",
+        "/certifications/{certification}/events/ready_for_stage2",
+        None,
+        BACK_TO_PAGE,
+    ),
+    (
         "POST",
         "/certification-bodies/<id:body_id>/active",
         "/certification-bodies/{body}/active",
@@ -368,6 +390,13 @@ MATRIX = [
         "/certifications/{certification}/readiness",
         None,
         ALL_OK,
+    ),
+    (
+        "GET",
+        "/reviews/<kind>/<id:review_id>/events/<event>",
+        "/reviews/iso-change/{iso_review}/events/complete_gap_analysis",
+        None,
+        BACK_TO_PAGE,
     ),
     (
         "GET",
@@ -464,6 +493,13 @@ MATRIX = [
         "/reviews/management/{management_review}/inputs/resources",
         {"notes": "Two more auditors"},
         only(302, REVIEWERS),
+    ),
+    (
+        "GET",
+        "/implementation/<id:item_id>/events/<event>",
+        "/implementation/{board_item}/events/document",
+        None,
+        BACK_TO_PAGE,
     ),
     (
         "GET",

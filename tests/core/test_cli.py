@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -79,14 +81,14 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     assert {"reported", "triaged", "contained", "closed"} <= states
     from qms.models import Audit, ChecklistItem
 
-    assert {"planned", "in_progress", "follow_up"} <= set(db.session.scalars(select(Audit.state)))
+    assert {"planned", "in_progress", "closed"} <= set(db.session.scalars(select(Audit.state)))
     assert db.session.scalar(select(func.count()).where(ChecklistItem.nonconformity_id.is_not(None))) == 1
     from qms.models import Complaint, SurveyResponse
 
     assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 72
     from qms.models import Certification, ExternalFinding, ImplementationItem, IsoChangeReview, ManagementReview
 
-    assert db.session.scalar(select(ManagementReview.state)) == "gathering_inputs"
+    assert sorted(db.session.scalars(select(ManagementReview.state))) == ["closed", "gathering_inputs"]
     assert len(db.session.scalars(select(IsoChangeReview)).one().items) == 2  # 4.1 and 4.2 of the amendment
     assert db.session.scalar(select(func.count()).select_from(ImplementationItem)) > 5
 
@@ -95,6 +97,21 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     assert {"received", "acknowledged", "investigating", "escalated", "closed"} == set(
         db.session.scalars(select(Complaint.state))
     )
+    # a year of history on real dates, not one minute
+    from qms.models import Document, TransitionHistory, User
+    from qms.services.dashboard import work_for
+
+    moments = list(db.session.scalars(select(TransitionHistory.at)))
+    assert min(moments).date() <= dt.date.today() - dt.timedelta(days=300)
+    assert len({m.date() for m in moments}) > 40
+    # an NC whose effectiveness check is due today, a document register, work for every demo user
+    due = select(func.count()).where(
+        Nonconformity.state == "actions_completed", Nonconformity.verification_due == dt.date.today()
+    )
+    assert db.session.scalar(due) == 1
+    assert db.session.scalar(select(func.count()).select_from(Document)) >= 12
+    for user in db.session.scalars(select(User).where(User.email != "admin@example.com")):
+        assert work_for(user, dt.date.today()), f"{user.email} has nothing on My work"
     from qms.models import ChangeRequest, ObjectiveMeasurement, Opportunity, QualityObjective
 
     objectives = {o.measure: o for o in db.session.scalars(select(QualityObjective))}

@@ -126,6 +126,7 @@ API_LISTS = (
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
 NOT_LISTS = {
+    "/favicon.ico",
     "/account/",
     "/admin/numbering",
     "/api/docs",

@@ -53,7 +53,7 @@ def test_nc_page_shows_state_actions_and_history(client, org):
     assert '<summary class="button">Record containment</summary>' in page
     assert '<summary class="button">Reject</summary>' not in page  # no button for an event the role may not fire
     assert "Graded at the morning meeting" in page
-    assert "Class triaged s_active" in page
+    assert '<g class="lc-state lc-visited lc-current"><rect' in page and "Now: Triaged." in page
 
 
 def test_a_blocked_action_is_shown_disabled_with_its_reason(client, org):
@@ -135,3 +135,29 @@ def test_with_no_max_age_the_dashboard_is_counted_on_every_view(app, org):
     after = client.get("/").get_data(as_text=True)
     assert (_open_ncs_tile(before), _open_ncs_tile(after)) == (1, 2)
     assert 'id="dashboard-as-of"' not in after
+
+
+def test_service_errors_reach_forms_as_sentences():
+    from qms.web.forms import sentence
+
+    assert sentence("Owner", "must be an active user") == "Owner must be an active user."
+    assert sentence("Due date", "Choose a date after today.") == "Choose a date after today."
+    assert sentence("Title", "Say what happened") == "Say what happened."
+
+
+def test_a_record_page_carries_its_diagram_and_little_script(client, org, app):
+    import re
+    from pathlib import Path
+
+    nc = nc_in_state(org, "contained")
+    login(client, org.quality.email)
+    response = client.get(f"/nonconformities/{nc.id}")
+    page = response.get_data(as_text=True)
+
+    scripts = re.findall(r'<script[^>]+src="/static/([^"?]+)', page)
+    size = sum((Path(app.static_folder) / name).stat().st_size for name in scripts)
+    assert size < 300_000, (scripts, size)
+    assert 'class="lc-diagram" role="img"' in page and "Path so far: Reported → Triaged → Contained." in page
+    # drawn on the server and styled by the stylesheet: the page allows no inline style or script
+    csp = response.headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in csp

@@ -200,8 +200,38 @@ def test_effectiveness_is_checked_after_a_waiting_period(org):
     from qms.services.nonconformities import add_corrective_action
 
     add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
-    with pytest.raises(GuardFailed, match="after a waiting period"):
+    with pytest.raises(InvalidData) as caught:
         fire(nc, "plan_actions", org.quality, {"verification_due": dt.date.today().isoformat()})
+    assert "after a waiting period" in caught.value.errors["verification_due"]
+
+
+def test_reopening_an_nc_needs_a_new_check_date_and_new_actions_before_completing_again(org):
+    from qms.services.nonconformities import add_corrective_action
+
+    nc = nc_in_state(org, "actions_completed")
+    later = CHECK_DAY + dt.timedelta(days=60)
+    with pytest.raises(InvalidData) as caught:
+        fire(nc, "mark_ineffective", org.manager, {"reason": "Recurred"})
+    assert set(caught.value.errors) == {"verification_due"}
+    with pytest.raises(InvalidData, match="after a waiting period"):
+        fire(nc, "mark_ineffective", org.manager, {"reason": "Recurred", "verification_due": dt.date.today()})
+
+    fire(nc, "mark_ineffective", org.manager, {"reason": "Recurred", "verification_due": later.isoformat()})
+
+    assert (nc.state, nc.verification_due, nc.effectiveness_evidence) == ("action_planned", later, "")
+    # the old, verified actions are not a new plan: completing at once is refused with the reason
+    with pytest.raises(GuardFailed) as blocked:
+        fire(nc, "complete_actions", org.quality)
+    assert blocked.value.reason == (
+        f"The actions were found ineffective on {dt.date.today().isoformat()}: "
+        "add at least one new corrective action before marking the actions completed"
+    )
+    action = add_corrective_action(nc, org.quality, title="Second fix", owner_id=org.owner.id, due_date="2099-01-01")
+    fire(action, "start", org.owner)
+    fire(action, "implement", org.owner, {"implementation": "Done properly"})
+    fire(action, "verify", org.quality2, {"verification": "Checked"}, signature_password=PASSWORD)
+    fire(nc, "complete_actions", org.quality)
+    assert nc.state == "actions_completed"
 
 
 def test_an_nc_cannot_verify_while_an_action_is_sent_back(org):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
+from ..browser import browser_page, live_server, shots, sign_in  # noqa: F401  (fixtures)
 from ..conftest import PASSWORD
-from ..nonconformities.test_browser import browser_page, live_server, open_action, pytestmark, shots, sign_in  # noqa: F401
+from ..nonconformities.test_browser import open_action, pytestmark  # noqa: F401
 from .test_services import pdf_bytes
 
 
@@ -35,18 +36,18 @@ def test_document_upload_review_signed_approval_and_acknowledgement(browser_page
     form = open_action(page, "Submit for review")
     form.get_by_label("What changed in this revision").fill("First issue")
     form.get_by_role("button", name="Submit for review").click()
-    page.get_by_text("The record is now in review").wait_for()
+    page.get_by_text("is now at “In review”").wait_for()
 
     sign_in(page, base, org.quality.email)
     page.goto(document_url)
     form = open_action(page, "Approve")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Approve").click()
-    page.get_by_text("The record is now approved").wait_for()
+    page.get_by_text("is now at “Approved”").wait_for()
     form = open_action(page, "Make effective")
     form.get_by_label("Effective date").fill("2026-01-05")
     form.get_by_role("button", name="Make effective").click()
-    page.get_by_text("The record is now effective").wait_for()
+    page.get_by_text("is now at “Effective”").wait_for()
     page.screenshot(path=shots / "document.png", full_page=True)
 
     sign_in(page, base, org.auditor.email)

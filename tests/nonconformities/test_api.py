@@ -338,6 +338,32 @@ def test_invalid_event_data_is_422_naming_each_field(api, org):
     assert ok(api.get("quality", url))["state"] == "reported"
 
 
+def test_a_date_the_lifecycle_refuses_is_422_naming_that_field(api, org):
+    nc = nc_in_state(org, "root_cause_identified")
+    add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date=_in(10))
+    url = _nc_url(nc.id)
+
+    body = error(api.fire("quality", url, "plan_actions", data={"verification_due": _in(0)}), 422)
+
+    assert list(body["errors"]) == ["data.verification_due"]
+    assert "after a waiting period" in body["errors"]["data.verification_due"]
+    assert ok(api.get("quality", url))["state"] == "root_cause_identified"
+
+
+def test_malformed_json_is_400_saying_what_is_wrong(api, org):
+    url = "/api/v1/nonconformities"
+    for raw, words in (
+        ('{"title": "Late",', "not valid JSON"),
+        ('{"title": "Late" "area": "x"}', "not valid JSON"),
+        ("\xff\xfe{", "not valid JSON"),
+        ("1" * 5000, "number too large"),
+        ("[" * 100_000, "nested too deeply"),
+    ):
+        response = api.post("quality", url, data=raw.encode("latin-1"), content_type="application/json")
+        body = error(response, 400)
+        assert words in body["errors"]["body"], (raw[:20], body)
+
+
 def test_signed_events_need_the_signers_password(api, org):
     nc = nc_in_state(org, "effectiveness_verified")
     url = _nc_url(nc.id)

@@ -8,79 +8,19 @@ QMS_UPDATE_SCREENSHOTS=1 (``make screenshots``); the README and the user guide u
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
-from werkzeug.serving import make_server
 
 from qms.database import begin_write, db
 from qms.models import Nonconformity
 
+from ..browser import CHROMIUM, LAUNCH_ARGS, browser_page, live_server, shots, sign_in  # noqa: F401  (fixtures)
 from ..conftest import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parents[2]
-
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser_page(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = ROOT / "docs" / "screenshots" if os.environ.get("QMS_UPDATE_SCREENSHOTS") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/login")
-    if page.get_by_role("button", name="Sign out").count():  # the page has loaded: an instant check is enough
-        page.get_by_role("button", name="Sign out").click()
-        page.get_by_text("You are signed out.").wait_for()  # a goto right away could cancel the sign-out
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Dashboard").wait_for()
 
 
 def page_reference(page, base: str, url: str) -> str:
@@ -94,7 +34,7 @@ def open_action(page, label: str):
     return page.locator("details[open] form")
 
 
-def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server, org, shots):
+def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server, org, shots):  # noqa: F811
     page, base = browser_page, live_server
     sign_in(page, base, org.quality.email)
     page.screenshot(path=shots / "dashboard.png", full_page=True)
@@ -113,7 +53,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form = open_action(page, "Triage")
     form.get_by_label("Severity").select_option("major")
     form.get_by_role("button", name="Triage").click()
-    page.get_by_text("The record is now triaged").wait_for()
+    page.get_by_text("is now at “Triaged”").wait_for()
 
     form = open_action(page, "Record containment")
     form.get_by_label("Containment actions").fill("All wrenches of line 2 quarantined and re-checked.")
@@ -124,7 +64,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form.get_by_label("Root cause", exact=True).fill("The calibration schedule was kept on paper with no reminders.")
     form.get_by_label("Five whys").fill("Wrench overdue\nNobody was reminded\nSchedule on paper")
     form.get_by_role("button", name="Record root cause").click()
-    page.get_by_text("The record is now root cause identified").wait_for()
+    page.get_by_text("is now at “Root cause identified”").wait_for()
 
     page.locator("summary.button", has_text="Add a corrective action").click()
     action_form = page.locator("details[open] form")
@@ -137,7 +77,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form = open_action(page, "Approve action plan")
     form.get_by_label("Effectiveness check due").fill((dt.date.today() + dt.timedelta(days=30)).isoformat())
     form.get_by_role("button", name="Approve action plan").click()
-    page.get_by_text("The record is now corrective action planned").wait_for()
+    page.get_by_text("is now at “Corrective action planned”").wait_for()
     page.screenshot(path=shots / "nonconformity.png", full_page=True)
     action_url = page.get_by_role("link", name=re.compile(r"^CA-\d{4}-\d{4}$")).get_attribute("href")
 
@@ -148,7 +88,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form = open_action(page, "Mark implemented")
     form.get_by_label("What was done").fill("Schedule moved; reminders 14 days ahead.")
     form.get_by_role("button", name="Mark implemented").click()
-    page.get_by_text("The record is now implemented").wait_for()
+    page.get_by_text("is now at “Implemented”").wait_for()
     page.wait_for_load_state()  # the flash comes first: the rest of the page may still be loading
     expect(page.get_by_role("button", name="Verify")).to_have_count(0)  # process owners do not verify
 
@@ -159,7 +99,7 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form.get_by_label("Verification notes").fill("Checked the schedule and three reminders.")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Verify").click()
-    page.get_by_text("The record is now verified").wait_for()
+    page.get_by_text("is now at “Verified”").wait_for()
     page.screenshot(path=shots / "corrective-action.png", full_page=True)
 
     # Thirty days later, back to the quality officer: complete, verify effectiveness, close.
@@ -181,12 +121,12 @@ def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server
     form.get_by_label("Evidence of effectiveness").fill("No recurrence on three audits of line 2.")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Verify effectiveness").click()
-    page.get_by_text("The record is now effectiveness verified").wait_for()
+    page.get_by_text("is now at “Effectiveness verified”").wait_for()
     form = open_action(page, "Close")
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Close").click()
-    page.get_by_text("The record is now closed").wait_for()
-    # the flash is at the top of the page, the history at its foot (after the diagram's script)
+    page.get_by_text("is now at “Closed”").wait_for()
+    # the flash is at the top of the page, the history at its foot (below the diagram)
     expect(page.get_by_text(f"{org.quality.name} — approved for closure")).to_have_count(1)
     page.screenshot(path=shots / "nonconformity-closed.png", full_page=True)
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from qms.database import db
-from qms.models import CorrectiveAction, Nonconformity, User
+from qms.models import Attachment, CorrectiveAction, Nonconformity, User
 from qms.services import fire
 
 from ..conftest import PASSWORD, login
@@ -128,6 +128,110 @@ def test_form_errors_name_the_field_and_change_nothing(client, org):
     assert "This field is required." in missing.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Nonconformity, nc.id).state == "reported"
+
+
+def test_a_refused_effectiveness_date_is_a_field_error_and_the_address_bar_goes_back(client, org):
+    from qms.services.nonconformities import add_corrective_action
+
+    nc = nc_in_state(org, "root_cause_identified")
+    add_corrective_action(nc, org.quality, title="Fix", owner_id=org.owner.id, due_date="2099-01-01")
+    login(client, org.quality.email)
+    url = f"/nonconformities/{nc.id}/events/plan_actions"
+
+    response = _post(client, url, verification_due=dt.date.today().isoformat(), version=str(nc.version))
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Please correct the fields marked below." in page and "after a waiting period" in page
+    # reloading that address (or typing it) is a GET: back to the record's page, nothing fired
+    again = client.get(url)
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/nonconformities/{nc.id}")
+    db.session.expire_all()
+    assert db.session.get(Nonconformity, nc.id).state == "root_cause_identified"
+
+
+def test_the_history_reads_as_words_from_the_moment_the_nc_is_raised(client, org):
+    nc = new_nc(org)
+    login(client, org.quality.email)
+
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    assert "No events yet" not in page and "Raised" in page and org.quality.name in page
+    assert "Not assigned yet" in page
+
+    fire(nc, "triage", org.quality, {"severity": "major"})
+    fire(nc, "contain", org.owner, {"containment": "Quarantined all parts."})
+    fire(
+        nc,
+        "analyse_root_cause",
+        org.quality,
+        {
+            "method": "five_whys",
+            "root_cause": "No recall reminder",
+            "whys": ["Nobody was reminded", "The reminder list was lost"],
+            "fishbone": {"method": ["No checklist"], "man": ["New starter"]},
+        },
+    )
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+
+    assert "<li>Nobody was reminded</li>" in page and "<li>The reminder list was lost</li>" in page
+    assert "Method causes: No checklist" in page and "Man causes: New starter" in page
+    assert "Root cause (Five whys)" in page and "Five whys" in page
+    for developer_value in ("five_whys", '["', "{&#34;", ">whys:", ">fishbone:", ">containment:"):
+        assert developer_value not in page, developer_value
+
+
+def test_the_action_owner_list_offers_only_people_who_can_carry_actions_out(client, org):
+    nc = nc_in_state(org, "root_cause_identified")
+    login(client, org.quality.email)
+
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    owner_select = page[page.index('name="owner_id"') : page.index("</select>", page.index('name="owner_id"'))]
+    assert org.owner.name in owner_select and org.quality.name in owner_select
+    assert org.viewer.name not in owner_select and org.auditor.name not in owner_select
+
+    # a forged choice is refused beside the field
+    refused = _post(
+        client,
+        f"/nonconformities/{nc.id}/actions",
+        title="Fix",
+        owner_id=str(org.viewer.id),
+        due_date=(dt.date.today() + dt.timedelta(days=7)).isoformat(),
+    )
+    assert refused.status_code == 422
+    assert "Not a valid choice." in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(CorrectiveAction)) == 0
+
+
+def test_a_closed_nc_offers_no_evidence_upload_and_refuses_one(client, api, org):
+    import io
+
+    nc = nc_in_state(org, "closed")
+    login(client, org.quality.email)
+
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    assert 'id="evidence-file"' not in page
+    refused = client.post(
+        f"/nonconformities/{nc.id}/attachments",
+        data={"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "late.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 302
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    assert "is closed: its evidence can no longer change." in page
+    response = api.post(
+        "quality",
+        f"/api/v1/nonconformities/{nc.id}/attachments",
+        data={"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "late.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 409 and "can no longer change" in response.get_json()["message"]
+    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_favicon_ico_answers_with_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.get_data(as_text=True).lstrip().startswith("<svg")
 
 
 def test_a_stale_form_gets_a_conflict(client, org):

@@ -59,10 +59,10 @@ def test_manager_sets_an_objective_computed_from_the_nc_records_and_sees_its_tre
     form = page.locator("form.event-form").filter(has=page.get_by_role("button", name="Approve"))
     form.get_by_label("Password — electronic signature").fill(PASSWORD)
     form.get_by_role("button", name="Approve").click()
-    expect(page.get_by_text("Approve: done. The record is now approved.")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Approve: done\..* is now at .Approved"))).to_be_visible()
     page.locator("summary.button", has_text=re.compile(r"^Start measuring$")).click()
     page.get_by_role("button", name="Start measuring").last.click()
-    expect(page.get_by_text("The record is now active.")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Start measuring: done\..* is now at .Active"))).to_be_visible()
 
     # The trend: one value a month computed from the NC records, the target line and the forecast.
     chart = page.get_by_role("img", name=re.compile(r"Nonconformities raised per month: trend"))

@@ -9,51 +9,30 @@ moves to transition planning. The app runs with CSRF protection on, as in produc
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from qms.services.documents import create_document
 
+from ..browser import DESKTOP, browser_context, serve, shots, sign_in  # noqa: F401  (shots is a fixture)
 from ..helpers import new_process
-from ..nonconformities.test_browser import CHROMIUM, LAUNCH_ARGS, shots, sign_in  # noqa: F401  (shots is a fixture)
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, csrf=True) as base:
+        yield base
 
 
 @pytest.fixture
 def desktop(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport=DESKTOP)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browser_context(viewport=DESKTOP) as (_, page):
         yield page
-        browser.close()
-    assert not errors, f"JavaScript errors: {errors}"
 
 
 def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning(
@@ -78,7 +57,7 @@ def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning
     page.get_by_role("navigation", name="Reviews").get_by_role("link", name="Standards").click()
     row = page.locator("#standard-iso-9001-2015-amd1-2024")
     expect(row).to_contain_text("Amendment 1:2024")
-    row.get_by_role("button", name="Review the change from iso-9001-2015").click()
+    row.get_by_role("button", name="Review the change from ISO 9001:2015", exact=True).click()
 
     # the form comes pre-selected: from the edition in use to the amendment
     expect(page.get_by_role("heading", level=1)).to_have_text("Open an ISO-change review")
@@ -106,7 +85,7 @@ def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning
     # the gap analysis starts; completing it is blocked until every change is assessed
     page.locator("summary.button", has_text=re.compile(r"^Start gap analysis$")).click()
     page.locator("details[open] form.event-form").get_by_role("button", name="Start gap analysis").click()
-    page.get_by_text("The record is now gap analysis").wait_for()
+    page.get_by_text("is now at “Gap analysis”").wait_for()
     expect(page.get_by_role("button", name="Complete gap analysis")).to_be_disabled()
     expect(page.locator("#why-complete_gap_analysis")).to_have_text("2 clause changes are not yet assessed")
 
@@ -129,7 +108,7 @@ def test_quality_officer_reviews_the_climate_amendment_up_to_transition_planning
     form = page.locator("details[open] form.event-form")
     form.get_by_label("Gap analysis summary").fill("One gap: the context analysis must consider climate change")
     form.get_by_role("button", name="Complete gap analysis").click()
-    page.get_by_text("The record is now transition planning").wait_for()
+    page.get_by_text("is now at “Transition planning”").wait_for()
     expect(page.locator("#review-state")).to_have_text("Transition planning")
     expect(page.locator("#details-h + dl")).to_contain_text("One gap: the context analysis")
     expect(page.get_by_role("button", name="Save assessment of 4.1")).to_have_count(0)

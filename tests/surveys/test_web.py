@@ -142,7 +142,7 @@ def test_survey_page_shows_results_with_margins_trend_and_segments(app, org):
     assert 'id="trend-table"' in page and "<svg" in page and "n=5" in page
     assert "Phone" in page and "WhatsApp" in page and "Contact centre" in page
     assert "Comment 4" in page
-    assert 'class="mermaid"' in page and "Close responses" in page
+    assert 'class="lc-diagram"' in page and "Close responses" in page
     assert 'value="http://localhost/s/' + survey.public_token + '"' in page
 
 

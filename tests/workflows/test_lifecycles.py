@@ -154,9 +154,11 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "nc_plan_approved": {"nc_state": "action_planned"},
     "nc_plan_open": {"nc_state": "root_cause_identified"},
     "not_an_implementer": {"implementer_ids": {OTHER_ID}},
+    "replanned_after_reopening": {"reopened_on": None, "new_action_count": 0},
     # who may act
     "owner_or_quality_officer": {"owner_id": ACTOR_ID},
     "lead_auditor_or_quality_officer": {"lead_auditor_id": ACTOR_ID},
+    "raiser_or_quality_officer": {"raised_by_id": ACTOR_ID},
     "verifier_is_not_implementer": {"implemented_by_id": OTHER_ID},
     "approver_is_not_author": {"author_id": OTHER_ID},
     "approver_is_not_lead_auditor": {"lead_auditor_id": OTHER_ID},
@@ -174,6 +176,7 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "effective_date_not_in_future": {},
     "expiry_after_decision": {},
     "check_after_a_wait": {},
+    "new_check_after_a_wait": {},
     # planning: objectives, opportunities, changes
     "plan_complete": {"plan_missing": []},
     "objective_owner_or_manager": {"owner_id": ACTOR_ID},
@@ -215,8 +218,10 @@ GUARD_BLOCKS: dict[str, Block] = {
     "nc_plan_approved": Block({"nc_state": "root_cause_identified"}),
     "nc_plan_open": Block({"nc_state": "closed"}),
     "not_an_implementer": Block({"implementer_ids": {ACTOR_ID}}),
+    "replanned_after_reopening": Block({"reopened_on": TODAY - DAY, "new_action_count": 0}),
     "owner_or_quality_officer": Block({"owner_id": OTHER_ID}, exempt_role=QO),
     "lead_auditor_or_quality_officer": Block({"lead_auditor_id": OTHER_ID}, exempt_role=QO),
+    "raiser_or_quality_officer": Block({"raised_by_id": OTHER_ID}, exempt_role=QO),
     "verifier_is_not_implementer": Block({"implemented_by_id": ACTOR_ID}),
     "approver_is_not_author": Block({"author_id": ACTOR_ID}),
     "approver_is_not_lead_auditor": Block({"lead_auditor_id": ACTOR_ID}),
@@ -242,6 +247,7 @@ DATA_GUARD_BLOCKS: dict[str, dict[str, Any]] = {
     "effective_date_not_in_future": {"effective_date": TODAY + DAY},
     "expiry_after_decision": {"decided_on": TODAY, "expires_on": TODAY},
     "check_after_a_wait": {"verification_due": TODAY},
+    "new_check_after_a_wait": {"verification_due": TODAY},
     "pilot_dates": {"pilot_start": TODAY, "pilot_end": TODAY - DAY},
 }
 
@@ -553,11 +559,18 @@ def test_every_data_guard_blocks_when_fired(lifecycle: Lifecycle, event: Event, 
     rec = record(source)
     data = {**valid_data(event), **DATA_GUARD_BLOCKS[guard.name]}
 
-    with pytest.raises(GuardFailed) as caught:
+    # a guard that validates one field answers as that field's error; any other blocks the event
+    expected = InvalidData if guard.field else GuardFailed
+    with pytest.raises(expected) as caught:
         engine.fire(rec, event.name, who, data, facts, today=TODAY)
 
-    assert caught.value.guard == guard.name
-    assert caught.value.reason.strip() == caught.value.reason != ""
+    if guard.field:
+        assert list(caught.value.errors) == [guard.field] and guard.field in {f.name for f in event.fields}
+        reason = caught.value.errors[guard.field]
+    else:
+        assert caught.value.guard == guard.name
+        reason = caught.value.reason
+    assert reason.strip() == reason != ""
     assert vars(rec) == {"state": source}
     # no data exists while the events are listed, so the data guard is left for the fire
     assert availability(engine, rec, who, facts)[event.name].allowed
@@ -576,7 +589,7 @@ def blocked_reason(
     event = lc.event(event_name)
     rec = record(event.sources[0])
     who = actor(role) if role else actor(*event.roles)
-    with pytest.raises(GuardFailed) as caught:
+    with pytest.raises((GuardFailed, InvalidData)) as caught:
         get_engine(lifecycle).fire(
             rec,
             event_name,
@@ -586,6 +599,9 @@ def blocked_reason(
             today=TODAY,
         )
     assert rec.state == event.sources[0]
+    if isinstance(caught.value, InvalidData):  # a data guard's reason is its field's error
+        [reason] = caught.value.errors.values()
+        return reason
     return caught.value.reason
 
 

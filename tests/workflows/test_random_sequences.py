@@ -30,7 +30,10 @@ DATA = {
     "analyse_root_cause": {"method": "other", "root_cause": "Unclear work instruction"},
     "plan_actions": {"verification_due": (dt.date.today() + dt.timedelta(days=30)).isoformat()},
     "verify_effectiveness": {"evidence": "No recurrence"},
-    "mark_ineffective": {"reason": "Recurred"},
+    "mark_ineffective": {
+        "reason": "Recurred",
+        "verification_due": (dt.date.today() + dt.timedelta(days=60)).isoformat(),
+    },
     "close_observation": {"justification": "Observation only"},
     "implement": {"implementation": "Done"},
     "verify": {"verification": "Checked"},

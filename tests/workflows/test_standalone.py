@@ -38,6 +38,7 @@ SCRIPT = textwrap.dedent(
     from workflows import Event, Field, Guard, Lifecycle, State
     from workflows.diagram import mermaid
     from workflows.reference import lifecycle_markdown
+    from workflows.svg import render_svg
 
     assert workflows.lifecycle_names() == (), "the library registers no lifecycle of its own"
 
@@ -107,6 +108,9 @@ SCRIPT = textwrap.dedent(
     assert (door.state, result.source, result.dest, result.data) == ("painted", "bare", "painted", {"colour": "red"})
     assert "bare --> painted: Paint" in mermaid(DOOR)
     assert lifecycle_markdown(DOOR).startswith("## Door (`door`, v1)")
+    assert '<g class="lc-state lc-terminal lc-visited lc-current">' in render_svg(
+        DOOR, current="painted", taken=[("bare", "painted")]
+    )
 
     leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("flask", "sqlalchemy", "qms"))
     assert not leaked, leaked

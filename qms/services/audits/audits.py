@@ -16,6 +16,7 @@ from workflows.errors import InvalidData, InvalidTransition
 from ...database import db, id_in
 from ...models import (
     AUDIT_KINDS,
+    NC_ENDED_STATES,
     TEAM_ROLES,
     Actor,
     Audit,
@@ -38,7 +39,7 @@ from .common import NOT_HAPPENING, PLANNER_ROLES, _check_clauses, _check_standar
 AUDITOR_ROLES = frozenset({"internal_auditor", "quality_officer", "manager"})
 #: states in which the team may still change
 TEAM_STATES = ("planned", "scheduled", "prepared", "postponed")
-OPEN_NC_EXCLUDED = ("closed", "rejected")
+OPEN_NC_EXCLUDED = NC_ENDED_STATES
 
 
 # --------------------------------------------------------------------------- audits and teams

@@ -16,13 +16,23 @@ from standards import Standard
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ...database import db, id_in, utcnow
-from ...models import FINDING_SEVERITY, RESULTS, Actor, Attachment, Audit, ChecklistItem, Nonconformity, User
+from ...models import (
+    FINDING_SEVERITY,
+    NC_ENDED_STATES,
+    RESULTS,
+    Actor,
+    Attachment,
+    Audit,
+    ChecklistItem,
+    Nonconformity,
+    User,
+)
 from ..attachments import attach
 from ..audit_trail import recorded_change
 from ..references import next_reference
 from ..standards import find_standard as _find_standard  # bundled or imported
 from ..validation import clean_text
-from ..workflow import as_actor
+from ..workflow import apply_event, as_actor, history_of
 from .common import _clause_and_descendants
 
 MAX_QUESTIONS = 500
@@ -209,6 +219,8 @@ def answer(
                     f"{expected_revision}); reload to see it"
                 )
             with session.no_autoflush:
+                if item.nonconformity_id is not None:
+                    _follow_the_corrected_answer(item, actor, result, notes, today)
                 if result in FINDING_SEVERITY and item.nonconformity_id is None:
                     item.nonconformity = _finding_nc(session, audit, item, actor, result, notes, today)
                 item.result, item.notes = result, notes
@@ -219,6 +231,29 @@ def answer(
         db.session.refresh(item)
         raise Conflict("Someone else saved this answer at the same moment; reload to see it") from None
     return item
+
+
+def _follow_the_corrected_answer(
+    item: ChecklistItem, actor: Actor, result: str | None, notes: str, today: dt.date | None
+) -> None:
+    """An answer that raised an NC was changed: while nobody has triaged the NC it follows the answer
+    (withdrawn if no longer a finding, regraded if the grade changed); after triage it stands, and the
+    auditor is told who can reject it."""
+    nc = item.nonconformity
+    if nc.state in NC_ENDED_STATES or (result in FINDING_SEVERITY and FINDING_SEVERITY[result] == nc.severity):
+        return
+    if nc.state != "reported":
+        triaged_by = next((h.actor_name for h in history_of(nc) if h.event == "triage"), "someone")
+        raise InvalidTransition(
+            f"{nc.reference}, raised by this answer, was already triaged by {triaged_by}: ask a quality officer or "
+            "a manager to reject it (or grade it again) before you change the answer"
+        )
+    if result in FINDING_SEVERITY:
+        nc.severity = FINDING_SEVERITY[result]
+        return
+    now_reads = RESULTS.get(result or "", "not answered").lower()
+    apply_event(nc, "withdraw", actor, {"reason": f"The checklist answer was corrected to “{now_reads}”."}, today=today)
+    item.nonconformity = None
 
 
 def _finding_nc(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
-from ...database import db, id_in, utcnow
+from ...database import db, event_date, id_in, utcnow
 from ...models import OUTPUT_CATEGORIES, Actor, IsoChangeReview, ManagementReview, OrgChangeReview, ReviewAction, User
 from ..audit_trail import recorded_change
 from ..validation import clean_date, clean_text, require_roles, row_by_id
@@ -81,7 +81,7 @@ def add_action(
     title = clean_text(errors, "title", title, limit=200)
     description = clean_text(errors, "description", description, required=False, limit=MAX_TEXT)
     due = clean_date(errors, "due_date", due_date)
-    if due and due < (today or dt.date.today()):
+    if due and due < (today or event_date()):
         errors["due_date"] = "cannot be in the past"
     owner = row_by_id(User, owner_id)
     if owner is None or not owner.active:

@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workflows.errors import Conflict
 
 from ...models import (
+    NC_ENDED_STATES,
     Actor,
     ChangeImpact,
     IsoChangeItem,
@@ -27,7 +28,7 @@ Review = IsoChangeReview | OrgChangeReview | ManagementReview
 
 #: who runs reviews: opens them, assesses, compiles inputs, plans and cancels actions
 REVIEW_ROLES = frozenset({"manager", "quality_officer"})
-NC_CLOSED_STATES = ("closed", "rejected")
+NC_CLOSED_STATES = NC_ENDED_STATES
 MAX_TEXT = 20_000
 
 

@@ -219,7 +219,11 @@ def _raised(start: dt.date, end: dt.date, *conditions: Any) -> list[Nonconformit
     return list(
         db.session.scalars(
             select(Nonconformity)
-            .where(Nonconformity.detected_on.between(start, end), Nonconformity.state != "rejected", *conditions)
+            .where(
+                Nonconformity.detected_on.between(start, end),
+                Nonconformity.state.not_in(("rejected", "withdrawn")),
+                *conditions,
+            )
             .order_by(Nonconformity.detected_on, Nonconformity.id)
         )
     )

@@ -1,3 +1,0 @@
-// Renders the lifecycle diagrams (Mermaid source in <pre class="mermaid">) with the vendored Mermaid.
-/* global mermaid */
-mermaid.initialize({ startOnLoad: true, securityLevel: "strict", theme: "neutral" });

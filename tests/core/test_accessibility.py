@@ -1,0 +1,96 @@
+"""axe-core (vendored from its npm package, injected by Playwright) over the main page of every area.
+
+The demo organisation is loaded so that registers, dashboards and record pages hold what a
+visitor sees; every page must be free of serious and critical violations (WCAG 2.1 A/AA rules
+and axe's best practices). The axe script is injected into the page under test, so the context
+bypasses the site's Content-Security-Policy for that script only; the pages themselves are
+served exactly as in production.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from qms.database import db
+from qms.demo import DEMO_PASSWORD, seed_demo
+from qms.models import (
+    Audit,
+    Certification,
+    Complaint,
+    CorrectiveAction,
+    Document,
+    ImplementationItem,
+    ManagementReview,
+    Nonconformity,
+    Survey,
+)
+
+from ..browser import DESKTOP, browser_context, live_server, sign_in  # noqa: F401  (live_server is a fixture)
+
+pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
+AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
+#: the main page of every area, then one record page of every kind (filled in from the demo data)
+PAGES = [
+    "/",
+    "/my-work",
+    "/nonconformities",
+    "/nonconformities/new",
+    "/documents",
+    "/audits",
+    "/audits/calendar",
+    "/audits/coverage",
+    "/programmes",
+    "/complaints",
+    "/surveys",
+    "/certifications",
+    "/readiness",
+    "/reviews",
+    "/implementation",
+    "/standards",
+    "/lifecycles",
+    "/lifecycles/nonconformity",
+    "/account/",
+]
+RECORDS = [
+    (Nonconformity, "/nonconformities/{}"),
+    (CorrectiveAction, "/corrective-actions/{}"),
+    (Document, "/documents/{}"),
+    (Audit, "/audits/{}"),
+    (Complaint, "/complaints/{}"),
+    (Survey, "/surveys/{}"),
+    (Certification, "/certifications/{}"),
+    (ManagementReview, "/reviews/management/{}"),
+    (ImplementationItem, "/implementation/{}"),
+]
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join("; ")}`);
+}"""
+
+
+def test_the_main_pages_have_no_serious_accessibility_violations(app, live_server):  # noqa: F811
+    with app.app_context():
+        seed_demo()
+        records = []
+        for model, url in RECORDS:
+            first = db.session.scalar(select(model.id).order_by(model.id).limit(1))
+            assert first is not None, f"the demo has no {model.__name__}"
+            records.append(url.format(first))
+
+    found: dict[str, list[str]] = {}
+    with browser_context(viewport=DESKTOP, bypass_csp=True) as (_, page):
+        sign_in(page, live_server, "quality@example.com", DEMO_PASSWORD)
+        for path in PAGES + records:
+            response = page.goto(live_server + path)
+            assert response is not None and response.ok, f"{path} answered {response and response.status}"
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate(RUN_AXE)
+            if violations:
+                found[path] = violations
+
+    assert not found, "\n".join(f"{path}: {v}" for path, vs in found.items() for v in vs)
