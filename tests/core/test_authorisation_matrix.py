@@ -557,6 +557,21 @@ MATRIX = [
     ("POST", "/account/email", "/account/email", {}, only(302, SIGNED_IN)),
     # planning: quality objectives, opportunities and innovation, planned changes
     ("GET", "/objectives", "/objectives", None, ALL_OK),
+    (
+        "GET",
+        "/objectives/<id:objective_id>/events/<event>",
+        "/objectives/{objective}/events/approve",
+        None,
+        BACK_TO_PAGE,
+    ),
+    (
+        "GET",
+        "/opportunities/<id:opportunity_id>/events/<event>",
+        "/opportunities/{opportunity}/events/evaluate",
+        None,
+        BACK_TO_PAGE,
+    ),
+    ("GET", "/changes/<id:change_id>/events/<event>", "/changes/{change}/events/submit", None, BACK_TO_PAGE),
     ("GET", "/objectives/new", "/objectives/new", None, only(200, OBJECTIVE_SETTERS)),
     ("POST", "/objectives/new", "/objectives/new", {"title": ""}, only(422, OBJECTIVE_SETTERS)),
     ("GET", "/objectives/report.pdf", "/objectives/report.pdf", None, ALL_OK),
