@@ -152,6 +152,10 @@ def register_blueprints(app: Flask) -> None:
         context_web,
     ):
         app.register_blueprint(module.bp)
+    from .web import changes, objectives, opportunities
+
+    for module in (objectives, opportunities, changes):
+        app.register_blueprint(module.bp)
     from .api import init_api
 
     init_api(app)

@@ -104,6 +104,10 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(risks.blp)
     api.register_blueprint(risks.actions_blp)
     api.register_blueprint(context.blp)
+    from . import changes, objectives, opportunities
+
+    for blueprint in (objectives.blp, opportunities.blp, changes.blp):
+        api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

@@ -19,6 +19,7 @@ from .complaints import seed_complaints
 from .documents import seed_documents
 from .implementation import seed_board
 from .nonconformities import _seed_nonconformities
+from .planning import seed_planning
 from .reviews import _seed_reviews
 from .risks import seed_risks
 from .surveys import seed_survey
@@ -46,9 +47,11 @@ def seed_demo(today: dt.date | None = None) -> str:
     document_count = seed_documents(users, today)
     session_count = seed_competence(users, today)
     risk_count = seed_risks(users, today)
+    planning_count = seed_planning(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
         f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications, "
-        f"{document_count} controlled documents, {session_count} training sessions "
-        f"and {risk_count} risks with the context of the organisation."
+        f"{document_count} controlled documents, {session_count} training sessions, "
+        f"{risk_count} risks with the context of the organisation "
+        f"and {planning_count} objectives, opportunities and planned changes."
     )

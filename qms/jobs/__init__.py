@@ -82,6 +82,12 @@ def beat_schedule(digest_hour: int) -> dict[str, dict[str, Any]]:
             "schedule": crontab(hour=23, minute=50),
             "args": ("audit-checkpoint",),
         },
+        # before the digest, so that its objectives' statuses are this morning's
+        "objective-measures": {
+            "task": "qms.run_job",
+            "schedule": crontab(hour=max(digest_hour - 1, 0), minute=0),
+            "args": ("objective-measures",),
+        },
     }
 
 

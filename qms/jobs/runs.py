@@ -66,6 +66,12 @@ def _audit_checkpoint(day: dt.date) -> dict[str, int]:
     return {"sequence": checkpoint("job")["seq"]}
 
 
+def _objective_measures(day: dt.date) -> dict[str, int]:
+    from ..services.objectives import refresh_all_computed
+
+    return refresh_all_computed(day)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -77,6 +83,11 @@ JOBS: dict[str, Job] = {
             "audit-checkpoint",
             "Write the audit trail's head outside the database (checkpoint folder, log, e-mail)",
             _audit_checkpoint,
+        ),
+        Job(
+            "objective-measures",
+            "Recompute the KPIs of active quality objectives measured from the records",
+            _objective_measures,
         ),
     )
 }

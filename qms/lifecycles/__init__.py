@@ -32,6 +32,9 @@ LIFECYCLE_NAMES = (
     "risk",
     "risk_treatment",
     "context_review",
+    "quality_objective",
+    "opportunity",
+    "change_request",
 )
 
 

@@ -18,6 +18,7 @@ from .audits import (
     Site,
 )
 from .certifications import EXTERNAL_AUDIT_KINDS, Certification, CertificationBody, ExternalAudit, ExternalFinding
+from .changes import TASK_STATUSES, ChangeRequest, ChangeTask
 from .competence import (
     ASSIGNMENTS,
     AUDIT_ROLES,
@@ -54,6 +55,8 @@ from .identity import FAILURE_KINDS, SIGNING_FAILURE_KINDS, AuthFailure, Recover
 from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
 from .nonconformities import NC_ENDED_STATES, NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
+from .objectives import DIRECTIONS, FREQUENCIES, MEASUREMENT_SOURCES, ObjectiveMeasurement, QualityObjective
+from .opportunities import EDGE_LABELS, OPPORTUNITY_SOURCES, InnovationCommittee, Opportunity
 from .records import Attachment, ProgressNote
 from .reviews import (
     ACTION_STATES,
@@ -95,17 +98,22 @@ __all__ = [
     "CHANGE_KINDS",
     "CHANNELS",
     "CONFIDENTIALITY",
+    "DIRECTIONS",
     "DOCUMENT_TYPES",
+    "EDGE_LABELS",
     "EXTERNAL_AUDIT_KINDS",
     "FAILURE_KINDS",
     "FINDING_SEVERITY",
+    "FREQUENCIES",
     "GAP_STATUSES",
     "IMPACT_AREAS",
     "IN_FORCE_STATES",
     "LEVEL_LABELS",
     "MANAGEMENT_REVIEW_INPUTS",
+    "MEASUREMENT_SOURCES",
     "NC_ENDED_STATES",
     "NC_SOURCES",
+    "OPPORTUNITY_SOURCES",
     "OUTPUT_CATEGORIES",
     "PARTY_CATEGORIES",
     "PESTLE",
@@ -123,6 +131,7 @@ __all__ = [
     "SIGNING_FAILURE_KINDS",
     "SOURCE_LABELS",
     "SWOT",
+    "TASK_STATUSES",
     "TEAM_ROLES",
     "TREATMENT_LABELS",
     "VIRTUAL_PLATFORMS",
@@ -140,6 +149,8 @@ __all__ = [
     "Certification",
     "CertificationBody",
     "ChangeImpact",
+    "ChangeRequest",
+    "ChangeTask",
     "ChecklistItem",
     "Complaint",
     "ContextIssue",
@@ -154,6 +165,7 @@ __all__ = [
     "ImplementationItem",
     "ImportedMapping",
     "ImportedStandard",
+    "InnovationCommittee",
     "InterestedParty",
     "IsoChangeItem",
     "IsoChangeReview",
@@ -162,10 +174,13 @@ __all__ = [
     "Nonconformity",
     "Notification",
     "NotificationPreference",
+    "ObjectiveMeasurement",
+    "Opportunity",
     "OrgChangeReview",
     "Process",
     "ProgrammeEntry",
     "ProgressNote",
+    "QualityObjective",
     "RecoveryCode",
     "ReferenceCounter",
     "ReportExport",

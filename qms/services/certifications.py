@@ -765,6 +765,10 @@ WEIGHTS = {
     "edition_transition": (10, 20),
     "competence_gap": (1, 15),
     "planning_evidence": (3, 3),  # per gap of 4.1, 4.2 or 6.1 evidence
+    "no_quality_objectives": (10, 10),
+    "unmeasured_objective": (2, 10),
+    "no_planned_change": (2, 2),
+    "overdue_change_review": (3, 9),
 }
 
 
@@ -795,6 +799,12 @@ class OrganisationFacts:
     competences_required: int = 0
     #: evidence of 4.1, 4.2 and 6.1 in the context and risk registers (services.risks.planning_evidence)
     planning: Any = None
+    #: planning evidence (6.2, 6.3): objectives in force, active ones without a recent value,
+    #: changes planned through change requests or organisational-change reviews, post-change reviews overdue
+    objectives_in_force: int = 0
+    objectives_unmeasured: int = 0
+    planned_changes: int = 0
+    overdue_change_reviews: int = 0
 
 
 def _coverage_summary(today: dt.date, standard: str) -> tuple[list[str], float | None]:
@@ -852,6 +862,7 @@ def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> Organ
         last_review,
         *_competence_facts(today),
         planning_evidence(today),
+        **_objective_and_change_evidence(today),
     )
     return facts
 
@@ -862,6 +873,51 @@ def _competence_facts(today: dt.date) -> tuple[int, int]:
 
     met, required = coverage(today)
     return required - met, required
+
+
+#: an active objective with no value for this long is not being monitored (9.1.3)
+UNMEASURED_DAYS = 93
+
+
+def _objective_and_change_evidence(today: dt.date) -> dict[str, int]:
+    """Evidence of ISO 9001 6.2 (quality objectives set and measured) and 6.3 (changes planned), counted in SQL."""
+    from ..models import ChangeRequest, ObjectiveMeasurement, OrgChangeReview, QualityObjective
+
+    objective = QualityObjective
+    a_year_ago = dt.datetime.combine(today - dt.timedelta(days=365), dt.time.min, tzinfo=dt.UTC)
+    in_force = db.session.scalar(
+        select(func.count()).where(
+            objective.state.not_in(("draft", "withdrawn")),
+            (objective.closed_at.is_(None)) | (objective.closed_at >= a_year_ago),
+        )
+    )
+    recent = select(ObjectiveMeasurement.objective_id).where(
+        ObjectiveMeasurement.measured_on >= today - dt.timedelta(days=UNMEASURED_DAYS)
+    )
+    unmeasured = db.session.scalar(
+        select(func.count()).where(
+            objective.state == "active",
+            objective.starts_on <= today - dt.timedelta(days=UNMEASURED_DAYS),
+            objective.id.not_in(recent),
+        )
+    )
+    change = ChangeRequest
+    planned = (
+        db.session.scalar(select(func.count()).where(change.state.not_in(("draft", "rejected", "cancelled")))) or 0
+    )
+    planned += (
+        db.session.scalar(
+            select(func.count()).where(OrgChangeReview.state.not_in(("proposed", "rejected", "cancelled")))
+        )
+        or 0
+    )
+    overdue = db.session.scalar(select(func.count()).where(change.state == "post_review", change.review_due < today))
+    return {
+        "objectives_in_force": in_force or 0,
+        "objectives_unmeasured": unmeasured or 0,
+        "planned_changes": planned,
+        "overdue_change_reviews": overdue or 0,
+    }
 
 
 def readiness(
@@ -944,6 +1000,33 @@ def readiness(
     planning = facts.planning
     for clause, message, link in planning.gaps if planning else ():
         add("planning_evidence", 1, f"{clause}: {message}", link)
+    if not facts.objectives_in_force:
+        add(
+            "no_quality_objectives",
+            1,
+            "No quality objectives are set and approved (ISO 9001 6.2)",
+            "/objectives",
+        )
+    add(
+        "unmeasured_objective",
+        facts.objectives_unmeasured,
+        f"{_n(facts.objectives_unmeasured, 'active quality objective')} without a value in the last "
+        f"{UNMEASURED_DAYS} days (ISO 9001 9.1.3)",
+        "/objectives?state=active",
+    )
+    if not facts.planned_changes:
+        add(
+            "no_planned_change",
+            1,
+            "No change to the QMS has been planned through a change request or change review (ISO 9001 6.3)",
+            "/changes",
+        )
+    add(
+        "overdue_change_review",
+        facts.overdue_change_reviews,
+        f"{_n(facts.overdue_change_reviews, 'post-change review')} overdue (ISO 9001 6.3)",
+        "/changes?state=post_review",
+    )
     score = max(0, 100 - sum(r.points for r in reasons))
     figures = {
         "open_major_ncs": majors,
@@ -960,6 +1043,10 @@ def readiness(
         "competence_gaps": facts.competence_gaps,
         "competences_required": facts.competences_required,
         "planning_evidence": dict(planning.counts) if planning else {},
+        "quality_objectives_in_force": facts.objectives_in_force,
+        "quality_objectives_not_measured": facts.objectives_unmeasured,
+        "planned_changes": facts.planned_changes,
+        "post_change_reviews_overdue": facts.overdue_change_reviews,
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
 

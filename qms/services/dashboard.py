@@ -68,6 +68,12 @@ class Figures:
 
         return coverage(self.today)
 
+    def objectives(self) -> Any:
+        """The quality objectives panel: active objectives by status against their targets."""
+        from .objectives import objective_panel
+
+        return objective_panel(self.today)
+
     @functools.cached_property
     def certifications(self) -> list[CertificationRow]:
         """The certification panel, computed only when a page shows it (managers, quality officers)."""
@@ -372,7 +378,8 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
     items += _certification_work(actor, today)
     items += _review_work(actor, today)
     items += _training_work(actor, today)
-    items += _planning_work(actor, today)
+    items += _risk_and_context_work(actor, today)
+    items += planning_work(actor, today)
     items.sort(key=work_order)
     return items
 
@@ -535,8 +542,141 @@ def _training_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     return training_work(actor, today)
 
 
-def _planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+def _risk_and_context_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     """Risks to rate, treat or review, risk treatment actions, and context reviews and items due."""
     from . import context, risks
 
     return risks.work_items(actor, today) + context.work_items(actor, today)
+
+
+def planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Planning (ISO 9001 6.2, 6.1.3, 6.3): the values due of the objectives the user owns, objectives
+    past their deadline, pilots ending, the committee's decisions, change tasks, approvals and
+    post-change reviews due."""
+    from ..models import ChangeRequest, ChangeTask, Opportunity, QualityObjective
+    from ..models.opportunities import committee_members
+    from .objectives import last_measured
+
+    items: list[WorkItem] = []
+    objectives = list(
+        db.session.scalars(
+            select(QualityObjective).where(QualityObjective.owner_id == actor.id, QualityObjective.state == "active")
+        )
+    )
+    last = last_measured([o.id for o in objectives])
+    for o in objectives:
+        if o.deadline < today:
+            items.append(
+                WorkItem(
+                    "objective",
+                    o.id,
+                    o.reference,
+                    o.title,
+                    o.state_label,
+                    ["Evaluate: achieved or missed"],
+                    o.deadline,
+                    True,
+                )
+            )
+            continue
+        due = o.next_measurement_due(last.get(o.id))
+        if due is not None:
+            items.append(
+                WorkItem(
+                    "objective",
+                    o.id,
+                    o.reference,
+                    f"{o.kpi_name}: record the value",
+                    o.state_label,
+                    ["Record the value"],
+                    due,
+                    due < today,
+                )
+            )
+    if "manager" in actor.roles:  # drafts whose plan is written wait for a manager's approval
+        drafts = list(db.session.scalars(select(QualityObjective).where(QualityObjective.state == "draft")))
+        by_id = {o.id: o for o in drafts}
+        for objective_id, events in available_events_many(drafts, actor, today).items():
+            allowed = [a.event.label for a in events if a.allowed]
+            if allowed:
+                o = by_id[objective_id]
+                items.append(WorkItem("objective", o.id, o.reference, o.title, o.state_label, allowed, None, False))
+    mine = select(committee_members.c.committee_id).where(committee_members.c.user_id == actor.id)
+    opportunities = db.session.scalars(
+        select(Opportunity).where(
+            ((Opportunity.owner_id == actor.id) & (Opportunity.state == "piloting"))
+            | (Opportunity.committee_id.in_(mine) & Opportunity.state.in_(("evaluated", "piloting")))
+        )
+    )
+    for o in opportunities:
+        if o.state == "evaluated":
+            items.append(
+                WorkItem(
+                    "opportunity",
+                    o.id,
+                    o.reference,
+                    o.title,
+                    o.state_label,
+                    ["Committee: decide on a pilot"],
+                    None,
+                    False,
+                )
+            )
+        else:
+            items.append(
+                WorkItem(
+                    "opportunity",
+                    o.id,
+                    o.reference,
+                    f"Pilot ends: {o.title}",
+                    o.state_label,
+                    ["Adopt or drop on the pilot's results"],
+                    o.pilot_end,
+                    o.pilot_overdue(today),
+                )
+            )
+    reviewer = bool(actor.roles & {"manager", "quality_officer"})
+    condition = (ChangeRequest.owner_id == actor.id) & (ChangeRequest.state == "post_review")
+    if reviewer:
+        condition = condition | (ChangeRequest.state == "post_review")
+    if "manager" in actor.roles:
+        condition = condition | (ChangeRequest.state == "submitted")
+    for c in db.session.scalars(select(ChangeRequest).where(condition)):
+        if c.state == "submitted":
+            items.append(WorkItem("change", c.id, c.reference, c.title, c.state_label, ["Approve"], None, False))
+        else:
+            items.append(
+                WorkItem(
+                    "change",
+                    c.id,
+                    c.reference,
+                    f"Post-change review: {c.title}",
+                    c.state_label,
+                    ["Review the change"],
+                    c.review_due,
+                    c.review_overdue(today),
+                )
+            )
+    tasks = db.session.execute(
+        select(ChangeTask, ChangeRequest.reference)
+        .join(ChangeRequest)
+        .where(
+            ChangeTask.owner_id == actor.id,
+            ChangeTask.status == "open",
+            ChangeRequest.state.in_(("draft", "submitted", "approved", "implementing")),
+        )
+    )
+    for task, reference in tasks:
+        items.append(
+            WorkItem(
+                "change",
+                task.change_id,
+                reference,
+                task.title,
+                "Open task",
+                ["Complete the task"],
+                task.due_date,
+                task.is_overdue(today),
+            )
+        )
+    return items

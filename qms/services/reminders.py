@@ -41,6 +41,9 @@ KIND_LABELS = {
     "context_review": "Context review",
     "context_issue": "Context issue",
     "interested_party": "Interested party",
+    "objective": "Quality objective",
+    "opportunity": "Opportunity",
+    "change": "Change request",
 }
 _ENDPOINTS = {
     "nc": ("nonconformities.detail", "nc_id"),
@@ -57,6 +60,9 @@ _ENDPOINTS = {
     "context_review": ("context.review_detail", "review_id"),
     "context_issue": ("context.issue", "issue_id"),
     "interested_party": ("context.party", "party_id"),
+    "objective": ("objectives.detail", "objective_id"),
+    "opportunity": ("opportunities.detail", "opportunity_id"),
+    "change": ("changes.detail", "change_id"),
 }
 
 

@@ -213,8 +213,10 @@ def test_readiness_reasons_match_the_organisation(app, org, bodies):
     assert "2 minor nonconformities open" in messages
     assert "The last management review was 400 days ago" in messages
     assert result.figures["open_minor_ncs"] == 2 and result.figures["days_since_management_review"] == 400
-    # and 3 points for each missing piece of 4.1, 4.2 and 6.1 evidence (no issues, review, parties, rated risks)
-    assert result.score == 100 - 8 - 10 - 5 * 3 and result.verdict == "at risk"
+    # and 3 points for each missing piece of 4.1, 4.2 and 6.1 evidence (no issues, review, parties, rated risks),
+    # no quality objectives (6.2), no planned change (6.3)
+    assert result.score == 100 - 8 - 10 - 5 * 3 - 10 - 2
+    assert "No quality objectives are set and approved (ISO 9001 6.2)" in messages
     assert result.blocking == []
 
 

@@ -392,7 +392,8 @@ def test_readiness_shows_score_blocking_reasons_and_figures(app, org, bodies):
     page = text(signed_in(app, org.viewer).get(f"/certifications/{c.id}/readiness"))
     assert "Readiness for the next Kenya Bureau of Standards audit" in page
     score = int(re.search(r'id="readiness-score">(\d+)<', page).group(1))
-    assert score == 100 - 25 - 4 - 15 - 5 * 3  # major, minor, no management review, no 4.1/4.2/6.1 evidence
+    # major, minor, no management review, no 4.1/4.2/6.1 evidence, no objectives, no planned change
+    assert score == 100 - 25 - 4 - 15 - 5 * 3 - 10 - 2
     assert re.search(r'id="readiness-verdict">Not ready<', page)
     blocking = page.split('id="blocking"')[1].split("</section>")[0]
     assert "1 major nonconformity open" in blocking

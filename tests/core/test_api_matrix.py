@@ -26,6 +26,7 @@ from qms.models import (
     Certification,
     CertificationBody,
     ChangeImpact,
+    ChangeTask,
     ChecklistItem,
     Competence,
     CompetencePrecondition,
@@ -34,10 +35,12 @@ from qms.models import (
     ExternalFinding,
     ImplementationItem,
     ImportedStandard,
+    InnovationCommittee,
     IsoChangeItem,
     IsoChangeReview,
     ManagementReview,
     Nonconformity,
+    ObjectiveMeasurement,
     OrgChangeReview,
     ReviewAction,
     RuleTrigger,
@@ -54,11 +57,13 @@ from qms.services.attachments import attach
 from qms.services.audit_trail import recorded_change
 from qms.services.audits import add_question, assign_team, create_audit, create_programme
 from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
+from qms.services.changes import add_task, request_change
 from qms.services.competence import create_competence
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.implementation import add_evidence, build_board, clause_item, item_for_process
 from qms.services.nonconformities import add_corrective_action
+from qms.services.opportunities import propose_opportunity
 from qms.services.reviews import (
     add_action,
     add_impact,
@@ -74,6 +79,7 @@ from qms.services.users import check_password
 from ..conftest import PASSWORD
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_nc, new_process
+from ..objectives.helpers import new_objective
 from ..risks.helpers import planning_ids
 
 ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
@@ -119,6 +125,10 @@ def rule(path: str) -> str:
         "risk_id",
         "issue_id",
         "party_id",
+        "objective_id",
+        "opportunity_id",
+        "task_id",
+        "change_request_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     for key in ("event", "identifier", "old", "new", "key"):
@@ -886,6 +896,116 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {},
         only(409, ("manager",)),  # a planned review is started first
     ),
+    # planning: quality objectives, opportunities and innovation, planned changes
+    ("GET", rule("/objectives"), "/objectives", None, ALL_OK),
+    ("POST", rule("/objectives"), "/objectives", {"title": ""}, only(422, PLANNERS)),
+    ("GET", rule("/objectives/report.pdf"), "/objectives/report.pdf", None, ALL_OK),
+    ("GET", rule("/objective-measures"), "/objective-measures", None, ALL_OK),
+    ("GET", rule("/objectives/<objective_id>"), "/objectives/{objective}", None, ALL_OK),
+    ("PATCH", rule("/objectives/<objective_id>"), "/objectives/{objective}", {"target": "x"}, only(422, PLANNERS)),
+    ("GET", rule("/objectives/<objective_id>/history"), "/objectives/{objective}/history", None, ALL_OK),
+    ("GET", rule("/objectives/<objective_id>/events"), "/objectives/{objective}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/objectives/<objective_id>/events/<event>"),
+        "/objectives/{objective}/events/approve",
+        {},
+        only(422, ("manager",)),  # the signature is missing
+    ),
+    (
+        "GET",
+        rule("/objectives/<objective_id>/measurements"),
+        "/objectives/{active_objective}/measurements",
+        None,
+        ALL_OK,
+    ),
+    (
+        "POST",
+        rule("/objectives/<objective_id>/measurements"),
+        "/objectives/{active_objective}/measurements",
+        {"value": "x"},
+        only(422, PLANNERS),  # the process owner owns it
+    ),
+    (
+        "POST",
+        rule("/objectives/<objective_id>/measurements/import"),
+        "/objectives/{active_objective}/measurements/import",
+        None,
+        only(415, PLANNERS),  # neither a file nor a CSV body
+    ),
+    (
+        "POST",
+        rule("/objectives/<objective_id>/recompute"),
+        "/objectives/{active_objective}/recompute",
+        None,
+        only(409, PLANNERS),  # its KPI is typed in: nothing to compute
+    ),
+    ("GET", rule("/opportunities"), "/opportunities", None, ALL_OK),
+    ("POST", rule("/opportunities"), "/opportunities", {"title": ""}, only(422, RAISERS)),
+    ("GET", rule("/opportunities/<opportunity_id>"), "/opportunities/{opportunity}", None, ALL_OK),
+    (
+        "PATCH",
+        rule("/opportunities/<opportunity_id>"),
+        "/opportunities/{opportunity}",
+        {"title": ""},
+        only(422, PLANNERS),  # its owner (the process owner), quality officers and managers
+    ),
+    ("GET", rule("/opportunities/<opportunity_id>/history"), "/opportunities/{opportunity}/history", None, ALL_OK),
+    ("GET", rule("/opportunities/<opportunity_id>/events"), "/opportunities/{opportunity}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/opportunities/<opportunity_id>/events/<event>"),
+        "/opportunities/{opportunity}/events/evaluate",
+        {},
+        only(422, PLANNERS),
+    ),
+    ("GET", rule("/innovation-committees"), "/innovation-committees", None, ALL_OK),
+    ("POST", rule("/innovation-committees"), "/innovation-committees", {"name": ""}, only(422, TRIAGERS)),
+    ("GET", rule("/change-requests"), "/change-requests", None, ALL_OK),
+    ("POST", rule("/change-requests"), "/change-requests", {"title": ""}, only(422, PLANNERS)),
+    ("GET", rule("/change-requests/<change_request_id>"), "/change-requests/{change_request}", None, ALL_OK),
+    (
+        "PATCH",
+        rule("/change-requests/<change_request_id>"),
+        "/change-requests/{change_request}",
+        {"title": ""},
+        only(422, PLANNERS),
+    ),
+    (
+        "GET",
+        rule("/change-requests/<change_request_id>/history"),
+        "/change-requests/{change_request}/history",
+        None,
+        ALL_OK,
+    ),
+    (
+        "GET",
+        rule("/change-requests/<change_request_id>/events"),
+        "/change-requests/{change_request}/events",
+        None,
+        ALL_OK,
+    ),
+    (
+        "POST",
+        rule("/change-requests/<change_request_id>/events/<event>"),
+        "/change-requests/{change_request}/events/submit",
+        {},
+        only(409, PLANNERS),  # its plan is not written
+    ),
+    (
+        "POST",
+        rule("/change-requests/<change_request_id>/tasks"),
+        "/change-requests/{change_request}/tasks",
+        {"title": ""},
+        only(422, PLANNERS),
+    ),
+    (
+        "POST",
+        rule("/change-requests/<change_request_id>/tasks/<task_id>/complete"),
+        "/change-requests/{change_request}/tasks/{change_task}/complete",
+        {"outcome": ""},
+        only(422, RAISERS),
+    ),
 ]
 
 
@@ -966,6 +1086,14 @@ def test_api_authorisation_matrix(app, org, role):
         (type(r).__name__, r.id): (r.state, r.version) for r in (iso_review, org_review, management_review)
     }
     management_inputs = dict(management_review.inputs)
+    objective = new_objective(org)
+    active_objective = new_objective(org, title="Active", owner_id=org.owner.id)
+    fire(active_objective, "approve", org.manager, signature_password=PASSWORD)
+    fire(active_objective, "activate", org.quality)
+    opportunity = propose_opportunity(org.owner, title="E-bikes", description="Faster city deliveries")
+    change_request = request_change(org.owner, title="New warehouse")
+    change_task = add_task(change_request, org.owner, title="Move racks", owner_id=org.owner.id, due_date=TOMORROW)
+    planning_versions = {type(r).__name__: (r.state, r.version) for r in (objective, opportunity, change_request)}
     items_before = db.session.query(ImplementationItem).count()
     competence = create_competence(org.quality, name="Lead auditing")
     training = plan_training(
@@ -1022,6 +1150,11 @@ def test_api_authorisation_matrix(app, org, role):
         "competence": competence.id,
         "training": training.id,
         "need": need.id,
+        "objective": objective.id,
+        "active_objective": active_objective.id,
+        "opportunity": opportunity.id,
+        "change_request": change_request.id,
+        "change_task": change_task.id,
     }
     ids.update(planning_ids(org))
     client = app.test_client()
@@ -1091,3 +1224,8 @@ def test_api_authorisation_matrix(app, org, role):
     assert (
         db.session.get(TrainingNeed, need.id).status == "open" and db.session.query(CompetencePrecondition).count() == 0
     )
+    for record in (objective, opportunity, change_request):
+        found = db.session.get(type(record), record.id)
+        assert (found.state, found.version) == planning_versions[type(record).__name__]
+    assert db.session.query(ObjectiveMeasurement).count() == 0 and db.session.query(InnovationCommittee).count() == 0
+    assert db.session.get(ChangeTask, change_task.id).status == "open"

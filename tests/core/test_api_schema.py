@@ -33,11 +33,13 @@ from qms.services.attachments import attach
 from qms.services.audit_trail import recorded_change
 from qms.services.audits import create_programme
 from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
+from qms.services.changes import add_task, request_change
 from qms.services.competence import add_requirement, create_competence
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.implementation import add_evidence, build_board, item_for_process
 from qms.services.nonconformities import add_progress_note
+from qms.services.opportunities import propose_opportunity
 from qms.services.reviews import (
     add_action,
     add_impact,
@@ -51,6 +53,7 @@ from qms.services.training import plan_training, raise_need
 
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_process
+from ..objectives.helpers import active_objective
 from ..risks.helpers import planning_ids
 from ..surveys.test_services import QUESTIONS as SURVEY_QUESTIONS
 
@@ -72,6 +75,9 @@ TRAINING = "/api/v1/training-sessions/{session_id}"
 RISK = "/api/v1/risks/{risk_id}"
 RTA = "/api/v1/risk-treatment-actions/{action_id}"
 CRV = "/api/v1/context/reviews/{review_id}"
+OBJECTIVE = "/api/v1/objectives/{objective_id}"
+OPPORTUNITY = "/api/v1/opportunities/{opportunity_id}"
+CHANGE = "/api/v1/change-requests/{change_request_id}"
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),
     ("POST", "/api/v1/nonconformities"),
@@ -297,6 +303,37 @@ OPERATIONS = [
     ("GET", f"{CRV}/history"),
     ("GET", f"{CRV}/events"),
     ("POST", f"{CRV}/events/{{event}}"),
+    ("GET", "/api/v1/objectives"),
+    ("POST", "/api/v1/objectives"),
+    ("GET", "/api/v1/objectives/report.pdf"),
+    ("GET", "/api/v1/objective-measures"),
+    ("GET", OBJECTIVE),
+    ("PATCH", OBJECTIVE),
+    ("GET", f"{OBJECTIVE}/history"),
+    ("GET", f"{OBJECTIVE}/events"),
+    ("POST", f"{OBJECTIVE}/events/{{event}}"),
+    ("GET", f"{OBJECTIVE}/measurements"),
+    ("POST", f"{OBJECTIVE}/measurements"),
+    ("POST", f"{OBJECTIVE}/measurements/import"),
+    ("POST", f"{OBJECTIVE}/recompute"),
+    ("GET", "/api/v1/opportunities"),
+    ("POST", "/api/v1/opportunities"),
+    ("GET", OPPORTUNITY),
+    ("PATCH", OPPORTUNITY),
+    ("GET", f"{OPPORTUNITY}/history"),
+    ("GET", f"{OPPORTUNITY}/events"),
+    ("POST", f"{OPPORTUNITY}/events/{{event}}"),
+    ("GET", "/api/v1/innovation-committees"),
+    ("POST", "/api/v1/innovation-committees"),
+    ("GET", "/api/v1/change-requests"),
+    ("POST", "/api/v1/change-requests"),
+    ("GET", CHANGE),
+    ("PATCH", CHANGE),
+    ("GET", f"{CHANGE}/history"),
+    ("GET", f"{CHANGE}/events"),
+    ("POST", f"{CHANGE}/events/{{event}}"),
+    ("POST", f"{CHANGE}/tasks"),
+    ("POST", f"{CHANGE}/tasks/{{task_id}}/complete"),
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -390,10 +427,19 @@ def existing_ids(org) -> dict[str, int]:
     # a risk whose treatment is planned with one action (the same id as the corrective action's), an
     # issue, an interested party and a context review (the same id as the reviews')
     planning = planning_ids(org)
+    # an active objective the quality officer measures, an idea, and a change request with a task
+    objective = active_objective(org)
+    opportunity = propose_opportunity(org.quality, title="E-bikes", description="Faster deliveries")
+    change_request = request_change(org.quality, title="New warehouse")
+    task = add_task(change_request, org.quality, title="Move racks", owner_id=org.quality.id, due_date=today)
     return {
         "risk_id": planning["planned_risk"],
         "issue_id": planning["issue"],
         "party_id": planning["party"],
+        "objective_id": objective.id,
+        "opportunity_id": opportunity.id,
+        "change_request_id": change_request.id,
+        "task_id": task.id,
         "audit_id": audit.id,
         "item_id": audit.items[0].id,
         "programme_id": programme.id,

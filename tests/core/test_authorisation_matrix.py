@@ -26,11 +26,13 @@ from qms.services.audits import (
     new_calendar_feed,
 )
 from qms.services.certifications import create_certification, ensure_bodies, record_external_audit
+from qms.services.changes import add_task, request_change
 from qms.services.competence import add_requirement, create_competence
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.implementation import build_board, item_for_process
 from qms.services.nonconformities import add_corrective_action
+from qms.services.opportunities import propose_opportunity
 from qms.services.reviews import (
     add_action,
     add_impact,
@@ -43,9 +45,10 @@ from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
 from qms.services.training import plan_training, raise_need
 
-from ..conftest import login
+from ..conftest import PASSWORD, login
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_nc, new_process
+from ..objectives.helpers import new_objective
 from ..risks.helpers import planning_ids
 
 ROLES = ("anonymous", "admin", "manager", "quality_officer", "internal_auditor", "process_owner", "viewer")
@@ -83,6 +86,7 @@ COMPETENCE_MANAGERS = ("admin", "manager", "quality_officer")
 RISK_KEEPERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the risk
 RISK_CITERS = ("manager", "quality_officer", "process_owner", "internal_auditor")
 CONTEXT_KEEPERS = ("manager", "quality_officer")
+OBJECTIVE_SETTERS = ("manager", "quality_officer", "process_owner")
 
 # (method, rule, url template, form data, expected status per role)
 MATRIX = [
@@ -751,6 +755,13 @@ MATRIX = [
         "GET",
         "/risk-actions/<id:action_id>/events/<event>",
         "/risk-actions/{risk_action}/events/verify",
+    ),
+    # planning: quality objectives, opportunities and innovation, planned changes
+    ("GET", "/objectives", "/objectives", None, ALL_OK),
+    (
+        "GET",
+        "/objectives/<id:objective_id>/events/<event>",
+        "/objectives/{objective}/events/approve",
         None,
         BACK_TO_PAGE,
     ),
@@ -783,6 +794,99 @@ MATRIX = [
         "/context/reviews/{context_review}/events/complete",
         {},
         only(409, ("manager",)),  # a planned review is started first
+        "/opportunities/<id:opportunity_id>/events/<event>",
+        "/opportunities/{opportunity}/events/evaluate",
+        None,
+        BACK_TO_PAGE,
+    ),
+    ("GET", "/changes/<id:change_id>/events/<event>", "/changes/{change}/events/submit", None, BACK_TO_PAGE),
+    ("GET", "/objectives/new", "/objectives/new", None, only(200, OBJECTIVE_SETTERS)),
+    ("POST", "/objectives/new", "/objectives/new", {"title": ""}, only(422, OBJECTIVE_SETTERS)),
+    ("GET", "/objectives/report.pdf", "/objectives/report.pdf", None, ALL_OK),
+    ("GET", "/objectives/<id:objective_id>", "/objectives/{objective}", None, ALL_OK),
+    ("GET", "/objectives/<id:objective_id>/edit", "/objectives/{objective}/edit", None, only(200, OBJECTIVE_SETTERS)),
+    (
+        "POST",
+        "/objectives/<id:objective_id>/edit",
+        "/objectives/{objective}/edit",
+        {"title": ""},
+        only(422, OBJECTIVE_SETTERS),
+    ),
+    (
+        "POST",
+        "/objectives/<id:objective_id>/events/<event>",
+        "/objectives/{objective}/events/approve",
+        {},
+        only(422, ("manager",)),  # the signature is missing
+    ),
+    (
+        "POST",
+        "/objectives/<id:objective_id>/values",
+        "/objectives/{active_objective}/values",
+        {"value": ""},
+        only(422, OBJECTIVE_SETTERS),  # the process owner owns it
+    ),
+    (
+        "POST",
+        "/objectives/<id:objective_id>/values/import",
+        "/objectives/{active_objective}/values/import",
+        {},
+        only(422, OBJECTIVE_SETTERS),  # no file
+    ),
+    (
+        "POST",
+        "/objectives/<id:objective_id>/recompute",
+        "/objectives/{active_objective}/recompute",
+        {},
+        only(409, OBJECTIVE_SETTERS),  # its KPI is typed in: nothing to compute
+    ),
+    ("GET", "/opportunities", "/opportunities", None, ALL_OK),
+    ("GET", "/opportunities/new", "/opportunities/new", None, only(200, RAISERS)),
+    ("POST", "/opportunities/new", "/opportunities/new", {"title": ""}, only(422, RAISERS)),
+    ("GET", "/opportunities/committees", "/opportunities/committees", None, ALL_OK),
+    ("POST", "/opportunities/committees", "/opportunities/committees", {"name": ""}, only(422, REVIEWERS)),
+    ("GET", "/opportunities/<id:opportunity_id>", "/opportunities/{opportunity}", None, ALL_OK),
+    (
+        "POST",
+        "/opportunities/<id:opportunity_id>/edit",
+        "/opportunities/{opportunity}/edit",
+        {"description": ""},
+        only(422, PLANNERS),  # its owner (the process owner), quality officers and managers
+    ),
+    (
+        "POST",
+        "/opportunities/<id:opportunity_id>/events/<event>",
+        "/opportunities/{opportunity}/events/evaluate",
+        {},
+        only(422, PLANNERS),
+    ),
+    ("GET", "/changes", "/changes", None, ALL_OK),
+    ("GET", "/changes/new", "/changes/new", None, only(200, CHANGE_PROPOSERS)),
+    ("POST", "/changes/new", "/changes/new", {"title": ""}, only(422, CHANGE_PROPOSERS)),
+    ("GET", "/changes/<id:change_id>", "/changes/{change}", None, ALL_OK),
+    ("GET", "/changes/<id:change_id>/edit", "/changes/{change}/edit", None, only(200, CHANGE_PROPOSERS)),
+    ("POST", "/changes/<id:change_id>/edit", "/changes/{change}/edit", {"title": ""}, only(422, CHANGE_PROPOSERS)),
+    (
+        "POST",
+        "/changes/<id:change_id>/events/<event>",
+        "/changes/{change}/events/submit",
+        {},
+        only(409, CHANGE_PROPOSERS),  # its plan is not written
+    ),
+    ("POST", "/changes/<id:change_id>/tasks", "/changes/{change}/tasks", {"title": ""}, only(422, CHANGE_PROPOSERS)),
+    (
+        "POST",
+        "/changes/tasks/<id:task_id>/complete",
+        "/changes/tasks/{change_task}/complete",
+        {"outcome": ""},
+        only(422, CHANGE_PROPOSERS),  # its owner (the process owner), quality officers and managers
+    ),
+    (
+        "POST",
+        "/reviews/org-change/<id:review_id>/change-request",
+        "/reviews/org-change/{org_review}/change-request",
+        {},
+        only(302, CHANGE_PROPOSERS),
     ),
 ]
 
@@ -879,6 +983,13 @@ def test_authorisation_matrix(app, org, role):
         invitee_ids=[org.owner.id],
     )
     need = raise_need(org.quality, user_id=org.owner.id, competence_id=competence.id, level="aware")
+    objective = new_objective(org)
+    active_objective = new_objective(org, title="Active", owner_id=org.owner.id)
+    fire(active_objective, "approve", org.manager, signature_password=PASSWORD)
+    fire(active_objective, "activate", org.quality)
+    opportunity = propose_opportunity(org.owner, title="E-bikes", description="Faster city deliveries")
+    change = request_change(org.owner, title="New warehouse")
+    change_task = add_task(change, org.owner, title="Move racks", owner_id=org.owner.id, due_date="2099-01-01")
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -919,6 +1030,11 @@ def test_authorisation_matrix(app, org, role):
         "requirement": requirement.id,
         "training": training.id,
         "need": need.id,
+        "objective": objective.id,
+        "active_objective": active_objective.id,
+        "opportunity": opportunity.id,
+        "change": change.id,
+        "change_task": change_task.id,
     }
     ids.update(planning_ids(org))
     users = {

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from qms.database import db
+from qms.lifecycles import LIFECYCLE_NAMES
 from qms.models import Nonconformity, User
 from qms.services.audit_trail import verify
 from workflows import lifecycle_names
@@ -19,7 +20,7 @@ def test_lifecycle_list_names_every_lifecycle(runner):
     assert result.exit_code == 0
     for name in lifecycle_names():
         assert name in result.output
-    assert len(result.output.strip().splitlines()) == len(lifecycle_names())
+    assert len(result.output.strip().splitlines()) == len(LIFECYCLE_NAMES)
 
 
 @pytest.mark.sqlite_only
@@ -126,6 +127,16 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
 
     assert sorted(db.session.scalars(select(TrainingSession.state))) == ["closed", "held", "planned"]
     assert db.session.scalar(select(CompetencePrecondition.assignment)) == "audit_lead"
+    from qms.models import ChangeRequest, ObjectiveMeasurement, Opportunity, QualityObjective
+
+    objectives = {o.measure: o for o in db.session.scalars(select(QualityObjective))}
+    assert {o.state for o in objectives.values()} == {"active", "closed", "draft"}
+    computed = objectives["nc_raised"]  # a KPI computed from the NC records, with a value per month
+    assert len(computed.measurements) == 13 and {m.source for m in computed.measurements} == {"computed"}
+    manual = db.session.scalar(select(func.count()).where(ObjectiveMeasurement.source == "manual"))
+    assert manual >= 12
+    assert {"adopted", "piloting", "proposed"} == set(db.session.scalars(select(Opportunity.state)))
+    assert {"implementing", "draft"} == set(db.session.scalars(select(ChangeRequest.state)))
     assert verify(db.session).ok
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and "not loaded" in again.output

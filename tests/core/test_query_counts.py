@@ -20,11 +20,12 @@ from sqlalchemy import event, select
 from qms import create_app
 from qms.api.blueprint import API_PREFIX
 from qms.database import db
-from qms.models import CertificationBody
+from qms.models import CertificationBody, ChangeRequest, QualityObjective
 from qms.services import fire
 from qms.services.audit_trail import recorded_change
 from qms.services.audits import create_programme
 from qms.services.certifications import create_certification, ensure_bodies
+from qms.services.changes import add_task, request_change
 from qms.services.competence import (
     add_requirement,
     create_competence,
@@ -36,6 +37,8 @@ from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.implementation import build_board
 from qms.services.nonconformities import add_corrective_action
+from qms.services.objectives import record_measurement
+from qms.services.opportunities import create_committee, propose_opportunity
 from qms.services.reviews import add_action, open_iso_change_review, open_org_change_review, plan_management_review
 from qms.services.surveys import create_survey, submit_response
 from qms.services.tokens import create_token
@@ -45,6 +48,7 @@ from qms.services.users import create_user
 from ..conftest import PASSWORD, login
 from ..documents.test_services import pdf_bytes
 from ..helpers import audit_in_state, nc_in_state, new_nc, new_process
+from ..objectives.helpers import active_objective
 from ..risks.helpers import grow_planning
 
 #: records of each kind on the first load; the second load has three times as many
@@ -90,6 +94,10 @@ WEB_LISTS = (
     "/context/issues",
     "/context/parties",
     "/context/reviews",
+    "/objectives",
+    "/opportunities",
+    "/opportunities/committees",
+    "/changes",
 )
 
 #: record pages: the first record of its kind, which gains children as more records are made
@@ -114,6 +122,9 @@ WEB_RECORDS = (
     "/context/issues/{issue}",
     "/context/parties/{party}",
     "/context/reviews/{context_review}",
+    "/objectives/{objective}",
+    "/opportunities/{opportunity}",
+    "/changes/{change}",
 )
 
 API_LISTS = (
@@ -153,6 +164,11 @@ API_LISTS = (
     "/context/issues",
     "/context/parties",
     "/context/reviews",
+    "/objectives",
+    "/objectives/{objective}/measurements",
+    "/opportunities",
+    "/innovation-committees",
+    "/change-requests",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
@@ -195,6 +211,10 @@ NOT_LISTS = {
     "/context/parties/new",
     "/context/reviews/new",
     "/context/summary.pdf",
+    "/objectives/new",
+    "/objectives/report.pdf",
+    "/opportunities/new",
+    "/changes/new",
 }
 #: API collections that are not lists of records (a description, a computed summary)
 API_NOT_LISTS = {
@@ -210,6 +230,8 @@ API_NOT_LISTS = {
     "/audit-trail/verification",  # one result, computed by reading the whole trail
     "/risks/heat-map",
     "/context/summary.pdf",
+    "/objectives/report.pdf",
+    "/objective-measures",
 }
 
 
@@ -322,10 +344,27 @@ class World:
                 invitee_ids=[person.id, org.auditor.id],
             )
             raise_need(org.quality, user_id=person.id, competence_id=competence.id, level="practitioner")
+            objective = active_objective(org, title=f"Objective {tag}", owner_id=org.owner.id)
+            first = db.session.get(QualityObjective, self.ids.get("objective", objective.id))
+            record_measurement(
+                first, org.quality, measured_on=dt.date.today() - dt.timedelta(days=10 * self.rounds + i), value=i
+            )
+            committee = create_committee(
+                org.manager, name=f"Committee {tag}", chair_id=org.manager.id, member_ids=[org.quality.id]
+            )
+            opportunity = propose_opportunity(
+                org.owner, title=f"Idea {tag}", description="Faster deliveries", committee_id=committee.id
+            )
+            change = request_change(org.owner, title=f"Change {tag}")
+            first_change = db.session.get(ChangeRequest, self.ids.get("change", change.id))
+            add_task(first_change, org.owner, title=f"Task {tag}", owner_id=org.owner.id, due_date="2099-01-01")
             for key, record in (
                 ("competence", competence),
                 ("training", training),
                 ("person", person),
+                ("objective", objective),
+                ("opportunity", opportunity),
+                ("change", change),
                 ("nc", nc),
                 ("action", action),
                 ("document", document),

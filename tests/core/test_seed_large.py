@@ -91,6 +91,25 @@ def test_counts_are_the_full_size_scaled_down(seeded):
     assert len(hashes) == 1  # hashed once
 
 
+def test_quality_objectives_have_three_years_of_monthly_values(seeded):
+    from qms.models import ObjectiveMeasurement, Opportunity, QualityObjective
+    from qms.services.objectives import objective_statuses
+
+    objectives = db.session.scalars(select(QualityObjective)).all()
+    assert len(objectives) == round(FULL_SIZE["quality_objectives"] * FACTOR) or len(objectives) == 10
+    longest = max(len(o.measurements) for o in objectives)
+    assert 35 <= longest <= 37  # a value per month of the three years
+    for objective in objectives:
+        days = [m.measured_on for m in objective.measurements]
+        assert days == sorted(set(days)) and all(objective.starts_on <= d <= dt.date.today() for d in days)
+    assert {"active", "closed"} <= {o.state for o in objectives}
+    missed = [o for o in objectives if o.missed_follow_up == "opportunity"]
+    assert all(db.session.get(Opportunity, o.opportunity_id).source == "objective_missed" for o in missed)
+    statuses = objective_statuses([o for o in objectives if o.state == "active"], dt.date.today())
+    assert {s.status for s in statuses.values()} <= {"on_track", "at_risk", "off_track"}
+    assert db.session.scalar(select(func.count()).select_from(ObjectiveMeasurement)) >= 12 * len(objectives) // 2
+
+
 def test_every_history_leads_to_the_state_of_its_record(seeded):
     rows = db.session.execute(
         select(

@@ -339,7 +339,7 @@ def test_management_review_inputs_minutes_and_actions_to_done(api, org):
     compile_url = review["links"]["compile"]
     error(api.post("owner", compile_url), 403)
     compiled = ok(api.post("quality", compile_url))
-    assert compiled["missing_inputs"] == ["quality_objectives", "resources", "risks_opportunities"]
+    assert compiled["missing_inputs"] == ["resources", "risks_opportunities"]
     by_key = {i["key"]: i for i in compiled["inputs"]}
     assert by_key["nonconformities"]["compiled"]["raised"] == 0 and by_key["nonconformities"]["compiled_at"]
     assert by_key["resources"]["compiled"] is None and by_key["resources"]["missing"] is True

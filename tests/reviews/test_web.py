@@ -525,7 +525,7 @@ def test_management_review_compiles_inputs_takes_notes_and_downloads_minutes(app
         assert label.replace("'", "&#39;") in page
     assert quality.post(f"{url(review)}/compile").status_code == 302
     page = text(quality.get(url(review)))
-    assert "3 of 12 inputs missing" in page
+    assert "2 of 12 inputs missing" in page
     section = page.split('id="input-nonconformities"')[1].split("</article>")[0]
     assert "Compiled from the system" in section and "Raised by severity" in section and "<table" in section
     suppliers = page.split('id="input-external_providers"')[1].split("</article>")[0]

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import qms.lifecycles  # noqa: F401  (registers the QMS roles and lifecycles)
+from qms.lifecycles import LIFECYCLE_NAMES
 from qms.lifecycles.roles import ROLES
 from workflows import (
     Availability,
@@ -184,6 +185,15 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "new_check_after_a_wait": {},
     "major_nc_verified_within_six_months": {"stage2_repeat_reason": None},
     "edition_not_past_cutover": {"edition_cutover_reason": None},
+    # planning: objectives, opportunities, changes
+    "plan_complete": {"plan_missing": []},
+    "objective_owner_or_manager": {"owner_id": ACTOR_ID},
+    "target_met": {"latest_value": 96.0, "target_met": True},
+    "committee_member": {"committee_id": 1, "committee_member_ids": frozenset({ACTOR_ID})},
+    "pilot_dates": {},
+    "planned": {"plan_missing": []},
+    "has_tasks": {"task_count": 1},
+    "no_open_task_count": {"open_task_count": 0},
 }
 
 
@@ -237,6 +247,13 @@ GUARD_BLOCKS: dict[str, Block] = {
     "attendance_recorded": Block({"attendees": 0}),
     "evaluation_period_over": Block({"evaluation_due": TODAY + DAY}),
     "everyone_evaluated": Block({"unevaluated": 1}),
+    "plan_complete": Block({"plan_missing": ["resources"]}),
+    "objective_owner_or_manager": Block({"owner_id": OTHER_ID}, exempt_role="manager"),
+    "target_met": Block({"latest_value": 80.0, "target_met": False}),
+    "committee_member": Block({"committee_id": 1, "committee_member_ids": frozenset({OTHER_ID})}),
+    "planned": Block({"plan_missing": ["purpose"]}),
+    "has_tasks": Block({"task_count": 0}),
+    "no_open_task_count": Block({"open_task_count": 2}),
 }
 
 #: data guard name → event data that makes it block
@@ -246,6 +263,7 @@ DATA_GUARD_BLOCKS: dict[str, dict[str, Any]] = {
     "expiry_after_decision": {"decided_on": TODAY, "expires_on": TODAY},
     "check_after_a_wait": {"verification_due": TODAY},
     "new_check_after_a_wait": {"verification_due": TODAY},
+    "pilot_dates": {"pilot_start": TODAY, "pilot_end": TODAY - DAY},
 }
 
 
@@ -957,6 +975,7 @@ def test_invalid_data_is_reported_before_guards_run() -> None:
 def test_the_registry_holds_every_lifecycle() -> None:
     assert [lc.name for lc in LIFECYCLES] == list(lifecycle_names())
     assert len(LIFECYCLES) == 12
+    assert len(LIFECYCLES) == len(LIFECYCLE_NAMES)
 
 
 @pytest.mark.parametrize("lifecycle", LIFECYCLE_CASES)

@@ -286,6 +286,17 @@ class ReadinessFiguresSchema(Schema):
             "description": "Register entries evidencing 4.1 (issues), 4.2 (interested parties), 6.1 (rated risks)"
         },
     )
+    quality_objectives_in_force = fields.Integer(
+        required=True,
+        metadata={"description": "ISO 9001 6.2: objectives approved and not withdrawn (closed within a year)"},
+    )
+    quality_objectives_not_measured = fields.Integer(
+        required=True, metadata={"description": "Active objectives without a value in the last 93 days"}
+    )
+    planned_changes = fields.Integer(
+        required=True, metadata={"description": "ISO 9001 6.3: changes planned (change requests, change reviews)"}
+    )
+    post_change_reviews_overdue = fields.Integer(required=True)
 
 
 class ReadinessSchema(Schema):

@@ -17,7 +17,7 @@ services would have written is reproduced by construction:
 Everything is written in one transaction: a failure leaves the database as it was.
 
 One module per area, each a mixin of the seeder's phases (``organisation``, ``nonconformities``,
-``audits``, ``documents``, ``surveys``, ``certifications``, ``competence``, ``risks``); ``common`` holds
+``audits``, ``documents``, ``surveys``, ``certifications``, ``competence``, ``risks``, ``objectives``); ``common`` holds
 the sizes, the chunked
 row writer and the seeder's base.
 """
@@ -35,6 +35,7 @@ from .certifications import _CertificationPhases
 from .common import FULL_SIZE, TABLE_ORDER, SeedRefused
 from .competence import _CompetencePhases
 from .documents import _DocumentPhases
+from .objectives import _ObjectivePhases
 from .organisation import _OrganisationPhases
 from .risks import _RiskPhases
 from .surveys import _SurveyPhases
@@ -50,6 +51,7 @@ class _Seeder(
     _SurveyPhases,
     _CompetencePhases,
     _RiskPhases,
+    _ObjectivePhases,
 ):
     """Every phase of the bulk load (one mixin per area) and the end: counters, search index, sequences."""
 
@@ -171,6 +173,7 @@ def seed_large(
         phase("Surveys and responses", lambda: seeder.surveys(seeder.n("survey_responses", 10)))
         phase("Competence and training", seeder.competence)
         phase("Context and risk register", lambda: seeder.context_and_risks(seeder.n("risks", 10)))
+        phase("Quality objectives and their values", lambda: seeder.objectives(seeder.n("quality_objectives", 10)))
         seeder.w.flush()
 
         def finish() -> None:

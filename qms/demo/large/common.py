@@ -28,6 +28,7 @@ FULL_SIZE = {
     "document_revisions": 50_000,
     "survey_responses": 50_000,
     "risks": 5_000,
+    "quality_objectives": 400,
 }
 HISTORY_DAYS = 3 * 365
 CHUNK = 5_000
@@ -70,6 +71,9 @@ TABLE_ORDER = (
     "training_attendance",
     "competence_records",
     "training_needs",
+    "opportunities",
+    "quality_objectives",
+    "objective_measurements",
 )
 
 

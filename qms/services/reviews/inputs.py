@@ -29,6 +29,8 @@ from ...models import (
     SurveyResponse,
 )
 from ..audits import coverage
+from ..objectives import objectives_summary
+from ..opportunities import opportunities_summary
 from ..surveys import survey_measures
 from .common import NC_CLOSED_STATES
 
@@ -44,6 +46,7 @@ COMPILED_INPUTS = (
     "external_providers",
     "improvement_opportunities",
     "risks_opportunities",
+    "quality_objectives",
 )
 
 
@@ -72,7 +75,11 @@ def compiled_inputs(review: ManagementReview, today: dt.date) -> dict[str, dict[
         "monitoring_results": _monitoring_results(end, today),
         "audit_results": _audit_results(start, end, held),
         "external_providers": _external_providers(start, end),
-        "improvement_opportunities": _improvement_opportunities(held),
+        "improvement_opportunities": {
+            **_improvement_opportunities(held),
+            "pipeline": opportunities_summary(start, end),
+        },
+        "quality_objectives": objectives_summary(start, end, today),
     }
     risks = _risks_opportunities(start, end, today)
     if risks is not None:
