@@ -37,6 +37,9 @@ def _observation_only(ctx: GuardContext) -> str | None:
     return None
 
 
+#: an NC against a supplier closes only once the supplier's corrective action is verified (or cancelled)
+SCARS_VERIFIED = none_open("open_scar_count", "supplier corrective action request", still="not yet verified effective")
+
 LIFECYCLE = Lifecycle(
     name="nonconformity",
     version=1,
@@ -154,7 +157,7 @@ LIFECYCLE = Lifecycle(
             ("effectiveness_verified",),
             "closed",
             roles(QO, MGR),
-            guards=(none_open("open_action_count", "corrective action"),),
+            guards=(none_open("open_action_count", "corrective action"), SCARS_VERIFIED),
             signature="approved for closure",
         ),
         Event(
@@ -163,7 +166,7 @@ LIFECYCLE = Lifecycle(
             ("triaged", "contained"),
             "closed",
             roles(QO, MGR),
-            guards=(Guard("observation_only", _observation_only, "Only observations"),),
+            guards=(Guard("observation_only", _observation_only, "Only observations"), SCARS_VERIFIED),
             fields=(Field("justification", "Justification"),),
             signature="approved for closure",
         ),

@@ -29,6 +29,7 @@ from .documents import (
     DocumentNumbering,
     DocumentRevision,
 )
+from .equipment import CALIBRATION_KINDS, CALIBRATION_STATUS_LABELS, Calibration, Equipment, OotAssessment
 from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
 from .nonconformities import NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
@@ -49,6 +50,17 @@ from .reviews import (
     ReviewAction,
 )
 from .standards import ImportedStandard
+from .suppliers import (
+    APPROVED_STATES,
+    CRITERIA,
+    CRITICALITY_LABELS,
+    DEFAULT_WEIGHTS,
+    REEVALUATION_MONTHS,
+    Scar,
+    Supplier,
+    SupplierDelivery,
+    SupplierEvaluation,
+)
 from .surveys import (
     QUESTION_KINDS,
     RESPONSE_SOURCES,
@@ -68,10 +80,16 @@ from .workflow import WORKFLOW_MODELS, ReferenceCounter, TransitionHistory, Work
 
 __all__ = [
     "ACTION_STATES",
+    "APPROVED_STATES",
     "AUDIT_KINDS",
+    "CALIBRATION_KINDS",
+    "CALIBRATION_STATUS_LABELS",
     "CHANGE_KINDS",
     "CHANNELS",
     "CONFIDENTIALITY",
+    "CRITERIA",
+    "CRITICALITY_LABELS",
+    "DEFAULT_WEIGHTS",
     "DOCUMENT_TYPES",
     "EXTERNAL_AUDIT_KINDS",
     "FINDING_SEVERITY",
@@ -82,6 +100,7 @@ __all__ = [
     "NC_SOURCES",
     "OUTPUT_CATEGORIES",
     "QUESTION_KINDS",
+    "REEVALUATION_MONTHS",
     "RESPONSE_SOURCES",
     "RESULTS",
     "REVIEW_KINDS",
@@ -104,6 +123,7 @@ __all__ = [
     "AuditEntry",
     "AuditProgramme",
     "AuditTeamMember",
+    "Calibration",
     "Certification",
     "CertificationBody",
     "ChangeImpact",
@@ -114,6 +134,7 @@ __all__ = [
     "Document",
     "DocumentNumbering",
     "DocumentRevision",
+    "Equipment",
     "ExternalAudit",
     "ExternalFinding",
     "ImplementationItem",
@@ -125,6 +146,7 @@ __all__ = [
     "Nonconformity",
     "Notification",
     "NotificationPreference",
+    "OotAssessment",
     "OrgChangeReview",
     "Process",
     "ProgrammeEntry",
@@ -133,7 +155,11 @@ __all__ = [
     "ReportExport",
     "ReviewAction",
     "RuleTrigger",
+    "Scar",
     "Site",
+    "Supplier",
+    "SupplierDelivery",
+    "SupplierEvaluation",
     "Survey",
     "SurveyAnswer",
     "SurveyInvitation",

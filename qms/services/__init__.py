@@ -8,9 +8,11 @@ from . import (  # noqa: F401  (registers effects and facts)
     certifications,
     complaints,
     documents,
+    equipment,
     implementation,
     nonconformities,
     reviews,
+    suppliers,
     surveys,
 )
 from .workflow import available_events, available_events_many, fire, history_of, replay
