@@ -111,6 +111,8 @@ def register_blueprints(app: Flask) -> None:
         standards,
         surveys,
     )
+    from .web import equipment as equipment_pages
+    from .web import suppliers as supplier_pages
 
     for module in (
         auth,
@@ -127,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
         standards,
         implementation,
         jobs_views,
+        supplier_pages,
+        equipment_pages,
     ):
         app.register_blueprint(module.bp)
     from .api import init_api

@@ -133,7 +133,10 @@ def test_a_falling_score_proposes_a_status_change(app, org):
 
 def test_csv_import_is_all_or_nothing_and_names_line_and_column(app, org):
     supplier = new_supplier(org)
-    bad = "order_reference,due_on,delivered_on\nPO-1,2026-01-10,2026-01-09\nPO-2,10/01/2026,2026-01-12\nPO-1,2026-01-10,\n"
+    bad = (
+        "order_reference,due_on,delivered_on\n"
+        "PO-1,2026-01-10,2026-01-09\nPO-2,10/01/2026,2026-01-12\nPO-1,2026-01-10,\n"
+    )
     with pytest.raises(InvalidData) as exc:
         import_deliveries(supplier, org.owner, bad.encode())
     message = exc.value.errors["file"]
