@@ -69,6 +69,8 @@ def init_api(app: Flask) -> QmsApi:
         tokens,
         users,
     )
+    from . import equipment as equipment_api
+    from . import suppliers as suppliers_api
 
     app.config.setdefault("API_TITLE", "qmsflow")
     app.config.setdefault("API_VERSION", "v1")
@@ -91,6 +93,8 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(certifications.blp)
     api.register_blueprint(reviews.blp)
     api.register_blueprint(implementation.blp)
+    for blueprint in (suppliers_api.blp, suppliers_api.scars_blp, equipment_api.blp, equipment_api.assessments_blp):
+        api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api
     return api

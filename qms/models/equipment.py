@@ -56,6 +56,11 @@ class Equipment(WorkflowRecord, db.Model):
 
     owner: Mapped[User | None] = relationship()
 
+    @property
+    def reference(self) -> str:
+        """How the instrument is referred to (its identifier), like every workflow record's reference."""
+        return self.identifier
+
     def calibration_status(self, today: dt.date) -> str:
         """in_service, due, overdue, out_of_service, quarantined or retired."""
         if self.state != "in_service":

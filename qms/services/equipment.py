@@ -65,6 +65,7 @@ CALIBRATION_FIELDS = (
     "as_left_in_tolerance",
     "traceability",
     "next_due",
+    "certificate_attachment_id",
 )
 #: how each calibration status is ordered on the register and counted on the dashboard
 STATUS_ORDER = ("overdue", "due", "quarantined", "in_service", "out_of_service", "retired")
@@ -218,15 +219,23 @@ def record_calibration(
         next_due = calibrated_on + dt.timedelta(days=equipment.interval_days)
     if next_due and calibrated_on and next_due <= calibrated_on:
         errors["next_due"] = "must be after the calibration date"
+    existing_certificate = None
+    if data.get("certificate_attachment_id") not in (None, "", 0):
+        existing_certificate = row_by_id(Attachment, data["certificate_attachment_id"])
+        if existing_certificate is None or (existing_certificate.lifecycle, existing_certificate.record_id) != (
+            equipment.lifecycle_name,
+            equipment.id,
+        ):
+            errors["certificate_attachment_id"] = "must be a file attached to this instrument"
     if errors:
         raise InvalidData(errors)
     stored = store_file(*certificate) if certificate else None
     assessment = None
     with recorded_change(actor, f"calibration of {equipment.identifier} recorded") as session:
-        certificate_id = None
+        certificate_id = existing_certificate.id if existing_certificate is not None else None
         if stored is not None:
             attachment = Attachment(
-                lifecycle="calibration",
+                lifecycle=equipment.lifecycle_name,
                 record_id=equipment.id,
                 filename=stored.filename,
                 content_type=stored.content_type,
