@@ -51,6 +51,7 @@ from ..models import (
 from ..security import limiter
 from ..services import available_events, history_of
 from ..services.attachments import attach
+from ..services.nonconformities import RAISE_ROLES
 from ..services.suppliers import (
     ANSWER_FIELDS,
     ANSWER_LIMIT,
@@ -318,7 +319,7 @@ def _render_detail(supplier: Supplier, failed: EventFormState | None = None, sta
         can_manage=_has(MANAGE_ROLES),
         can_evaluate=_has(EVALUATE_ROLES),
         can_deliver=_has(DELIVERY_ROLES),
-        can_raise=current_user.has_role("admin", "manager", "quality_officer", "internal_auditor", "process_owner"),
+        can_raise=_has(RAISE_ROLES),
     )
     return page, status
 
@@ -428,6 +429,8 @@ def upload_certificate(supplier_id: int) -> Response:
 @login_required
 def raise_nc(supplier_id: int) -> Any:
     supplier = _supplier_or_404(supplier_id)
+    if not _has(RAISE_ROLES):
+        abort(403)
     form = SupplierNcForm()
     if form.validate_on_submit():
         try:

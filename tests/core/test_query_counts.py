@@ -27,9 +27,11 @@ from qms.services.audits import create_programme
 from qms.services.certifications import create_certification, ensure_bodies
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
+from qms.services.equipment import record_calibration, register_equipment
 from qms.services.implementation import build_board
 from qms.services.nonconformities import add_corrective_action
 from qms.services.reviews import add_action, open_iso_change_review, open_org_change_review, plan_management_review
+from qms.services.suppliers import create_supplier, raise_scar, raise_supplier_nc, record_evaluation
 from qms.services.surveys import create_survey, submit_response
 from qms.services.tokens import create_token
 from qms.services.users import create_user
@@ -67,6 +69,11 @@ WEB_LISTS = (
     "/admin/jobs",
     "/exports",
     "/standards",
+    "/suppliers",
+    "/suppliers/approved",
+    "/scars",
+    "/equipment",
+    "/equipment/assessments",
 )
 
 #: record pages: the first record of its kind, which gains children as more records are made
@@ -83,6 +90,10 @@ WEB_RECORDS = (
     "/reviews/iso-change/{iso_review}",
     "/reviews/org-change/{org_review}",
     "/reviews/management/{management_review}",
+    "/suppliers/{supplier}",
+    "/scars/{scar}",
+    "/equipment/{equipment}",
+    "/equipment/assessments/{assessment}",
 )
 
 API_LISTS = (
@@ -106,6 +117,13 @@ API_LISTS = (
     "/standards",
     "/nonconformities/{nc}/history",
     "/audits/{audit}/checklist",
+    "/suppliers",
+    "/suppliers/approved",
+    "/suppliers/{supplier}/evaluations",
+    "/scars",
+    "/equipment",
+    "/equipment/{equipment}/calibrations",
+    "/oot-assessments",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
@@ -136,6 +154,11 @@ NOT_LISTS = {
     "/reviews/management/new",
     "/reviews/org-change/new",
     "/surveys/new",
+    "/suppliers/new",
+    "/suppliers/approved.pdf",
+    "/suppliers/approved.xlsx",
+    "/scar-answered",
+    "/equipment/new",
 }
 #: API collections that are not lists of records (a description, a computed summary)
 API_NOT_LISTS = {
@@ -144,6 +167,8 @@ API_NOT_LISTS = {
     "/complaints/platforms",
     "/complaints/platforms.pdf",
     "/readiness",
+    "/suppliers/approved.pdf",
+    "/suppliers/approved.xlsx",
 }
 
 
@@ -234,6 +259,29 @@ class World:
                 period_start="2025-01-01",
                 period_end="2025-12-31",
             )
+            supplier = create_supplier(
+                org.quality, name=f"Supplier {tag}", supplies="Steel", criticality="high", owner_id=org.quality.id
+            )
+            fire(supplier, "start_evaluation", org.quality)
+            record_evaluation(
+                supplier, org.quality, period_start="2026-01-01", period_end=dt.date.today(), price=90, service=90
+            )
+            fire(supplier, "approve", org.manager, {"scope": "Steel"}, signature_password=PASSWORD)
+            supplier_nc = raise_supplier_nc(supplier, org.quality, title=f"Wrong grade {tag}", description="S235")
+            scar, _token = raise_scar(supplier_nc, org.quality, request="Fix it")
+            equipment = register_equipment(
+                org.quality, identifier=f"GA-{tag}", name="Caliper", interval_days=365, owner_id=org.owner.id
+            )
+            _calibration, assessment = record_calibration(
+                equipment,
+                org.quality,
+                calibrated_on=dt.date.today(),
+                performed_by="Lab",
+                as_found="+0.1",
+                as_found_in_tolerance=False,
+                as_left_in_tolerance=True,
+                traceability="National standards",
+            )
             for key, record in (
                 ("nc", nc),
                 ("action", action),
@@ -246,6 +294,10 @@ class World:
                 ("iso_review", iso_review),
                 ("org_review", org_review),
                 ("management_review", management_review),
+                ("supplier", supplier),
+                ("scar", scar),
+                ("equipment", equipment),
+                ("assessment", assessment),
             ):
                 self.ids.setdefault(key, record.id)
         build_board(org.quality)
