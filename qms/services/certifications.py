@@ -532,6 +532,10 @@ WEIGHTS = {
     "late_management_review": (10, 10),
     "open_finding_major": (15, 30),
     "open_finding_minor": (3, 12),
+    "overdue_calibration": (4, 20),
+    "open_oot_assessment": (5, 15),
+    "overdue_supplier_evaluation": (2, 10),
+    "supplier_nc_without_scar": (2, 10),
 }
 
 
@@ -557,6 +561,8 @@ class OrganisationFacts:
     coverage_percent: float | None
     uncovered: list[str]
     last_review: dt.date | None
+    #: 7.1.5 and 8.4 evidence (services/equipment.py and services/suppliers.py)
+    supplier_evidence: dict[str, int] = field(default_factory=dict)
 
 
 def _coverage_summary(today: dt.date, standard: str) -> tuple[list[str], float | None]:
@@ -612,8 +618,17 @@ def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> Organ
         coverage_percent,
         uncovered,
         last_review,
+        _support_evidence(today),
     )
     return facts
+
+
+def _support_evidence(today: dt.date) -> dict[str, int]:
+    """The 7.1.5 (calibration) and 8.4 (external providers) figures readiness counts."""
+    from .equipment import readiness_figures as equipment_figures
+    from .suppliers import readiness_figures as supplier_figures
+
+    return {**equipment_figures(today), **supplier_figures(today)}
 
 
 def readiness(
@@ -684,6 +699,33 @@ def readiness(
         len(other_findings),
         f"{_n(len(other_findings), 'other finding')} of the last external audit still open",
     )
+    evidence = facts.supplier_evidence
+    add(
+        "overdue_calibration",
+        evidence.get("overdue_calibrations", 0),
+        f"{_n(evidence.get('overdue_calibrations', 0), 'instrument')} in service overdue for calibration (7.1.5)",
+        "/equipment?status=overdue",
+    )
+    add(
+        "open_oot_assessment",
+        evidence.get("open_oot_assessments", 0),
+        f"{_n(evidence.get('open_oot_assessments', 0), 'out-of-tolerance assessment')} not concluded (7.1.5.2)",
+        "/equipment/assessments?state=open",
+    )
+    add(
+        "overdue_supplier_evaluation",
+        evidence.get("overdue_supplier_evaluations", 0),
+        f"{_n(evidence.get('overdue_supplier_evaluations', 0), 'approved supplier')} overdue for re-evaluation (8.4)",
+        "/suppliers?due=1",
+    )
+    unrequested = evidence.get("supplier_ncs_without_scar", 0)
+    add(
+        "supplier_nc_without_scar",
+        unrequested,
+        f"{_n(unrequested, 'open supplier nonconformity', 'open supplier nonconformities')} "
+        "without a corrective action request (8.4)",
+        "/nonconformities?source=supplier",
+    )
     score = max(0, 100 - sum(r.points for r in reasons))
     figures = {
         "open_major_ncs": majors,
@@ -695,6 +737,7 @@ def readiness(
         "documents_overdue_for_review": overdue_documents,
         "days_since_management_review": (today - last_review).days if last_review else None,
         "open_external_findings": len(findings),
+        **facts.supplier_evidence,
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
 

@@ -498,3 +498,15 @@ def _equipment_facts(session: Session, records: Sequence[Equipment]) -> dict[int
         }
         for e in records
     }
+
+
+def readiness_figures(today: dt.date) -> dict[str, int]:
+    """7.1.5 evidence for certification readiness: instruments overdue, quarantined, assessments open."""
+    counts = status_counts(today)
+    open_assessments = db.session.scalar(select(func.count()).where(OotAssessment.state.in_(("open", "nc_raised"))))
+    return {
+        "instruments": sum(counts.values()) - counts.get("retired", 0),
+        "overdue_calibrations": counts["overdue"],
+        "quarantined_instruments": counts["quarantined"],
+        "open_oot_assessments": open_assessments or 0,
+    }

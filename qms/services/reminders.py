@@ -34,6 +34,10 @@ KIND_LABELS = {
     "survey": "Survey",
     "certification": "Certification",
     "review_action": "Review action",
+    "supplier": "Supplier",
+    "scar": "Supplier corrective action request",
+    "equipment": "Measuring equipment",
+    "oot_assessment": "Out-of-tolerance assessment",
 }
 _ENDPOINTS = {
     "nc": ("nonconformities.detail", "nc_id"),
@@ -43,6 +47,10 @@ _ENDPOINTS = {
     "complaint": ("complaints.detail", "complaint_id"),
     "survey": ("surveys.detail", "survey_id"),
     "certification": ("certifications.detail", "certification_id"),
+    "supplier": ("suppliers.detail", "supplier_id"),
+    "scar": ("suppliers.scar_detail", "scar_id"),
+    "equipment": ("equipment.detail", "equipment_id"),
+    "oot_assessment": ("equipment.assessment", "assessment_id"),
 }
 
 

@@ -896,3 +896,116 @@ def raise_supplier_nc(
         evidence=evidence,
         **fields,
     )
+
+
+# --------------------------------------------------------------------------- figures for the rest of the system
+
+
+def external_provider_performance(start: dt.date, end: dt.date) -> dict[str, Any]:
+    """The performance of external providers in a period (ISO 9001 9.3.2 c 7), for the management review.
+
+    Suppliers by status, the evaluations of the period and their scores, the lowest scores,
+    on-time delivery and the corrective action requests.
+    """
+    session = db.session
+    by_state = dict(session.execute(select(Supplier.state, func.count()).group_by(Supplier.state)).all())
+    evaluations = list(
+        session.execute(
+            select(Supplier.reference, Supplier.name, SupplierEvaluation.total, SupplierEvaluation.period_end)
+            .join(Supplier, Supplier.id == SupplierEvaluation.supplier_id)
+            .where(SupplierEvaluation.period_end.between(start, end))
+            .order_by(SupplierEvaluation.total, Supplier.reference)
+        ).all()
+    )
+    deliveries, on_time = session.execute(
+        select(func.count(), func.count().filter(SupplierDelivery.delivered_on <= SupplierDelivery.due_on)).where(
+            SupplierDelivery.due_on.between(start, end)
+        )
+    ).one()
+    first, last = (
+        dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC),
+    )
+    scars = dict(
+        session.execute(
+            select(Scar.state, func.count())
+            .where(Scar.created_at >= first, Scar.created_at < last)
+            .group_by(Scar.state)
+        ).all()
+    )
+    overdue = session.scalar(
+        select(func.count()).where(Supplier.state != "disqualified", Supplier.next_evaluation_due < end)
+    )
+    return {
+        "suppliers_by_status": {state: by_state.get(state, 0) for state in STATE_LABELS},
+        "evaluations": len(evaluations),
+        "average_score": round(sum(e.total for e in evaluations) / len(evaluations), 1) if evaluations else None,
+        "lowest_scores": [
+            {"reference": e.reference, "supplier": e.name, "score": e.total, "period_end": e.period_end.isoformat()}
+            for e in evaluations[:10]
+        ],
+        "deliveries": deliveries,
+        "on_time_rate": round(100.0 * on_time / deliveries, 1) if deliveries else None,
+        "corrective_action_requests": sum(scars.values()),
+        "requests_verified": scars.get("verified", 0),
+        "requests_open": sum(n for state, n in scars.items() if state in Scar.OPEN_STATES),
+        "evaluations_overdue": overdue or 0,
+    }
+
+
+STATE_LABELS = ("prospective", "under_evaluation", "approved", "conditionally_approved", "suspended", "disqualified")
+
+
+def score_panel(limit: int = 8) -> dict[str, Any]:
+    """The dashboard's supplier panel: lowest scores of approved suppliers, proposals, overdue evaluations."""
+    today = dt.date.today()
+    session = db.session
+    lowest = list(
+        session.execute(
+            select(Supplier.id, Supplier.name, Supplier.score, Supplier.state)
+            .where(Supplier.state.in_(APPROVED_STATES), Supplier.score.is_not(None))
+            .order_by(Supplier.score, Supplier.id)
+            .limit(limit)
+        ).all()
+    )
+    listed, average, proposals, overdue = session.execute(
+        select(
+            func.count().filter(Supplier.state.in_(APPROVED_STATES)),
+            func.avg(Supplier.score).filter(Supplier.state.in_(APPROVED_STATES)),
+            func.count().filter(Supplier.proposed_state.is_not(None)),
+            func.count().filter(Supplier.state != "disqualified", Supplier.next_evaluation_due < today),
+        )
+    ).one()
+    open_scars = session.scalar(select(func.count()).where(Scar.state.in_(Scar.OPEN_STATES))) or 0
+    return {
+        "listed": listed or 0,
+        "average": round(float(average), 1) if average is not None else None,
+        "proposals": proposals or 0,
+        "evaluations_overdue": overdue or 0,
+        "open_scars": open_scars,
+        "lowest": [{"id": r.id, "name": r.name, "score": r.score, "state": r.state} for r in lowest],
+    }
+
+
+def readiness_figures(today: dt.date) -> dict[str, int]:
+    """8.4 evidence for certification readiness: approved suppliers, overdue re-evaluations, NCs without SCAR."""
+    session = db.session
+    listed, overdue = session.execute(
+        select(
+            func.count().filter(Supplier.state.in_(APPROVED_STATES)),
+            func.count().filter(Supplier.state.in_(APPROVED_STATES), Supplier.next_evaluation_due < today),
+        )
+    ).one()
+    with_scar = select(Scar.nonconformity_id)
+    without = session.scalar(
+        select(func.count()).where(
+            Nonconformity.supplier_id.is_not(None),
+            Nonconformity.state.not_in(NC_CLOSED_STATES),
+            Nonconformity.id.not_in(with_scar),
+        )
+    )
+    return {
+        "approved_suppliers": listed or 0,
+        "overdue_supplier_evaluations": overdue or 0,
+        "supplier_ncs_without_scar": without or 0,
+    }

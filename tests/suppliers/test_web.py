@@ -307,3 +307,25 @@ def test_public_scar_page_needs_its_csrf_token(app, org):
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         accepted = client.post(f"/scar/{token}", data={**ANSWER, "csrf_token": csrf})
     assert refused.status_code == 400 and accepted.status_code == 302
+
+
+def test_dashboard_my_work_and_digest_list_supplier_and_calibration_work(app, org):
+    from qms.services.equipment import register_equipment
+    from qms.services.reminders import digest_items
+
+    supplier = approved_supplier(org)
+    nc = raise_supplier_nc(supplier, org.quality, title="Burrs", description="Edges")
+    scar, token = raise_scar(nc, org.quality, request="Fix")
+    from qms.services.suppliers import submit_scar_answer
+
+    submit_scar_answer(token, **ANSWER)
+    register_equipment(org.quality, identifier="GA-9", name="Caliper", interval_days=365, owner_id=org.owner.id)
+    quality = signed_in(app, org.quality)
+    work = text(quality.get("/my-work"))
+    assert scar.reference in work and "Accept the answer" in work
+    owner_work = text(signed_in(app, org.owner).get("/my-work"))
+    assert "GA-9" in owner_work and "Calibrate" in owner_work
+    assert any(item.kind == "equipment" for item in digest_items(org.owner, TODAY))
+    dashboard = text(quality.get("/"))
+    assert "Suppliers and measuring equipment" in dashboard and "instruments overdue for calibration" in dashboard
+    assert "Kamau Steel Ltd" in dashboard  # the lowest scores

@@ -247,6 +247,15 @@ class ReadinessFiguresSchema(Schema):
     documents_overdue_for_review = fields.Integer(required=True)
     days_since_management_review = fields.Integer(allow_none=True, required=True)
     open_external_findings = fields.Integer(required=True)
+    # 7.1.5 monitoring and measuring resources
+    instruments = fields.Integer(required=True, metadata={"description": "Measuring instruments not retired"})
+    overdue_calibrations = fields.Integer(required=True)
+    quarantined_instruments = fields.Integer(required=True)
+    open_oot_assessments = fields.Integer(required=True, metadata={"description": "Out-of-tolerance, not concluded"})
+    # 8.4 external providers
+    approved_suppliers = fields.Integer(required=True)
+    overdue_supplier_evaluations = fields.Integer(required=True)
+    supplier_ncs_without_scar = fields.Integer(required=True)
 
 
 class ReadinessSchema(Schema):
