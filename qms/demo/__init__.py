@@ -17,6 +17,7 @@ from .complaints import seed_complaints
 from .implementation import seed_board
 from .nonconformities import _seed_nonconformities
 from .reviews import _seed_reviews
+from .suppliers import seed_equipment, seed_suppliers
 from .surveys import seed_survey
 from .users import DEMO_PASSWORD, DEMO_USERS
 
@@ -36,7 +37,10 @@ def seed_demo(today: dt.date | None = None) -> str:
     complaint_count = seed_complaints(users, today)
     review_count = _seed_reviews(users, today)
     seed_board(users)
+    supplier_count = seed_suppliers(users, today)
+    equipment_count = seed_equipment(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
-        f"{responses} survey responses, {complaint_count} complaints and {certification_count} certifications."
+        f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications, "
+        f"{supplier_count} suppliers and {equipment_count} measuring instruments."
     )
