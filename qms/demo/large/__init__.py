@@ -34,12 +34,13 @@ from .certifications import _CertificationPhases
 from .common import FULL_SIZE, TABLE_ORDER, SeedRefused
 from .documents import _DocumentPhases
 from .organisation import _OrganisationPhases
+from .suppliers import _SupplierPhases
 from .surveys import _SurveyPhases
 
 __all__ = ["FULL_SIZE", "SeedRefused", "seed_large"]
 
 
-class _Seeder(_OrganisationPhases, _AuditPhases, _CertificationPhases, _DocumentPhases, _SurveyPhases):
+class _Seeder(_OrganisationPhases, _AuditPhases, _CertificationPhases, _DocumentPhases, _SurveyPhases, _SupplierPhases):
     """Every phase of the bulk load (one mixin per area) and the end: counters, search index, sequences."""
 
     def counters_and_index(self, first_revision_id: int) -> None:
@@ -157,6 +158,8 @@ def seed_large(
             lambda: seeder.documents(seeder.n("documents", 4), seeder.n("document_revisions", 10)),
         )
         phase("Surveys and responses", lambda: seeder.surveys(seeder.n("survey_responses", 10)))
+        phase("Suppliers, evaluations and deliveries", lambda: seeder.suppliers(seeder.n("suppliers", 5)))
+        phase("Measuring equipment and calibrations", lambda: seeder.equipment(seeder.n("equipment", 5)))
         seeder.w.flush()
 
         def finish() -> None:

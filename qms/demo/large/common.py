@@ -27,6 +27,8 @@ FULL_SIZE = {
     "documents": 10_000,
     "document_revisions": 50_000,
     "survey_responses": 50_000,
+    "suppliers": 3_000,
+    "equipment": 5_000,
 }
 HISTORY_DAYS = 3 * 365
 CHUNK = 5_000
@@ -38,6 +40,11 @@ TABLE_ORDER = (
     "user_roles",
     "sites",
     "processes",
+    "suppliers",
+    "supplier_evaluations",
+    "supplier_deliveries",
+    "equipment",
+    "calibrations",
     "audit_programmes",
     "audit_programme_entries",
     "certifications",
@@ -181,7 +188,16 @@ class _SeederBase:
         self.counters: dict[str, int] = defaultdict(int)
         self.lifecycles = {
             name: get_lifecycle(name)
-            for name in ("nonconformity", "corrective_action", "internal_audit", "document", "survey", "certification")
+            for name in (
+                "nonconformity",
+                "corrective_action",
+                "internal_audit",
+                "document",
+                "survey",
+                "certification",
+                "supplier",
+                "equipment",
+            )
         }
         self.sites: list[tuple[int, str, str]] = []
         self.processes: list[dict[str, Any]] = []
