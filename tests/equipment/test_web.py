@@ -158,3 +158,21 @@ def test_cite_an_instrument_on_a_checklist_answer(app, org):
         signed_in(app, org.viewer).post(f"/checklist-items/{item.id}/equipment", data={"identifier": ""}).status_code
         == 403
     )
+
+
+def test_the_nc_form_cites_an_instrument_by_its_identifier(app, org):
+    from qms.models import Nonconformity
+
+    gauge = new_instrument(org)
+    client = signed_in(app, org.quality)
+    data = {
+        "title": "Thin sheet",
+        "description": "1.10 mm",
+        "source": "process_monitoring",
+        "detected_on": TODAY.isoformat(),
+    }
+    response = client.post("/nonconformities/new", data={**data, "instrument": "NOPE-1"})
+    assert response.status_code == 422 and "is not an instrument of the register" in text(response)
+    response = client.post("/nonconformities/new", data={**data, "instrument": gauge.identifier})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Nonconformity.equipment_id)) == gauge.id
