@@ -124,12 +124,8 @@ def _validated(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]
         values["iso9001_expires_on"] = clean_date(
             errors, "iso9001_expires_on", data.get("iso9001_expires_on"), required=False
         )
-    if (
-        values.get("iso9001_certificate")
-        and not values.get("iso9001_expires_on")
-        and "iso9001_expires_on" not in errors
-    ) and (not partial or "iso9001_expires_on" in data or "iso9001_certificate" in data):
-        errors["iso9001_expires_on"] = "is required with a certificate number"
+    if not partial and values.get("iso9001_certificate") and not values.get("iso9001_expires_on"):
+        errors.setdefault("iso9001_expires_on", "is required with a certificate number")
     if not partial or "owner_id" in data:
         owner_id = data.get("owner_id")
         if owner_id in (None, "", 0):
@@ -166,6 +162,9 @@ def update_supplier(supplier: Supplier, actor: User | Actor, **data: Any) -> Sup
     values = _validated(data, partial=True)
     if supplier.state == "disqualified":
         raise InvalidTransition("A disqualified supplier's record is kept as it was")
+    certificate = values.get("iso9001_certificate", supplier.iso9001_certificate)
+    if certificate and not values.get("iso9001_expires_on", supplier.iso9001_expires_on):
+        raise InvalidData({"iso9001_expires_on": "is required with a certificate number"})
     with recorded_change(actor, f"supplier {supplier.reference} edited"):
         for name, value in values.items():
             setattr(supplier, name, value)

@@ -62,6 +62,10 @@ def test_register_create_update_and_list(api, org):
     updated = ok(api.patch("quality", url, json={"criticality": "low", "contact_phone": "+254 700 000000"}))
     assert (updated["criticality"], updated["contact_phone"]) == ("low", "+254 700 000000")
     error(api.patch("quality", url, json={"contact_email": "nope"}), 422)
+    body = error(api.patch("quality", url, json={"iso9001_expires_on": None}), 422)
+    assert body["errors"] == {"iso9001_expires_on": "is required with a certificate number"}
+    cleared = ok(api.patch("quality", url, json={"iso9001_certificate": "", "iso9001_expires_on": None}))
+    assert not cleared["certificate_valid"]
     listed = ok(api.get("viewer", f"{SUPPLIERS}?q=steel&state=prospective&sort=-name"))
     assert listed["total"] == 1 and listed["items"][0]["id"] == supplier["id"]
     assert ok(api.get("viewer", f"{SUPPLIERS}?state=listed"))["total"] == 0

@@ -296,16 +296,13 @@ def test_public_scar_posts_are_rate_limited(app, org):
 
 
 def test_public_scar_page_needs_its_csrf_token(app, org):
-    from qms import create_app
-
     _scar_record, token = _scar(org)
-    strict = create_app({**app.config, "WTF_CSRF_ENABLED": True})
-    client = strict.test_client()
-    with strict.app_context():
-        refused = client.post(f"/scar/{token}", data=ANSWER)
-        page = client.get(f"/scar/{token}").get_data(as_text=True)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        accepted = client.post(f"/scar/{token}", data={**ANSWER, "csrf_token": csrf})
+    app.config["WTF_CSRF_ENABLED"] = True  # as in production (the settings are put back after the test)
+    client = anonymous(app)
+    refused = client.post(f"/scar/{token}", data=ANSWER)
+    page = text(client.get(f"/scar/{token}"))
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    accepted = client.post(f"/scar/{token}", data={**ANSWER, "csrf_token": csrf})
     assert refused.status_code == 400 and accepted.status_code == 302
 
 
