@@ -1008,3 +1008,37 @@ def readiness_figures(today: dt.date) -> dict[str, int]:
         "overdue_supplier_evaluations": overdue or 0,
         "supplier_ncs_without_scar": without or 0,
     }
+
+
+def email_scar_link(scar: Scar, link: str) -> str:
+    """E-mail the answer link to the supplier's contact: "sent", "logged" (no mail server) or "failed".
+
+    The link is the only copy of the token: it goes to the contact's address and nowhere else.
+    """
+    from flask import current_app
+    from flask_mail import Message
+
+    from ..extensions import mail
+
+    supplier = scar.supplier
+    if not supplier.contact_email:
+        raise InvalidData({"contact_email": "the supplier has no contact e-mail address"})
+    organisation = current_app.config.get("QMS_ORGANISATION", "")
+    subject = f"[{organisation}] Corrective action request {scar.reference}".replace("\n", " ")[:200]
+    body = (
+        f"Dear {supplier.contact_name or supplier.name},\n\n"
+        f"{organisation} asks for your corrective action on: {scar.nonconformity.title}\n\n"
+        f"{scar.request}\n\n"
+        f"Please answer by {scar.respond_by.isoformat()} through this link (no account needed; it works once):\n"
+        f"{link}\n"
+    )
+    message = Message(subject=subject, recipients=[supplier.contact_email], body=body)
+    if not current_app.config.get("MAIL_SERVER"):
+        current_app.logger.info("SCAR %s link for %s (mail not configured, not sent)", scar.reference, supplier.name)
+        return "logged"
+    try:
+        mail.send(message)
+    except Exception:  # the officer is told and can copy the link instead
+        current_app.logger.exception("SCAR %s: the e-mail to the supplier failed", scar.reference)
+        return "failed"
+    return "sent"

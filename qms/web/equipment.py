@@ -354,3 +354,14 @@ def cite(item_id: int) -> Response:
 @bp.app_template_global("equipment_panel_for")
 def equipment_panel_for(nc: Nonconformity) -> Equipment | None:
     return db.session.get(Equipment, nc.equipment_id) if nc.equipment_id is not None else None
+
+
+@bp.app_template_global("instruments_cited")
+def instruments_cited(audit: Any) -> dict[int, tuple[int, str]]:
+    """item id → (instrument id, identifier) for the audit's checklist answers, in one query."""
+    rows = db.session.execute(
+        select(ChecklistItem.id, Equipment.id, Equipment.identifier)
+        .join(Equipment, Equipment.id == ChecklistItem.equipment_id)
+        .where(ChecklistItem.audit_id == audit.id)
+    ).all()
+    return {item_id: (equipment_id, identifier) for item_id, equipment_id, identifier in rows}

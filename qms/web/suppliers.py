@@ -65,6 +65,7 @@ from ..services.suppliers import (
     create_supplier,
     deliveries_of,
     dismiss_proposal,
+    email_scar_link,
     evaluations_of,
     import_deliveries,
     issue_scar_link,
@@ -580,8 +581,28 @@ def request_scar(nc_id: int) -> Any:
     except InvalidData as exc:
         flash("The request " + "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in exc.errors.items()) + ".")
         return redirect(url_for("nonconformities.detail", nc_id=nc.id) + "#scar"), 303
+    link = _public_link(token)
     flash(f"{scar.reference} raised. Send the supplier the link below: it is shown only this once.")
-    return _render_scar(scar, link=_public_link(token))
+    _email_if_asked(scar, link)
+    return _render_scar(scar, link=link)
+
+
+EMAIL_OUTCOMES = {
+    "sent": "The link was e-mailed to {email}.",
+    "logged": "No mail server is configured: the link was not e-mailed; copy it below.",
+    "failed": "The e-mail to {email} could not be sent; copy the link below.",
+}
+
+
+def _email_if_asked(scar: Scar, link: str) -> None:
+    if request.form.get("email") != "1":
+        return
+    try:
+        outcome = email_scar_link(scar, link)
+    except InvalidData:
+        flash("The supplier has no contact e-mail address: copy the link below.")
+    else:
+        flash(EMAIL_OUTCOMES[outcome].format(email=scar.supplier.contact_email))
 
 
 @bp.route("/scars/<id:scar_id>/link", methods=["POST"])
@@ -595,8 +616,10 @@ def new_link(scar_id: int) -> Any:
     except InvalidTransition as exc:
         flash(message_of(exc))
         return _render_scar(scar, status=409)
+    link = _public_link(token)
     flash("A new link was created; the previous one no longer works. It is shown only this once.")
-    return _render_scar(scar, link=_public_link(token))
+    _email_if_asked(scar, link)
+    return _render_scar(scar, link=link)
 
 
 # --------------------------------------------------------------------------- the supplier's answer page

@@ -154,6 +154,8 @@ def test_cite_an_instrument_on_a_checklist_answer(app, org):
     auditor.post(f"/checklist-items/{item.id}/equipment", data={"identifier": gauge.identifier})
     db.session.expire_all()
     assert db.session.get(type(item), item.id).equipment_id == gauge.id
+    page = text(auditor.get(f"/audits/{audit.id}/checklist"))
+    assert "Measured with" in page and f'value="{gauge.identifier}"' in page and "Record the instrument" in page
     assert (
         signed_in(app, org.viewer).post(f"/checklist-items/{item.id}/equipment", data={"identifier": ""}).status_code
         == 403

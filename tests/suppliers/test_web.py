@@ -20,6 +20,7 @@ from qms.services import fire
 from qms.services.suppliers import raise_scar, raise_supplier_nc
 
 from ..conftest import login
+from ..core.test_mail import inbox  # noqa: F401  (a fixture)
 from .builders import TODAY, approved_supplier, new_supplier
 
 
@@ -326,3 +327,20 @@ def test_dashboard_my_work_and_digest_list_supplier_and_calibration_work(app, or
     dashboard = text(quality.get("/"))
     assert "Suppliers and measuring equipment" in dashboard and "instruments overdue for calibration" in dashboard
     assert "Kamau Steel Ltd" in dashboard  # the lowest scores
+
+
+def test_the_link_can_be_emailed_to_the_supplier_contact(app, org, inbox):  # noqa: F811
+    from ..core.test_mail import _use_smtp
+
+    supplier = approved_supplier(org)
+    nc = raise_supplier_nc(supplier, org.quality, title="Burrs", description="Edges not deburred")
+    client = signed_in(app, org.quality)
+    response = client.post(f"/nonconformities/{nc.id}/scar", data={"request": "Please answer", "email": "1"})
+    assert response.status_code == 200 and "No mail server is configured" in text(response)
+    scar = db.session.scalar(select(Scar))
+    _use_smtp(app, inbox.port)
+    response = client.post(f"/scars/{scar.id}/link", data={"email": "1"})
+    assert "was e-mailed to quality@kamausteel.example" in text(response)
+    link = re.search(r'id="scar-link">([^<]+)<', text(response)).group(1)
+    (message,) = inbox.to("quality@kamausteel.example")
+    assert link in message.get_content() and scar.reference in message["Subject"]
