@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 import qms.lifecycles  # noqa: F401  (registers the QMS roles and lifecycles)
-from qms.lifecycles.roles import ROLES
+from qms.lifecycles import LIFECYCLE_NAMES
+from qms.lifecycles.roles import EXTERNAL_ROLES, ROLES
 from workflows import (
     Availability,
     Event,
@@ -173,6 +174,10 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "effective_date_not_in_future": {},
     "expiry_after_decision": {},
     "check_after_a_wait": {},
+    # suppliers and measuring equipment
+    "no_open_scar_count": {"open_scar_count": 0},
+    "evaluated": {"evaluation_count": 1},
+    "fit_for_use": {"calibrated_in_tolerance": True, "next_calibration_due": TODAY},
 }
 
 
@@ -217,6 +222,9 @@ GUARD_BLOCKS: dict[str, Block] = {
     "expires_on_reached": Block({"expires_on": TODAY + 30 * DAY}),
     "observation_only": Block({"severity": "major"}),
     "linked_nc_closed": Block({"linked_nc_open": True}),
+    "no_open_scar_count": Block({"open_scar_count": 1}),
+    "evaluated": Block({"evaluation_count": 0}),
+    "fit_for_use": Block({"calibrated_in_tolerance": True, "next_calibration_due": TODAY - DAY}),
 }
 
 #: data guard name → event data that makes it block
@@ -925,7 +933,7 @@ def test_invalid_data_is_reported_before_guards_run() -> None:
 
 def test_the_registry_holds_every_lifecycle() -> None:
     assert [lc.name for lc in LIFECYCLES] == list(lifecycle_names())
-    assert len(LIFECYCLES) == 11
+    assert len(LIFECYCLES) == len(LIFECYCLE_NAMES)
 
 
 @pytest.mark.parametrize("lifecycle", LIFECYCLE_CASES)
@@ -945,7 +953,7 @@ def test_no_event_leaves_a_terminal_state(lifecycle: Lifecycle) -> None:
 def test_every_event_has_a_label_and_known_roles(lifecycle: Lifecycle) -> None:
     for ev in lifecycle.events:
         assert ev.label.strip()
-        assert ev.roles and ev.roles <= ROLES
+        assert ev.roles and ev.roles <= ROLES | EXTERNAL_ROLES  # a supplier answers through its link
         assert "viewer" not in ev.roles, f"{ev.name}: a viewer only looks"
 
 
