@@ -400,6 +400,24 @@ def new_link(scar_id: int) -> Any:
     return presented, 200, {"Cache-Control": "no-store", **etag(scar)}
 
 
+@scars_blp.route(f"/scars/<{ID}:scar_id>/report.pdf", methods=["GET"])
+@scars_blp.doc(
+    responses={
+        "200": {
+            "description": "The request, the supplier's answer, review, verification and history",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+)
+def scar_pdf(scar_id: int) -> Response:
+    """The SCAR as a PDF (for the supplier file)"""
+    from ..reports.suppliers import scar_report_pdf
+
+    scar = load_scar(scar_id)
+    pdf = scar_report_pdf(scar, current_app.config["QMS_ORGANISATION"])
+    return _download(pdf, "application/pdf", f"{scar.reference}.pdf", "inline")
+
+
 add_workflow_routes(
     scars_blp,
     model=Scar,

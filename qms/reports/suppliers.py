@@ -11,19 +11,25 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
 from ..database import utcnow
+from ..models import Scar
 from ..services.suppliers import approved_suppliers
+from ..services.workflow import history_of
 from .pdf import (
     DASH,
     STYLES,
     PageFurniture,
     build_pdf,
     day,
+    field_table,
     frame_width,
     generated_footer,
     grid_table,
+    or_dash,
     organisation_name,
     para,
     plural,
+    text_or_note,
+    utc,
 )
 
 HEADING = "Approved supplier list"
@@ -98,5 +104,90 @@ def approved_list_pdf(today: dt.date, organisation: str | None = None, *, compre
         author=organisation,
         subject=HEADING,
         pagesize=pagesize,
+        compress=compress,
+    )
+
+
+def scar_report_pdf(scar: Scar, organisation: str | None = None, *, compress: bool = True) -> bytes:
+    """A supplier corrective action request as a PDF: the request, the supplier's answer, the review,
+    the verification and the history with its e-signatures (for the supplier file or the auditor)."""
+    organisation = organisation_name(organisation)
+    width = frame_width(A4)
+    generated_at = utcnow()
+    labels = [32 * mm, width - 32 * mm]
+    supplier, nc = scar.supplier, scar.nonconformity
+    story: list[Flowable] = [
+        para(organisation, STYLES.org),
+        para("Supplier corrective action request", STYLES.title),
+        para(f"{scar.reference}: {supplier.name}", STYLES.subtitle),
+        field_table(
+            [
+                ("Reference", scar.reference),
+                ("State", scar.state_label),
+                ("Supplier", f"{supplier.reference} {supplier.name}"),
+                ("Contact", ", ".join(v for v in (supplier.contact_name, supplier.contact_email) if v) or DASH),
+                ("Nonconformity", f"{nc.reference}: {nc.title}"),
+                ("Answer by", day(scar.respond_by)),
+                ("Generated", utc(generated_at)),
+            ],
+            labels,
+        ),
+        para("What we ask", STYLES.h2),
+        text_or_note(scar.request, DASH),
+        para("The supplier's answer", STYLES.h2),
+    ]
+    if scar.answered_at is None:
+        story.append(para("Not answered yet.", STYLES.muted))
+    else:
+        story.append(
+            field_table(
+                [
+                    ("Received", utc(scar.answered_at)),
+                    ("From", scar.responder or DASH),
+                    ("Through", "the supplier's link" if scar.answered_through_link else "recorded by staff"),
+                    ("Containment", scar.containment),
+                    ("Root cause", scar.root_cause),
+                    ("Corrective actions", scar.actions),
+                ],
+                labels,
+            )
+        )
+    story.append(para("Review and verification", STYLES.h2))
+    story.append(
+        field_table(
+            [
+                ("Returned because", or_dash(scar.returned_reason)),
+                ("Review comment", or_dash(scar.review_comment)),
+                ("Effectiveness check due", day(scar.verification_due) if scar.verification_due else DASH),
+                ("Evidence of effectiveness", or_dash(scar.verification_evidence)),
+                ("Cancelled because", or_dash(scar.cancel_reason)),
+            ],
+            labels,
+        )
+    )
+    rows = [
+        [
+            utc(h.at, seconds=False),
+            h.event.replace("_", " ").capitalize(),
+            h.actor_name,
+            f"{h.signed_by_name} — {h.signature_meaning}" if h.signature_meaning else "",
+        ]
+        for h in history_of(scar)
+    ]
+    story.append(para("History", STYLES.h2))
+    if rows:
+        story.append(
+            grid_table(
+                ("When (UTC)", "Event", "By", "Electronic signature"), rows, [w * width for w in (0.2, 0.25, 0.3, 0.25)]
+            )
+        )
+    else:
+        story.append(para("No events yet.", STYLES.muted))
+    return build_pdf(
+        story,
+        furniture=PageFurniture(organisation, f"SCAR {scar.reference}", generated_footer(generated_at)),
+        title=f"Supplier corrective action request {scar.reference}",
+        author=organisation,
+        subject="Supplier corrective action request",
         compress=compress,
     )

@@ -561,6 +561,19 @@ add_record_routes(
 )
 
 
+@bp.route("/scars/<id:scar_id>/report.pdf")
+@login_required
+def scar_pdf(scar_id: int) -> Response:
+    from ..reports.suppliers import scar_report_pdf
+
+    scar = _scar_or_404(scar_id)
+    return Response(
+        scar_report_pdf(scar, current_app.config["QMS_ORGANISATION"]),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename={scar.reference}.pdf"},
+    )
+
+
 def _public_link(token: str) -> str:
     return url_for("suppliers.answer", token=token, _external=True)
 

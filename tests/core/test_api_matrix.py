@@ -700,6 +700,7 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("POST", rule("/scars"), "/scars", {"nonconformity_id": 1, "request": ""}, only(422, TRIAGERS)),
     ("GET", rule("/scars/<scar_id>"), "/scars/{scar}", None, ALL_OK),
     ("GET", rule("/scars/<scar_id>/history"), "/scars/{scar}/history", None, ALL_OK),
+    ("GET", rule("/scars/<scar_id>/report.pdf"), "/scars/{scar}/report.pdf", None, ALL_OK),
     ("GET", rule("/scars/<scar_id>/events"), "/scars/{scar}/events", None, ALL_OK),
     (
         "POST",

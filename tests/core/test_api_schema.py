@@ -94,6 +94,7 @@ SUPPLIER_OPERATIONS = [
     ("POST", "/api/v1/scars"),
     ("GET", SCAR),
     ("GET", f"{SCAR}/history"),
+    ("GET", f"{SCAR}/report.pdf"),
     ("GET", f"{SCAR}/events"),
     ("POST", f"{SCAR}/events/{{event}}"),
     ("POST", f"{SCAR}/link"),

@@ -574,6 +574,7 @@ MATRIX = [
     ("GET", "/suppliers/approved.xlsx", "/suppliers/approved.xlsx", None, ALL_OK),
     ("GET", "/scars", "/scars", None, ALL_OK),
     ("GET", "/scars/<id:scar_id>", "/scars/{scar}", None, ALL_OK),
+    ("GET", "/scars/<id:scar_id>/report.pdf", "/scars/{scar}/report.pdf", None, ALL_OK),
     (
         "POST",
         "/scars/<id:scar_id>/events/<event>",

@@ -243,6 +243,8 @@ def test_public_scar_page_good_answer_and_escaped_script(app, org):
     assert "Thank you" in text(anon.get(response.headers["Location"]))
     db.session.refresh(scar)
     assert scar.state == "answered" and scar.answered_through_link
+    pdf = signed_in(app, org.viewer).get(f"/scars/{scar.id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     staff = text(signed_in(app, org.quality).get(f"/scars/{scar.id}"))
     assert "&lt;script&gt;alert(1)&lt;/script&gt; sorted" in staff and "<script>alert" not in staff
     again = anon.post(f"/scar/{token}", data=ANSWER)
