@@ -1,4 +1,4 @@
-"""The eleven QMS lifecycles and the roles they require, registered with ``workflows`` on import.
+"""The QMS lifecycles and the roles they require, registered with ``workflows`` on import.
 
 ``qms/__init__.py`` imports this package, so anything in ``qms`` finds every
 lifecycle through ``workflows.get_lifecycle`` and ``workflows.get_engine``.

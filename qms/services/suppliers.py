@@ -849,14 +849,15 @@ def _cancelled(scar: Scar, result: FireResult, actor: Actor, now: dt.datetime) -
     scar.token_hash = None
 
 
-@effect("nonconformity", "triage")
+@effect("nonconformity", "triage", "reject")
 def _supplier_nc_graded(nc: Nonconformity, result: FireResult, actor: Actor, now: dt.datetime) -> None:
-    """A supplier NC's severity changes the supplier's quality score."""
+    """A supplier NC's severity (or its rejection: it was none) changes the supplier's quality score."""
     if nc.supplier_id is not None:
         supplier = db.session.get(Supplier, nc.supplier_id)
         if supplier is not None:
             db.session.flush()
-            rescore_supplier(db.session(), supplier, f"{nc.reference} graded {result.data['severity']}")
+            what = f"graded {result.data['severity']}" if "severity" in result.data else "rejected"
+            rescore_supplier(db.session(), supplier, f"{nc.reference} {what}")
 
 
 @facts_provider("supplier", provides=("evaluation_count",))

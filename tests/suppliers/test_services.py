@@ -114,6 +114,11 @@ def test_a_falling_score_proposes_a_status_change(app, org):
     fire(nc, "triage", org.quality, {"severity": "major"})
     db.session.refresh(supplier)
     assert supplier.score == 90.0 and supplier.proposed_state is None
+    rejected = raise_supplier_nc(supplier, org.quality, title="Not theirs", description="Our own handling damage")
+    assert supplier.score == 86.0
+    fire(rejected, "reject", org.quality, {"reason": "Damaged in our store, not by the supplier"})
+    db.session.refresh(supplier)
+    assert supplier.score == 90.0  # a rejected NC does not count
     for i in range(2):
         more = raise_supplier_nc(supplier, org.quality, title=f"Wrong grade {i}", description="Grade S235 not S355")
         fire(more, "triage", org.quality, {"severity": "major"})
