@@ -26,7 +26,7 @@ from ..services.suppliers import (
     MANAGE_ROLES,
     SCAR_ROLES,
     approved_list_xlsx,
-    approved_suppliers,
+    approved_query,
     create_supplier,
     deliveries_of,
     dismiss_proposal,
@@ -42,6 +42,7 @@ from .attachments import add_attachment_routes
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
 from .schemas.suppliers import (
+    ApprovedQuerySchema,
     CreatedNcSchema,
     DeliveryCreateSchema,
     DeliveryImportResultSchema,
@@ -281,10 +282,12 @@ def dismiss(body: dict[str, Any], supplier_id: int) -> Any:
 
 
 @blp.route("/suppliers/approved", methods=["GET"])
-@blp.response(200, SupplierSchema(many=True))
-def approved() -> Any:
-    """The approved supplier list: approved and conditionally approved suppliers, by name"""
-    return present(approved_suppliers(), extras)
+@blp.arguments(ApprovedQuerySchema, location="query", unknown=RAISE)
+@blp.response(200, SupplierPageSchema)
+def approved(args: dict[str, Any]) -> Any:
+    """The approved supplier list: approved and conditionally approved suppliers, by name, one page at a time"""
+    items, page = paginate(approved_query(args.get("q", "")), args["page"], args["per_page"], options=LOAD)
+    return {**page, "items": present(items, extras)}
 
 
 def _download(data: bytes, mimetype: str, name: str, disposition: str) -> Response:

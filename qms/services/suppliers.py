@@ -596,16 +596,19 @@ def dismiss_proposal(supplier: Supplier, actor: User | Actor, reason: str) -> Su
 # --------------------------------------------------------------------------- the approved supplier list
 
 
+def approved_query(q: str = "") -> Any:
+    """The approved supplier list as a query (approved and conditionally approved, by name), ``q`` in the
+    name or what they supply."""
+    stmt = select(Supplier).where(Supplier.state.in_(APPROVED_STATES))
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(func.lower(Supplier.name).like(like) | func.lower(Supplier.supplies).like(like))
+    return stmt.order_by(Supplier.name, Supplier.id)
+
+
 def approved_suppliers() -> list[Supplier]:
-    """The approved supplier list: approved and conditionally approved suppliers, by name."""
-    return list(
-        db.session.scalars(
-            select(Supplier)
-            .where(Supplier.state.in_(APPROVED_STATES))
-            .options(selectinload(Supplier.owner))
-            .order_by(Supplier.name, Supplier.id)
-        )
-    )
+    """The whole approved supplier list (for the PDF, the spreadsheet and the API)."""
+    return list(db.session.scalars(approved_query().options(selectinload(Supplier.owner))))
 
 
 ASL_HEADERS = (

@@ -61,7 +61,7 @@ from ..services.suppliers import (
     OWNER_ROLES,
     SCAR_ROLES,
     approved_list_xlsx,
-    approved_suppliers,
+    approved_query,
     create_supplier,
     deliveries_of,
     dismiss_proposal,
@@ -85,6 +85,8 @@ from .surveys import PUBLIC_LIMIT, limited_form, public_message, too_large
 
 bp = Blueprint("suppliers", __name__)
 PER_PAGE = 25
+#: the approved list is read by purchasing: longer pages, and the PDF or spreadsheet holds it all
+APPROVED_PER_PAGE = 100
 PROPOSAL_EVENTS = {"conditionally_approved": "approve_conditionally", "suspended": "suspend"}
 
 
@@ -479,7 +481,10 @@ def dismiss(supplier_id: int) -> Any:
 @login_required
 def approved() -> str:
     today = dt.date.today()
-    return render_template("suppliers/approved.html", suppliers=approved_suppliers(), today=today)
+    q = request.args.get("q", "")[:100].strip()
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+    pagination = db.paginate(approved_query(q), page=page, per_page=APPROVED_PER_PAGE, error_out=False)
+    return render_template("suppliers/approved.html", pagination=pagination, args={"q": q} if q else {}, today=today)
 
 
 @bp.route("/suppliers/approved.pdf")

@@ -98,8 +98,9 @@ def test_approval_evaluations_and_approved_list(api, org):
         ),
         403,
     )
-    approved = ok(api.get("viewer", f"{SUPPLIERS}/approved"))
-    assert [s["id"] for s in approved] == [supplier["id"]]
+    approved = ok(api.get("viewer", f"{SUPPLIERS}/approved?per_page=10"))
+    assert [s["id"] for s in approved["items"]] == [supplier["id"]] and approved["total"] == 1
+    assert ok(api.get("viewer", f"{SUPPLIERS}/approved?q=nothing-like-it"))["total"] == 0
     pdf = api.get("viewer", f"{SUPPLIERS}/approved.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     xlsx = api.get("viewer", f"{SUPPLIERS}/approved.xlsx")

@@ -103,6 +103,10 @@ class SupplierQuerySchema(PageArgsSchema):
     sort = fields.String(load_default="name", validate=validate.OneOf(SUPPLIER_SORTS))
 
 
+class ApprovedQuerySchema(PageArgsSchema):
+    q = Text(validate=validate.Length(max=100), metadata={"description": "In the name or what they supply"})
+
+
 class EvaluationSchema(Schema):
     id = fields.Integer(required=True)
     period_start = fields.Date(required=True)

@@ -187,6 +187,7 @@ class _SupplierPhases(_SeederBase):
             owner = self.pick("process_owner")
             calibrated = created
             last = None
+            dates = []  # the calibrations are written after the instrument (a chunk may be flushed between)
             while True:
                 step = interval - rng.randrange(0, 20) + (rng.randrange(0, 60) if rng.random() < 0.1 else 0)
                 next_on = calibrated + dt.timedelta(days=step)
@@ -194,26 +195,7 @@ class _SupplierPhases(_SeederBase):
                     break
                 calibrated = next_on
                 last = calibrated
-                self.w.add(
-                    "calibrations",
-                    {
-                        "id": self.w.new_id("calibrations"),
-                        "equipment_id": equipment_id,
-                        "calibrated_on": calibrated,
-                        "kind": "external",
-                        "performed_by": "KEBS Metrology Laboratory",
-                        "certificate_number": f"KEBS-{equipment_id}-{calibrated.isoformat()}",
-                        "as_found": "",
-                        "as_found_in_tolerance": True,
-                        "as_left": "",
-                        "as_left_in_tolerance": True,
-                        "traceability": TRACEABILITY,
-                        "next_due": calibrated + dt.timedelta(days=interval),
-                        "certificate_id": None,
-                        "recorded_by_id": owner,
-                        "recorded_at": _at(calibrated, rng),
-                    },
-                )
+                dates.append(calibrated)
             events = []
             fate = rng.random()
             if fate < 0.03:
@@ -271,3 +253,24 @@ class _SupplierPhases(_SeederBase):
                     "updated_at": events[-1][1] if events else _at(created, rng),
                 },
             )
+            for on in dates:
+                self.w.add(
+                    "calibrations",
+                    {
+                        "id": self.w.new_id("calibrations"),
+                        "equipment_id": equipment_id,
+                        "calibrated_on": on,
+                        "kind": "external",
+                        "performed_by": "KEBS Metrology Laboratory",
+                        "certificate_number": f"KEBS-{equipment_id}-{on.isoformat()}",
+                        "as_found": "",
+                        "as_found_in_tolerance": True,
+                        "as_left": "",
+                        "as_left_in_tolerance": True,
+                        "traceability": TRACEABILITY,
+                        "next_due": on + dt.timedelta(days=interval),
+                        "certificate_id": None,
+                        "recorded_by_id": owner,
+                        "recorded_at": _at(on, rng),
+                    },
+                )
