@@ -34,6 +34,7 @@ from ..models.equipment import DUE_SOON_DAYS
 from .attachments import store_file
 from .audit_trail import recorded_change
 from .references import next_reference
+from .suppliers import saved_once
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import apply_event, as_actor, effect, facts_provider
 
@@ -133,7 +134,10 @@ def register_equipment(actor: User | Actor, **data: Any) -> Equipment:
     actor = as_actor(actor)
     require_roles(actor, MANAGE_ROLES, "add measuring equipment")
     values = _validated(data)
-    with recorded_change(actor, f"instrument {values['identifier']} registered") as session:
+    with (
+        saved_once(f"Instrument {values['identifier']}"),
+        recorded_change(actor, f"instrument {values['identifier']} registered") as session,
+    ):
         equipment = Equipment(**values)
         session.add(equipment)
     return equipment
@@ -145,7 +149,10 @@ def update_equipment(equipment: Equipment, actor: User | Actor, **data: Any) -> 
     if equipment.state == "retired":
         raise InvalidTransition("A retired instrument's record is kept as it was")
     values = _validated(data, partial=True, current=equipment)
-    with recorded_change(actor, f"instrument {equipment.identifier} edited"):
+    with (
+        saved_once("An instrument with this identifier"),
+        recorded_change(actor, f"instrument {equipment.identifier} edited"),
+    ):
         for name, value in values.items():
             setattr(equipment, name, value)
     return equipment

@@ -18,15 +18,17 @@ import hashlib
 import io
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from workflows import FireResult
-from workflows.errors import InvalidData, InvalidTransition, NotPermitted
+from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, id_in, utcnow
 from ..models import (
@@ -79,6 +81,14 @@ NC_CLOSED_STATES = ("closed", "rejected")
 
 
 # --------------------------------------------------------------------------- the register
+@contextmanager
+def saved_once(what: str) -> Iterator[None]:
+    """A unique rule the database enforces (a concurrent duplicate got there first) as a Conflict (409)."""
+    try:
+        yield
+    except IntegrityError:
+        raise Conflict(f"{what} was saved at the same time by someone else; reload and check") from None
+
 
 REGISTER_FIELDS = (
     "name",
@@ -234,7 +244,10 @@ def record_delivery(supplier: Supplier, actor: User | Actor, **data: Any) -> Sup
         errors["order_reference"] = f"{reference} is already recorded for this supplier"
     if errors:
         raise InvalidData(errors)
-    with recorded_change(actor, f"delivery recorded for {supplier.reference}") as session:
+    with (
+        saved_once(f"Delivery {reference}"),
+        recorded_change(actor, f"delivery recorded for {supplier.reference}") as session,
+    ):
         delivery = SupplierDelivery(
             supplier_id=supplier.id,
             order_reference=reference,
@@ -319,7 +332,10 @@ def import_deliveries(supplier: Supplier, actor: User | Actor, data: bytes | str
         raise InvalidData({"file": shown})
     if not rows:
         raise InvalidData({"file": "holds no deliveries"})
-    with recorded_change(actor, f"{len(rows)} deliveries imported for {supplier.reference}") as session:
+    with (
+        saved_once("One of these deliveries"),
+        recorded_change(actor, f"{len(rows)} deliveries imported for {supplier.reference}") as session,
+    ):
         session.add_all(
             SupplierDelivery(
                 supplier_id=supplier.id,
@@ -531,7 +547,10 @@ def record_evaluation(
     total = weighted_total(scores, weights)
     previous = supplier.score
     proposed, reason = proposal_for(supplier.state, previous, total, _why(computed))
-    with recorded_change(actor, f"evaluation of {supplier.reference}") as session:
+    with (
+        saved_once("An evaluation of this period"),
+        recorded_change(actor, f"evaluation of {supplier.reference}") as session,
+    ):
         evaluation = SupplierEvaluation(
             supplier_id=supplier.id,
             period_start=start,
@@ -858,6 +877,8 @@ def _supplier_nc_graded(nc: Nonconformity, result: FireResult, actor: Actor, now
     if nc.supplier_id is not None:
         supplier = db.session.get(Supplier, nc.supplier_id)
         if supplier is not None:
+            if "severity" in result.data:  # whichever effect runs first, the score reads the new grade
+                nc.severity = result.data["severity"]
             db.session.flush()
             what = f"graded {result.data['severity']}" if "severity" in result.data else "rejected"
             rescore_supplier(db.session(), supplier, f"{nc.reference} {what}")

@@ -240,3 +240,16 @@ def test_scar_only_for_a_supplier_nc(app, org):
     assert "supplier_id" in exc.value.errors
     assert db.session.scalar(select(Nonconformity.id).where(Nonconformity.supplier_id == supplier.id)) is None
     assert db.session.query(Scar).count() == 0 and db.session.query(Supplier).count() == 1
+
+
+def test_a_concurrent_duplicate_is_a_conflict_not_a_server_error(app, org, monkeypatch):
+    from qms.services import suppliers as service
+    from workflows.errors import Conflict
+
+    supplier = new_supplier(org)
+    record_delivery(supplier, org.owner, order_reference="PO-1", due_on=TODAY, delivered_on=TODAY)
+    # as if another request had recorded PO-1 between our check and our commit
+    monkeypatch.setattr(service, "_existing_orders", lambda supplier, references: set())
+    with pytest.raises(Conflict, match="saved at the same time"):
+        record_delivery(supplier, org.owner, order_reference="PO-1", due_on=TODAY, delivered_on=TODAY)
+    assert db.session.query(SupplierDelivery).count() == 1
