@@ -175,6 +175,20 @@ class QmsUser(FastHttpUser):
     def api_audits(self) -> None:
         self.client.get(f"/api/v1/audits?page={random.randint(1, 5)}", headers=self.api, name="api: audit list")
 
+    @task(2)
+    def suppliers(self) -> None:
+        state = random.choice(("listed", "approved", "suspended", ""))
+        self.page(f"/suppliers?state={state}&page={random.randint(1, 20)}", "list: suppliers (filters, page)")
+
+    @task(2)
+    def equipment(self) -> None:
+        status = random.choice(("overdue", "due", "in_service", ""))
+        self.page(f"/equipment?status={status}&page={random.randint(1, 20)}", "list: equipment (status, page)")
+
+    @task(1)
+    def api_suppliers(self) -> None:
+        self.client.get(f"/api/v1/suppliers?page={random.randint(1, 20)}", headers=self.api, name="api: supplier list")
+
     @task(4)
     def fire_event(self) -> None:
         if not _to_fire:

@@ -129,7 +129,9 @@ def register_blueprints(app: Flask) -> None:
         training,
     )
     from .web import context as context_web
+    from .web import equipment as equipment_pages
     from .web import risks as risks_web
+    from .web import suppliers as supplier_pages
 
     for module in (
         auth,
@@ -150,6 +152,8 @@ def register_blueprints(app: Flask) -> None:
         training,
         risks_web,
         context_web,
+        supplier_pages,
+        equipment_pages,
     ):
         app.register_blueprint(module.bp)
     from .web import changes, objectives, opportunities

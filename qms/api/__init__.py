@@ -73,6 +73,8 @@ def init_api(app: Flask) -> QmsApi:
         users,
     )
     from . import audit_trail as audit_trail_api
+    from . import equipment as equipment_api
+    from . import suppliers as suppliers_api
 
     app.config.setdefault("API_TITLE", "qmsflow")
     app.config.setdefault("API_VERSION", "v1")
@@ -106,7 +108,15 @@ def init_api(app: Flask) -> QmsApi:
     api.register_blueprint(context.blp)
     from . import changes, objectives, opportunities
 
-    for blueprint in (objectives.blp, opportunities.blp, changes.blp):
+    for blueprint in (
+        objectives.blp,
+        opportunities.blp,
+        changes.blp,
+        suppliers_api.blp,
+        suppliers_api.scars_blp,
+        equipment_api.blp,
+        equipment_api.assessments_blp,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.extensions["qms_api"] = api

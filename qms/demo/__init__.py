@@ -22,6 +22,7 @@ from .nonconformities import _seed_nonconformities
 from .planning import seed_planning
 from .reviews import _seed_reviews
 from .risks import seed_risks
+from .suppliers import seed_equipment, seed_suppliers
 from .surveys import seed_survey
 from .users import DEMO_PASSWORD, DEMO_USERS
 
@@ -48,10 +49,13 @@ def seed_demo(today: dt.date | None = None) -> str:
     session_count = seed_competence(users, today)
     risk_count = seed_risks(users, today)
     planning_count = seed_planning(users, today)
+    supplier_count = seed_suppliers(users, today)
+    equipment_count = seed_equipment(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
         f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications, "
         f"{document_count} controlled documents, {session_count} training sessions, "
-        f"{risk_count} risks with the context of the organisation "
-        f"and {planning_count} objectives, opportunities and planned changes."
+        f"{risk_count} risks with the context of the organisation, "
+        f"{planning_count} objectives, opportunities and planned changes, "
+        f"{supplier_count} suppliers and {equipment_count} measuring instruments."
     )

@@ -13,7 +13,7 @@ from importlib import import_module
 
 from workflows import Registry, default_registry
 
-from .roles import ROLE_LABELS, ROLES
+from .roles import EXTERNAL_ROLES, ROLE_LABELS, ROLES
 
 #: every lifecycle, in the order of the reference and the lists
 LIFECYCLE_NAMES = (
@@ -35,12 +35,17 @@ LIFECYCLE_NAMES = (
     "quality_objective",
     "opportunity",
     "change_request",
+    "supplier",
+    "scar",
+    "equipment",
+    "oot_assessment",
 )
 
 
 def register_all(registry: Registry) -> None:
     """Declare the QMS roles and register every version of every QMS lifecycle with ``registry``."""
     registry.add_roles(ROLES)
+    registry.add_roles(EXTERNAL_ROLES)
     for name in LIFECYCLE_NAMES:
         module = import_module(f"{__name__}.{name}")
         for lifecycle in (*getattr(module, "PREVIOUS_VERSIONS", ()), module.LIFECYCLE):

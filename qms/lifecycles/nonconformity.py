@@ -51,6 +51,9 @@ def _observation_only(ctx: GuardContext) -> str | None:
     return None
 
 
+#: an NC against a supplier closes only once the supplier's corrective action is verified (or cancelled)
+SCARS_VERIFIED = none_open("open_scar_count", "supplier corrective action request", still="not yet verified effective")
+
 LIFECYCLE = Lifecycle(
     name="nonconformity",
     version=1,
@@ -218,6 +221,7 @@ LIFECYCLE = Lifecycle(
                     "You verified its effectiveness, so someone else must approve the closure",
                     name="closer_is_not_verifier",
                 ),
+                SCARS_VERIFIED,
             ),
             signature="approved for closure",
         ),
@@ -234,6 +238,7 @@ LIFECYCLE = Lifecycle(
                     "You raised this observation, so someone else must approve closing it",
                     name="closer_is_not_raiser",
                 ),
+                SCARS_VERIFIED,
             ),
             fields=(Field("justification", "Justification"),),
             signature="approved for closure",

@@ -12,3 +12,7 @@ ROLE_LABELS = {
 }
 
 ROLES = frozenset(ROLE_LABELS)
+
+#: who fires an event without an account: a supplier answering a SCAR through its link.  The
+#: workflow engine knows these roles; no user can hold one.
+EXTERNAL_ROLES = frozenset({"supplier"})

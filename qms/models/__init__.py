@@ -51,6 +51,7 @@ from .documents import (
     DocumentNumbering,
     DocumentRevision,
 )
+from .equipment import CALIBRATION_KINDS, CALIBRATION_STATUS_LABELS, Calibration, Equipment, OotAssessment
 from .identity import FAILURE_KINDS, SIGNING_FAILURE_KINDS, AuthFailure, RecoveryCode, SecurityPolicy
 from .implementation import ImplementationItem
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
@@ -75,6 +76,17 @@ from .reviews import (
 )
 from .risks import LEVEL_LABELS, SOURCE_LABELS, TREATMENT_LABELS, Risk, RiskRealisation, RiskTreatmentAction
 from .standards import ImportedMapping, ImportedStandard, StandardEditionStatus
+from .suppliers import (
+    APPROVED_STATES,
+    CRITERIA,
+    CRITICALITY_LABELS,
+    DEFAULT_WEIGHTS,
+    REEVALUATION_MONTHS,
+    Scar,
+    Supplier,
+    SupplierDelivery,
+    SupplierEvaluation,
+)
 from .surveys import (
     QUESTION_KINDS,
     RESPONSE_SOURCES,
@@ -94,10 +106,16 @@ from .workflow import WORKFLOW_MODELS, ReferenceCounter, TransitionHistory, Work
 
 __all__ = [
     "ACTION_STATES",
+    "APPROVED_STATES",
     "AUDIT_KINDS",
+    "CALIBRATION_KINDS",
+    "CALIBRATION_STATUS_LABELS",
     "CHANGE_KINDS",
     "CHANNELS",
     "CONFIDENTIALITY",
+    "CRITERIA",
+    "CRITICALITY_LABELS",
+    "DEFAULT_WEIGHTS",
     "DIRECTIONS",
     "DOCUMENT_TYPES",
     "EDGE_LABELS",
@@ -118,6 +136,7 @@ __all__ = [
     "PARTY_CATEGORIES",
     "PESTLE",
     "QUESTION_KINDS",
+    "REEVALUATION_MONTHS",
     "RESPONSE_SOURCES",
     "RESULTS",
     "REVIEW_KINDS",
@@ -146,6 +165,7 @@ __all__ = [
     "AuditProgramme",
     "AuditTeamMember",
     "AuthFailure",
+    "Calibration",
     "Certification",
     "CertificationBody",
     "ChangeImpact",
@@ -160,6 +180,7 @@ __all__ = [
     "Document",
     "DocumentNumbering",
     "DocumentRevision",
+    "Equipment",
     "ExternalAudit",
     "ExternalFinding",
     "ImplementationItem",
@@ -175,6 +196,7 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "ObjectiveMeasurement",
+    "OotAssessment",
     "Opportunity",
     "OrgChangeReview",
     "Process",
@@ -189,9 +211,13 @@ __all__ = [
     "RiskRealisation",
     "RiskTreatmentAction",
     "RuleTrigger",
+    "Scar",
     "SecurityPolicy",
     "Site",
     "StandardEditionStatus",
+    "Supplier",
+    "SupplierDelivery",
+    "SupplierEvaluation",
     "Survey",
     "SurveyAnswer",
     "SurveyInvitation",

@@ -243,6 +243,8 @@ class ChecklistItem(db.Model):
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at: Mapped[dt.datetime | None]
     nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), unique=True)
+    #: the measuring instrument the answer relies on (ISO 9001 7.1.5.2: traced when it is found unfit)
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"), index=True)
     revision: Mapped[int] = mapped_column(default=0)
     __mapper_args__ = {"version_id_col": revision, "version_id_generator": lambda current: (current or 0) + 1}  # noqa: RUF012
 

@@ -57,6 +57,9 @@ class Nonconformity(WorkflowRecord, db.Model):
     closure_note: Mapped[str] = mapped_column(Text, default="")
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[dt.datetime | None]
+    #: the supplier the NC is against (source "supplier") and the instrument it cites, if any
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"), index=True)
 
     raised_by: Mapped[User] = relationship(foreign_keys=[raised_by_id])
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

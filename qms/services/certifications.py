@@ -769,6 +769,10 @@ WEIGHTS = {
     "unmeasured_objective": (2, 10),
     "no_planned_change": (2, 2),
     "overdue_change_review": (3, 9),
+    "overdue_calibration": (4, 20),
+    "open_oot_assessment": (5, 15),
+    "overdue_supplier_evaluation": (2, 10),
+    "supplier_nc_without_scar": (2, 10),
 }
 
 
@@ -805,6 +809,8 @@ class OrganisationFacts:
     objectives_unmeasured: int = 0
     planned_changes: int = 0
     overdue_change_reviews: int = 0
+    #: 7.1.5 and 8.4 evidence (services/equipment.py and services/suppliers.py)
+    supplier_evidence: dict[str, int] = field(default_factory=dict)
 
 
 def _coverage_summary(today: dt.date, standard: str) -> tuple[list[str], float | None]:
@@ -863,6 +869,7 @@ def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> Organ
         *_competence_facts(today),
         planning_evidence(today),
         **_objective_and_change_evidence(today),
+        supplier_evidence=_support_evidence(today),
     )
     return facts
 
@@ -918,6 +925,14 @@ def _objective_and_change_evidence(today: dt.date) -> dict[str, int]:
         "planned_changes": planned,
         "overdue_change_reviews": overdue or 0,
     }
+
+
+def _support_evidence(today: dt.date) -> dict[str, int]:
+    """The 7.1.5 (calibration) and 8.4 (external providers) figures readiness counts."""
+    from .equipment import readiness_figures as equipment_figures
+    from .suppliers import readiness_figures as supplier_figures
+
+    return {**equipment_figures(today), **supplier_figures(today)}
 
 
 def readiness(
@@ -1027,6 +1042,33 @@ def readiness(
         f"{_n(facts.overdue_change_reviews, 'post-change review')} overdue (ISO 9001 6.3)",
         "/changes?state=post_review",
     )
+    evidence = facts.supplier_evidence
+    add(
+        "overdue_calibration",
+        evidence.get("overdue_calibrations", 0),
+        f"{_n(evidence.get('overdue_calibrations', 0), 'instrument')} in service overdue for calibration (7.1.5)",
+        "/equipment?status=overdue",
+    )
+    add(
+        "open_oot_assessment",
+        evidence.get("open_oot_assessments", 0),
+        f"{_n(evidence.get('open_oot_assessments', 0), 'out-of-tolerance assessment')} not concluded (7.1.5.2)",
+        "/equipment/assessments?state=open",
+    )
+    add(
+        "overdue_supplier_evaluation",
+        evidence.get("overdue_supplier_evaluations", 0),
+        f"{_n(evidence.get('overdue_supplier_evaluations', 0), 'approved supplier')} overdue for re-evaluation (8.4)",
+        "/suppliers?due=1",
+    )
+    unrequested = evidence.get("supplier_ncs_without_scar", 0)
+    add(
+        "supplier_nc_without_scar",
+        unrequested,
+        f"{_n(unrequested, 'open supplier nonconformity', 'open supplier nonconformities')} "
+        "without a corrective action request (8.4)",
+        "/nonconformities?source=supplier",
+    )
     score = max(0, 100 - sum(r.points for r in reasons))
     figures = {
         "open_major_ncs": majors,
@@ -1047,6 +1089,7 @@ def readiness(
         "quality_objectives_not_measured": facts.objectives_unmeasured,
         "planned_changes": facts.planned_changes,
         "post_change_reviews_overdue": facts.overdue_change_reviews,
+        **facts.supplier_evidence,
     }
     return Readiness(score, sorted(reasons, key=lambda r: (not r.blocking, -r.points)), figures, blocking)
 

@@ -59,6 +59,8 @@ class Figures:
     implemented_actions: int
     charts: list[Chart] = field(default_factory=list)
     customers: CustomerPanel | None = None
+    #: supplier scores and calibration status (plain figures: services/suppliers.py and services/equipment.py)
+    support: dict[str, Any] | None = None
     today: dt.date = field(default_factory=dt.date.today)
 
     @functools.cached_property
@@ -173,7 +175,16 @@ def dashboard_figures(today: dt.date) -> Figures:
         ],
     )
     figures.customers = customer_panel(today)
+    figures.support = support_panel(today)
     return figures
+
+
+def support_panel(today: dt.date) -> dict[str, Any]:
+    """The supplier scores (8.4) and calibration status (7.1.5) shown on the dashboard."""
+    from .equipment import status_counts
+    from .suppliers import score_panel
+
+    return {"suppliers": score_panel(), "calibration": status_counts(today)}
 
 
 def _top_clauses(is_open: Any, limit: int = 8) -> list[tuple[str, int]]:
@@ -380,6 +391,8 @@ def work_for(user: User | Actor, today: dt.date) -> list[WorkItem]:
     items += _training_work(actor, today)
     items += _risk_and_context_work(actor, today)
     items += planning_work(actor, today)
+    items += _supplier_work(actor, today)
+    items += _equipment_work(actor, today)
     items.sort(key=work_order)
     return items
 
@@ -679,4 +692,127 @@ def planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                 task.is_overdue(today),
             )
         )
+    return items
+
+
+#: how far ahead supplier evaluations and calibrations come onto My work
+SUPPORT_HORIZON_DAYS = 30
+
+
+def _supplier_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Evaluations due on suppliers the user owns, status proposals and SCAR answers to act on."""
+    from ..models import APPROVED_STATES, Scar, Supplier
+    from .suppliers import EVALUATE_ROLES
+
+    horizon = today + dt.timedelta(days=SUPPORT_HORIZON_DAYS)
+    evaluates = bool(actor.roles & EVALUATE_ROLES)
+    mine = Supplier.owner_id == actor.id
+    if "quality_officer" in actor.roles:
+        mine = mine | Supplier.owner_id.is_(None)
+    due = Supplier.state.in_((*APPROVED_STATES, "under_evaluation", "suspended")) & (
+        Supplier.next_evaluation_due <= horizon
+    )
+    condition = mine & due
+    if evaluates:
+        condition = condition | Supplier.proposed_state.is_not(None)
+    items = []
+    for supplier in db.session.scalars(
+        select(Supplier).where(condition) if evaluates else select(Supplier).where(mine & due)
+    ):
+        actions = []
+        if supplier.next_evaluation_due is not None and supplier.next_evaluation_due <= horizon:
+            actions.append("Evaluate the supplier")
+        if evaluates and supplier.proposed_state is not None:
+            actions.append("Decide on the proposed status change")
+        due_on = supplier.next_evaluation_due if "Evaluate the supplier" in actions else None
+        items.append(
+            WorkItem(
+                "supplier",
+                supplier.id,
+                supplier.reference,
+                supplier.name,
+                supplier.state_label,
+                actions,
+                due_on,
+                bool(due_on and due_on < today),
+            )
+        )
+    scars = list(
+        db.session.scalars(
+            select(Scar).where(Scar.state.in_(("answered", "accepted"))).options(selectinload(Scar.supplier))
+        )
+    )
+    by_id = {scar.id: scar for scar in scars}
+    for scar_id, events in available_events_many(scars, actor, today).items():
+        allowed = [a.event.label for a in events if a.allowed]
+        if not allowed:
+            continue
+        scar = by_id[scar_id]
+        due_on = (
+            scar.verification_due if scar.state == "accepted" else scar.answered_at.date() if scar.answered_at else None
+        )
+        items.append(
+            WorkItem(
+                "scar",
+                scar.id,
+                scar.reference,
+                f"{scar.supplier.name}: {'review the answer' if scar.state == 'answered' else 'verify effectiveness'}",
+                scar.state_label,
+                allowed,
+                due_on,
+                bool(scar.state == "accepted" and due_on and due_on < today),
+            )
+        )
+    return items
+
+
+def _equipment_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Calibrations due or overdue on instruments the user owns, quarantined ones, open impact assessments."""
+    from ..models import Equipment, OotAssessment
+
+    horizon = today + dt.timedelta(days=SUPPORT_HORIZON_DAYS)
+    mine = Equipment.owner_id == actor.id
+    if "quality_officer" in actor.roles:
+        mine = mine | Equipment.owner_id.is_(None)
+    due = (Equipment.state == "in_service") & (
+        Equipment.next_calibration_due.is_(None) | (Equipment.next_calibration_due <= horizon)
+    )
+    items = []
+    for equipment in db.session.scalars(select(Equipment).where(mine & (due | (Equipment.state == "quarantined")))):
+        quarantined = equipment.state == "quarantined"
+        due_on = None if quarantined else equipment.next_calibration_due
+        items.append(
+            WorkItem(
+                "equipment",
+                equipment.id,
+                equipment.identifier,
+                equipment.name,
+                equipment.calibration_status_label(today),
+                ["Calibrate, repair or retire it"] if quarantined else ["Calibrate"],
+                due_on,
+                bool(not quarantined and (due_on is None or due_on < today)),
+            )
+        )
+    assessments = list(
+        db.session.scalars(
+            select(OotAssessment).where(OotAssessment.state == "open").options(selectinload(OotAssessment.equipment))
+        )
+    )
+    by_id = {a.id: a for a in assessments}
+    for assessment_id, events in available_events_many(assessments, actor, today).items():
+        allowed = [a.event.label for a in events if a.allowed]
+        if allowed:
+            assessment = by_id[assessment_id]
+            items.append(
+                WorkItem(
+                    "oot_assessment",
+                    assessment.id,
+                    assessment.reference,
+                    f"{assessment.equipment.identifier} out of tolerance: assess the impact",
+                    assessment.state_label,
+                    allowed,
+                    assessment.window_end,
+                    False,
+                )
+            )
     return items

@@ -71,10 +71,14 @@ def raise_nonconformity(
     process: str = "",
     clause_refs: Sequence[str] = (),
     evidence: tuple[BinaryIO, str] | None = None,
+    supplier_id: int | None = None,
+    equipment_id: int | None = None,
 ) -> Nonconformity:
     """Record a new nonconformity in state *reported*, with an optional evidence file (stream, name).
 
     The file is checked before anything is written, and the NC and its evidence commit together.
+    ``supplier_id`` (source "supplier" only) and ``equipment_id`` link the supplier it is against
+    and the measuring instrument it cites; an NC against a supplier counts in its score at once.
     """
     actor = as_actor(actor)
     if not actor.roles & RAISE_ROLES:
@@ -91,6 +95,11 @@ def raise_nonconformity(
     clauses = [str(c).strip() for c in clause_refs if str(c).strip()]
     if any(len(c) > 80 or "\x00" in c for c in clauses):
         errors["clause_refs"] = "each clause reference must be at most 80 characters"
+    from .equipment import equipment_link
+    from .suppliers import rescore_supplier, supplier_link
+
+    supplier = supplier_link(errors, supplier_id, source)
+    equipment = equipment_link(errors, equipment_id)
     if errors:
         raise InvalidData(errors)
     stored = store_file(*evidence) if evidence else None
@@ -104,8 +113,13 @@ def raise_nonconformity(
             clause_refs=clauses,
             detected_on=detected,
             raised_by_id=actor.id,
+            supplier_id=supplier.id if supplier is not None else None,
+            equipment_id=equipment.id if equipment is not None else None,
         )
         session.add(nc)
+        if supplier is not None:
+            session.flush()
+            rescore_supplier(session, supplier, f"{nc.reference} raised against the supplier")
         if stored is not None:
             session.flush()
             session.add(
@@ -269,6 +283,7 @@ def _action_cancelled(action: CorrectiveAction, result: FireResult, actor: Actor
         "reopened_on",
         "new_action_count",
         "effectiveness_verifier_id",
+        "open_scar_count",
     ),
 )
 def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[str, Any]]:
@@ -284,6 +299,7 @@ def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[
             "implementer_ids": set(),
             "reopened_on": None,
             "new_action_count": 0,
+            "open_scar_count": 0,
         }
         for i in ids
     }
@@ -296,6 +312,14 @@ def _nc_facts(session: Session, ncs: Sequence[Nonconformity]) -> dict[int, dict[
             .group_by(th.record_id)
         ).all()
     )
+    from ..models import Scar
+
+    for nc_id, count in session.execute(
+        select(Scar.nonconformity_id, func.count())
+        .where(id_in(Scar.nonconformity_id, ids), Scar.state.in_(Scar.OPEN_STATES))
+        .group_by(Scar.nonconformity_id)
+    ).all():
+        facts[nc_id]["open_scar_count"] = count
     rows = session.execute(
         select(ca.nonconformity_id, ca.state, ca.implemented_by_id, ca.created_at).where(
             id_in(ca.nonconformity_id, ids)

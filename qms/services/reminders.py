@@ -44,6 +44,10 @@ KIND_LABELS = {
     "objective": "Quality objective",
     "opportunity": "Opportunity",
     "change": "Change request",
+    "supplier": "Supplier",
+    "scar": "Supplier corrective action request",
+    "equipment": "Measuring equipment",
+    "oot_assessment": "Out-of-tolerance assessment",
 }
 _ENDPOINTS = {
     "nc": ("nonconformities.detail", "nc_id"),
@@ -63,6 +67,10 @@ _ENDPOINTS = {
     "objective": ("objectives.detail", "objective_id"),
     "opportunity": ("opportunities.detail", "opportunity_id"),
     "change": ("changes.detail", "change_id"),
+    "supplier": ("suppliers.detail", "supplier_id"),
+    "scar": ("suppliers.scar_detail", "scar_id"),
+    "equipment": ("equipment.detail", "equipment_id"),
+    "oot_assessment": ("equipment.assessment", "assessment_id"),
 }
 
 

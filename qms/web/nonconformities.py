@@ -73,6 +73,21 @@ class RaiseForm(FlaskForm):
     )
     detected_on = DateField("Detected on", validators=[DataRequired()], default=dt.date.today)
     evidence = FileField("Evidence (optional)")
+    instrument = StringField(
+        "Measuring instrument used (optional)",
+        validators=[Optional(), Length(max=60)],
+        description="Its identifier in the equipment register, e.g. GA-012: traced if it is found out of tolerance.",
+    )
+
+
+def _instrument_id(identifier: str | None) -> int | None:
+    """The id of the instrument with this identifier (-1, which the service refuses, when there is none)."""
+    from ..models import Equipment
+
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    return db.session.scalar(select(Equipment.id).where(Equipment.identifier == identifier)) or -1
 
 
 class ActionForm(FlaskForm):
@@ -154,10 +169,18 @@ def new() -> Any:
                     clause_refs=clauses,
                     detected_on=form.detected_on.data,
                     evidence=(upload.stream, upload.filename) if upload and upload.filename else None,
+                    equipment_id=_instrument_id(form.instrument.data),
                 )
             except InvalidData as exc:
                 apply_errors(
-                    form, exc.errors, {"clause_refs": "clauses", "file": "evidence", "process": "process_name"}
+                    form,
+                    exc.errors,
+                    {
+                        "clause_refs": "clauses",
+                        "file": "evidence",
+                        "process": "process_name",
+                        "equipment_id": "instrument",
+                    },
                 )
             else:
                 flash(f"{nc.reference} raised.")

@@ -23,6 +23,7 @@ from qms.models import (
     Attachment,
     Audit,
     AuditProgramme,
+    Calibration,
     Certification,
     CertificationBody,
     ChangeImpact,
@@ -31,6 +32,7 @@ from qms.models import (
     Competence,
     CompetencePrecondition,
     Complaint,
+    Equipment,
     ExternalAudit,
     ExternalFinding,
     ImplementationItem,
@@ -44,6 +46,10 @@ from qms.models import (
     OrgChangeReview,
     ReviewAction,
     RuleTrigger,
+    Scar,
+    Supplier,
+    SupplierDelivery,
+    SupplierEvaluation,
     Survey,
     SurveyInvitation,
     SurveyQuestion,
@@ -61,6 +67,7 @@ from qms.services.changes import add_task, request_change
 from qms.services.competence import create_competence
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
+from qms.services.equipment import record_calibration, register_equipment
 from qms.services.implementation import add_evidence, build_board, clause_item, item_for_process
 from qms.services.nonconformities import add_corrective_action
 from qms.services.opportunities import propose_opportunity
@@ -71,6 +78,7 @@ from qms.services.reviews import (
     open_org_change_review,
     plan_management_review,
 )
+from qms.services.suppliers import create_supplier, raise_scar, raise_supplier_nc, submit_scar_answer
 from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
 from qms.services.training import plan_training, raise_need
@@ -129,6 +137,10 @@ def rule(path: str) -> str:
         "opportunity_id",
         "task_id",
         "change_request_id",
+        "supplier_id",
+        "scar_id",
+        "equipment_id",
+        "assessment_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     for key in ("event", "identifier", "old", "new", "key"):
@@ -167,6 +179,7 @@ CHANGE_PROPOSERS = ("manager", "quality_officer", "process_owner")
 ACTION_OWNERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the action
 RISK_KEEPERS = ("manager", "quality_officer", "process_owner")  # the process owner owns the risk
 CONTEXT_KEEPERS = ("manager", "quality_officer")
+SUPPLIER_MANAGERS = ("admin", "manager", "quality_officer")
 BOARD_BUILDERS = ("manager", "quality_officer")
 EVIDENCE_EDITORS = ("manager", "quality_officer", "process_owner")  # the process owner owns the process item
 CERT = "/certifications/<certification_id>"
@@ -1006,6 +1019,143 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"outcome": ""},
         only(422, RAISERS),
     ),
+    # suppliers (8.4) and their corrective action requests
+    ("GET", rule("/suppliers"), "/suppliers", None, ALL_OK),
+    ("POST", rule("/suppliers"), "/suppliers", {"name": " "}, only(422, SUPPLIER_MANAGERS)),
+    ("GET", rule("/suppliers/approved"), "/suppliers/approved", None, ALL_OK),
+    ("GET", rule("/suppliers/approved.pdf"), "/suppliers/approved.pdf", None, ALL_OK),
+    ("GET", rule("/suppliers/approved.xlsx"), "/suppliers/approved.xlsx", None, ALL_OK),
+    ("GET", rule("/suppliers/<supplier_id>"), "/suppliers/{supplier}", None, ALL_OK),
+    (
+        "PATCH",
+        rule("/suppliers/<supplier_id>"),
+        "/suppliers/{supplier}",
+        {"criticality": "vital"},
+        only(422, SUPPLIER_MANAGERS),
+    ),
+    ("GET", rule("/suppliers/<supplier_id>/history"), "/suppliers/{supplier}/history", None, ALL_OK),
+    ("GET", rule("/suppliers/<supplier_id>/events"), "/suppliers/{supplier}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/suppliers/<supplier_id>/events/<event>"),
+        "/suppliers/{supplier}/events/approve",
+        {},
+        only(409, TRIAGERS),  # a prospective supplier is evaluated before approval
+    ),
+    ("GET", rule("/suppliers/<supplier_id>/evaluations"), "/suppliers/{supplier}/evaluations", None, ALL_OK),
+    (
+        "POST",
+        rule("/suppliers/<supplier_id>/evaluations"),
+        "/suppliers/{supplier}/evaluations",
+        {},
+        only(422, TRIAGERS),
+    ),
+    ("GET", rule("/suppliers/<supplier_id>/deliveries"), "/suppliers/{supplier}/deliveries", None, ALL_OK),
+    (
+        "POST",
+        rule("/suppliers/<supplier_id>/deliveries"),
+        "/suppliers/{supplier}/deliveries",
+        {},
+        only(422, IMPLEMENTERS),
+    ),
+    (
+        "POST",
+        rule("/suppliers/<supplier_id>/deliveries/import"),
+        "/suppliers/{supplier}/deliveries/import",
+        {"csv": "order_reference,due_on,delivered_on\nPO-1,never,2026-01-01\n"},
+        only(422, IMPLEMENTERS),
+    ),
+    (
+        "POST",
+        rule("/suppliers/<supplier_id>/nonconformities"),
+        "/suppliers/{supplier}/nonconformities",
+        {"title": " "},
+        only(422, RAISERS),
+    ),
+    (
+        "POST",
+        rule("/suppliers/<supplier_id>/proposal/dismiss"),
+        "/suppliers/{supplier}/proposal/dismiss",
+        {"reason": ""},
+        only(422, TRIAGERS),
+    ),
+    ("GET", rule("/suppliers/<supplier_id>/attachments"), "/suppliers/{supplier}/attachments", None, ALL_OK),
+    (
+        "POST",
+        rule("/suppliers/<supplier_id>/attachments"),
+        "/suppliers/{supplier}/attachments",
+        UPLOAD,
+        only(422, UPLOADERS),
+    ),
+    ("GET", rule("/scars"), "/scars", None, ALL_OK),
+    ("POST", rule("/scars"), "/scars", {"nonconformity_id": 1, "request": ""}, only(422, TRIAGERS)),
+    ("GET", rule("/scars/<scar_id>"), "/scars/{scar}", None, ALL_OK),
+    ("GET", rule("/scars/<scar_id>/history"), "/scars/{scar}/history", None, ALL_OK),
+    ("GET", rule("/scars/<scar_id>/report.pdf"), "/scars/{scar}/report.pdf", None, ALL_OK),
+    ("GET", rule("/scars/<scar_id>/events"), "/scars/{scar}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/scars/<scar_id>/events/<event>"),
+        "/scars/{scar}/events/verify",
+        {},
+        only(409, ("manager", "quality_officer", "internal_auditor")),  # answered, not yet accepted
+    ),
+    ("POST", rule("/scars/<scar_id>/link"), "/scars/{scar}/link", None, only(409, TRIAGERS)),  # already answered
+    # measuring equipment (7.1.5) and out-of-tolerance assessments
+    ("GET", rule("/equipment"), "/equipment", None, ALL_OK),
+    ("POST", rule("/equipment"), "/equipment", {"identifier": " "}, only(422, SUPPLIER_MANAGERS)),
+    ("GET", rule("/equipment/<equipment_id>"), "/equipment/{equipment}", None, ALL_OK),
+    (
+        "PATCH",
+        rule("/equipment/<equipment_id>"),
+        "/equipment/{equipment}",
+        {"interval_days": 0},
+        only(422, SUPPLIER_MANAGERS),
+    ),
+    ("GET", rule("/equipment/<equipment_id>/history"), "/equipment/{equipment}/history", None, ALL_OK),
+    ("GET", rule("/equipment/<equipment_id>/events"), "/equipment/{equipment}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/equipment/<equipment_id>/events/<event>"),
+        "/equipment/{equipment}/events/return_to_service",
+        {},
+        only(409, TRIAGERS),  # in service already
+    ),
+    ("GET", rule("/equipment/<equipment_id>/calibrations"), "/equipment/{equipment}/calibrations", None, ALL_OK),
+    (
+        "POST",
+        rule("/equipment/<equipment_id>/calibrations"),
+        "/equipment/{equipment}/calibrations",
+        {},
+        only(422, IMPLEMENTERS),
+    ),
+    ("GET", rule("/equipment/<equipment_id>/label.pdf"), "/equipment/{equipment}/label.pdf", None, ALL_OK),
+    ("GET", rule("/equipment/<equipment_id>/attachments"), "/equipment/{equipment}/attachments", None, ALL_OK),
+    (
+        "POST",
+        rule("/equipment/<equipment_id>/attachments"),
+        "/equipment/{equipment}/attachments",
+        UPLOAD,
+        only(422, UPLOADERS),
+    ),
+    (
+        "PUT",
+        rule("/checklist-items/<item_id>/equipment"),
+        "/checklist-items/{running_item}/equipment",
+        {"equipment_id": 999_999},
+        only(422, ("internal_auditor",)),  # the audit's auditors; no such instrument
+    ),
+    ("GET", rule("/oot-assessments"), "/oot-assessments", None, ALL_OK),
+    ("GET", rule("/oot-assessments/<assessment_id>"), "/oot-assessments/{assessment}", None, ALL_OK),
+    ("GET", rule("/oot-assessments/<assessment_id>/history"), "/oot-assessments/{assessment}/history", None, ALL_OK),
+    ("GET", rule("/oot-assessments/<assessment_id>/events"), "/oot-assessments/{assessment}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/oot-assessments/<assessment_id>/events/<event>"),
+        "/oot-assessments/{assessment}/events/close",
+        {},
+        only(409, TRIAGERS),  # an open assessment raises an NC or concludes first
+    ),
 ]
 
 
@@ -1107,6 +1257,23 @@ def test_api_authorisation_matrix(app, org, role):
         invitee_ids=[org.owner.id],
     )
     need = raise_need(org.quality, user_id=org.owner.id, competence_id=competence.id, level="aware")
+    supplier = create_supplier(org.quality, name="Kamau Steel", supplies="Steel sheet", criticality="high")
+    scar, scar_token = raise_scar(
+        raise_supplier_nc(supplier, org.quality, title="Wrong grade", description="S235"), org.quality, request="Fix"
+    )
+    submit_scar_answer(scar_token, containment="Held", root_cause="Mix-up", actions="Labels", responder="QA")
+    equipment = register_equipment(org.quality, identifier="GA-1", name="Caliper", interval_days=365)
+    _calibration, assessment = record_calibration(
+        equipment,
+        org.quality,
+        calibrated_on=dt.date.today(),
+        performed_by="Lab",
+        as_found="+0.1",
+        as_found_in_tolerance=False,
+        as_left_in_tolerance=True,
+        traceability="National standards",
+    )
+    supplier_versions = {type(r).__name__: (r.state, r.version) for r in (supplier, scar, equipment, assessment)}
     users = {
         "admin": org.admin,
         "manager": org.manager,
@@ -1155,6 +1322,10 @@ def test_api_authorisation_matrix(app, org, role):
         "opportunity": opportunity.id,
         "change_request": change_request.id,
         "change_task": change_task.id,
+        "supplier": supplier.id,
+        "scar": scar.id,
+        "equipment": equipment.id,
+        "assessment": assessment.id,
     }
     ids.update(planning_ids(org))
     client = app.test_client()
@@ -1178,7 +1349,7 @@ def test_api_authorisation_matrix(app, org, role):
     db.session.expire_all()
     assert (nc.state, nc.version, planning.state, action.state) == ("reported", 1, "root_cause_identified", "planned")
     assert [a.id for a in planning.actions] == [action.id] and not action.notes
-    assert db.session.query(Nonconformity).count() == 2
+    assert db.session.query(Nonconformity).count() == 3  # with the one against the supplier
     assert db.session.query(Attachment).count() == 1
     viewer = db.session.get(User, org.viewer.id)
     assert (viewer.roles, viewer.active) == ({"viewer"}, True) and check_password(viewer, PASSWORD)
@@ -1229,3 +1400,10 @@ def test_api_authorisation_matrix(app, org, role):
         assert (found.state, found.version) == planning_versions[type(record).__name__]
     assert db.session.query(ObjectiveMeasurement).count() == 0 and db.session.query(InnovationCommittee).count() == 0
     assert db.session.get(ChangeTask, change_task.id).status == "open"
+    for record in (supplier, scar, equipment, assessment):
+        found = db.session.get(type(record), record.id)
+        assert (found.state, found.version) == supplier_versions[type(record).__name__]
+    assert db.session.query(Supplier).count() == 1 and db.session.query(Scar).count() == 1
+    assert db.session.query(SupplierEvaluation).count() == 0 and db.session.query(SupplierDelivery).count() == 0
+    assert db.session.query(Calibration).count() == 1 and db.session.query(Equipment).count() == 1
+    assert db.session.get(ChecklistItem, running_item.id).equipment_id is None

@@ -78,6 +78,58 @@ CRV = "/api/v1/context/reviews/{review_id}"
 OBJECTIVE = "/api/v1/objectives/{objective_id}"
 OPPORTUNITY = "/api/v1/opportunities/{opportunity_id}"
 CHANGE = "/api/v1/change-requests/{change_request_id}"
+SUPPLIER = "/api/v1/suppliers/{supplier_id}"
+SCAR = "/api/v1/scars/{scar_id}"
+EQUIPMENT = "/api/v1/equipment/{equipment_id}"
+OOT = "/api/v1/oot-assessments/{assessment_id}"
+#: suppliers (8.4), SCARs, measuring equipment (7.1.5) and out-of-tolerance assessments
+SUPPLIER_OPERATIONS = [
+    ("GET", "/api/v1/suppliers"),
+    ("POST", "/api/v1/suppliers"),
+    ("GET", "/api/v1/suppliers/approved"),
+    ("GET", "/api/v1/suppliers/approved.pdf"),
+    ("GET", "/api/v1/suppliers/approved.xlsx"),
+    ("GET", SUPPLIER),
+    ("PATCH", SUPPLIER),
+    ("GET", f"{SUPPLIER}/history"),
+    ("GET", f"{SUPPLIER}/events"),
+    ("POST", f"{SUPPLIER}/events/{{event}}"),
+    ("GET", f"{SUPPLIER}/evaluations"),
+    ("POST", f"{SUPPLIER}/evaluations"),
+    ("GET", f"{SUPPLIER}/deliveries"),
+    ("POST", f"{SUPPLIER}/deliveries"),
+    ("POST", f"{SUPPLIER}/deliveries/import"),
+    ("POST", f"{SUPPLIER}/nonconformities"),
+    ("POST", f"{SUPPLIER}/proposal/dismiss"),
+    ("GET", f"{SUPPLIER}/attachments"),
+    ("POST", f"{SUPPLIER}/attachments"),
+    ("GET", "/api/v1/scars"),
+    ("POST", "/api/v1/scars"),
+    ("GET", SCAR),
+    ("GET", f"{SCAR}/history"),
+    ("GET", f"{SCAR}/report.pdf"),
+    ("GET", f"{SCAR}/events"),
+    ("POST", f"{SCAR}/events/{{event}}"),
+    ("POST", f"{SCAR}/link"),
+    ("GET", "/api/v1/equipment"),
+    ("POST", "/api/v1/equipment"),
+    ("GET", EQUIPMENT),
+    ("PATCH", EQUIPMENT),
+    ("GET", f"{EQUIPMENT}/history"),
+    ("GET", f"{EQUIPMENT}/events"),
+    ("POST", f"{EQUIPMENT}/events/{{event}}"),
+    ("GET", f"{EQUIPMENT}/calibrations"),
+    ("POST", f"{EQUIPMENT}/calibrations"),
+    ("GET", f"{EQUIPMENT}/label.pdf"),
+    ("GET", f"{EQUIPMENT}/attachments"),
+    ("POST", f"{EQUIPMENT}/attachments"),
+    ("PUT", "/api/v1/checklist-items/{item_id}/equipment"),
+    ("GET", "/api/v1/oot-assessments"),
+    ("GET", OOT),
+    ("GET", f"{OOT}/history"),
+    ("GET", f"{OOT}/events"),
+    ("POST", f"{OOT}/events/{{event}}"),
+]
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),
     ("POST", "/api/v1/nonconformities"),
@@ -334,6 +386,7 @@ OPERATIONS = [
     ("POST", f"{CHANGE}/events/{{event}}"),
     ("POST", f"{CHANGE}/tasks"),
     ("POST", f"{CHANGE}/tasks/{{task_id}}/complete"),
+    *SUPPLIER_OPERATIONS,
 ]
 NOT_FUZZED = [("DELETE", "/api/v1/tokens/{token_id}")]
 
@@ -470,6 +523,34 @@ def existing_ids(org) -> dict[str, int]:
         "requirement_id": requirement.id,
         "session_id": training.id,
         "need_id": need.id,
+        **_supplier_ids(org),
+    }
+
+
+def _supplier_ids(org) -> dict[str, int]:
+    """A supplier with a SCAR awaiting its answer, an instrument and its out-of-tolerance assessment."""
+    from qms.services.equipment import record_calibration, register_equipment
+    from qms.services.suppliers import create_supplier, raise_scar, raise_supplier_nc
+
+    supplier = create_supplier(org.quality, name="Kamau Steel", supplies="Steel sheet", criticality="high")
+    nc = raise_supplier_nc(supplier, org.quality, title="Wrong grade", description="S235 not S355")
+    scar, _token = raise_scar(nc, org.quality, request="Contain and correct")
+    equipment = register_equipment(org.quality, identifier="GA-1", name="Caliper", interval_days=365)
+    _calibration, assessment = record_calibration(
+        equipment,
+        org.quality,
+        calibrated_on=dt.date.today(),
+        performed_by="Lab",
+        as_found="+0.1 mm",
+        as_found_in_tolerance=False,
+        as_left_in_tolerance=True,
+        traceability="National standards",
+    )
+    return {
+        "supplier_id": supplier.id,
+        "scar_id": scar.id,
+        "equipment_id": equipment.id,
+        "assessment_id": assessment.id,
     }
 
 

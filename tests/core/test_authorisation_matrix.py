@@ -30,6 +30,7 @@ from qms.services.changes import add_task, request_change
 from qms.services.competence import add_requirement, create_competence
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
+from qms.services.equipment import record_calibration, register_equipment
 from qms.services.implementation import build_board, item_for_process
 from qms.services.nonconformities import add_corrective_action
 from qms.services.opportunities import propose_opportunity
@@ -41,6 +42,7 @@ from qms.services.reviews import (
     plan_management_review,
 )
 from qms.services.standards import import_mapping
+from qms.services.suppliers import create_supplier, raise_scar, raise_supplier_nc
 from qms.services.surveys import create_survey
 from qms.services.tokens import create_token
 from qms.services.training import plan_training, raise_need
@@ -87,6 +89,8 @@ RISK_KEEPERS = ("manager", "quality_officer", "process_owner")  # the process ow
 RISK_CITERS = ("manager", "quality_officer", "process_owner", "internal_auditor")
 CONTEXT_KEEPERS = ("manager", "quality_officer")
 OBJECTIVE_SETTERS = ("manager", "quality_officer", "process_owner")
+#: who keeps the supplier and equipment registers
+SUPPLIER_MANAGERS = ("admin", "manager", "quality_officer")
 
 # (method, rule, url template, form data, expected status per role)
 MATRIX = [
@@ -888,6 +892,113 @@ MATRIX = [
         {},
         only(302, CHANGE_PROPOSERS),
     ),
+    # suppliers (8.4): the register, evaluations, deliveries, the approved list, SCARs and the public answer page
+    ("GET", "/suppliers", "/suppliers", None, ALL_OK),
+    ("GET", "/suppliers/new", "/suppliers/new", None, only(200, SUPPLIER_MANAGERS)),
+    ("POST", "/suppliers/new", "/suppliers/new", {"name": ""}, only(422, SUPPLIER_MANAGERS)),
+    ("GET", "/suppliers/<id:supplier_id>", "/suppliers/{supplier}", None, ALL_OK),
+    ("GET", "/suppliers/<id:supplier_id>/edit", "/suppliers/{supplier}/edit", None, only(200, SUPPLIER_MANAGERS)),
+    (
+        "POST",
+        "/suppliers/<id:supplier_id>/edit",
+        "/suppliers/{supplier}/edit",
+        {"name": ""},
+        only(422, SUPPLIER_MANAGERS),
+    ),
+    (
+        "POST",
+        "/suppliers/<id:supplier_id>/events/<event>",
+        "/suppliers/{supplier}/events/approve",
+        {},
+        only(409, REVIEWERS),  # a prospective supplier is not approved directly
+    ),
+    ("POST", "/suppliers/<id:supplier_id>/evaluations", "/suppliers/{supplier}/evaluations", {}, only(422, REVIEWERS)),
+    ("POST", "/suppliers/<id:supplier_id>/deliveries", "/suppliers/{supplier}/deliveries", {}, only(422, BOARD_MOVERS)),
+    (
+        "POST",
+        "/suppliers/<id:supplier_id>/deliveries/import",
+        "/suppliers/{supplier}/deliveries/import",
+        {},
+        only(422, BOARD_MOVERS),
+    ),
+    (
+        "POST",
+        "/suppliers/<id:supplier_id>/certificates",
+        "/suppliers/{supplier}/certificates",
+        {},
+        only(302, SUPPLIER_MANAGERS),
+    ),
+    (
+        "POST",
+        "/suppliers/<id:supplier_id>/nonconformities",
+        "/suppliers/{supplier}/nonconformities",
+        {"title": ""},
+        only(422, RAISERS),
+    ),
+    (
+        "POST",
+        "/suppliers/<id:supplier_id>/proposal/dismiss",
+        "/suppliers/{supplier}/proposal/dismiss",
+        {},
+        only(422, REVIEWERS),
+    ),
+    ("GET", "/suppliers/approved", "/suppliers/approved", None, ALL_OK),
+    ("GET", "/suppliers/approved.pdf", "/suppliers/approved.pdf", None, ALL_OK),
+    ("GET", "/suppliers/approved.xlsx", "/suppliers/approved.xlsx", None, ALL_OK),
+    ("GET", "/scars", "/scars", None, ALL_OK),
+    ("GET", "/scars/<id:scar_id>", "/scars/{scar}", None, ALL_OK),
+    ("GET", "/scars/<id:scar_id>/report.pdf", "/scars/{scar}/report.pdf", None, ALL_OK),
+    (
+        "POST",
+        "/scars/<id:scar_id>/events/<event>",
+        "/scars/{scar}/events/verify",
+        {},
+        only(409, ("manager", "quality_officer", "internal_auditor")),
+    ),
+    ("POST", "/nonconformities/<id:nc_id>/scar", "/nonconformities/{nc}/scar", {"request": ""}, only(303, REVIEWERS)),
+    ("GET", "/scar/<token>", "/scar/{scar_token}", None, PUBLIC),
+    ("GET", "/scar/<token>", "/scar/not-a-link", None, dict.fromkeys(ROLES, 404)),
+    ("POST", "/scar/<token>", "/scar/{scar_token}", {}, dict.fromkeys(ROLES, 422)),  # no answer given
+    ("GET", "/scar-answered", "/scar-answered", None, PUBLIC),
+    ("POST", "/scars/<id:scar_id>/link", "/scars/{scar}/link", {}, only(200, REVIEWERS)),  # after the public page
+    # measuring equipment (7.1.5) and out-of-tolerance assessments
+    ("GET", "/equipment", "/equipment", None, ALL_OK),
+    ("GET", "/equipment/new", "/equipment/new", None, only(200, SUPPLIER_MANAGERS)),
+    ("POST", "/equipment/new", "/equipment/new", {"identifier": ""}, only(422, SUPPLIER_MANAGERS)),
+    ("GET", "/equipment/<id:equipment_id>", "/equipment/{equipment}", None, ALL_OK),
+    ("GET", "/equipment/<id:equipment_id>/edit", "/equipment/{equipment}/edit", None, only(200, SUPPLIER_MANAGERS)),
+    (
+        "POST",
+        "/equipment/<id:equipment_id>/edit",
+        "/equipment/{equipment}/edit",
+        {"name": ""},
+        only(422, SUPPLIER_MANAGERS),
+    ),
+    (
+        "POST",
+        "/equipment/<id:equipment_id>/events/<event>",
+        "/equipment/{equipment}/events/return_to_service",
+        {},
+        only(409, REVIEWERS),  # it is in service already
+    ),
+    (
+        "POST",
+        "/equipment/<id:equipment_id>/calibrations",
+        "/equipment/{equipment}/calibrations",
+        {},
+        only(422, BOARD_MOVERS),
+    ),
+    ("GET", "/equipment/<id:equipment_id>/label.pdf", "/equipment/{equipment}/label.pdf", None, ALL_OK),
+    ("GET", "/equipment/assessments", "/equipment/assessments", None, ALL_OK),
+    ("GET", "/equipment/assessments/<id:assessment_id>", "/equipment/assessments/{assessment}", None, ALL_OK),
+    (
+        "POST",
+        "/equipment/assessments/<id:assessment_id>/events/<event>",
+        "/equipment/assessments/{assessment}/events/close",
+        {},
+        only(409, REVIEWERS),  # an open assessment raises an NC or concludes first
+    ),
+    ("POST", "/checklist-items/<id:item_id>/equipment", "/checklist-items/{item}/equipment", {}, only(302, AUDITOR)),
 ]
 
 
@@ -990,6 +1101,21 @@ def test_authorisation_matrix(app, org, role):
     opportunity = propose_opportunity(org.owner, title="E-bikes", description="Faster city deliveries")
     change = request_change(org.owner, title="New warehouse")
     change_task = add_task(change, org.owner, title="Move racks", owner_id=org.owner.id, due_date="2099-01-01")
+    supplier = create_supplier(org.quality, name="Kamau Steel", supplies="Steel sheet", criticality="high")
+    scar, scar_token = raise_scar(
+        raise_supplier_nc(supplier, org.quality, title="Wrong grade", description="S235"), org.quality, request="Fix"
+    )
+    equipment = register_equipment(org.quality, identifier="GA-1", name="Caliper", interval_days=365)
+    _calibration, assessment = record_calibration(
+        equipment,
+        org.quality,
+        calibrated_on=dt.date.today(),
+        performed_by="Lab",
+        as_found="+0.1",
+        as_found_in_tolerance=False,
+        as_left_in_tolerance=True,
+        traceability="National standards",
+    )
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -1035,6 +1161,11 @@ def test_authorisation_matrix(app, org, role):
         "opportunity": opportunity.id,
         "change": change.id,
         "change_task": change_task.id,
+        "supplier": supplier.id,
+        "scar": scar.id,
+        "scar_token": scar_token,
+        "equipment": equipment.id,
+        "assessment": assessment.id,
     }
     ids.update(planning_ids(org))
     users = {

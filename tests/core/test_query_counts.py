@@ -35,11 +35,13 @@ from qms.services.competence import (
 )
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
+from qms.services.equipment import record_calibration, register_equipment
 from qms.services.implementation import build_board
 from qms.services.nonconformities import add_corrective_action
 from qms.services.objectives import record_measurement
 from qms.services.opportunities import create_committee, propose_opportunity
 from qms.services.reviews import add_action, open_iso_change_review, open_org_change_review, plan_management_review
+from qms.services.suppliers import create_supplier, raise_scar, raise_supplier_nc, record_evaluation
 from qms.services.surveys import create_survey, submit_response
 from qms.services.tokens import create_token
 from qms.services.training import plan_training, raise_need
@@ -98,6 +100,11 @@ WEB_LISTS = (
     "/opportunities",
     "/opportunities/committees",
     "/changes",
+    "/suppliers",
+    "/suppliers/approved",
+    "/scars",
+    "/equipment",
+    "/equipment/assessments",
 )
 
 #: record pages: the first record of its kind, which gains children as more records are made
@@ -125,6 +132,10 @@ WEB_RECORDS = (
     "/objectives/{objective}",
     "/opportunities/{opportunity}",
     "/changes/{change}",
+    "/suppliers/{supplier}",
+    "/scars/{scar}",
+    "/equipment/{equipment}",
+    "/equipment/assessments/{assessment}",
 )
 
 API_LISTS = (
@@ -169,6 +180,13 @@ API_LISTS = (
     "/opportunities",
     "/innovation-committees",
     "/change-requests",
+    "/suppliers",
+    "/suppliers/approved",
+    "/suppliers/{supplier}/evaluations",
+    "/scars",
+    "/equipment",
+    "/equipment/{equipment}/calibrations",
+    "/oot-assessments",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
@@ -215,6 +233,11 @@ NOT_LISTS = {
     "/objectives/report.pdf",
     "/opportunities/new",
     "/changes/new",
+    "/suppliers/new",
+    "/suppliers/approved.pdf",
+    "/suppliers/approved.xlsx",
+    "/scar-answered",
+    "/equipment/new",
 }
 #: API collections that are not lists of records (a description, a computed summary)
 API_NOT_LISTS = {
@@ -232,6 +255,8 @@ API_NOT_LISTS = {
     "/context/summary.pdf",
     "/objectives/report.pdf",
     "/objective-measures",
+    "/suppliers/approved.pdf",
+    "/suppliers/approved.xlsx",
 }
 
 
@@ -358,6 +383,29 @@ class World:
             change = request_change(org.owner, title=f"Change {tag}")
             first_change = db.session.get(ChangeRequest, self.ids.get("change", change.id))
             add_task(first_change, org.owner, title=f"Task {tag}", owner_id=org.owner.id, due_date="2099-01-01")
+            supplier = create_supplier(
+                org.quality, name=f"Supplier {tag}", supplies="Steel", criticality="high", owner_id=org.quality.id
+            )
+            fire(supplier, "start_evaluation", org.quality)
+            record_evaluation(
+                supplier, org.quality, period_start="2026-01-01", period_end=dt.date.today(), price=90, service=90
+            )
+            fire(supplier, "approve", org.manager, {"scope": "Steel"}, signature_password=PASSWORD)
+            supplier_nc = raise_supplier_nc(supplier, org.quality, title=f"Wrong grade {tag}", description="S235")
+            scar, _token = raise_scar(supplier_nc, org.quality, request="Fix it")
+            equipment = register_equipment(
+                org.quality, identifier=f"GA-{tag}", name="Caliper", interval_days=365, owner_id=org.owner.id
+            )
+            _calibration, assessment = record_calibration(
+                equipment,
+                org.quality,
+                calibrated_on=dt.date.today(),
+                performed_by="Lab",
+                as_found="+0.1",
+                as_found_in_tolerance=False,
+                as_left_in_tolerance=True,
+                traceability="National standards",
+            )
             for key, record in (
                 ("competence", competence),
                 ("training", training),
@@ -376,6 +424,10 @@ class World:
                 ("iso_review", iso_review),
                 ("org_review", org_review),
                 ("management_review", management_review),
+                ("supplier", supplier),
+                ("scar", scar),
+                ("equipment", equipment),
+                ("assessment", assessment),
             ):
                 self.ids.setdefault(key, record.id)
             # failed attempts, for the admins' security page and the API's log of them

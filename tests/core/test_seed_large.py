@@ -21,12 +21,16 @@ from qms.models import (
     WORKFLOW_MODELS,
     Audit,
     AuditEntry,
+    Calibration,
     Certification,
     ChecklistItem,
     CorrectiveAction,
     Document,
     DocumentRevision,
+    Equipment,
     Nonconformity,
+    Supplier,
+    SupplierEvaluation,
     SurveyAnswer,
     SurveyResponse,
     TransitionHistory,
@@ -69,6 +73,8 @@ def test_counts_are_the_full_size_scaled_down(seeded):
     responses = _count(SurveyResponse)
     assert 0.5 * FULL_SIZE["survey_responses"] * FACTOR <= responses <= FULL_SIZE["survey_responses"] * FACTOR
     assert _count(SurveyAnswer) >= 5 * responses
+    assert _count(Supplier) == round(FULL_SIZE["suppliers"] * FACTOR) and _count(SupplierEvaluation) > 0
+    assert _count(Equipment) == round(FULL_SIZE["equipment"] * FACTOR) and _count(Calibration) > 0
     answered = db.session.scalar(select(func.count()).where(ChecklistItem.result.is_not(None)))
     assert answered > 0
     # two certifications through a full cycle, with the dates qms.services.certifications computes

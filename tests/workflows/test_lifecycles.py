@@ -20,7 +20,7 @@ import pytest
 
 import qms.lifecycles  # noqa: F401  (registers the QMS roles and lifecycles)
 from qms.lifecycles import LIFECYCLE_NAMES
-from qms.lifecycles.roles import ROLES
+from qms.lifecycles.roles import EXTERNAL_ROLES, ROLES
 from workflows import (
     Availability,
     Event,
@@ -194,6 +194,10 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "planned": {"plan_missing": []},
     "has_tasks": {"task_count": 1},
     "no_open_task_count": {"open_task_count": 0},
+    # suppliers and measuring equipment
+    "no_open_scar_count": {"open_scar_count": 0},
+    "evaluated": {"evaluation_count": 1},
+    "fit_for_use": {"calibrated_in_tolerance": True, "next_calibration_due": TODAY},
 }
 
 
@@ -254,6 +258,9 @@ GUARD_BLOCKS: dict[str, Block] = {
     "planned": Block({"plan_missing": ["purpose"]}),
     "has_tasks": Block({"task_count": 0}),
     "no_open_task_count": Block({"open_task_count": 2}),
+    "no_open_scar_count": Block({"open_scar_count": 1}),
+    "evaluated": Block({"evaluation_count": 0}),
+    "fit_for_use": Block({"calibrated_in_tolerance": True, "next_calibration_due": TODAY - DAY}),
 }
 
 #: data guard name → event data that makes it block
@@ -995,7 +1002,7 @@ def test_no_event_leaves_a_terminal_state(lifecycle: Lifecycle) -> None:
 def test_every_event_has_a_label_and_known_roles(lifecycle: Lifecycle) -> None:
     for ev in lifecycle.events:
         assert ev.label.strip()
-        assert ev.roles and ev.roles <= ROLES
+        assert ev.roles and ev.roles <= ROLES | EXTERNAL_ROLES  # a supplier answers through its link
         assert "viewer" not in ev.roles, f"{ev.name}: a viewer only looks"
 
 

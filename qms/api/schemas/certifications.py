@@ -297,6 +297,15 @@ class ReadinessFiguresSchema(Schema):
         required=True, metadata={"description": "ISO 9001 6.3: changes planned (change requests, change reviews)"}
     )
     post_change_reviews_overdue = fields.Integer(required=True)
+    # 7.1.5 monitoring and measuring resources
+    instruments = fields.Integer(required=True, metadata={"description": "Measuring instruments not retired"})
+    overdue_calibrations = fields.Integer(required=True)
+    quarantined_instruments = fields.Integer(required=True)
+    open_oot_assessments = fields.Integer(required=True, metadata={"description": "Out-of-tolerance, not concluded"})
+    # 8.4 external providers
+    approved_suppliers = fields.Integer(required=True)
+    overdue_supplier_evaluations = fields.Integer(required=True)
+    supplier_ncs_without_scar = fields.Integer(required=True)
 
 
 class ReadinessSchema(Schema):

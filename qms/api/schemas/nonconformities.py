@@ -60,6 +60,8 @@ class NonconformitySchema(WorkflowRecordSchema):
     process = fields.String(required=True)
     clause_refs = fields.List(fields.String(), required=True)
     detected_on = fields.Date(required=True)
+    supplier_id = fields.Integer(allow_none=True, required=True)
+    equipment_id = fields.Integer(allow_none=True, required=True)
     raised_by = fields.Nested(UserRefSchema, required=True)
     owner = fields.Nested(UserRefSchema, allow_none=True, required=True)
     containment_due = fields.Date(allow_none=True, required=True)
@@ -89,6 +91,8 @@ class NonconformityCreateSchema(Schema):
     clause_refs = fields.List(
         Text(validate=validate.Length(max=80)), load_default=list, validate=validate.Length(max=50)
     )
+    supplier_id = _id(allow_none=True, metadata={"description": 'The supplier it is against (source "supplier")'})
+    equipment_id = _id(allow_none=True, metadata={"description": "The measuring instrument it cites"})
 
 
 class NonconformityQuerySchema(PageArgsSchema):

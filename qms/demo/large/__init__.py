@@ -17,7 +17,8 @@ services would have written is reproduced by construction:
 Everything is written in one transaction: a failure leaves the database as it was.
 
 One module per area, each a mixin of the seeder's phases (``organisation``, ``nonconformities``,
-``audits``, ``documents``, ``surveys``, ``certifications``, ``competence``, ``risks``, ``objectives``); ``common`` holds
+``audits``, ``documents``, ``surveys``, ``certifications``, ``competence``, ``risks``, ``objectives``,
+``suppliers``); ``common`` holds
 the sizes, the chunked
 row writer and the seeder's base.
 """
@@ -38,6 +39,7 @@ from .documents import _DocumentPhases
 from .objectives import _ObjectivePhases
 from .organisation import _OrganisationPhases
 from .risks import _RiskPhases
+from .suppliers import _SupplierPhases
 from .surveys import _SurveyPhases
 
 __all__ = ["FULL_SIZE", "SeedRefused", "seed_large"]
@@ -52,6 +54,7 @@ class _Seeder(
     _CompetencePhases,
     _RiskPhases,
     _ObjectivePhases,
+    _SupplierPhases,
 ):
     """Every phase of the bulk load (one mixin per area) and the end: counters, search index, sequences."""
 
@@ -174,6 +177,8 @@ def seed_large(
         phase("Competence and training", seeder.competence)
         phase("Context and risk register", lambda: seeder.context_and_risks(seeder.n("risks", 10)))
         phase("Quality objectives and their values", lambda: seeder.objectives(seeder.n("quality_objectives", 10)))
+        phase("Suppliers, evaluations and deliveries", lambda: seeder.suppliers(seeder.n("suppliers", 5)))
+        phase("Measuring equipment and calibrations", lambda: seeder.equipment(seeder.n("equipment", 5)))
         seeder.w.flush()
 
         def finish() -> None:

@@ -29,6 +29,8 @@ FULL_SIZE = {
     "survey_responses": 50_000,
     "risks": 5_000,
     "quality_objectives": 400,
+    "suppliers": 3_000,
+    "equipment": 5_000,
 }
 HISTORY_DAYS = 3 * 365
 CHUNK = 5_000
@@ -40,6 +42,11 @@ TABLE_ORDER = (
     "user_roles",
     "sites",
     "processes",
+    "suppliers",
+    "supplier_evaluations",
+    "supplier_deliveries",
+    "equipment",
+    "calibrations",
     "audit_programmes",
     "audit_programme_entries",
     "certifications",
@@ -210,6 +217,8 @@ class _SeederBase:
                 "risk",
                 "risk_treatment",
                 "context_review",
+                "supplier",
+                "equipment",
             )
         }
         self.sites: list[tuple[int, str, str]] = []

@@ -410,7 +410,7 @@ def _audit_results(start: dt.date, end: dt.date, held: Sequence[Audit]) -> dict[
 
 
 def _external_providers(start: dt.date, end: dt.date) -> dict[str, Any]:
-    """Nonconformities of external providers (source "supplier") raised in the period."""
+    """Nonconformities of external providers (source "supplier") raised in the period, and their performance."""
     ncs = _raised(start, end, Nonconformity.source == "supplier")
     return {
         "raised": len(ncs),
@@ -427,7 +427,15 @@ def _external_providers(start: dt.date, end: dt.date) -> dict[str, Any]:
             }
             for nc in ncs
         ],
+        **_supplier_performance(start, end),
     }
+
+
+def _supplier_performance(start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Statuses, evaluations, scores, on-time delivery and SCARs of the suppliers (services/suppliers.py)."""
+    from ..suppliers import external_provider_performance
+
+    return external_provider_performance(start, end)
 
 
 def _improvement_opportunities(held: Sequence[Audit]) -> dict[str, Any]:
