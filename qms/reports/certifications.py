@@ -369,9 +369,13 @@ def _readiness(found: Readiness, today: dt.date, width: float) -> list[Flowable]
         (
             "Required competences missing or expired (7.2)",
             f"{figures.get('competence_gaps', 0)} of {figures.get('competences_required', 0)}",
+        ),
+        (
             "Evidence of 4.1, 4.2 and 6.1 (issues, interested parties, rated risks)",
             " · ".join(str((figures.get("planning_evidence") or {}).get(c, 0)) for c in ("4.1", "4.2", "6.1")),
         ),
+        ("Quality objectives in force (6.2)", figures.get("quality_objectives_in_force", 0)),
+        ("Changes planned (6.3)", figures.get("planned_changes", 0)),
     ]
     out += [
         Paragraph("Figures", STYLES.h3),

@@ -98,7 +98,6 @@ MATRIX = [
     ("GET", "/my-work", "/my-work", None, ALL_OK),
     ("GET", "/health", "/health", None, dict.fromkeys(ROLES, 200)),
     ("GET", "/lifecycles", "/lifecycles", None, ALL_OK),
-    ("GET", "/favicon.ico", "/favicon.ico", None, PUBLIC),
     ("GET", "/lifecycles/<name>", "/lifecycles/complaint", None, ALL_OK),
     ("GET", "/login", "/login", None, dict.fromkeys(SIGNED_IN, 302) | {"anonymous": 200}),
     ("POST", "/login", "/login", {"email": "x@example.test", "password": "wrong-password"}, {"anonymous": 200}),
@@ -111,7 +110,6 @@ MATRIX = [
     ("POST", "/nonconformities/new", "/nonconformities/new", {"title": ""}, only(422, RAISERS)),
     ("GET", "/nonconformities/<id:nc_id>", "/nonconformities/{nc}", None, ALL_OK),
     ("GET", "/nonconformities/<id:nc_id>/report.pdf", "/nonconformities/{nc}/report.pdf", None, ALL_OK),
-    ("GET", "/nonconformities/<id:nc_id>/events/<event>", "/nonconformities/{nc}/events/triage", None, BACK_TO_PAGE),
     (
         "POST",
         "/nonconformities/<id:nc_id>/events/<event>",
@@ -127,13 +125,6 @@ MATRIX = [
         only(422, PLANNERS),
     ),
     ("POST", "/nonconformities/<id:nc_id>/attachments", "/nonconformities/{nc}/attachments", {}, only(302, RAISERS)),
-    (
-        "GET",
-        "/corrective-actions/<id:action_id>/events/<event>",
-        "/corrective-actions/{action}/events/implement",
-        None,
-        BACK_TO_PAGE,
-    ),
     (
         "POST",
         "/corrective-actions/<id:action_id>/attachments",
@@ -163,7 +154,6 @@ MATRIX = [
     ("GET", "/documents/new", "/documents/new", None, only(200, PLANNERS)),
     ("POST", "/documents/new", "/documents/new", {"title": ""}, only(422, PLANNERS)),
     ("GET", "/documents/<id:document_id>", "/documents/{document}", None, ALL_OK),
-    ("GET", "/revisions/<id:revision_id>/events/<event>", "/revisions/{revision}/events/approve", None, BACK_TO_PAGE),
     (
         "GET",
         "/documents/<id:document_id>",
@@ -173,7 +163,6 @@ MATRIX = [
     ),
     # revision A is still in work, so a new one is refused for the roles that may write revisions
     ("POST", "/documents/<id:document_id>/revisions", "/documents/{document}/revisions", {}, only(409, PLANNERS)),
-    ("GET", "/audits/<id:audit_id>/events/<event>", "/audits/{audit}/events/schedule", None, BACK_TO_PAGE),
     (
         "POST",
         "/revisions/<id:revision_id>/events/<event>",
@@ -270,7 +259,6 @@ MATRIX = [
         {},
         only(302, AUDIT_PLANNERS),
     ),
-    ("GET", "/surveys/<id:survey_id>/events/<event>", "/surveys/{survey}/events/reopen", None, BACK_TO_PAGE),
     (
         "GET",
         "/programmes/<id:programme_id>/report.pdf",
@@ -300,7 +288,6 @@ MATRIX = [
         {"text": ""},
         only(422, SURVEY_MANAGERS),
     ),
-    ("GET", "/complaints/<id:complaint_id>/events/<event>", "/complaints/{complaint}/events/close", None, BACK_TO_PAGE),
     (
         "POST",
         "/surveys/<id:survey_id>/questions/<id:question_id>/remove",
@@ -315,7 +302,7 @@ MATRIX = [
     ("GET", "/surveys/<id:survey_id>/report.pdf", "/surveys/{survey}/report.pdf", None, ALL_OK),
     ("GET", "/s/<token>", "/s/{survey_token}", None, PUBLIC),
     ("GET", "/s/<token>", "/s/not-a-survey", None, dict.fromkeys(ROLES, 404)),
-    ("POST", "/s/<token>", "/s/{survey_token}", {}, dict.fromkeys(ROLES, 422)),  # no answer given
+    ("POST", "/s/<token>", "/s/{survey_token}", {}, dict.fromkeys(ROLES, 422)),
     ("GET", "/s/<token>/thanks", "/s/{survey_token}/thanks", None, PUBLIC),
     ("GET", "/complaints", "/complaints", None, ALL_OK),
     ("GET", "/complaints/new", "/complaints/new", None, only(200, COMPLAINT_LOGGERS)),
@@ -331,7 +318,7 @@ MATRIX = [
     ("GET", "/complaints/platforms", "/complaints/platforms", None, ALL_OK),
     ("GET", "/complaints/platforms.pdf", "/complaints/platforms.pdf", None, ALL_OK),
     ("GET", "/feedback", "/feedback", None, PUBLIC),
-    ("POST", "/feedback", "/feedback", {}, dict.fromkeys(ROLES, 422)),  # nothing filled in
+    ("POST", "/feedback", "/feedback", {}, dict.fromkeys(ROLES, 422)),
     ("GET", "/feedback/thanks", "/feedback/thanks", None, PUBLIC),
     # certification: everyone signed in reads; admins edit bodies; managers and quality officers run certifications
     ("GET", "/certification-bodies", "/certification-bodies", None, ALL_OK),
@@ -349,13 +336,6 @@ MATRIX = [
         "/certification-bodies/{body}/edit",
         {"name": ""},
         only(422, ("admin",)),
-    ),
-    (
-        "GET",
-        "/certifications/<id:certification_id>/events/<event>",
-        "/certifications/{certification}/events/ready_for_stage2",
-        None,
-        BACK_TO_PAGE,
     ),
     (
         "POST",
@@ -403,13 +383,6 @@ MATRIX = [
         "/certifications/{certification}/readiness",
         None,
         ALL_OK,
-    ),
-    (
-        "GET",
-        "/reviews/<kind>/<id:review_id>/events/<event>",
-        "/reviews/iso-change/{iso_review}/events/complete_gap_analysis",
-        None,
-        BACK_TO_PAGE,
     ),
     (
         "GET",
@@ -509,13 +482,6 @@ MATRIX = [
     ),
     (
         "GET",
-        "/implementation/<id:item_id>/events/<event>",
-        "/implementation/{board_item}/events/document",
-        None,
-        BACK_TO_PAGE,
-    ),
-    (
-        "GET",
         "/reviews/management/<id:review_id>/minutes.pdf",
         "/reviews/management/{management_review}/minutes.pdf",
         None,
@@ -557,7 +523,7 @@ MATRIX = [
     ("POST", "/admin/users/<id:user_id>/password", "/admin/users/{user}/password", {}, only(422, ("admin",))),
     # background work: exports are downloaded by whoever asked (the process owner here) and admins
     ("GET", "/exports", "/exports", None, ALL_OK),
-    ("POST", "/exports", "/exports", {}, only(422, SIGNED_IN)),  # no format chosen
+    ("POST", "/exports", "/exports", {}, only(422, SIGNED_IN)),
     ("GET", "/exports/<id:export_id>", "/exports/{export}", None, only(200, ("admin", "process_owner"))),
     (
         "GET",
@@ -678,7 +644,6 @@ MATRIX = [
     ("GET", "/training/new", "/training/new", None, only(200, COMPETENCE_MANAGERS)),
     ("POST", "/training/new", "/training/new", {"title": ""}, only(422, COMPETENCE_MANAGERS)),
     ("GET", "/training/<id:session_id>", "/training/{training}", None, ALL_OK),
-    ("GET", "/training/<id:session_id>/events/<event>", "/training/{training}/events/hold", None, BACK_TO_PAGE),
     (
         "POST",
         "/training/<id:session_id>/events/<event>",
@@ -711,6 +676,40 @@ MATRIX = [
         {},
         only(422, COMPETENCE_MANAGERS),
     ),
+    ("GET", "/favicon.ico", "/favicon.ico", None, PUBLIC),
+    ("GET", "/nonconformities/<id:nc_id>/events/<event>", "/nonconformities/{nc}/events/triage", None, BACK_TO_PAGE),
+    (
+        "GET",
+        "/corrective-actions/<id:action_id>/events/<event>",
+        "/corrective-actions/{action}/events/implement",
+        None,
+        BACK_TO_PAGE,
+    ),
+    ("GET", "/revisions/<id:revision_id>/events/<event>", "/revisions/{revision}/events/approve", None, BACK_TO_PAGE),
+    ("GET", "/audits/<id:audit_id>/events/<event>", "/audits/{audit}/events/schedule", None, BACK_TO_PAGE),
+    ("GET", "/surveys/<id:survey_id>/events/<event>", "/surveys/{survey}/events/reopen", None, BACK_TO_PAGE),
+    ("GET", "/complaints/<id:complaint_id>/events/<event>", "/complaints/{complaint}/events/close", None, BACK_TO_PAGE),
+    (
+        "GET",
+        "/certifications/<id:certification_id>/events/<event>",
+        "/certifications/{certification}/events/ready_for_stage2",
+        None,
+        BACK_TO_PAGE,
+    ),
+    (
+        "GET",
+        "/reviews/<kind>/<id:review_id>/events/<event>",
+        "/reviews/iso-change/{iso_review}/events/complete_gap_analysis",
+        None,
+        BACK_TO_PAGE,
+    ),
+    (
+        "GET",
+        "/implementation/<id:item_id>/events/<event>",
+        "/implementation/{board_item}/events/document",
+        None,
+        BACK_TO_PAGE,
+    ),
     # no password step first: back to the sign-in page, whoever asks
     ("GET", "/login/second-factor", "/login/second-factor", None, dict.fromkeys(ROLES, 302)),
     ("POST", "/login/second-factor", "/login/second-factor", {"code": "123456"}, dict.fromkeys(ROLES, 302)),
@@ -735,7 +734,7 @@ MATRIX = [
     ("GET", "/risks/new", "/risks/new", None, only(200, RISK_KEEPERS)),
     ("POST", "/risks/new", "/risks/new", {"title": ""}, only(422, RISK_KEEPERS)),
     ("GET", "/risks/<id:risk_id>", "/risks/{risk}", None, ALL_OK),
-    ("GET", "/risks/<id:risk_id>/edit", "/risks/{risk}/edit", None, only(200, RISK_KEEPERS)),  # owner: process owner
+    ("GET", "/risks/<id:risk_id>/edit", "/risks/{risk}/edit", None, only(200, RISK_KEEPERS)),
     ("POST", "/risks/<id:risk_id>/edit", "/risks/{risk}/edit", {"title": ""}, only(422, RISK_KEEPERS)),
     ("POST", "/risks/<id:risk_id>/events/<event>", "/risks/{risk}/events/close", {}, only(409, CONTEXT_KEEPERS)),
     ("POST", "/risks/<id:risk_id>/actions", "/risks/{planned_risk}/actions", {}, only(422, RISK_KEEPERS)),
@@ -759,13 +758,6 @@ MATRIX = [
         "GET",
         "/risk-actions/<id:action_id>/events/<event>",
         "/risk-actions/{risk_action}/events/verify",
-    ),
-    # planning: quality objectives, opportunities and innovation, planned changes
-    ("GET", "/objectives", "/objectives", None, ALL_OK),
-    (
-        "GET",
-        "/objectives/<id:objective_id>/events/<event>",
-        "/objectives/{objective}/events/approve",
         None,
         BACK_TO_PAGE,
     ),
@@ -781,7 +773,7 @@ MATRIX = [
     ("GET", "/context/issues/new", "/context/issues/new", None, only(200, CONTEXT_KEEPERS)),
     ("POST", "/context/issues/new", "/context/issues/new", {}, only(422, CONTEXT_KEEPERS)),
     ("GET", "/context/issues/<id:issue_id>", "/context/issues/{issue}", None, ALL_OK),
-    ("POST", "/context/issues/<id:issue_id>", "/context/issues/{issue}", {}, only(422, RISK_KEEPERS)),  # its owner
+    ("POST", "/context/issues/<id:issue_id>", "/context/issues/{issue}", {}, only(422, RISK_KEEPERS)),
     ("GET", "/context/parties", "/context/parties", None, ALL_OK),
     ("GET", "/context/parties/new", "/context/parties/new", None, only(200, CONTEXT_KEEPERS)),
     ("POST", "/context/parties/new", "/context/parties/new", {}, only(422, CONTEXT_KEEPERS)),
@@ -798,6 +790,18 @@ MATRIX = [
         "/context/reviews/{context_review}/events/complete",
         {},
         only(409, ("manager",)),  # a planned review is started first
+    ),
+    # planning: quality objectives, opportunities and innovation, planned changes
+    ("GET", "/objectives", "/objectives", None, ALL_OK),
+    (
+        "GET",
+        "/objectives/<id:objective_id>/events/<event>",
+        "/objectives/{objective}/events/approve",
+        None,
+        BACK_TO_PAGE,
+    ),
+    (
+        "GET",
         "/opportunities/<id:opportunity_id>/events/<event>",
         "/opportunities/{opportunity}/events/evaluate",
         None,
@@ -851,6 +855,13 @@ MATRIX = [
     ("POST", "/opportunities/committees", "/opportunities/committees", {"name": ""}, only(422, REVIEWERS)),
     ("GET", "/opportunities/<id:opportunity_id>", "/opportunities/{opportunity}", None, ALL_OK),
     (
+        "GET",
+        "/opportunities/<id:opportunity_id>/events/<event>",
+        "/opportunities/{opportunity}/events/evaluate",
+        None,
+        BACK_TO_PAGE,
+    ),
+    (
         "POST",
         "/opportunities/<id:opportunity_id>/edit",
         "/opportunities/{opportunity}/edit",
@@ -898,6 +909,7 @@ MATRIX = [
     ("POST", "/suppliers/new", "/suppliers/new", {"name": ""}, only(422, SUPPLIER_MANAGERS)),
     ("GET", "/suppliers/<id:supplier_id>", "/suppliers/{supplier}", None, ALL_OK),
     ("GET", "/suppliers/<id:supplier_id>/edit", "/suppliers/{supplier}/edit", None, only(200, SUPPLIER_MANAGERS)),
+    ("GET", "/suppliers/<id:supplier_id>/events/<event>", "/suppliers/{supplier}/events/approve", None, BACK_TO_PAGE),
     (
         "POST",
         "/suppliers/<id:supplier_id>/edit",
@@ -935,6 +947,7 @@ MATRIX = [
         {"title": ""},
         only(422, RAISERS),
     ),
+    ("GET", "/scars/<id:scar_id>/events/<event>", "/scars/{scar}/events/verify", None, BACK_TO_PAGE),
     (
         "POST",
         "/suppliers/<id:supplier_id>/proposal/dismiss",
@@ -958,15 +971,22 @@ MATRIX = [
     ("POST", "/nonconformities/<id:nc_id>/scar", "/nonconformities/{nc}/scar", {"request": ""}, only(303, REVIEWERS)),
     ("GET", "/scar/<token>", "/scar/{scar_token}", None, PUBLIC),
     ("GET", "/scar/<token>", "/scar/not-a-link", None, dict.fromkeys(ROLES, 404)),
-    ("POST", "/scar/<token>", "/scar/{scar_token}", {}, dict.fromkeys(ROLES, 422)),  # no answer given
+    ("POST", "/scar/<token>", "/scar/{scar_token}", {}, dict.fromkeys(ROLES, 422)),
     ("GET", "/scar-answered", "/scar-answered", None, PUBLIC),
-    ("POST", "/scars/<id:scar_id>/link", "/scars/{scar}/link", {}, only(200, REVIEWERS)),  # after the public page
+    ("POST", "/scars/<id:scar_id>/link", "/scars/{scar}/link", {}, only(200, REVIEWERS)),
     # measuring equipment (7.1.5) and out-of-tolerance assessments
     ("GET", "/equipment", "/equipment", None, ALL_OK),
     ("GET", "/equipment/new", "/equipment/new", None, only(200, SUPPLIER_MANAGERS)),
     ("POST", "/equipment/new", "/equipment/new", {"identifier": ""}, only(422, SUPPLIER_MANAGERS)),
     ("GET", "/equipment/<id:equipment_id>", "/equipment/{equipment}", None, ALL_OK),
     ("GET", "/equipment/<id:equipment_id>/edit", "/equipment/{equipment}/edit", None, only(200, SUPPLIER_MANAGERS)),
+    (
+        "GET",
+        "/equipment/<id:equipment_id>/events/<event>",
+        "/equipment/{equipment}/events/return_to_service",
+        None,
+        BACK_TO_PAGE,
+    ),
     (
         "POST",
         "/equipment/<id:equipment_id>/edit",
@@ -980,6 +1000,13 @@ MATRIX = [
         "/equipment/{equipment}/events/return_to_service",
         {},
         only(409, REVIEWERS),  # it is in service already
+    ),
+    (
+        "GET",
+        "/equipment/assessments/<id:assessment_id>/events/<event>",
+        "/equipment/assessments/{assessment}/events/close",
+        None,
+        BACK_TO_PAGE,
     ),
     (
         "POST",
@@ -999,6 +1026,7 @@ MATRIX = [
         only(409, REVIEWERS),  # an open assessment raises an NC or concludes first
     ),
     ("POST", "/checklist-items/<id:item_id>/equipment", "/checklist-items/{item}/equipment", {}, only(302, AUDITOR)),
+    ("GET", "/training/<id:session_id>/events/<event>", "/training/{training}/events/hold", None, BACK_TO_PAGE),
 ]
 
 

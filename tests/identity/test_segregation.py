@@ -39,6 +39,19 @@ SEGREGATION: dict[tuple[str, str], str] = {
     ("org_change_review", "close"): "top management's decision on its own change (ISO 9001 6.3)",
     ("management_review", "approve_minutes"): "top management approves the minutes of its own review (ISO 9001 9.3)",
     ("survey", "report"): "the manager approves distribution; the analysis is a quality officer's",
+    ("quality_objective", "approve"): "top management sets the objectives the QMS pursues (ISO 9001 5.1, 6.2)",
+    ("change_request", "close"): "top management closes its own planned change after the post-change review (6.3)",
+    ("supplier", "approve"): "the approval rests on an evaluation recorded before it; approving is purchasing's call",
+    ("scar", "verify"): "the supplier wrote the answer; the quality officer accepts and verifies it, an outside party",
+    ("risk_treatment", "verify"): "guard:verifier_is_not_implementer",
+    ("risk", "accept"): "top management accepts a risk it owns the consequences of (ISO 9001 5.1, 6.1)",
+    ("context_review", "complete"): "top management's own review of the context it sets (ISO 9001 4.1, 5.1)",
+    ("opportunity", "approve"): "a decision of the innovation committee, a body of several members",
+    ("opportunity", "adopt"): "a decision of the innovation committee on the pilot's results, recorded by a member",
+    ("change_request", "approve"): "top management approves a change to its QMS (ISO 9001 6.3); others requested it",
+    ("supplier", "approve_conditionally"): "rests on an evaluation recorded before it; approving is purchasing's call",
+    ("supplier", "disqualify"): "a decision against an outside party; it harms no one's own work",
+    ("oot_assessment", "conclude_no_impact"): "the instrument's calibration was done by a laboratory, not the assessor",
 }
 
 ACTOR, SOMEONE_ELSE = 7, 8
