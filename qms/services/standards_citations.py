@@ -208,3 +208,46 @@ def _nonconformities(standard: Standard, numbers: Sequence[str]) -> dict[str, li
         ],
         numbers,
     )
+
+
+@register_citation_source("risks", "Risks")
+def _risks(standard: Standard, numbers: Sequence[str]) -> dict[str, list[Citation]]:
+    """Open risks of the register that cite the clause (ISO 9001 6.1)."""
+    if not uses_iso_9001_2015_numbering(standard):
+        return {}
+    from ..models import Risk
+
+    rows = db.session.execute(
+        select(Risk.id, Risk.reference, Risk.title, Risk.clause_refs)
+        .where(Risk.state.in_(Risk.OPEN_STATES))
+        .order_by(Risk.reference)
+    )
+    return _by_clause(
+        [(Citation("risks", i, f"{ref} {title}", f"/risks/{i}"), refs or []) for i, ref, title, refs in rows], numbers
+    )
+
+
+#: the clause every quality objective evidences: objectives and planning to achieve them
+OBJECTIVES_CLAUSE = "6.2"
+
+
+@register_citation_source("objectives", "Quality objectives")
+def _objectives(standard: Standard, numbers: Sequence[str]) -> dict[str, list[Citation]]:
+    """Quality objectives in force evidence 6.2 and its sub-clauses (an objective names no clause of its own)."""
+    if not uses_iso_9001_2015_numbering(standard) or not any(cites(n, OBJECTIVES_CLAUSE) for n in numbers):
+        return {}
+    from ..models import QualityObjective
+
+    rows = db.session.execute(
+        select(QualityObjective.id, QualityObjective.reference, QualityObjective.title)
+        .where(QualityObjective.state.in_(QualityObjective.OPEN_STATES))
+        .order_by(QualityObjective.reference)
+    )
+    return _by_clause(
+        [
+            (Citation("objectives", i, f"{ref} {title}", f"/objectives/{i}"), [OBJECTIVES_CLAUSE])
+            for i, ref, title in rows
+        ],
+        numbers,
+        widen=True,
+    )

@@ -635,10 +635,13 @@ def test_everyone_lists_users_but_only_admins_create_them(api, org):
         "roles": ["quality_officer"],
         "active": True,
         "created_at": quality["created_at"],
-        "mfa_enabled": False,
+        "mfa_enabled": None,  # a colleague's account security is not the viewer's to know
         "signing_locked_until": None,
     }
     assert "password" not in json.dumps(page) and "password_hash" not in json.dumps(page)
+    mine = ok(api.get("viewer", f"/api/v1/users/{org.viewer.id}"))
+    assert mine["mfa_enabled"] is False
+    assert ok(api.get("admin", f"/api/v1/users/{org.quality.id}"))["mfa_enabled"] is False
     assert [u["id"] for u in ok(api.get("viewer", "/api/v1/users?role=quality_officer"))["items"]] == sorted(
         [org.quality.id, org.quality2.id], key=lambda i: db.session.get(User, i).name
     )
@@ -650,7 +653,7 @@ def test_everyone_lists_users_but_only_admins_create_them(api, org):
     user = ok(response, 201)
     assert user["roles"] == ["internal_auditor", "process_owner"] and "password" not in user
     assert response.headers["Location"].endswith(f"/api/v1/users/{user['id']}")
-    assert ok(api.get("viewer", f"/api/v1/users/{user['id']}")) == user
+    assert ok(api.get("viewer", f"/api/v1/users/{user['id']}")) == {**user, "mfa_enabled": None}
     body = error(api.post("admin", "/api/v1/users", json=_new_user(password="short", roles=["wizard"])), 422)
     assert set(body["errors"]) == {"roles.0"}
     body = error(api.post("admin", "/api/v1/users", json=_new_user(password="short")), 422)

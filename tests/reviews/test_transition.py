@@ -81,16 +81,36 @@ def test_other_modules_add_what_cites_a_clause(app, org):
             {"6.1.2": [Citation("risks", 7, "R-7 Supplier failure", "/risks/7", "6.1.2")]} if "6.1.2" in numbers else {}
         )
 
-    register_citation_source("risks", "Risks", risks)
+    register_citation_source("test_register", "A test register", risks)
     try:
-        assert ("risks", "Risks") in citation_sources()
+        assert ("test_register", "A test register") in citation_sources()
         review = transition_review(org)
         item = next(i for i in review.items if i.new_clause == "6.1.2" and i.change == "changed")
-        assert cited(item)["risks"] == ["R-7 Supplier failure"]
+        assert cited(item)["test_register"] == ["R-7 Supplier failure"]
     finally:
         from qms.services import standards_citations
 
-        standards_citations._sources.pop("risks", None)
+        standards_citations._sources.pop("test_register", None)
+
+
+def test_the_risk_register_and_the_objectives_cite_their_clauses(app, org):
+    from qms.services.standards_citations import citations_of
+    from standards import get_standard
+
+    from ..objectives.helpers import active_objective
+    from ..risks.helpers import new_risk
+
+    risk = new_risk(org, title="Key supplier fails", clause_refs=["6.1.2", "8.4"])
+    objective = active_objective(org)
+
+    review = transition_review(org)
+    item = next(i for i in review.items if i.new_clause == "6.1.2" and i.change == "changed")
+    assert cited(item)["risks"] == [f"{risk.reference} Key supplier fails"]
+    found = citations_of(get_standard("iso-9001-2015"), ["6.2.1", "8.4"])
+    assert [c["label"] for g in found["6.2.1"] if g["kind"] == "objectives" for c in g["items"]] == [
+        f"{objective.reference} {objective.title}"
+    ]
+    assert [g["kind"] for g in found["8.4"]] == ["risks"]
 
 
 def test_actions_per_change_a_signed_gap_assessment_and_the_transition_audit(app, org):

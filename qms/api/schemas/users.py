@@ -6,7 +6,10 @@ storable text, ISO 8601 dates.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from flask import g
+from marshmallow import Schema, fields, post_dump, validate
 
 from ...lifecycles.roles import ROLES
 from .common import PageArgsSchema, SortedList, Text, page_schema
@@ -20,13 +23,31 @@ class UserSchema(Schema):
     active = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
     mfa_enabled = fields.Boolean(
-        required=True, metadata={"description": "Whether the person signs in with an authenticator app too"}
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "Whether the person signs in with an authenticator app too "
+            "(shown to administrators and the person; null for everyone else)"
+        },
     )
     signing_locked_until = fields.DateTime(
         allow_none=True,
         required=True,
-        metadata={"description": "Signing is refused until then (UTC) after five failed attempts; null: not locked"},
+        metadata={
+            "description": "Signing is refused until then (UTC) after five failed attempts; null: not locked "
+            "(shown to administrators and the person; null for everyone else)"
+        },
     )
+
+    #: account security a colleague has no business knowing (an attacker would pick unprotected accounts)
+    PRIVATE = ("mfa_enabled", "signing_locked_until")
+
+    @post_dump
+    def hide_security_from_colleagues(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        viewer = getattr(g, "api_user", None)
+        if viewer is None or viewer.has_role("admin") or viewer.id == data.get("id"):
+            return data
+        return {**data, **dict.fromkeys(self.PRIVATE)}
 
 
 class UserCreateSchema(Schema):
