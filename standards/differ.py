@@ -150,7 +150,7 @@ def diff_standards(old: Standard, new: Standard, mapping: MappingSet | None = No
             "added",
             None,
             ClauseRef.of(c),
-            f"{_label(c)} is new in {new.identifier}"
+            f"{_label(c)} is new in {new.label}"
             + (f": {added_notes[c.number]}" if c.number in added_notes else ""),
             note=added_notes.get(c.number, ""),
         )
@@ -162,7 +162,7 @@ def diff_standards(old: Standard, new: Standard, mapping: MappingSet | None = No
             "removed",
             ClauseRef.of(c),
             None,
-            f"{_label(c)} has no counterpart in {new.identifier}"
+            f"{_label(c)} has no counterpart in {new.label}"
             + (f": {removed_notes[c.number]}" if c.number in removed_notes else ""),
             note=removed_notes.get(c.number, ""),
         )
