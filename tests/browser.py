@@ -108,3 +108,11 @@ def sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Dashboard").wait_for()
+
+
+def sign(form: Any, email: str, password: str = PASSWORD) -> None:
+    """Fill an event form's electronic signature: the e-mail on the session's first signature, then the password."""
+    first = form.get_by_label("E-mail address — your first signature in this session")
+    if first.count():  # the form is on the page already: an instant check is enough
+        first.fill(email)
+    form.get_by_label("Password — electronic signature", exact=False).fill(password)

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from workflows.errors import NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..models import ASSIGNMENTS, Competence, CompetenceRequirement, JobRole, PersonProfile, User
 from ..services.competence import (
     MANAGE_ROLES,
@@ -297,7 +298,10 @@ def matrix_pdf(args: dict[str, Any]) -> Response:
     return Response(
         data,
         mimetype="application/pdf",
-        headers={"Content-Disposition": 'inline; filename="competence-matrix.pdf"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": content_disposition("competence-matrix.pdf", inline=True),
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -312,7 +316,7 @@ def matrix_xlsx(args: dict[str, Any]) -> Response:
     return Response(
         build(_matrix_for(args)),
         mimetype=XLSX_TYPE,
-        headers={"Content-Disposition": 'attachment; filename="competence-matrix.xlsx"', "Cache-Control": "no-store"},
+        headers={"Content-Disposition": content_disposition("competence-matrix.xlsx"), "Cache-Control": "no-store"},
     )
 
 
@@ -395,7 +399,7 @@ def person_training_record(user_id: int) -> Response:
         data,
         mimetype="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="training-record-{user.id}.pdf"',
+            "Content-Disposition": content_disposition(f"training-record-{user.id}.pdf", inline=True),
             "Cache-Control": "no-store",
         },
     )

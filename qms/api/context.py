@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from ..downloads import content_disposition
 from ..models import ContextIssue, ContextReview, InterestedParty
 from ..services.context import (
     CONTEXT_ROLES,
@@ -151,7 +152,10 @@ def summary_pdf() -> Response:
     return Response(
         context_summary_pdf(current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": 'inline; filename="context-summary.pdf"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": content_disposition("context-summary.pdf", inline=True),
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from ..downloads import content_disposition
 from ..models import ChecklistItem, Equipment, OotAssessment
 from ..services.equipment import (
     CALIBRATION_ROLES,
@@ -200,7 +201,10 @@ def label(equipment_id: int) -> Response:
     return Response(
         calibration_label_pdf(equipment, current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="label-{equipment.id}.pdf"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": content_disposition(f"label-{equipment.id}.pdf", inline=True),
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from workflows.errors import InvalidData
 
+from ..downloads import content_disposition
 from ..models import ObjectiveMeasurement, QualityObjective
 from ..services.objectives import (
     MEASURES,
@@ -281,7 +282,7 @@ def report_pdf() -> Response:
         objectives_report_pdf(organisation=current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="quality-objectives-{dt.date.today()}.pdf"',
+            "Content-Disposition": content_disposition(f"quality-objectives-{dt.date.today()}.pdf", inline=True),
             "Cache-Control": "no-store",
         },
     )

@@ -650,7 +650,7 @@ def transition_plan(args: dict[str, Any], review_id: int) -> Response:
         data,
         mimetype="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="{review.reference}-transition-plan.pdf"',
+            "Content-Disposition": content_disposition(f"{review.reference}-transition-plan.pdf"),
             "Cache-Control": "no-store",
         },
     )

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from ..downloads import content_disposition
 from ..models import APPROVED_STATES, Nonconformity, Scar, Supplier
 from ..services.suppliers import (
     DELIVERY_ROLES,
@@ -294,7 +295,10 @@ def _download(data: bytes, mimetype: str, name: str, disposition: str) -> Respon
     return Response(
         data,
         mimetype=mimetype,
-        headers={"Content-Disposition": f'{disposition}; filename="{name}"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": content_disposition(name, inline=disposition == "inline"),
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -70,6 +70,7 @@ class Figures:
 
         return coverage(self.today)
 
+    @functools.cached_property
     def objectives(self) -> Any:
         """The quality objectives panel: active objectives by status against their targets."""
         from .objectives import objective_panel

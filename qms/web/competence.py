@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..models import (
     ASSIGNMENTS,
     AUDIT_ROLES,
@@ -171,7 +172,9 @@ def matrix_pdf() -> Response:
         showing=_showing(args),
     )
     return Response(
-        data, mimetype="application/pdf", headers={"Content-Disposition": "inline; filename=competence-matrix.pdf"}
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": content_disposition("competence-matrix.pdf", inline=True)},
     )
 
 
@@ -185,7 +188,7 @@ def matrix_xlsx() -> Response:
     return Response(
         build(matrix(**filters, gaps_only="gaps" in args)),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": "attachment; filename=competence-matrix.xlsx"},
+        headers={"Content-Disposition": content_disposition("competence-matrix.xlsx")},
     )
 
 
@@ -415,7 +418,7 @@ def training_record_pdf(user_id: int) -> Response:
     return Response(
         data,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=training-record-{user.id}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"training-record-{user.id}.pdf", inline=True)},
     )
 
 

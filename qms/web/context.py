@@ -18,6 +18,7 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..models import PARTY_CATEGORIES, PESTLE, SWOT, ContextIssue, ContextReview, InterestedParty
 from ..services import available_events, history_of
 from ..services.context import (
@@ -329,7 +330,7 @@ def summary_pdf() -> Response:
     return Response(
         context_summary_pdf(current_app.config["QMS_ORGANISATION"], site_id=_site_arg()),
         mimetype="application/pdf",
-        headers={"Content-Disposition": "inline; filename=context-summary.pdf"},
+        headers={"Content-Disposition": content_disposition("context-summary.pdf", inline=True)},
     )
 
 

@@ -20,6 +20,7 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..errors import message_of
 from ..models import (
     CALIBRATION_KINDS,
@@ -286,7 +287,7 @@ def label(equipment_id: int) -> Response:
     return Response(
         calibration_label_pdf(equipment, current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=label-{equipment.id}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"label-{equipment.id}.pdf", inline=True)},
     )
 
 

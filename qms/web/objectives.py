@@ -20,6 +20,7 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..models import DIRECTIONS, FREQUENCIES, MEASUREMENT_SOURCES, QualityObjective
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
@@ -324,5 +325,5 @@ def report_pdf() -> Response:
     return Response(
         objectives_report_pdf(organisation=current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=quality-objectives-{dt.date.today()}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"quality-objectives-{dt.date.today()}.pdf", inline=True)},
     )

@@ -461,7 +461,7 @@ def transition_plan(review_id: int) -> Response:
     return Response(
         build(review, organisation=current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"attachment; filename={review.reference}-transition-plan.pdf"},
+        headers={"Content-Disposition": content_disposition(f"{review.reference}-transition-plan.pdf")},
     )
 
 

@@ -21,6 +21,7 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
+from ..downloads import content_disposition
 from ..errors import status_of
 from ..models import (
     LEVEL_LABELS,
@@ -375,5 +376,5 @@ def register_pdf() -> Response:
     return Response(
         risk_register_pdf(RiskFilters.from_args(request.args), current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": "inline; filename=risk-register.pdf"},
+        headers={"Content-Disposition": content_disposition("risk-register.pdf", inline=True)},
     )

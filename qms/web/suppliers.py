@@ -36,6 +36,7 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted, WorkflowError
 
 from ..database import db
+from ..downloads import content_disposition
 from ..errors import message_of
 from ..models import (
     APPROVED_STATES,
@@ -495,7 +496,7 @@ def approved_pdf() -> Response:
     return Response(
         approved_list_pdf(today, current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=approved-suppliers-{today}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"approved-suppliers-{today}.pdf", inline=True)},
     )
 
 
@@ -506,7 +507,7 @@ def approved_xlsx() -> Response:
     return Response(
         approved_list_xlsx(today, current_app.config["QMS_ORGANISATION"]),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=approved-suppliers-{today}.xlsx"},
+        headers={"Content-Disposition": content_disposition(f"approved-suppliers-{today}.xlsx")},
     )
 
 
@@ -574,7 +575,7 @@ def scar_pdf(scar_id: int) -> Response:
     return Response(
         scar_report_pdf(scar, current_app.config["QMS_ORGANISATION"]),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename={scar.reference}.pdf"},
+        headers={"Content-Disposition": content_disposition(f"{scar.reference}.pdf", inline=True)},
     )
 
 

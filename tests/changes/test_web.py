@@ -45,7 +45,8 @@ def test_a_change_through_its_pages(app, org):
     manager = signed_in(app, org.manager)
     assert (
         manager.post(
-            f"/changes/{change.id}/events/approve", data={"planned_for": today, "signature_password": PASSWORD}
+            f"/changes/{change.id}/events/approve",
+            data={"planned_for": today, "signature_email": org.manager.email, "signature_password": PASSWORD},
         ).status_code
         == 302
     )

@@ -8,8 +8,7 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from ..browser import shots, sign_in  # noqa: F401  (shots is a fixture)
-from ..conftest import PASSWORD
+from ..browser import shots, sign, sign_in  # noqa: F401  (shots is a fixture)
 from ..nonconformities.test_browser import open_action
 from ..risks.test_browser import desktop, live_server  # noqa: F401  (fixtures)
 
@@ -58,7 +57,7 @@ def test_swot_parties_and_a_signed_context_review(desktop, live_server, org, sho
     form.get_by_label("Is climate change a relevant issue? (ISO 9001 Amd 1:2024)").select_option("yes")
     form.get_by_label("How climate change affects the QMS, or why it does not").fill("Droughts stop the oven")
     form.get_by_label("Next review by").fill(review_on)
-    form.get_by_label("Password — electronic signature").fill(PASSWORD)
+    sign(form, org.manager.email)
     form.get_by_role("button", name="Complete and sign").click()
     page.get_by_text("is now at “Completed”").wait_for()
     expect(page.locator("#climate-answer")).to_contain_text("Yes")

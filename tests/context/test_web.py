@@ -99,7 +99,10 @@ def test_context_review_through_the_pages(app, org):
     manager = signed_in(app, org.manager)
     page = text(manager.get(url))
     assert "Is climate change a relevant issue? (ISO 9001 Amd 1:2024)" in page
-    missing = manager.post(f"{url}/events/complete", data={"changes": "x", "signature_password": PASSWORD})
+    missing = manager.post(
+        f"{url}/events/complete",
+        data={"changes": "x", "signature_email": org.manager.email, "signature_password": PASSWORD},
+    )
     assert missing.status_code == 422 and review.state == "in_progress"
     done = manager.post(
         f"{url}/events/complete",
@@ -108,6 +111,7 @@ def test_context_review_through_the_pages(app, org):
             "climate_change_relevant": "no",
             "climate_change_notes": "Our ovens and supply are not exposed",
             "next_review_on": REVIEW_ON,
+            "signature_email": org.manager.email,
             "signature_password": PASSWORD,
         },
     )

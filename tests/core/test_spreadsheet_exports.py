@@ -59,6 +59,10 @@ ROUTES = {
     "/nonconformities/export.csv": _cells_csv,
     "/nonconformities/export.xlsx": _cells_xlsx,
     "/documents/master-list.xlsx": _cells_xlsx,
+    "/suppliers/approved.xlsx": _cells_xlsx,
+    "/api/v1/suppliers/approved.xlsx": _cells_xlsx,
+    "/competence/matrix.xlsx": _cells_xlsx,
+    "/api/v1/competence-matrix.xlsx": _cells_xlsx,
 }
 BACKGROUND = {("nc-register", "xlsx"): _cells_xlsx}
 
@@ -76,13 +80,27 @@ def test_safe_cell_follows_owasp(title):
     assert title.startswith(FORMULA_STARTS)
 
 
-def test_a_formula_title_is_text_in_every_export(app, client, org):
+def test_a_formula_title_is_text_in_every_export(app, client, org, tokens):
+    from qms.services.users import create_user
+
+    from ..suppliers.builders import approved_supplier
+
     new_nc(org, title=HOSTILE)
     create_document(org.quality, title=HOSTILE, doc_type="procedure", owner_id=org.quality.id, process="QA")
+    approved_supplier(org, name=HOSTILE)
+    create_user("formula@example.test", HOSTILE, "a-long-enough-password-9", {"viewer"}, check_strength=False)
     login(client, org.quality.email)
     walked = []
     fetches: dict[str, tuple[Callable[[], bytes], Callable[[bytes], list]]] = {
-        route: (lambda route=route: client.get(route).data, read) for route, read in ROUTES.items()
+        route: (
+            lambda route=route: (
+                client.get(
+                    route, headers={"Authorization": f"Bearer {tokens['quality']}"} if route.startswith("/api/") else {}
+                ).data
+            ),
+            read,
+        )
+        for route, read in ROUTES.items()
     }
     for (report, fmt), read in BACKGROUND.items():
         fetches[f"background {report}.{fmt}"] = (_background(client, fmt), read)

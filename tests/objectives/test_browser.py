@@ -11,8 +11,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from ..browser import sign
 from ..certifications.test_browser import desktop, live_server  # noqa: F401  (fixtures)
-from ..conftest import PASSWORD
 from ..helpers import new_nc, new_process
 from ..nonconformities.test_browser import shots, sign_in  # noqa: F401  (shots is a fixture)
 from .helpers import active_objective, months_ago
@@ -57,7 +57,7 @@ def test_manager_sets_an_objective_computed_from_the_nc_records_and_sees_its_tre
     # The manager approves it with an electronic signature, then starts measuring it.
     page.locator("summary.button", has_text=re.compile(r"^Approve$")).click()
     form = page.locator("form.event-form").filter(has=page.get_by_role("button", name="Approve"))
-    form.get_by_label("Password — electronic signature").fill(PASSWORD)
+    sign(form, org.manager.email)
     form.get_by_role("button", name="Approve").click()
     expect(page.get_by_text(re.compile(r"Approve: done\..* is now at .Approved"))).to_be_visible()
     page.locator("summary.button", has_text=re.compile(r"^Start measuring$")).click()

@@ -102,10 +102,16 @@ def test_register_filters_and_report(app, org):
 def test_approve_from_the_page_needs_the_signature(app, org):
     objective = new_objective(org)
     client = signed_in(app, org.manager)
-    refused = client.post(f"/objectives/{objective.id}/events/approve", data={"signature_password": "nope"})
+    refused = client.post(
+        f"/objectives/{objective.id}/events/approve",
+        data={"signature_email": org.manager.email, "signature_password": "nope"},
+    )
     assert refused.status_code == 422 and "is incorrect" in text(refused)
     from ..conftest import PASSWORD
 
-    done = client.post(f"/objectives/{objective.id}/events/approve", data={"signature_password": PASSWORD})
+    done = client.post(
+        f"/objectives/{objective.id}/events/approve",
+        data={"signature_email": org.manager.email, "signature_password": PASSWORD},
+    )
     assert done.status_code == 302
     assert "approved" in text(client.get(f"/objectives/{objective.id}"))

@@ -42,13 +42,23 @@ def test_propose_evaluate_and_decide_through_the_pages(app, org):
     assert done.status_code == 302
     refused = owner.post(
         f"/opportunities/{idea.id}/events/approve",
-        data={"decision": "Go", "decided_on": dt.date.today().isoformat(), "signature_password": PASSWORD},
+        data={
+            "decision": "Go",
+            "decided_on": dt.date.today().isoformat(),
+            "signature_email": org.owner.email,
+            "signature_password": PASSWORD,
+        },
     )
     assert refused.status_code == 409 and "member of the innovation committee" in text(refused)
     quality = signed_in(app, org.quality)
     approved = quality.post(
         f"/opportunities/{idea.id}/events/approve",
-        data={"decision": "Go", "decided_on": dt.date.today().isoformat(), "signature_password": PASSWORD},
+        data={
+            "decision": "Go",
+            "decided_on": dt.date.today().isoformat(),
+            "signature_email": org.quality.email,
+            "signature_password": PASSWORD,
+        },
     )
     assert (approved.status_code == 302 and idea.state == "approved") or Opportunity.query.one().state == "approved"
     page = text(quality.get("/opportunities?edge=niche"))

@@ -17,8 +17,7 @@ from playwright.sync_api import expect
 
 from qms.services.documents import create_document
 
-from ..browser import DESKTOP, browser_context, serve, shots, sign_in  # noqa: F401  (shots is a fixture)
-from ..conftest import PASSWORD
+from ..browser import DESKTOP, browser_context, serve, shots, sign, sign_in  # noqa: F401  (shots is a fixture)
 from ..helpers import new_process
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
@@ -108,7 +107,7 @@ def test_manager_reviews_the_climate_amendment_up_to_transition_planning(
     page.locator("summary.button", has_text=re.compile(r"^Sign the gap assessment$")).click()
     form = page.locator("details[open] form.event-form")
     form.get_by_label("Gap analysis summary").fill("One gap: the context analysis must consider climate change")
-    form.get_by_label("Password — electronic signature").fill(PASSWORD)
+    sign(form, org.manager.email)
     form.get_by_role("button", name="Sign the gap assessment").click()
     page.get_by_text("is now at “Transition planning”").wait_for()
     expect(page.locator("#review-state")).to_have_text("Transition planning")

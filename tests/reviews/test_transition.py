@@ -162,7 +162,7 @@ def test_the_review_page_the_plan_pdf_and_the_api(app, org, api):
     fire(review, "start_gap_analysis", org.quality)
     quality = signed_in(app, org.quality)
     row = text(quality.get("/standards")).split('id="standard-iso-9001-2026"')[1].split("</tr>")[0]
-    assert "Review the change from iso-9001-2015" in row  # the edition it replaces, as certificates are
+    assert "Review the change from ISO 9001:2015<" in row  # the edition it replaces, as certificates are
     page = text(quality.get(f"/reviews/iso-change/{review.id}"))
     for number in HEADLINE:
         assert f"Save assessment of {number}" in page

@@ -314,7 +314,12 @@ def test_assessing_items_the_gap_analysis_guard_and_transition_actions_to_done(a
     db.session.refresh(review)
     response = manager.post(
         f"{url(review)}/events/complete_gap_analysis",
-        data={"version": review.version, "summary": "One gap", "signature_password": PASSWORD},
+        data={
+            "version": review.version,
+            "summary": "One gap",
+            "signature_email": org.manager.email,
+            "signature_password": PASSWORD,
+        },
     )
     assert response.status_code == 409 and "1 clause change is not yet assessed" in text(response)
     assert (
@@ -325,7 +330,12 @@ def test_assessing_items_the_gap_analysis_guard_and_transition_actions_to_done(a
     db.session.refresh(review)
     response = manager.post(
         f"{url(review)}/events/complete_gap_analysis",
-        data={"version": review.version, "summary": "One gap in 4.1", "signature_password": PASSWORD},
+        data={
+            "version": review.version,
+            "summary": "One gap in 4.1",
+            "signature_email": org.manager.email,
+            "signature_password": PASSWORD,
+        },
     )
     assert response.status_code == 302
     db.session.refresh(review)

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from ..browser import DESKTOP, browser_context, serve, shots, sign_in  # noqa: F401  (shots is a fixture)
-from ..conftest import PASSWORD
+from ..browser import DESKTOP, browser_context, serve, shots, sign, sign_in  # noqa: F401  (shots is a fixture)
 from ..helpers import new_process
 from ..nonconformities.test_browser import open_action
 
@@ -93,7 +92,7 @@ def test_manager_rates_a_risk_and_sees_it_move_after_its_treatment_is_verified(d
     page.goto(base + action_url)
     form = open_action(page, "Verify")
     form.get_by_label("Verification notes").fill("Contract and pump seen")
-    form.get_by_label("Password — electronic signature").fill(PASSWORD)
+    sign(form, org.quality.email)
     form.get_by_role("button", name="Verify").click()
     page.get_by_text("is now at “Verified”").wait_for()
 

@@ -126,10 +126,14 @@ def test_edit_only_by_owner_or_quality(app, org):
 def test_accept_needs_the_managers_signature(app, org):
     risk = risk_in_state(org, "assessed")
     client = signed_in(app, org.manager)
-    wrong = client.post(f"/risks/{risk.id}/events/accept", data={"rationale": "Insured", "signature_password": "x"})
+    wrong = client.post(
+        f"/risks/{risk.id}/events/accept",
+        data={"rationale": "Insured", "signature_email": org.manager.email, "signature_password": "x"},
+    )
     assert wrong.status_code == 422 and risk.state == "assessed"
     right = client.post(
-        f"/risks/{risk.id}/events/accept", data={"rationale": "Insured", "signature_password": PASSWORD}
+        f"/risks/{risk.id}/events/accept",
+        data={"rationale": "Insured", "signature_email": org.manager.email, "signature_password": PASSWORD},
     )
     assert right.status_code == 302
     assert "risk accepted" in text(client.get(f"/risks/{risk.id}"))

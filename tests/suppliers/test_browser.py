@@ -17,7 +17,7 @@ from qms.database import db
 from qms.services import fire
 from qms.services.suppliers import raise_supplier_nc
 
-from ..conftest import PASSWORD
+from ..browser import sign
 from ..nonconformities.test_browser import CHROMIUM, LAUNCH_ARGS, shots, sign_in  # noqa: F401  (shots is a fixture)
 from .builders import approved_supplier
 
@@ -106,7 +106,7 @@ def test_supplier_answers_the_scar_through_its_link_and_the_score_drops(browser,
     expect(officer.locator("#scar-state")).to_have_text("Answer accepted")
     officer.get_by_text("Verify effectiveness", exact=True).first.click()
     officer.get_by_label("Evidence of effectiveness").fill("Next three lots checked: all S355.")
-    officer.get_by_label('Password — electronic signature: "verified effective"').fill(PASSWORD)
+    sign(officer.locator("form.event-form"), org.quality.email)
     officer.locator("form.event-form").get_by_role("button", name="Verify effectiveness").click()
     expect(officer.locator("#scar-state")).to_have_text("Verified effective")
 

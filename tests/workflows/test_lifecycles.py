@@ -198,6 +198,11 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "no_open_scar_count": {"open_scar_count": 0},
     "evaluated": {"evaluation_count": 1},
     "fit_for_use": {"calibrated_in_tolerance": True, "next_calibration_due": TODAY},
+    # the risk register
+    "risk_owner_or_quality": {"owner_id": ACTOR_ID},
+    "treatment_verified": {"open_treatment_count": 0, "verified_treatment_count": 1},
+    "risk_treatment_planned": {"risk_state": "treatment_planned"},
+    "risk_open": {"risk_state": "treatment_planned"},
 }
 
 
@@ -207,6 +212,8 @@ class Block:
 
     facts: Mapping[str, Any]
     exempt_role: str | None = None
+    #: further roles the guard lets through (the blocked actor holds none of them)
+    also_exempt: frozenset[str] = frozenset()
 
 
 #: guard name → how to make it block (guards that do not read the event data)
@@ -261,6 +268,10 @@ GUARD_BLOCKS: dict[str, Block] = {
     "no_open_scar_count": Block({"open_scar_count": 1}),
     "evaluated": Block({"evaluation_count": 0}),
     "fit_for_use": Block({"calibrated_in_tolerance": True, "next_calibration_due": TODAY - DAY}),
+    "risk_owner_or_quality": Block({"owner_id": OTHER_ID}, exempt_role=QO, also_exempt=frozenset({"manager"})),
+    "treatment_verified": Block({"open_treatment_count": 1, "verified_treatment_count": 0}),
+    "risk_treatment_planned": Block({"risk_state": "monitored"}),
+    "risk_open": Block({"risk_state": "closed"}),
 }
 
 #: data guard name → event data that makes it block
@@ -531,7 +542,7 @@ def test_availability_describes_the_event_for_a_form(lifecycle: Lifecycle, event
 
 
 def _blocking_actor(event: Event, block: Block) -> SimpleNamespace:
-    candidates = sorted(event.roles - {block.exempt_role})
+    candidates = sorted(event.roles - {block.exempt_role} - block.also_exempt)
     assert candidates, f"every role of {event.name} is exempt from the guard"
     return actor(candidates[0])
 
@@ -981,7 +992,6 @@ def test_invalid_data_is_reported_before_guards_run() -> None:
 
 def test_the_registry_holds_every_lifecycle() -> None:
     assert [lc.name for lc in LIFECYCLES] == list(lifecycle_names())
-    assert len(LIFECYCLES) == 12
     assert len(LIFECYCLES) == len(LIFECYCLE_NAMES)
 
 
