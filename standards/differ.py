@@ -150,8 +150,7 @@ def diff_standards(old: Standard, new: Standard, mapping: MappingSet | None = No
             "added",
             None,
             ClauseRef.of(c),
-            f"{_label(c)} is new in {new.label}"
-            + (f": {added_notes[c.number]}" if c.number in added_notes else ""),
+            f"{_label(c)} is new in {new.label}" + (f": {added_notes[c.number]}" if c.number in added_notes else ""),
             note=added_notes.get(c.number, ""),
         )
         for c in new.clauses
