@@ -34,8 +34,8 @@ from ..services.changes import (
     request_change,
     update_change,
 )
-from .audits import apply_errors, process_choices, user_choices
 from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, process_choices, user_choices
 
 bp = Blueprint("changes", __name__)
 PER_PAGE = 25

@@ -33,8 +33,8 @@ from ..services.context import (
     save_party,
     swot_board,
 )
-from .audits import apply_errors, site_choices, user_choices
 from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, site_choices, user_choices
 
 bp = Blueprint("context", __name__)
 PER_PAGE = 25

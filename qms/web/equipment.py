@@ -46,8 +46,8 @@ from ..services.equipment import (
     update_equipment,
 )
 from ..services.filters import distinct_values
-from .audits import apply_errors, user_choices
 from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, user_choices
 
 bp = Blueprint("equipment", __name__)
 PER_PAGE = 25

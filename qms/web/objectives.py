@@ -41,8 +41,8 @@ from ..services.objectives import (
     trend_svg,
     update_objective,
 )
-from .audits import apply_errors, process_choices, user_choices
 from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, process_choices, user_choices
 
 bp = Blueprint("objectives", __name__)
 PER_PAGE = 25

@@ -34,8 +34,8 @@ from ..services.opportunities import (
 from ..services.opportunities import (
     committees as all_committees,
 )
-from .audits import apply_errors, process_choices, user_choices
 from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, process_choices, user_choices
 
 bp = Blueprint("opportunities", __name__)
 PER_PAGE = 25

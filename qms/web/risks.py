@@ -51,8 +51,8 @@ from ..services.risks import (
     risk_scale,
     update_risk,
 )
-from .audits import apply_errors, process_choices, user_choices
 from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, process_choices, user_choices
 
 bp = Blueprint("risks", __name__)
 PER_PAGE = 25

@@ -79,8 +79,8 @@ from ..services.suppliers import (
     submit_scar_answer,
     update_supplier,
 )
-from .audits import apply_errors, user_choices
 from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import apply_errors, user_choices
 from .surveys import PUBLIC_LIMIT, limited_form, public_message, too_large
 
 bp = Blueprint("suppliers", __name__)

@@ -43,8 +43,8 @@ from ..services.training import (
     record_evaluation,
     sessions_query,
 )
-from .audits import user_choices
 from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .forms import user_choices
 
 bp = Blueprint("training", __name__)
 PER_PAGE = 25
