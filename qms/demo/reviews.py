@@ -175,7 +175,7 @@ def _seed_transition(users: dict, today: dt.date) -> None:
         # the administrator's part: the system itself moves to the new edition
         (
             ("4.1", "changed"),
-            "Set up the 2026 edition in qmsflow: its dates on the standards page, its checklist for the transition audit",
+            "Set up the 2026 edition in qmsflow: its dates on the standards page, the transition audit checklist",
             users["admin"],
             30,
         ),
