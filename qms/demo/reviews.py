@@ -172,13 +172,6 @@ def _seed_transition(users: dict, today: dt.date) -> None:
         (("5.1.1", "changed"), "Add quality culture and ethical behaviour to the quality policy", mgr, 45),
         (("7.3", "changed"), "Brief every team on quality culture and the code of conduct", owner, 90),
         (("6.1.3", "changed"), "Split opportunities out of the risk register", qo, 60),
-        # the administrator's part: the system itself moves to the new edition
-        (
-            ("4.1", "changed"),
-            "Set up the 2026 edition in qmsflow: its dates on the standards page, the transition audit checklist",
-            users["admin"],
-            30,
-        ),
     ]
     for key, title, who, days in actions:
         item = by_clause.get(key)
