@@ -316,7 +316,9 @@ def test_a_triaged_rule_nc_stands_when_the_rule_is_corrected(org):
     from qms.services.surveys import update_survey
 
     survey = open_survey(org, nps_threshold=0)
-    import_responses_csv(survey, org.quality, ("responded_on,q1\n" + _month_of_answers("2026-03", [2, 3, 9, 5, 6, 10])).encode())
+    import_responses_csv(
+        survey, org.quality, ("responded_on,q1\n" + _month_of_answers("2026-03", [2, 3, 9, 5, 6, 10])).encode()
+    )
     nc = db.session.scalars(select(Nonconformity)).one()
     fire(nc, "triage", org.quality, {"severity": "minor"})
 
