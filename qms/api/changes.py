@@ -204,17 +204,18 @@ def raise_risk_for_change(body: dict[str, Any], change_request_id: int) -> Any:
     return next(link for link in load(change.id).risk_links if link.risk_id == risk.id), 201
 
 
-@blp.route(f"/change-requests/<{ID}:change_request_id>/risks/<{ID}:link_id>", methods=["DELETE"])
+@blp.route(f"/change-requests/<{ID}:change_request_id>/risks/<{ID}:risk_id>", methods=["DELETE"])
 @require_roles(REQUEST_ROLES, "Requires the role manager, quality officer or process owner to unlink risks")
 @blp.response(204)
-def unlink_risk_from_change(change_request_id: int, link_id: int) -> None:
+def unlink_risk_from_change(change_request_id: int, risk_id: int) -> None:
     """Remove a risk's link from the change (the risk stays on the register)"""
     from ..services.changes import unlink_risk
 
     change = load(change_request_id)
-    if not any(link.id == link_id for link in change.risk_links):
-        abort(404, description=f"Change request {change.reference} links no risk with link id {link_id}")
-    unlink_risk(change, api_user(), link_id)
+    link = next((link for link in change.risk_links if link.risk_id == risk_id), None)
+    if link is None:
+        abort(404, description=f"Change request {change.reference} does not link the risk with id {risk_id}")
+    unlink_risk(change, api_user(), link.id)
 
 
 add_workflow_routes(

@@ -90,6 +90,7 @@ def test_supplier_delivery_score_and_scar_figures(app, org):
     on_time_nc = raise_supplier_nc(supplier, org.quality, title="Burrs", description="Edges not deburred")
     on_time, token = raise_scar(on_time_nc, org.quality, request="Tell us why", respond_by=TODAY)
     submit_scar_answer(token, **answer)
+    assert on_time.answered_at.date() <= on_time.respond_by
     late_nc = raise_supplier_nc(supplier, org.quality, title="Scratches", description="Scratched sheets")
     late, late_token = raise_scar(late_nc, org.quality, request="Tell us why", respond_by=TODAY)
     with as_of(dt.datetime.combine(TODAY + dt.timedelta(days=3), dt.time(9), tzinfo=dt.UTC)):

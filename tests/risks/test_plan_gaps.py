@@ -265,14 +265,15 @@ def test_a_change_links_register_risks_and_raises_a_new_one(app, org, api):
     }
     other = new_risk(org, title="Power cut")
     linked = ok(api.post("quality", url, json={"risk_id": other.id}), 201)
+    assert linked["risk_reference"] == other.reference
     error(api.post("quality", url, json={"risk_id": other.id}), 422)
     error(api.post("viewer", url, json={"risk_id": other.id}), 403)
     raised = ok(api.post("quality", f"{url}/new", json={"title": "Rain", "cause": "c", "effect": "e"}), 201)
     assert raised["risk_title"] == "Rain"
     error(api.post("quality", f"{url}/new", json={"title": "", "cause": "c", "effect": "e"}), 422)
     error(api.post("quality", f"{url}/new", json={"title": "x", "cause": "c", "effect": "e", "source": "survey"}), 422)
-    assert api.delete("quality", f"{url}/{linked['id']}").status_code == 204
-    error(api.delete("quality", f"{url}/{linked['id']}"), 404)
+    assert api.delete("quality", f"{url}/{other.id}").status_code == 204
+    error(api.delete("quality", f"{url}/{other.id}"), 404)
     shown = ok(api.get("viewer", f"{BASE}/change-requests/{change.id}"))
     assert "Rain" in {r["risk_title"] for r in shown["risk_links"]}
     # once the change is rejected (or closed, or cancelled), its risks are fixed

@@ -51,7 +51,7 @@ class ChangeLinksSchema(Schema):
 
 
 class ChangeRiskSchema(Schema):
-    id = fields.Integer(required=True, metadata={"description": "The link's id (DELETE …/risks/{link_id} removes it)"})
+    id = fields.Integer(required=True, metadata={"description": "The link's id"})
     risk_id = fields.Integer(required=True)
     risk_reference = fields.String(required=True, attribute="risk.reference")
     risk_title = fields.String(required=True, attribute="risk.title")
