@@ -14,13 +14,16 @@ so a risk or opportunity raised from it keeps the trend in words and links back 
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
-from collections import defaultdict
 from dataclasses import dataclass
 
-from ...models import SCALES, Survey
+from sqlalchemy import func, select
+
+from ...database import db, id_in
+from ...models import SCALES, Survey, SurveyAnswer, SurveyResponse
 from . import measures
-from .results import _load, period_key, trend
+from .results import trend
 
 #: a figure falling over this many consecutive periods is a trend
 FALLING_PERIODS = 3
@@ -66,21 +69,28 @@ def detect_trends(survey: Survey, period: str = "month") -> list[SurveyTrend]:
         if detected is not None:
             found.append(detected)
     rated = {q.id: q for q in survey.questions if q.kind in ("rating", "servqual")}
-    if rated and points:
+    if rated and points and period == "month":
         latest = points[-1].measures.label
         threshold = survey.csi_threshold if survey.csi_threshold is not None else QUESTION_THRESHOLD
-        values: dict[int, list[float]] = defaultdict(list)
-        for response, answers in _load(survey):
-            if period_key(response.responded_on, period) != latest:
+        year, month = (int(part) for part in latest.split("-"))
+        first = dt.date(year, month, 1)
+        last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+        answered = db.session.execute(
+            select(SurveyAnswer.question_id, func.count(), func.sum(SurveyAnswer.number))
+            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+            .where(
+                SurveyResponse.survey_id == survey.id,
+                SurveyResponse.responded_on.between(first, last),
+                id_in(SurveyAnswer.question_id, list(rated)),
+                SurveyAnswer.number.is_not(None),
+            )
+            .group_by(SurveyAnswer.question_id)
+        ).all()
+        for question_id, count, total in sorted(answered, key=lambda row: rated[row[0]].position):
+            if count < measures.MIN_RESPONSES:
                 continue
-            for question_id, number in answers.items():
-                if question_id in rated:
-                    low, high = SCALES[rated[question_id].kind]
-                    values[question_id].append(measures.rescale(number, low, high))
-        for question_id, scores in sorted(values.items(), key=lambda kv: rated[kv[0]].position):
-            if len(scores) < measures.MIN_RESPONSES:
-                continue
-            average = round(sum(scores) / len(scores), 1)
+            low, high = SCALES[rated[question_id].kind]
+            average = round(measures.rescale(float(total) / count, low, high), 1)
             if average < threshold:
                 question = rated[question_id]
                 found.append(
@@ -89,7 +99,7 @@ def detect_trends(survey: Survey, period: str = "month") -> list[SurveyTrend]:
                         "question",
                         f"Low score: {question.text[:120]}",
                         f"“{question.text[:200]}” averaged {average:g} of 100 in {latest} "
-                        f"({len(scores)} answers), below the threshold of {threshold:g}",
+                        f"({count} answers), below the threshold of {threshold:g}",
                         average,
                     )
                 )
