@@ -81,6 +81,6 @@ def downgrade():
     op.execute("DELETE FROM risk_realisations WHERE nonconformity_id IS NULL")
     with op.batch_alter_table("risk_realisations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_risk_realisations_checklist_item_id"))
-        batch_op.drop_constraint("ck_risk_realisations_cites_something", type_="check")
+        batch_op.drop_constraint(batch_op.f("ck_risk_realisations_cites_something"), type_="check")
         batch_op.drop_constraint("uq_risk_realisations_item", type_="unique")
         batch_op.alter_column("nonconformity_id", existing_type=sa.Integer(), nullable=False)
