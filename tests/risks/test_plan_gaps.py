@@ -340,3 +340,26 @@ def test_the_context_summary_and_review_snapshot_per_site(app, org, api):
     assert api_pdf.status_code == 200 and "County council" not in read(api_pdf.data)[1]
     error(api.get("viewer", f"{BASE}/context/summary.pdf?site=999999"), 404)
     error(api.get("viewer", f"{BASE}/context/summary.pdf?site=abc"), 422)
+
+
+def test_the_register_exports_send_the_same_statements_whatever_the_number_of_risks(app, org):
+    from ..core.test_query_counts import counting
+
+    client = signed_in(app, org.quality)
+    risk_in_state(org, "monitored", title="One")
+
+    def statements() -> list[int]:
+        counts = []
+        for get in (
+            lambda: client.get("/risks/export.csv"),
+            lambda: client.get("/risks/export.xlsx"),
+        ):
+            with counting() as sent:
+                assert get().status_code == 200
+            counts.append(len(sent))
+        return counts
+
+    few = statements()
+    for n in range(4):
+        risk_in_state(org, "monitored", title=f"More {n}", process=None)
+    assert statements() == few
