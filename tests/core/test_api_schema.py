@@ -388,6 +388,16 @@ OPERATIONS = [
     ("POST", f"{CHANGE}/tasks"),
     ("POST", f"{CHANGE}/tasks/{{task_id}}/complete"),
     *SUPPLIER_OPERATIONS,
+    # the planning gaps: the register's spreadsheets, findings, survey trends and changes citing risks
+    ("GET", "/api/v1/risks/export.csv"),
+    ("GET", "/api/v1/risks/export.xlsx"),
+    ("GET", "/api/v1/checklist-items/{item_id}/realised-risks"),
+    ("POST", "/api/v1/checklist-items/{item_id}/realised-risks"),
+    ("GET", f"{SURVEY}/trends"),
+    ("GET", f"{CHANGE}/risks"),
+    ("POST", f"{CHANGE}/risks"),
+    ("POST", f"{CHANGE}/risks/new"),
+    ("DELETE", f"{CHANGE}/risks/{{risk_id}}"),
 ]
 # administrators only: the quality officer the run speaks as is refused (403) before anything is read
 OPERATIONS.append(("GET", "/api/v1/audit-trail/verification"))
