@@ -249,6 +249,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
+def _ms(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.0f}"
+
+
 def target_of(name: str) -> int | None:
     return next((ms for prefix, ms in TARGETS.items() if name.startswith(prefix)), None)
 
@@ -282,7 +286,7 @@ def request_table(results: dict[str, Any], floors: dict[str, float]) -> tuple[li
         ratio_sql = f"{p95 / sql:6.1f}" if sql and not math.isnan(sql) else f"{'—':>6}"
         lines.append(
             f"{name:<36} {len(times):>6} {failures.get(name, 0):>5} {p50:>5.0f} {p95:>5.0f} {p99:>5.0f} "
-            f"{len(times) / seconds:>6.1f} {quiet_p95:>9.0f} {ratio_health} {ratio_sql}  {verdict}"
+            f"{len(times) / seconds:>6.1f} {_ms(quiet_p95):>9} {ratio_health} {ratio_sql}  {verdict}"
         )
     lines.append("-" * len(header))
     return lines, misses
@@ -346,8 +350,10 @@ class SlowClients:
             started = time.monotonic()
             try:
                 outcome = getattr(self, f"_{kind}")(rng)
-            except OSError as exc:  # nginx closed the connection (e.g. the header timeout)
-                outcome = f"closed by nginx ({type(exc).__name__})"
+            except OSError:  # nginx closed the connection (e.g. at its header timeout)
+                outcome = "closed"
+            if outcome == "closed":
+                outcome = "closed by nginx"
             if outcome != "interrupted":
                 self.outcomes[kind][outcome] += 1
                 self.seconds[kind].append(time.monotonic() - started)
@@ -372,7 +378,7 @@ class SlowClients:
             return _read_status(sock)
 
     def _body(self, rng: random.Random) -> str:
-        """Headers at once, then a 40-byte form body at a byte every 0.75 s: 30 s."""
+        """Headers at once, then a 40-byte form body at a byte every 0.5 s: 20 s."""
         body = b"email=slow%40example.com&password=slowly"
         head = (
             f"POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {SLOW_AGENT}body\r\n"
@@ -381,7 +387,7 @@ class SlowClients:
         ).encode()
         with _tls_socket(self.port) as sock:
             sock.sendall(head)
-            if not self._trickle(sock, body, 0.75):
+            if not self._trickle(sock, body, 0.5):
                 return "interrupted"
             return _read_status(sock)
 
@@ -474,21 +480,25 @@ def slow_client_lines(rows: list[dict[str, Any]], clients: SlowClients) -> list[
 # --------------------------------------------------------------------------- rate limits
 
 
-def _sign_in_attempt(port: int, address: str, email: str, csrf: tuple[str, str] | None) -> int:
-    """POST /login to one app server directly, as nginx would pass it on from ``address``; the status."""
+def _sign_in_attempt(port: int, address: str, email: str) -> int:
+    """Sign in with a wrong password on one app server directly, as nginx would pass it on from ``address``.
+
+    The form's CSRF token comes from the same server; the status of the POST is returned.
+    """
     import urllib.error
     import urllib.parse
     import urllib.request
 
     form = {"email": email, "password": "not-the-password"}
+    token, cookie = _csrf(port, address)
+    form["csrf_token"] = token
     headers = {
         "X-Forwarded-For": address,
         "X-Forwarded-Proto": "https",
         "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": cookie,
+        "Referer": f"https://127.0.0.1:{port}/login",  # CSRF over HTTPS wants the page it came from
     }
-    if csrf:
-        form["csrf_token"] = csrf[0]
-        headers["Cookie"] = csrf[1]
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/login", data=urllib.parse.urlencode(form).encode(), headers=headers, method="POST"
     )
@@ -526,7 +536,7 @@ def shared_rate_limit(ports: list[int], per_minute: int, lock_after: int) -> lis
     # per address: a different (unknown) account each time, so only the address counts
     address = f"198.18.{tag}.1"
     statuses = [
-        (ports[i % len(ports)], _sign_in_attempt(ports[i % len(ports)], address, f"nobody-{run}-{i}@example.com", None))
+        (ports[i % len(ports)], _sign_in_attempt(ports[i % len(ports)], address, f"nobody-{run}-{i}@example.com"))
         for i in range(per_minute + 1)
     ]
     accepted = [status for _, status in statuses[:per_minute]]
@@ -545,7 +555,7 @@ def shared_rate_limit(ports: list[int], per_minute: int, lock_after: int) -> lis
     for i in range(lock_after + 1):
         port = ports[i % len(ports)]
         address = f"198.19.{tag}.{i + 1}"
-        statuses.append((port, _sign_in_attempt(port, address, email, _csrf(port, address))))
+        statuses.append((port, _sign_in_attempt(port, address, email)))
     failures = [status for _, status in statuses[:lock_after]]
     last_port, last = statuses[-1]
     ok_account = all(status == 200 for status in failures) and last == 429
@@ -790,6 +800,7 @@ def main() -> int:
 def run(
     args: argparse.Namespace, url: URL, env: dict[str, str], folder: Path, processes: Processes, nginx_bin: str
 ) -> int:
+    load_at_start = os.getloadavg()[0]
     engine = sa.create_engine(url)
     token = qms(
         ["create-token", USERS["quality"], "--name", f"topology benchmark {time.strftime('%Y-%m-%d %H:%M')}"], env
@@ -1006,6 +1017,10 @@ def run(
     print(
         f"Topology benchmark: nginx (TLS) → 2 app servers × {args.workers} gunicorn workers, PostgreSQL "
         f"{url.database}, Redis, Celery worker and beat; {args.users} users; ms"
+    )
+    print(
+        f"load average (1 min) at the start {load_at_start:.1f}, at the end {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores: other work on this machine shares them"
     )
     print("\n".join(table))
     print(
