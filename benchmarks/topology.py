@@ -652,14 +652,17 @@ def day_runs(engine: sa.Engine, day: dt.date) -> list[dict[str, Any]]:
 
 def wait_for_jobs(engine: sa.Engine, day: dt.date, jobs: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
+    said = None
     while time.monotonic() < deadline:
         runs = day_runs(engine, day)
         done = {run["job"] for run in runs if run["outcome"] in ("succeeded", "failed")}
         if done >= set(jobs):
             return
         pending = sorted(set(jobs) - done)
-        log(f"waiting for the scheduled jobs: {', '.join(pending)}")
-        time.sleep(10)
+        if pending != said:
+            log(f"waiting for the scheduled jobs to finish: {', '.join(pending)}")
+            said = pending
+        time.sleep(5)
     log(f"the jobs did not all finish within {timeout:.0f} s")
 
 
