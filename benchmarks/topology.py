@@ -624,7 +624,9 @@ def check_once(
             row = rows[0]
             if row["started_at"] < since:
                 problems.append(f"its run started before this benchmark ({row['started_at']:%H:%M:%S})")
-            if row["outcome"] != "succeeded":
+            if row["outcome"] == "running":
+                problems.append("its one run is still running (claimed once so far, not finished)")
+            elif row["outcome"] != "succeeded":
                 problems.append(f"its run {row['outcome']}")
         if ran != 1:
             problems.append(f"{ran} attempts ran it")

@@ -77,6 +77,8 @@ def test_each_job_once_passes():
          "2 attempts ran it"),
         ([run("daily-digest", outcome="failed"), run("clean-exports")], {j: contested() for j in JOBS},
          "its run failed"),
+        ([run("daily-digest", outcome="running"), run("clean-exports")], {j: contested() for j in JOBS},
+         "still running"),
         ([run("daily-digest", started=SINCE - dt.timedelta(hours=1)), run("clean-exports")],
          {j: contested() for j in JOBS}, "started before this benchmark"),
         ([run(j) for j in JOBS], {"daily-digest": Counter({"beat ran": 1}), "clean-exports": contested()},
