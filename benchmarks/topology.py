@@ -774,7 +774,9 @@ def preflight(redis_url: str) -> str:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _raise_on_term)
+    # stop everything on Ctrl-C, kill or a closed terminal, even where the shell started us ignoring SIGINT
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_on_term)
     url = make_url(args.database_url)
     if not url.drivername.startswith("postgresql"):
         sys.exit("--database-url must be a PostgreSQL database (the production setup)")
