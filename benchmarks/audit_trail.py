@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import DEFAULT_INSTANCE, DEFAULT_URL, ensure_database  # noqa: E402  (the benchmarks' shared setup)
+from load import DEFAULT_INSTANCE, DEFAULT_URL, ensure_database
 
 BIN = Path(sys.executable).parent
 TIME = "/usr/bin/time"
@@ -44,7 +44,7 @@ def counts(url: str) -> dict[str, int]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return {table: conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) for table in COUNTED}  # noqa: S608
+            return {table: conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) for table in COUNTED}
     finally:
         engine.dispose()
 

@@ -441,9 +441,7 @@ def turn_off_own_totp(user: User, password: str | None, code: str | None) -> Non
     if not user.mfa_enabled:
         raise InvalidTransition("Your authenticator app is not set up: there is nothing to turn off")
     if mfa_required(user):
-        raise NotPermitted(
-            "Your role requires an authenticator app; an administrator can reset it if you lost it"
-        )
+        raise NotPermitted("Your role requires an authenticator app; an administrator can reset it if you lost it")
     check_password_again(user, password, "reauthentication")
     if not check_second_factor(user, code or ""):
         raise InvalidData({"code": "is not the code your authenticator app shows now, nor an unused recovery code"})
