@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--instance-path", default=os.environ.get("QMS_BENCH_INSTANCE_PATH", DEFAULT_INSTANCE))
     parser.add_argument("--repeat", type=int, default=1, help="verify runs (each takes the whole trail)")
     parser.add_argument("--checkout", help="run this checkout's qms code instead (a before/after comparison)")
+    parser.add_argument("--no-init", action="store_true", help="the database exists and is current: skip `qms init`")
     args = parser.parse_args()
     if not Path(TIME).exists():
         sys.exit(f"{TIME} is needed to measure peak memory (Debian: apt-get install time)")
@@ -89,7 +90,8 @@ def main() -> None:
     plain_url = url.render_as_string(hide_password=False)
     env = os.environ | {"QMS_DATABASE_URL": plain_url, "QMS_INSTANCE_PATH": args.instance_path, "QMS_ENV": "production"}
     Path(args.instance_path).mkdir(parents=True, exist_ok=True)
-    ensure_database(url, env, 1.0)
+    if not args.no_init:
+        ensure_database(url, env, 1.0)
     if args.checkout:
         env["PYTHONPATH"] = str(Path(args.checkout).resolve())
 

@@ -48,9 +48,8 @@ def celery_init_app(app: Flask) -> Celery:
         # a prefork child grown past this after a task is replaced (a parser's garbage does not stay)
         worker_max_memory_per_child=int(app.config.get("QMS_CELERY_MAX_MEMORY_PER_CHILD_MB", 512)) * 1024,
         # an unreachable broker is reported in seconds, not after minutes of retries
-        broker_transport_options={"socket_connect_timeout": 3, "socket_timeout": 10},
+        broker_transport_options={"socket_connect_timeout": 3},
         redis_socket_connect_timeout=3,
-        redis_socket_timeout=10,
         result_backend_transport_options={
             "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
         },

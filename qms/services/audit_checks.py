@@ -223,6 +223,8 @@ def covered_mappers() -> list[Mapper]:
 
 #: rows fetched at a time from each stream (bounded memory whatever the size of the trail)
 STREAM_BATCH = 5000
+#: entries fetched at a time when walking the chain (fewer: a baseline entry holds 500 rows' digests)
+CHAIN_BATCH = 200
 
 _EXPECTED_SQL = {
     # the last entry of each record that says what the row should be (a digest, or deleted), taking
@@ -474,7 +476,7 @@ def verify(
 ) -> VerifyResult:
     """Prove the chain, the rows and the replay; with ``checkpoints`` (True: the configured folder) also those."""
     session = session or db.session
-    walk = _walk_chain(session, batch)
+    walk = _walk_chain(session, min(batch, CHAIN_BATCH))
     result = walk.result
     if result.ok and result.legacy and not walk.legacy_sealed:
         result.fail(
@@ -529,7 +531,7 @@ def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "c
     session = db.session
     begin_write(session)
     try:
-        walk = _walk_chain(session, 5000)
+        walk = _walk_chain(session, CHAIN_BATCH)
         if not walk.result.ok:
             raise SealRefused(
                 f"the chain is broken at entry {walk.result.broken_at}: {walk.result.problem}; nothing was sealed"
