@@ -298,6 +298,11 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("GET", rule("/tokens"), "/tokens", None, ALL_OK),
     ("POST", rule("/tokens"), "/tokens", {"name": "  "}, only(403, ())),
     ("DELETE", rule("/tokens/<token_id>"), "/tokens/{token}", None, only(204, ADMIN)),
+    # one's own second factor: every signed-in person, always their own account (no password: 422)
+    ("GET", rule("/account/mfa"), "/account/mfa", None, ALL_OK),
+    ("POST", rule("/account/mfa/start"), "/account/mfa/start", {}, only(422, SIGNED_IN)),
+    ("POST", rule("/account/mfa/confirm"), "/account/mfa/confirm", {"code": ""}, only(422, SIGNED_IN)),
+    ("POST", rule("/account/mfa/disable"), "/account/mfa/disable", {"code": "1"}, only(422, SIGNED_IN)),
     ("GET", rule("/standards"), "/standards", None, ALL_OK),
     (
         "POST",
