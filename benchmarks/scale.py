@@ -212,9 +212,16 @@ def measure_size(args: argparse.Namespace, size: str, server_root: Path) -> Figu
             "SELECT id FROM nonconformities ORDER BY id DESC OFFSET %s LIMIT 1", (total // 2,)
         ).fetchone()[0]
         busiest = conn.execute("SELECT id FROM users WHERE email = %s", (BUSIEST,)).fetchone()[0]
+        deep_page = total // 2 // PER_PAGE + 1
+        # the first row the deep page must show, to check that the server paged where it was asked
+        expected = conn.execute(
+            "SELECT reference FROM nonconformities WHERE id < %s ORDER BY id DESC LIMIT 1"
+            if keyset
+            else "SELECT reference FROM nonconformities ORDER BY id DESC OFFSET %s LIMIT 1",
+            (middle if keyset else (deep_page - 1) * PER_PAGE,),
+        ).fetchone()[0]
     figures.ncs = total
     record_ids = [rng.randint(low, high) for _ in range(args.requests + args.warmup)]
-    deep_page = total // 2 // PER_PAGE + 1
     if keyset:
         deep_path = f"/nonconformities?after={encode_cursor([middle])}"
         figures.deep = f"keyset ?after= the middle row (id {middle})"
@@ -265,6 +272,9 @@ def measure_size(args: argparse.Namespace, size: str, server_root: Path) -> Figu
             "dashboard": lambda i: "/",
             "health": lambda i: "/health",
         }
+        shown = http.get(base + deep_path, headers={"Cookie": cookie}, timeout=300).text
+        if expected not in shown:
+            log(f"WARNING: the deep page does not show {expected}, its first row: the server did not page there")
         before = os.getloadavg()[0]
         for name, path in paths.items():
             timings: list[float] = []
