@@ -1,4 +1,7 @@
-"""A large organisation with three years of history, bulk-loaded (``qms seed-demo --scale large``).
+"""A large organisation with three years of history, bulk-loaded (``qms seed-demo --scale large|xl``).
+
+``xl`` is the same organisation ten times over (issue 20: 1,000,000 NCs, about 6 million history
+rows), loaded the same way.
 
 The small demo (:mod:`qms.demo`) goes through the services; at this size that would take
 hours, so this package writes rows with SQLAlchemy Core ``insert()`` in chunks instead.  What the
@@ -12,7 +15,10 @@ services would have written is reproduced by construction:
   so the last row's ``to_state`` is the record's state;
 * references continue from the counters (``reference_counters``), the document search index is
   filled in one statement, PostgreSQL sequences are advanced, and ONE audit-trail entry records
-  the bulk load itself (the per-row trail is written by the ORM flush, which Core bypasses).
+  the bulk load itself (the per-row trail is written by the ORM flush, which Core bypasses);
+  baseline entries then carry the digest of every row the trail covers. On PostgreSQL those
+  digests are taken from the values as they are COPYed (:func:`.common.row_digest_of`), not by
+  reading millions of rows back: the bulk way of keeping ``verify`` whole at a million NCs.
 
 Everything is written in one transaction: a failure leaves the database as it was.
 
