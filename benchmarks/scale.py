@@ -272,6 +272,7 @@ def measure_size(args: argparse.Namespace, size: str, server_root: Path) -> Figu
             "dashboard": lambda i: "/",
             "health": lambda i: "/health",
         }
+        paths = {name: path for name, path in paths.items() if name in args.pages or name == "health"}
         shown = http.get(base + deep_path, headers={"Cookie": cookie}, timeout=300).text
         if expected not in shown:
             log(f"WARNING: the deep page does not show {expected}, its first row: the server did not page there")
@@ -318,7 +319,7 @@ def report(all_figures: list[Figures], requests_each: int) -> list[str]:
         lines.append(f"  deep page: {f.deep}")
         header = f"  {'page':<12} {'p50':>7} {'p95':>7}   {'SQL p50':>7} {'SQL p95':>7}  {'× SQL':>6}  {'× /health':>9}"
         lines += [header, "  " + "-" * (len(header) - 2)]
-        for name in PAGES:
+        for name in (name for name in PAGES if name in f.pages):
             values, floor = f.pages[name], f.sql[name]
             fewer = f"  ({len(values)} requests: time budget)" if len(values) < requests_each else ""
             lines.append(
@@ -332,7 +333,7 @@ def report(all_figures: list[Figures], requests_each: int) -> list[str]:
     lines.append("")
     title = f"Growth {high.size} ÷ {low.size} (p50)"
     lines.append(f"{title:<34} {low.size:>8} {high.size:>8} {'ratio':>7}  target")
-    for name in PAGES:
+    for name in (name for name in PAGES if name in low.pages and name in high.pages):
         a, b = p(low.pages[name], 50), p(high.pages[name], 50)
         if name in GROWTH_TARGETS:
             target = GROWTH_TARGETS[name]
@@ -340,6 +341,8 @@ def report(all_figures: list[Figures], requests_each: int) -> list[str]:
         else:
             verdict = ""
         lines.append(f"  {name:<32} {a:8.1f} {b:8.1f} {b / a:6.2f}×  {verdict}")
+    if "deep page" not in high.pages or "first page" not in high.pages:
+        return lines
     deep = p(high.pages["deep page"], 50) / p(high.pages["first page"], 50)
     lines.append(
         f"  {'deep ÷ first page at ' + high.size:<32} {'':>8} {'':>8} {deep:6.2f}×  "
@@ -353,6 +356,7 @@ def report(all_figures: list[Figures], requests_each: int) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10k,100k,1m", help="comma-separated, of: " + ", ".join(SIZES))
+    parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated, of: " + ", ".join(PAGES))
     parser.add_argument("--requests", type=int, default=40, help="timed requests per page and size")
     parser.add_argument("--warmup", type=int, default=5, help="requests per page before the timed ones, not counted")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -380,6 +384,9 @@ def main() -> int:
     if unknown or not sizes:
         parser.error(f"--sizes: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(SIZES)}")
     sizes.sort(key=lambda s: SIZES[s][0])
+    args.pages = [name.strip().lower() for name in args.pages.split(",") if name.strip()]
+    if not args.pages or set(args.pages) - set(PAGES):
+        parser.error(f"--pages: choose from {', '.join(PAGES)}")
     server_root = Path(args.server_checkout).resolve() if args.server_checkout else ROOT
     if not keyset_available(server_root):
         log("keyset paging (qms/services/paging.py) is not in the code served: the deep page is an offset page")
