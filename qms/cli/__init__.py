@@ -120,7 +120,7 @@ def create_token_command(email: str, name: str, scope: str, days: int) -> None:
     show_default=True,
     help="demo: a small organisation through the services; large: ~500 users, 100,000 NCs and 3 years of "
     "history, bulk-loaded (a few minutes); xl: ten times large, ~5,000 users and 1,000,000 NCs, "
-    "bulk-loaded into PostgreSQL (under 20 minutes on 2 cores).",
+    "bulk-loaded into PostgreSQL (about 14 minutes of CPU).",
 )
 @click.option(
     "--factor",
