@@ -65,6 +65,12 @@ nginx:
 bench-topology: $(VENV)/.bench-installed nginx
 	$(BIN)/python benchmarks/topology.py $(BENCH_ARGS)
 
+# The scale benchmark: the same pages at 10k, 100k and 1M NCs (qms_scale_10k/100k/1m, seeded when
+# missing: 1M takes up to 20 minutes) and their growth, e.g. make bench-scale BENCH_ARGS="--sizes 10k,100k"
+.PHONY: bench-scale
+bench-scale: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/scale.py $(BENCH_ARGS)
+
 # schemathesis over every API operation with many more generated requests than `make test`
 # (FUZZ_EXAMPLES per operation and mode, data that fits the OpenAPI document and data that does not);
 # on SQLite, and on PostgreSQL too when QMS_TEST_DATABASE_URL is set. No 5xx, every answer as documented.

@@ -14,6 +14,10 @@
 4. Prints per request type: count, failures, p50/p95/p99 (ms), requests/s and the p95 as a
    multiple of /health's (the bare endpoint reading one row, served the same way in the same
    run), with the issue's targets and PASS/MISS; then stops the server.
+5. Prints the floors of the NC requests: the SQL nearest to each (the register's filtered SELECT
+   with its ORDER BY/OFFSET/LIMIT, the record's SELECT by id, the dashboard's count by state) timed
+   with psycopg straight to PostgreSQL, and /health through the same server; the request's p50
+   and p95 as a multiple of each.
 
 It prints figures and asserts nothing (exit status 0 unless the run itself failed). The numbers
 depend on the machine: on a shared 2-core machine, locust, both workers and PostgreSQL compete
@@ -201,6 +205,76 @@ def percentile_table(stats_csv: Path, extra: dict[str, int], duration: float) ->
     return lines
 
 
+def sql_timings(
+    dsn: str, queries: dict[str, tuple[str, object]], n: int, ids: list[int], warmup: int = 3
+) -> dict[str, list[float]]:
+    """Milliseconds of each query run ``n`` times with psycopg (autocommit, rows fetched), after a warm-up.
+
+    ``queries``: name → (SQL, parameters); parameters None take the i-th of ``ids``, a callable
+    is given i. These are the floors: what the database alone needs for the page's main query.
+    """
+    import psycopg
+
+    timings: dict[str, list[float]] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name, (sql, params) in queries.items():
+            values = []
+            for i in range(warmup + n):
+                if params is None:
+                    bound: object = (ids[i % len(ids)],)
+                elif callable(params):
+                    bound = params(i)
+                else:
+                    bound = params
+                started = time.perf_counter()
+                conn.execute(sql, bound).fetchall()
+                if i >= warmup:
+                    values.append((time.perf_counter() - started) * 1000)
+            timings[name] = values
+    return timings
+
+
+def floors_table(stats_csv: Path, url: URL, data: dict[str, object], n: int = 40) -> list[str]:
+    """The NC requests against their floors: the nearest SQL (psycopg) and /health (the same server)."""
+    import statistics
+
+    rows = {row["Name"]: row for row in csv.DictReader(stats_csv.open())}
+    rng = random.Random(5)  # noqa: S311  (which rows to read, nothing secret)
+    states = ("reported", "triaged", "contained", "action_planned", "closed")
+    queries = {
+        "list: NC register (filters, page)": (
+            "SELECT * FROM nonconformities WHERE state = %s ORDER BY id DESC OFFSET %s LIMIT 25",
+            lambda i: (rng.choice(states), 25 * rng.randrange(0, 20)),
+        ),
+        "api: NC list (filter, page)": (
+            "SELECT * FROM nonconformities WHERE state = %s ORDER BY id DESC OFFSET %s LIMIT 25",
+            lambda i: (rng.choice(states), 25 * rng.randrange(0, 20)),
+        ),
+        "record: NC": ("SELECT * FROM nonconformities WHERE id = %s", None),
+        "dashboard": ("SELECT state, count(*) FROM nonconformities GROUP BY state", ()),
+    }
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    sql = sql_timings(dsn, queries, n, list(data["nc_ids"]))  # type: ignore[arg-type]
+    health = rows.get("health")
+    health_p50 = float(health["50%"]) if health else float("nan")
+    header = f"{'request':<36} {'p50':>6} {'p95':>6}  {'SQL p50':>7} {'SQL p95':>7}  {'p50 × SQL':>9} "
+    header += f"{'p50 × /health':>13}"
+    lines = [header, "-" * len(header)]
+    for name, values in sql.items():
+        row = rows.get(name)
+        if row is None or row["50%"] in ("", "N/A"):
+            continue
+        p50, p95 = float(row["50%"]), float(row["95%"])
+        s50 = statistics.median(values)
+        s95 = statistics.quantiles(values, n=100, method="inclusive")[94] if len(values) > 1 else values[0]
+        lines.append(
+            f"{name:<36} {p50:6.0f} {p95:6.0f}  {s50:7.2f} {s95:7.2f}  {p50 / s50:9.0f} {p50 / health_p50:13.1f}"
+        )
+    health_p95 = float(health["95%"]) if health else float("nan")
+    lines.append(f"{'health (the bare-endpoint floor)':<36} {health_p50:6.0f} {health_p95:6.0f}")
+    return lines
+
+
 def run_locust(
     args: argparse.Namespace,
     base: str,
@@ -328,6 +402,8 @@ def main() -> int:
         print()
         print(f"Load benchmark: {args.users} users, {args.duration} s, gunicorn {args.workers} workers, {url.database}")
         print("\n".join(percentile_table(stats, extra, min(elapsed, args.duration))))
+        print("\nFloors: the same NC queries in SQL alone (psycopg, one client) and /health through the same server")
+        print("\n".join(floors_table(stats, url, data)))
         failures = Path(f"{prefix}_failures.csv")
         if failures.exists() and len(failures.read_text().splitlines()) > 1:
             print(f"\nFailures (see {failures}):")

@@ -1,4 +1,7 @@
-"""A large organisation with three years of history, bulk-loaded (``qms seed-demo --scale large``).
+"""A large organisation with three years of history, bulk-loaded (``qms seed-demo --scale large|xl``).
+
+``xl`` is the same organisation ten times over (issue 20: 1,000,000 NCs, about 6 million history
+rows), loaded the same way.
 
 The small demo (:mod:`qms.demo`) goes through the services; at this size that would take
 hours, so this package writes rows with SQLAlchemy Core ``insert()`` in chunks instead.  What the
@@ -12,7 +15,10 @@ services would have written is reproduced by construction:
   so the last row's ``to_state`` is the record's state;
 * references continue from the counters (``reference_counters``), the document search index is
   filled in one statement, PostgreSQL sequences are advanced, and ONE audit-trail entry records
-  the bulk load itself (the per-row trail is written by the ORM flush, which Core bypasses).
+  the bulk load itself (the per-row trail is written by the ORM flush, which Core bypasses);
+  baseline entries then carry the digest of every row the trail covers. On PostgreSQL those
+  digests are taken from the values as they are COPYed (:func:`.common.row_digest_of`), not by
+  reading millions of rows back: the bulk way of keeping ``verify`` whole at a million NCs.
 
 Everything is written in one transaction: a failure leaves the database as it was.
 
@@ -33,7 +39,7 @@ from sqlalchemy import func, select, text
 from ...database import begin_write, db
 from .audits import _AuditPhases
 from .certifications import _CertificationPhases
-from .common import FULL_SIZE, TABLE_ORDER, SeedRefused
+from .common import FULL_SIZE, SCALES, TABLE_ORDER, SeedRefused
 from .competence import _CompetencePhases
 from .documents import _DocumentPhases
 from .objectives import _ObjectivePhases
@@ -42,7 +48,7 @@ from .risks import _RiskPhases
 from .suppliers import _SupplierPhases
 from .surveys import _SurveyPhases
 
-__all__ = ["FULL_SIZE", "SeedRefused", "seed_large"]
+__all__ = ["FULL_SIZE", "SCALES", "SeedRefused", "seed_large"]
 
 
 class _Seeder(
@@ -120,14 +126,19 @@ def seed_large(
     *,
     progress: Callable[[str], None] = print,
     seed: int = 9001,
+    scale: str = "large",
 ) -> dict[str, int]:
     """Bulk-load the large organisation into an empty, initialised database; returns rows per table.
 
-    ``factor`` (0 < factor <= 1) scales every count down (tests use 0.002). Raises SeedRefused,
-    having written nothing, when the database already holds data.
+    ``scale`` ``large`` is :data:`FULL_SIZE` (100,000 NCs); ``xl`` is ten times every count
+    (1,000,000 NCs, 5,000 users…), the same organisation over the same three years, only busier.
+    ``factor`` (0 < factor <= 1) scales every count of the scale down (tests use 0.002). Raises
+    SeedRefused, having written nothing, when the database already holds data.
     """
     if not isinstance(factor, int | float) or isinstance(factor, bool) or not 0 < factor <= 1:
         raise SeedRefused("factor must be a number greater than 0 and at most 1")
+    if scale not in SCALES:
+        raise SeedRefused(f"scale must be one of {', '.join(SCALES)}")
     from ...services.audit_checks import baseline_bulk_load
     from ...services.audit_trail import AuditContext, append, canonical_json
 
@@ -144,7 +155,7 @@ def seed_large(
         listed = ", ".join(f"{count} {name}" for name, count in found.items())
         raise SeedRefused(f"The database already has data ({listed}); seed-demo needs an empty database.")
     began = time.perf_counter()
-    seeder = _Seeder(conn, factor, progress, seed)
+    seeder = _Seeder(conn, factor * SCALES[scale], progress, seed)
 
     def phase(title: str, work: Callable[[], None]) -> None:
         started = time.perf_counter()
@@ -188,7 +199,7 @@ def seed_large(
         phase("References, search index and sequences", finish)
         counts = {name: count for name, count in seeder.w.counts.items() if count}
         context = AuditContext(
-            None, "system", f"large demo organisation bulk-loaded (seed-demo --scale large, factor {factor})"
+            None, "system", f"{scale} demo organisation bulk-loaded (seed-demo --scale {scale}, factor {factor})"
         )
         append(
             session,
@@ -196,17 +207,17 @@ def seed_large(
                 {
                     "action": "create",
                     "record_type": "bulk_load",
-                    "record_id": "seed-demo-large",
+                    "record_id": f"seed-demo-{scale}",
                     "event": None,
                     "fields": ",".join(sorted(counts)),
                     "old_value": "{}",
-                    "new_value": canonical_json({"factor": factor, "rows": counts, "seed": seed}),
+                    "new_value": canonical_json({"factor": factor, "rows": counts, "scale": scale, "seed": seed}),
                 }
             ],
             context,
         )
         # the rows Core wrote have no entries of their own: their digests go into the trail
-        phase("Audit-trail baseline of the loaded rows", lambda: baseline_bulk_load(session, context))
+        phase("Audit-trail baseline of the loaded rows", lambda: baseline_bulk_load(session, context, seeder.w.digests))
         session.commit()
     except BaseException:
         session.rollback()
