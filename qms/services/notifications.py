@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..database import begin_write, db, utcnow
 from ..extensions import mail
 from ..models import Notification, NotificationPreference, User
-from .reminders import KIND_LABELS, digest_items, item_url
+from .reminders import KIND_LABELS, digest_items, item_url, watched_certifications
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,7 @@ def send_daily_digests(day: dt.date) -> dict[str, int]:
     opted_out = set(
         db.session.scalars(select(NotificationPreference.user_id).where(NotificationPreference.daily_digest.is_(False)))
     )
+    watched = watched_certifications(day)  # the same for every manager and quality officer: once per run
     with mail_context(), ExitStack() as stack:
         connection = stack.enter_context(mail.connect()) if configured else None  # one SMTP session for all
         for user in users:
@@ -136,7 +137,7 @@ def send_daily_digests(day: dt.date) -> dict[str, int]:
             if user.id in opted_out:
                 counts["opted_out"] += 1
                 continue
-            items = digest_items(user, day)
+            items = digest_items(user, day, watched=watched)
             if not items:
                 counts["nothing_due"] += 1
                 continue

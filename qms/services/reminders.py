@@ -1,7 +1,7 @@
 """What a user is reminded of (the daily digest), and the recurring audits created on schedule.
 
-The digest reuses "My work" (``dashboard.work_for``): the same items, kept to those overdue or
-due within ``QMS_DIGEST_DAYS_AHEAD`` days.  Managers and quality officers also get every active
+The digest reuses "My work" (``my_work.work_for``): the same queries, kept in SQL to the items
+overdue or due within ``QMS_DIGEST_DAYS_AHEAD`` days.  Managers and quality officers also get every active
 certification's deadlines whose reminder day has come (surveillance and recertification
 audits, certificate expiry), not only those of certifications they own.
 """
@@ -18,7 +18,7 @@ from ..database import db
 from ..models import AuditProgramme, User
 from .audits import PLANNER_ROLES
 from .certifications import reminders
-from .dashboard import WorkItem, work_for, work_order
+from .my_work import WorkItem, work_for, work_order
 
 log = logging.getLogger(__name__)
 
@@ -74,31 +74,43 @@ _ENDPOINTS = {
 }
 
 
-def digest_items(user: User, today: dt.date, days_ahead: int | None = None) -> list[WorkItem]:
-    """``user``'s overdue items and those due within ``days_ahead`` days, overdue first."""
+def watched_certifications(today: dt.date) -> list[WorkItem]:
+    """Every active certification's deadlines whose reminder day has come, as digest lines (the same
+    for every watcher: a digest run works them out once)."""
+    items = []
+    for reminder in reminders(today):
+        certification = reminder.certification
+        items.append(
+            WorkItem(
+                "certification",
+                certification.id,
+                certification.reference,
+                f"{reminder.what} — {certification.body.name}",
+                certification.state_label,
+                [f"Prepare: {reminder.what.lower()}"],
+                reminder.due,
+                reminder.days_left < 0,
+            )
+        )
+    return items
+
+
+def digest_items(
+    user: User, today: dt.date, days_ahead: int | None = None, *, watched: list[WorkItem] | None = None
+) -> list[WorkItem]:
+    """``user``'s overdue items and those due within ``days_ahead`` days, overdue first.
+
+    ``watched``: ``watched_certifications(today)``, when the caller works it out once for many users.
+    """
     if days_ahead is None:
         days_ahead = current_app.config.get("QMS_DIGEST_DAYS_AHEAD", 7)
     horizon = today + dt.timedelta(days=days_ahead)
-    items = [item for item in work_for(user, today) if item.overdue or (item.due is not None and item.due <= horizon)]
+    items = work_for(user, today, due_by=horizon)
     if user.roles & CERTIFICATION_WATCHERS:
         seen = {(item.record_id, item.title) for item in items if item.kind == "certification"}
-        for reminder in reminders(today):
-            certification = reminder.certification
-            title = f"{reminder.what} — {certification.body.name}"
-            if (certification.id, title) in seen:
-                continue
-            items.append(
-                WorkItem(
-                    "certification",
-                    certification.id,
-                    certification.reference,
-                    title,
-                    certification.state_label,
-                    [f"Prepare: {reminder.what.lower()}"],
-                    reminder.due,
-                    reminder.days_left < 0,
-                )
-            )
+        for item in watched if watched is not None else watched_certifications(today):
+            if (item.record_id, item.title) not in seen:
+                items.append(item)
     items.sort(key=work_order)
     return items
 

@@ -967,10 +967,11 @@ def clause_evidence(clauses: Iterable[str], limit: int = 8) -> dict[str, dict[st
 WORK_HORIZON = dt.timedelta(days=30)
 
 
-def work_items(actor: Actor, today: dt.date) -> list[Any]:
+def work_items(actor: Actor, today: dt.date, *, actions: bool = True) -> list[Any]:
     """The risks the user owns that need them (rating, treatment, a review due or a re-rating asked) and
-    the risk treatment actions they can move (their own, or to verify)."""
-    from .dashboard import WorkItem
+    the risk treatment actions they can move (their own, or to verify); without ``actions``, the risks
+    only (My work finds the actions in SQL: ``my_work.SQL_SOURCES``)."""
+    from .my_work import WorkItem
     from .workflow import available_events_many
 
     items: list[Any] = []
@@ -1003,10 +1004,12 @@ def work_items(actor: Actor, today: dt.date) -> list[Any]:
                 "risk", risk.id, risk.reference, risk.title, risk.state_label, allowed, due, bool(due and due < today)
             )
         )
+    if not actions:
+        return items
     rta = RiskTreatmentAction
-    actions = list(db.session.scalars(select(rta).where(rta.state.in_(("planned", "in_progress", "implemented")))))
-    actions_by_id = {action.id: action for action in actions}
-    for action_id, events in available_events_many(actions, actor, today).items():
+    records = list(db.session.scalars(select(rta).where(rta.state.in_(("planned", "in_progress", "implemented")))))
+    actions_by_id = {action.id: action for action in records}
+    for action_id, events in available_events_many(records, actor, today).items():
         allowed = [a.event.label for a in events if a.allowed]
         if allowed:
             action = actions_by_id[action_id]

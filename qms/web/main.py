@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -18,8 +18,9 @@ from workflows.errors import UnknownLifecycle
 from ..database import db, utcnow
 from ..models import User
 from ..security import DIAGRAM_CSP, talisman
-from ..services.dashboard import dashboard_figures, work_for
-from ..services.reminders import item_url
+from ..services.dashboard import dashboard_figures
+from ..services.my_work import work_page
+from ..services.reminders import KIND_LABELS, item_url
 from ..services.risks import heat_map
 from .events import lifecycle_diagram
 
@@ -69,8 +70,15 @@ def dashboard_body(certification_panel: bool) -> tuple[Markup, dt.datetime]:
 @bp.route("/my-work")
 @login_required
 def my_work() -> str:
+    """Everything the user can act on, a page at a time (sorted and paged in the database), by kind if asked."""
+    today = dt.date.today()
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in KIND_LABELS:
+        kind = None  # an unknown kind lists everything rather than nothing
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+    work = work_page(current_user, today, page=page, kind=kind)
     return render_template(
-        "main/my_work.html", items=work_for(current_user, dt.date.today()), today=dt.date.today(), item_url=item_url
+        "main/my_work.html", work=work, items=work.items, kind=kind, kinds=KIND_LABELS, today=today, item_url=item_url
     )
 
 

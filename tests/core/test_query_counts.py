@@ -10,6 +10,7 @@ new list cannot ship untested.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -662,3 +663,52 @@ def test_the_competence_matrix_page_reads_a_pinned_number_of_statements(app, wor
     assert max(counts.values()) <= MATRIX_STATEMENTS, counts
     world.grow(2 * FEW)
     assert _web_counts(client, ("/competence",), world.ids)["/competence"] <= MATRIX_STATEMENTS
+
+
+#: the statements of a page of My work or of one user's digest, whatever the number of records
+MY_WORK_STATEMENTS = 45
+
+
+def _record(statements: list[str], conn, cursor, statement, *args) -> None:
+    statements.append(statement)
+
+
+def _my_work_counts(app, people) -> dict[str, int]:
+    from qms.services.reminders import digest_items
+
+    with app.app_context():
+        engine = db.engine
+    counts = {}
+    for person in people:
+        client = app.test_client()
+        assert login(client, person.email).status_code == 302
+        assert client.get("/my-work").status_code == 200  # warm
+        for path in ("/my-work", "/my-work?page=2", "/my-work?kind=nc"):
+            statements: list[str] = []
+            record = functools.partial(_record, statements)
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                response = client.get(path)
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            assert response.status_code == 200, (person.email, path)
+            counts[f"{path} ({person.email})"] = len(statements)
+        # the digest job runs in one request context (mail_context): the editions are read once per run
+        with app.test_request_context(), counting() as statements:
+            items = digest_items(person, dt.date.today(), 3650)
+        counts[f"digest ({person.email}, {len(items) > 0})"] = len(statements)
+    return counts
+
+
+def test_my_work_and_the_digest_read_as_many_statements_for_3n_records_as_for_n(app, world):
+    """My work of the busiest users and their digest: one query per lifecycle and the labels of the rows
+    shown, whatever the number of records (issue 20)."""
+    org = world.org
+    boss = create_user("boss@example.test", "Boss", PASSWORD, {"manager", "quality_officer"})
+    people = (org.quality, org.manager, org.owner, boss)
+    world.grow(FEW)
+    before = _my_work_counts(app, people)
+    world.grow(2 * FEW)
+    after = _my_work_counts(app, people)
+    assert not _growth(before, after), "statements grow with the records:\n" + "\n".join(_growth(before, after))
+    assert max(after.values()) <= MY_WORK_STATEMENTS, after

@@ -1,0 +1,192 @@
+"""My work in SQL (issue 20, item 1): the SQL conditions of each lifecycle select exactly the records
+on which the workflow engine finds an event the user can fire, and paging, the kind filter and the
+digest give the same items as the whole list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from sqlalchemy import select
+
+from qms.database import db
+from qms.models import CorrectiveAction, Document, DocumentRevision, Nonconformity, RiskTreatmentAction
+from qms.services import fire
+from qms.services.documents import add_revision, create_document, visible_to
+from qms.services.my_work import REVISION_WORK_STATES, SQL_SOURCES, work_for, work_order, work_page
+from qms.services.nonconformities import PLAN_ROLES, add_corrective_action, raise_nonconformity
+from qms.services.reminders import digest_items
+from qms.services.risks import add_treatment_action
+from qms.services.users import create_user
+from qms.services.workflow import as_actor, available_events_many
+
+from ..conftest import PASSWORD, login
+from ..documents.test_services import pdf_bytes
+from ..helpers import CHECK_DAY, nc_in_state, new_nc
+from ..risks.helpers import risk_in_state
+
+TODAY = dt.date.today()
+
+#: every record that could be on My work, per SQL source: what the engine is asked about
+CANDIDATES = {
+    "nc": lambda actor: select(Nonconformity).where(
+        Nonconformity.state.in_(
+            (
+                "reported",
+                "triaged",
+                "contained",
+                "root_cause_identified",
+                "action_planned",
+                "actions_completed",
+                "effectiveness_verified",
+            )
+        )
+    ),
+    "action": lambda actor: select(CorrectiveAction),
+    "document": lambda actor: (
+        select(DocumentRevision)
+        .join(Document)
+        .where(DocumentRevision.state.in_(REVISION_WORK_STATES), visible_to(actor))
+    ),
+    "risk_action": lambda actor: select(RiskTreatmentAction),
+}
+
+
+def _engine_keys(kind: str, actor) -> set[int]:
+    """What the engine says, record by record: any event allowed (planning counts on an NC to plan)."""
+    records = list(db.session.scalars(CANDIDATES[kind](actor)))
+    keys = set()
+    for record_id, events in available_events_many(records, actor, TODAY).items():
+        record = next(r for r in records if r.id == record_id)
+        planning = kind == "nc" and record.state == "root_cause_identified" and actor.roles & PLAN_ROLES
+        if planning or any(a.allowed for a in events):
+            keys.add(record_id)
+    return keys
+
+
+def _sql_keys(source, actor) -> set[int]:
+    query = source.query(actor, TODAY)
+    return set() if query is None else {row.key for row in db.session.execute(query)}
+
+
+def _world(org) -> dict[str, object]:
+    """Records in every state with work, and the cases where a guard decides: segregation of duties,
+    open actions, a reopened NC, an observation, an action owned by someone else, restricted documents."""
+    for state in (
+        "reported",
+        "triaged",
+        "contained",
+        "root_cause_identified",
+        "action_planned",
+        "actions_completed",
+        "effectiveness_verified",
+        "closed",
+    ):
+        nc_in_state(org, state)
+    # raised by the process owner: they may withdraw it; the auditor may not
+    raise_nonconformity(org.owner, title="Owner's own", description="x", source="process_monitoring")
+    # an observation contained, raised by the manager: the manager may not close it, the quality officer may
+    observation = new_nc(org, title="An observation")
+    fire(observation, "triage", org.quality, {"severity": "observation"})
+    fire(observation, "contain", org.owner, {"containment": "Sorted"})
+    observation.raised_by_id = org.manager.id
+    db.session.commit()
+    # a plan with an action still open: nothing to complete yet
+    running = nc_in_state(org, "root_cause_identified")
+    add_corrective_action(running, org.quality, title="Still open", owner_id=org.quality2.id, due_date=TODAY)
+    fire(running, "plan_actions", org.quality, {"verification_due": CHECK_DAY.isoformat()})
+    # reopened: the actions were ineffective and no new action is planned yet
+    reopened = nc_in_state(org, "actions_completed")
+    fire(reopened, "mark_ineffective", org.auditor, {"reason": "It came back", "verification_due": CHECK_DAY})
+    # verified by the quality officer: only someone else closes it
+    verified = nc_in_state(org, "actions_completed")
+    fire(
+        verified,
+        "verify_effectiveness",
+        org.quality,
+        {"evidence": "Fine"},
+        signature_password=PASSWORD,
+        today=CHECK_DAY,
+    )
+    # an action implemented by the owner waits for someone else's verification
+    planned = nc_in_state(org, "action_planned")
+    action = planned.actions[0]
+    fire(action, "start", org.owner)
+    fire(action, "implement", org.owner, {"implementation": "Done"})
+    # documents: an internal and a restricted draft, one in review
+    for confidentiality in ("internal", "restricted"):
+        document = create_document(
+            org.manager,
+            title=f"Draft {confidentiality}",
+            doc_type="record",
+            owner_id=org.manager.id,
+            process="HR",
+            confidentiality=confidentiality,
+        )
+        revision = add_revision(document, org.quality, stream=io.BytesIO(pdf_bytes("x")), filename="d.pdf")
+        if confidentiality == "internal":
+            fire(revision, "submit_for_review", org.quality, {"change_summary": "First issue"})
+    # risk treatment actions: the owner's, someone else's, one implemented by the owner
+    risk = risk_in_state(org, "treatment_planned")
+    add_treatment_action(risk, org.quality, title="Theirs", owner_id=org.quality2.id, due_date=TODAY)
+    mine = add_treatment_action(risk, org.quality, title="Mine", owner_id=org.owner.id, due_date=TODAY)
+    fire(mine, "start", org.owner)
+    fire(mine, "implement", org.owner, {"implementation": "Done"})
+    return {"reopened": reopened, "verified": verified}
+
+
+def test_the_sql_conditions_select_what_the_engine_allows_for_every_role(app, org):
+    _world(org)
+    people = [org.admin, org.manager, org.quality, org.quality2, org.auditor, org.owner, org.viewer]
+    people.append(create_user("both@example.test", "Both", PASSWORD, {"process_owner", "internal_auditor"}))
+    people.append(create_user("boss@example.test", "Boss", PASSWORD, {"manager", "quality_officer"}))
+    for person in people:
+        actor = as_actor(person)
+        for source in SQL_SOURCES:
+            assert _sql_keys(source, actor) == _engine_keys(source.kind, actor), (person.email, source.kind)
+            # and every row selected has its labels: nothing shown without something to do
+            for item in work_for(actor, TODAY):
+                assert item.actions, (person.email, item)
+
+
+def test_pages_the_kind_filter_and_the_digest_give_the_items_of_the_whole_list(app, org, client):
+    _world(org)
+    whole = work_for(org.quality, TODAY)
+    assert len(whole) > 10 and whole == sorted(whole, key=work_order)
+    for per_page in (1, 3, 7):
+        _pages_give_the_whole_list(org, whole, per_page)
+    _the_digest_is_the_due_part_of_my_work(org)
+    _the_page_pages_and_filters(org, client)
+
+
+def _pages_give_the_whole_list(org, whole, per_page: int) -> None:
+    pages = []
+    first = work_page(org.quality, TODAY, page=1, per_page=per_page)
+    assert first.total == len(whole) and sum(first.kinds.values()) == len(whole)
+    for page in range(1, first.pages + 1):
+        pages += work_page(org.quality, TODAY, page=page, per_page=per_page).items
+    assert pages == whole
+    assert work_page(org.quality, TODAY, page=first.pages + 1, per_page=per_page).items == []
+    for kind in first.kinds:
+        filtered = work_page(org.quality, TODAY, page=1, per_page=1000, kind=kind)
+        assert filtered.items == [item for item in whole if item.kind == kind]
+
+
+def _the_digest_is_the_due_part_of_my_work(org) -> None:
+    for person in (org.quality, org.manager, org.owner, org.auditor):
+        horizon = TODAY + dt.timedelta(days=7)
+        due = [i for i in work_for(person, TODAY) if i.overdue or (i.due is not None and i.due <= horizon)]
+        digest = [i for i in digest_items(person, TODAY, 7) if i.kind != "certification"]
+        assert digest == [i for i in due if i.kind != "certification"]
+
+
+def _the_page_pages_and_filters(org, client) -> None:
+    assert login(client, org.quality.email).status_code == 302
+    page = client.get("/my-work")
+    assert page.status_code == 200 and b"Page 1 of" not in page.data  # fewer than a page: no pager
+    for query in ("?page=2", "?page=0", "?page=-4", "?page=x", "?kind=nc", "?kind=nothing", "?kind=nc&page=99"):
+        assert client.get(f"/my-work{query}").status_code == 200, query
+    only_ncs = client.get("/my-work?kind=nc").get_data(as_text=True)
+    ncs = [item for item in work_for(org.quality, TODAY) if item.kind == "nc"]
+    assert ncs and all(item.reference in only_ncs for item in ncs)
+    assert "CA-" not in only_ncs
