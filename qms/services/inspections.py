@@ -56,7 +56,8 @@ FIELDS = (
 UNUSABLE_EQUIPMENT_STATES = {"quarantined": "is quarantined", "retired": "is retired"}
 
 
-def _validated(data: dict[str, Any]) -> dict[str, Any]:
+def validated(data: dict[str, Any]) -> dict[str, Any]:
+    """The inspection's values from ``data``, checked; InvalidData naming each bad field."""
     errors: dict[str, str] = {name: "is not a field of an inspection" for name in sorted(set(data) - set(FIELDS))}
     kind = data.get("kind")
     if kind not in INSPECTION_KINDS:
@@ -124,7 +125,7 @@ def record_inspection(actor: User | Actor, **data: Any) -> Inspection:
     """Record an inspection; a rejected incoming one raises an NC against its supplier in the same transaction."""
     actor = as_actor(actor)
     require_roles(actor, RECORD_ROLES, "record inspections")
-    values = _validated(data)
+    values = validated(data)
     with recorded_change(actor, "inspection recorded") as session:
         inspection = Inspection(
             reference=next_reference(session, "INS", values["inspected_on"].year),

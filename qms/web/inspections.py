@@ -22,7 +22,7 @@ from workflows.errors import InvalidData
 from ..database import db
 from ..models import INSPECTION_KINDS, INSPECTION_RESULTS, Equipment, Inspection, Supplier
 from ..services import available_events, history_of
-from ..services.inspections import RECORD_ROLES, inspection_register, record_inspection
+from ..services.inspections import RECORD_ROLES, inspection_register, record_inspection, validated
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 
 bp = Blueprint("inspections", __name__)
@@ -133,11 +133,15 @@ def new() -> Any:
         else:
             data["equipment_id"] = equipment.id
     try:
-        if errors:
+        if errors:  # the other fields are checked too, so every error shows at once
+            try:
+                validated(data)
+            except InvalidData as exc:
+                errors = {**exc.errors, **errors}
             raise InvalidData(errors)
         inspection = record_inspection(current_user, **data)
     except InvalidData as exc:
-        return _render_new(form, {**exc.errors, **errors}, 422)
+        return _render_new(form, exc.errors, 422)
     message = f"{inspection.reference} recorded: {inspection.result_label.lower()}."
     if inspection.nonconformity is not None:
         message += f" {inspection.nonconformity.reference} raised against the supplier."
