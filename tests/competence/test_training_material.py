@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 
 from qms.reports.competence import training_record_pdf
-from qms.services.competence import training_record
 from qms.services import fire
+from qms.services.competence import training_record
 from qms.services.training import plan_training, record_attendance
 from qms.services.users import create_user
 from workflows.errors import InvalidData
