@@ -15,7 +15,7 @@ from qms.services.training import plan_training, record_attendance
 from qms.services.users import create_user
 from workflows.errors import InvalidData
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, PG_URL
 from ..documents.test_services import draft, make_effective, new_document
 from ..equipment.test_web import signed_in, text
 from ..helpers import ok
@@ -106,3 +106,55 @@ def test_the_plan_form_offers_revisions(app, org):
     )
     assert response.status_code == 302
     assert f"revision {revision.label}" in text(client.get(response.headers["Location"]))
+
+
+@pytest.mark.real_commits
+@pytest.mark.parametrize("database", ["sqlite"] + (["postgresql"] if PG_URL else []))
+def test_the_migration_points_existing_sessions_at_the_revision_in_force_that_day(database, tmp_path, monkeypatch):
+    """Sessions recorded before the migration know only their document: downgrading drops the link,
+    upgrading again finds the revision that was in force on the day each session was held."""
+    from flask_migrate import downgrade, upgrade
+
+    from qms import create_app
+    from qms.database import db
+    from qms.models import TrainingSession
+    from qms.services.competence import create_competence
+    from qms.services.users import create_user
+
+    from ..helpers import empty_database
+
+    monkeypatch.setenv("QMS_INSTANCE_PATH", str(tmp_path))
+    with empty_database(database, tmp_path, "material") as url:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
+        with app.app_context():
+
+            class Org:
+                pass
+
+            org = Org()
+            for key, role in (
+                ("quality", "quality_officer"),
+                ("quality2", "quality_officer"),
+                ("owner", "process_owner"),
+                ("manager", "manager"),
+            ):
+                setattr(org, key, create_user(f"{key}@example.test", key.title(), PASSWORD, {role}))
+            competence = create_competence(org.quality, name="Lead auditing")
+            document = new_document(org, title="Internal audit procedure")
+            first = make_effective(org, draft(document, org.owner), on=TODAY - dt.timedelta(days=60))
+            old = plan(
+                org, competence, [org.owner], material_document_id=document.id, planned_on=TODAY - dt.timedelta(days=30)
+            )
+            second = make_effective(org, draft(document, org.owner, "Second issue"))
+            new = plan(org, competence, [org.owner], material_document_id=document.id)
+            assert (old.material_revision_id, new.material_revision_id) == (first.id, second.id)
+            ids = (old.id, new.id)
+            db.session.commit()
+            downgrade(revision="f2a0c1d2e3f4")
+            upgrade()
+            db.session.expire_all()
+            found = [db.session.get(TrainingSession, i).material_revision_id for i in ids]
+            assert found == [first.id, second.id]
+            db.session.remove()
+            db.engine.dispose()
