@@ -31,8 +31,8 @@ from qms.services.competence import add_requirement, create_competence
 from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.equipment import record_calibration, register_equipment
-from qms.services.inspections import record_inspection
 from qms.services.implementation import build_board, item_for_process
+from qms.services.inspections import record_inspection
 from qms.services.nonconformities import add_corrective_action
 from qms.services.opportunities import propose_opportunity
 from qms.services.reviews import (

@@ -157,3 +157,21 @@ def test_an_out_of_tolerance_instrument_lists_the_inspections_it_was_used_for(ap
     assert assessment.affected[0]["title"] == "Incoming (supplier delivery) inspection: Cold-rolled sheet 1.2 mm"
     fire(assessment, "raise_nonconformity", org.quality, {"impact": "Re-inspect the lots"})
     assert used.reference in assessment.nonconformity.description
+
+
+def test_inspections_to_review_are_on_my_work_of_the_others(app, org, client):
+    from qms.services.dashboard import work_for
+
+    from ..conftest import login
+
+    inspection = record_inspection(
+        org.quality, kind="final", inspected_on=TODAY - dt.timedelta(days=8), item="Cabinet", result="accepted"
+    )
+    assert not [i for i in work_for(org.quality, TODAY) if i.kind == "inspection"]  # not one's own
+    assert not [i for i in work_for(org.owner, TODAY) if i.kind == "inspection"]  # not a reviewer
+    (item,) = [i for i in work_for(org.quality2, TODAY) if i.kind == "inspection"]
+    assert (item.reference, item.actions, item.overdue) == (inspection.reference, ["Review"], True)
+    login(client, org.quality2.email)
+    assert f'href="/inspections/{inspection.id}"' in client.get("/my-work").get_data(as_text=True)
+    fire(inspection, "review", org.quality2)
+    assert not [i for i in work_for(org.quality2, TODAY) if i.kind == "inspection"]
