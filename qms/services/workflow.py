@@ -77,9 +77,9 @@ def _apply_preconditions(
         if name_of_lifecycle != lifecycle:
             continue
         allowed = [
-            by_id[record_id]
-            for record_id, events in found.items()
-            if any(a.allowed and a.name == event for a in events)
+            record
+            for record_id, record in by_id.items()
+            if any(a.allowed and a.name == event for a in found[record_id])
         ]
         for guard_name, rule in rules:
             if not allowed:
