@@ -130,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     )
     from .web import context as context_web
     from .web import equipment as equipment_pages
+    from .web import inspections as inspection_pages
     from .web import risks as risks_web
     from .web import suppliers as supplier_pages
 
@@ -154,6 +155,7 @@ def register_blueprints(app: Flask) -> None:
         context_web,
         supplier_pages,
         equipment_pages,
+        inspection_pages,
     ):
         app.register_blueprint(module.bp)
     from .web import changes, objectives, opportunities

@@ -75,6 +75,7 @@ def init_api(app: Flask) -> QmsApi:
     )
     from . import audit_trail as audit_trail_api
     from . import equipment as equipment_api
+    from . import inspections as inspections_api
     from . import suppliers as suppliers_api
 
     app.config.setdefault("API_TITLE", "qmsflow")
@@ -118,6 +119,7 @@ def init_api(app: Flask) -> QmsApi:
         suppliers_api.scars_blp,
         equipment_api.blp,
         equipment_api.assessments_blp,
+        inspections_api.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

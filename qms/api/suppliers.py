@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from ..downloads import content_disposition
-from ..models import APPROVED_STATES, Nonconformity, Scar, Supplier
+from ..models import APPROVED_STATES, DEFAULT_WEIGHTS, Nonconformity, Scar, Supplier
 from ..services.suppliers import (
     DELIVERY_ROLES,
     EVALUATE_ROLES,
@@ -29,6 +29,7 @@ from ..services.suppliers import (
     approved_list_xlsx,
     approved_query,
     create_supplier,
+    current_weights,
     deliveries_of,
     dismiss_proposal,
     evaluations_of,
@@ -37,7 +38,10 @@ from ..services.suppliers import (
     raise_supplier_nc,
     record_delivery,
     record_evaluation,
+    set_criteria_weights,
     update_supplier,
+    weight_changes,
+    weights_history,
 )
 from .attachments import add_attachment_routes
 from .auth import api_user, require_roles
@@ -45,6 +49,8 @@ from .blueprint import ID, ApiBlueprint
 from .schemas.suppliers import (
     ApprovedQuerySchema,
     CreatedNcSchema,
+    CriteriaWeightsSchema,
+    CriteriaWeightsSetSchema,
     DeliveryCreateSchema,
     DeliveryImportResultSchema,
     DeliveryImportSchema,
@@ -64,7 +70,17 @@ from .schemas.suppliers import (
     SupplierSchema,
     SupplierUpdateSchema,
 )
-from .workflow import ETAG_HEADER, add_workflow_routes, etag, get_or_404, ordering, paginate, present, state_order
+from .workflow import (
+    ETAG_HEADER,
+    Presented,
+    add_workflow_routes,
+    etag,
+    get_or_404,
+    ordering,
+    paginate,
+    present,
+    state_order,
+)
 
 blp = ApiBlueprint(
     "api_suppliers",
@@ -202,8 +218,41 @@ def update(body: dict[str, Any], supplier_id: int) -> Any:
 @blp.route(f"/suppliers/<{ID}:supplier_id>/evaluations", methods=["GET"])
 @blp.response(200, EvaluationSchema(many=True))
 def list_evaluations(supplier_id: int) -> Any:
-    """The supplier's evaluations, oldest first (its score trend)"""
-    return evaluations_of(load(supplier_id))
+    """The supplier's evaluations, oldest first (its score trend)
+
+    Each carries the weights it used; `weights_change` says what changed in them since the
+    evaluation before it, so a score that moved because of the weights is explained.
+    """
+    evaluations = evaluations_of(load(supplier_id))
+    changes = weight_changes(evaluations)
+    return [Presented(e, weights_change=changes.get(e.id)) for e in evaluations]
+
+
+@blp.route("/supplier-evaluation-weights", methods=["GET"])
+@blp.response(200, CriteriaWeightsSchema)
+def get_weights() -> Any:
+    """The criteria's weights the next evaluations use, the defaults and the changes, newest first"""
+    return _weights()
+
+
+def _weights() -> dict[str, Any]:
+    return {"weights": current_weights(), "default": DEFAULT_WEIGHTS, "history": weights_history()}
+
+
+@blp.route("/supplier-evaluation-weights", methods=["PUT"])
+@require_roles({"admin"}, "Requires the role admin to set the supplier evaluation weights")
+@blp.arguments(CriteriaWeightsSetSchema)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(200, CriteriaWeightsSchema)
+def set_weights(body: dict[str, Any]) -> Any:
+    """Set the criteria's weights
+
+    Every criterion (quality, delivery, price, service, certification) needs a weight of 0 or
+    more; they must add up to 100, or give `normalise: true` to have them scaled to 100.
+    Evaluations recorded before keep the weights they used.
+    """
+    set_criteria_weights(api_user(), **body)
+    return _weights()
 
 
 @blp.route(f"/suppliers/<{ID}:supplier_id>/evaluations", methods=["POST"])

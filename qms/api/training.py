@@ -16,7 +16,7 @@ from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..models import TrainingAttendance, TrainingNeed, TrainingSession
+from ..models import DocumentRevision, TrainingAttendance, TrainingNeed, TrainingSession
 from ..services.competence import MANAGE_ROLES
 from ..services.training import (
     cancel_need,
@@ -62,6 +62,7 @@ LOAD = (
     selectinload(TrainingSession.trainer),
     selectinload(TrainingSession.attendance).selectinload(TrainingAttendance.user),
     selectinload(TrainingSession.attendance).selectinload(TrainingAttendance.evaluated_by),
+    selectinload(TrainingSession.material_revision).selectinload(DocumentRevision.document),
 )
 NEED_LOAD = (selectinload(TrainingNeed.user), selectinload(TrainingNeed.competence))
 
@@ -74,6 +75,9 @@ def extras(training: TrainingSession) -> dict[str, Any]:
     base = "api_training."
     return {
         "competence_name": training.competence.name,
+        "material_reference": (
+            training.material_revision.reference if training.material_revision is not None else None
+        ),
         "links": {
             "self": url_for(base + "get_training_session", session_id=training.id),
             "history": url_for(base + "training_session_history", session_id=training.id),

@@ -22,7 +22,7 @@ from .nonconformities import _seed_nonconformities
 from .planning import seed_planning
 from .reviews import _seed_reviews
 from .risks import seed_risks
-from .suppliers import seed_equipment, seed_suppliers
+from .suppliers import seed_equipment, seed_inspections, seed_suppliers
 from .surveys import seed_survey
 from .users import DEMO_PASSWORD, DEMO_USERS
 
@@ -51,11 +51,12 @@ def seed_demo(today: dt.date | None = None) -> str:
     planning_count = seed_planning(users, today)
     supplier_count = seed_suppliers(users, today)
     equipment_count = seed_equipment(users, today)
+    inspection_count = seed_inspections(users, today)
     return (
         f"Loaded {len(users)} demo users, {nc_count} nonconformities, {audit_count} audits, {review_count} reviews, "
         f"{responses} survey responses, {complaint_count} complaints, {certification_count} certifications, "
         f"{document_count} controlled documents, {session_count} training sessions, "
         f"{risk_count} risks with the context of the organisation, "
         f"{planning_count} objectives, opportunities and planned changes, "
-        f"{supplier_count} suppliers and {equipment_count} measuring instruments."
+        f"{supplier_count} suppliers, {equipment_count} measuring instruments and {inspection_count} inspections."
     )

@@ -17,6 +17,18 @@ from ..models import Process, Site
 from ..services import competence, fire, training
 
 
+def _material(title: str) -> dict[str, int]:
+    """The revision in force of the demo document ``title`` as a session's material (none if not in force)."""
+    from sqlalchemy import select
+
+    from ..database import db
+    from ..models import Document
+
+    document = db.session.scalar(select(Document).where(Document.title == title))
+    revision = document.current_revision if document is not None else None
+    return {"material_revision_id": revision.id} if revision is not None else {}
+
+
 def seed_competence(users: dict, today: dt.date) -> int:
     """The competence catalogue, records and training sessions; how many sessions."""
     qo, admin = users["quality"], users["admin"]
@@ -170,6 +182,7 @@ def seed_competence(users: dict, today: dt.date) -> int:
         evaluation_after_days=28,
         pass_mark=70,
         need_ids=[need.id],
+        **_material("Internal audits"),
     )
     training.record_attendance(course, qo, [users["auditor2"].id])
     fire(course, "hold", qo, {"held_on": today - dt.timedelta(days=14)})
@@ -210,6 +223,7 @@ def seed_competence(users: dict, today: dt.date) -> int:
         evaluation_method="manager_signoff",
         evaluation_after_days=30,
         invitee_ids=[users["quality2"].id],
+        **_material("Handling customer complaints"),
     )
     # every desk can receive a complaint by e-mail: an awareness session for the office staff,
     # the administrator among them (so the administrator too finds work on My work)

@@ -1,13 +1,19 @@
 """The demo suppliers and measuring equipment: an approved supplier list with one supplier whose
 score fell (a status change proposed) and a SCAR answered by the supplier; instruments in service,
-due, overdue and one found out of tolerance with its impact assessment."""
+due, overdue and one found out of tolerance with its impact assessment listing the inspection it
+was used for; incoming, in-process and final inspections."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
+from ..database import db
+from ..models import Equipment, Supplier
 from ..services import fire
 from ..services.equipment import record_calibration, register_equipment
+from ..services.inspections import record_inspection
 from ..services.nonconformities import raise_nonconformity
 from ..services.suppliers import (
     create_supplier,
@@ -156,6 +162,18 @@ def seed_equipment(users: dict, today: dt.date) -> int:
             traceability="Reference standards traceable to the KEBS national measurement standards",
         )
         if identifier == "TH-020":
+            # the oven's thermocouple checked the cure of a batch before it was found reading high
+            record_inspection(
+                owner,
+                kind="in_process",
+                inspected_on=today - dt.timedelta(days=12),
+                item="Powder-coated door panels, cure check",
+                lot="Batch 74",
+                process="Painting",
+                criteria="Cure at 180 °C for 10 min; solvent rub test",
+                result="accepted",
+                equipment_id=equipment.id,
+            )
             raise_nonconformity(
                 qo,
                 title="Powder cure temperature low on batch 77",
@@ -179,3 +197,70 @@ def seed_equipment(users: dict, today: dt.date) -> int:
                 traceability="Reference thermometer traceable to the KEBS national measurement standards",
             )
     return count
+
+
+def seed_inspections(users: dict, today: dt.date) -> int:
+    """Incoming inspections of the steel and fastener deliveries (one accepted with a concession), a
+    final inspection reviewed, and one rejected lot that raised an NC against its supplier; how many."""
+    qo, manager, owner = users["quality"], users["manager"], users["owner"]
+    suppliers = {s.name: s for s in db.session.scalars(select(Supplier))}
+    instruments = {e.identifier: e for e in db.session.scalars(select(Equipment))}
+    steel, fasteners, packaging = (
+        suppliers["Kamau Steel Ltd"],
+        suppliers["Otieno Fasteners"],
+        suppliers["Lake Packaging"],
+    )
+    recorded = [
+        record_inspection(
+            owner,
+            kind="incoming",
+            inspected_on=today - dt.timedelta(days=30),
+            item="Cold-rolled sheet 1.2 mm",
+            lot="Coil 2421",
+            quantity="4 coils",
+            supplier_id=steel.id,
+            order_reference="PO-2411",
+            criteria="Thickness 1.20 ± 0.05 mm at 5 points; surface free of rust",
+            result="accepted",
+            equipment_id=instruments["GA-002"].id,
+        ),
+        record_inspection(
+            owner,
+            kind="incoming",
+            inspected_on=today - dt.timedelta(days=15),
+            item="Hex bolts M8 × 30, zinc plated",
+            lot="L-5530",
+            quantity="5,000",
+            supplier_id=fasteners.id,
+            criteria="Thread gauge go / no-go; head height 5.3 ± 0.15 mm on 32 samples",
+            findings="Zinc plating thinner than ordered on 3 of 32 samples (6 µm against 8 µm)",
+            result="concession",
+            concession="Accepted by the production manager for indoor door hinges only; supplier informed",
+            equipment_id=instruments["GA-001"].id,
+        ),
+        record_inspection(
+            owner,
+            kind="incoming",
+            inspected_on=today - dt.timedelta(days=4),
+            item="Corrugated cartons 600 × 400 mm",
+            lot="Pallet 88",
+            supplier_id=packaging.id,
+            criteria="Burst strength and print",
+            findings="Cartons crushed on one side: wet during transport",
+            result="rejected",
+        ),
+        record_inspection(
+            owner,
+            kind="final",
+            inspected_on=today - dt.timedelta(days=3),
+            item="Steel doors, order for Nairobi Homes",
+            lot="Order 1207",
+            quantity="40 doors",
+            criteria="Dimensions, finish and hardware per drawing D-114",
+            result="accepted",
+            equipment_id=instruments["GA-001"].id,
+        ),
+    ]
+    fire(recorded[0], "review", qo, {"review_comment": "Certificates on file; thickness within limits."})
+    fire(recorded[3], "review", manager, {"review_comment": "Released for dispatch."})
+    return len(recorded)

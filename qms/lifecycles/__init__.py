@@ -39,6 +39,7 @@ LIFECYCLE_NAMES = (
     "scar",
     "equipment",
     "oot_assessment",
+    "inspection",
 )
 
 

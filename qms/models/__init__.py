@@ -54,6 +54,7 @@ from .documents import (
 from .equipment import CALIBRATION_KINDS, CALIBRATION_STATUS_LABELS, Calibration, Equipment, OotAssessment
 from .identity import FAILURE_KINDS, SIGNING_FAILURE_KINDS, AuthFailure, RecoveryCode, SecurityPolicy
 from .implementation import ImplementationItem
+from .inspections import INSPECTION_KINDS, INSPECTION_RESULTS, Inspection
 from .jobs import JobRun, Notification, NotificationPreference, ReportExport
 from .nonconformities import NC_ENDED_STATES, NC_SOURCES, SEVERITY_LABELS, CorrectiveAction, Nonconformity
 from .objectives import DIRECTIONS, FREQUENCIES, MEASUREMENT_SOURCES, ObjectiveMeasurement, QualityObjective
@@ -84,6 +85,7 @@ from .suppliers import (
     REEVALUATION_MONTHS,
     Scar,
     Supplier,
+    SupplierCriteriaWeights,
     SupplierDelivery,
     SupplierEvaluation,
 )
@@ -125,6 +127,8 @@ __all__ = [
     "FREQUENCIES",
     "GAP_STATUSES",
     "IMPACT_AREAS",
+    "INSPECTION_KINDS",
+    "INSPECTION_RESULTS",
     "IN_FORCE_STATES",
     "LEVEL_LABELS",
     "MANAGEMENT_REVIEW_INPUTS",
@@ -188,6 +192,7 @@ __all__ = [
     "ImportedMapping",
     "ImportedStandard",
     "InnovationCommittee",
+    "Inspection",
     "InterestedParty",
     "IsoChangeItem",
     "IsoChangeReview",
@@ -217,6 +222,7 @@ __all__ = [
     "Site",
     "StandardEditionStatus",
     "Supplier",
+    "SupplierCriteriaWeights",
     "SupplierDelivery",
     "SupplierEvaluation",
     "Survey",

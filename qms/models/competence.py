@@ -158,6 +158,8 @@ class TrainingSession(WorkflowRecord, db.Model):
     planned_on: Mapped[dt.date] = mapped_column(index=True)
     location: Mapped[str] = mapped_column(String(200), default="")
     material_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    #: the revision of the material used (the one in force when the session was planned, or chosen)
+    material_revision_id: Mapped[int | None] = mapped_column(ForeignKey("document_revisions.id"))
     evaluation_method: Mapped[str] = mapped_column(String(20))
     evaluation_after_days: Mapped[int] = mapped_column(default=30)
     pass_mark: Mapped[int | None]
@@ -172,6 +174,7 @@ class TrainingSession(WorkflowRecord, db.Model):
     competence: Mapped[Competence] = relationship()
     trainer: Mapped[User | None] = relationship(foreign_keys=[trainer_id])
     material: Mapped[Document | None] = relationship()
+    material_revision: Mapped[DocumentRevision | None] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     attendance: Mapped[list[TrainingAttendance]] = relationship(
         back_populates="session", order_by="TrainingAttendance.id", cascade="all, delete-orphan"

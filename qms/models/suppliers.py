@@ -119,6 +119,24 @@ class SupplierEvaluation(db.Model):
     evaluated_by: Mapped[User] = relationship()
 
 
+class SupplierCriteriaWeights(db.Model):
+    """The evaluation criteria's weights an administrator set (one row per change; the latest applies).
+
+    Each evaluation copies the weights it used, so older scores stay explained by their own weights.
+    """
+
+    __tablename__ = "supplier_criteria_weights"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: criterion → weight in percent (they add up to 100)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    set_by: Mapped[User] = relationship()
+
+
 class SupplierDelivery(db.Model):
     """A delivery (or service visit) with its promised and actual dates: on-time delivery comes from these."""
 

@@ -5,6 +5,7 @@ sampling clause 7.2 is handed. All user text is escaped.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
@@ -119,6 +120,13 @@ def matrix_xlsx(found: Matrix) -> bytes:
     return out.getvalue()
 
 
+def material_label(session: Any) -> str:
+    """The training material as document control names it: "QP-07 rev B", or "—"."""
+    if session.material_revision is not None:
+        return session.material_revision.reference
+    return session.material.number if session.material is not None else "—"
+
+
 def _level(level: str | None) -> str:
     return COMPETENCE_LEVELS.get(level or "", DASH)
 
@@ -218,6 +226,7 @@ def training_record_pdf(record: TrainingRecord, *, organisation: str | None = No
                     s.reference,
                     s.title,
                     s.competence.name,
+                    material_label(s),
                     day(s.held_on or s.planned_on),
                     EVALUATION_METHODS[s.evaluation_method],
                     outcome,
@@ -225,9 +234,9 @@ def training_record_pdf(record: TrainingRecord, *, organisation: str | None = No
             )
         story.append(
             grid_table(
-                ["Session", "Title", "Competence", "Held", "Evaluated by", "Effectiveness"],
+                ["Session", "Title", "Competence", "Material", "Held", "Evaluated by", "Effectiveness"],
                 rows,
-                [24 * mm, width - 142 * mm, 38 * mm, 20 * mm, 26 * mm, 34 * mm],
+                [24 * mm, width - 170 * mm, 34 * mm, 32 * mm, 20 * mm, 26 * mm, 34 * mm],
             )
         )
     else:

@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (registers effects and facts)
     documents,
     equipment,
     implementation,
+    inspections,
     nonconformities,
     objectives,
     opportunities,

@@ -27,8 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from workflows import FireResult, get_lifecycle
-from workflows.errors import GuardFailed, InvalidData
+from workflows import get_lifecycle
+from workflows.errors import InvalidData
 
 from ..database import db, id_in
 from ..lifecycles import LIFECYCLE_NAMES
@@ -48,6 +48,7 @@ from ..models import (
     CompetencePrecondition,
     CompetenceRecord,
     CompetenceRequirement,
+    Complaint,
     CorrectiveAction,
     Document,
     DocumentRevision,
@@ -63,7 +64,7 @@ from ..models import (
 )
 from .audit_trail import recorded_change, register_audited
 from .validation import clean_date, clean_text, require_roles, row_by_id
-from .workflow import as_actor, effect
+from .workflow import actor_precondition, as_actor
 
 #: who keeps the catalogue, the requirements and people's records
 MANAGE_ROLES = frozenset({"admin", "manager", "quality_officer"})
@@ -1020,26 +1021,52 @@ def assignment_problem(user: User, assignment: str, target_key: str = "", today:
 # --------------------------------------------------------------------------- preconditions on signed events
 
 
-# These read without flushing: the record's change is flushed once, with the event, at the commit.
+# Actor preconditions (qms/services/workflow.py): checked when the event is fired and shown blocked,
+# with the reason, wherever the available events are listed. They read without flushing.
 
 
-@effect("corrective_action", "verify")
-def _verifier_competent(action: CorrectiveAction, result: FireResult, actor: Actor, now: dt.datetime) -> None:
-    with db.session.no_autoflush:
-        user = db.session.get(User, actor.id) if actor.id is not None else None
-        problem = user is not None and assignment_problem(user, "action_verifier", today=now.date())
-    if problem:
-        raise GuardFailed(problem, "verifier_is_competent")
+def _acting_user(actor: Actor) -> User | None:
+    return db.session.get(User, actor.id) if actor.id is not None else None
 
 
-@effect("document", "approve")
-def _approver_competent(revision: DocumentRevision, result: FireResult, actor: Actor, now: dt.datetime) -> None:
-    with db.session.no_autoflush:
-        user = db.session.get(User, actor.id) if actor.id is not None else None
+@actor_precondition("corrective_action", "verify", name="verifier_is_competent")
+def _verifier_competent(actions: Sequence[CorrectiveAction], actor: Actor, today: dt.date) -> dict[int, str]:
+    user = _acting_user(actor)
+    problem = user is not None and assignment_problem(user, "action_verifier", today=today)
+    return {action.id: problem for action in actions} if problem else {}
+
+
+@actor_precondition("document", "approve", name="approver_is_competent")
+def _approver_competent(revisions: Sequence[DocumentRevision], actor: Actor, today: dt.date) -> dict[int, str]:
+    user = _acting_user(actor)
+    if user is None:
+        return {}
+    problems: dict[str, str | None] = {}
+    refused = {}
+    for revision in revisions:
         doc_type = revision.document.doc_type
-        problem = user is not None and assignment_problem(user, "document_approver", doc_type, today=now.date())
-    if problem:
-        raise GuardFailed(problem, "approver_is_competent")
+        if doc_type not in problems:
+            problems[doc_type] = assignment_problem(user, "document_approver", doc_type, today=today)
+        if problems[doc_type]:
+            refused[revision.id] = problems[doc_type]
+    return refused
+
+
+@actor_precondition("complaint", "acknowledge", name="owner_is_competent")
+def _acknowledger_competent(complaints: Sequence[Complaint], actor: Actor, today: dt.date) -> dict[int, str]:
+    """Acknowledging a complaint nobody owns makes the acknowledger its owner (``complaints._acknowledged``)."""
+    unowned = [c for c in complaints if c.owner_id is None]
+    user = _acting_user(actor) if unowned else None
+    if user is None:
+        return {}
+    problems: dict[str, str | None] = {}
+    refused = {}
+    for complaint in unowned:
+        if complaint.channel not in problems:
+            problems[complaint.channel] = assignment_problem(user, "complaint_owner", complaint.channel, today=today)
+        if problems[complaint.channel]:
+            refused[complaint.id] = problems[complaint.channel] + " (acknowledging makes you its owner)"
+    return refused
 
 
 # --------------------------------------------------------------------------- a person's record
@@ -1073,7 +1100,13 @@ def training_record(user: User, today: dt.date | None = None) -> TrainingRecord:
         db.session.scalars(
             select(TrainingAttendance)
             .join(TrainingSession)
-            .options(selectinload(TrainingAttendance.session).selectinload(TrainingSession.competence))
+            .options(
+                selectinload(TrainingAttendance.session).selectinload(TrainingSession.competence),
+                selectinload(TrainingAttendance.session)
+                .selectinload(TrainingSession.material_revision)
+                .selectinload(DocumentRevision.document),
+                selectinload(TrainingAttendance.session).selectinload(TrainingSession.material),
+            )
             .where(TrainingAttendance.user_id == user.id)
             .order_by(TrainingSession.planned_on.desc(), TrainingSession.id.desc())
         )

@@ -2,8 +2,8 @@
 and the out-of-tolerance impact assessment (7.1.5.2).
 
 A calibration found out of tolerance *as found* opens an assessment listing what the instrument
-measured since its last good calibration: the audit checklist answers and nonconformities that cite
-it. A calibration that leaves it out of tolerance quarantines it, in the same transaction.
+measured since its last good calibration: the audit checklist answers, inspections and
+nonconformities that cite it. A calibration that leaves it out of tolerance quarantines it, in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 from ..database import db, id_in
 from ..models import (
     CALIBRATION_KINDS,
+    INSPECTION_KINDS,
     Actor,
     Attachment,
     Calibration,
     ChecklistItem,
     Equipment,
+    Inspection,
     Nonconformity,
     OotAssessment,
     User,
@@ -295,7 +297,8 @@ def record_calibration(
 
 
 def affected_records(equipment: Equipment, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    """What the instrument measured between ``start`` and ``end``: checklist answers and NCs that cite it."""
+    """What the instrument measured between ``start`` and ``end``: checklist answers, inspections that used it
+    (not voided ones) and NCs that cite it."""
     items = db.session.execute(
         select(
             ChecklistItem.id,
@@ -339,6 +342,26 @@ def affected_records(equipment: Equipment, start: dt.date, end: dt.date) -> list
         .where(Nonconformity.equipment_id == equipment.id, Nonconformity.detected_on.between(start, end))
         .order_by(Nonconformity.detected_on, Nonconformity.id)
     ).all()
+    inspections = db.session.execute(
+        select(Inspection.id, Inspection.reference, Inspection.item, Inspection.kind, Inspection.inspected_on)
+        .where(
+            Inspection.equipment_id == equipment.id,
+            Inspection.inspected_on.between(start, end),
+            Inspection.state != "voided",
+        )
+        .order_by(Inspection.inspected_on, Inspection.id)
+    ).all()
+    found += [
+        {
+            "kind": "inspection",
+            "id": row.id,
+            "record_id": row.id,
+            "reference": row.reference,
+            "title": f"{INSPECTION_KINDS[row.kind]} inspection: {row.item}"[:200],
+            "date": row.inspected_on.isoformat(),
+        }
+        for row in inspections
+    ]
     found += [
         {
             "kind": "nonconformity",
@@ -353,7 +376,11 @@ def affected_records(equipment: Equipment, start: dt.date, end: dt.date) -> list
     return found
 
 
-AFFECTED_KINDS = {"checklist_item": "Audit checklist answer", "nonconformity": "Nonconformity"}
+AFFECTED_KINDS = {
+    "checklist_item": "Audit checklist answer",
+    "inspection": "Inspection",
+    "nonconformity": "Nonconformity",
+}
 
 
 def calibrations_of(equipment: Equipment) -> list[Calibration]:

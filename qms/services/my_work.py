@@ -791,6 +791,42 @@ def _equipment_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                     False,
                 )
             )
+    items += _inspection_work(actor, today)
+    return items
+
+
+def _inspection_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Inspections waiting for a review the user may give (not their own), rejected ones first."""
+    from ..models import Inspection
+
+    if not actor.roles & {"quality_officer", "manager"}:
+        return []
+    waiting = list(
+        db.session.scalars(
+            select(Inspection)
+            .where(Inspection.state == "recorded", Inspection.inspected_by_id != actor.id)
+            .order_by(Inspection.inspected_on, Inspection.id)
+            .limit(200)
+        )
+    )
+    by_id = {i.id: i for i in waiting}
+    items = []
+    for inspection_id, events in available_events_many(waiting, actor, today).items():
+        allowed = [a.event.label for a in events if a.allowed and a.name == "review"]  # voiding is not work
+        if allowed:
+            inspection = by_id[inspection_id]
+            items.append(
+                WorkItem(
+                    "inspection",
+                    inspection.id,
+                    inspection.reference,
+                    f"{inspection.kind_label} inspection of {inspection.item}: {inspection.result_label.lower()}",
+                    inspection.state_label,
+                    allowed,
+                    inspection.inspected_on + dt.timedelta(days=7),
+                    inspection.inspected_on + dt.timedelta(days=7) < today,
+                )
+            )
     return items
 
 
@@ -806,7 +842,7 @@ USER_SOURCES: tuple[tuple[int, tuple[str, ...], Callable[[Actor, dt.date], list[
     (7, ("risk", "context_review", "context_issue", "interested_party"), _risk_and_context_work),
     (9, ("objective", "opportunity", "change"), planning_work),
     (9, ("supplier", "scar"), _supplier_work),
-    (9, ("equipment", "oot_assessment"), _equipment_work),
+    (9, ("equipment", "oot_assessment", "inspection"), _equipment_work),
 )
 
 

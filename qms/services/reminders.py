@@ -48,6 +48,7 @@ KIND_LABELS = {
     "scar": "Supplier corrective action request",
     "equipment": "Measuring equipment",
     "oot_assessment": "Out-of-tolerance assessment",
+    "inspection": "Inspection",
 }
 _ENDPOINTS = {
     "nc": ("nonconformities.detail", "nc_id"),
@@ -71,6 +72,7 @@ _ENDPOINTS = {
     "scar": ("suppliers.scar_detail", "scar_id"),
     "equipment": ("equipment.detail", "equipment_id"),
     "oot_assessment": ("equipment.assessment", "assessment_id"),
+    "inspection": ("inspections.detail", "inspection_id"),
 }
 
 

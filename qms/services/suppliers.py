@@ -2,7 +2,8 @@
 delivery, the approved supplier list, and supplier corrective action requests (SCAR) answered by the
 supplier itself through a single-use link.
 
-The score: each criterion is scored 0–100 and weighted (``DEFAULT_WEIGHTS``); quality follows from
+The score: each criterion is scored 0–100 and weighted (``DEFAULT_WEIGHTS`` until an administrator
+sets others; each evaluation keeps the weights it used); quality follows from
 the supplier's nonconformities and their severity, delivery from the deliveries recorded (on time or
 not), certification from the ISO 9001 certificate; price and service are the evaluator's judgement.
 A criterion without a score shares its weight among the others. The supplier's current score is kept
@@ -33,6 +34,7 @@ from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermit
 from ..database import db, id_in, utcnow
 from ..models import (
     APPROVED_STATES,
+    CRITERIA,
     CRITICALITY_LABELS,
     DEFAULT_WEIGHTS,
     REEVALUATION_MONTHS,
@@ -40,17 +42,20 @@ from ..models import (
     Nonconformity,
     Scar,
     Supplier,
+    SupplierCriteriaWeights,
     SupplierDelivery,
     SupplierEvaluation,
     User,
 )
-from .audit_trail import recorded_change
+from .audit_trail import recorded_change, register_audited
 from .filters import spreadsheet_safe
 from .references import next_reference
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect, facts_provider, fire
 
 #: who keeps the register and evaluates suppliers
+register_audited(SupplierCriteriaWeights)
+
 MANAGE_ROLES = frozenset({"admin", "manager", "quality_officer"})
 EVALUATE_ROLES = frozenset({"manager", "quality_officer"})
 #: who records deliveries (purchasing is often a process owner)
@@ -399,6 +404,131 @@ def weighted_total(scores: dict[str, float | None], weights: dict[str, float]) -
     return round(sum(float(scores[name]) * w for name, w in used.items()) / sum(used.values()), 1)
 
 
+# --------------------------------------------------------------------------- the criteria's weights
+
+
+def current_weights() -> dict[str, float]:
+    """The weights the next evaluation uses: the latest an administrator set, or the defaults."""
+    row = db.session.scalar(select(SupplierCriteriaWeights).order_by(SupplierCriteriaWeights.id.desc()).limit(1))
+    return dict(row.weights) if row is not None else dict(DEFAULT_WEIGHTS)
+
+
+def weights_history(limit: int = 50) -> list[SupplierCriteriaWeights]:
+    """The weights administrators set, newest first."""
+    return list(
+        db.session.scalars(
+            select(SupplierCriteriaWeights)
+            .options(selectinload(SupplierCriteriaWeights.set_by))
+            .order_by(SupplierCriteriaWeights.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _number(value: float) -> float | int:
+    """A weight as stored and shown: whole numbers without a decimal point."""
+    return int(value) if float(value).is_integer() else value
+
+
+def clean_weights(raw: Any, *, normalise: bool = False) -> dict[str, float | int]:
+    """The criteria's weights from ``raw`` (criterion → percent), checked; InvalidData naming each bad one.
+
+    Every criterion needs a weight of 0 or more (0 leaves it out of the score); they must add up to
+    100, unless ``normalise`` asks to scale them to 100 (rounded to one decimal).
+    """
+    if not isinstance(raw, dict):
+        raise InvalidData({"weights": "must give a weight for each criterion: " + ", ".join(CRITERIA)})
+    errors: dict[str, str] = {}
+    for name in sorted(set(raw) - set(CRITERIA)):
+        errors[f"weights.{name}"] = "is not an evaluation criterion (" + ", ".join(CRITERIA) + ")"
+    weights: dict[str, float] = {}
+    for name, label in CRITERIA.items():
+        value = raw.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            errors[f"weights.{name}"] = f"{label}: give a weight (0 or more)"
+            continue
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            errors[f"weights.{name}"] = f"{label}: must be a number (0 or more)"
+            continue
+        if number != number or number in (float("inf"), float("-inf")):
+            errors[f"weights.{name}"] = f"{label}: must be a number (0 or more)"
+        elif number < 0:
+            errors[f"weights.{name}"] = f"{label}: cannot be negative"
+        elif number > 100:
+            errors[f"weights.{name}"] = f"{label}: at most 100"
+        else:
+            weights[name] = round(number, 1)
+    if errors:
+        raise InvalidData(errors)
+    total = sum(weights.values())
+    if total <= 0:
+        raise InvalidData({"weights": "at least one criterion needs a weight above 0"})
+    if normalise:
+        scaled = {name: round(100 * w / total, 1) for name, w in weights.items()}
+        drift = round(100 - sum(scaled.values()), 1)
+        if drift:  # rounding left the sum a tenth off: the largest weight takes it
+            largest = max(scaled, key=lambda name: scaled[name])
+            scaled[largest] = round(scaled[largest] + drift, 1)
+        weights = scaled
+    elif abs(total - 100) > 0.05:
+        raise InvalidData(
+            {"weights": f"add up to {total:g}; they must add up to 100 (or ask for them to be normalised)"}
+        )
+    return {name: _number(w) for name, w in weights.items()}
+
+
+def set_criteria_weights(
+    actor: User | Actor, *, weights: Any, normalise: bool = False, reason: Any = ""
+) -> dict[str, float | int]:
+    """An administrator sets the weights the next evaluations use; past evaluations keep theirs."""
+    actor = as_actor(actor)
+    require_roles(actor, frozenset({"admin"}), "set the supplier evaluation weights")
+    if not isinstance(normalise, bool):
+        raise InvalidData({"normalise": "must be true or false"})
+    cleaned = clean_weights(weights, normalise=normalise)
+    errors: dict[str, str] = {}
+    reason = clean_text(errors, "reason", reason, required=False, limit=2000)
+    if errors:
+        raise InvalidData(errors)
+    described = ", ".join(f"{CRITERIA[name].lower()} {w:g}" for name, w in cleaned.items())
+    with recorded_change(actor, f"supplier evaluation weights set: {described}") as session:
+        session.add(SupplierCriteriaWeights(weights=cleaned, reason=reason, set_by_id=actor.id))
+    return cleaned
+
+
+def describe_weights(weights: dict[str, Any]) -> str:
+    """ "Quality 40 %, delivery 25 %, …" in the criteria's order."""
+    return ", ".join(f"{CRITERIA[name].lower()} {float(weights.get(name, 0)):g} %" for name in CRITERIA).capitalize()
+
+
+def weight_changes(evaluations: Sequence[SupplierEvaluation]) -> dict[int, str]:
+    """For a trend (oldest first): evaluation id → what changed in the weights since the one before it.
+
+    A score that moved only because the weights did is then explained beside it.
+    """
+    changes: dict[int, str] = {}
+    previous: dict[str, Any] | None = None
+    for evaluation in evaluations:
+        weights = evaluation.weights or DEFAULT_WEIGHTS
+        if previous is not None and previous != weights:
+            moved = [
+                f"{CRITERIA[name].lower()} {float(previous.get(name, 0)):g} → {float(weights.get(name, 0)):g}"
+                for name in CRITERIA
+                if float(previous.get(name, 0)) != float(weights.get(name, 0))
+            ]
+            if moved:
+                changes[evaluation.id] = (
+                    "Weights changed since the previous evaluation: " + ", ".join(moved) + "; scores weighted "
+                    "differently are not directly comparable."
+                )
+        previous = weights
+    return changes
+
+
 def band(score: float) -> str:
     """The status a score supports: approved, conditionally approved or suspended."""
     if score >= APPROVE_AT:
@@ -543,7 +673,7 @@ def record_evaluation(
     if scores["delivery"] is None and entered_delivery is not None:
         scores["delivery"] = entered_delivery
         basis["delivery_entered"] = True
-    weights = dict(DEFAULT_WEIGHTS)
+    weights = current_weights()
     total = weighted_total(scores, weights)
     previous = supplier.score
     proposed, reason = proposal_for(supplier.state, previous, total, _why(computed))

@@ -24,6 +24,7 @@ from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 from ..database import db, id_in, utcnow
 from ..models import (
     EVALUATION_METHODS,
+    IN_FORCE_STATES,
     LEVEL_RANK,
     Actor,
     Competence,
@@ -209,8 +210,42 @@ def _raise_revision_needs(session: Session, revision: DocumentRevision, result: 
 # --------------------------------------------------------------------------- sessions
 
 
+#: the revisions a session can use as material: approved (training before it takes effect) or in force
+MATERIAL_STATES = ("approved", *IN_FORCE_STATES)
+
+
+def _material(
+    errors: dict[str, str], document_id: Any, revision_id: Any
+) -> tuple[Document | None, DocumentRevision | None]:
+    """The material from document control: a revision (``material_revision_id``), or a document whose
+    revision in force is taken (``material_document_id``); both may be given if they agree."""
+    document = revision = None
+    if revision_id not in (None, "", 0):
+        revision = row_by_id(DocumentRevision, revision_id)
+        if revision is None or revision.state not in MATERIAL_STATES or revision.document.obsolete:
+            errors["material_revision_id"] = "must be the id of a document revision that is approved or in force"
+            revision = None
+        else:
+            document = revision.document
+    if document_id not in (None, "", 0):
+        given = row_by_id(Document, document_id)
+        if given is None or given.obsolete:
+            errors["material_document_id"] = "must be the id of a controlled document in use"
+        elif revision is not None and revision.document_id != given.id:
+            errors["material_revision_id"] = "is a revision of another document than the one given"
+        elif revision is None and "material_revision_id" not in errors:
+            revision = given.current_revision
+            if revision is None:
+                errors["material_document_id"] = "has no revision in force; choose an approved revision instead"
+            document = given
+    return document, revision
+
+
 def plan_training(actor: User | Actor, **data: Any) -> TrainingSession:
     """Plan a session: competence and level, date, trainer, material from document control, invitees and needs.
+
+    The material is one revision of a controlled document (``material_revision_id``, or the revision in
+    force of ``material_document_id``), so the record shows what the attendees were trained on.
 
     ``need_ids`` link open needs (their people are invited, the needs become planned);
     ``invitee_ids`` invites others. The evaluation comes ``evaluation_after_days`` after it is held.
@@ -227,6 +262,7 @@ def plan_training(actor: User | Actor, **data: Any) -> TrainingSession:
         "external",
         "location",
         "material_document_id",
+        "material_revision_id",
         "evaluation_method",
         "evaluation_after_days",
         "pass_mark",
@@ -252,11 +288,7 @@ def plan_training(actor: User | Actor, **data: Any) -> TrainingSession:
         errors["external"] = "must be true or false"
         external = False
     location = clean_text(errors, "location", data.get("location"), required=False, limit=200)
-    material = None
-    if data.get("material_document_id") not in (None, "", 0):
-        material = row_by_id(Document, data.get("material_document_id"))
-        if material is None or material.obsolete:
-            errors["material_document_id"] = "must be the id of a controlled document in use"
+    material, revision = _material(errors, data.get("material_document_id"), data.get("material_revision_id"))
     method = data.get("evaluation_method") or "test"
     if method not in EVALUATION_METHODS:
         errors["evaluation_method"] = "must be one of: " + ", ".join(EVALUATION_METHODS)
@@ -308,6 +340,7 @@ def plan_training(actor: User | Actor, **data: Any) -> TrainingSession:
             external=external,
             location=location,
             material_document_id=material.id if material else None,
+            material_revision_id=revision.id if revision else None,
             evaluation_method=method,
             evaluation_after_days=after,
             pass_mark=pass_mark,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from workflows import Availability, Event, FireResult, get_engine
-from workflows.errors import Conflict, InvalidData
+from workflows.errors import Conflict, GuardFailed, InvalidData
 
 from ..database import begin_write, db, event_date, event_time
 from ..models import Actor, TransitionHistory, User, WorkflowRecord
@@ -27,9 +27,12 @@ from .users import check_password
 
 Effect = Callable[[Any, FireResult, Actor, dt.datetime], None]
 FactsProvider = Callable[[Session, Sequence[Any]], dict[int, dict[str, Any]]]
+#: (records, actor, today) → {record id: why the actor may not fire the event on it}
+ActorPrecondition = Callable[[Sequence[Any], Actor, dt.date], dict[int, str]]
 
 _effects: dict[tuple[str, str], list[Effect]] = {}
 _facts: dict[str, tuple[frozenset[str], FactsProvider]] = {}
+_preconditions: dict[tuple[str, str], list[tuple[str, ActorPrecondition]]] = {}
 
 
 def effect(lifecycle: str, *events: str) -> Callable[[Effect], Effect]:
@@ -41,6 +44,62 @@ def effect(lifecycle: str, *events: str) -> Callable[[Effect], Effect]:
         return fn
 
     return register
+
+
+def actor_precondition(lifecycle: str, *events: str, name: str) -> Callable[[ActorPrecondition], ActorPrecondition]:
+    """Register a rule about the actor that the application, not the lifecycle, knows (a competence an
+    administrator made a precondition of an assignment).
+
+    Such a rule reads the database, so it cannot be a guard of the pure ``workflows`` definition; it
+    blocks the event when it is fired and shows it blocked, with its reason, wherever the available
+    events are listed (record pages, the API, My work), like a guard. It is called once per batch of
+    records on which the event is otherwise allowed, so a page of records costs a query or two, not
+    one per record.
+    """
+
+    def register(fn: ActorPrecondition) -> ActorPrecondition:
+        for event in events:
+            _preconditions.setdefault((lifecycle, event), []).append((name, fn))
+        return fn
+
+    return register
+
+
+def _apply_preconditions(
+    records: Sequence[WorkflowRecord], actor: Actor, today: dt.date, found: dict[int, list[Availability]]
+) -> None:
+    """Turn the allowed events an actor precondition refuses into blocked ones with its reason."""
+    if not records or not _preconditions:
+        return
+    lifecycle = records[0].lifecycle_name
+    by_id = {record.id: record for record in records}
+    for (name_of_lifecycle, event), rules in _preconditions.items():
+        if name_of_lifecycle != lifecycle:
+            continue
+        allowed = [
+            record
+            for record_id, record in by_id.items()
+            if any(a.allowed and a.name == event for a in found[record_id])
+        ]
+        for guard_name, rule in rules:
+            if not allowed:
+                break
+            with db.session.no_autoflush:
+                refused = rule(allowed, actor, today)
+            for record_id, reason in refused.items():
+                found[record_id] = [
+                    Availability(a.event, False, reason, guard_name) if a.allowed and a.name == event else a
+                    for a in found[record_id]
+                ]
+            allowed = [record for record in allowed if record.id not in refused]
+
+
+def _check_preconditions(record: WorkflowRecord, event: str, actor: Actor, today: dt.date) -> None:
+    for guard_name, rule in _preconditions.get((record.lifecycle_name, event), ()):
+        with db.session.no_autoflush:
+            reason = rule([record], actor, today).get(record.id)
+        if reason:
+            raise GuardFailed(reason, guard_name)
 
 
 def facts_provider(lifecycle: str, provides: Sequence[str]) -> Callable[[FactsProvider], FactsProvider]:
@@ -107,7 +166,10 @@ def available_events(record: WorkflowRecord, actor: User | Actor, today: dt.date
     actor = as_actor(actor)
     engine = get_engine(record.lifecycle_name, record.lifecycle_version)
     facts = facts_for([record]).get(record.id, {})
-    return engine.available_events(record, actor, facts, today)
+    today = today or dt.date.today()
+    found = {record.id: engine.available_events(record, actor, facts, today)}
+    _apply_preconditions([record], actor, today, found)
+    return found[record.id]
 
 
 def available_events_many(
@@ -122,6 +184,11 @@ def available_events_many(
     for record in records:
         engine = get_engine(record.lifecycle_name, record.lifecycle_version)
         result[record.id] = engine.available_events(record, actor, facts.get(record.id, {}), today)
+    by_lifecycle: dict[str, list[WorkflowRecord]] = {}
+    for record in records:
+        by_lifecycle.setdefault(record.lifecycle_name, []).append(record)
+    for group in by_lifecycle.values():
+        _apply_preconditions(group, actor, today, result)
     return result
 
 
@@ -255,6 +322,7 @@ def apply_event(
     now = event_time()
     today = today or event_date()
     result = engine.fire(record, event, actor, data, facts=facts, today=today, confirm=confirm)
+    _check_preconditions(record, event, actor, today)
     history = TransitionHistory(
         lifecycle=model.lifecycle_name,
         lifecycle_version=record.lifecycle_version,

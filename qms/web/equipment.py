@@ -46,6 +46,7 @@ from ..services.equipment import (
     update_equipment,
 )
 from ..services.filters import distinct_values
+from ..services.inspections import inspections_with
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, user_choices
 
@@ -215,6 +216,7 @@ def _render_detail(equipment: Equipment, failed: EventFormState | None = None, s
         calibrations=calibrations_of(equipment),
         assessments=assessments_of(equipment),
         ncs=ncs,
+        inspections=inspections_with(equipment, limit=50),
         form=form,
         today=today,
         can_manage=_has(MANAGE_ROLES),

@@ -42,6 +42,7 @@ from ..models import (
     APPROVED_STATES,
     CRITERIA,
     CRITICALITY_LABELS,
+    DEFAULT_WEIGHTS,
     NC_SOURCES,
     Attachment,
     Nonconformity,
@@ -51,6 +52,8 @@ from ..models import (
 from ..security import limiter
 from ..services import available_events, history_of
 from ..services.attachments import attach
+from ..services.inspections import RECORD_ROLES as INSPECTION_ROLES
+from ..services.inspections import inspections_of_supplier
 from ..services.nonconformities import RAISE_ROLES
 from ..services.suppliers import (
     ANSWER_FIELDS,
@@ -63,7 +66,9 @@ from ..services.suppliers import (
     approved_list_xlsx,
     approved_query,
     create_supplier,
+    current_weights,
     deliveries_of,
+    describe_weights,
     dismiss_proposal,
     email_scar_link,
     evaluations_of,
@@ -76,8 +81,11 @@ from ..services.suppliers import (
     scar_counts,
     scar_for_token,
     scars_of,
+    set_criteria_weights,
     submit_scar_answer,
     update_supplier,
+    weight_changes,
+    weights_history,
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, user_choices
@@ -308,6 +316,10 @@ def _render_detail(supplier: Supplier, failed: EventFormState | None = None, sta
         history=(history := history_of(supplier)),
         diagram=lifecycle_diagram(supplier, history),
         evaluations=evaluations,
+        weight_changes=weight_changes(evaluations),
+        current_weights=describe_weights(current_weights()),
+        inspections=inspections_of_supplier(supplier, limit=20),
+        can_inspect=_has(INSPECTION_ROLES),
         criteria=CRITERIA,
         deliveries=deliveries_of(supplier),
         ncs=ncs,
@@ -475,6 +487,43 @@ def dismiss(supplier_id: int) -> Any:
 
 
 # --------------------------------------------------------------------------- the approved supplier list
+
+
+@bp.route("/suppliers/weights", methods=["GET", "POST"])
+@login_required
+def weights() -> Any:
+    """The evaluation criteria's weights: everyone sees them and their history; an administrator sets them."""
+    is_admin = current_user.has_role("admin")
+    errors: dict[str, str] = {}
+    values: Any = current_weights()
+    if request.method == "POST":
+        if not is_admin:
+            abort(403)
+        values = {name: request.form.get(name, "") for name in CRITERIA}
+        try:
+            chosen = set_criteria_weights(
+                current_user,
+                weights=values,
+                normalise=request.form.get("normalise") == "1",
+                reason=request.form.get("reason", ""),
+            )
+        except InvalidData as exc:
+            errors = {name.removeprefix("weights."): message for name, message in exc.errors.items()}
+        else:
+            flash(f"Evaluation weights set: {describe_weights(chosen)}. Evaluations from now on use them.")
+            return redirect(url_for("suppliers.weights"))
+    page = render_template(
+        "suppliers/weights.html",
+        criteria=CRITERIA,
+        values=values,
+        errors=errors,
+        reason=request.form.get("reason", "") if request.method == "POST" else "",
+        history=weights_history(),
+        default=describe_weights(DEFAULT_WEIGHTS),
+        describe=describe_weights,
+        can_set=is_admin,
+    )
+    return page, (422 if errors else 200)
 
 
 @bp.route("/suppliers/approved")

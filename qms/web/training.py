@@ -26,6 +26,7 @@ from ..models import (
     NEED_STATUSES,
     Competence,
     Document,
+    DocumentRevision,
     Nonconformity,
     TrainingAttendance,
     TrainingNeed,
@@ -35,6 +36,7 @@ from ..services import available_events, history_of
 from ..services.attachments import UPLOAD_ROLES, attach, attachments_of
 from ..services.competence import MANAGE_ROLES
 from ..services.training import (
+    MATERIAL_STATES,
     cancel_need,
     invite,
     plan_training,
@@ -56,7 +58,7 @@ SESSION_FIELDS = (
     "trainer_id",
     "trainer_name",
     "location",
-    "material_document_id",
+    "material_revision_id",
     "evaluation_method",
     "evaluation_after_days",
     "pass_mark",
@@ -134,9 +136,15 @@ def _render_new(errors: dict[str, str] | None = None, values: Any = None, status
         levels=COMPETENCE_LEVELS,
         methods=EVALUATION_METHODS,
         people=user_choices(),
-        documents=[
-            (d.id, f"{d.number} {d.title}")
-            for d in db.session.scalars(select(Document).where(Document.obsolete.is_(False)).order_by(Document.number))
+        revisions=[
+            (r.id, f"{r.document.number} {r.document.title}, revision {r.label} ({r.state_label.lower()})")
+            for r in db.session.scalars(
+                select(DocumentRevision)
+                .join(Document)
+                .options(selectinload(DocumentRevision.document))
+                .where(Document.obsolete.is_(False), DocumentRevision.state.in_(MATERIAL_STATES))
+                .order_by(Document.number, DocumentRevision.id)
+            )
         ],
         needs=list(db.session.scalars(needs_query.limit(200))),
     )

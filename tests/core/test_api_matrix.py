@@ -69,6 +69,7 @@ from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.equipment import record_calibration, register_equipment
 from qms.services.implementation import add_evidence, build_board, clause_item, item_for_process
+from qms.services.inspections import record_inspection
 from qms.services.nonconformities import add_corrective_action
 from qms.services.opportunities import propose_opportunity
 from qms.services.reviews import (
@@ -141,6 +142,7 @@ def rule(path: str) -> str:
         "scar_id",
         "equipment_id",
         "assessment_id",
+        "inspection_id",
     ):
         path = path.replace(f"<{key}>", f"<{ID}:{key}>")
     for key in ("event", "identifier", "old", "new", "key"):
@@ -1211,6 +1213,26 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "/oot-assessments/{assessment}/events/close",
         {},
         only(409, TRIAGERS),  # an open assessment raises an NC or concludes first
+    ),  # inspections (8.6, 8.4.2) and the supplier evaluation weights
+    ("GET", rule("/inspections"), "/inspections", None, ALL_OK),
+    ("POST", rule("/inspections"), "/inspections", {"item": " "}, only(422, IMPLEMENTERS)),
+    ("GET", rule("/inspections/<inspection_id>"), "/inspections/{inspection}", None, ALL_OK),
+    ("GET", rule("/inspections/<inspection_id>/history"), "/inspections/{inspection}/history", None, ALL_OK),
+    ("GET", rule("/inspections/<inspection_id>/events"), "/inspections/{inspection}/events", None, ALL_OK),
+    (
+        "POST",
+        rule("/inspections/<inspection_id>/events/<event>"),
+        "/inspections/{inspection}/events/void",
+        {},
+        only(422, TRIAGERS),  # the reason is required
+    ),
+    ("GET", rule("/supplier-evaluation-weights"), "/supplier-evaluation-weights", None, ALL_OK),
+    (
+        "PUT",
+        rule("/supplier-evaluation-weights"),
+        "/supplier-evaluation-weights",
+        {"weights": {"quality": -1}},
+        only(422, ADMIN),
     ),
 ]
 
@@ -1329,7 +1351,12 @@ def test_api_authorisation_matrix(app, org, role):
         as_left_in_tolerance=True,
         traceability="National standards",
     )
-    supplier_versions = {type(r).__name__: (r.state, r.version) for r in (supplier, scar, equipment, assessment)}
+    inspection = record_inspection(
+        org.quality, kind="final", inspected_on=dt.date.today(), item="Cabinet", result="accepted"
+    )
+    supplier_versions = {
+        type(r).__name__: (r.state, r.version) for r in (supplier, scar, equipment, assessment, inspection)
+    }
     users = {
         "admin": org.admin,
         "manager": org.manager,
@@ -1382,6 +1409,7 @@ def test_api_authorisation_matrix(app, org, role):
         "scar": scar.id,
         "equipment": equipment.id,
         "assessment": assessment.id,
+        "inspection": inspection.id,
     }
     ids.update(planning_ids(org))
     client = app.test_client()
@@ -1456,7 +1484,7 @@ def test_api_authorisation_matrix(app, org, role):
         assert (found.state, found.version) == planning_versions[type(record).__name__]
     assert db.session.query(ObjectiveMeasurement).count() == 0 and db.session.query(InnovationCommittee).count() == 0
     assert db.session.get(ChangeTask, change_task.id).status == "open"
-    for record in (supplier, scar, equipment, assessment):
+    for record in (supplier, scar, equipment, assessment, inspection):
         found = db.session.get(type(record), record.id)
         assert (found.state, found.version) == supplier_versions[type(record).__name__]
     assert db.session.query(Supplier).count() == 1 and db.session.query(Scar).count() == 1

@@ -130,6 +130,15 @@ SUPPLIER_OPERATIONS = [
     ("GET", f"{OOT}/history"),
     ("GET", f"{OOT}/events"),
     ("POST", f"{OOT}/events/{{event}}"),
+    # inspections (8.6, 8.4.2) and the supplier evaluation weights
+    ("GET", "/api/v1/inspections"),
+    ("POST", "/api/v1/inspections"),
+    ("GET", "/api/v1/inspections/{inspection_id}"),
+    ("GET", "/api/v1/inspections/{inspection_id}/history"),
+    ("GET", "/api/v1/inspections/{inspection_id}/events"),
+    ("POST", "/api/v1/inspections/{inspection_id}/events/{event}"),
+    ("GET", "/api/v1/supplier-evaluation-weights"),
+    ("PUT", "/api/v1/supplier-evaluation-weights"),
 ]
 OPERATIONS = [
     ("GET", "/api/v1/nonconformities"),

@@ -32,6 +32,7 @@ from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.equipment import record_calibration, register_equipment
 from qms.services.implementation import build_board, item_for_process
+from qms.services.inspections import record_inspection
 from qms.services.nonconformities import add_corrective_action
 from qms.services.opportunities import propose_opportunity
 from qms.services.reviews import (
@@ -91,6 +92,7 @@ CONTEXT_KEEPERS = ("manager", "quality_officer")
 OBJECTIVE_SETTERS = ("manager", "quality_officer", "process_owner")
 #: who keeps the supplier and equipment registers
 SUPPLIER_MANAGERS = ("admin", "manager", "quality_officer")
+INSPECTORS = ("manager", "quality_officer", "process_owner")
 
 # (method, rule, url template, form data, expected status per role)
 MATRIX = [
@@ -1044,6 +1046,27 @@ MATRIX = [
         only(409, REVIEWERS),  # an open assessment raises an NC or concludes first
     ),
     ("POST", "/checklist-items/<id:item_id>/equipment", "/checklist-items/{item}/equipment", {}, only(302, AUDITOR)),
+    # inspections (8.6, 8.4.2) and the supplier evaluation weights
+    ("GET", "/inspections", "/inspections", None, ALL_OK),
+    ("GET", "/inspections/new", "/inspections/new", None, only(200, INSPECTORS)),
+    ("POST", "/inspections/new", "/inspections/new", {"item": ""}, only(422, INSPECTORS)),
+    ("GET", "/inspections/<id:inspection_id>", "/inspections/{inspection}", None, ALL_OK),
+    (
+        "GET",
+        "/inspections/<id:inspection_id>/events/<event>",
+        "/inspections/{inspection}/events/void",
+        None,
+        BACK_TO_PAGE,
+    ),
+    (
+        "POST",
+        "/inspections/<id:inspection_id>/events/<event>",
+        "/inspections/{inspection}/events/void",
+        {},
+        only(422, REVIEWERS),
+    ),
+    ("GET", "/suppliers/weights", "/suppliers/weights", None, ALL_OK),
+    ("POST", "/suppliers/weights", "/suppliers/weights", {"quality": "-1"}, only(422, ("admin",))),
     ("GET", "/training/<id:session_id>/events/<event>", "/training/{training}/events/hold", None, BACK_TO_PAGE),
 ]
 
@@ -1162,6 +1185,9 @@ def test_authorisation_matrix(app, org, role):
         as_left_in_tolerance=True,
         traceability="National standards",
     )
+    inspection = record_inspection(
+        org.quality, kind="final", inspected_on=dt.date.today(), item="Cabinet", result="accepted"
+    )
     ids = {
         "nc": nc.id,
         "planning_nc": planning.id,
@@ -1212,6 +1238,7 @@ def test_authorisation_matrix(app, org, role):
         "scar_token": scar_token,
         "equipment": equipment.id,
         "assessment": assessment.id,
+        "inspection": inspection.id,
     }
     ids.update(planning_ids(org))
     users = {

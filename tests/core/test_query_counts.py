@@ -21,7 +21,7 @@ from sqlalchemy import event, select
 from qms import create_app
 from qms.api.blueprint import API_PREFIX
 from qms.database import db
-from qms.models import CertificationBody, ChangeRequest, QualityObjective
+from qms.models import DEFAULT_WEIGHTS, CertificationBody, ChangeRequest, QualityObjective
 from qms.services import fire
 from qms.services.audit_trail import recorded_change
 from qms.services.audits import create_programme
@@ -38,11 +38,18 @@ from qms.services.complaints import log_complaint
 from qms.services.documents import add_revision, create_document
 from qms.services.equipment import record_calibration, register_equipment
 from qms.services.implementation import build_board
+from qms.services.inspections import record_inspection
 from qms.services.nonconformities import add_corrective_action
 from qms.services.objectives import record_measurement
 from qms.services.opportunities import create_committee, propose_opportunity
 from qms.services.reviews import add_action, open_iso_change_review, open_org_change_review, plan_management_review
-from qms.services.suppliers import create_supplier, raise_scar, raise_supplier_nc, record_evaluation
+from qms.services.suppliers import (
+    create_supplier,
+    raise_scar,
+    raise_supplier_nc,
+    record_evaluation,
+    set_criteria_weights,
+)
 from qms.services.surveys import create_survey, submit_response
 from qms.services.tokens import create_token
 from qms.services.training import plan_training, raise_need
@@ -106,6 +113,8 @@ WEB_LISTS = (
     "/scars",
     "/equipment",
     "/equipment/assessments",
+    "/inspections",
+    "/suppliers/weights",
 )
 
 #: record pages: the first record of its kind, which gains children as more records are made
@@ -137,6 +146,7 @@ WEB_RECORDS = (
     "/scars/{scar}",
     "/equipment/{equipment}",
     "/equipment/assessments/{assessment}",
+    "/inspections/{inspection}",
 )
 
 API_LISTS = (
@@ -188,6 +198,8 @@ API_LISTS = (
     "/equipment",
     "/equipment/{equipment}/calibrations",
     "/oot-assessments",
+    "/inspections",
+    "/supplier-evaluation-weights",
 )
 
 #: GET pages without a parameter that are not lists: forms, downloads, public pages, references
@@ -241,6 +253,7 @@ NOT_LISTS = {
     "/suppliers/approved.xlsx",
     "/scar-answered",
     "/equipment/new",
+    "/inspections/new",
 }
 #: API collections that are not lists of records (a description, a computed summary)
 API_NOT_LISTS = {
@@ -411,6 +424,17 @@ class World:
                 as_left_in_tolerance=True,
                 traceability="National standards",
             )
+            inspection = record_inspection(
+                org.owner,
+                kind="incoming",
+                inspected_on=dt.date.today(),
+                item=f"Sheet {tag}",
+                result="rejected",
+                findings="Oversize",
+                supplier_id=supplier.id,
+                equipment_id=equipment.id,
+            )
+            set_criteria_weights(org.admin, weights=DEFAULT_WEIGHTS, reason=f"Reviewed {tag}")
             for key, record in (
                 ("competence", competence),
                 ("training", training),
@@ -433,6 +457,7 @@ class World:
                 ("scar", scar),
                 ("equipment", equipment),
                 ("assessment", assessment),
+                ("inspection", inspection),
             ):
                 self.ids.setdefault(key, record.id)
             # failed attempts, for the admins' security page and the API's log of them

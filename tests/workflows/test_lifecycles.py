@@ -198,6 +198,7 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     "no_open_scar_count": {"open_scar_count": 0},
     "evaluated": {"evaluation_count": 1},
     "fit_for_use": {"calibrated_in_tolerance": True, "next_calibration_due": TODAY},
+    "reviewer_is_not_inspector": {"inspected_by_id": OTHER_ID},
     # the risk register
     "risk_owner_or_quality": {"owner_id": ACTOR_ID},
     "treatment_verified": {"open_treatment_count": 0, "verified_treatment_count": 1},
@@ -270,6 +271,7 @@ GUARD_BLOCKS: dict[str, Block] = {
     "no_open_scar_count": Block({"open_scar_count": 1}),
     "evaluated": Block({"evaluation_count": 0}),
     "fit_for_use": Block({"calibrated_in_tolerance": True, "next_calibration_due": TODAY - DAY}),
+    "reviewer_is_not_inspector": Block({"inspected_by_id": ACTOR_ID}),
     "risk_owner_or_quality": Block({"owner_id": OTHER_ID}, exempt_role=QO, also_exempt=frozenset({"manager"})),
     "treatment_verified": Block({"open_treatment_count": 1, "verified_treatment_count": 0}),
     "risk_treatment_planned": Block({"risk_state": "monitored"}),

@@ -129,9 +129,11 @@ class CalibrationCreateSchema(Schema):
 
 
 class AffectedRecordSchema(Schema):
-    kind = fields.String(required=True, metadata={"description": "checklist_item or nonconformity"})
+    kind = fields.String(required=True, metadata={"description": "checklist_item, inspection or nonconformity"})
     id = fields.Integer(required=True)
-    record_id = fields.Integer(required=True, metadata={"description": "The audit or the nonconformity"})
+    record_id = fields.Integer(
+        required=True, metadata={"description": "The audit, the inspection or the nonconformity"}
+    )
     reference = fields.String(required=True)
     title = fields.String(required=True)
     date = fields.Date(required=True)

@@ -117,7 +117,14 @@ class EvaluationSchema(Schema):
         required=True,
         metadata={"description": "Per criterion (" + ", ".join(CRITERIA) + "), 0–100 or null"},
     )
-    weights = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    weights = fields.Dict(
+        keys=fields.String(), values=fields.Float(), required=True, metadata={"description": "The weights it used"}
+    )
+    weights_change = fields.String(
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "In the trend: what changed in the weights since the evaluation before"},
+    )
     basis = fields.Dict(keys=fields.String(), required=True, metadata={"description": "What computed scores came from"})
     total = fields.Float(required=True)
     previous_total = fields.Float(allow_none=True, required=True)
@@ -126,6 +133,37 @@ class EvaluationSchema(Schema):
     comment = fields.String(required=True)
     evaluated_by = fields.Nested(UserRefSchema, required=True)
     evaluated_at = fields.DateTime(required=True)
+
+
+class CriteriaWeightsChangeSchema(Schema):
+    weights = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    reason = fields.String(required=True)
+    set_by = fields.Nested(UserRefSchema, required=True)
+    set_at = fields.DateTime(required=True)
+
+
+class CriteriaWeightsSchema(Schema):
+    weights = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(),
+        required=True,
+        metadata={"description": "Criterion → weight in percent, used by the next evaluations"},
+    )
+    default = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    history = fields.List(fields.Nested(CriteriaWeightsChangeSchema), required=True)
+
+
+class CriteriaWeightsSetSchema(Schema):
+    weights = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        required=True,
+        metadata={"description": "A weight (0 or more) for each criterion: " + ", ".join(CRITERIA)},
+    )
+    normalise = fields.Boolean(
+        load_default=False, metadata={"description": "Scale the weights to add up to 100 instead of requiring it"}
+    )
+    reason = Text(load_default="", validate=validate.Length(max=2000))
 
 
 class EvaluationCreateSchema(Schema):

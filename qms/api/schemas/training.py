@@ -42,6 +42,12 @@ class TrainingSessionSchema(WorkflowRecordSchema):
     external = fields.Boolean(required=True)
     location = fields.String(required=True)
     material_document_id = fields.Integer(allow_none=True, required=True)
+    material_revision_id = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "The revision of the material used"}
+    )
+    material_reference = fields.String(
+        allow_none=True, required=True, metadata={"description": 'The revision used, e.g. "QP-07 rev B"'}
+    )
     evaluation_method = fields.String(required=True, metadata={"description": ", ".join(EVALUATION_METHODS)})
     evaluation_after_days = fields.Integer(required=True)
     pass_mark = fields.Integer(allow_none=True, required=True)
@@ -67,7 +73,18 @@ class TrainingSessionCreateSchema(Schema):
     external = fields.Boolean(load_default=False)
     location = Text(load_default="", validate=validate.Length(max=200))
     material_document_id = fields.Integer(
-        strict=True, allow_none=True, load_default=None, validate=ID_RANGE, metadata={"description": "A document"}
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=ID_RANGE,
+        metadata={"description": "A document: its revision in force is the material"},
+    )
+    material_revision_id = fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=ID_RANGE,
+        metadata={"description": "The revision used as material (approved or in force)"},
     )
     evaluation_method = fields.String(load_default="test", validate=validate.OneOf(list(EVALUATION_METHODS)))
     evaluation_after_days = fields.Integer(strict=True, load_default=30, validate=validate.Range(min=0, max=365))
