@@ -33,7 +33,7 @@ import datetime as dt
 import decimal
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, false, func, literal, or_, select, tuple_
@@ -41,9 +41,10 @@ from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import asc_op, desc_op, nulls_first_op, nulls_last_op
 
-MODIFIERS = (asc_op, desc_op, nulls_first_op, nulls_last_op)
-
 from ..database import db
+
+#: the wrappers an ORDER BY term may carry around its expression
+MODIFIERS = (asc_op, desc_op, nulls_first_op, nulls_last_op)
 
 #: registers count their matching rows up to this many, and say "more than …" beyond it
 COUNT_CAP = 10_000
@@ -161,7 +162,7 @@ def _nullable(expression: ColumnElement[Any]) -> bool:
 def sort_keys(stmt: Select[Any]) -> list[SortKey]:
     """The statement's ORDER BY as sort keys, repeated expressions dropped (the last one must be unique)."""
     keys: list[SortKey] = []
-    for term in stmt._order_by_clauses:  # noqa: SLF001 (the public API has no reader for it)
+    for term in stmt._order_by_clauses:
         descending = False
         nulls: Any = None
         expression = term
@@ -231,7 +232,8 @@ class KeysetPage:
     #: what was asked: the first page, or after/before a cursor
     after: str | None = None
     before: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the count stops after this many rows
+    cap: int = COUNT_CAP
 
     @property
     def has_next(self) -> bool:
@@ -247,8 +249,8 @@ class KeysetPage:
 
     @property
     def count_capped(self) -> bool:
-        """True when more rows match than were counted (show "more than COUNT_CAP")."""
-        return self.count is not None and self.count > COUNT_CAP
+        """True when more rows match than were counted (show "more than ``cap``")."""
+        return self.count is not None and self.count > self.cap
 
     @property
     def total(self) -> int | None:
@@ -256,11 +258,11 @@ class KeysetPage:
         return None if self.count is None or self.count_capped else self.count
 
 
-def capped_count(stmt: Select[Any], cap: int = COUNT_CAP) -> int:
+def capped_count(stmt: Select[Any], cap: int) -> int:
     """Rows ``stmt`` selects, counted up to ``cap + 1``: the same cost however large the table."""
     inner = stmt.order_by(None).limit(cap + 1)
     first = next(iter(stmt.selected_columns), None)
-    if first is not None and not stmt._distinct:  # noqa: SLF001
+    if first is not None and not stmt._distinct:
         inner = inner.with_only_columns(literal(1).label("one"), maintain_column_froms=True)
     return db.session.scalar(select(func.count()).select_from(inner.subquery())) or 0
 
@@ -273,11 +275,14 @@ def keyset_page(
     before: str | None = None,
     options: Sequence[ORMOption] = (),
     count: bool = True,
-    cap: int = COUNT_CAP,
+    cap: int | None = None,
+    offset: int = 0,
 ) -> KeysetPage:
     """The page of ``stmt`` (sorted by its ORDER BY, which ends with the id) after or before a cursor.
 
     ``after`` wins when both are given. Raises :class:`BadCursor` for a cursor that does not fit.
+    ``offset`` (without a cursor) skips that many rows: the API's ``page`` numbers, kept for
+    compatibility, which cost more the deeper they go.
     Costs one query for the rows (plus ``options``' loads) and, with ``count``, one capped count.
     """
     keys = sort_keys(stmt)
@@ -295,8 +300,10 @@ def keyset_page(
     query = stmt.order_by(None).order_by(*[k.ordered() for k in walk]).add_columns(*labelled)
     if values is not None:
         query = query.where(_beyond(walk, values))
+    if values is None and offset:
+        query = query.offset(offset)
     query = query.options(*options).limit(per_page + 1)
-    width = len(stmt.selected_columns)
+    width = len(stmt.column_descriptions)
     rows = list(db.session.execute(query))
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -312,12 +319,13 @@ def keyset_page(
             page.prev_cursor = encode_cursor(key_values[0]) if more else None
         else:
             page.next_cursor = encode_cursor(key_values[-1]) if more else None
-            page.prev_cursor = encode_cursor(key_values[0]) if values is not None else None
+            page.prev_cursor = encode_cursor(key_values[0]) if values is not None or offset else None
     elif values is not None and not backwards:
         # nothing after the cursor (the rows were deleted): offer the way back
         page.prev_cursor = cursor_text
     if count:
-        page.count = capped_count(stmt, cap)
+        page.cap = COUNT_CAP if cap is None else cap
+        page.count = capped_count(stmt, page.cap)
     return page
 
 
