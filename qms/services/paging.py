@@ -40,6 +40,7 @@ from sqlalchemy import Select, and_, false, func, literal, or_, select, tuple_
 from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import asc_op, desc_op, nulls_first_op, nulls_last_op
+from sqlalchemy.types import TypeDecorator
 
 from ..database import db
 
@@ -115,8 +116,11 @@ class SortKey:
         return term
 
     def python_type(self) -> type | None:
+        kind = self.expression.type
+        while isinstance(kind, TypeDecorator):
+            kind = kind.impl_instance
         try:
-            return self.expression.type.python_type
+            return kind.python_type
         except NotImplementedError:
             return None
 

@@ -20,7 +20,7 @@ from qms.services import fire
 from qms.services.paging import BadCursor, decode_cursor, encode_cursor, keyset_page
 
 from ..conftest import login
-from ..helpers import error, new_nc, ok
+from ..helpers import error, nc_in_state, new_nc, ok
 
 NCS = "/api/v1/nonconformities"
 
@@ -197,14 +197,14 @@ def test_api_pages_by_cursor_while_rows_are_added(api, org, sort):
 
 def test_api_link_header_and_previous_page(api, org):
     _register(org, 5)
-    response = api.get("viewer", f"{NCS}?per_page=2&source=internal_audit&page=1")
+    response = api.get("viewer", f"{NCS}?per_page=2&source=customer_complaint&page=1")
     body = ok(response)
     link = response.headers["Link"]
-    assert link.endswith('rel="next"') and f"after={body['next']}" in link and "source=internal_audit" in link
-    assert "page=" not in link
+    assert link.endswith('rel="next"') and f"after={body['next']}" in link and "source=customer_complaint" in link
+    assert "&page=" not in link
     second = api.get("viewer", link[1 : link.index(">")].replace("http://localhost", ""))
     assert 'rel="prev"' in second.headers["Link"] and 'rel="next"' not in second.headers["Link"]
-    before = ok(api.get("viewer", f"{NCS}?per_page=2&source=internal_audit&before={ok(second)['prev']}"))
+    before = ok(api.get("viewer", f"{NCS}?per_page=2&source=customer_complaint&before={ok(second)['prev']}"))
     assert [i["id"] for i in before["items"]] == [i["id"] for i in body["items"]]
 
 
@@ -229,8 +229,14 @@ def test_api_bad_cursor_is_a_422_naming_it(api, org, query, field):
 def test_corrective_actions_page_by_cursor(api, org):
     from qms.services.nonconformities import add_corrective_action
 
-    nc = _register(org, 1)[0]
+    nc = nc_in_state(org, "root_cause_identified")
     for i in range(3):
-        add_corrective_action(nc, org.quality, title=f"Action {i}", owner_id=org.owner.id, due_date=dt.date(2026, 4, 1))
+        add_corrective_action(
+            nc,
+            org.quality,
+            title=f"Action {i}",
+            owner_id=org.owner.id,
+            due_date=dt.date.today() + dt.timedelta(days=30),
+        )
     seen, _ = _walk(api, "/api/v1/corrective-actions?per_page=2")
     assert len(seen) == 3 == len(set(seen))
