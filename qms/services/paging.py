@@ -181,8 +181,9 @@ def sort_keys(stmt: Select[Any]) -> list[SortKey]:
         # NULLS FIRST ascending (or LAST descending) makes NULL the smallest value
         largest = nulls is None or (nulls is nulls_first_op) == descending
         keys.append(SortKey(expression, descending, _nullable(expression), largest))
-    if not keys:
-        raise ValueError("keyset paging needs an ORDER BY ending with a unique key")
+    if not keys or not getattr(keys[-1].expression, "primary_key", False):
+        # a programming error, not bad input: without the id last, rows could repeat or go missing
+        raise ValueError("keyset paging needs an ORDER BY ending with the primary key")
     return keys
 
 
