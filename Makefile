@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c co
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench screenshots chromium clean bench-load fuzz
+.PHONY: run test lint bench screenshots chromium clean bench-load bench-topology nginx fuzz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -54,6 +54,16 @@ $(VENV)/.bench-installed: setup.cfg constraints.txt | $(BIN)/python
 # BENCH_ARGS passes options, e.g. make bench-load BENCH_ARGS="--duration 120 --database-url postgresql://…"
 bench-load: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/load.py $(BENCH_ARGS)
+
+# The production topology benchmark: nginx (Debian's package, run by the script in the foreground
+# with deploy/nginx.conf, never the system service) in front of two app servers, Redis, a Celery
+# worker and beat, on the load benchmark's database; locust through nginx, with slow clients.
+nginx:
+	@test -x /usr/sbin/nginx || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx >/dev/null; }
+
+bench-topology: $(VENV)/.bench-installed nginx
+	$(BIN)/python benchmarks/topology.py $(BENCH_ARGS)
 
 # schemathesis over every API operation with many more generated requests than `make test`
 # (FUZZ_EXAMPLES per operation and mode, data that fits the OpenAPI document and data that does not);

@@ -85,7 +85,7 @@ class QmsUser(FastHttpUser):
         with self.client.post(
             "/login",
             data={"csrf_token": token.group(1), "email": email, "password": FIXTURE["password"]},
-            headers={"Cookie": cookie},
+            headers={"Cookie": cookie, "Referer": f"{self.host}/login"},  # as a browser does (CSRF over HTTPS)
             name="sign in",
             allow_redirects=False,
             catch_response=True,

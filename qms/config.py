@@ -174,10 +174,14 @@ UPLOAD_LIMITS = (
     ("QMS_UPLOAD_MAX_XML_ELEMENTS", 1_000_000, 1000, 100_000_000),
     ("QMS_UPLOAD_MAX_PART_MB", 50, 1, 4096),
     ("QMS_UPLOAD_MAX_UNPACKED_MB", 100, 1, 8192),
+    # with a Celery broker: how long an upload waits for a worker to take its file before falling back
+    ("QMS_UPLOAD_WORKER_WAIT_SECONDS", 5, 1, 60),
+    # with a Celery broker: a worker process that grew past this after a task is replaced (MB)
+    ("QMS_CELERY_MAX_MEMORY_PER_CHILD_MB", 512, 128, 65536),
 )
 
 
-def _upload_limits() -> dict[str, int]:
+def _upload_limits() -> dict[str, object]:
     """The upload budget: whole numbers within their range; anything else stops the app at start."""
     values = {}
     for name, default, low, high in UPLOAD_LIMITS:
@@ -185,6 +189,16 @@ def _upload_limits() -> dict[str, int]:
         if not raw.isdigit() or not low <= int(raw) <= high:
             raise ValueError(f"{name} must be a whole number from {low:,} to {high:,}, not {raw!r}")
         values[name] = int(raw)
+    # with a Celery broker, uploads are read on a worker (1, the default) or in the web server (0)
+    values["QMS_UPLOAD_PARSE_ON_WORKER"] = _flag("QMS_UPLOAD_PARSE_ON_WORKER", True)
+    # when no worker takes the file in time: read it in the web server's limited child process
+    # ("local", the default) or refuse the upload with a message to try again ("refuse")
+    fallback = os.environ.get("QMS_UPLOAD_PARSE_FALLBACK", "local").strip().lower()
+    if fallback not in ("local", "refuse"):
+        raise ValueError(f"QMS_UPLOAD_PARSE_FALLBACK must be 'local' or 'refuse', not {fallback!r}")
+    values["QMS_UPLOAD_PARSE_FALLBACK"] = fallback
+    # the Celery queue of upload reading ("" : the default queue), to give it workers of its own
+    values["QMS_UPLOAD_PARSE_QUEUE"] = os.environ.get("QMS_UPLOAD_PARSE_QUEUE", "").strip()
     return values
 
 

@@ -63,6 +63,7 @@ def init_api(app: Flask) -> QmsApi:
         docs,
         documents,
         implementation,
+        mfa,
         nonconformities,
         reviews,
         security,
@@ -88,6 +89,7 @@ def init_api(app: Flask) -> QmsApi:
     for blueprint in (nonconformities.blp, nonconformities.actions_blp, attachments.blp, documents.blp, users.blp):
         api.register_blueprint(blueprint)
     api.register_blueprint(tokens.blp)
+    api.register_blueprint(mfa.blp)
     api.register_blueprint(audits.programmes_blp)
     api.register_blueprint(audits.blp)
     api.register_blueprint(standards.blp)

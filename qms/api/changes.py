@@ -7,17 +7,18 @@ implementation tasks. One can be opened from an organisational-change review.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import Any
 
 from flask import abort, url_for
-from marshmallow import RAISE
+from marshmallow import RAISE, Schema
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from workflows.errors import InvalidData
 
-from ..models import ChangeRequest, ChangeTask
+from ..models import ChangeRequest, ChangeRisk, ChangeTask
 from ..services.changes import REQUEST_ROLES, add_task, complete_task, request_change, update_change
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
@@ -26,12 +27,25 @@ from .schemas.changes import (
     ChangeFieldsSchema,
     ChangePageSchema,
     ChangeQuerySchema,
+    ChangeRiskCreateSchema,
+    ChangeRiskSchema,
     ChangeSchema,
     TaskCompleteSchema,
     TaskCreateSchema,
     TaskSchema,
 )
+from .schemas.risks import RiskCreateSchema
 from .workflow import ETAG_HEADER, add_workflow_routes, etag, get_or_404, ordering, paginate, present, state_order
+
+#: a new risk for a change: the fields of a risk, without a source (it is the change's)
+ChangeRiskNewSchema = Schema.from_dict(
+    {
+        name: copy.deepcopy(field)
+        for name, field in RiskCreateSchema._declared_fields.items()
+        if name not in ("source", "source_id", "trend")
+    },
+    name="ChangeRiskNewSchema",
+)
 
 blp = ApiBlueprint(
     "api_changes",
@@ -47,6 +61,8 @@ LOAD = (
     selectinload(ChangeRequest.owner),
     selectinload(ChangeRequest.requested_by),
     selectinload(ChangeRequest.tasks).selectinload(ChangeTask.owner),
+    selectinload(ChangeRequest.risk_links).selectinload(ChangeRisk.risk),
+    selectinload(ChangeRequest.risk_links).selectinload(ChangeRisk.linked_by),
 )
 #: who may be given a task (the task's owner completes it; the service checks who)
 TASK_DOERS = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner"})
@@ -150,6 +166,56 @@ def finish_task(body: dict[str, Any], change_request_id: int, task_id: int) -> A
     if task is None:
         abort(404, description=f"Change request {change.reference} has no task with id {task_id}")
     return complete_task(task, api_user(), **body)
+
+
+@blp.route(f"/change-requests/<{ID}:change_request_id>/risks", methods=["GET"])
+@blp.response(200, ChangeRiskSchema(many=True))
+def list_risks(change_request_id: int) -> Any:
+    """The risks on the register a change request links"""
+    return load(change_request_id).risk_links
+
+
+@blp.route(f"/change-requests/<{ID}:change_request_id>/risks", methods=["POST"])
+@require_roles(REQUEST_ROLES, "Requires the role manager, quality officer or process owner to link risks")
+@blp.arguments(ChangeRiskCreateSchema)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(201, ChangeRiskSchema)
+def link_risk_to_change(body: dict[str, Any], change_request_id: int) -> Any:
+    """Link a risk on the register that the change brings or affects (until its implementation is complete)"""
+    from ..services.changes import link_risk
+
+    return link_risk(load(change_request_id), api_user(), **body), 201
+
+
+@blp.route(f"/change-requests/<{ID}:change_request_id>/risks/new", methods=["POST"])
+@require_roles(REQUEST_ROLES, "Requires the role manager, quality officer or process owner to raise risks")
+@blp.arguments(ChangeRiskNewSchema)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(201, ChangeRiskSchema)
+def raise_risk_for_change(body: dict[str, Any], change_request_id: int) -> Any:
+    """Raise a new risk on the register for the change, linked to it (one transaction)
+
+    The body is that of `POST /risks` without a source; rate the risk with its `assess` event.
+    """
+    from ..services.changes import raise_change_risk
+
+    change = load(change_request_id)
+    risk = raise_change_risk(change, api_user(), **body)
+    return next(link for link in load(change.id).risk_links if link.risk_id == risk.id), 201
+
+
+@blp.route(f"/change-requests/<{ID}:change_request_id>/risks/<{ID}:risk_id>", methods=["DELETE"])
+@require_roles(REQUEST_ROLES, "Requires the role manager, quality officer or process owner to unlink risks")
+@blp.response(204)
+def unlink_risk_from_change(change_request_id: int, risk_id: int) -> None:
+    """Remove a risk's link from the change (the risk stays on the register)"""
+    from ..services.changes import unlink_risk
+
+    change = load(change_request_id)
+    link = next((link for link in change.risk_links if link.risk_id == risk_id), None)
+    if link is None:
+        abort(404, description=f"Change request {change.reference} does not link the risk with id {risk_id}")
+    unlink_risk(change, api_user(), link.id)
 
 
 add_workflow_routes(

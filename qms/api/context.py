@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from ..downloads import content_disposition
-from ..models import ContextIssue, ContextReview, InterestedParty
+from ..models import ContextIssue, ContextReview, InterestedParty, Site
 from ..services.context import (
     CONTEXT_ROLES,
     issue_list,
@@ -44,6 +44,7 @@ from .schemas.context import (
     PartyQuerySchema,
     PartySchema,
     PartyUpdateSchema,
+    SummaryQuerySchema,
 )
 from .workflow import ETAG_HEADER, add_workflow_routes, etag, get_or_404, paginate, present
 
@@ -144,13 +145,19 @@ def edit_party(body: dict[str, Any], party_id: int) -> Any:
 
 
 @blp.route("/context/summary.pdf", methods=["GET"])
+@blp.arguments(SummaryQuerySchema, location="query", unknown=RAISE)
 @blp.doc(responses={"200": PDF_RESPONSE})
-def summary_pdf() -> Response:
-    """The printable context summary: the SWOT board, the interested parties and the last review"""
+def summary_pdf(args: dict[str, Any]) -> Response:
+    """The printable context summary: the SWOT board, the interested parties and the last review
+
+    With `site`: that site's issues and parties with the organisation-wide ones, and the last review
+    of that site or of the whole organisation (404 for an unknown site).
+    """
     from ..reports.context import context_summary_pdf
 
+    site = get_or_404(Site, args["site"], label="site").id if args.get("site") else None
     return Response(
-        context_summary_pdf(current_app.config["QMS_ORGANISATION"]),
+        context_summary_pdf(current_app.config["QMS_ORGANISATION"], site_id=site),
         mimetype="application/pdf",
         headers={
             "Content-Disposition": content_disposition("context-summary.pdf", inline=True),

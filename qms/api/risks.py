@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import url_for
+from flask import Response, url_for
 from marshmallow import RAISE
 from sqlalchemy import and_, not_, select
 from sqlalchemy.orm import selectinload
 
 from workflows.errors import InvalidData
 
-from ..models import Nonconformity, Risk, RiskRealisation, RiskTreatmentAction
+from ..models import ChecklistItem, Nonconformity, Risk, RiskRealisation, RiskTreatmentAction
 from ..services.risks import (
     RISK_ROLES,
     RiskFilters,
@@ -38,12 +38,15 @@ from .schemas.risks import (
     HeatMapQuerySchema,
     HeatMapSchema,
     RealisationCreateSchema,
+    RealisationFindingCreateSchema,
     RealisationSchema,
     RiskCreateSchema,
+    RiskExportQuerySchema,
     RiskPageSchema,
     RiskQuerySchema,
     RiskSchema,
     RiskUpdateSchema,
+    SurveyTrendSchema,
     TreatmentActionCreateSchema,
     TreatmentActionPageSchema,
     TreatmentActionQuerySchema,
@@ -77,6 +80,7 @@ LOAD = (
     selectinload(Risk.source_issue),
     selectinload(Risk.realisations).selectinload(RiskRealisation.nonconformity),
     selectinload(Risk.realisations).selectinload(RiskRealisation.cited_by),
+    selectinload(Risk.realisations).selectinload(RiskRealisation.checklist_item),
 )
 RTA = RiskTreatmentAction
 ACTION_LOAD = (
@@ -105,6 +109,7 @@ def extras(risk: Risk) -> dict[str, Any]:
         "review_overdue": risk.review_overdue(dt.date.today()),
         "source_id": record.id if record is not None else None,
         "source_reference": record.reference if record is not None else None,
+        "source_detail": risk.source_detail,
         "links": {
             "self": url_for(base + "get_risk", risk_id=risk.id),
             "history": url_for(base + "risk_history", risk_id=risk.id),
@@ -136,12 +141,14 @@ def create(body: dict[str, Any]) -> Any:
     """Raise a risk (it starts as identified; rate it with the `assess` event)
 
     With `source` and `source_id` it is raised from a nonconformity, a complaint, a survey (trend) or
-    a context issue and stays linked to it. The owner defaults to you.
+    a context issue and stays linked to it; with a survey, `trend` names one of the trends it shows now
+    (`GET /surveys/{survey_id}/trends`), kept in words as `source_detail`. The owner defaults to you.
     """
     kind, source_id = body.pop("source", None), body.pop("source_id", None)
+    trend = body.pop("trend", None)
     if (kind is None) != (source_id is None):
         raise InvalidData({"source_id" if kind else "source": "give both source and source_id, or neither"})
-    risk = raise_risk(api_user(), source=find_source(kind, source_id), **body)
+    risk = raise_risk(api_user(), source=find_source(kind, source_id, trend), **body)
     risk = load(risk.id)
     return present([risk], extras)[0], 201, {"Location": url_for("api_risks.get_risk", risk_id=risk.id), **etag(risk)}
 
@@ -204,6 +211,102 @@ def cite(body: dict[str, Any], nc_id: int) -> Any:
     Managers, quality officers, process owners and internal auditors may.
     """
     return cite_realised_risk(get_or_404(Nonconformity, nc_id), api_user(), **body)
+
+
+@blp.route(f"/checklist-items/<{ID}:item_id>/realised-risks", methods=["GET"])
+@blp.response(200, RealisationSchema(many=True))
+def list_finding_realisations(item_id: int) -> Any:
+    """The risks an audit finding that raised no NC (an observation, say) realised"""
+    from ..services.risks import realised_risks_of_finding
+
+    return realised_risks_of_finding(get_or_404(ChecklistItem, item_id, label="checklist item"))
+
+
+@blp.route(f"/checklist-items/<{ID}:item_id>/realised-risks", methods=["POST"])
+@blp.arguments(RealisationFindingCreateSchema)
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.response(201, RealisationSchema)
+def cite_from_finding(body: dict[str, Any], item_id: int) -> Any:
+    """Cite the risk an audit finding without an NC realised: the risk is flagged for re-rating
+
+    The answer must be a finding (a nonconformity, an observation or an opportunity for improvement)
+    that raised no NC (or whose NC was withdrawn); a finding with an NC cites through
+    `/nonconformities/{nc_id}/realised-risks`. Managers, quality officers, process owners and internal
+    auditors may.
+    """
+    from ..services.risks import cite_risk_from_finding
+
+    return cite_risk_from_finding(get_or_404(ChecklistItem, item_id, label="checklist item"), api_user(), **body)
+
+
+@blp.route(f"/surveys/<{ID}:survey_id>/trends", methods=["GET"])
+@blp.response(200, SurveyTrendSchema(many=True))
+def survey_trends(survey_id: int) -> Any:
+    """The trends a survey shows now, to raise a risk (or an opportunity) from
+
+    NPS or CSI falling over three consecutive months, or a rating question averaging below the
+    survey's CSI threshold (default 60 of 100) in the latest month; months with fewer than five
+    responses are left out.
+    """
+    from ..models import Survey
+    from ..services.surveys.trends import detect_trends
+
+    survey = get_or_404(Survey, survey_id, label="survey")
+    return [
+        {
+            "key": t.key,
+            "kind": t.kind,
+            "title": t.title,
+            "words": t.words,
+            "latest": t.latest,
+            "raise_risk": url_for("api_risks.create"),
+        }
+        for t in detect_trends(survey)
+    ]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _filters(args: dict[str, Any]) -> RiskFilters:
+    return RiskFilters.from_args({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in args.items()})
+
+
+@blp.route("/risks/export.csv", methods=["GET"])
+@blp.arguments(RiskExportQuerySchema, location="query", unknown=RAISE)
+@blp.doc(
+    responses={
+        "200": {
+            "description": "Every risk matching the filters; text that could be a formula stays text",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+)
+def export_csv(args: dict[str, Any]) -> Response:
+    """The risk register as CSV, with the list's filters and sort (not paged)"""
+    from ..downloads import send_download
+    from ..services.risks import register_csv
+
+    data = register_csv(_filters(args)).encode("utf-8")
+    return send_download(data, f"risk-register-{dt.date.today()}.csv", "text/csv")
+
+
+@blp.route("/risks/export.xlsx", methods=["GET"])
+@blp.arguments(RiskExportQuerySchema, location="query", unknown=RAISE)
+@blp.doc(
+    responses={
+        "200": {
+            "description": "Every risk matching the filters; text that could be a formula stays text",
+            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+)
+def export_xlsx(args: dict[str, Any]) -> Response:
+    """The risk register as a spreadsheet, with the list's filters and sort (not paged)"""
+    from ..downloads import send_download
+    from ..services.risks import register_xlsx
+
+    return send_download(register_xlsx(_filters(args)), f"risk-register-{dt.date.today()}.xlsx", XLSX)
 
 
 # --- treatment actions ------------------------------------------------------------------

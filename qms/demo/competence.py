@@ -211,7 +211,21 @@ def seed_competence(users: dict, today: dt.date) -> int:
         evaluation_after_days=30,
         invitee_ids=[users["quality2"].id],
     )
+    # every desk can receive a complaint by e-mail: an awareness session for the office staff,
+    # the administrator among them (so the administrator too finds work on My work)
+    training.plan_training(
+        qo,
+        title="Complaint handling awareness for office staff",
+        competence_id=handling.id,
+        level="aware",
+        planned_on=today + dt.timedelta(days=10),
+        trainer_id=qo.id,
+        location="Nairobi plant, training room",
+        evaluation_method="manager_signoff",
+        evaluation_after_days=30,
+        invitee_ids=[users["admin"].id, users["viewer"].id],
+    )
     training.raise_needs_from_gaps(qo, today)
     # the lead auditor precondition: from now on only competent lead auditors can be assigned
     competence.set_precondition(admin, assignment="audit_lead")
-    return 3
+    return 4

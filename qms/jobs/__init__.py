@@ -45,12 +45,29 @@ def celery_init_app(app: Flask) -> Celery:
         timezone=app.config.get("QMS_TIMEZONE", "UTC"),
         beat_schedule=beat_schedule(app.config.get("QMS_DIGEST_HOUR", 6)),
         beat_schedule_filename=f"{app.instance_path}/celerybeat-schedule",
+        # a prefork child grown past this after a task is replaced (a parser's garbage does not stay)
+        worker_max_memory_per_child=int(app.config.get("QMS_CELERY_MAX_MEMORY_PER_CHILD_MB", 512)) * 1024,
+        # an unreachable broker is reported in seconds, not after minutes of retries
+        broker_transport_options={"socket_connect_timeout": 3},
+        redis_socket_connect_timeout=3,
+        result_backend_transport_options={
+            "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+        },
+        # reading an upload: the worker's own time limits (the sender sets the same per message)
+        task_annotations={"qms.inspect_upload": upload_time_limits(app)},
     )
     celery.set_default()
     from . import tasks  # noqa: F401  (registers the tasks with this app)
 
     app.extensions["celery"] = celery
     return celery
+
+
+def upload_time_limits(app: Flask) -> dict[str, float]:
+    """The soft time limit of reading one upload on a worker (``QMS_UPLOAD_PARSE_SECONDS``), and the hard
+    one a few seconds later, when the worker kills the process reading it."""
+    seconds = float(app.config.get("QMS_UPLOAD_PARSE_SECONDS", 20))
+    return {"soft_time_limit": seconds, "time_limit": seconds + 5}
 
 
 def beat_schedule(digest_hour: int) -> dict[str, dict[str, Any]]:

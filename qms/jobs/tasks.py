@@ -24,3 +24,19 @@ def prepare_export_task(export_id: int) -> str:
     from .exports import prepare_export
 
     return prepare_export(export_id)
+
+
+@shared_task(
+    name="qms.inspect_upload",
+    # a file that kills the process reading it must not come back to kill the next one:
+    # acknowledged when taken, never redelivered
+    acks_late=False,
+    reject_on_worker_lost=False,
+    ignore_result=False,
+    track_started=True,
+)
+def inspect_upload_task(request: dict[str, object]) -> dict[str, object]:
+    """Read one uploaded file within its time and memory budget; the answer the upload waits for."""
+    from .uploads import read_on_worker
+
+    return read_on_worker(request)

@@ -4,7 +4,8 @@ received → acknowledged (initial assessment) → investigating → resolved �
 closed.  A complaint that reveals a nonconformity is escalated; it can be
 resolved only once the linked nonconformity is closed.  A complaint can be
 rejected early with a reason, and a resolved one reopened when the customer is
-not satisfied.
+not satisfied.  An escalation made by mistake is withdrawn: the complaint goes back
+to investigation and its nonconformity, while untriaged, is withdrawn with it.
 """
 
 from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
@@ -70,6 +71,15 @@ LIFECYCLE = Lifecycle(
             "escalated",
             roles(QO, MGR),
             fields=(Field("reason", "Why a nonconformity is needed"),),
+        ),
+        Event(
+            "withdraw_escalation",
+            "Withdraw the escalation (escalated by mistake)",
+            ("escalated",),
+            "investigating",
+            roles(QO, MGR),
+            fields=(Field("reason", "Why the escalation is withdrawn"),),
+            description="Back to investigation; the nonconformity it raised is withdrawn while nobody has triaged it.",
         ),
         Event(
             "resolve",

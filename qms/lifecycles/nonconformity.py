@@ -11,7 +11,7 @@ close it.
 """
 
 from workflows.definition import Event, Field, Guard, GuardContext, Lifecycle, State, roles
-from workflows.guards import actor_is_or_role, at_least_one, date_reached, none_open, not_actor
+from workflows.guards import at_least_one, date_reached, none_open, not_actor
 
 QO, MGR, AUD, PO = "quality_officer", "manager", "internal_auditor", "process_owner"
 
@@ -19,6 +19,16 @@ SEVERITIES = ("major", "minor", "observation")
 ROOT_CAUSE_METHODS = ("five_whys", "fishbone", "8d", "other")
 #: the fishbone (Ishikawa) diagram's 6M: the causes found are listed under these
 FISHBONE_CATEGORIES = ("man", "machine", "method", "material", "measurement", "environment")
+
+
+def _raiser_or_reviewer(ctx: GuardContext) -> str | None:
+    """Whoever raised the NC withdraws it, or a quality officer or a manager (who may reject it anyway):
+    an NC raised automatically (a survey rule, a complaint's escalation) is withdrawn by whoever
+    corrects its cause."""
+    raiser = ctx.fact("raised_by_id")
+    if raiser is None or raiser == ctx.actor.id or ctx.actor.roles & {QO, MGR}:
+        return None
+    return "Only the person who raised it, a quality officer or a manager can withdraw it"
 
 
 def _check_after_a_wait(ctx: GuardContext) -> str | None:
@@ -104,11 +114,10 @@ LIFECYCLE = Lifecycle(
             "withdrawn",
             roles(QO, MGR, AUD, PO),
             guards=(
-                actor_is_or_role(
-                    "raised_by_id",
-                    QO,
-                    "Only the person who raised it or a quality officer can withdraw it",
-                    name="raiser_or_quality_officer",
+                Guard(
+                    "raiser_quality_officer_or_manager",
+                    _raiser_or_reviewer,
+                    "The person who raised it, a quality officer or a manager withdraws it",
                 ),
             ),
             fields=(Field("reason", "Why it is withdrawn"),),

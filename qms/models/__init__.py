@@ -18,7 +18,7 @@ from .audits import (
     Site,
 )
 from .certifications import EXTERNAL_AUDIT_KINDS, Certification, CertificationBody, ExternalAudit, ExternalFinding
-from .changes import TASK_STATUSES, ChangeRequest, ChangeTask
+from .changes import TASK_STATUSES, ChangeRequest, ChangeRisk, ChangeTask
 from .competence import (
     ASSIGNMENTS,
     AUDIT_ROLES,
@@ -170,6 +170,7 @@ __all__ = [
     "CertificationBody",
     "ChangeImpact",
     "ChangeRequest",
+    "ChangeRisk",
     "ChangeTask",
     "ChecklistItem",
     "Complaint",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import db, quoted_list, utcnow
@@ -35,6 +35,7 @@ class ChangeRequest(WorkflowRecord, db.Model):
     consequences: Mapped[str] = mapped_column(Text, default="")
     resources: Mapped[str] = mapped_column(Text, default="")
     responsibilities: Mapped[str] = mapped_column(Text, default="")
+    #: free-text notes on risks (before risks were linked to the register, the only place for them)
     risks: Mapped[str] = mapped_column(Text, default="")
     #: ids of the processes (``processes``) and documents (``documents``) the change affects
     process_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
@@ -55,6 +56,9 @@ class ChangeRequest(WorkflowRecord, db.Model):
     tasks: Mapped[list[ChangeTask]] = relationship(
         back_populates="change", order_by="ChangeTask.id", cascade="all, delete-orphan"
     )
+    risk_links: Mapped[list[ChangeRisk]] = relationship(
+        back_populates="change", order_by="ChangeRisk.id", cascade="all, delete-orphan"
+    )
 
     OPEN_STATES = ("draft", "submitted", "approved", "implementing", "post_review")
 
@@ -63,6 +67,24 @@ class ChangeRequest(WorkflowRecord, db.Model):
 
     def __repr__(self) -> str:
         return f"<ChangeRequest {self.reference} {self.state}>"
+
+
+class ChangeRisk(db.Model):
+    """A risk on the register that a change request brings or affects, with an optional note."""
+
+    __tablename__ = "change_risks"
+    __table_args__ = (UniqueConstraint("change_id", "risk_id", name="uq_change_risks"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id", ondelete="CASCADE"), index=True)
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risks.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    linked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    linked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    change: Mapped[ChangeRequest] = relationship(back_populates="risk_links")
+    risk = relationship("Risk")
+    linked_by: Mapped[User] = relationship()
 
 
 class ChangeTask(db.Model):

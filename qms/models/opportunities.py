@@ -99,11 +99,15 @@ class Opportunity(WorkflowRecord, db.Model):
     declined_reason: Mapped[str] = mapped_column(Text, default="")
     adopted_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    #: raised from a survey trend: the survey and the trend in words, as it was detected
+    source_survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"), index=True)
+    source_detail: Mapped[str] = mapped_column(Text, default="")
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
     committee: Mapped[InnovationCommittee | None] = relationship()
     process = relationship("Process")
+    source_survey = relationship("Survey")
 
     OPEN_STATES = ("proposed", "evaluated", "approved", "piloting", "adopted")
 

@@ -84,6 +84,8 @@ class Risk(WorkflowRecord, db.Model):
     source_complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
     source_survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"))
     source_issue_id: Mapped[int | None] = mapped_column(ForeignKey("context_issues.id"))
+    #: for a risk raised from a survey trend: the trend in words, as it was detected
+    source_detail: Mapped[str] = mapped_column(Text, default="")
 
     process: Mapped[Process | None] = relationship()
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
@@ -148,20 +150,25 @@ class RiskTreatmentAction(WorkflowRecord, db.Model):
 
 
 class RiskRealisation(db.Model):
-    """A nonconformity (or the audit finding behind it) that shows ``risk`` happened."""
+    """A nonconformity (or the audit finding behind it), or an audit finding that raised no NC (an
+    observation, say), that shows ``risk`` happened: one of the two is always there."""
 
     __tablename__ = "risk_realisations"
-    __table_args__ = (UniqueConstraint("risk_id", "nonconformity_id", name="uq_risk_realisations_nc"),)
+    __table_args__ = (
+        UniqueConstraint("risk_id", "nonconformity_id", name="uq_risk_realisations_nc"),
+        UniqueConstraint("risk_id", "checklist_item_id", name="uq_risk_realisations_item"),
+        CheckConstraint("nonconformity_id IS NOT NULL OR checklist_item_id IS NOT NULL", "cites_something"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     risk_id: Mapped[int] = mapped_column(ForeignKey("risks.id"), index=True)
-    nonconformity_id: Mapped[int] = mapped_column(ForeignKey("nonconformities.id"), index=True)
-    checklist_item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    checklist_item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     cited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     cited_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     risk: Mapped[Risk] = relationship(back_populates="realisations")
-    nonconformity: Mapped[Nonconformity] = relationship()
+    nonconformity: Mapped[Nonconformity | None] = relationship()
     checklist_item: Mapped[ChecklistItem | None] = relationship()
     cited_by: Mapped[User] = relationship()

@@ -44,8 +44,8 @@ def context_summary_pdf(
     width = frame_width(pagesize)
     site = db.session.get(Site, site_id) if site_id else None
     board = swot_board(site.id if site else None)
-    parties = list(db.session.scalars(party_list()))
-    review = last_completed_review()
+    parties = list(db.session.scalars(party_list(site=site.id if site else None)))
+    review = last_completed_review(site.id if site else None)
     heading = "Context of the organisation"
     scope = site.name if site else "The whole organisation"
     story: list[Flowable] = [
@@ -60,7 +60,11 @@ def context_summary_pdf(
     if review is not None:
         answer = {"yes": "Yes", "no": "No"}.get(review.climate_change_relevant or "", "—")
         facts += [
-            ("Last context review", f"{review.reference} completed {day(review.completed_at.date())}"),
+            (
+                "Last context review",
+                f"{review.reference} ({review.site.name if review.site else 'whole organisation'}) "
+                f"completed {day(review.completed_at.date())}",
+            ),
             ("Climate change a relevant issue?", f"{answer} — {review.climate_change_notes}"),
             ("What changed", review.changes),
             ("Next review by", day(review.next_review_on)),

@@ -7,9 +7,10 @@ tracked review actions, grouped by category with their owner, due date, status a
 the approval e-signature from the review's history.  Until the minutes are approved every page
 carries a "Draft — minutes not approved" watermark.
 
-The compiled figures are stored as JSON by whoever compiled them, so they are rendered
-generically: numbers and words as a small key/value table, lists of records as tables, lists of
-words as bullets, nested groups as sub-tables.  The report reads the review's actions and
+Each compiled input is drawn as designed for it in ``review_inputs.py`` (a sentence, headline
+figures with their units, tables with plain-language columns), as on the web page. Figures no
+designer knows are rendered generically: numbers and words as a small key/value table, lists of
+records as tables, lists of words as bullets, nested groups as sub-tables.  The report reads the review's actions and
 history through the session, so it runs inside an application context.  All user text is
 escaped for reportlab markup.
 """
@@ -25,7 +26,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Indenter, ListFlowable, Paragraph, Spacer
+from reportlab.platypus import Flowable, Indenter, ListFlowable, Paragraph, Spacer, Table, TableStyle
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -58,6 +59,7 @@ from .pdf import (
     text_or_note,
     utc,
 )
+from .review_inputs import DesignedInput, designed
 
 TITLE = "Management review minutes"
 DRAFT_NOTICE = "Draft — minutes not approved"
@@ -159,6 +161,57 @@ def _render_list(items: Sequence[Any], width: float, depth: int) -> list[Flowabl
         return [grid_table([label_of(c) for c in columns], rows, [width / len(columns)] * len(columns))]
     bullets = [para(value_text(item), _bullet) for item in items]
     return [ListFlowable(bullets, bulletType="bullet", start="•", leftIndent=10, bulletFontSize=8)]
+
+
+# --- the designed inputs (reports/review_inputs.py) -----------------------------------------
+
+#: columns that hold sentences get a double share of a table's width
+_WIDE_COLUMNS = {"Title", "Action", "Question", "Auditor's note", "What happened", "Outcome", "By severity"}
+#: columns of references (OBJ-2026-0003) get room enough not to break them
+_REFERENCE_COLUMNS = {"Objective", "Survey", "Review", "Audit", "Nonconformity", "Opportunity", "Document", "Risk"}
+_TILES_PER_ROW = 3
+_tile = ParagraphStyle("mr_tile", parent=STYLES.cell, leading=11)
+_tile_alert = ParagraphStyle("mr_tile_alert", parent=_tile, textColor=colors.HexColor("#9b1c1c"))
+
+
+def designed_input(view: DesignedInput, width: float) -> list[Flowable]:
+    """An input as designed for a reader: its sentence, its headline figures as tiles, its tables."""
+    out: list[Flowable] = [para(view.summary, _lead)]
+    if view.figures:
+        tiles = [
+            Paragraph(
+                f'<font size="7" color="#555555">{markup(f.label)}</font><br/>'
+                f'<font size="12"><b>{markup(f.value)}</b></font>'
+                + (f'<br/><font size="7" color="#555555">{markup(f.note)}</font>' if f.note else ""),
+                _tile_alert if f.alert else _tile,
+            )
+            for f in view.figures
+        ]
+        rows = [tiles[i : i + _TILES_PER_ROW] for i in range(0, len(tiles), _TILES_PER_ROW)]
+        rows[-1] += [""] * (_TILES_PER_ROW - len(rows[-1]))
+        table = Table(rows, colWidths=[width / _TILES_PER_ROW] * _TILES_PER_ROW, hAlign="LEFT")
+        table.setStyle(
+            TableStyle(
+                [
+                    ("BOX", (0, 0), (-1, -1), 0.5, colors.HexColor("#c8ccd2")),
+                    ("INNERGRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#dfe2e6")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
+        )
+        out += [table, Spacer(1, 3)]
+    for t in view.tables:
+        out.append(Paragraph(markup(t.caption), _group))
+        if not t.rows:
+            out.append(Paragraph(markup(t.empty), STYLES.muted))
+            continue
+        weights = [2 if c in _WIDE_COLUMNS else 1.4 if c in _REFERENCE_COLUMNS else 1 for c in t.columns]
+        widths = [width * w / sum(weights) for w in weights]
+        rows = [[para(cell.text, _overdue if cell.alert else STYLES.cell) for cell in row] for row in t.rows]
+        out.append(grid_table(list(t.columns), rows, widths))
+    return out
 
 
 # --- data the report reads ------------------------------------------------------
@@ -290,7 +343,8 @@ def _inputs(review: ManagementReview, width: float) -> list[Flowable]:
             at = entry.get("compiled_at")
             if at:
                 out.append(para(f"Compiled {_when(at)}", _lead))
-            out += render_figures(compiled, width)
+            view = designed(key, compiled)
+            out += render_figures(compiled, width) if view is None else designed_input(view, width)
         if notes:
             out.append(Paragraph(f"<b>Notes:</b> {markup(notes)}", _notes))
         if compiled in (None, {}, []) and not notes:

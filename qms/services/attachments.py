@@ -9,6 +9,7 @@ cannot be overwritten with other content.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import unicodedata
@@ -25,6 +26,8 @@ from ..database import db
 from ..models import Actor, Attachment, User, WorkflowRecord
 from .audit_trail import recorded_change
 from .workflow import as_actor
+
+log = logging.getLogger(__name__)
 
 UPLOAD_ROLES = frozenset({"admin", "manager", "quality_officer", "internal_auditor", "process_owner"})
 #: what evidence may be: content type by the file's first bytes (its "magic"), never by its name
@@ -139,13 +142,49 @@ def store_file(stream: BinaryIO, filename: str, *, extract: bool = False) -> Sto
 
 
 def _inspect(path: Path, content_type: str, *, extract: bool) -> Any:
-    """The file read within the configured budget; InvalidData naming why when it is refused."""
+    """The file read within the configured budget; InvalidData naming why when it is refused.
+
+    With a Celery broker the file is read on a worker (see :mod:`qms.jobs.uploads`); when no
+    worker answers, here in a limited child process or not at all (``QMS_UPLOAD_PARSE_FALLBACK``).
+    """
     from .upload_inspection import UploadRefused, inspect_upload, limits_from_config
 
+    config = current_app.config
+    limits = limits_from_config(config)
     try:
-        return inspect_upload(path, content_type, limits_from_config(current_app.config), extract=extract)
+        if _on_worker(content_type, extract):
+            from ..jobs.uploads import WorkerUnavailable, inspect_on_worker
+
+            try:
+                return inspect_on_worker(path, content_type, limits, extract=extract)
+            except WorkerUnavailable as exc:
+                if config.get("QMS_UPLOAD_PARSE_FALLBACK", "local") != "local":
+                    log.error("upload refused: no worker read it (%s)", exc)
+                    raise InvalidData(
+                        {
+                            "file": "could not be checked now: the background worker that reads uploads is not "
+                            "answering. Nothing was stored; try again in a few minutes, and tell an administrator "
+                            "if it goes on"
+                        }
+                    ) from None
+                log.warning("upload read in the web server: no worker read it (%s)", exc)
+        return inspect_upload(path, content_type, limits, extract=extract)
     except UploadRefused as exc:
         raise InvalidData({"file": str(exc)}) from None
+
+
+def _on_worker(content_type: str, extract: bool) -> bool:
+    """Whether this file is read on a Celery worker: a broker is configured, reading there is on, and the
+    file has a parser to run (a PDF always: its pages are counted; DOCX and XLSX for their text)."""
+    from ..jobs import is_eager
+    from .upload_inspection import PARSED_TYPES, PDF
+
+    config = current_app.config
+    if not config.get("QMS_CELERY_BROKER_URL") or not config.get("QMS_UPLOAD_PARSE_ON_WORKER", True):
+        return False
+    if "celery" not in current_app.extensions or is_eager(current_app):
+        return False
+    return content_type in PARSED_TYPES and (extract or content_type == PDF)
 
 
 def discard_if_unreferenced(stored: StoredFile) -> bool:

@@ -26,6 +26,7 @@ configured.  ``verify(checkpoints=…)`` fails when the chain no longer holds a 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
 import json
 import logging
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, func, select
+from sqlalchemy import String, cast, collate, func, select, text
 from sqlalchemy.orm import Mapper, Session
 
 from workflows import get_lifecycle
@@ -220,36 +221,111 @@ def covered_mappers() -> list[Mapper]:
     return [mappers[table.name] for table in db.metadata.sorted_tables if table.name in mappers]
 
 
-def _expected(session: Session, table_name: str) -> dict[str, str | None]:
-    """Each record's digest as the trail says it should be now (None: deleted)."""
-    expected: dict[str, str | None] = {}
-    entries = AuditEntry.__table__.c
-    query = (
-        select(
-            entries.action,
-            entries.record_id,
-            entries.row_digest,
-            case((entries.action == "baseline", entries.new_value), else_=None),
-        )
-        .where(entries.record_type == table_name)
-        .order_by(entries.seq)
-    )
-    for action, record_id, digest, baseline in session.execute(query.execution_options(yield_per=5000)):
-        if action == "baseline":
-            expected.update(json.loads(baseline))
-        elif action == "delete":
-            expected[record_id] = None
-        elif digest is not None:
-            expected[record_id] = digest
-        # a legacy create or update (no digest) says nothing the seal's baseline did not
-    return expected
+#: rows fetched at a time from each stream (bounded memory whatever the size of the trail)
+STREAM_BATCH = 5000
+#: entries fetched at a time when walking the chain (fewer: a baseline entry holds 500 rows' digests)
+CHAIN_BATCH = 200
+
+_EXPECTED_SQL = {
+    # the last entry of each record that says what the row should be (a digest, or deleted), taking
+    # the baselines' JSON apart in SQL, so that no table's expectations are ever held whole in memory
+    "postgresql": """
+        SELECT rid, digest FROM (
+            SELECT rid, digest, ROW_NUMBER() OVER (PARTITION BY rid ORDER BY seq DESC) AS rn FROM (
+                SELECT record_id AS rid, seq, CASE WHEN action = 'delete' THEN NULL ELSE row_digest END AS digest
+                FROM audit_entries
+                WHERE record_type = :table AND action <> 'baseline' AND (row_digest IS NOT NULL OR action = 'delete')
+                UNION ALL
+                SELECT j.key, e.seq, j.value
+                FROM audit_entries AS e CROSS JOIN LATERAL json_each_text(CAST(e.new_value AS json)) AS j
+                WHERE e.record_type = :table AND e.action = 'baseline'
+            ) AS said
+        ) AS ranked
+        WHERE rn = 1 ORDER BY rid COLLATE "C"
+    """,
+    "sqlite": """
+        SELECT rid, digest FROM (
+            SELECT rid, digest, ROW_NUMBER() OVER (PARTITION BY rid ORDER BY seq DESC) AS rn FROM (
+                SELECT record_id AS rid, seq, CASE WHEN action = 'delete' THEN NULL ELSE row_digest END AS digest
+                FROM audit_entries
+                WHERE record_type = :table AND action <> 'baseline' AND (row_digest IS NOT NULL OR action = 'delete')
+                UNION ALL
+                SELECT CAST(j.key AS TEXT), e.seq, j.value
+                FROM audit_entries AS e, json_each(e.new_value) AS j
+                WHERE e.record_type = :table AND e.action = 'baseline'
+            ) AS said
+        ) AS ranked
+        WHERE rn = 1 ORDER BY rid
+    """,
+}
 
 
-def _rows(session: Session, mapper: Mapper) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def _expected(session: Session, table_name: str, batch: int = STREAM_BATCH) -> Iterator[tuple[str, str | None]]:
+    """(record id, digest the trail says the row has now; None: deleted), in record-id order
+    (code-point order, as Python compares strings), streamed.
+
+    A legacy create or update (no digest) says nothing the seal's baseline did not, so it is left out.
+    """
+    sql = _EXPECTED_SQL["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
+    query = text(sql).bindparams(table=table_name).execution_options(yield_per=batch)
+    for record_id, digest in session.execute(query):
+        yield str(record_id), digest
+
+
+def _record_id_order(session: Session, mapper: Mapper) -> Any:
+    """The SQL expression of ``record_id_of`` (primary key values joined by '/'), to sort rows by it
+    in code-point order ("C" collation) as the trail's record ids are sorted."""
+    parts = [cast(column, String) for column in mapper.primary_key]
+    expression = parts[0]
+    for part in parts[1:]:
+        expression = expression + "/" + part
+    if session.get_bind().dialect.name == "postgresql":
+        expression = collate(expression, "C")
+    return expression
+
+
+def _rows(session: Session, mapper: Mapper, batch: int = STREAM_BATCH) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(record id, digest, row) of every row of the mapper's table, in record-id order, streamed."""
     table = mapper.local_table
-    query = select(*table.columns).order_by(*mapper.primary_key).execution_options(yield_per=2000)
+    query = select(*table.columns).order_by(_record_id_order(session, mapper)).execution_options(yield_per=batch)
     for row in session.execute(query).mappings():
         yield record_id_of(mapper, row), row_digest(table.name, row), dict(row)
+
+
+def _merged(
+    session: Session, mapper: Mapper, batch: int = STREAM_BATCH
+) -> Iterator[tuple[str, Any, tuple[str, dict[str, Any]] | None]]:
+    """The table's rows beside what the trail says of them, merged on the record id like a sorted join:
+    (record id, digest the trail wants — None: deleted, ``_MISSING``: the trail knows nothing —,
+    (digest, row) as the database holds it or None when there is no such row).
+
+    Both sides come sorted from the database and are read ``batch`` rows at a time, so memory stays
+    flat whatever the number of rows and entries."""
+    table = mapper.local_table.name
+    wanted_stream = _ordered(_expected(session, table, batch), f"{table}: the audit trail")
+    row_stream = _ordered(((rid, (digest, row)) for rid, digest, row in _rows(session, mapper, batch)), table)
+    wanted = next(wanted_stream, None)
+    found = next(row_stream, None)
+    while wanted is not None or found is not None:
+        if found is None or (wanted is not None and wanted[0] < found[0]):
+            yield wanted[0], wanted[1], None
+            wanted = next(wanted_stream, None)
+        elif wanted is None or found[0] < wanted[0]:
+            yield found[0], _MISSING, found[1]
+            found = next(row_stream, None)
+        else:
+            yield found[0], wanted[1], found[1]
+            wanted, found = next(wanted_stream, None), next(row_stream, None)
+
+
+def _ordered(items: Iterable[tuple[str, Any]], what: str) -> Iterator[tuple[str, Any]]:
+    """``items`` as they come, checked to be in strictly rising record-id order (a merge needs it)."""
+    last: str | None = None
+    for item in items:
+        if last is not None and not item[0] > last:
+            raise RuntimeError(f"{what} does not come in record-id order ({last!r}, then {item[0]!r})")
+        last = item[0]
+        yield item
 
 
 def _label(table_name: str, record_id: str, row: dict[str, Any] | None = None) -> str:
@@ -289,13 +365,20 @@ def _differences(session: Session, table_name: str, record_id: str, row: dict[st
     return "; ".join(changed[:5])
 
 
-def _check_rows(session: Session, result: VerifyResult, detail: bool = True) -> None:
+def _check_rows(session: Session, result: VerifyResult, detail: bool = True, batch: int = STREAM_BATCH) -> None:
     for mapper in covered_mappers():
         table = mapper.local_table.name
-        expected = _expected(session, table)
-        for record_id, digest, row in _rows(session, mapper):
+        for record_id, wanted, found in _merged(session, mapper, batch):
+            if found is None:
+                if wanted is not None:
+                    label = _label(table, record_id)
+                    result.fail(
+                        f"{label} is in the audit trail but not in the database (deleted outside the application)",
+                        record=label,
+                    )
+                continue
+            digest, row = found
             result.rows_checked += 1
-            wanted = expected.pop(record_id, _MISSING)
             if wanted == digest:
                 continue
             label = _label(table, record_id, row)
@@ -306,22 +389,16 @@ def _check_rows(session: Session, result: VerifyResult, detail: bool = True) -> 
             else:
                 problem = f"{label} differs from its last audit-trail entry (changed outside the application)"
                 if detail and len(result.problems) < 5:
-                    found = _differences(session, table, record_id, row)
-                    if found:
-                        problem += f": {found}"
+                    differences = _differences(session, table, record_id, row)
+                    if differences:
+                        problem += f": {differences}"
             result.fail(problem, record=label)
-        for record_id, wanted in expected.items():
-            if wanted is not None:
-                label = _label(table, record_id)
-                result.fail(
-                    f"{label} is in the audit trail but not in the database (deleted outside the application)",
-                    record=label,
-                )
 
 
 # --- 3. the replay -----------------------------------------------------------------------------
 
 
+@functools.cache
 def _initial(lifecycle: str, version: int) -> str | None:
     try:
         return get_lifecycle(lifecycle, version).initial
@@ -329,7 +406,9 @@ def _initial(lifecycle: str, version: int) -> str | None:
         return None
 
 
-def _check_replay(session: Session, result: VerifyResult) -> None:
+def _check_replay(session: Session, result: VerifyResult, batch: int = STREAM_BATCH) -> None:
+    """Replay each record's transition history: the records (by id) and their history rows (by record,
+    then row) are read side by side, ``batch`` rows at a time, like a sorted join: memory stays flat."""
     history = TransitionHistory.__table__.c
     for mapper in covered_mappers():
         model = mapper.class_
@@ -337,53 +416,56 @@ def _check_replay(session: Session, result: VerifyResult) -> None:
             continue
         table = mapper.local_table
         name = model.lifecycle_name
-        records = {
-            row.id: (row.state, row.lifecycle_version)
-            for row in session.execute(select(table.c.id, table.c.state, table.c.lifecycle_version))
-        }
-        replayed: dict[int, str | None] = {}
-        broken: set[int] = set()
-        query = (
+        records = session.execute(
+            select(table.c.id, table.c.state, table.c.lifecycle_version)
+            .order_by(table.c.id)
+            .execution_options(yield_per=batch)
+        )
+        rows = session.execute(
             select(history.id, history.record_id, history.from_state, history.to_state)
             .where(history.lifecycle == name)
             .order_by(history.record_id, history.id)
-            .execution_options(yield_per=5000)
+            .execution_options(yield_per=batch)
         )
-        for row_id, record_id, from_state, to_state in session.execute(query):
-            if record_id in broken:
-                continue
-            if record_id not in records:
-                broken.add(record_id)
-                result.fail(
-                    f"transition history row {row_id} belongs to {table.name} {record_id}, which does not exist",
-                    record=f"{table.name} {record_id}",
-                )
-                continue
-            state = replayed.get(record_id, _MISSING)
-            if state is _MISSING:
-                state = _initial(name, records[record_id][1])
-            if from_state != state:
-                broken.add(record_id)
-                label = f"{table.name} {record_id}"
-                result.fail(
-                    f"{label}: transition history row {row_id} starts from '{from_state}', but the history before "
-                    f"it ends in '{state}'",
-                    record=label,
-                )
-                continue
-            replayed[record_id] = to_state
-        for record_id, (state, version) in records.items():
+        row = next(rows, None)
+        for record_id, state, version in records:
+            # history rows of records that do not exist (ids below this one)
+            while row is not None and row.record_id < record_id:
+                row = _orphan_history(result, table.name, row, rows)
             result.records_replayed += 1
-            if record_id in broken:
-                continue
-            expected = replayed[record_id] if record_id in replayed else _initial(name, version)
-            if state != expected:
-                label = f"{table.name} {record_id}"
+            replayed = _initial(name, version)
+            label = f"{table.name} {record_id}"
+            broken = False
+            while row is not None and row.record_id == record_id:
+                if not broken and row.from_state != replayed:
+                    broken = True
+                    result.fail(
+                        f"{label}: transition history row {row.id} starts from '{row.from_state}', but the history "
+                        f"before it ends in '{replayed}'",
+                        record=label,
+                    )
+                replayed = row.to_state
+                row = next(rows, None)
+            if not broken and state != replayed:
                 result.fail(
                     f"{label} is in state '{state}' but the replay of its transition history leads to "
-                    f"'{expected}' (its state was changed outside the application)",
+                    f"'{replayed}' (its state was changed outside the application)",
                     record=label,
                 )
+        while row is not None:
+            row = _orphan_history(result, table.name, row, rows)
+
+
+def _orphan_history(result: VerifyResult, table: str, row: Any, rows: Iterator[Any]) -> Any:
+    """Report history rows of a record that does not exist (its first row only); the next row after them."""
+    record_id = row.record_id
+    result.fail(
+        f"transition history row {row.id} belongs to {table} {record_id}, which does not exist",
+        record=f"{table} {record_id}",
+    )
+    while row is not None and row.record_id == record_id:
+        row = next(rows, None)
+    return row
 
 
 # --- verify ------------------------------------------------------------------------------------
@@ -394,7 +476,7 @@ def verify(
 ) -> VerifyResult:
     """Prove the chain, the rows and the replay; with ``checkpoints`` (True: the configured folder) also those."""
     session = session or db.session
-    walk = _walk_chain(session, batch)
+    walk = _walk_chain(session, min(batch, CHAIN_BATCH))
     result = walk.result
     if result.ok and result.legacy and not walk.legacy_sealed:
         result.fail(
@@ -403,8 +485,8 @@ def verify(
             broken_at=result.legacy + 1,
         )
     if result.ok:
-        _check_rows(session, result)
-        _check_replay(session, result)
+        _check_rows(session, result, batch=batch)
+        _check_replay(session, result, batch=batch)
     if checkpoints:
         _check_checkpoints(session, result, None if checkpoints is True else Path(checkpoints))
     return result
@@ -449,7 +531,7 @@ def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "c
     session = db.session
     begin_write(session)
     try:
-        walk = _walk_chain(session, 5000)
+        walk = _walk_chain(session, CHAIN_BATCH)
         if not walk.result.ok:
             raise SealRefused(
                 f"the chain is broken at entry {walk.result.broken_at}: {walk.result.problem}; nothing was sealed"
@@ -462,10 +544,18 @@ def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "c
             table = mapper.local_table.name
             tables.append(table)
             first_seal = table not in walk.sealed_tables
-            expected = _expected(session, table)
             chosen: dict[str, str | None] = {}
-            for record_id, digest, row in _rows(session, mapper):
-                wanted = expected.pop(record_id, _MISSING)
+            for record_id, wanted, found in _merged(session, mapper):
+                if found is None:  # in the trail, not in the database
+                    if wanted is None:
+                        continue
+                    if accept_current:
+                        chosen[record_id] = None
+                        accepted.append(_label(table, record_id))
+                    else:
+                        refused.fail(f"{_label(table, record_id)} is in the trail but not in the database")
+                    continue
+                digest, row = found
                 if wanted == digest:
                     continue
                 if (wanted is _MISSING and first_seal) or accept_current:
@@ -474,14 +564,6 @@ def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "c
                         accepted.append(_label(table, record_id, row))
                 else:
                     refused.fail(f"{_label(table, record_id, row)} disagrees with the trail", record=table)
-            for record_id, wanted in expected.items():
-                if wanted is None:
-                    continue
-                if accept_current:
-                    chosen[record_id] = None
-                    accepted.append(_label(table, record_id))
-                else:
-                    refused.fail(f"{_label(table, record_id)} is in the trail but not in the database")
             if chosen:
                 baselines[table] = chosen
         if not refused.ok:
@@ -567,8 +649,11 @@ def baseline_bulk_load(session: Session, context: AuditContext) -> dict[str, int
     baselines: dict[str, dict[str, str | None]] = {}
     for mapper in covered_mappers():
         table = mapper.local_table.name
-        expected = _expected(session, table)
-        rows = {record_id: digest for record_id, digest, _ in _rows(session, mapper) if record_id not in expected}
+        rows = {
+            record_id: found[0]
+            for record_id, wanted, found in _merged(session, mapper)
+            if wanted is _MISSING and found is not None
+        }
         if rows:
             baselines[table] = rows
     entries = _baseline_entries(baselines)

@@ -19,11 +19,13 @@ from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, id_in, utcnow
-from ..models import Actor, ChangeRequest, ChangeTask, Document, OrgChangeReview, Process, User
-from .audit_trail import recorded_change
+from ..models import Actor, ChangeRequest, ChangeRisk, ChangeTask, Document, OrgChangeReview, Process, Risk, User
+from .audit_trail import recorded_change, register_audited
 from .references import next_reference
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect, facts_provider
+
+register_audited(ChangeRisk)
 
 REQUEST_ROLES = frozenset({"manager", "quality_officer", "process_owner"})
 MANAGE_ROLES = frozenset({"manager", "quality_officer"})
@@ -182,6 +184,78 @@ def complete_task(task: ChangeTask, actor: User | Actor, *, outcome: Any) -> Cha
     with recorded_change(actor, f"task of {task.change.reference} done"):
         task.status, task.outcome, task.done_at = "done", outcome, utcnow()
     return task
+
+
+# --- risks on the register (6.3 with 6.1) ---------------------------------------------------------
+
+
+def check_risk_linkable(change: ChangeRequest, actor: User | Actor) -> None:
+    """NotPermitted or InvalidTransition when ``actor`` may not link risks to ``change`` now."""
+    actor = as_actor(actor)
+    require_roles(actor, REQUEST_ROLES, "link risks to change requests")
+    _may_edit(change, actor)
+    if change.state not in TASK_STATES:
+        raise InvalidTransition("Risks are linked until the change's implementation is complete")
+
+
+def link_risk(change: ChangeRequest, actor: User | Actor, *, risk_id: Any, note: Any = "") -> ChangeRisk:
+    """Link a risk on the register that the change brings or affects, with an optional note."""
+    actor = as_actor(actor)
+    check_risk_linkable(change, actor)
+    errors: dict[str, str] = {}
+    risk = row_by_id(Risk, risk_id)
+    if risk is None:
+        errors["risk_id"] = "no such risk"
+    elif risk.is_terminal:
+        errors["risk_id"] = f"{risk.reference} is {risk.state_label.lower()}"
+    elif db.session.scalar(
+        select(ChangeRisk.id).where(ChangeRisk.change_id == change.id, ChangeRisk.risk_id == risk.id)
+    ):
+        errors["risk_id"] = f"{risk.reference} is already linked"
+    note = clean_text(errors, "note", note, required=False, limit=2000)
+    if errors:
+        raise InvalidData(errors)
+    with recorded_change(actor, f"{risk.reference} linked to {change.reference}") as session:
+        link = ChangeRisk(change_id=change.id, risk_id=risk.id, note=note, linked_by_id=actor.id)
+        session.add(link)
+    db.session.expire(change, ["risk_links"])
+    return link
+
+
+def unlink_risk(change: ChangeRequest, actor: User | Actor, link_id: Any) -> None:
+    """Remove a risk's link from the change (the risk stays on the register)."""
+    actor = as_actor(actor)
+    check_risk_linkable(change, actor)
+    link = row_by_id(ChangeRisk, link_id)
+    if link is None or link.change_id != change.id:
+        raise InvalidData({"link_id": "is not a risk linked to this change"})
+    with recorded_change(actor, f"{link.risk.reference} unlinked from {change.reference}") as session:
+        session.delete(link)
+    db.session.expire(change, ["risk_links"])
+
+
+def raise_change_risk(change: ChangeRequest, actor: User | Actor, **data: Any) -> Risk:
+    """Raise a new risk on the register for the change, linked to it in the same transaction."""
+    from .risks import raise_risk
+
+    check_risk_linkable(change, actor)
+    risk = raise_risk(actor, for_change=change, **data)
+    db.session.expire(change, ["risk_links"])
+    return risk
+
+
+def changes_citing(risk: Risk) -> list[ChangeRisk]:
+    """The change requests that link ``risk`` (the link back, for the risk's page)."""
+    from sqlalchemy.orm import selectinload
+
+    return list(
+        db.session.scalars(
+            select(ChangeRisk)
+            .where(ChangeRisk.risk_id == risk.id)
+            .options(selectinload(ChangeRisk.change))
+            .order_by(ChangeRisk.id)
+        )
+    )
 
 
 def processes_of(changes: Sequence[ChangeRequest]) -> dict[int, Process]:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows import FireResult
-from workflows.errors import InvalidData, NotPermitted
+from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, id_in, utcnow
 from ..models import CHANNELS, NC_ENDED_STATES, VIRTUAL_PLATFORMS, Actor, Complaint, Nonconformity, User
@@ -262,6 +262,24 @@ def _rejected(complaint: Complaint, result: FireResult, actor: Actor, now: dt.da
 def _escalated(complaint: Complaint, result: FireResult, actor: Actor, now: dt.datetime) -> None:
     if complaint.nonconformity_id is None:
         complaint.nonconformity = escalate_to_nc(db.session(), complaint, actor, result.data["reason"])
+
+
+@effect("complaint", "withdraw_escalation")
+def _escalation_withdrawn(complaint: Complaint, result: FireResult, actor: Actor, now: dt.datetime) -> None:
+    """The escalation is undone: its NC, still untriaged, is withdrawn (its history says why) and unlinked,
+    so that a later escalation raises a new one; a triaged NC refuses the change."""
+    from .nonconformities import withdraw_raised
+
+    nc = complaint.nonconformity
+    if nc is None:
+        return
+    if nc.state == "closed":
+        raise InvalidTransition(
+            f"{nc.reference}, raised by this escalation, is closed: the escalation stands; record the resolution"
+        )
+    reason = f"The escalation of complaint {complaint.reference} was withdrawn: {result.data['reason']}"
+    withdraw_raised(nc, actor, reason, what="withdraw the escalation")
+    complaint.nonconformity = None
 
 
 @effect("complaint", "resolve")

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from workflows import FireResult
@@ -213,10 +213,13 @@ def issue_list(
     return query.order_by(ContextIssue.id)
 
 
-def party_list(*, category: str = "", q: str = "", active: bool = True) -> Select:
+def party_list(*, category: str = "", q: str = "", active: bool = True, site: int | None = None) -> Select:
+    """The interested parties (of a site and the organisation-wide ones when ``site`` is given)."""
     query = select(InterestedParty).options(selectinload(InterestedParty.owner), selectinload(InterestedParty.site))
     if active:
         query = query.where(InterestedParty.active.is_(True))
+    if site:
+        query = query.where(or_(InterestedParty.site_id == site, InterestedParty.site_id.is_(None)))
     if category in PARTY_CATEGORIES:
         query = query.where(InterestedParty.category == category)
     if q:
@@ -232,13 +235,15 @@ def swot_board(site: int | None = None) -> dict[str, list[ContextIssue]]:
     return board
 
 
-def last_completed_review() -> ContextReview | None:
-    return db.session.scalar(
-        select(ContextReview)
-        .where(ContextReview.state == "completed")
-        .order_by(ContextReview.completed_at.desc(), ContextReview.id.desc())
-        .limit(1)
-    )
+def last_completed_review(site: int | None = None, *, exact: bool = False) -> ContextReview | None:
+    """The latest completed context review: of any scope; with ``site``, of that site or the whole
+    organisation; with ``exact``, of exactly that scope (``site`` None: organisation-wide only)."""
+    query = select(ContextReview).where(ContextReview.state == "completed")
+    if exact:
+        query = query.where(ContextReview.site_id == site if site else ContextReview.site_id.is_(None))
+    elif site:
+        query = query.where(or_(ContextReview.site_id == site, ContextReview.site_id.is_(None)))
+    return db.session.scalar(query.order_by(ContextReview.completed_at.desc(), ContextReview.id.desc()).limit(1))
 
 
 # --------------------------------------------------------------------------- the context review
@@ -283,11 +288,15 @@ def plan_context_review(
     return review
 
 
-def changes_since(since: dt.datetime | None) -> dict[str, Any]:
-    """The registers now, and the issues and parties added or changed since ``since`` (all when None)."""
+def changes_since(since: dt.datetime | None, site: int | None = None) -> dict[str, Any]:
+    """The registers now, and the issues and parties added or changed since ``since`` (all when None);
+    with ``site``, only that site's items and the organisation-wide ones."""
+
+    def in_scope(model: Any) -> Any:
+        return or_(model.site_id == site, model.site_id.is_(None)) if site else true()
 
     def changed(model: Any, label: Any) -> list[dict[str, Any]]:
-        query = select(model.reference, label, model.active, model.created_at)
+        query = select(model.reference, label, model.active, model.created_at).where(in_scope(model))
         if since is not None:
             query = query.where(model.updated_at > since)
         rows = db.session.execute(query.order_by(model.id).limit(200)).all()
@@ -302,12 +311,18 @@ def changes_since(since: dt.datetime | None) -> dict[str, Any]:
 
     counts = dict(
         db.session.execute(
-            select(ContextIssue.swot, func.count()).where(ContextIssue.active.is_(True)).group_by(ContextIssue.swot)
+            select(ContextIssue.swot, func.count())
+            .where(ContextIssue.active.is_(True), in_scope(ContextIssue))
+            .group_by(ContextIssue.swot)
         ).all()
     )
-    parties = db.session.scalar(select(func.count()).where(InterestedParty.active.is_(True))) or 0
+    parties = (
+        db.session.scalar(select(func.count()).where(InterestedParty.active.is_(True), in_scope(InterestedParty))) or 0
+    )
+    site_row = db.session.get(Site, site) if site else None
     return {
         "since": since.isoformat() if since else None,
+        "site": site_row.name if site_row else None,
         "issues": {SWOT[k]: counts.get(k, 0) for k in SWOT},
         "interested_parties": parties,
         "issues_changed": changed(ContextIssue, ContextIssue.title),
@@ -320,12 +335,12 @@ def _completed(review: ContextReview, result: FireResult, actor: Actor, now: dt.
     data = result.data
     if data["next_review_on"] <= now.date():
         raise InvalidData({"next_review_on": "must be in the future"})
-    previous = last_completed_review()
+    previous = last_completed_review(review.site_id, exact=True)  # the last review of the same scope
     review.changes = data["changes"]
     review.climate_change_relevant = data["climate_change_relevant"]
     review.climate_change_notes = data["climate_change_notes"]
     review.next_review_on = data["next_review_on"]
-    review.snapshot = changes_since(previous.completed_at if previous else None)
+    review.snapshot = changes_since(previous.completed_at if previous else None, review.site_id)
     review.completed_at = now
 
 

@@ -30,7 +30,7 @@ from limits.storage import Storage, storage_from_string
 from sqlalchemy import select, update
 from zxcvbn import zxcvbn
 
-from workflows.errors import InvalidData, NotPermitted
+from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db, utcnow
 from ..lifecycles.roles import ROLE_LABELS, ROLES
@@ -424,6 +424,28 @@ def turn_off_totp(user: User, actor: User) -> None:
             .values(used_at=utcnow())
         )
         new_stamp(user)
+
+
+def start_totp_after_password(user: User, password: str | None) -> str:
+    """Begin setting up the authenticator app after the password is re-entered (the API's way in:
+    a token alone, perhaps stolen, must not be enough to bind a second factor to the account)."""
+    if user.mfa_enabled:
+        raise InvalidTransition("Your authenticator app is already set up; turn it off first to set up another")
+    check_password_again(user, password, "reauthentication")  # a success resets the count, in the change below
+    return begin_totp(user)
+
+
+def turn_off_own_totp(user: User, password: str | None, code: str | None) -> None:
+    """The person turns their own second factor off with their password and a current code (or a recovery
+    code); refused while a role of theirs requires one.  Each failure counts and is recorded."""
+    if not user.mfa_enabled:
+        raise InvalidTransition("Your authenticator app is not set up: there is nothing to turn off")
+    if mfa_required(user):
+        raise NotPermitted("Your role requires an authenticator app; an administrator can reset it if you lost it")
+    check_password_again(user, password, "reauthentication")
+    if not check_second_factor(user, code or ""):
+        raise InvalidData({"code": "is not the code your authenticator app shows now, nor an unused recovery code"})
+    turn_off_totp(user, user)
 
 
 def role_labels(roles: Iterable[str]) -> str:

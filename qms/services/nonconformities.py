@@ -136,6 +136,27 @@ def raise_nonconformity(
     return nc
 
 
+def withdraw_raised(nc: Nonconformity, actor: Actor, reason: str, *, what: str) -> bool:
+    """An NC raised automatically whose cause was undone (``what`` names the change, for the refusal):
+    withdrawn with ``reason`` in its history while nobody has triaged it (in the caller's
+    transaction). True if withdrawn; False if it had already ended. Once triaged it stands, and
+    the change is refused naming who triaged it and who can reject it."""
+    if nc.state in NC_ENDED_STATES:
+        return False
+    if nc.state != "reported":
+        from .workflow import history_of
+
+        triaged_by = next((h.actor_name for h in history_of(nc) if h.event == "triage"), "someone")
+        raise InvalidTransition(
+            f"{nc.reference} was already triaged by {triaged_by}, so it is no longer withdrawn on its own: ask a "
+            f"quality officer or a manager to reject it first, then {what}"
+        )
+    from .workflow import apply_event
+
+    apply_event(nc, "withdraw", actor, {"reason": reason})
+    return True
+
+
 def add_corrective_action(
     nc: Nonconformity,
     actor: User | Actor,

@@ -128,15 +128,47 @@ def _validated(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]
     return values
 
 
+def survey_source(survey_id: Any, trend: Any) -> dict[str, Any]:
+    """The survey (and one of the trends it shows now) an opportunity is raised from, as its fields."""
+    from ..models import Survey
+    from .surveys.trends import find_trend
+
+    if survey_id in (None, "", 0):
+        if trend not in (None, ""):
+            raise InvalidData({"trend": "give the survey whose trend it is"})
+        return {}
+    survey = row_by_id(Survey, survey_id)
+    if survey is None:
+        raise InvalidData({"survey_id": "no such survey"})
+    values: dict[str, Any] = {"source": "survey", "source_survey_id": survey.id}
+    if trend not in (None, ""):
+        found = find_trend(survey, str(trend)[:120])
+        if found is None:
+            raise InvalidData({"trend": "is not a trend this survey shows now"})
+        values["source_detail"] = found.words
+    return values
+
+
+def opportunities_raised_from_survey(survey_id: int) -> list[Opportunity]:
+    """Opportunities raised from a survey (or one of its trends): the link back."""
+    return list(
+        db.session.scalars(
+            select(Opportunity).where(Opportunity.source_survey_id == survey_id).order_by(Opportunity.id)
+        )
+    )
+
+
 def propose_opportunity(actor: User | Actor, **data: Any) -> Opportunity:
     """An idea for improvement or innovation, proposed by anyone but a viewer; the owner defaults to them
     when they may own it."""
     actor = as_actor(actor)
     require_roles(actor, PROPOSE_ROLES, "propose opportunities")
+    survey_id, trend = data.pop("survey_id", None), data.pop("trend", None)
     unknown = set(data) - set(FIELDS)
     if unknown:
         raise InvalidData({name: "is not a field of an opportunity" for name in sorted(unknown)})
     values = _validated(dict(data))
+    values |= survey_source(survey_id, trend)
     if "owner_id" not in values:
         if not actor.roles & set(OWNER_ROLES):
             raise InvalidData({"owner_id": "is required: choose a manager, quality officer or process owner"})

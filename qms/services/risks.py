@@ -166,6 +166,9 @@ class RiskSource:
 
     kind: str = "manual"
     record: Any = None
+    #: a survey trend's key and words (``qms.services.surveys.trends``) when raised from one
+    trend: str = ""
+    detail: str = ""
 
     @property
     def label(self) -> str:
@@ -183,15 +186,25 @@ SOURCE_MODELS = {
 }
 
 
-def find_source(kind: str | None, record_id: Any) -> RiskSource:
-    """The source record, or InvalidData naming ``source`` when it is not there."""
+def find_source(kind: str | None, record_id: Any, trend: Any = None) -> RiskSource:
+    """The source record, or InvalidData naming ``source`` when it is not there; for a survey, optionally
+    one of the trends it shows now (``trend``: its key), or InvalidData naming ``trend``."""
     if kind in (None, "", "manual"):
+        if trend not in (None, ""):
+            raise InvalidData({"trend": "give a survey as the source of a trend"})
         return RiskSource()
     if kind not in SOURCE_MODELS:
         raise InvalidData({"source": "must be one of: " + ", ".join(SOURCE_LABELS)})
     record = row_by_id(SOURCE_MODELS[kind][0], record_id)
     if record is None:
         raise InvalidData({"source_id": f"no such {kind.replace('_', ' ')}"})
+    if trend not in (None, ""):
+        from .surveys.trends import find_trend
+
+        found = find_trend(record, str(trend)[:120]) if kind == "survey" else None
+        if found is None:
+            raise InvalidData({"trend": "is not a trend this survey shows now"})
+        return RiskSource(kind, record, found.key, found.words)
     return RiskSource(kind, record)
 
 
@@ -223,9 +236,10 @@ def prefill(source: RiskSource) -> dict[str, Any]:
             "clause_refs": ["8.2.1", "9.1.2"],
         }
     if source.kind == "survey":
+        cause = source.detail or f"The trend of survey {record.reference}"
         return {
             "title": f"Falling satisfaction: {record.title}"[:200],
-            "cause": f"The trend of survey {record.reference} ({record.service or 'all services'}).",
+            "cause": f"{cause} ({record.reference}, {record.service or 'all services'}).",
             "effect": "Customers less satisfied; complaints and lost business.",
             "clause_refs": ["9.1.2"],
         }
@@ -237,8 +251,9 @@ def prefill(source: RiskSource) -> dict[str, Any]:
     }
 
 
-def raise_risk(actor: User | Actor, *, source: RiskSource | None = None, **data: Any) -> Risk:
-    """Record a new risk (state *identified*), optionally raised from a record it stays linked to."""
+def raise_risk(actor: User | Actor, *, source: RiskSource | None = None, for_change: Any = None, **data: Any) -> Risk:
+    """Record a new risk (state *identified*), optionally raised from a record it stays linked to, or for
+    a change request (``for_change``: linked to it in the same transaction)."""
     actor = as_actor(actor)
     require_roles(actor, RISK_ROLES, "raise risks")
     source = source or RiskSource()
@@ -257,11 +272,18 @@ def raise_risk(actor: User | Actor, *, source: RiskSource | None = None, **data:
             raised_by_id=actor.id,
             scale=risk_scale(),
             source=source.kind,
+            source_detail=source.detail,
             **values,
         )
         if source.record is not None:
             setattr(risk, SOURCE_MODELS[source.kind][1], source.record.id)
         session.add(risk)
+        if for_change is not None:
+            from ..models import ChangeRisk
+
+            session.flush()
+            note = f"Raised for {for_change.reference}"
+            session.add(ChangeRisk(change_id=for_change.id, risk_id=risk.id, note=note, linked_by_id=actor.id))
     return risk
 
 
@@ -385,6 +407,82 @@ def cite_realised_risk(
             finding = " (audit finding)" if item else ""
             risk.rerating_reason = f"{nc.reference}{finding} shows the risk happened: {nc.title}"[:2000]
     return realisation
+
+
+#: checklist results that are findings (a nonconformity, an observation or an opportunity for improvement)
+FINDING_RESULTS = ("major", "minor", "observation", "ofi")
+
+
+def cite_risk_from_finding(
+    item: ChecklistItem, actor: User | Actor, *, risk_id: Any, note: Any = ""
+) -> RiskRealisation:
+    """Record that an audit finding that raised no NC (an observation, an opportunity for improvement, or a
+    nonconformity whose NC was withdrawn) shows the risk happened; asks its owner for a re-rating.
+
+    A finding that raised an NC cites the risk through the NC (:func:`cite_realised_risk`)."""
+    from ..models import RESULTS
+
+    actor = as_actor(actor)
+    require_roles(actor, CITE_ROLES, "cite the risk an audit finding realised")
+    errors: dict[str, str] = {}
+    nc = item.nonconformity
+    if item.result not in FINDING_RESULTS:
+        label = RESULTS.get(item.result or "", "not answered").lower()
+        errors["checklist_item_id"] = f"the answer is {label}: only a finding can show a risk happened"
+    elif nc is not None and nc.state != "withdrawn":
+        errors["checklist_item_id"] = f"the finding raised {nc.reference}: cite the risk on that nonconformity"
+    risk = row_by_id(Risk, risk_id)
+    if risk is None:
+        errors["risk_id"] = "no such risk"
+    elif risk.is_terminal:
+        errors["risk_id"] = f"{risk.reference} is {risk.state_label.lower()}"
+    note = clean_text(errors, "note", note, required=False, limit=2000)
+    if risk is not None and "risk_id" not in errors:
+        cited = db.session.scalar(
+            select(RiskRealisation.id).where(
+                RiskRealisation.risk_id == risk.id, RiskRealisation.checklist_item_id == item.id
+            )
+        )
+        if cited:
+            errors["risk_id"] = f"this finding already cites {risk.reference}"
+    if errors:
+        raise InvalidData(errors)
+    audit = item.audit
+    where = f"{audit.reference} Q{item.position}"
+    with recorded_change(actor, f"audit finding {where} cites {risk.reference} as realised") as session:
+        realisation = RiskRealisation(risk_id=risk.id, checklist_item_id=item.id, note=note, cited_by_id=actor.id)
+        session.add(realisation)
+        if risk.state in RATED_STATES:
+            risk.rerating_requested = True
+            finding = RESULTS.get(item.result or "", "finding").lower()
+            risk.rerating_reason = f"Audit finding {where} ({finding}) shows the risk happened: {item.question}"[:2000]
+    return realisation
+
+
+def realised_risks_of_finding(item: ChecklistItem) -> list[RiskRealisation]:
+    return list(
+        db.session.scalars(
+            select(RiskRealisation)
+            .where(RiskRealisation.checklist_item_id == item.id, RiskRealisation.nonconformity_id.is_(None))
+            .options(selectinload(RiskRealisation.risk), selectinload(RiskRealisation.cited_by))
+            .order_by(RiskRealisation.id)
+        )
+    )
+
+
+def finding_citations(audit_id: int) -> dict[int, list[tuple[int, str, str]]]:
+    """item id → [(risk id, reference, title)] the audit's findings without an NC cite, in one query."""
+    rows = db.session.execute(
+        select(RiskRealisation.checklist_item_id, Risk.id, Risk.reference, Risk.title)
+        .join(Risk, Risk.id == RiskRealisation.risk_id)
+        .join(ChecklistItem, ChecklistItem.id == RiskRealisation.checklist_item_id)
+        .where(ChecklistItem.audit_id == audit_id, RiskRealisation.nonconformity_id.is_(None))
+        .order_by(RiskRealisation.id)
+    ).all()
+    cited: dict[int, list[tuple[int, str, str]]] = {}
+    for item_id, rid, ref, title in rows:
+        cited.setdefault(item_id, []).append((rid, ref, title))
+    return cited
 
 
 def realised_risks_of(nc: Nonconformity) -> list[RiskRealisation]:
@@ -772,7 +870,11 @@ def review_input(start: dt.date, end: dt.date, today: dt.date) -> dict[str, Any]
         db.session.scalars(
             select(RiskRealisation)
             .where(RiskRealisation.cited_at >= since, RiskRealisation.cited_at < until)
-            .options(selectinload(RiskRealisation.risk), selectinload(RiskRealisation.nonconformity))
+            .options(
+                selectinload(RiskRealisation.risk),
+                selectinload(RiskRealisation.nonconformity),
+                selectinload(RiskRealisation.checklist_item).selectinload(ChecklistItem.audit),
+            )
             .order_by(RiskRealisation.id)
         )
     )
@@ -800,6 +902,12 @@ def review_input(start: dt.date, end: dt.date, today: dt.date) -> dict[str, Any]
         ],
         "realisations": [
             {"risk": r.risk.reference, "nonconformity": r.nonconformity.reference, "title": r.nonconformity.title}
+            if r.nonconformity is not None
+            else {
+                "risk": r.risk.reference,
+                "nonconformity": f"{r.checklist_item.audit.reference} Q{r.checklist_item.position}",
+                "title": r.checklist_item.question,
+            }
             for r in realised
         ],
     }
@@ -965,3 +1073,74 @@ def planning_evidence(today: dt.date) -> PlanningEvidence:
         noun = "risk is" if overdue == 1 else "risks are"
         gaps.append(("6.1", f"{overdue} {noun} overdue for review", "/risks?due=1"))
     return PlanningEvidence({"4.1": internal + external, "4.2": parties, "6.1": rated}, tuple(gaps))
+
+
+# --------------------------------------------------------------------------- the register's spreadsheets
+
+EXPORT_COLUMNS = (
+    "Reference",
+    "Title",
+    "State",
+    "Process",
+    "ISO clauses",
+    "Owner",
+    "Cause",
+    "Effect",
+    "Inherent likelihood",
+    "Inherent impact",
+    "Inherent score",
+    "Residual likelihood",
+    "Residual impact",
+    "Residual score",
+    "Level",
+    "Treatment",
+    "Next review",
+    "Re-rating asked",
+    "Raised from",
+)
+
+
+def export_rows(filters: RiskFilters, today: dt.date | None = None) -> list[list[Any]]:
+    """The register as filtered (and sorted) on the page, one row per risk in the order of EXPORT_COLUMNS."""
+    from ..models import TREATMENT_LABELS
+
+    rows: list[list[Any]] = []
+    for risk in db.session.scalars(risk_register(filters, today)):
+        rows.append(
+            [
+                risk.reference,
+                risk.title,
+                risk.state_label,
+                risk.process.name if risk.process else "",
+                ", ".join(risk.clause_refs or []),
+                risk.owner.name,
+                risk.cause,
+                risk.effect,
+                risk.likelihood,
+                risk.impact,
+                risk.inherent_score,
+                risk.residual_likelihood,
+                risk.residual_impact,
+                risk.residual_score,
+                LEVEL_LABELS.get(risk.level or "", ""),
+                TREATMENT_LABELS.get(risk.treatment or "", ""),
+                risk.next_review_on,
+                "Yes" if risk.rerating_requested else "No",
+                SOURCE_LABELS.get(risk.source, risk.source),
+            ]
+        )
+    return rows
+
+
+def register_csv(filters: RiskFilters) -> str:
+    """The filtered register as CSV (every cell formula-safe)."""
+    from .spreadsheets import csv_text
+
+    return csv_text(EXPORT_COLUMNS, export_rows(filters))
+
+
+def register_xlsx(filters: RiskFilters) -> bytes:
+    """The filtered register as an XLSX workbook (every cell formula-safe)."""
+    from .spreadsheets import xlsx_bytes
+
+    return xlsx_bytes("Risk register", EXPORT_COLUMNS, export_rows(filters))

@@ -125,6 +125,15 @@ def available_events_many(
     return result
 
 
+#: what a refused signature answers, beside its field on a form and in the API's ``errors``: full
+#: sentences that name what was wrong, never "is incorrect" alone (the field is not always shown)
+SIGNATURE_PASSWORD_WRONG = "The password you signed with is incorrect. Re-enter your own password to sign."  # noqa: S105
+SIGNATURE_PASSWORD_MISSING = "Enter your password to sign: a signature needs it every time."  # noqa: S105
+SIGNATURE_PASSWORD_UNCHECKED = "The password you signed with was not checked, because the e-mail address is not yours."  # noqa: S105
+SIGNATURE_EMAIL_WRONG = "The e-mail address you signed with does not match your account. Enter your own e-mail address."
+SIGNATURE_EMAIL_MISSING = "Enter your e-mail address too: the first signature of a session asks for it."
+
+
 def _check_signature(actor: Actor, password: str | None, email: str | None, full: bool) -> None:
     """21 CFR 11.200(a): both components (e-mail address and password) on the first signing of a
     session (``full``), the password on later ones; refused while signing is locked (11.300(d)).
@@ -133,21 +142,21 @@ def _check_signature(actor: Actor, password: str | None, email: str | None, full
     """
     user = db.session.get(User, actor.id) if actor.id is not None else None
     if user is None:
-        raise InvalidData({"signature_password": "only a person can sign"})
+        raise InvalidData({"signature_password": "Only a person can sign: sign in as yourself to sign."})
     refuse_if_signing_locked(user)
     missing: dict[str, str] = {}
     if full and not (email or "").strip():
-        missing["signature_email"] = "is required: the first signature of a session asks for your e-mail address too"
+        missing["signature_email"] = SIGNATURE_EMAIL_MISSING
     if not password:
-        missing["signature_password"] = "is required: re-enter your password to sign"  # noqa: S105 - a message
+        missing["signature_password"] = SIGNATURE_PASSWORD_MISSING
     if missing:
         raise InvalidData(missing)
     if email is not None and email.strip() and email.strip().lower() != user.email.lower():
         raise SignatureRefused(
-            {"signature_email": "does not match your account", "signature_password": "was not checked"}, user.id
+            {"signature_email": SIGNATURE_EMAIL_WRONG, "signature_password": SIGNATURE_PASSWORD_UNCHECKED}, user.id
         )
     if not check_password(user, password):
-        raise SignatureRefused({"signature_password": "is incorrect"}, user.id)
+        raise SignatureRefused({"signature_password": SIGNATURE_PASSWORD_WRONG}, user.id)
     note_signing_success(user)
 
 
@@ -206,7 +215,8 @@ def fire(
         locked = note_signing_failure(exc.user_id, exc.kind, "wrong e-mail address or password for a signature")
         if locked is not None:
             exc.errors["signature_password"] = (
-                f"is incorrect; after 5 failed attempts signing is locked until {locked:%Y-%m-%d %H:%M} UTC"
+                "The password you signed with is incorrect. After 5 failed attempts signing is locked"
+                f" until {locked:%Y-%m-%d %H:%M} UTC."
             )
         raise
     except IntegrityError as exc:

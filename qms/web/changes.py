@@ -89,7 +89,11 @@ class ChangeForm(FlaskForm):
     consequences = TextAreaField("Potential consequences", validators=[Optional(), Length(max=10_000)])
     resources = TextAreaField("Resources needed", validators=[Optional(), Length(max=10_000)])
     responsibilities = TextAreaField("Responsibilities and authorities", validators=[Optional(), Length(max=10_000)])
-    risks = TextAreaField("Risks of the change", validators=[Optional(), Length(max=10_000)])
+    risks = TextAreaField(
+        "Notes on risks (optional)",
+        validators=[Optional(), Length(max=10_000)],
+        description="Link the risks themselves from the register on the change's page; this is for anything else.",
+    )
     process_ids = SelectMultipleField("Processes affected", coerce=int, validators=[Optional()])
     document_ids = SelectMultipleField("Documents affected", coerce=int, validators=[Optional()])
 
@@ -160,8 +164,15 @@ def from_org_change(review_id: int) -> Any:
 
 
 def _render_detail(
-    change: ChangeRequest, failed: EventFormState | None = None, status: int = 200, *, task_errors: dict | None = None
+    change: ChangeRequest,
+    failed: EventFormState | None = None,
+    status: int = 200,
+    *,
+    task_errors: dict | None = None,
+    risk_errors: dict | None = None,
 ) -> Any:
+    from ..services.risks import citable_risks
+
     may_plan = can_request() and change.state in TASK_STATES
     history = history_of(change)
     page = render_template(
@@ -179,6 +190,9 @@ def _render_detail(
         can_manage=current_user.has_role(*MANAGE_ROLES),
         task_errors=task_errors or {},
         task_form=request.form if task_errors else {},
+        risk_errors=risk_errors or {},
+        risk_form=request.form if risk_errors else {},
+        risk_choices=citable_risks() if may_plan else [],
         today=dt.date.today(),
     )
     return page, status
@@ -233,6 +247,65 @@ def finish_task(task_id: int) -> Any:
         return _render_detail(task.change, status=409, task_errors={f"outcome-{task.id}": exc.message})
     flash("Task done.")
     return redirect(url_for("changes.detail", change_id=task.change_id) + "#tasks")
+
+
+# --- risks on the register -------------------------------------------------------------------------
+
+
+@bp.route("/changes/<id:change_id>/risks", methods=["POST"])
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def link_risk_route(change_id: int) -> Any:
+    """Link a risk on the register (chosen, or typed by its reference) to the change."""
+    from ..models import Risk
+    from ..services.changes import link_risk
+
+    change = _change_or_404(change_id)
+    if not can_request():
+        abort(403)
+    typed = str(request.form.get("risk_reference", "")).strip().upper()[:30]
+    risk_id: Any = request.form.get("risk_id", "")
+    if typed:
+        risk_id = db.session.scalar(select(Risk.id).where(Risk.reference == typed)) or -1
+    try:
+        link = link_risk(change, current_user, risk_id=risk_id, note=request.form.get("note", ""))
+    except NotPermitted:
+        abort(403)
+    except InvalidData as exc:
+        return _render_detail(change, status=422, risk_errors=exc.errors)
+    except InvalidTransition as exc:
+        return _render_detail(change, status=409, risk_errors={"risk_id": exc.message})
+    flash(f"{link.risk.reference} linked to {change.reference}.")
+    return redirect(url_for("changes.detail", change_id=change.id) + "#change-risks")
+
+
+@bp.route("/changes/<id:change_id>/risks/<id:link_id>/remove", methods=["POST"])
+@login_required
+@talisman(content_security_policy=DIAGRAM_CSP)
+def unlink_risk_route(change_id: int, link_id: int) -> Any:
+    from ..services.changes import unlink_risk
+
+    change = _change_or_404(change_id)
+    if not can_request():
+        abort(403)
+    try:
+        unlink_risk(change, current_user, link_id)
+    except NotPermitted:
+        abort(403)
+    except InvalidData:
+        abort(404)
+    except InvalidTransition as exc:
+        return _render_detail(change, status=409, risk_errors={"risk_id": exc.message})
+    flash("Risk unlinked; it stays on the register.")
+    return redirect(url_for("changes.detail", change_id=change.id) + "#change-risks")
+
+
+@bp.app_template_global()
+def change_links_of(risk: Any) -> list[Any]:
+    """The change requests that link a risk, for the risk's page."""
+    from ..services.changes import changes_citing
+
+    return changes_citing(risk)
 
 
 @bp.app_template_global()

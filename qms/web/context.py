@@ -62,7 +62,7 @@ def index() -> str:
         pestle=PESTLE,
         sites=site_choices("The whole organisation"),
         site=site,
-        last_review=last_completed_review(),
+        last_review=last_completed_review(site),
         today=today,
         can_keep=_can_keep(),
     )

@@ -108,10 +108,27 @@ def _form(obj: Any = None) -> OpportunityForm:
 def new() -> Any:
     if not current_user.has_role(*PROPOSE_ROLES):
         abort(403)
+    from ..models import Survey
+    from ..services.opportunities import survey_source
+
+    # raised from a survey (or one of its trends): prefilled, linked both ways
+    survey_id = request.values.get("survey_id", type=int)
+    trend = str(request.values.get("trend", ""))[:120]
+    try:
+        origin = survey_source(survey_id, trend) if survey_id else {}
+    except InvalidData:
+        abort(404)
+    survey = db.session.get(Survey, survey_id) if origin else None
     form = _form()
+    if request.method == "GET" and survey is not None:
+        form.source.data = "survey"
+        form.title.data = f"Improve satisfaction: {survey.title}"[:200]
+        form.description.data = origin.get("source_detail") or f"From survey {survey.reference}."
     if form.validate_on_submit():
         data = {name: getattr(form, name).data for name in ("title", "description", "source", "ip_notes")}
         data |= {name: getattr(form, name).data or None for name in ("process_id", "owner_id", "committee_id")}
+        if survey is not None:
+            data |= {"survey_id": survey.id, "trend": trend or None}
         try:
             opportunity = propose_opportunity(current_user, **data)
         except InvalidData as exc:
@@ -119,7 +136,10 @@ def new() -> Any:
         else:
             flash(f"{opportunity.reference} proposed.")
             return redirect(url_for("opportunities.detail", opportunity_id=opportunity.id))
-    return render_template("opportunities/new.html", form=form), (422 if form.errors else 200)
+    page = render_template(
+        "opportunities/new.html", form=form, survey=survey, trend=trend, detail=origin.get("source_detail", "")
+    )
+    return page, (422 if form.errors else 200)
 
 
 class EditForm(FlaskForm):

@@ -47,6 +47,7 @@ from ..models import (
     OrgChangeReview,
     ReviewAction,
 )
+from ..reports.review_inputs import designed
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
 from ..services.reviews import (
@@ -478,8 +479,10 @@ def _org_context(review: OrgChangeReview, today: dt.date) -> dict[str, Any]:
 
 
 def _management_context(review: ManagementReview, today: dt.date) -> dict[str, Any]:
+    inputs = inputs_summary(review)
     return {
-        "inputs": inputs_summary(review),
+        "inputs": inputs,
+        "designs": {key: designed(key, entry.get("compiled")) for key, _label, entry in inputs},
         "missing": set(missing_inputs(review)),
         "can_edit_inputs": can_run() and review.state in INPUT_STATES,
         "pdf_available": _minutes_function() is not None,

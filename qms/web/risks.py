@@ -21,12 +21,13 @@ from workflows import get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..database import db
-from ..downloads import content_disposition
+from ..downloads import content_disposition, send_download
 from ..errors import status_of
 from ..models import (
     LEVEL_LABELS,
     SOURCE_LABELS,
     TREATMENT_LABELS,
+    ChecklistItem,
     Nonconformity,
     Process,
     Risk,
@@ -65,6 +66,7 @@ def _risk_or_404(risk_id: int) -> Risk:
         selectinload(Risk.actions).selectinload(RiskTreatmentAction.owner),
         selectinload(Risk.realisations).selectinload(RiskRealisation.nonconformity),
         selectinload(Risk.realisations).selectinload(RiskRealisation.cited_by),
+        selectinload(Risk.realisations).selectinload(RiskRealisation.checklist_item).selectinload(ChecklistItem.audit),
     )
     return db.session.get(Risk, risk_id, options=options) or abort(404)
 
@@ -156,9 +158,22 @@ def new() -> Any:
         abort(403)
     args = request.values
     try:
-        source = find_source(args.get("source"), args.get("source_id"))
+        source = find_source(args.get("source"), args.get("source_id"), args.get("trend"))
     except InvalidData:
         abort(404)
+    change = None
+    if args.get("change"):
+        from ..models import ChangeRequest
+        from ..services.changes import check_risk_linkable
+
+        change = db.session.get(ChangeRequest, args.get("change", type=int) or 0) or abort(404)
+        try:
+            check_risk_linkable(change, current_user)
+        except NotPermitted:
+            abort(403)
+        except InvalidTransition as exc:
+            flash(exc.message)
+            return redirect(url_for("changes.detail", change_id=change.id))
     if request.method == "POST":
         form = _risk_form(request.form)
     else:
@@ -169,14 +184,15 @@ def new() -> Any:
         form = _risk_form(None, **suggested)
     if form.validate_on_submit():
         try:
-            risk = raise_risk(current_user, source=source, **_form_values(form))
+            risk = raise_risk(current_user, source=source, for_change=change, **_form_values(form))
         except InvalidData as exc:
             apply_errors(form, exc.errors)
         else:
-            flash(f"{risk.reference} raised. Rate it next: assess its likelihood and impact.")
+            linked = f" It is linked to {change.reference}." if change is not None else ""
+            flash(f"{risk.reference} raised.{linked} Rate it next: assess its likelihood and impact.")
             return redirect(url_for("risks.detail", risk_id=risk.id))
     status = 422 if form.errors else 200
-    return render_template("risks/new.html", form=form, source=source, scale=risk_scale()), status
+    return render_template("risks/new.html", form=form, source=source, change=change, scale=risk_scale()), status
 
 
 @bp.route("/risks/<id:risk_id>/edit", methods=["GET", "POST"])
@@ -348,6 +364,42 @@ def cite(nc_id: int) -> Any:
     return redirect(url_for("nonconformities.detail", nc_id=nc.id) + "#realised-risks")
 
 
+@bp.route("/checklist-items/<id:item_id>/realised-risks", methods=["POST"])
+@login_required
+def cite_from_finding(item_id: int) -> Any:
+    """An audit finding that raised no NC cites the risk it realised (its owner is asked to re-rate it)."""
+    from ..services.risks import cite_risk_from_finding
+
+    item = db.session.get(ChecklistItem, item_id) or abort(404)
+    if not current_user.has_role(*CITE_ROLES):
+        abort(403)
+    back = url_for("audits.checklist", audit_id=item.audit_id) + f"#item-{item.id}"
+    try:
+        realisation = cite_risk_from_finding(
+            item, current_user, risk_id=_risk_choice(request.form), note=request.form.get("note", "")
+        )
+    except InvalidData as exc:
+        for name, message in exc.errors.items():
+            field = {"risk_id": "Risk", "note": "Note", "checklist_item_id": "Finding"}.get(name, name)
+            flash(f"The risk was not cited. {field} {message}.")
+        return redirect(back)
+    flash(f"Q{item.position} cites {realisation.risk.reference} as realised; its owner is asked to re-rate it.")
+    return redirect(back)
+
+
+@bp.app_template_global()
+def finding_risks(audit: Any) -> dict[str, Any]:
+    """For the checklist page: per finding without an NC, the risks it cites, and the risks one may cite."""
+    from ..services.risks import citable_risks, finding_citations
+
+    can_cite = current_user.has_role(*CITE_ROLES)
+    return {
+        "cited": finding_citations(audit.id),
+        "can_cite": can_cite,
+        "choices": citable_risks(audit.process.name if getattr(audit, "process", None) else "") if can_cite else [],
+    }
+
+
 @bp.app_template_global()
 def risk_links(kind: str, record: Any) -> dict[str, Any]:
     """For a record page (an NC, a complaint, a survey, a context issue): the risks raised from it, whether
@@ -378,3 +430,40 @@ def register_pdf() -> Response:
         mimetype="application/pdf",
         headers={"Content-Disposition": content_disposition("risk-register.pdf", inline=True)},
     )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.route("/risks/export.csv")
+@login_required
+def export_csv() -> Response:
+    """The register as filtered on the page, as CSV (every cell formula-safe)."""
+    from ..services.risks import register_csv
+
+    data = register_csv(RiskFilters.from_args(request.args))
+    return send_download(data.encode("utf-8"), f"risk-register-{dt.date.today()}.csv", "text/csv")
+
+
+@bp.route("/risks/export.xlsx")
+@login_required
+def export_xlsx() -> Response:
+    """The register as filtered on the page, as an Excel workbook (every cell formula-safe)."""
+    from ..services.risks import register_xlsx
+
+    data = register_xlsx(RiskFilters.from_args(request.args))
+    return send_download(data, f"risk-register-{dt.date.today()}.xlsx", XLSX)
+
+
+@bp.app_template_global()
+def survey_trend_links(survey: Any) -> dict[str, Any]:
+    """For a survey's page: the trends it shows now, the opportunities raised from it, and what the reader may raise."""
+    from ..services.opportunities import PROPOSE_ROLES, opportunities_raised_from_survey
+    from ..services.surveys.trends import detect_trends
+
+    return {
+        "trends": detect_trends(survey),
+        "opportunities": opportunities_raised_from_survey(survey.id),
+        "can_raise_risk": current_user.has_role(*RISK_ROLES),
+        "can_propose": current_user.has_role(*PROPOSE_ROLES),
+    }

@@ -285,7 +285,7 @@ def test_after_triage_a_corrected_answer_is_refused_and_says_who_must_reject_the
     assert item.result == "minor" and nc.state == "triaged"
 
 
-def test_only_the_raiser_or_a_quality_officer_withdraws_an_nc(org):
+def test_only_the_raiser_a_quality_officer_or_a_manager_withdraws_an_nc(org):
     from ..helpers import new_nc
 
     nc = new_nc(org)  # raised by the quality officer

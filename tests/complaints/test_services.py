@@ -10,7 +10,7 @@ import pytest
 from qms.models import Complaint
 from qms.services import available_events, fire
 from qms.services.complaints import log_complaint, platform_figures, submit_public_complaint
-from workflows.errors import InvalidData, NotPermitted
+from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..surveys.test_services import count
 
@@ -98,3 +98,47 @@ def test_complaint_targets_come_from_the_configuration(app, org, monkeypatch):
         monkeypatch.setenv("QMS_COMPLAINT_ACK_DAYS", bad)
         with pytest.raises(ValueError, match="QMS_COMPLAINT_ACK_DAYS"):
             from_environment(Path(app.instance_path))
+
+
+def _escalated(org) -> Complaint:
+    complaint = log_complaint(
+        org.quality, channel="phone", summary="Wrong invoice", description="Billed twice", customer_name="Otieno"
+    )
+    fire(complaint, "acknowledge", org.quality, {"acknowledged_on": dt.date.today(), "severity": "high"})
+    fire(complaint, "escalate", org.quality, {"reason": "Billing process fails systematically"})
+    return complaint
+
+
+def test_withdrawing_an_escalation_withdraws_its_untriaged_nc(org):
+    from qms.services.workflow import history_of
+
+    complaint = _escalated(org)
+    nc = complaint.nonconformity
+
+    fire(complaint, "withdraw_escalation", org.manager, {"reason": "A one-off keying error, not systematic"})
+
+    assert complaint.state == "investigating" and complaint.nonconformity_id is None
+    assert nc.state == "withdrawn"
+    row = history_of(nc)[-1]
+    assert row.event == "withdraw" and row.actor_name == org.manager.name
+    assert complaint.reference in row.data["reason"] and "keying error" in row.data["reason"]
+    # escalated again, it raises a new NC
+    fire(complaint, "escalate", org.quality, {"reason": "It happened again"})
+    assert complaint.nonconformity_id not in (None, nc.id)
+
+
+def test_a_triaged_escalation_nc_refuses_the_withdrawal_naming_who_triaged_it(org):
+    complaint = _escalated(org)
+    nc = complaint.nonconformity
+    fire(nc, "triage", org.quality, {"severity": "minor"})
+
+    with pytest.raises(InvalidTransition, match=f"{nc.reference} was already triaged by {org.quality.name}"):
+        fire(complaint, "withdraw_escalation", org.quality, {"reason": "Mistake"})
+
+    assert complaint.state == "escalated" and complaint.nonconformity_id == nc.id and nc.state == "triaged"
+
+
+def test_only_quality_officers_and_managers_withdraw_an_escalation(org):
+    complaint = _escalated(org)
+    with pytest.raises(NotPermitted):
+        fire(complaint, "withdraw_escalation", org.owner, {"reason": "Mine"})

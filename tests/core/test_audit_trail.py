@@ -518,3 +518,62 @@ def test_changes_the_trail_used_to_miss_are_recorded(org):
     assert last.new_value == '{"calendar_feed_hash":null}'
     result = verify(db.session)
     assert result.ok, result.problems
+
+
+# --- verify streams: what it finds does not depend on where the batches break ----------------------
+
+
+def _tamper_state(org, ncs):
+    db.session.execute(text("UPDATE nonconformities SET state = 'closed' WHERE id = :id"), {"id": ncs[6].id})
+    return f"nonconformities {ncs[6].id}"
+
+
+def _tamper_history(org, ncs):
+    row = db.session.scalar(select(TransitionHistory).where(TransitionHistory.record_id == ncs[10].id))
+    db.session.execute(delete(TransitionHistory).where(TransitionHistory.id == row.id))
+    return f"transition_history {row.id}"
+
+
+def _tamper_orphan_history(org, ncs):
+    db.session.execute(
+        update(TransitionHistory).where(TransitionHistory.record_id == ncs[-1].id).values(record_id=2_000_000)
+    )
+    return "nonconformities 2000000"
+
+
+def _tamper_role(org, ncs):
+    db.session.execute(insert(UserRole).values(user_id=org.viewer.id, role="admin"))
+    return f"user_roles {org.viewer.id}/admin"
+
+
+def _tamper_entry(org, ncs):
+    last = db.session.scalar(select(func.max(AuditEntry.seq)))
+    db.session.execute(update(AuditEntry).where(AuditEntry.seq == last - 3).values(reason="nothing happened"))
+    return None
+
+
+@pytest.mark.parametrize(
+    "tamper", [_tamper_state, _tamper_history, _tamper_orphan_history, _tamper_role, _tamper_entry]
+)
+def test_verify_finds_each_tampering_whatever_the_batch_size(org, tamper):
+    """Twelve NCs (ids 1–12 and beyond: "10" sorts before "2" as text, as the trail's record ids do),
+    verified with batches of 1, 2 and 5 rows so that every tampering sits across a batch boundary,
+    and with the default: the same verdict each time."""
+    ncs = []
+    for number in range(12):
+        nc = new_nc(org, title=f"Burr {number}")
+        fire(nc, "triage", org.quality, {"severity": "minor"})
+        ncs.append(nc)
+    db.session.rollback()
+    assert all(verify(db.session, batch).ok for batch in (1, 2, 5))
+
+    record = tamper(org, ncs)
+    db.session.commit()
+    results = [verify(db.session, batch) for batch in (1, 2, 5, 5000)]
+    assert not results[0].ok
+    if record is not None:
+        assert any(record in problem for problem in results[0].problems), results[0].problems
+    else:
+        assert results[0].broken_at is not None
+    verdicts = {(r.ok, r.record, r.problem, r.broken_at, tuple(r.problems), r.rows_checked) for r in results}
+    assert len(verdicts) == 1, verdicts

@@ -753,6 +753,24 @@ MATRIX = [
         {},
         only(422, RISK_CITERS),
     ),
+    # the planning gaps: the register's spreadsheets, findings and changes citing risks
+    ("GET", "/risks/export.csv", "/risks/export.csv", None, ALL_OK),
+    ("GET", "/risks/export.xlsx", "/risks/export.xlsx", None, ALL_OK),
+    (
+        "POST",
+        "/checklist-items/<id:item_id>/realised-risks",
+        "/checklist-items/{item}/realised-risks",
+        {},
+        only(302, RISK_CITERS),  # refused with a message on the checklist
+    ),
+    ("POST", "/changes/<id:change_id>/risks", "/changes/{change}/risks", {}, only(422, CHANGE_PROPOSERS)),
+    (
+        "POST",
+        "/changes/<id:change_id>/risks/<id:link_id>/remove",
+        "/changes/{change}/risks/2147483647/remove",
+        {},
+        only(404, CHANGE_PROPOSERS),
+    ),
     ("GET", "/risks/<id:risk_id>/events/<event>", "/risks/{risk}/events/close", None, BACK_TO_PAGE),
     (
         "GET",

@@ -63,6 +63,10 @@ ROUTES = {
     "/api/v1/suppliers/approved.xlsx": _cells_xlsx,
     "/competence/matrix.xlsx": _cells_xlsx,
     "/api/v1/competence-matrix.xlsx": _cells_xlsx,
+    "/risks/export.csv": _cells_csv,
+    "/risks/export.xlsx": _cells_xlsx,
+    "/api/v1/risks/export.csv": _cells_csv,
+    "/api/v1/risks/export.xlsx": _cells_xlsx,
 }
 BACKGROUND = {("nc-register", "xlsx"): _cells_xlsx}
 
@@ -83,11 +87,13 @@ def test_safe_cell_follows_owasp(title):
 def test_a_formula_title_is_text_in_every_export(app, client, org, tokens):
     from qms.services.users import create_user
 
+    from ..risks.helpers import new_risk
     from ..suppliers.builders import approved_supplier
 
     new_nc(org, title=HOSTILE)
     create_document(org.quality, title=HOSTILE, doc_type="procedure", owner_id=org.quality.id, process="QA")
     approved_supplier(org, name=HOSTILE)
+    new_risk(org, title=HOSTILE)
     create_user("formula@example.test", HOSTILE, "a-long-enough-password-9", {"viewer"}, check_strength=False)
     login(client, org.quality.email)
     walked = []

@@ -7,6 +7,7 @@ import datetime as dt
 from qms.database import db, utcnow
 from qms.models import ApiToken
 from qms.services.tokens import create_token
+from qms.services.workflow import SIGNATURE_EMAIL_WRONG, SIGNATURE_PASSWORD_WRONG
 
 from ..conftest import PASSWORD
 from ..helpers import error, nc_in_state, ok
@@ -20,7 +21,7 @@ def test_the_sixth_signature_through_the_api_is_refused_even_with_the_right_pass
     url = _nc(nc_in_state(org, "effectiveness_verified"))
     for _ in range(4):
         body = error(api.fire("quality", url, "close", signature_password="wrong-password"), 422)
-        assert body["errors"] == {"signature_password": "is incorrect"}
+        assert body["errors"] == {"signature_password": SIGNATURE_PASSWORD_WRONG}
     body = error(api.fire("quality", url, "close", signature_password="wrong-password"), 422)
     assert "locked until" in body["errors"]["signature_password"]
     body = error(api.fire("quality", url, "close", signature_password=PASSWORD), 403)
@@ -41,7 +42,7 @@ def test_every_api_signature_needs_the_e_mail_address_and_the_password(api, org)
     body = error(api.fire("quality", url, "close", signature_password=PASSWORD, signature_email=None), 422)
     assert set(body["errors"]) == {"signature_email"}
     body = error(api.fire("quality", url, "close", signature_password=PASSWORD, signature_email=org.manager.email), 422)
-    assert body["errors"]["signature_email"] == "does not match your account"
+    assert body["errors"]["signature_email"] == SIGNATURE_EMAIL_WRONG
     history = ok(
         api.fire("quality", url, "close", signature_password=PASSWORD, signature_email=org.quality.email.upper())
     )

@@ -12,6 +12,7 @@ from sqlalchemy import event, update
 from qms.database import db
 from qms.models import Nonconformity, User
 from qms.services.nonconformities import add_corrective_action
+from qms.services.workflow import SIGNATURE_EMAIL_WRONG, SIGNATURE_PASSWORD_WRONG
 
 from ..conftest import PASSWORD
 from ..helpers import ApiClient, error, nc_in_state, new_nc, ok
@@ -371,13 +372,13 @@ def test_signed_events_need_the_signers_password(api, org):
     body = error(api.fire("quality", url, "close"), 422)
     assert set(body["errors"]) == {"signature_email", "signature_password"}  # every API signature needs both
     body = error(api.fire("quality", url, "close", signature_password="not-my-password"), 422)
-    assert body["errors"] == {"signature_password": "is incorrect"}
+    assert body["errors"] == {"signature_password": SIGNATURE_PASSWORD_WRONG}
     body = error(api.fire("quality", url, "close", signature_password=PASSWORD, signature_email=None), 422)
     assert set(body["errors"]) == {"signature_email"}
     body = error(
         api.fire("quality", url, "close", signature_password=PASSWORD, signature_email=org.quality2.email), 422
     )
-    assert body["errors"]["signature_email"] == "does not match your account"
+    assert body["errors"]["signature_email"] == SIGNATURE_EMAIL_WRONG
     assert ok(api.get("quality", url))["state"] == "effectiveness_verified"
 
 

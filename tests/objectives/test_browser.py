@@ -85,6 +85,7 @@ def test_manager_sets_an_objective_computed_from_the_nc_records_and_sees_its_tre
     page.get_by_role("navigation", name="Planning").get_by_role("link", name="Objectives").click()
     expect(page.locator("#objectives tbody tr")).to_have_count(1)
     expect(page.locator("#objectives")).to_contain_text(re.compile(r"On track|At risk"))
+    page.screenshot(path=shots / "objectives.png", full_page=True)
 
 
 def test_a_bad_csv_of_values_is_refused_line_by_line(desktop, live_server, org, tmp_path):  # noqa: F811

@@ -537,7 +537,7 @@ def test_management_review_compiles_inputs_takes_notes_and_downloads_minutes(app
     page = text(quality.get(url(review)))
     assert "2 of 12 inputs missing" in page
     section = page.split('id="input-nonconformities"')[1].split("</article>")[0]
-    assert "Compiled from the system" in section and "Raised by severity" in section and "<table" in section
+    assert "Compiled from the system" in section and "Raised in the period" in section and "<table" in section
     suppliers = page.split('id="input-external_providers"')[1].split("</article>")[0]
     assert "Burr on flange" in suppliers and ">Detected on</th>" in suppliers  # a list of records as a table
     assert 'badge alert">missing' in page.split('id="input-resources"')[1].split("</h3>")[0]

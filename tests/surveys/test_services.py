@@ -287,3 +287,41 @@ def test_rules_and_responses_record_who_acted(org):
         log_complaint(org.quality, channel="phone", summary="S\ud800", description="D")
     assert caught.value.errors == {"summary": "must be valid Unicode text"}
     assert log_complaint(org.quality, origin="api", channel="phone", summary="S", description="D").origin == "api"
+
+
+def test_correcting_a_rule_withdraws_the_nc_it_raised_while_untriaged(org):
+    from qms.services.surveys import update_survey
+    from qms.services.workflow import history_of
+
+    survey = open_survey(org, nps_threshold=0)
+    text = "responded_on,q1\n" + _month_of_answers("2026-03", [2, 3, 9, 5, 6, 10])
+    import_responses_csv(survey, org.quality, text.encode())
+    nc = db.session.scalars(select(Nonconformity)).one()
+    assert nc.state == "reported"
+
+    # the threshold was a typing error: -50 was meant, which NPS -33 does not break
+    update_survey(survey, org.manager, nps_threshold=-50)
+
+    assert nc.state == "withdrawn" and count(RuleTrigger) == 0
+    withdrawal = history_of(nc)[-1]
+    assert withdrawal.event == "withdraw" and withdrawal.actor_name == org.manager.name
+    assert survey.reference in withdrawal.data["reason"] and "no longer holds" in withdrawal.data["reason"]
+    # put back, the breach raises a new NC of its own
+    update_survey(survey, org.quality, nps_threshold=0)
+    apply_rules(survey, org.quality)
+    assert count(Nonconformity) == 2 and count(RuleTrigger) == 1
+
+
+def test_a_triaged_rule_nc_stands_when_the_rule_is_corrected(org):
+    from qms.services.surveys import update_survey
+
+    survey = open_survey(org, nps_threshold=0)
+    import_responses_csv(
+        survey, org.quality, ("responded_on,q1\n" + _month_of_answers("2026-03", [2, 3, 9, 5, 6, 10])).encode()
+    )
+    nc = db.session.scalars(select(Nonconformity)).one()
+    fire(nc, "triage", org.quality, {"severity": "minor"})
+
+    update_survey(survey, org.quality, nps_threshold=-90, title="Renamed")
+
+    assert nc.state == "triaged" and count(RuleTrigger) == 1 and survey.title == "Renamed"

@@ -158,7 +158,7 @@ GUARD_PASSES: dict[str, dict[str, Any]] = {
     # who may act
     "owner_or_quality_officer": {"owner_id": ACTOR_ID},
     "lead_auditor_or_quality_officer": {"lead_auditor_id": ACTOR_ID},
-    "raiser_or_quality_officer": {"raised_by_id": ACTOR_ID},
+    "raiser_quality_officer_or_manager": {"raised_by_id": ACTOR_ID},
     "verifier_is_not_implementer": {"implemented_by_id": OTHER_ID},
     "approver_is_not_author": {"author_id": OTHER_ID},
     "approver_is_not_lead_auditor": {"lead_auditor_id": OTHER_ID},
@@ -240,7 +240,9 @@ GUARD_BLOCKS: dict[str, Block] = {
     "replanned_after_reopening": Block({"reopened_on": TODAY - DAY, "new_action_count": 0}),
     "owner_or_quality_officer": Block({"owner_id": OTHER_ID}, exempt_role=QO),
     "lead_auditor_or_quality_officer": Block({"lead_auditor_id": OTHER_ID}, exempt_role=QO),
-    "raiser_or_quality_officer": Block({"raised_by_id": OTHER_ID}, exempt_role=QO),
+    "raiser_quality_officer_or_manager": Block(
+        {"raised_by_id": OTHER_ID}, exempt_role=QO, also_exempt=frozenset({"manager"})
+    ),
     "verifier_is_not_implementer": Block({"implemented_by_id": ACTOR_ID}),
     "approver_is_not_author": Block({"author_id": ACTOR_ID}),
     "approver_is_not_lead_auditor": Block({"lead_auditor_id": ACTOR_ID}),

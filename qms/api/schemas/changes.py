@@ -50,13 +50,33 @@ class ChangeLinksSchema(Schema):
     org_change_review = fields.String(allow_none=True, required=True)
 
 
+class ChangeRiskSchema(Schema):
+    id = fields.Integer(required=True, metadata={"description": "The link's id"})
+    risk_id = fields.Integer(required=True)
+    risk_reference = fields.String(required=True, attribute="risk.reference")
+    risk_title = fields.String(required=True, attribute="risk.title")
+    risk_state = fields.String(required=True, attribute="risk.state")
+    risk_level = fields.String(allow_none=True, required=True, attribute="risk.level")
+    note = fields.String(required=True)
+    linked_by = fields.Nested(UserRefSchema, required=True)
+    linked_at = fields.DateTime(required=True)
+
+
+class ChangeRiskCreateSchema(Schema):
+    risk_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
+    note = Text(load_default="", validate=validate.Length(max=2000))
+
+
 class ChangeSchema(WorkflowRecordSchema):
     title = fields.String(required=True)
     purpose = fields.String(required=True)
     consequences = fields.String(required=True)
     resources = fields.String(required=True)
     responsibilities = fields.String(required=True)
-    risks = fields.String(required=True)
+    risks = fields.String(required=True, metadata={"description": "Free-text notes on risks"})
+    risk_links = fields.List(
+        fields.Nested(ChangeRiskSchema), required=True, metadata={"description": "The risks on the register it links"}
+    )
     process_ids = fields.List(fields.Integer(), required=True)
     document_ids = fields.List(fields.Integer(), required=True)
     owner = fields.Nested(UserRefSchema, required=True)

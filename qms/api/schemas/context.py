@@ -155,3 +155,7 @@ class ContextReviewQuerySchema(PageArgsSchema):
 IssuePageSchema = page_schema(IssueSchema, "ContextIssuePage")
 PartyPageSchema = page_schema(PartySchema, "InterestedPartyPage")
 ContextReviewPageSchema = page_schema(ContextReviewSchema, "ContextReviewPage")
+
+
+class SummaryQuerySchema(Schema):
+    site = fields.Integer(validate=ID_RANGE, metadata={"description": "One site (with the organisation-wide items)"})

@@ -52,6 +52,8 @@ class OpportunitySchema(WorkflowRecordSchema):
     description = fields.String(required=True)
     source = fields.String(required=True, metadata={"description": ", ".join(OPPORTUNITY_SOURCES)})
     source_label = fields.String(required=True)
+    source_survey_id = fields.Integer(allow_none=True, required=True, metadata={"description": "Raised from it"})
+    source_detail = fields.String(required=True, metadata={"description": "A survey trend in words, as detected"})
     process = fields.Nested(ProcessRefSchema, allow_none=True, required=True)
     owner = fields.Nested(UserRefSchema, required=True)
     proposed_by = fields.Nested(UserRefSchema, required=True)
@@ -87,6 +89,13 @@ class OpportunityCreateSchema(Schema):
     owner_id = fields.Integer(strict=True, validate=ID_RANGE, metadata={"description": "Default: you"})
     committee_id = fields.Integer(strict=True, validate=ID_RANGE, allow_none=True)
     ip_notes = Text(load_default="", validate=validate.Length(max=5000))
+    survey_id = fields.Integer(
+        strict=True, validate=ID_RANGE, metadata={"description": "Raised from this survey (source becomes survey)"}
+    )
+    trend = Text(
+        validate=validate.Length(max=120),
+        metadata={"description": "With survey_id: the key of a trend it shows now (GET /surveys/{id}/trends)"},
+    )
 
 
 class OpportunityChangeSchema(Schema):

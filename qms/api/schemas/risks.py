@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from marshmallow import Schema, fields, validate
 
 from workflows import get_lifecycle
@@ -33,10 +35,17 @@ class RealisationSchema(Schema):
     id = fields.Integer(required=True)
     risk_id = fields.Integer(required=True)
     risk_reference = fields.String(required=True, attribute="risk.reference")
-    nonconformity_id = fields.Integer(required=True)
-    nonconformity_reference = fields.String(required=True, attribute="nonconformity.reference")
+    nonconformity_id = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "None when an audit finding without an NC cites it"}
+    )
+    nonconformity_reference = fields.Function(
+        lambda r: r.nonconformity.reference if r.nonconformity else None, allow_none=True, required=True
+    )
     checklist_item_id = fields.Integer(
-        allow_none=True, required=True, metadata={"description": "The audit finding behind the NC, if any"}
+        allow_none=True, required=True, metadata={"description": "The audit finding (behind the NC, if any)"}
+    )
+    audit_id = fields.Function(
+        lambda r: r.checklist_item.audit_id if r.checklist_item else None, allow_none=True, required=True
     )
     note = fields.String(required=True)
     cited_by = fields.Nested(UserRefSchema, required=True)
@@ -81,6 +90,7 @@ class RiskSchema(WorkflowRecordSchema):
     source = fields.String(required=True, metadata={"description": ", ".join(SOURCE_LABELS)})
     source_id = fields.Integer(allow_none=True, required=True)
     source_reference = fields.String(allow_none=True, required=True)
+    source_detail = fields.String(required=True, metadata={"description": "A survey trend in words, as detected"})
     realisations = fields.List(fields.Nested(RealisationSchema), required=True)
     links = fields.Nested(RiskLinksSchema, required=True)
 
@@ -112,6 +122,10 @@ class RiskCreateSchema(Schema):
         metadata={"description": "Raised from a record (linked both ways): " + ", ".join(SOURCE_KINDS)},
     )
     source_id = fields.Integer(strict=True, validate=ID_RANGE, metadata={"description": "The id of that record"})
+    trend = Text(
+        validate=validate.Length(max=120),
+        metadata={"description": "With source survey: the key of a detected trend (GET /surveys/{id}/trends)"},
+    )
 
 
 class RiskUpdateSchema(Schema):
@@ -225,3 +239,28 @@ class RealisationCreateSchema(Schema):
 
 RiskPageSchema = page_schema(RiskSchema, "RiskPage")
 TreatmentActionPageSchema = page_schema(TreatmentActionSchema, "RiskTreatmentActionPage")
+
+
+class RealisationFindingCreateSchema(Schema):
+    risk_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
+    note = Text(load_default="", validate=validate.Length(max=2000))
+
+
+#: the register's filters without paging: the spreadsheets hold every matching risk
+RiskExportQuerySchema = Schema.from_dict(
+    {
+        name: copy.deepcopy(field)
+        for name, field in RiskQuerySchema._declared_fields.items()
+        if name not in PageArgsSchema._declared_fields
+    },
+    name="RiskExportQuerySchema",
+)
+
+
+class SurveyTrendSchema(Schema):
+    key = fields.String(required=True, metadata={"description": "Names the trend: give it as `trend` when raising"})
+    kind = fields.String(required=True, metadata={"description": "nps, csi or question"})
+    title = fields.String(required=True)
+    words = fields.String(required=True, metadata={"description": "What was detected, in words"})
+    latest = fields.Float(required=True, metadata={"description": "The latest period's figure"})
+    raise_risk = fields.String(required=True, metadata={"description": "POST here with source, source_id and trend"})

@@ -2,6 +2,7 @@
 the lifecycle), ``measures`` (the registry of measures computed from the records) and ``status``
 (status against the target, forecast, trend chart)."""
 
+from . import module_measures as module_measures  # registers the training, supplier and equipment measures
 from .measures import MEASURES, Measure, computed_measure
 from .objectives import (
     MEASURE_ROLES,

@@ -123,6 +123,33 @@ def _act_on(session: Session, survey: Survey, trigger: RuleTrigger, actor: Actor
         trigger.nonconformity_id = nc.id
 
 
+def withdraw_undone(session: Session, survey: Survey, actor: Actor) -> list[Nonconformity]:
+    """After a survey's rules or weights were corrected: the NCs its rules raised for breaches that no
+    longer hold are withdrawn while nobody has triaged them, with the reason in their history, and
+    their triggers removed (a later breach of the same period raises a new NC). A triaged NC stands:
+    someone has taken it up, and a quality officer or a manager can reject it."""
+    from ..nonconformities import withdraw_raised
+
+    session.flush()
+    holding = {(rule, period) for rule, period, _value, _message in _rule_breaches(survey)}
+    withdrawn = []
+    for trigger in session.scalars(
+        select(RuleTrigger).where(RuleTrigger.survey_id == survey.id, RuleTrigger.nonconformity_id.is_not(None))
+    ):
+        if (trigger.rule, trigger.period) in holding:
+            continue
+        nc = session.get(Nonconformity, trigger.nonconformity_id)
+        if nc is None or nc.state != "reported":
+            continue
+        reason = (
+            f"The satisfaction rules of survey {survey.reference} were corrected: “{trigger.message}” no longer holds."
+        )
+        withdraw_raised(nc, actor, reason, what="correct the survey")
+        session.delete(trigger)
+        withdrawn.append(nc)
+    return withdrawn
+
+
 def triggers_of(survey: Survey) -> list[RuleTrigger]:
     return list(
         db.session.scalars(select(RuleTrigger).where(RuleTrigger.survey_id == survey.id).order_by(RuleTrigger.id))

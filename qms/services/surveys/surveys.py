@@ -31,7 +31,10 @@ from ..references import next_reference
 from ..validation import clean_text
 from ..workflow import as_actor, effect, facts_provider
 from .common import _require
-from .rules import _apply_rules
+from .rules import _apply_rules, withdraw_undone
+
+#: the survey's fields its satisfaction rules read: a correction of one re-checks the NCs they raised
+RULE_FIELDS = ("nps_threshold", "csi_threshold", "drop_threshold")
 
 MAX_QUESTIONS = 60
 MAX_CHOICES = 30
@@ -144,12 +147,15 @@ def update_survey(survey: Survey, actor: User | Actor, **changes: Any) -> Survey
         errors["invitation_only"] = "can be changed only while the survey is a draft"
     if errors:
         raise InvalidData(errors)
-    with recorded_change(actor, f"survey {survey.reference} changed"):
+    with recorded_change(actor, f"survey {survey.reference} changed") as session:
+        rules_changed = any(getattr(survey, name) != fields[name] for name in RULE_FIELDS)
         for name, value in fields.items():
             setattr(survey, name, value)
         survey.rule_action = rule_action
         if "invitation_only" in changes:
             survey.invitation_only = bool(changes["invitation_only"])
+        if rules_changed:
+            withdraw_undone(session, survey, actor)
     return survey
 
 
@@ -224,8 +230,9 @@ def update_question(question: SurveyQuestion, actor: User | Actor, **data: Any) 
             errors.setdefault("weight", "is required")
         if errors:
             raise InvalidData(errors)
-        with recorded_change(actor, f"CSI weight changed on {survey.reference}"):
+        with recorded_change(actor, f"CSI weight changed on {survey.reference}") as session:
             question.weight = weight
+            withdraw_undone(session, survey, actor)
         return question
     merged = {
         "kind": question.kind,
