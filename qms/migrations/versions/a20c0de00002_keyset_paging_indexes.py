@@ -4,7 +4,7 @@ Each register pages by keyset (``WHERE (sort key, id) > (cursor)``, see qms/serv
 which an index on (sort key, id) answers from the cursor on, however deep the page.
 
 Revision ID: a20c0de00002
-Revises: f2a0c1d2e3f4
+Revises: a20c0de00003
 Create Date: 2026-12-06 04:20:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a20c0de00002"
-down_revision = "f2a0c1d2e3f4"
+down_revision = "a20c0de00003"
 branch_labels = None
 depends_on = None
 
