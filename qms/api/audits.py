@@ -247,7 +247,7 @@ def list_audits(args: dict[str, Any]) -> dict[str, Any]:
     # audits without dates come last either way, whatever the database's NULL order
     order = [case((Audit.planned_start.is_(None), 1), else_=0)] if sort.lstrip("-") == "planned_start" else []
     stmt = stmt.order_by(*order, *ordering(sort, columns, Audit.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 
@@ -474,7 +474,7 @@ def list_programmes(args: dict[str, Any]) -> dict[str, Any]:
         stmt = stmt.where(AuditProgramme.site_id == args["site_id"])
     columns = {"year": AuditProgramme.year, "title": AuditProgramme.title, "created_at": AuditProgramme.created_at}
     stmt = stmt.order_by(*ordering(args["sort"], columns, AuditProgramme.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=PROGRAMME_LOAD)
+    items, page = paginate(stmt, args, options=PROGRAMME_LOAD)
     return {**page, "items": present_programmes(items)}
 
 

@@ -37,6 +37,14 @@ class ApiParser(FlaskParser):
             abort(400, messages={"json": ["The JSON body holds a number too large to read."]})
 
 
+LINK_HEADER = {
+    "Link": {
+        "description": 'The following and preceding pages (RFC 8288): `<url>; rel="next"`, `<url>; rel="prev"`',
+        "schema": {"type": "string"},
+    }
+}
+
+
 class ApiBlueprint(Blueprint):
     """A flask-smorest blueprint under /api/v1 whose every route needs a bearer token.
 
@@ -66,3 +74,9 @@ class ApiBlueprint(Blueprint):
             return register(func)
 
         return decorator
+
+    def response(self, status_code: Any, schema: Any = None, *, headers: Any = None, **options: Any) -> Callable:
+        """Document a response; a page of a list also carries ``Link`` (rel="next"/"prev")."""
+        if getattr(schema, "paged", False):
+            headers = {**LINK_HEADER, **(headers or {})}
+        return super().response(status_code, schema, headers=headers, **options)

@@ -181,7 +181,7 @@ def list_bodies(args: dict[str, Any]) -> dict[str, Any]:
     if "active" in args:
         stmt = stmt.where(CertificationBody.active.is_(args["active"]))
     stmt = stmt.order_by(CertificationBody.name, CertificationBody.id)
-    items, page = paginate(stmt, args["page"], args["per_page"])
+    items, page = paginate(stmt, args)
     return {**page, "items": [present_body(b) for b in items]}
 
 
@@ -392,7 +392,7 @@ def list_certifications(args: dict[str, Any]) -> dict[str, Any]:
     if name in ("expires_on", "next_audit_due"):  # without a date last either way, whatever the database's NULL order
         order = [case((columns[name].is_(None), 1), else_=0)]
     stmt = stmt.order_by(*order, *ordering(sort, columns, Certification.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 

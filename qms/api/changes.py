@@ -110,7 +110,7 @@ def list_changes(args: dict[str, Any]) -> dict[str, Any]:
         "state": state_order(ChangeRequest),
     }
     stmt = stmt.order_by(*ordering(args["sort"], columns, ChangeRequest.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 

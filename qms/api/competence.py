@@ -142,7 +142,7 @@ def list_competences(args: dict[str, Any]) -> dict[str, Any]:
     stmt = select(Competence).order_by(Competence.name, Competence.id)
     if "active" in args:
         stmt = stmt.where(Competence.active.is_(args["active"]))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=(selectinload(Competence.requirements),))
+    items, page = paginate(stmt, args, options=(selectinload(Competence.requirements),))
     requirements = [r for c in items for r in c.requirements]
     names = target_names(requirements)
     return {

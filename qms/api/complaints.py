@@ -163,7 +163,7 @@ def list_complaints(args: dict[str, Any]) -> dict[str, Any]:
         "state": state_order(Complaint),
     }
     stmt = stmt.order_by(*ordering(args["sort"], columns, Complaint.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 

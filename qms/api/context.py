@@ -76,7 +76,7 @@ def list_issues(args: dict[str, Any]) -> dict[str, Any]:
         q=args.get("q", ""),
         active=not args.get("archived", False),
     )
-    items, page = paginate(stmt, args["page"], args["per_page"])
+    items, page = paginate(stmt, args)
     return {**page, "items": items}
 
 
@@ -113,7 +113,7 @@ def edit_issue(body: dict[str, Any], issue_id: int) -> Any:
 def list_parties(args: dict[str, Any]) -> dict[str, Any]:
     """The interested parties and their relevant requirements"""
     stmt = party_list(category=args.get("category", ""), q=args.get("q", ""))
-    items, page = paginate(stmt, args["page"], args["per_page"])
+    items, page = paginate(stmt, args)
     return {**page, "items": items}
 
 
@@ -195,7 +195,7 @@ def list_reviews(args: dict[str, Any]) -> dict[str, Any]:
     stmt = select(ContextReview).order_by(ContextReview.planned_for.desc(), ContextReview.id.desc())
     if "state" in args:
         stmt = stmt.where(ContextReview.state == args["state"])
-    items, page = paginate(stmt, args["page"], args["per_page"], options=REVIEW_LOAD)
+    items, page = paginate(stmt, args, options=REVIEW_LOAD)
     return {**page, "items": present(items, review_extras)}
 
 

@@ -217,7 +217,7 @@ def list_documents(args: dict[str, Any]) -> dict[str, Any]:
     order = [case((column.is_(None), 1), else_=0)] if sort.lstrip("-") == "next_review_due" else []
     order += [column.desc(), Document.id.desc()] if descending else [column.asc(), Document.id.asc()]
     stmt = stmt.order_by(*order)
-    items, page = paginate(stmt, args["page"], args["per_page"], options=DOCUMENT_LOAD)
+    items, page = paginate(stmt, args, options=DOCUMENT_LOAD)
     return {**page, "items": [present_document(d) for d in items]}
 
 

@@ -128,7 +128,7 @@ def list_equipment(args: dict[str, Any]) -> dict[str, Any]:
         "state": state_order(Equipment),
     }
     stmt = stmt.order_by(*ordering(args["sort"], columns, Equipment.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 
@@ -242,7 +242,7 @@ def list_assessments(args: dict[str, Any]) -> dict[str, Any]:
     if "equipment_id" in args:
         stmt = stmt.where(OotAssessment.equipment_id == args["equipment_id"])
     stmt = stmt.order_by(OotAssessment.id.desc())
-    items, page = paginate(stmt, args["page"], args["per_page"], options=ASSESSMENT_LOAD)
+    items, page = paginate(stmt, args, options=ASSESSMENT_LOAD)
     return {**page, "items": present(items, assessment_extras)}
 
 

@@ -81,7 +81,7 @@ def list_inspections(args: dict[str, Any]) -> dict[str, Any]:
         "state": state_order(Inspection),
     }
     stmt = stmt.order_by(None).order_by(*ordering(args["sort"], columns, Inspection.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 

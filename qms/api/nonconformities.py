@@ -88,7 +88,7 @@ def list_nonconformities(args: dict[str, Any]) -> dict[str, Any]:
         "state": state_order(nc),
     }
     stmt = nonconformity_register(NcFilters.from_api(args), order=ordering(args["sort"], columns, nc.id))
-    items, page = paginate(stmt, args["page"], args["per_page"])
+    items, page = paginate(stmt, args)
     return {**page, "items": present(items, extras)}
 
 
@@ -180,7 +180,7 @@ def _actions_page(args: dict[str, Any], nonconformity_id: int | None = None) -> 
         "state": state_order(CA),
     }
     stmt = stmt.order_by(*ordering(args["sort"], columns, CA.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=ACTION_LOAD)
+    items, page = paginate(stmt, args, options=ACTION_LOAD)
     return {**page, "items": present(items, action_extras)}
 
 

@@ -159,7 +159,7 @@ def list_objectives(args: dict[str, Any]) -> dict[str, Any]:
         "state": state_order(QualityObjective),
     }
     stmt = stmt.order_by(*ordering(args["sort"], columns, QualityObjective.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     statuses = objective_statuses(items, dt.date.today())
     return {**page, "items": present(items, _extras_for(statuses))}
 

@@ -95,7 +95,7 @@ def list_opportunities(args: dict[str, Any]) -> dict[str, Any]:
         "state": state_order(Opportunity),
     }
     stmt = stmt.order_by(*ordering(args["sort"], columns, Opportunity.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 

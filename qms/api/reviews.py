@@ -352,6 +352,8 @@ def list_reviews(args: dict[str, Any]) -> dict[str, Any]:
         "per_page": per_page,
         "total": total,
         "pages": -(-total // per_page) if total else 0,
+        "next": None,
+        "prev": None,
     }
 
 

@@ -128,7 +128,7 @@ def list_risks(args: dict[str, Any]) -> dict[str, Any]:
     review due), sorted (by default the highest current score first), one page at a time"""
     filters = RiskFilters.from_args({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in args.items()})
     stmt = risk_register(filters)
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 
@@ -342,7 +342,7 @@ def _actions_page(args: dict[str, Any], risk_id: int | None = None) -> dict[str,
         stmt = stmt.where(overdue if args["overdue"] else not_(overdue))
     columns = {"reference": RTA.id, "due_date": RTA.due_date, "state": state_order(RTA)}
     stmt = stmt.order_by(*ordering(args["sort"], columns, RTA.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=ACTION_LOAD)
+    items, page = paginate(stmt, args, options=ACTION_LOAD)
     return {**page, "items": present(items, action_extras)}
 
 

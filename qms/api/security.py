@@ -61,5 +61,5 @@ def list_failures(args: dict[str, Any]) -> dict[str, Any]:
         stmt = stmt.where(AuthFailure.kind == args["kind"])
     if "user_id" in args:
         stmt = stmt.where(AuthFailure.user_id == args["user_id"])
-    items, page = paginate(stmt.order_by(AuthFailure.id.desc()), args["page"], args["per_page"])
+    items, page = paginate(stmt.order_by(AuthFailure.id.desc()), args)
     return {**page, "items": items}

@@ -38,7 +38,7 @@ from ..services.standards import (
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
 from .errors import describe, error_response
-from .schemas.common import PageArgsSchema, Text, page_schema
+from .schemas.common import OffsetPageArgsSchema, Text, page_schema
 from .workflow import Presented
 
 blp = ApiBlueprint(
@@ -92,7 +92,7 @@ class StandardSchema(StandardBriefSchema):
 StandardPageSchema = page_schema(StandardBriefSchema, "StandardPage")
 
 
-class StandardQuerySchema(PageArgsSchema):
+class StandardQuerySchema(OffsetPageArgsSchema):
     kind = fields.String(validate=validate.OneOf(KINDS))
     source = fields.String(validate=validate.OneOf(["bundled", "imported"]))
 
@@ -197,6 +197,8 @@ def list_standards(args: dict[str, Any]) -> dict[str, Any]:
         "per_page": per_page,
         "total": total,
         "pages": -(-total // per_page),
+        "next": None,
+        "prev": None,
     }
 
 

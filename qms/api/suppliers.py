@@ -184,7 +184,7 @@ def list_suppliers(args: dict[str, Any]) -> dict[str, Any]:
         "state": state_order(Supplier),
     }
     stmt = stmt.order_by(*ordering(args["sort"], columns, Supplier.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 
@@ -336,7 +336,7 @@ def dismiss(body: dict[str, Any], supplier_id: int) -> Any:
 @blp.response(200, SupplierPageSchema)
 def approved(args: dict[str, Any]) -> Any:
     """The approved supplier list: approved and conditionally approved suppliers, by name, one page at a time"""
-    items, page = paginate(approved_query(args.get("q", "")), args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(approved_query(args.get("q", "")), args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 
@@ -416,7 +416,7 @@ def list_scars(args: dict[str, Any]) -> dict[str, Any]:
         stmt = stmt.where(Scar.supplier_id == args["supplier_id"])
     columns = {"id": Scar.id, "respond_by": Scar.respond_by, "state": state_order(Scar)}
     stmt = stmt.order_by(*ordering(args["sort"], columns, Scar.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=SCAR_LOAD)
+    items, page = paginate(stmt, args, options=SCAR_LOAD)
     return {**page, "items": present(items, scar_extras)}
 
 

@@ -300,7 +300,7 @@ def list_surveys(args: dict[str, Any]) -> dict[str, Any]:
         "state": state_order(Survey),
     }
     stmt = stmt.order_by(*ordering(args["sort"], columns, Survey.id))
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     counts: dict[int, int] = {}
     if items:
         counts = dict(

@@ -114,7 +114,7 @@ def list_sessions(args: dict[str, Any]) -> dict[str, Any]:
     if "competence_id" in args:
         stmt = stmt.where(TrainingSession.competence_id == args["competence_id"])
     stmt = stmt.order_by(TrainingSession.planned_on.desc(), TrainingSession.id.desc())
-    items, page = paginate(stmt, args["page"], args["per_page"], options=LOAD)
+    items, page = paginate(stmt, args, options=LOAD)
     return {**page, "items": present(items, extras)}
 
 
@@ -203,7 +203,7 @@ def list_needs(args: dict[str, Any]) -> dict[str, Any]:
     if "user_id" in args:
         stmt = stmt.where(TrainingNeed.user_id == args["user_id"])
     stmt = stmt.order_by(TrainingNeed.created_at.desc(), TrainingNeed.id.desc())
-    items, page = paginate(stmt, args["page"], args["per_page"], options=NEED_LOAD)
+    items, page = paginate(stmt, args, options=NEED_LOAD)
     return {**page, "items": _present_needs(items)}
 
 

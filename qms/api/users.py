@@ -43,7 +43,7 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
     if "q" in args:
         stmt = stmt.where(or_(contains(User.name, args["q"]), contains(User.email, args["q"])))
     stmt = stmt.order_by(User.name, User.id)
-    items, page = paginate(stmt, args["page"], args["per_page"], options=[selectinload(User.role_links)])
+    items, page = paginate(stmt, args, options=[selectinload(User.role_links)])
     return {**page, "items": items}
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import abort
-from sqlalchemy import Select, case, func, select
+from flask import abort, after_this_request, request
+from sqlalchemy import Select, case
 from sqlalchemy.orm.interfaces import ORMOption
 
 from workflows import get_lifecycle
@@ -26,6 +27,7 @@ from ..database import db
 from ..models import WorkflowRecord
 from ..services import available_events_many, fire, history_of
 from ..services.filters import contains  # noqa: F401  (re-exported for the API modules)
+from ..services.paging import BadCursor, keyset_page
 from .auth import api_user
 from .blueprint import ID, ApiBlueprint
 from .schemas.common import MAX_ID, AvailableEventSchema, EventRequestSchema, HistoryRowSchema, IfMatchSchema
@@ -91,13 +93,55 @@ def state_order(model: type[WorkflowRecord]) -> Any:
 
 
 def paginate(
-    stmt: Select[Any], page: int, per_page: int, *, options: Sequence[ORMOption] = ()
-) -> tuple[list[Any], dict[str, int]]:
-    """One page of ``stmt`` (loaded with ``options``) and the page's numbers: two queries whatever its size."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    items = list(db.session.scalars(stmt.options(*options).limit(per_page).offset((page - 1) * per_page)))
-    pages = math.ceil(total / per_page) if total else 0
-    return items, {"page": page, "per_page": per_page, "total": total, "pages": pages}
+    stmt: Select[Any], args: Mapping[str, Any], *, options: Sequence[ORMOption] = ()
+) -> tuple[list[Any], dict[str, Any]]:
+    """One page of ``stmt`` (sorted, ending with the id; loaded with ``options``) and its envelope.
+
+    ``after``/``before`` (a cursor) pick the page by keyset, at the same cost however deep; ``page``
+    (offset paging) is kept for compatibility. The count stops at ``COUNT_CAP`` + 1 rows (``total``
+    and ``pages`` are null beyond it), so no page counts a whole large table. The ``Link`` header
+    carries the next and previous pages' URLs.
+    """
+    per_page = args["per_page"]
+    after, before = args.get("after"), args.get("before")
+    if (after or before) and args.get("page", 1) != 1:
+        raise InvalidData({"page": "cannot be given with a cursor (after or before)"})
+    if after and before:
+        raise InvalidData({"before": "cannot be given with after"})
+    try:
+        found = keyset_page(
+            stmt, per_page=per_page, after=after, before=before, options=options, offset=(args["page"] - 1) * per_page
+        )
+    except BadCursor as exc:
+        raise InvalidData({"before" if before else "after": str(exc)}) from None
+    total = found.total
+    envelope = {
+        "page": None if (after or before) else args["page"],
+        "per_page": per_page,
+        "total": total,
+        "pages": (math.ceil(total / per_page) if total else 0) if total is not None else None,
+        "next": found.next_cursor,
+        "prev": found.prev_cursor,
+    }
+    links = [
+        f'<{_page_url(name, cursor)}>; rel="{rel}"'
+        for rel, name, cursor in (("next", "after", found.next_cursor), ("prev", "before", found.prev_cursor))
+        if cursor
+    ]
+    if links:
+
+        @after_this_request
+        def add_link(response: Any) -> Any:
+            response.headers["Link"] = ", ".join(links)
+            return response
+
+    return found.items, envelope
+
+
+def _page_url(name: str, cursor: str) -> str:
+    """This request's URL with its filters, asking for the page ``name`` (after/before) ``cursor``."""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "after", "before")]
+    return f"{request.base_url}?{urlencode([*query, (name, cursor)])}"
 
 
 # --- firing events ------------------------------------------------------------------------

@@ -134,6 +134,7 @@ class ProgrammeEntry(db.Model):
 class Audit(WorkflowRecord, db.Model):
     __tablename__ = "audits"
     __table_args__ = (
+        Index("ix_audits_planned_start_id", "planned_start", "id"),
         CheckConstraint(f"kind IN ({quoted_list(AUDIT_KINDS)})", "kind"),
         Index("ix_audits_planned_start", "planned_start"),
     )

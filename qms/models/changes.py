@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import db, quoted_list, utcnow
@@ -24,6 +24,8 @@ TASK_STATUSES = {"open": "Open", "done": "Done", "cancelled": "Cancelled"}
 
 class ChangeRequest(WorkflowRecord, db.Model):
     __tablename__ = "change_requests"
+    #: the register's default sort and the id, for keyset paging
+    __table_args__ = (Index("ix_change_requests_created_at_id", "created_at", "id"),)
     lifecycle_name = "change_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)

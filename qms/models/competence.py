@@ -141,6 +141,7 @@ class PersonProfile(db.Model):
 class TrainingSession(WorkflowRecord, db.Model):
     __tablename__ = "training_sessions"
     __table_args__ = (
+        Index("ix_training_sessions_planned_on_id", "planned_on", "id"),
         CheckConstraint(f"level IN ({quoted_list(COMPETENCE_LEVELS)})", "level"),
         CheckConstraint(f"evaluation_method IN ({quoted_list(EVALUATION_METHODS)})", "evaluation_method"),
     )
@@ -250,6 +251,7 @@ class TrainingNeed(db.Model):
 
     __tablename__ = "training_needs"
     __table_args__ = (
+        Index("ix_training_needs_created_at_id", "created_at", "id"),
         CheckConstraint(f"source IN ({quoted_list(NEED_SOURCES)})", "source"),
         CheckConstraint(f"status IN ({quoted_list(NEED_STATUSES)})", "status"),
         CheckConstraint(f"level IN ({quoted_list(COMPETENCE_LEVELS)})", "level"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import db, quoted_list
@@ -33,7 +33,10 @@ VIRTUAL_PLATFORMS = ("facebook", "twitter", "whatsapp", "instagram")
 
 class Complaint(WorkflowRecord, db.Model):
     __tablename__ = "complaints"
-    __table_args__ = (CheckConstraint(f"channel IN ({quoted_list(CHANNELS)})", "channel"),)
+    __table_args__ = (
+        Index("ix_complaints_received_at_id", "received_at", "id"),
+        CheckConstraint(f"channel IN ({quoted_list(CHANNELS)})", "channel"),
+    )
     lifecycle_name = "complaint"
     creator_attribute = "logged_by"
     created_verb = "Logged"

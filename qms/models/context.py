@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import db, quoted_list, utcnow
@@ -114,6 +114,8 @@ class ContextReview(WorkflowRecord, db.Model):
     """A periodic review of the context: what changed, and the climate-change question answered."""
 
     __tablename__ = "context_reviews"
+    #: the register's default sort and the id, for keyset paging
+    __table_args__ = (Index("ix_context_reviews_planned_for_id", "planned_for", "id"),)
     lifecycle_name = "context_review"
 
     id: Mapped[int] = mapped_column(primary_key=True)

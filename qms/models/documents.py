@@ -46,7 +46,10 @@ class DocumentNumbering(db.Model):
 
 class Document(db.Model):
     __tablename__ = "documents"
-    __table_args__ = (CheckConstraint("review_period_months >= 0 AND review_period_months <= 120", "review_period"),)
+    __table_args__ = (
+        Index("ix_documents_number_id", "number", "id"),
+        CheckConstraint("review_period_months >= 0 AND review_period_months <= 120", "review_period"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)

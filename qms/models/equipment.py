@@ -32,7 +32,10 @@ CALIBRATION_KINDS = {"external": "External laboratory", "internal": "In-house"}
 
 class Equipment(WorkflowRecord, db.Model):
     __tablename__ = "equipment"
-    __table_args__ = (CheckConstraint("interval_days BETWEEN 1 AND 3660", "interval_days"),)
+    __table_args__ = (
+        Index("ix_equipment_next_calibration_due_identifier_id", "next_calibration_due", "identifier", "id"),
+        CheckConstraint("interval_days BETWEEN 1 AND 3660", "interval_days"),
+    )
     lifecycle_name = "equipment"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,8 +28,12 @@ NC_ENDED_STATES = ("closed", "rejected", "withdrawn")
 
 class Nonconformity(WorkflowRecord, db.Model):
     __tablename__ = "nonconformities"
-    #: the API lists NCs newest first by default
-    __table_args__ = (Index("ix_nonconformities_created_at", "created_at"),)
+    #: the API lists NCs newest first by default; (sort key, id) indexes serve keyset paging
+    __table_args__ = (
+        Index("ix_nonconformities_created_at", "created_at"),
+        Index("ix_nonconformities_created_at_id", "created_at", "id"),
+        Index("ix_nonconformities_detected_on_id", "detected_on", "id"),
+    )
     lifecycle_name = "nonconformity"
     creator_attribute = "raised_by"
     created_verb = "Raised"
@@ -73,8 +77,11 @@ class Nonconformity(WorkflowRecord, db.Model):
 
 class CorrectiveAction(WorkflowRecord, db.Model):
     __tablename__ = "corrective_actions"
-    #: the API lists actions newest first by default
-    __table_args__ = (Index("ix_corrective_actions_created_at", "created_at"),)
+    #: the API lists actions newest first by default; (sort key, id) indexes serve keyset paging
+    __table_args__ = (
+        Index("ix_corrective_actions_created_at", "created_at"),
+        Index("ix_corrective_actions_created_at_id", "created_at", "id"),
+    )
     lifecycle_name = "corrective_action"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import db, quoted_list, utcnow
@@ -34,6 +34,7 @@ def month_end(year: int, month: int) -> dt.date:
 class QualityObjective(WorkflowRecord, db.Model):
     __tablename__ = "quality_objectives"
     __table_args__ = (
+        Index("ix_quality_objectives_deadline_id", "deadline", "id"),
         CheckConstraint(f"direction IN ({quoted_list(DIRECTIONS)})", "direction"),
         CheckConstraint(f"frequency IN ({quoted_list(FREQUENCIES)})", "frequency"),
         CheckConstraint("missed_follow_up IN ('', 'nonconformity', 'opportunity')", "missed_follow_up"),

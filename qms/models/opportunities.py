@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import db, quoted_list, utcnow
@@ -66,6 +66,7 @@ class InnovationCommittee(db.Model):
 class Opportunity(WorkflowRecord, db.Model):
     __tablename__ = "opportunities"
     __table_args__ = (
+        Index("ix_opportunities_created_at_id", "created_at", "id"),
         CheckConstraint(f"source IN ({quoted_list(OPPORTUNITY_SOURCES)})", "source"),
         CheckConstraint(f"edge_category IS NULL OR edge_category IN ({quoted_list(EDGE_LABELS)})", "edge_category"),
     )

@@ -38,6 +38,7 @@ SOURCE_LABELS = {
 class Risk(WorkflowRecord, db.Model):
     __tablename__ = "risks"
     __table_args__ = (
+        Index("ix_risks_current_score_id", "current_score", "id"),
         CheckConstraint(f"treatment IS NULL OR treatment IN ({quoted_list(TREATMENT_LABELS)})", "treatment"),
         CheckConstraint(f"level IS NULL OR level IN ({quoted_list(LEVEL_LABELS)})", "level"),
         CheckConstraint(f"source IN ({quoted_list(SOURCE_LABELS)})", "source"),

@@ -34,7 +34,10 @@ APPROVED_STATES = ("approved", "conditionally_approved")
 
 class Supplier(WorkflowRecord, db.Model):
     __tablename__ = "suppliers"
-    __table_args__ = (CheckConstraint(f"criticality IN ({quoted_list(CRITICALITY_LABELS)})", "criticality"),)
+    __table_args__ = (
+        Index("ix_suppliers_name_id", "name", "id"),
+        CheckConstraint(f"criticality IN ({quoted_list(CRITICALITY_LABELS)})", "criticality"),
+    )
     lifecycle_name = "supplier"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -49,6 +49,8 @@ RULE_ACTIONS = {"complaint": "Open a complaint", "nonconformity": "Raise a nonco
 
 class Survey(WorkflowRecord, db.Model):
     __tablename__ = "surveys"
+    #: the register's default sort and the id, for keyset paging
+    __table_args__ = (Index("ix_surveys_created_at_id", "created_at", "id"),)
     lifecycle_name = "survey"
 
     id: Mapped[int] = mapped_column(primary_key=True)

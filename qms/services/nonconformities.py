@@ -544,8 +544,9 @@ def nonconformity_register(filters: NcFilters, *, order: Sequence[Any] = ()) -> 
     if order:
         return query.order_by(*order)
     column = NC_SORTS[filters.sort.lstrip("-")]
-    query = query.order_by(column.desc() if filters.sort.startswith("-") else column.asc(), Nonconformity.id.desc())
-    return query
+    if filters.sort.startswith("-"):  # ties by id in the same direction: one (column, id) index walks both
+        return query.order_by(column.desc(), Nonconformity.id.desc())
+    return query.order_by(column.asc(), Nonconformity.id.asc())
 
 
 def overdue_actions_query(today: dt.date) -> Select:

@@ -83,6 +83,7 @@ from ..services.audits import answer as answer_item
 from ..services.dashboard import Chart
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, site_choices, standard_choices, user_choices
+from .paging import register_page
 
 bp = Blueprint("audits", __name__)
 
@@ -148,9 +149,9 @@ def index() -> str:
     if mine:
         member = select(AuditTeamMember.audit_id).where(AuditTeamMember.user_id == current_user.id)
         query = query.where(or_(Audit.lead_auditor_id == current_user.id, Audit.id.in_(member)))
-    query = query.order_by(Audit.planned_start.is_(None), Audit.planned_start, Audit.id)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    # the pager sorts the audits without a planned start last (NULL as the largest date)
+    query = query.order_by(Audit.planned_start, Audit.id)
+    pagination = register_page(query)
     args = {
         k: v for k, v in {"state": state, "process": process_id, "year": year, "mine": "1" if mine else ""}.items() if v
     }

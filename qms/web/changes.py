@@ -36,6 +36,7 @@ from ..services.changes import (
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, user_choices
+from .paging import register_page
 
 bp = Blueprint("changes", __name__)
 PER_PAGE = 25
@@ -70,8 +71,7 @@ def register() -> str:
     elif state:
         query = query.where(ChangeRequest.state == state)
     query = query.order_by(ChangeRequest.created_at.desc(), ChangeRequest.id.desc())
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     args = {"state": state} if state else {}
     return render_template(
         "changes/list.html",

@@ -42,6 +42,7 @@ from ..services.complaints import LOG_ROLES, OWNER_ROLES, log_complaint, platfor
 from ..services.filters import distinct_values
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, user_choices
+from .paging import register_page
 from .surveys import PUBLIC_LIMIT, limited_form, too_large
 
 bp = Blueprint("complaints", __name__)
@@ -106,8 +107,7 @@ def register() -> str:
     if overdue:
         query = query.where(_overdue_condition(today))
     query = query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     services = distinct_values(Complaint.service)
     args = {
         k: v

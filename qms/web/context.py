@@ -35,6 +35,7 @@ from ..services.context import (
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, site_choices, user_choices
+from .paging import register_page
 
 bp = Blueprint("context", __name__)
 PER_PAGE = 25
@@ -110,9 +111,8 @@ def issues() -> str:
     q = request.args.get("q", "").replace("\x00", "").strip()[:200]
     site = _site_arg()
     archived = request.args.get("archived") == "1"
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     query = issue_list(swot=swot, pestle=pestle, site=site, q=q, active=not archived)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     args = {
         k: v
         for k, v in {
@@ -245,8 +245,7 @@ def _party_values(form: PartyForm) -> dict[str, Any]:
 def parties() -> str:
     category = request.args.get("category", "")
     q = request.args.get("q", "").replace("\x00", "").strip()[:200]
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(party_list(category=category, q=q), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(party_list(category=category, q=q))
     args = {k: v for k, v in {"category": category if category in PARTY_CATEGORIES else "", "q": q}.items() if v}
     return render_template(
         "context/parties.html",
@@ -348,7 +347,6 @@ class ReviewForm(FlaskForm):
 @bp.route("/context/reviews")
 @login_required
 def reviews() -> str:
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
@@ -357,7 +355,7 @@ def reviews() -> str:
         .options(selectinload(ContextReview.chair))
         .order_by(ContextReview.planned_for.desc(), ContextReview.id.desc())
     )
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     return render_template("context/reviews.html", pagination=pagination, today=dt.date.today(), can_keep=_can_keep())
 
 

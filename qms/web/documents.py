@@ -43,6 +43,7 @@ from ..services.documents import (
 from ..services.filters import clause_filter_on, contains, distinct_values
 from ..services.search import search_documents
 from .events import EventFormState, add_record_routes
+from .paging import register_page
 
 bp = Blueprint("documents", __name__)
 
@@ -104,8 +105,7 @@ def master_list() -> str:
         # a text search answers at most 200 documents, ranked: shown on one page in rank order
         documents = sorted(db.session.scalars(query), key=lambda d: -hits[d.id].rank)
     else:
-        page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-        pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+        pagination = register_page(query)
         documents = pagination.items
     processes = distinct_values(Document.process)
     return render_template(
@@ -122,7 +122,7 @@ def master_list() -> str:
 
 
 def _list_args() -> dict[str, str]:
-    return {k: v.strip()[:120] for k, v in request.args.items() if v.strip() and k != "page"}
+    return {k: v.strip()[:120] for k, v in request.args.items() if v.strip() and k not in ("page", "after", "before")}
 
 
 def _filtered_documents(args: dict[str, str]) -> tuple[Any, dict[int, Any]]:
@@ -131,7 +131,7 @@ def _filtered_documents(args: dict[str, str]) -> tuple[Any, dict[int, Any]]:
         select(Document)
         .options(selectinload(Document.revisions), selectinload(Document.owner), selectinload(Document.distribution))
         .where(visible_to(current_user))
-        .order_by(Document.number)
+        .order_by(Document.number, Document.id)
     )
     if args.get("doc_type") in DOCUMENT_TYPES:
         query = query.where(Document.doc_type == args["doc_type"])

@@ -49,6 +49,7 @@ from ..services.filters import distinct_values
 from ..services.inspections import inspections_with
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, user_choices
+from .paging import register_page
 
 bp = Blueprint("equipment", __name__)
 PER_PAGE = 25
@@ -77,8 +78,7 @@ def register() -> str:
     q = request.args.get("q", "")[:100].strip()
     query = equipment_register(status, location, q, today).options(selectinload(Equipment.owner))
     query = query.order_by(Equipment.next_calibration_due.asc().nulls_first(), Equipment.identifier, Equipment.id)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     args = {k: v for k, v in {"status": status, "location": location, "q": q}.items() if v}
     return render_template(
         "equipment/list.html",
@@ -303,8 +303,7 @@ def assessments() -> str:
     if state:
         query = query.where(OotAssessment.state == state)
     query = query.order_by(OotAssessment.id.desc())
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     return render_template(
         "equipment/assessments.html", pagination=pagination, args={"state": state} if state else {}, lifecycle=lifecycle
     )

@@ -24,9 +24,10 @@ from ..models import INSPECTION_KINDS, INSPECTION_RESULTS, Equipment, Inspection
 from ..services import available_events, history_of
 from ..services.inspections import RECORD_ROLES, inspection_register, record_inspection, validated
 from .events import EventFormState, add_record_routes, lifecycle_diagram
+from .paging import register_page
 
 bp = Blueprint("inspections", __name__)
-PER_PAGE = 25
+
 TEXT_FIELDS = (
     "kind",
     "inspected_on",
@@ -64,8 +65,7 @@ def register() -> str:
     query = inspection_register(kind, result, state, q).options(
         selectinload(Inspection.supplier), selectinload(Inspection.equipment)
     )
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     args = {k: v for k, v in {"kind": kind, "result": result, "state": state, "q": q}.items() if v}
     return render_template(
         "inspections/list.html",

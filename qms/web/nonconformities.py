@@ -52,6 +52,7 @@ from ..services.nonconformities import register_pdf as register_pdf_report
 from ..services.spreadsheets import csv_text
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, user_choices
+from .paging import register_page
 
 bp = Blueprint("nonconformities", __name__)
 PER_PAGE = 25
@@ -104,8 +105,7 @@ class ActionForm(FlaskForm):
 @login_required
 def register() -> str:
     filters = NcFilters.from_args(request.args)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(nonconformity_register(filters), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(nonconformity_register(filters))
     processes = distinct_values(Nonconformity.process)
     return render_template(
         "nonconformities/list.html",

@@ -43,6 +43,7 @@ from ..services.objectives import (
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, user_choices
+from .paging import register_page
 
 bp = Blueprint("objectives", __name__)
 PER_PAGE = 25
@@ -82,8 +83,7 @@ def register() -> str:
     if 0 < process_id < 2**31:
         query = query.where(QualityObjective.process_id == process_id)
     query = query.order_by(QualityObjective.deadline, QualityObjective.id)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     args = {k: v for k, v in {"state": state, "process": process_id or ""}.items() if v}
     return render_template(
         "objectives/list.html",

@@ -36,6 +36,7 @@ from ..services.opportunities import (
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, user_choices
+from .paging import register_page
 
 bp = Blueprint("opportunities", __name__)
 PER_PAGE = 25
@@ -66,8 +67,7 @@ def register() -> str:
     if edge:
         query = query.where(Opportunity.edge_category == edge)
     query = query.order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     args = {k: v for k, v in {"state": state, "edge": edge}.items() if v}
     return render_template(
         "opportunities/list.html",

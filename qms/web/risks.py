@@ -54,6 +54,7 @@ from ..services.risks import (
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, user_choices
+from .paging import register_page
 
 bp = Blueprint("risks", __name__)
 PER_PAGE = 25
@@ -81,8 +82,7 @@ def _action_or_404(action_id: int) -> RiskTreatmentAction:
 @login_required
 def register() -> str:
     filters = RiskFilters.from_args(request.args)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(risk_register(filters), page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(risk_register(filters))
     processes = db.session.execute(select(Process.id, Process.name).order_by(Process.name)).all()
     return render_template(
         "risks/list.html",

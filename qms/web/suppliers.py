@@ -89,6 +89,7 @@ from ..services.suppliers import (
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, user_choices
+from .paging import register_page
 from .surveys import PUBLIC_LIMIT, limited_form, public_message, too_large
 
 bp = Blueprint("suppliers", __name__)
@@ -144,8 +145,7 @@ def register() -> str:
     if proposed:
         query = query.where(Supplier.proposed_state.is_not(None))
     query = query.order_by(Supplier.name, Supplier.id)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     args = {
         k: v
         for k, v in {
@@ -531,8 +531,7 @@ def weights() -> Any:
 def approved() -> str:
     today = dt.date.today()
     q = request.args.get("q", "")[:100].strip()
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(approved_query(q), page=page, per_page=APPROVED_PER_PAGE, error_out=False)
+    pagination = register_page(approved_query(q), per_page=APPROVED_PER_PAGE)
     return render_template("suppliers/approved.html", pagination=pagination, args={"q": q} if q else {}, today=today)
 
 
@@ -575,8 +574,7 @@ def scars() -> str:
     elif state:
         query = query.where(Scar.state == state)
     query = query.order_by(Scar.id.desc())
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     return render_template(
         "suppliers/scars.html",
         pagination=pagination,

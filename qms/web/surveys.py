@@ -78,6 +78,7 @@ from ..services.surveys import (
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors
+from .paging import register_page
 
 bp = Blueprint("surveys", __name__)
 PER_PAGE = 25
@@ -124,8 +125,7 @@ def index() -> str:
     if service:
         query = query.where(Survey.service == service)
     query = query.order_by(Survey.id.desc())
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     ids = [s.id for s in pagination.items]
     counts = dict(
         db.session.execute(

@@ -47,6 +47,7 @@ from ..services.training import (
 )
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import user_choices
+from .paging import register_page
 
 bp = Blueprint("training", __name__)
 PER_PAGE = 25
@@ -103,8 +104,7 @@ def index() -> str:
     elif state:
         query = query.where(TrainingSession.state == state)
     query = query.order_by(TrainingSession.planned_on.desc(), TrainingSession.id.desc())
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     args = {"state": state} if state else {}
     return render_template(
         "training/list.html",
@@ -304,8 +304,7 @@ def _render_needs(errors: dict[str, str] | None = None, values: Any = None, stat
     elif status_filter != "all":
         query = query.where(TrainingNeed.status == status_filter)
     query = query.order_by(TrainingNeed.created_at.desc(), TrainingNeed.id.desc())
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    pagination = register_page(query)
     ncs = [
         (nc_id, f"{ref} {title}")
         for nc_id, ref, title in db.session.execute(

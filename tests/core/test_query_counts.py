@@ -14,14 +14,15 @@ import functools
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from qms import create_app
 from qms.api.blueprint import API_PREFIX
 from qms.database import db
-from qms.models import DEFAULT_WEIGHTS, CertificationBody, ChangeRequest, QualityObjective
+from qms.models import DEFAULT_WEIGHTS, CertificationBody, ChangeRequest, Nonconformity, QualityObjective
 from qms.services import fire
 from qms.services.audit_trail import recorded_change
 from qms.services.audits import create_programme
@@ -740,3 +741,50 @@ def test_my_work_and_the_digest_read_as_many_statements_for_3n_records_as_for_n(
     growth = [line for line in _growth(before, after) if not line.startswith("/my-work?page=2")]
     assert not growth, "statements grow with the records:\n" + "\n".join(growth)
     assert max(after.values()) <= MY_WORK_STATEMENTS, after
+
+
+#: statements of a page of the nonconformity register, first or deep (by cursor): pinned
+NC_REGISTER_STATEMENTS = 11
+NC_API_STATEMENTS = 8
+
+
+def _keyset_statements(client, url: str, headers: dict[str, str] | None = None) -> tuple[list[str], Any]:
+    with counting() as statements:
+        response = client.get(url, headers=headers or {})
+    assert response.status_code == 200, url
+    return statements, response
+
+
+def _counts_whole_table(statements: list[str], table: str = "nonconformities") -> list[str]:
+    """Statements that count the register's rows without a LIMIT: a full count(*) of the table."""
+    return [
+        s for s in statements if "count(" in s.lower() and f"from {table}" in s.lower() and "limit" not in s.lower()
+    ]
+
+
+@pytest.mark.sqlite_only
+def test_register_pages_by_cursor_never_count_the_whole_table(app, world):
+    """A register's first and deep pages read the same pinned statements; the count stops at a LIMIT."""
+    from qms.services.paging import encode_cursor
+
+    client = app.test_client()
+    boss = create_user("boss@example.test", "Boss", PASSWORD, {"admin", "manager", "quality_officer"})
+    assert login(client, boss.email).status_code == 302
+    world.grow(3 * FEW)
+    deepest = db.session.scalar(select(func.max(Nonconformity.id)))
+    _keyset_statements(client, "/nonconformities")  # warm
+    first, _ = _keyset_statements(client, "/nonconformities")
+    deep, _ = _keyset_statements(client, f"/nonconformities?after={encode_cursor([deepest])}")
+    assert not _counts_whole_table(first + deep), _counts_whole_table(first + deep)
+    assert len(first) == len(deep) <= NC_REGISTER_STATEMENTS, (len(first), len(deep))
+    assert any("(nonconformities.id) < (" in s or "nonconformities.id < " in s for s in deep)
+
+    auth = {"Authorization": f"Bearer {world.token}"}
+    _keyset_statements(client, f"{API_PREFIX}/nonconformities?per_page=2", auth)  # warm (the token's first use)
+    api_first, response = _keyset_statements(client, f"{API_PREFIX}/nonconformities?per_page=2", auth)
+    api_deep, _ = _keyset_statements(
+        client, f"{API_PREFIX}/nonconformities?per_page=2&after={response.json['next']}", auth
+    )
+    assert not _counts_whole_table(api_first + api_deep), _counts_whole_table(api_first + api_deep)
+    assert len(api_first) == len(api_deep) <= NC_API_STATEMENTS, (len(api_first), len(api_deep))
+    assert not any("offset" in s.lower() and "offset ?" not in s.lower() for s in api_deep)

@@ -256,20 +256,76 @@ class IfMatchSchema(Schema):
     )
 
 
-class PageArgsSchema(Schema):
+def _valid_cursor(value: str) -> None:
+    from ...services.paging import BadCursor, decode_cursor
+
+    try:
+        decode_cursor(value)
+    except BadCursor as exc:
+        raise ValidationError(str(exc)) from None
+
+
+CURSOR_DESCRIPTION = (
+    "A cursor from a page's `next` (or `prev` for `before`): the page after (before) that row, in the same "
+    "filters and sort. The cursor is the URL-safe base64 (no padding) of the compact JSON list of the row's "
+    "sort-key values ending with its id. Costs the same however deep the page; prefer it to `page`."
+)
+
+
+class OffsetPageArgsSchema(Schema):
+    """Page numbers only: the short lists worked out in Python (standards, reviews)."""
+
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
+class PageArgsSchema(Schema):
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={
+            "description": "Page number (offset paging, kept for compatibility: deep pages cost more; use `after`)"
+        },
+    )
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    after = fields.String(
+        validate=[validate.Length(min=1, max=2_000), _valid_cursor], metadata={"description": CURSOR_DESCRIPTION}
+    )
+    before = fields.String(
+        validate=[validate.Length(min=1, max=2_000), _valid_cursor],
+        metadata={"description": "A page's `prev` cursor: the page before that row."},
+    )
+
+
 def page_schema(item: type[Schema], name: str) -> type[Schema]:
     """The envelope of a paginated list of ``item``."""
-    return Schema.from_dict(
+    schema = Schema.from_dict(
         {
             "items": fields.List(fields.Nested(item), required=True),
-            "page": fields.Integer(required=True),
+            "page": fields.Integer(
+                required=True,
+                allow_none=True,
+                metadata={"description": "The page number asked for (null with a cursor)"},
+            ),
             "per_page": fields.Integer(required=True),
-            "total": fields.Integer(required=True, metadata={"description": "Items matching the filters"}),
-            "pages": fields.Integer(required=True),
+            "total": fields.Integer(
+                required=True,
+                allow_none=True,
+                metadata={"description": "Items matching the filters; null when more than 10,000 (counted no further)"},
+            ),
+            "pages": fields.Integer(required=True, allow_none=True, metadata={"description": "null when total is"}),
+            "next": fields.String(
+                required=True,
+                allow_none=True,
+                metadata={"description": "Cursor of the following page (pass it as `after`); null on the last page"},
+            ),
+            "prev": fields.String(
+                required=True,
+                allow_none=True,
+                metadata={"description": "Cursor of the preceding page (pass it as `before`); null on the first page"},
+            ),
         },
         name=name,
     )
+    schema.paged = True  # the blueprint documents its Link header
+    return schema

@@ -18,7 +18,7 @@ from .audits import RefSchema
 from .common import (
     EARLIEST_DATE,
     ID_RANGE,
-    PageArgsSchema,
+    OffsetPageArgsSchema,
     Text,
     UserRefSchema,
     WorkflowRecordSchema,
@@ -112,7 +112,7 @@ class ReviewBriefSchema(WorkflowRecordSchema):
 ReviewPageSchema = page_schema(ReviewBriefSchema, "ReviewPage")
 
 
-class ReviewQuerySchema(PageArgsSchema):
+class ReviewQuerySchema(OffsetPageArgsSchema):
     kind = fields.String(validate=validate.OneOf(list(REVIEW_SLUGS.values())))
     state = fields.String(validate=validate.OneOf(REVIEW_STATES))
     sort = fields.String(load_default="-created_at", validate=validate.OneOf(REVIEW_SORTS))

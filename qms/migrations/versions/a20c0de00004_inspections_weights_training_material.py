@@ -2,7 +2,7 @@
 administrator sets; training sessions link the revision of their material
 
 Revision ID: a20c0de00004
-Revises: f2a0c1d2e3f4
+Revises: a20c0de00002
 Create Date: 2026-12-06 03:50:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "a20c0de00004"
-down_revision = "f2a0c1d2e3f4"
+down_revision = "a20c0de00002"
 branch_labels = None
 depends_on = None
 
