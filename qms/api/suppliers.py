@@ -56,7 +56,6 @@ from .schemas.suppliers import (
     DeliveryImportSchema,
     DeliverySchema,
     DismissSchema,
-    EvaluationCreateSchema,
     EvaluationSchema,
     ScarCreateSchema,
     ScarPageSchema,
@@ -64,6 +63,7 @@ from .schemas.suppliers import (
     ScarSchema,
     ScarWithLinkSchema,
     SupplierCreateSchema,
+    SupplierEvaluationCreateSchema,
     SupplierNcCreateSchema,
     SupplierPageSchema,
     SupplierQuerySchema,
@@ -257,7 +257,7 @@ def set_weights(body: dict[str, Any]) -> Any:
 
 @blp.route(f"/suppliers/<{ID}:supplier_id>/evaluations", methods=["POST"])
 @require_roles(EVALUATE_ROLES, "Requires the role manager or quality officer to evaluate suppliers")
-@blp.arguments(EvaluationCreateSchema)
+@blp.arguments(SupplierEvaluationCreateSchema)
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.response(201, EvaluationSchema)
 def evaluate(body: dict[str, Any], supplier_id: int) -> Any:

@@ -33,12 +33,12 @@ from .blueprint import ID, ApiBlueprint
 from .schemas.training import (
     AttendancePutSchema,
     CancelSchema,
-    EvaluationCreateSchema,
     NeedCreateSchema,
     NeedPageSchema,
     NeedQuerySchema,
     NeedSchema,
     PeopleSchema,
+    TrainingEvaluationCreateSchema,
     TrainingSessionCreateSchema,
     TrainingSessionPageSchema,
     TrainingSessionQuerySchema,
@@ -158,7 +158,7 @@ def put_attendance(body: dict[str, Any], session_id: int) -> Any:
 
 @blp.route(f"/training-sessions/<{ID}:session_id>/evaluations", methods=["POST"])
 @require_roles(MANAGE_ROLES, MANAGE_MESSAGE)
-@blp.arguments(EvaluationCreateSchema)
+@blp.arguments(TrainingEvaluationCreateSchema)
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @blp.response(200, TrainingSessionSchema, headers=ETAG_HEADER)
 def post_evaluation(body: dict[str, Any], session_id: int) -> Any:

@@ -332,6 +332,11 @@ OPERATIONS = [
     ("GET", "/api/v1/security/failures"),
     ("POST", "/api/v1/users/{user_id}/unlock-signing"),
     ("POST", "/api/v1/users/{user_id}/mfa/reset"),
+    # one's own second factor: wrong passwords and codes are refused (and counted towards the signing lock)
+    ("GET", "/api/v1/account/mfa"),
+    ("POST", "/api/v1/account/mfa/start"),
+    ("POST", "/api/v1/account/mfa/confirm"),
+    ("POST", "/api/v1/account/mfa/disable"),
     # the risk register and the context of the organisation
     ("GET", "/api/v1/risks"),
     ("POST", "/api/v1/risks"),
@@ -642,6 +647,7 @@ SEEDERS: dict[str, tuple[Any, ...]] = {
     "checklist-items": (_audit_ids, _supplier_ids),
     "users": (),
     "tokens": (),
+    "account": (),
     "security": (),
     "standards": (),
     "audit-trail": (),

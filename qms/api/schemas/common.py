@@ -140,6 +140,14 @@ class UserRefSchema(Schema):
     name = fields.String(required=True)
 
 
+class ProcessRefSchema(Schema):
+    """A process named by its code and name (risks, objectives, opportunities)."""
+
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
 class EventFieldSchema(Schema):
     """A piece of data an event asks for, sent in the request's ``data`` object."""
 

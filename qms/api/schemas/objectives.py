@@ -14,6 +14,7 @@ from .common import (
     EARLIEST_DATE,
     ID_RANGE,
     PageArgsSchema,
+    ProcessRefSchema,
     Text,
     UserRefSchema,
     WorkflowRecordSchema,
@@ -47,11 +48,6 @@ class ObjectiveStatusSchema(Schema):
     )
     slope = fields.Float(allow_none=True, required=True, metadata={"description": "Change per 30 days"})
     points = fields.Integer(required=True, metadata={"description": "Values recorded"})
-
-
-class ProcessRefSchema(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
 
 
 class ObjectiveLinksSchema(Schema):

@@ -7,8 +7,16 @@ from marshmallow import Schema, fields, validate
 from workflows import get_lifecycle
 
 from ...models import EDGE_LABELS, OPPORTUNITY_SOURCES
-from .common import ID_RANGE, PageArgsSchema, Text, UserRefSchema, WorkflowRecordSchema, page_schema, sort_choices
-from .objectives import ProcessRefSchema
+from .common import (
+    ID_RANGE,
+    PageArgsSchema,
+    ProcessRefSchema,
+    Text,
+    UserRefSchema,
+    WorkflowRecordSchema,
+    page_schema,
+    sort_choices,
+)
 
 OPPORTUNITY_STATES = tuple(s.name for s in get_lifecycle("opportunity").states)
 OPPORTUNITY_SORTS = sort_choices("reference", "created_at", "pilot_end", "state")

@@ -9,18 +9,21 @@ from marshmallow import Schema, fields, validate
 from workflows import get_lifecycle
 
 from ...models import LEVEL_LABELS, SOURCE_LABELS, TREATMENT_LABELS
-from .common import ID_RANGE, PageArgsSchema, Text, UserRefSchema, WorkflowRecordSchema, page_schema, sort_choices
+from .common import (
+    ID_RANGE,
+    PageArgsSchema,
+    ProcessRefSchema,
+    Text,
+    UserRefSchema,
+    WorkflowRecordSchema,
+    page_schema,
+    sort_choices,
+)
 
 RISK_STATES = tuple(s.name for s in get_lifecycle("risk").states)
 ACTION_STATES = tuple(s.name for s in get_lifecycle("risk_treatment").states)
 RISK_SORTS = sort_choices("reference", "title", "state", "score", "next_review_on")
 SOURCE_KINDS = tuple(k for k in SOURCE_LABELS if k != "manual")
-
-
-class ProcessRefSchema(Schema):
-    id = fields.Integer(required=True)
-    code = fields.String(required=True)
-    name = fields.String(required=True)
 
 
 class RiskLinksSchema(Schema):

@@ -166,7 +166,7 @@ class CriteriaWeightsSetSchema(Schema):
     reason = Text(load_default="", validate=validate.Length(max=2000))
 
 
-class EvaluationCreateSchema(Schema):
+class SupplierEvaluationCreateSchema(Schema):
     period_start = fields.Date(required=True, validate=DATE_RANGE)
     period_end = fields.Date(required=True, validate=DATE_RANGE)
     price = fields.Float(required=True, validate=validate.Range(min=0, max=100))

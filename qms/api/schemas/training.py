@@ -127,7 +127,7 @@ class AttendancePutSchema(Schema):
     )
 
 
-class EvaluationCreateSchema(Schema):
+class TrainingEvaluationCreateSchema(Schema):
     user_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     score = fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=0, max=100), metadata={"description": "For a test"}
