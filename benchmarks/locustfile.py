@@ -62,6 +62,18 @@ def _session_cookie(headers: str | list[str] | None) -> str:
     return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
 
 
+#: (path, request name) of the planning and support registers' first pages
+NEW_REGISTERS = (
+    ("/risks", "list: risk register"),
+    ("/risks?level=high&open=1", "list: risk register"),
+    ("/objectives", "list: objectives"),
+    ("/opportunities", "list: opportunities"),
+    ("/suppliers", "list: suppliers"),
+    ("/equipment", "list: measuring equipment"),
+    ("/training", "list: training sessions"),
+)
+
+
 class QmsUser(FastHttpUser):
     wait_time = between(*WAIT)
 
@@ -150,6 +162,15 @@ class QmsUser(FastHttpUser):
             return
         filters = random.choice(("", "gaps=1", f"page={random.randint(1, 10)}"))
         self.page(f"/competence?{filters}", "list: competence matrix (500 people)")
+
+    @task(4)
+    def new_registers(self) -> None:
+        """The planning and support registers (risks, objectives, suppliers, equipment…)."""
+        self.page(*random.choice(NEW_REGISTERS))
+
+    @task(1)
+    def my_work(self) -> None:
+        self.page("/my-work", "list: my work")
 
     # ------------------------------------------------------------------ REST API
 
