@@ -88,9 +88,6 @@ from .paging import register_page
 bp = Blueprint("audits", __name__)
 
 
-PER_PAGE = 25
-
-
 MONTHS = tuple(dt.date(2000, m, 1).strftime("%B") for m in range(1, 13))
 
 

@@ -39,7 +39,6 @@ from .forms import apply_errors, process_choices, user_choices
 from .paging import register_page
 
 bp = Blueprint("changes", __name__)
-PER_PAGE = 25
 
 
 def can_request() -> bool:

@@ -46,7 +46,6 @@ from .paging import register_page
 from .surveys import PUBLIC_LIMIT, limited_form, too_large
 
 bp = Blueprint("complaints", __name__)
-PER_PAGE = 25
 PUBLIC_FIELDS = ("summary", "description", "customer_name", "customer_contact", "service", "remedy_sought")
 #: a field people never see (hidden by the stylesheet, skipped by screen readers); bots fill it in
 HONEYPOT = "website"

@@ -38,7 +38,6 @@ from .forms import apply_errors, site_choices, user_choices
 from .paging import register_page
 
 bp = Blueprint("context", __name__)
-PER_PAGE = 25
 
 
 def _can_keep() -> bool:

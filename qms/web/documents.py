@@ -91,10 +91,6 @@ def _revision_or_404(revision_id: int) -> DocumentRevision:
     return revision
 
 
-#: documents per page of the master list (a text search shows its ranked hits on one page)
-PER_PAGE = 25
-
-
 @bp.route("/documents")
 @login_required
 def master_list() -> str:

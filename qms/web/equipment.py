@@ -52,7 +52,6 @@ from .forms import apply_errors, user_choices
 from .paging import register_page
 
 bp = Blueprint("equipment", __name__)
-PER_PAGE = 25
 TOLERANCE_CHOICES = [("true", "In tolerance"), ("false", "Out of tolerance")]
 
 

@@ -55,7 +55,6 @@ from .forms import apply_errors, user_choices
 from .paging import register_page
 
 bp = Blueprint("nonconformities", __name__)
-PER_PAGE = 25
 
 
 def iso_clauses() -> list[tuple[str, str]]:

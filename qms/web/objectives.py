@@ -46,7 +46,6 @@ from .forms import apply_errors, process_choices, user_choices
 from .paging import register_page
 
 bp = Blueprint("objectives", __name__)
-PER_PAGE = 25
 
 
 def can_set() -> bool:

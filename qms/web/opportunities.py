@@ -39,7 +39,6 @@ from .forms import apply_errors, process_choices, user_choices
 from .paging import register_page
 
 bp = Blueprint("opportunities", __name__)
-PER_PAGE = 25
 SOURCE_CHOICES = [(k, v) for k, v in OPPORTUNITY_SOURCES.items() if k != "objective_missed"]
 
 

@@ -57,7 +57,6 @@ from .forms import apply_errors, process_choices, user_choices
 from .paging import register_page
 
 bp = Blueprint("risks", __name__)
-PER_PAGE = 25
 
 
 def _risk_or_404(risk_id: int) -> Risk:

@@ -93,7 +93,6 @@ from .paging import register_page
 from .surveys import PUBLIC_LIMIT, limited_form, public_message, too_large
 
 bp = Blueprint("suppliers", __name__)
-PER_PAGE = 25
 #: the approved list is read by purchasing: longer pages, and the PDF or spreadsheet holds it all
 APPROVED_PER_PAGE = 100
 PROPOSAL_EVENTS = {"conditionally_approved": "approve_conditionally", "suspended": "suspend"}

@@ -81,7 +81,6 @@ from .forms import apply_errors
 from .paging import register_page
 
 bp = Blueprint("surveys", __name__)
-PER_PAGE = 25
 #: the largest body the public pages accept (a survey of 60 questions with long answers fits)
 PUBLIC_MAX_BYTES = 64 * 1024
 PUBLIC_LIMIT = "20 per minute;200 per hour"

@@ -50,7 +50,6 @@ from .forms import user_choices
 from .paging import register_page
 
 bp = Blueprint("training", __name__)
-PER_PAGE = 25
 SESSION_FIELDS = (
     "title",
     "competence_id",
