@@ -455,13 +455,16 @@ def export_xlsx() -> Response:
 
 
 @bp.app_template_global()
-def survey_trend_links(survey: Any) -> dict[str, Any]:
-    """For a survey's page: the trends it shows now, the opportunities raised from it, and what the reader may raise."""
+def survey_trend_links(survey: Any, monthly_points: list[Any] | None = None) -> dict[str, Any]:
+    """For a survey's page: the trends it shows now, the opportunities raised from it, and what the reader may raise.
+
+    ``monthly_points``: the page's monthly trend when it drew one, so it is not worked out twice.
+    """
     from ..services.opportunities import PROPOSE_ROLES, opportunities_raised_from_survey
     from ..services.surveys.trends import detect_trends
 
     return {
-        "trends": detect_trends(survey),
+        "trends": detect_trends(survey, points=monthly_points),
         "opportunities": opportunities_raised_from_survey(survey.id),
         "can_raise_risk": current_user.has_role(*RISK_ROLES),
         "can_propose": current_user.has_role(*PROPOSE_ROLES),

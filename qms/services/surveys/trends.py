@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from ...database import db, id_in
 from ...models import SCALES, Survey, SurveyAnswer, SurveyResponse
 from . import measures
-from .results import trend
+from .results import TrendPoint, trend
 
 #: a figure falling over this many consecutive periods is a trend
 FALLING_PERIODS = 3
@@ -58,9 +58,14 @@ def _falling(key: str, name: str, series: list[tuple[str, float]]) -> SurveyTren
     )
 
 
-def detect_trends(survey: Survey, period: str = "month") -> list[SurveyTrend]:
-    """The trends the survey's responses show now (none when it has too few responses)."""
-    points = [p for p in trend(survey, period) if p.measures.responses >= measures.MIN_RESPONSES]
+def detect_trends(survey: Survey, period: str = "month", points: list[TrendPoint] | None = None) -> list[SurveyTrend]:
+    """The trends the survey's responses show now (none when it has too few responses).
+
+    ``points``: ``trend(survey, period)`` when the caller has it already (the survey's page draws it).
+    """
+    if points is None:
+        points = trend(survey, period)
+    points = [p for p in points if p.measures.responses >= measures.MIN_RESPONSES]
     found: list[SurveyTrend] = []
     nps = [(p.measures.label, p.measures.nps.score) for p in points if p.measures.nps.score is not None]
     csi = [(p.measures.label, p.measures.csi.score) for p in points if p.measures.csi.score is not None]
