@@ -354,7 +354,7 @@ def _cancelled(review: ContextReview, result: FireResult, actor: Actor, now: dt.
 
 def work_items(actor: Actor, today: dt.date) -> list[Any]:
     """Context reviews the user chairs that are open, and the issues and parties they own whose review is near."""
-    from .dashboard import WorkItem
+    from .my_work import WorkItem
     from .risks import WORK_HORIZON
 
     horizon = today + WORK_HORIZON

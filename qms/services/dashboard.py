@@ -15,7 +15,6 @@ from sqlalchemy.orm import selectinload
 from ..database import db
 from ..models import (
     CHANNELS,
-    NC_ENDED_STATES,
     NC_SOURCES,
     SEVERITY_LABELS,
     Certification,
@@ -24,10 +23,8 @@ from ..models import (
     Nonconformity,
     Survey,
 )
-from .my_work import WorkItem, planning_work, work_for, work_order  # noqa: F401  (My work moved to my_work.py)
 from .nonconformities import nc_is_open
 
-CLOSED_NC_STATES = NC_ENDED_STATES
 AGE_BUCKETS = ((30, "0–30 days"), (60, "31–60 days"), (90, "61–90 days"), (None, "over 90 days"))
 
 

@@ -40,6 +40,7 @@ from ..models import (
     CorrectiveAction,
     Document,
     DocumentRevision,
+    Inspection,
     Nonconformity,
     Survey,
     TransitionHistory,
@@ -797,8 +798,6 @@ def _equipment_work(actor: Actor, today: dt.date) -> list[WorkItem]:
 
 def _inspection_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     """Inspections waiting for a review the user may give (not their own), rejected ones first."""
-    from ..models import Inspection
-
     if not actor.roles & {"quality_officer", "manager"}:
         return []
     waiting = list(

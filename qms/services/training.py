@@ -624,7 +624,7 @@ def training_work(actor: Actor, today: dt.date) -> list[Any]:
     """Training work: sessions the user planned or trains (hold them; evaluate when due), sessions the user
     is invited to, their own open training needs and their competences expiring soon (or lapsed)."""
     from .competence import expiry_warning_days
-    from .dashboard import WorkItem
+    from .my_work import WorkItem
 
     items: list[WorkItem] = []
     if actor.id is None:

@@ -371,7 +371,7 @@ def test_attendance_and_evaluations_refuse_outsiders_and_wrong_states(app, org):
 
 
 def test_my_work_lists_sessions_to_hold_and_evaluate_training_to_attend_needs_and_expiring_competences(app, org):
-    from qms.services.dashboard import work_for
+    from qms.services.my_work import work_for
     from qms.services.reminders import digest_items
 
     competence = lead_auditing(org, validity=12)

@@ -110,7 +110,7 @@ def test_seed_demo_builds_an_organisation_with_a_valid_trail(runner):
     )
     # a year of history on real dates, not one minute
     from qms.models import Document, TransitionHistory, User
-    from qms.services.dashboard import work_for
+    from qms.services.my_work import work_for
 
     moments = list(db.session.scalars(select(TransitionHistory.at)))
     assert min(moments).date() <= dt.date.today() - dt.timedelta(days=300)

@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from qms.database import db
 from qms.models import Acknowledgement, Document
 from qms.services import fire
-from qms.services.dashboard import work_for
 from qms.services.documents import add_revision, can_view, create_document, start_due_reviews
+from qms.services.my_work import work_for
 from qms.services.reminders import digest_items
 
 from ..conftest import PASSWORD, login

@@ -160,7 +160,7 @@ def test_an_out_of_tolerance_instrument_lists_the_inspections_it_was_used_for(ap
 
 
 def test_inspections_to_review_are_on_my_work_of_the_others(app, org, client):
-    from qms.services.dashboard import work_for
+    from qms.services.my_work import work_for
 
     from ..conftest import login
 

@@ -8,7 +8,7 @@ import datetime as dt
 from qms.services import fire
 from qms.services.certifications import readiness
 from qms.services.changes import add_task, complete_task, request_change
-from qms.services.dashboard import work_for
+from qms.services.my_work import work_for
 from qms.services.objectives import record_measurement
 from qms.services.opportunities import create_committee, propose_opportunity
 from qms.services.reminders import digest_items

@@ -238,7 +238,7 @@ def test_the_scale_from_the_environment(monkeypatch):
 
 def test_my_work_and_the_digest_list_due_risk_and_context_reviews(app, org):
     from qms.services.context import plan_context_review, save_issue
-    from qms.services.dashboard import work_for
+    from qms.services.my_work import work_for
     from qms.services.reminders import KIND_LABELS, digest_items
 
     today = dt.date.today()
