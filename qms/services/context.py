@@ -352,18 +352,28 @@ def _cancelled(review: ContextReview, result: FireResult, actor: Actor, now: dt.
 # --------------------------------------------------------------------------- My work and the digest
 
 
-def work_items(actor: Actor, today: dt.date) -> list[Any]:
-    """Context reviews the user chairs that are open, and the issues and parties they own whose review is near."""
-    from .my_work import WorkItem
+def work_conditions(actor: Actor, today: dt.date) -> tuple[Any, Any, Any]:
+    """What is work for ``actor``: the open context reviews they chair, and their issues and parties due a review."""
     from .risks import WORK_HORIZON
 
     horizon = today + WORK_HORIZON
-    items: list[Any] = []
-    reviews = db.session.scalars(
-        select(ContextReview).where(
-            ContextReview.chair_id == actor.id, ContextReview.state.in_(ContextReview.OPEN_STATES)
-        )
+    reviews = (ContextReview.chair_id == actor.id) & ContextReview.state.in_(ContextReview.OPEN_STATES)
+    issues = (ContextIssue.owner_id == actor.id) & ContextIssue.active.is_(True) & (ContextIssue.review_on <= horizon)
+    parties = (
+        (InterestedParty.owner_id == actor.id)
+        & InterestedParty.active.is_(True)
+        & (InterestedParty.review_on <= horizon)
     )
+    return reviews, issues, parties
+
+
+def work_items(actor: Actor, today: dt.date) -> list[Any]:
+    """Context reviews the user chairs that are open, and the issues and parties they own whose review is near."""
+    from .my_work import WorkItem
+
+    reviews_due, issues_due, parties_due = work_conditions(actor, today)
+    items: list[Any] = []
+    reviews = db.session.scalars(select(ContextReview).where(reviews_due))
     for review in reviews:
         what = "Start the context review" if review.state == "planned" else "Complete the context review"
         items.append(
@@ -378,10 +388,11 @@ def work_items(actor: Actor, today: dt.date) -> list[Any]:
                 review.is_overdue(today),
             )
         )
-    for model, kind, label in ((ContextIssue, "context_issue", "title"), (InterestedParty, "interested_party", "name")):
-        rows = db.session.scalars(
-            select(model).where(model.owner_id == actor.id, model.active.is_(True), model.review_on <= horizon)
-        )
+    for model, kind, label, condition in (
+        (ContextIssue, "context_issue", "title", issues_due),
+        (InterestedParty, "interested_party", "name", parties_due),
+    ):
+        rows = db.session.scalars(select(model).where(condition))
         for row in rows:
             items.append(
                 WorkItem(

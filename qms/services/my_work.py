@@ -29,7 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, literal, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..database import db
 from ..models import (
@@ -382,14 +382,18 @@ def _acknowledgement_work(actor: Actor, today: dt.date) -> list[WorkItem]:
 AUDIT_WORK_STATES = ("scheduled", "prepared", "in_progress")
 
 
-def _audit_work(actor: Actor, today: dt.date) -> list[WorkItem]:
-    """Audits the user leads or is on (scheduled, prepared, in progress), and reports awaiting approval."""
+def _audit_condition(actor: Actor) -> Any:
     on_team = select(AuditTeamMember.audit_id).where(AuditTeamMember.user_id == actor.id)
     mine = (Audit.lead_auditor_id == actor.id) | Audit.id.in_(on_team)
     condition = Audit.state.in_(AUDIT_WORK_STATES) & mine
     if "manager" in actor.roles:
         condition = condition | (Audit.state == "report_drafted")
-    audits = list(db.session.scalars(select(Audit).where(condition)))
+    return condition
+
+
+def _audit_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Audits the user leads or is on (scheduled, prepared, in progress), and reports awaiting approval."""
+    audits = list(db.session.scalars(select(Audit).where(_audit_condition(actor))))
     by_id = {audit.id: audit for audit in audits}
     items = []
     for audit_id, events in available_events_many(audits, actor, today).items():
@@ -424,14 +428,21 @@ def _audit_work(actor: Actor, today: dt.date) -> list[WorkItem]:
 SURVEY_WORK_STATES = ("open", "closed")
 
 
-def _customer_work(actor: Actor, today: dt.date) -> list[WorkItem]:
-    """Open complaints the user owns (overdue first), their surveys to run or analyse, reports to approve."""
+def _complaint_condition(actor: Actor) -> Any:
+    return (Complaint.owner_id == actor.id) & Complaint.state.in_(Complaint.OPEN_STATES)
+
+
+def _survey_condition(actor: Actor) -> Any:
+    condition = (Survey.owner_id == actor.id) & Survey.state.in_(SURVEY_WORK_STATES)
+    if "manager" in actor.roles:
+        condition = condition | (Survey.state == "analysed")
+    return condition
+
+
+def _complaint_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Open complaints the user owns."""
     items = []
-    complaints = list(
-        db.session.scalars(
-            select(Complaint).where(Complaint.owner_id == actor.id, Complaint.state.in_(Complaint.OPEN_STATES))
-        )
-    )
+    complaints = list(db.session.scalars(select(Complaint).where(_complaint_condition(actor))))
     by_id = {complaint.id: complaint for complaint in complaints}
     for complaint_id, events in available_events_many(complaints, actor, today).items():
         complaint = by_id[complaint_id]
@@ -450,10 +461,13 @@ def _customer_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                 late,
             )
         )
-    condition = (Survey.owner_id == actor.id) & Survey.state.in_(SURVEY_WORK_STATES)
-    if "manager" in actor.roles:
-        condition = condition | (Survey.state == "analysed")
-    surveys = list(db.session.scalars(select(Survey).where(condition)))
+    return items
+
+
+def _survey_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Surveys the user owns to run or analyse, and analysed ones a manager approves."""
+    items = []
+    surveys = list(db.session.scalars(select(Survey).where(_survey_condition(actor))))
     surveys_by_id = {survey.id: survey for survey in surveys}
     for survey_id, events in available_events_many(surveys, actor, today).items():
         survey = surveys_by_id[survey_id]
@@ -531,28 +545,38 @@ def _training_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     return training_work(actor, today)
 
 
-def _risk_and_context_work(actor: Actor, today: dt.date) -> list[WorkItem]:
-    """Risks to rate, treat or review, and context reviews and items due (risk treatment actions are
-    an SQL source)."""
-    from . import context, risks
+def _risk_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Risks to rate, treat or review (risk treatment actions are an SQL source)."""
+    from . import risks
 
-    return risks.work_items(actor, today, actions=False) + context.work_items(actor, today)
+    return risks.work_items(actor, today, actions=False)
 
 
-def planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
-    """Planning (ISO 9001 6.2, 6.1.3, 6.3): the values due of the objectives the user owns, objectives
-    past their deadline, pilots ending, the committee's decisions, change tasks, approvals and
-    post-change reviews due."""
-    from ..models import ChangeRequest, ChangeTask, Opportunity, QualityObjective
-    from ..models.opportunities import committee_members
+def _context_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Context reviews the user chairs, and the issues and parties they own whose review is near."""
+    from . import context
+
+    return context.work_items(actor, today)
+
+
+def _objective_condition(actor: Actor) -> Any:
+    from ..models import QualityObjective
+
+    mine = (QualityObjective.owner_id == actor.id) & (QualityObjective.state == "active")
+    if "manager" in actor.roles:  # drafts whose plan is written wait for a manager's approval
+        return mine | (QualityObjective.state == "draft")
+    return mine
+
+
+def _objective_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """The values due of the objectives the user owns, those past their deadline, drafts to approve."""
+    from ..models import QualityObjective
     from .objectives import last_measured
 
     items: list[WorkItem] = []
-    objectives = list(
-        db.session.scalars(
-            select(QualityObjective).where(QualityObjective.owner_id == actor.id, QualityObjective.state == "active")
-        )
-    )
+    found = list(db.session.scalars(select(QualityObjective).where(_objective_condition(actor))))
+    objectives = [o for o in found if o.state == "active" and o.owner_id == actor.id]
+    drafts = [o for o in found if o.state == "draft"]
     last = last_measured([o.id for o in objectives])
     for o in objectives:
         if o.deadline < today:
@@ -583,21 +607,32 @@ def planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                     due < today,
                 )
             )
-    if "manager" in actor.roles:  # drafts whose plan is written wait for a manager's approval
-        drafts = list(db.session.scalars(select(QualityObjective).where(QualityObjective.state == "draft")))
+    if drafts:
         by_id = {o.id: o for o in drafts}
         for objective_id, events in available_events_many(drafts, actor, today).items():
             allowed = [a.event.label for a in events if a.allowed]
             if allowed:
                 o = by_id[objective_id]
                 items.append(WorkItem("objective", o.id, o.reference, o.title, o.state_label, allowed, None, False))
+    return items
+
+
+def _opportunity_condition(actor: Actor) -> Any:
+    from ..models import Opportunity
+    from ..models.opportunities import committee_members
+
     mine = select(committee_members.c.committee_id).where(committee_members.c.user_id == actor.id)
-    opportunities = db.session.scalars(
-        select(Opportunity).where(
-            ((Opportunity.owner_id == actor.id) & (Opportunity.state == "piloting"))
-            | (Opportunity.committee_id.in_(mine) & Opportunity.state.in_(("evaluated", "piloting")))
-        )
+    return ((Opportunity.owner_id == actor.id) & (Opportunity.state == "piloting")) | (
+        Opportunity.committee_id.in_(mine) & Opportunity.state.in_(("evaluated", "piloting"))
     )
+
+
+def _opportunity_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Pilots the user runs that end, and the committee's decisions."""
+    from ..models import Opportunity
+
+    items: list[WorkItem] = []
+    opportunities = db.session.scalars(select(Opportunity).where(_opportunity_condition(actor)))
     for o in opportunities:
         if o.state == "evaluated":
             items.append(
@@ -625,13 +660,40 @@ def planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                     o.pilot_overdue(today),
                 )
             )
-    reviewer = bool(actor.roles & {"manager", "quality_officer"})
+    return items
+
+
+def _change_condition(actor: Actor) -> Any:
+    from ..models import ChangeRequest
+
     condition = (ChangeRequest.owner_id == actor.id) & (ChangeRequest.state == "post_review")
-    if reviewer:
+    if actor.roles & {"manager", "quality_officer"}:
         condition = condition | (ChangeRequest.state == "post_review")
     if "manager" in actor.roles:
         condition = condition | (ChangeRequest.state == "submitted")
-    for c in db.session.scalars(select(ChangeRequest).where(condition)):
+    return condition
+
+
+#: change states in which the change's open tasks are work
+CHANGE_TASK_STATES = ("draft", "submitted", "approved", "implementing")
+
+
+def _change_task_condition(actor: Actor) -> Any:
+    from ..models import ChangeRequest, ChangeTask
+
+    return (
+        (ChangeTask.owner_id == actor.id)
+        & (ChangeTask.status == "open")
+        & ChangeTask.change_id.in_(select(ChangeRequest.id).where(ChangeRequest.state.in_(CHANGE_TASK_STATES)))
+    )
+
+
+def _change_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Changes to approve and post-change reviews due."""
+    from ..models import ChangeRequest
+
+    items: list[WorkItem] = []
+    for c in db.session.scalars(select(ChangeRequest).where(_change_condition(actor))):
         if c.state == "submitted":
             items.append(WorkItem("change", c.id, c.reference, c.title, c.state_label, ["Approve"], None, False))
         else:
@@ -647,13 +709,21 @@ def planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                     c.review_overdue(today),
                 )
             )
+    return items
+
+
+def _change_task_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """The open tasks the user owns of changes still under way."""
+    from ..models import ChangeRequest, ChangeTask
+
+    items: list[WorkItem] = []
     tasks = db.session.execute(
         select(ChangeTask, ChangeRequest.reference)
         .join(ChangeRequest)
         .where(
             ChangeTask.owner_id == actor.id,
             ChangeTask.status == "open",
-            ChangeRequest.state.in_(("draft", "submitted", "approved", "implementing")),
+            ChangeRequest.state.in_(CHANGE_TASK_STATES),
         )
     )
     for task, reference in tasks:
@@ -676,26 +746,31 @@ def planning_work(actor: Actor, today: dt.date) -> list[WorkItem]:
 SUPPORT_HORIZON_DAYS = 30
 
 
-def _supplier_work(actor: Actor, today: dt.date) -> list[WorkItem]:
-    """Evaluations due on suppliers the user owns, status proposals and SCAR answers to act on."""
-    from ..models import APPROVED_STATES, Scar, Supplier
+def _supplier_condition(actor: Actor, today: dt.date) -> Any:
+    from ..models import APPROVED_STATES, Supplier
     from .suppliers import EVALUATE_ROLES
 
     horizon = today + dt.timedelta(days=SUPPORT_HORIZON_DAYS)
-    evaluates = bool(actor.roles & EVALUATE_ROLES)
     mine = Supplier.owner_id == actor.id
     if "quality_officer" in actor.roles:
         mine = mine | Supplier.owner_id.is_(None)
     due = Supplier.state.in_((*APPROVED_STATES, "under_evaluation", "suspended")) & (
         Supplier.next_evaluation_due <= horizon
     )
-    condition = mine & due
-    if evaluates:
-        condition = condition | Supplier.proposed_state.is_not(None)
+    if actor.roles & EVALUATE_ROLES:
+        return (mine & due) | Supplier.proposed_state.is_not(None)
+    return mine & due
+
+
+def _supplier_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Evaluations due on suppliers the user owns, and status proposals to decide on."""
+    from ..models import Supplier
+    from .suppliers import EVALUATE_ROLES
+
+    horizon = today + dt.timedelta(days=SUPPORT_HORIZON_DAYS)
+    evaluates = bool(actor.roles & EVALUATE_ROLES)
     items = []
-    for supplier in db.session.scalars(
-        select(Supplier).where(condition) if evaluates else select(Supplier).where(mine & due)
-    ):
+    for supplier in db.session.scalars(select(Supplier).where(_supplier_condition(actor, today))):
         actions = []
         if supplier.next_evaluation_due is not None and supplier.next_evaluation_due <= horizon:
             actions.append("Evaluate the supplier")
@@ -714,9 +789,21 @@ def _supplier_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                 bool(due_on and due_on < today),
             )
         )
+    return items
+
+
+#: SCAR states with work for the organisation: an answer to review, effectiveness to verify
+SCAR_WORK_STATES = ("answered", "accepted")
+
+
+def _scar_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """SCAR answers to review and their effectiveness to verify, where the user may."""
+    from ..models import Scar
+
+    items = []
     scars = list(
         db.session.scalars(
-            select(Scar).where(Scar.state.in_(("answered", "accepted"))).options(selectinload(Scar.supplier))
+            select(Scar).where(Scar.state.in_(SCAR_WORK_STATES)).options(joinedload(Scar.supplier, innerjoin=True))
         )
     )
     by_id = {scar.id: scar for scar in scars}
@@ -743,9 +830,8 @@ def _supplier_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     return items
 
 
-def _equipment_work(actor: Actor, today: dt.date) -> list[WorkItem]:
-    """Calibrations due or overdue on instruments the user owns, quarantined ones, open impact assessments."""
-    from ..models import Equipment, OotAssessment
+def _equipment_condition(actor: Actor, today: dt.date) -> Any:
+    from ..models import Equipment
 
     horizon = today + dt.timedelta(days=SUPPORT_HORIZON_DAYS)
     mine = Equipment.owner_id == actor.id
@@ -754,8 +840,15 @@ def _equipment_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     due = (Equipment.state == "in_service") & (
         Equipment.next_calibration_due.is_(None) | (Equipment.next_calibration_due <= horizon)
     )
+    return mine & (due | (Equipment.state == "quarantined"))
+
+
+def _equipment_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Calibrations due or overdue on instruments the user owns, and quarantined ones."""
+    from ..models import Equipment
+
     items = []
-    for equipment in db.session.scalars(select(Equipment).where(mine & (due | (Equipment.state == "quarantined")))):
+    for equipment in db.session.scalars(select(Equipment).where(_equipment_condition(actor, today))):
         quarantined = equipment.state == "quarantined"
         due_on = None if quarantined else equipment.next_calibration_due
         items.append(
@@ -770,9 +863,19 @@ def _equipment_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                 bool(not quarantined and (due_on is None or due_on < today)),
             )
         )
+    return items
+
+
+def _oot_work(actor: Actor, today: dt.date) -> list[WorkItem]:
+    """Open out-of-tolerance impact assessments the user may complete."""
+    from ..models import OotAssessment
+
+    items = []
     assessments = list(
         db.session.scalars(
-            select(OotAssessment).where(OotAssessment.state == "open").options(selectinload(OotAssessment.equipment))
+            select(OotAssessment)
+            .where(OotAssessment.state == "open")
+            .options(joinedload(OotAssessment.equipment, innerjoin=True))
         )
     )
     by_id = {a.id: a for a in assessments}
@@ -792,18 +895,25 @@ def _equipment_work(actor: Actor, today: dt.date) -> list[WorkItem]:
                     False,
                 )
             )
-    items += _inspection_work(actor, today)
     return items
+
+
+#: who reviews recorded inspections (not their own)
+INSPECTION_REVIEWERS = frozenset({"quality_officer", "manager"})
+
+
+def _inspection_condition(actor: Actor) -> Any:
+    return (Inspection.state == "recorded") & (Inspection.inspected_by_id != actor.id)
 
 
 def _inspection_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     """Inspections waiting for a review the user may give (not their own), rejected ones first."""
-    if not actor.roles & {"quality_officer", "manager"}:
+    if not actor.roles & INSPECTION_REVIEWERS:
         return []
     waiting = list(
         db.session.scalars(
             select(Inspection)
-            .where(Inspection.state == "recorded", Inspection.inspected_by_id != actor.id)
+            .where(_inspection_condition(actor))
             .order_by(Inspection.inspected_on, Inspection.id)
             .limit(200)
         )
@@ -829,19 +939,100 @@ def _inspection_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     return items
 
 
+# -- what the per-user sources may find, asked in one statement
+
+
+def _exists(condition: Any) -> list[Any]:
+    return [sa.exists().where(condition)]
+
+
+def _acknowledgement_probe(actor: Actor, today: dt.date) -> list[Any]:
+    from ..models import Acknowledgement
+
+    return _exists((Acknowledgement.user_id == actor.id) & Acknowledgement.acknowledged_at.is_(None))
+
+
+def _certification_probe(actor: Actor, today: dt.date) -> list[Any]:
+    from ..models import Certification
+    from .certifications import ACTIVE
+
+    return _exists((Certification.owner_id == actor.id) & Certification.state.in_(ACTIVE))
+
+
+def _review_probe(actor: Actor, today: dt.date) -> list[Any]:
+    from ..models import ReviewAction
+
+    return _exists((ReviewAction.owner_id == actor.id) & (ReviewAction.status == "open"))
+
+
+def _training_probe(actor: Actor, today: dt.date) -> list[Any]:
+    from .training import training_work_conditions
+
+    return [sa.exists().where(condition) for condition in training_work_conditions(actor, today)]
+
+
+def _risk_probe(actor: Actor, today: dt.date) -> list[Any]:
+    from .risks import work_condition
+
+    return _exists(work_condition(actor, today))
+
+
+def _context_probe(actor: Actor, today: dt.date) -> list[Any]:
+    from .context import work_conditions
+
+    return [sa.exists().where(condition) for condition in work_conditions(actor, today)]
+
+
+def _scar_probe(actor: Actor, today: dt.date) -> list[Any]:
+    from ..models import Scar
+
+    return _exists(Scar.state.in_(SCAR_WORK_STATES))
+
+
+def _oot_probe(actor: Actor, today: dt.date) -> list[Any]:
+    from ..models import OotAssessment
+
+    return _exists(OotAssessment.state == "open")
+
+
+def _inspection_probe(actor: Actor, today: dt.date) -> list[Any]:
+    return _exists(_inspection_condition(actor)) if actor.roles & INSPECTION_REVIEWERS else []
+
+
+@dataclass(frozen=True)
+class UserSource:
+    """A per-user source: ``build`` gives its WorkItems; ``probe`` gives SQL conditions of which at least
+    one holds whenever ``build`` would find anything (it may hold and ``build`` still find nothing).
+    My work asks every probe in one statement and builds only the sources whose probe holds: most
+    users have nothing in most of them."""
+
+    rank: int
+    kinds: tuple[str, ...]
+    build: Callable[[Actor, dt.date], list[WorkItem]]
+    probe: Callable[[Actor, dt.date], list[Any]]
+
+
 #: the per-user sources, in the order My work has always listed equal items; the rank places them
 #: among the SQL sources (nc 0, action 1, document 2, risk_action 8) for items that tie
-USER_SOURCES: tuple[tuple[int, tuple[str, ...], Callable[[Actor, dt.date], list[WorkItem]]], ...] = (
-    (3, ("document",), _acknowledgement_work),
-    (4, ("audit",), _audit_work),
-    (5, ("complaint", "survey"), _customer_work),
-    (6, ("certification",), _certification_work),
-    (7, ("review_action",), _review_work),
-    (7, ("training", "competence"), _training_work),
-    (7, ("risk", "context_review", "context_issue", "interested_party"), _risk_and_context_work),
-    (9, ("objective", "opportunity", "change"), planning_work),
-    (9, ("supplier", "scar"), _supplier_work),
-    (9, ("equipment", "oot_assessment", "inspection"), _equipment_work),
+USER_SOURCES: tuple[UserSource, ...] = (
+    UserSource(3, ("document",), _acknowledgement_work, _acknowledgement_probe),
+    UserSource(4, ("audit",), _audit_work, lambda actor, today: _exists(_audit_condition(actor))),
+    UserSource(5, ("complaint",), _complaint_work, lambda actor, today: _exists(_complaint_condition(actor))),
+    UserSource(5, ("survey",), _survey_work, lambda actor, today: _exists(_survey_condition(actor))),
+    UserSource(6, ("certification",), _certification_work, _certification_probe),
+    UserSource(7, ("review_action",), _review_work, _review_probe),
+    UserSource(7, ("training", "competence"), _training_work, _training_probe),
+    UserSource(7, ("risk",), _risk_work, _risk_probe),
+    UserSource(7, ("context_review", "context_issue", "interested_party"), _context_work, _context_probe),
+    UserSource(9, ("objective",), _objective_work, lambda actor, today: _exists(_objective_condition(actor))),
+    UserSource(9, ("opportunity",), _opportunity_work, lambda actor, today: _exists(_opportunity_condition(actor))),
+    UserSource(9, ("change",), _change_work, lambda actor, today: _exists(_change_condition(actor))),
+    UserSource(9, ("change",), _change_task_work, lambda actor, today: _exists(_change_task_condition(actor))),
+    UserSource(9, ("supplier",), _supplier_work, lambda actor, today: _exists(_supplier_condition(actor, today))),
+    UserSource(9, ("scar",), _scar_work, _scar_probe),
+    UserSource(9, ("equipment",), _equipment_work, lambda actor, today: _exists(_equipment_condition(actor, today))),
+    UserSource(9, ("oot_assessment",), _oot_work, _oot_probe),
+    UserSource(9, ("inspection",), _inspection_work, _inspection_probe),
 )
 
 
@@ -893,13 +1084,23 @@ def _ordering(rows: Any) -> list[Any]:
     ]
 
 
+def _probed(sources: Sequence[UserSource], actor: Actor, today: dt.date) -> list[UserSource]:
+    """The sources whose probe holds for ``actor``, asked in one statement."""
+    probes = [(source, source.probe(actor, today)) for source in sources]
+    columns = [sa.or_(*conditions).label(f"p{i}") for i, (_source, conditions) in enumerate(probes) if conditions]
+    if not columns:
+        return []
+    flags = db.session.execute(select(*columns)).one()._mapping
+    return [source for i, (source, conditions) in enumerate(probes) if conditions and flags[f"p{i}"]]
+
+
 def _user_items(actor: Actor, today: dt.date, kind: str | None, due_by: dt.date | None) -> list[tuple[Any, WorkItem]]:
     keyed = []
     position = 0
-    for rank, kinds, source in USER_SOURCES:
-        if kind is not None and kind not in kinds:
-            continue
-        for item in source(actor, today):
+    sources = [source for source in USER_SOURCES if kind is None or kind in source.kinds]
+    for source in _probed(sources, actor, today):
+        rank = source.rank
+        for item in source.build(actor, today):
             position += 1
             if kind is not None and item.kind != kind:
                 continue

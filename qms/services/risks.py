@@ -967,6 +967,15 @@ def clause_evidence(clauses: Iterable[str], limit: int = 8) -> dict[str, dict[st
 WORK_HORIZON = dt.timedelta(days=30)
 
 
+def work_condition(actor: Actor, today: dt.date) -> Any:
+    """The risks that may be work for ``actor``: theirs, to rate or treat, or monitored and due a review."""
+    horizon = today + WORK_HORIZON
+    return (Risk.owner_id == actor.id) & or_(
+        Risk.state.in_(("identified", "assessed", "treatment_planned")),
+        (Risk.state == "monitored") & (Risk.rerating_requested.is_(True) | (Risk.next_review_on <= horizon)),
+    )
+
+
 def work_items(actor: Actor, today: dt.date, *, actions: bool = True) -> list[Any]:
     """The risks the user owns that need them (rating, treatment, a review due or a re-rating asked) and
     the risk treatment actions they can move (their own, or to verify); without ``actions``, the risks
@@ -975,19 +984,7 @@ def work_items(actor: Actor, today: dt.date, *, actions: bool = True) -> list[An
     from .workflow import available_events_many
 
     items: list[Any] = []
-    horizon = today + WORK_HORIZON
-    risks = list(
-        db.session.scalars(
-            select(Risk).where(
-                Risk.owner_id == actor.id,
-                or_(
-                    Risk.state.in_(("identified", "assessed", "treatment_planned")),
-                    (Risk.state == "monitored")
-                    & (Risk.rerating_requested.is_(True) | (Risk.next_review_on <= horizon)),
-                ),
-            )
-        )
-    )
+    risks = list(db.session.scalars(select(Risk).where(work_condition(actor, today))))
     by_id = {risk.id: risk for risk in risks}
     for risk_id, events in available_events_many(risks, actor, today).items():
         risk = by_id[risk_id]

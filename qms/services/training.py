@@ -620,6 +620,29 @@ def effectiveness(start: dt.date, end: dt.date) -> dict[str, Any]:
 # --------------------------------------------------------------------------- My work and the digest
 
 
+def _sessions_to_run(actor: Actor) -> Any:
+    mine = (TrainingSession.created_by_id == actor.id) | (TrainingSession.trainer_id == actor.id)
+    return TrainingSession.state.in_(("planned", "held", "evaluated")) & mine
+
+
+def training_work_conditions(actor: Actor, today: dt.date) -> list[Any]:
+    """SQL conditions, one of which holds whenever ``training_work`` finds something (My work asks them first)."""
+    from .competence import expiry_warning_days
+
+    if actor.id is None:
+        return []
+    invited = select(TrainingAttendance.session_id).where(TrainingAttendance.user_id == actor.id)
+    horizon = today + dt.timedelta(days=expiry_warning_days())
+    return [
+        _sessions_to_run(actor),
+        (TrainingSession.state == "planned") & TrainingSession.id.in_(invited),
+        (TrainingNeed.user_id == actor.id) & (TrainingNeed.status == "open"),
+        (CompetenceRecord.user_id == actor.id)
+        & CompetenceRecord.competence_id.is_not(None)
+        & (CompetenceRecord.expires_on <= horizon),
+    ]
+
+
 def training_work(actor: Actor, today: dt.date) -> list[Any]:
     """Training work: sessions the user planned or trains (hold them; evaluate when due), sessions the user
     is invited to, their own open training needs and their competences expiring soon (or lapsed)."""
@@ -629,11 +652,8 @@ def training_work(actor: Actor, today: dt.date) -> list[Any]:
     items: list[WorkItem] = []
     if actor.id is None:
         return items
-    mine = (TrainingSession.created_by_id == actor.id) | (TrainingSession.trainer_id == actor.id)
     sessions = db.session.scalars(
-        select(TrainingSession)
-        .where(TrainingSession.state.in_(("planned", "held", "evaluated")), mine)
-        .order_by(TrainingSession.id)
+        select(TrainingSession).where(_sessions_to_run(actor)).order_by(TrainingSession.id)
     ).all()
     for s in sessions:
         if s.state == "planned":
