@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager
 
 from workflows import FireResult
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
@@ -385,7 +385,9 @@ def pending_acknowledgements(user: User | Actor) -> list[Acknowledgement]:
                 visible_to(actor),
             )
             .order_by(Acknowledgement.due_date)
-            .options(selectinload(Acknowledgement.revision).selectinload(DocumentRevision.document))
+            .options(
+                contains_eager(Acknowledgement.revision).contains_eager(DocumentRevision.document)
+            )  # the rows of the joins: one statement
         )
     )
 

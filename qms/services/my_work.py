@@ -29,7 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, literal, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..database import db
 from ..models import (
@@ -324,7 +324,7 @@ def _document_load(keys: Sequence[int], actor: Actor, today: dt.date) -> dict[in
         db.session.scalars(
             select(DocumentRevision)
             .where(DocumentRevision.id.in_(keys))
-            .options(selectinload(DocumentRevision.document))
+            .options(joinedload(DocumentRevision.document, innerjoin=True))
         )
     )
     labels = _allowed_labels(revisions, actor, today)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
@@ -652,9 +652,13 @@ def training_work(actor: Actor, today: dt.date) -> list[Any]:
     items: list[WorkItem] = []
     if actor.id is None:
         return items
-    sessions = db.session.scalars(
-        select(TrainingSession).where(_sessions_to_run(actor)).order_by(TrainingSession.id)
+    invited_to = select(TrainingAttendance.session_id).where(TrainingAttendance.user_id == actor.id)
+    found = db.session.scalars(
+        select(TrainingSession)
+        .where(_sessions_to_run(actor) | ((TrainingSession.state == "planned") & TrainingSession.id.in_(invited_to)))
+        .order_by(TrainingSession.id)
     ).all()
+    sessions = [s for s in found if actor.id in (s.created_by_id, s.trainer_id)]
     for s in sessions:
         if s.state == "planned":
             actions, due = ["Record attendance and hold"], s.planned_on
@@ -665,15 +669,8 @@ def training_work(actor: Actor, today: dt.date) -> list[Any]:
         items.append(
             WorkItem("training", s.id, s.reference, s.title, s.state_label, actions, due, bool(due and due < today))
         )
-    seen = {s.id for s in sessions}
-    invited = db.session.scalars(
-        select(TrainingSession)
-        .join(TrainingAttendance, TrainingAttendance.session_id == TrainingSession.id)
-        .where(TrainingAttendance.user_id == actor.id, TrainingSession.state == "planned")
-        .order_by(TrainingSession.id)
-    ).all()
-    for s in invited:
-        if s.id not in seen:
+    for s in found:  # invited to a planned session (and neither planned it nor trains it)
+        if actor.id not in (s.created_by_id, s.trainer_id):
             items.append(
                 WorkItem(
                     "training", s.id, s.reference, s.title, "Invited", ["Attend the training"], s.planned_on, False
@@ -681,7 +678,7 @@ def training_work(actor: Actor, today: dt.date) -> list[Any]:
             )
     needs = db.session.scalars(
         select(TrainingNeed)
-        .options(selectinload(TrainingNeed.competence))
+        .options(joinedload(TrainingNeed.competence))
         .where(TrainingNeed.user_id == actor.id, TrainingNeed.status == "open")
         .order_by(TrainingNeed.id)
     ).all()
@@ -701,7 +698,7 @@ def training_work(actor: Actor, today: dt.date) -> list[Any]:
     horizon = today + dt.timedelta(days=expiry_warning_days())
     records = db.session.scalars(
         select(CompetenceRecord)
-        .options(selectinload(CompetenceRecord.competence))
+        .options(joinedload(CompetenceRecord.competence))
         .where(CompetenceRecord.user_id == actor.id, CompetenceRecord.competence_id.is_not(None))
         .order_by(CompetenceRecord.achieved_on, CompetenceRecord.id)
     ).all()
