@@ -23,7 +23,7 @@ import datetime as dt
 import heapq
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import joinedload
 
-from ..database import db
+from ..database import db, id_in
 from ..models import (
     Actor,
     Audit,
@@ -48,7 +48,7 @@ from ..models import (
 )
 from .documents import pending_acknowledgements, visible_to
 from .nonconformities import PLAN_ROLES
-from .workflow import as_actor, available_events_many
+from .workflow import as_actor, available_events_many, facts_for
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,16 @@ class SqlSource:
     """One lifecycle's actionable records as a SELECT of (kind, key, reference, due, overdue, rank).
 
     ``query(actor, today)`` gives the select, or None when the user's roles allow nothing in it;
-    ``load(keys, actor, today)`` builds the WorkItems of the given keys (the rows of a page).
+    ``fetch(keys)`` loads the records of the given keys (the rows of a page, or of every digest of a
+    run); ``item(record, allowed, actor, today)`` builds the WorkItem of one, given the labels of the
+    events the user may fire on it.
     """
 
     kind: str
     rank: int
     query: Callable[[Actor, dt.date], sa.Select | None]
-    load: Callable[[Sequence[int], Actor, dt.date], dict[int, WorkItem]]
+    fetch: Callable[[Sequence[int]], list[Any]]
+    item: Callable[[Any, list[str], Actor, dt.date], WorkItem]
 
 
 def _row(kind: str, rank: int, key: Any, reference: Any, due: Any, overdue: Any) -> list[Any]:
@@ -115,10 +118,12 @@ def _not_actor(column: Any, actor: Actor) -> Any:
     return column.is_(None) | (column != actor.id)
 
 
-def _allowed_labels(records: Sequence[Any], actor: Actor, today: dt.date) -> dict[int, list[str]]:
+def _allowed_labels(
+    records: Sequence[Any], actor: Actor, today: dt.date, facts: Mapping[int, Mapping[str, Any]] | None = None
+) -> dict[int, list[str]]:
     return {
         record_id: [a.event.label for a in events if a.allowed]
-        for record_id, events in available_events_many(records, actor, today).items()
+        for record_id, events in available_events_many(records, actor, today, facts=facts).items()
     }
 
 
@@ -192,22 +197,17 @@ def _nc_query(actor: Actor, today: dt.date) -> sa.Select | None:
     return select(*_row("nc", 0, nc.id, nc.reference, due, due < today)).where(sa.or_(*states))
 
 
-def _nc_load(keys: Sequence[int], actor: Actor, today: dt.date) -> dict[int, WorkItem]:
-    ncs = list(db.session.scalars(select(Nonconformity).where(Nonconformity.id.in_(keys))))
-    labels = _allowed_labels(ncs, actor, today)
-    can_plan = bool(actor.roles & PLAN_ROLES)
-    items = {}
-    for nc in ncs:
-        allowed = labels.get(nc.id, [])
-        if can_plan and nc.state == "root_cause_identified":
-            allowed.insert(0, "Add corrective action")  # planning is work even while the plan cannot be approved
-        if not allowed:
-            _missing("nc", nc.id)
-        due = {"triaged": nc.containment_due, "actions_completed": nc.verification_due}.get(nc.state)
-        items[nc.id] = WorkItem(
-            "nc", nc.id, nc.reference, nc.title, nc.state_label, allowed, due, bool(due and due < today)
-        )
-    return items
+def _nc_fetch(keys: Sequence[int]) -> list[Any]:
+    return list(db.session.scalars(select(Nonconformity).where(id_in(Nonconformity.id, list(keys)))))
+
+
+def _nc_item(nc: Any, allowed: list[str], actor: Actor, today: dt.date) -> WorkItem:
+    if actor.roles & PLAN_ROLES and nc.state == "root_cause_identified":
+        allowed.insert(0, "Add corrective action")  # planning is work even while the plan cannot be approved
+    if not allowed:
+        _missing("nc", nc.id)
+    due = {"triaged": nc.containment_due, "actions_completed": nc.verification_due}.get(nc.state)
+    return WorkItem("nc", nc.id, nc.reference, nc.title, nc.state_label, allowed, due, bool(due and due < today))
 
 
 # -- corrective actions and risk treatment actions (the same rules, following their parent)
@@ -240,28 +240,29 @@ def _action_query(
     return query
 
 
-def _action_load(kind: str, model: Any) -> Callable[[Sequence[int], Actor, dt.date], dict[int, WorkItem]]:
-    def load(keys: Sequence[int], actor: Actor, today: dt.date) -> dict[int, WorkItem]:
-        actions = list(db.session.scalars(select(model).where(model.id.in_(keys))))
-        labels = _allowed_labels(actions, actor, today)
-        items = {}
-        for action in actions:
-            allowed = labels.get(action.id, [])
-            if not allowed:
-                _missing(kind, action.id)
-            items[action.id] = WorkItem(
-                kind,
-                action.id,
-                action.reference,
-                action.title,
-                action.state_label,
-                allowed,
-                action.due_date,
-                action.is_overdue(today),
-            )
-        return items
+def _action_fetch(model: Any) -> Callable[[Sequence[int]], list[Any]]:
+    def fetch(keys: Sequence[int]) -> list[Any]:
+        return list(db.session.scalars(select(model).where(id_in(model.id, list(keys)))))
 
-    return load
+    return fetch
+
+
+def _action_item(kind: str) -> Callable[[Any, list[str], Actor, dt.date], WorkItem]:
+    def item(action: Any, allowed: list[str], actor: Actor, today: dt.date) -> WorkItem:
+        if not allowed:
+            _missing(kind, action.id)
+        return WorkItem(
+            kind,
+            action.id,
+            action.reference,
+            action.title,
+            action.state_label,
+            allowed,
+            action.due_date,
+            action.is_overdue(today),
+        )
+
+    return item
 
 
 def _corrective_action_query(actor: Actor, today: dt.date) -> sa.Select | None:
@@ -293,10 +294,10 @@ def _risk_action_query(actor: Actor, today: dt.date) -> sa.Select | None:
     )(actor, today)
 
 
-def _risk_action_load(keys: Sequence[int], actor: Actor, today: dt.date) -> dict[int, WorkItem]:
+def _risk_action_fetch(keys: Sequence[int]) -> list[Any]:
     from ..models import RiskTreatmentAction
 
-    return _action_load("risk_action", RiskTreatmentAction)(keys, actor, today)
+    return _action_fetch(RiskTreatmentAction)(keys)
 
 
 # -- document revisions (only of documents the user may see)
@@ -319,39 +320,37 @@ def _document_query(actor: Actor, today: dt.date) -> sa.Select | None:
     )
 
 
-def _document_load(keys: Sequence[int], actor: Actor, today: dt.date) -> dict[int, WorkItem]:
-    revisions = list(
+def _document_fetch(keys: Sequence[int]) -> list[Any]:
+    return list(
         db.session.scalars(
             select(DocumentRevision)
-            .where(DocumentRevision.id.in_(keys))
+            .where(id_in(DocumentRevision.id, list(keys)))
             .options(joinedload(DocumentRevision.document, innerjoin=True))
         )
     )
-    labels = _allowed_labels(revisions, actor, today)
-    items = {}
-    for revision in revisions:
-        allowed = labels.get(revision.id, [])
-        if not allowed:
-            _missing("document", revision.id)
-        due = revision.document.next_review_due if revision.state == "review_due" else None
-        items[revision.id] = WorkItem(
-            "document",
-            revision.document_id,
-            f"{revision.document.number} rev {revision.label}",
-            revision.document.title,
-            revision.state_label,
-            allowed,
-            due,
-            bool(due and due < today),
-        )
-    return items
+
+
+def _document_item(revision: Any, allowed: list[str], actor: Actor, today: dt.date) -> WorkItem:
+    if not allowed:
+        _missing("document", revision.id)
+    due = revision.document.next_review_due if revision.state == "review_due" else None
+    return WorkItem(
+        "document",
+        revision.document_id,
+        f"{revision.document.number} rev {revision.label}",
+        revision.document.title,
+        revision.state_label,
+        allowed,
+        due,
+        bool(due and due < today),
+    )
 
 
 SQL_SOURCES: tuple[SqlSource, ...] = (
-    SqlSource("nc", 0, _nc_query, _nc_load),
-    SqlSource("action", 1, _corrective_action_query, _action_load("action", CorrectiveAction)),
-    SqlSource("document", 2, _document_query, _document_load),
-    SqlSource("risk_action", 8, _risk_action_query, _risk_action_load),
+    SqlSource("nc", 0, _nc_query, _nc_fetch, _nc_item),
+    SqlSource("action", 1, _corrective_action_query, _action_fetch(CorrectiveAction), _action_item("action")),
+    SqlSource("document", 2, _document_query, _document_fetch, _document_item),
+    SqlSource("risk_action", 8, _risk_action_query, _risk_action_fetch, _action_item("risk_action")),
 )
 _SOURCE_BY_RANK = {source.rank: source for source in SQL_SOURCES}
 
@@ -1117,19 +1116,59 @@ def _as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))  # SQLite through a UNION: the stored text
 
 
-def _load(rows: Iterable[Any], actor: Actor, today: dt.date) -> dict[tuple[int, int], WorkItem]:
-    """The WorkItems of the SQL rows: one load (and one facts query) per lifecycle."""
+@dataclass
+class _Shared:
+    """Records of the SQL sources and their guard facts, loaded once for many users (the digest run)."""
+
+    records: dict[int, dict[int, Any]] = field(default_factory=dict)
+    facts: dict[int, Mapping[int, Mapping[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rows: Iterable[Any]) -> _Shared:
+        """One statement per lifecycle (and one facts query, when a guard asks) for all the rows."""
+        keys: dict[int, set[int]] = {}
+        for row in rows:
+            keys.setdefault(row.rank, set()).add(row.key)
+        shared = cls()
+        for rank, wanted in keys.items():
+            records = _SOURCE_BY_RANK[rank].fetch(sorted(wanted))
+            shared.records[rank] = {record.id: record for record in records}
+            shared.facts[rank] = facts_for(records)
+        return shared
+
+
+def _load(
+    rows: Iterable[Any], actor: Actor, today: dt.date, shared: _Shared | None = None
+) -> dict[tuple[int, int], WorkItem]:
+    """The WorkItems of the SQL rows: one load (and one facts query) per lifecycle, or none with ``shared``."""
     by_rank: dict[int, list[int]] = {}
     for row in rows:
         by_rank.setdefault(row.rank, []).append(row.key)
     loaded = {}
     for rank, keys in by_rank.items():
-        for key, item in _SOURCE_BY_RANK[rank].load(keys, actor, today).items():
-            loaded[(rank, key)] = item
+        source = _SOURCE_BY_RANK[rank]
+        if shared is None:
+            records, facts = source.fetch(keys), None
+        else:
+            records = [shared.records[rank][key] for key in keys if key in shared.records[rank]]
+            facts = shared.facts[rank]
+        labels = _allowed_labels(records, actor, today, facts)
+        for record in records:
+            loaded[(rank, record.id)] = source.item(record, labels.get(record.id, []), actor, today)
     return loaded
 
 
-def _collect(
+@dataclass
+class _Found:
+    """One user's work before the SQL rows become WorkItems: what the queries found, in order."""
+
+    actor: Actor
+    user_items: list[tuple[Any, WorkItem]]
+    sql_rows: list[Any]
+    counts: dict[str, int]
+
+
+def _find(
     actor: Actor,
     today: dt.date,
     *,
@@ -1137,8 +1176,8 @@ def _collect(
     due_by: dt.date | None = None,
     offset: int = 0,
     limit: int | None = None,
-) -> tuple[list[WorkItem], int, dict[str, int]]:
-    """The items [offset, offset + limit) of the sorted list, the total and the counts per kind."""
+) -> _Found:
+    """The per-user items, the SQL rows up to ``offset + limit`` (all without a limit) and the counts per kind."""
     user_items = _user_items(actor, today, kind, due_by)
     union = _union(actor, today, kind, due_by)
     if union is not None and db.session.get_bind().dialect.name == "postgresql":
@@ -1165,24 +1204,42 @@ def _collect(
                 counts[row.kind] = counts.get(row.kind, 0) + row.n
             else:
                 sql_rows.append(row)
-    total = sum(counts.values())
+    return _Found(actor, user_items, sql_rows, counts)
+
+
+def _items(
+    found: _Found, today: dt.date, *, offset: int = 0, limit: int | None = None, shared: _Shared | None = None
+) -> list[WorkItem]:
+    """The WorkItems [offset, offset + limit) of the merged list; labels worked out for those rows only."""
     keyed_rows = [
-        ((not row.overdue, _as_date(row.due) or NO_DUE, row.reference, row.rank, row.key), row) for row in sql_rows
+        ((not row.overdue, _as_date(row.due) or NO_DUE, row.reference, row.rank, row.key), row)
+        for row in found.sql_rows
     ]
     keyed_rows.sort(key=lambda pair: pair[0])  # as the database ordered them (a UNION may not keep it)
-    merged = heapq.merge(keyed_rows, user_items, key=lambda pair: pair[0])
+    merged = heapq.merge(keyed_rows, found.user_items, key=lambda pair: pair[0])
     end = None if limit is None else offset + limit
     page = [entry for _key, entry in list(merged)[offset:end]]
-    loaded = _load([entry for entry in page if not isinstance(entry, WorkItem)], actor, today)
+    loaded = _load([entry for entry in page if not isinstance(entry, WorkItem)], found.actor, today, shared)
     items = [entry if isinstance(entry, WorkItem) else loaded.get((entry.rank, entry.key)) for entry in page]
-    return [item for item in items if item is not None], total, counts
+    return [item for item in items if item is not None]
 
 
 def work_for(user: User | Actor, today: dt.date, *, due_by: dt.date | None = None) -> list[WorkItem]:
     """Everything ``user`` can act on now, overdue first, then by due date; with ``due_by``, only
     what is overdue or due by that day (the digest)."""
-    items, _total, _counts = _collect(as_actor(user), today, due_by=due_by)
-    return items
+    return _items(_find(as_actor(user), today, due_by=due_by), today)
+
+
+def work_for_many(
+    users: Iterable[User | Actor], today: dt.date, *, due_by: dt.date | None = None
+) -> dict[int, list[WorkItem]]:
+    """``work_for`` of each user (by id), batched for the digest run: each user's own queries find what
+    that user may act on (their roles, ownership, segregation of duties), then the records those
+    queries found are loaded once per lifecycle for everyone, with their guard facts, and each user's
+    labels are worked out from them."""
+    found = [_find(as_actor(user), today, due_by=due_by) for user in users]
+    shared = _Shared.of(row for one in found for row in one.sql_rows)
+    return {one.actor.id: _items(one, today, shared=shared) for one in found if one.actor.id is not None}
 
 
 #: My work's page size
@@ -1193,7 +1250,8 @@ def work_page(
     user: User | Actor, today: dt.date, *, page: int = 1, per_page: int = PER_PAGE, kind: str | None = None
 ) -> WorkPage:
     """One page of ``user``'s work (optionally of one kind), sorted and paged in the database."""
-    actor = as_actor(user)
     page = max(1, page)
-    items, total, counts = _collect(actor, today, kind=kind, offset=(page - 1) * per_page, limit=per_page)
-    return WorkPage(items, total, page, per_page, counts)
+    offset = (page - 1) * per_page
+    found = _find(as_actor(user), today, kind=kind, offset=offset, limit=per_page)
+    items = _items(found, today, offset=offset, limit=per_page)
+    return WorkPage(items, sum(found.counts.values()), page, per_page, found.counts)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..database import begin_write, db, utcnow
 from ..extensions import mail
 from ..models import Notification, NotificationPreference, User
-from .reminders import KIND_LABELS, digest_items, item_url, watched_certifications
+from .reminders import KIND_LABELS, digest_items_many, item_url, watched_certifications
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +131,17 @@ def send_daily_digests(day: dt.date) -> dict[str, int]:
     )
     watched = watched_certifications(day)  # the same for every manager and quality officer: once per run
     with mail_context(), ExitStack() as stack:
+        # every digest worked out before the first is sent: each user's own queries, the records they
+        # found loaded once for all (claiming a digest commits, which would expire them)
+        wanted = [user for user in users if user.id not in opted_out]
+        digests = digest_items_many(wanted, day, watched=watched)
         connection = stack.enter_context(mail.connect()) if configured else None  # one SMTP session for all
         for user in users:
             counts["users"] += 1
             if user.id in opted_out:
                 counts["opted_out"] += 1
                 continue
-            items = digest_items(user, day, watched=watched)
+            items = digests[user.id]
             if not items:
                 counts["nothing_due"] += 1
                 continue

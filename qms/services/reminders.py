@@ -18,7 +18,7 @@ from ..database import db
 from ..models import AuditProgramme, User
 from .audits import PLANNER_ROLES
 from .certifications import reminders
-from .my_work import WorkItem, work_for, work_order
+from .my_work import WorkItem, work_for, work_for_many, work_order
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,12 @@ def watched_certifications(today: dt.date) -> list[WorkItem]:
     return items
 
 
+def _horizon(today: dt.date, days_ahead: int | None) -> dt.date:
+    if days_ahead is None:
+        days_ahead = current_app.config.get("QMS_DIGEST_DAYS_AHEAD", 7)
+    return today + dt.timedelta(days=days_ahead)
+
+
 def digest_items(
     user: User, today: dt.date, days_ahead: int | None = None, *, watched: list[WorkItem] | None = None
 ) -> list[WorkItem]:
@@ -104,10 +110,22 @@ def digest_items(
 
     ``watched``: ``watched_certifications(today)``, when the caller works it out once for many users.
     """
-    if days_ahead is None:
-        days_ahead = current_app.config.get("QMS_DIGEST_DAYS_AHEAD", 7)
-    horizon = today + dt.timedelta(days=days_ahead)
-    items = work_for(user, today, due_by=horizon)
+    return _with_watched(user, work_for(user, today, due_by=_horizon(today, days_ahead)), today, watched)
+
+
+def digest_items_many(
+    users: list[User], today: dt.date, days_ahead: int | None = None, *, watched: list[WorkItem] | None = None
+) -> dict[int, list[WorkItem]]:
+    """``digest_items`` of each user (by id) for a digest run: each user's own queries say what they may
+    act on; the records found are loaded once per lifecycle for all of them (``my_work.work_for_many``)."""
+    if watched is None and any(user.roles & CERTIFICATION_WATCHERS for user in users):
+        watched = watched_certifications(today)
+    found = work_for_many(users, today, due_by=_horizon(today, days_ahead))
+    return {user.id: _with_watched(user, found.get(user.id, []), today, watched) for user in users}
+
+
+def _with_watched(user: User, items: list[WorkItem], today: dt.date, watched: list[WorkItem] | None) -> list[WorkItem]:
+    """A manager's or quality officer's digest also lists every certification's deadlines due."""
     if user.roles & CERTIFICATION_WATCHERS:
         seen = {(item.record_id, item.title) for item in items if item.kind == "certification"}
         for item in watched if watched is not None else watched_certifications(today):

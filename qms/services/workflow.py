@@ -173,12 +173,20 @@ def available_events(record: WorkflowRecord, actor: User | Actor, today: dt.date
 
 
 def available_events_many(
-    records: Iterable[WorkflowRecord], actor: User | Actor, today: dt.date | None = None
+    records: Iterable[WorkflowRecord],
+    actor: User | Actor,
+    today: dt.date | None = None,
+    *,
+    facts: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> dict[int, list[Availability]]:
-    """Available events for a page of records, with one facts query, not one per record."""
+    """Available events for a page of records, with one facts query, not one per record.
+
+    ``facts``: ``facts_for`` of these records (or more), when the caller asks for many actors.
+    """
     records = list(records)
     actor = as_actor(actor)
-    facts = facts_for(records)
+    if facts is None:
+        facts = facts_for(records)
     today = today or dt.date.today()
     result = {}
     for record in records:
