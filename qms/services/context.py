@@ -367,13 +367,18 @@ def work_conditions(actor: Actor, today: dt.date) -> tuple[Any, Any, Any]:
     return reviews, issues, parties
 
 
-def work_items(actor: Actor, today: dt.date) -> list[Any]:
-    """Context reviews the user chairs that are open, and the issues and parties they own whose review is near."""
+#: the kinds of context work, in the order My work lists them
+WORK_KINDS = ("context_review", "context_issue", "interested_party")
+
+
+def work_items(actor: Actor, today: dt.date, kinds: Sequence[str] = WORK_KINDS) -> list[Any]:
+    """Context reviews the user chairs that are open, and the issues and parties they own whose review is
+    near (of ``kinds`` only: one query each)."""
     from .my_work import WorkItem
 
     reviews_due, issues_due, parties_due = work_conditions(actor, today)
     items: list[Any] = []
-    reviews = db.session.scalars(select(ContextReview).where(reviews_due))
+    reviews = db.session.scalars(select(ContextReview).where(reviews_due)) if "context_review" in kinds else ()
     for review in reviews:
         what = "Start the context review" if review.state == "planned" else "Complete the context review"
         items.append(
@@ -392,6 +397,8 @@ def work_items(actor: Actor, today: dt.date) -> list[Any]:
         (ContextIssue, "context_issue", "title", issues_due),
         (InterestedParty, "interested_party", "name", parties_due),
     ):
+        if kind not in kinds:
+            continue
         rows = db.session.scalars(select(model).where(condition))
         for row in rows:
             items.append(

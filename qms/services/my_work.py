@@ -537,25 +537,11 @@ def _review_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     return items
 
 
-def _training_work(actor: Actor, today: dt.date) -> list[WorkItem]:
-    """Sessions to hold and evaluate, training to attend, open needs and expiring competences."""
-    from .training import training_work
-
-    return training_work(actor, today)
-
-
 def _risk_work(actor: Actor, today: dt.date) -> list[WorkItem]:
     """Risks to rate, treat or review (risk treatment actions are an SQL source)."""
     from . import risks
 
     return risks.work_items(actor, today, actions=False)
-
-
-def _context_work(actor: Actor, today: dt.date) -> list[WorkItem]:
-    """Context reviews the user chairs, and the issues and parties they own whose review is near."""
-    from . import context
-
-    return context.work_items(actor, today)
 
 
 def _objective_condition(actor: Actor) -> Any:
@@ -964,10 +950,18 @@ def _review_probe(actor: Actor, today: dt.date) -> list[Any]:
     return _exists((ReviewAction.owner_id == actor.id) & (ReviewAction.status == "open"))
 
 
-def _training_probe(actor: Actor, today: dt.date) -> list[Any]:
-    from .training import training_work_conditions
+def _training_source(rank: int, kinds: tuple[str, ...], part: str) -> UserSource:
+    def build(actor: Actor, today: dt.date) -> list[WorkItem]:
+        from .training import training_work
 
-    return [sa.exists().where(condition) for condition in training_work_conditions(actor, today)]
+        return training_work(actor, today, (part,))
+
+    def probe(actor: Actor, today: dt.date) -> list[Any]:
+        from .training import training_work_conditions
+
+        return [sa.exists().where(condition) for condition in training_work_conditions(actor, today, part)]
+
+    return UserSource(rank, kinds, build, probe)
 
 
 def _risk_probe(actor: Actor, today: dt.date) -> list[Any]:
@@ -976,10 +970,18 @@ def _risk_probe(actor: Actor, today: dt.date) -> list[Any]:
     return _exists(work_condition(actor, today))
 
 
-def _context_probe(actor: Actor, today: dt.date) -> list[Any]:
-    from .context import work_conditions
+def _context_source(rank: int, kind: str) -> UserSource:
+    def build(actor: Actor, today: dt.date) -> list[WorkItem]:
+        from .context import work_items
 
-    return [sa.exists().where(condition) for condition in work_conditions(actor, today)]
+        return work_items(actor, today, (kind,))
+
+    def probe(actor: Actor, today: dt.date) -> list[Any]:
+        from .context import WORK_KINDS, work_conditions
+
+        return _exists(work_conditions(actor, today)[WORK_KINDS.index(kind)])
+
+    return UserSource(rank, (kind,), build, probe)
 
 
 def _scar_probe(actor: Actor, today: dt.date) -> list[Any]:
@@ -1020,9 +1022,13 @@ USER_SOURCES: tuple[UserSource, ...] = (
     UserSource(5, ("survey",), _survey_work, lambda actor, today: _exists(_survey_condition(actor))),
     UserSource(6, ("certification",), _certification_work, _certification_probe),
     UserSource(7, ("review_action",), _review_work, _review_probe),
-    UserSource(7, ("training", "competence"), _training_work, _training_probe),
+    _training_source(7, ("training",), "sessions"),
+    _training_source(7, ("competence",), "needs"),
+    _training_source(7, ("competence",), "competences"),
     UserSource(7, ("risk",), _risk_work, _risk_probe),
-    UserSource(7, ("context_review", "context_issue", "interested_party"), _context_work, _context_probe),
+    _context_source(7, "context_review"),
+    _context_source(7, "context_issue"),
+    _context_source(7, "interested_party"),
     UserSource(9, ("objective",), _objective_work, lambda actor, today: _exists(_objective_condition(actor))),
     UserSource(9, ("opportunity",), _opportunity_work, lambda actor, today: _exists(_opportunity_condition(actor))),
     UserSource(9, ("change",), _change_work, lambda actor, today: _exists(_change_condition(actor))),

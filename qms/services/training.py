@@ -625,33 +625,52 @@ def _sessions_to_run(actor: Actor) -> Any:
     return TrainingSession.state.in_(("planned", "held", "evaluated")) & mine
 
 
-def training_work_conditions(actor: Actor, today: dt.date) -> list[Any]:
-    """SQL conditions, one of which holds whenever ``training_work`` finds something (My work asks them first)."""
+def training_work_conditions(actor: Actor, today: dt.date, part: str) -> list[Any]:
+    """SQL conditions, one of which holds whenever ``training_work`` finds something in ``part`` (My work
+    asks them first)."""
     from .competence import expiry_warning_days
 
     if actor.id is None:
         return []
-    invited = select(TrainingAttendance.session_id).where(TrainingAttendance.user_id == actor.id)
+    if part == "sessions":
+        invited = select(TrainingAttendance.session_id).where(TrainingAttendance.user_id == actor.id)
+        return [_sessions_to_run(actor), (TrainingSession.state == "planned") & TrainingSession.id.in_(invited)]
+    if part == "needs":
+        return [(TrainingNeed.user_id == actor.id) & (TrainingNeed.status == "open")]
     horizon = today + dt.timedelta(days=expiry_warning_days())
     return [
-        _sessions_to_run(actor),
-        (TrainingSession.state == "planned") & TrainingSession.id.in_(invited),
-        (TrainingNeed.user_id == actor.id) & (TrainingNeed.status == "open"),
         (CompetenceRecord.user_id == actor.id)
         & CompetenceRecord.competence_id.is_not(None)
-        & (CompetenceRecord.expires_on <= horizon),
+        & (CompetenceRecord.expires_on <= horizon)
     ]
 
 
-def training_work(actor: Actor, today: dt.date) -> list[Any]:
+#: the parts of training work, in the order My work lists them: sessions (kind "training"), then the
+#: user's open needs and expiring competences (kind "competence")
+TRAINING_WORK_PARTS = ("sessions", "needs", "competences")
+
+
+def training_work(actor: Actor, today: dt.date, parts: Sequence[str] = TRAINING_WORK_PARTS) -> list[Any]:
     """Training work: sessions the user planned or trains (hold them; evaluate when due), sessions the user
     is invited to, their own open training needs and their competences expiring soon (or lapsed)."""
-    from .competence import expiry_warning_days
     from .my_work import WorkItem
 
     items: list[WorkItem] = []
     if actor.id is None:
         return items
+    if "sessions" in parts:
+        items += _session_work(actor, today)
+    if "needs" in parts:
+        items += _need_work(actor, today)
+    if "competences" in parts:
+        items += _expiring_work(actor, today)
+    return items
+
+
+def _session_work(actor: Actor, today: dt.date) -> list[Any]:
+    from .my_work import WorkItem
+
+    items: list[WorkItem] = []
     invited_to = select(TrainingAttendance.session_id).where(TrainingAttendance.user_id == actor.id)
     found = db.session.scalars(
         select(TrainingSession)
@@ -676,6 +695,13 @@ def training_work(actor: Actor, today: dt.date) -> list[Any]:
                     "training", s.id, s.reference, s.title, "Invited", ["Attend the training"], s.planned_on, False
                 )
             )
+    return items
+
+
+def _need_work(actor: Actor, today: dt.date) -> list[Any]:
+    from .my_work import WorkItem
+
+    items: list[WorkItem] = []
     needs = db.session.scalars(
         select(TrainingNeed)
         .options(joinedload(TrainingNeed.competence))
@@ -695,6 +721,14 @@ def training_work(actor: Actor, today: dt.date) -> list[Any]:
                 need.is_overdue(today),
             )
         )
+    return items
+
+
+def _expiring_work(actor: Actor, today: dt.date) -> list[Any]:
+    from .competence import expiry_warning_days
+    from .my_work import WorkItem
+
+    items: list[WorkItem] = []
     horizon = today + dt.timedelta(days=expiry_warning_days())
     records = db.session.scalars(
         select(CompetenceRecord)
