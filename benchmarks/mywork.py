@@ -2,7 +2,8 @@
 
 1. Uses the PostgreSQL database ``qms_bench_large`` on 127.0.0.1 (``--database-url`` or
    QMS_BENCH_DATABASE_URL), created and seeded with ``qms seed-demo --scale large`` when missing, as
-   ``benchmarks/load.py`` does (that takes minutes).
+   ``benchmarks/load.py`` does (that takes minutes), and brought to the current migration with
+   ``qms init``; ``--read-only`` uses it as it is (a shared database: nothing written).
 2. For the busiest demo users (quality@example.com, manager@example.com): the first page of My work
    through the Flask test client (the whole request: session, queries, template) and through the
    service (``my_work.work_page``), ``--repeat`` times each after a warm-up; prints p50/p95 in ms.
@@ -68,6 +69,11 @@ def main() -> int:
     parser.add_argument(
         "--factor", type=float, default=1.0, help="when seeding a missing database: scale the large dataset (0–1]"
     )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="the database exists and is current (a shared one): do not create, seed or `qms init` it",
+    )
     args = parser.parse_args()
     url = make_url(args.database_url)
     if not url.drivername.startswith("postgresql"):
@@ -78,7 +84,8 @@ def main() -> int:
         "QMS_ENV": "production",
     }
     Path(args.instance_path).mkdir(parents=True, exist_ok=True)
-    ensure_database(url, env, args.factor)
+    if not args.read_only:
+        ensure_database(url, env, args.factor)
     os.environ.update(env)
     warnings.simplefilter("ignore")
 
