@@ -1089,21 +1089,35 @@ def _ordering(rows: Any) -> list[Any]:
     ]
 
 
-def _probed(sources: Sequence[UserSource], actor: Actor, today: dt.date) -> list[UserSource]:
-    """The sources whose probe holds for ``actor``, asked in one statement."""
+#: the correlated guards make the planner's estimate of the main query large enough to JIT-compile a
+#: query that runs in milliseconds: compiling took seconds on a loaded machine. Off for the rest of
+#: the transaction (SET LOCAL), set by the statement before the main query.
+_JIT_OFF = "SET LOCAL jit = off"
+
+
+def _probed(sources: Sequence[UserSource], actor: Actor, today: dt.date, jit_off: bool) -> list[UserSource]:
+    """The sources whose probe holds for ``actor``, asked in one statement (which also turns JIT off
+    for this transaction when ``jit_off``: ``set_config(…, true)`` is SET LOCAL, without a statement
+    of its own)."""
     probes = [(source, source.probe(actor, today)) for source in sources]
     columns = [sa.or_(*conditions).label(f"p{i}") for i, (_source, conditions) in enumerate(probes) if conditions]
     if not columns:
+        if jit_off:
+            db.session.execute(sa.text(_JIT_OFF))
         return []
+    if jit_off:
+        columns.append(func.set_config("jit", "off", sa.true()).label("jit"))
     flags = db.session.execute(select(*columns)).one()._mapping
     return [source for i, (source, conditions) in enumerate(probes) if conditions and flags[f"p{i}"]]
 
 
-def _user_items(actor: Actor, today: dt.date, kind: str | None, due_by: dt.date | None) -> list[tuple[Any, WorkItem]]:
+def _user_items(
+    actor: Actor, today: dt.date, kind: str | None, due_by: dt.date | None, *, jit_off: bool = False
+) -> list[tuple[Any, WorkItem]]:
     keyed = []
     position = 0
     sources = [source for source in USER_SOURCES if kind is None or kind in source.kinds]
-    for source in _probed(sources, actor, today):
+    for source in _probed(sources, actor, today, jit_off):
         rank = source.rank
         for item in source.build(actor, today):
             position += 1
@@ -1184,12 +1198,9 @@ def _find(
     limit: int | None = None,
 ) -> _Found:
     """The per-user items, the SQL rows up to ``offset + limit`` (all without a limit) and the counts per kind."""
-    user_items = _user_items(actor, today, kind, due_by)
     union = _union(actor, today, kind, due_by)
-    if union is not None and db.session.get_bind().dialect.name == "postgresql":
-        # the correlated guards make the planner's estimate large enough to JIT-compile a query that
-        # runs in milliseconds: compiling took seconds on a loaded machine (this transaction only)
-        db.session.execute(sa.text("SET LOCAL jit = off"))
+    jit_off = union is not None and db.session.get_bind().dialect.name == "postgresql"
+    user_items = _user_items(actor, today, kind, due_by, jit_off=jit_off)
     counts: dict[str, int] = {}
     for _key, item in user_items:
         counts[item.kind] = counts.get(item.kind, 0) + 1
