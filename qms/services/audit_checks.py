@@ -514,9 +514,57 @@ class SealResult:
     baselined: dict[str, int]
     accepted: list[str]
     message: str
+    #: rows of audited tables read (and digested) to seal
+    rows_read: int = 0
 
 
-def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "command line") -> SealResult:
+def _sealed_state(session: Session) -> _Walk | None:
+    """What the seals already written say, read without walking the chain: the seal entries (few,
+    found through the record-type index), each proved by its MAC, and the head proved to name the
+    last entry, itself keyed and whole.
+
+    None when there is no seal yet, or when any of that does not hold: the caller then walks the
+    whole chain, which says what is wrong.  The chain between the seals and the head is not walked
+    here: appending after it blesses nothing (``verify`` walks it from entry 1 and names any break).
+    """
+    keys = keyring()
+    entries = AuditEntry.__table__.c
+    head = session.execute(
+        select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == HEAD_ID)
+    ).one_or_none()
+    seals = (
+        session.execute(
+            select(AuditEntry.__table__)
+            .where(entries.record_type == SEAL_RECORD_TYPE, entries.action == "seal")
+            .order_by(entries.seq)
+        )
+        .mappings()
+        .all()
+    )
+    if head is None or not seals:
+        return None
+    last = session.execute(select(AuditEntry.__table__).where(entries.seq == head.last_seq)).mappings().one_or_none()
+    if last is None or last["hash"] != head.last_hash or session.scalar(select(func.max(entries.seq))) != head.last_seq:
+        return None
+    walk = _Walk(VerifyResult(True, 0), last_seq=head.last_seq, last_hash=head.last_hash, legacy_sealed=True)
+    legacy: set[tuple[Any, Any]] = set()
+    for entry in (*seals, last):
+        key = keys.key(entry["key_id"]) if entry["key_id"] else None
+        if key is None or not hmac.compare_digest(entry_mac(entry, key), entry["hash"]):
+            return None
+    for entry in seals:
+        said = json.loads(entry["new_value"])
+        legacy.add((said.get("legacy_entries"), said.get("legacy_head")))
+        walk.sealed_tables.update(said.get("tables") or ())
+    if len(legacy) != 1:
+        return None
+    walk.result.legacy, walk.legacy_head = legacy.pop()
+    return walk
+
+
+def seal(
+    *, accept_current: bool = False, reason: str = "", actor_name: str = "command line", only_uncovered: bool = False
+) -> SealResult:
     """Anchor legacy entries and the rows no keyed entry covers yet under the audit key.
 
     Legacy entries are sealed by one keyed entry naming their count and last hash; the rows of
@@ -525,13 +573,22 @@ def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "c
     ``verify``.  With ``accept_current`` (and a ``reason``), rows that differ from the trail, say
     after a migration that rewrote them, are baselined as they are now: the seal lists them.
     Refuses (writing nothing) when the chain itself is broken.
+
+    ``only_uncovered`` (``qms init``, on every deploy): once a seal exists, read only what no seal
+    covers yet (tables added since) instead of walking the whole chain and re-reading every row
+    of the tables sealed before, which could only confirm them or refuse: their rows are never
+    baselined again whatever they hold, and ``verify`` proves them.  Without a seal yet, or when
+    the seal entries or the head do not hold, or with ``accept_current``, the whole check runs.
     """
     if accept_current and not reason.strip():
         raise SealRefused("give the reason for accepting the rows as they are (--reason)")
     session = db.session
     begin_write(session)
     try:
-        walk = _walk_chain(session, CHAIN_BATCH)
+        walk = _sealed_state(session) if only_uncovered and not accept_current else None
+        quick = walk is not None
+        if walk is None:
+            walk = _walk_chain(session, CHAIN_BATCH)
         if not walk.result.ok:
             raise SealRefused(
                 f"the chain is broken at entry {walk.result.broken_at}: {walk.result.problem}; nothing was sealed"
@@ -540,10 +597,13 @@ def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "c
         accepted: list[str] = []
         refused = VerifyResult(True, 0)
         tables = []
+        rows_read = 0
         for mapper in covered_mappers():
             table = mapper.local_table.name
             tables.append(table)
             first_seal = table not in walk.sealed_tables
+            if quick and not first_seal:
+                continue  # sealed before: never baselined again, so reading it could only confirm or refuse
             chosen: dict[str, str | None] = {}
             for record_id, wanted, found in _merged(session, mapper):
                 if found is None:  # in the trail, not in the database
@@ -556,6 +616,7 @@ def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "c
                         refused.fail(f"{_label(table, record_id)} is in the trail but not in the database")
                     continue
                 digest, row = found
+                rows_read += 1
                 if wanted == digest:
                     continue
                 if (wanted is _MISSING and first_seal) or accept_current:
@@ -579,7 +640,10 @@ def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "c
         needs_legacy_seal = walk.result.legacy > 0 and not walk.legacy_sealed
         if not (needs_legacy_seal or new_tables or baselines):
             session.rollback()
-            return SealResult(False, walk.result.legacy, {}, [], "The audit trail is sealed already; nothing to do.")
+            done = "The audit trail is sealed already; nothing to do."
+            if quick:
+                done += " (The tables sealed before were not read again: `qms audit-trail verify` proves their rows.)"
+            return SealResult(False, walk.result.legacy, {}, [], done, rows_read)
         counts = {table: len(rows) for table, rows in baselines.items()}
         entries: list[dict[str, Any]] = [
             {
@@ -618,6 +682,7 @@ def seal(*, accept_current: bool = False, reason: str = "", actor_name: str = "c
         accepted,
         f"Audit trail sealed under key '{keyring().current}': {walk.result.legacy} legacy entries anchored, "
         f"{total} rows baselined" + (f", {len(accepted)} accepted as they are" if accepted else "") + ".",
+        rows_read,
     )
 
 

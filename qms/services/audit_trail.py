@@ -132,8 +132,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: one encoder for every canonical text (``json.dumps`` with these options builds one per call)
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
+    return _CANONICAL.encode(value)
 
 
 def _payload(entry: Mapping[str, Any]) -> list[Any]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import re
 import threading
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import event as sa_event
 
 from qms.database import db, utcnow
 from qms.keys import Keyring
@@ -428,6 +432,111 @@ def test_a_sealed_table_is_never_baselined_again(trail, org):
     ).first()
     assert entry.reason == "migration 42 rewrote the signer names"
     assert f"transition_history {signature.id}" in entry.new_value
+
+
+# --- `qms init` seals only what no seal covers yet -------------------------------------------------
+
+
+@contextlib.contextmanager
+def _statements() -> Iterator[list[str]]:
+    """The SQL statements run inside the block."""
+    run: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        run.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield run
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _reading(statements: list[str], table: str) -> list[str]:
+    return [s for s in statements if re.search(rf"\bFROM {table}\b", s)]
+
+
+def test_init_reads_no_row_of_a_sealed_trail(trail, org):
+    _signed_observation(org)
+    first = seal(actor_name="qms init")  # no seal yet: the whole trail and every row are read
+    assert first.sealed and first.baselined == {} and first.rows_read > 10
+    assert seal().rows_read == first.rows_read  # so does the seal command, every time
+    with _statements() as run:
+        again = seal(actor_name="qms init", only_uncovered=True)
+    assert not again.sealed and again.rows_read == 0
+    assert "sealed already" in again.message and "qms audit-trail verify" in again.message
+    for table in ("nonconformities", "transition_history", "users", "user_roles"):
+        assert not _reading(run, table), table
+    assert len(run) <= 6, run  # the head, the seal entries, the last entry: no walk of the chain
+
+
+def test_init_baselines_only_the_rows_of_a_table_no_seal_covers(trail, org, monkeypatch):
+    """A release audits a table that already holds rows (written before it was audited, so without
+    entries): the next `qms init` baselines those rows, and reads no other table's."""
+    from qms.models.jobs import NotificationPreference as Preference
+    from qms.services import audit_trail
+
+    seal(actor_name="qms init")
+    db.session.add_all([Preference(user_id=org.quality.id, daily_digest=False), Preference(user_id=org.manager.id)])
+    db.session.commit()
+    monkeypatch.setattr(audit_trail, "AUDITED_TYPES", (*audit_trail.AUDITED_TYPES, Preference))
+    unsealed = verify(db.session)
+    assert not unsealed.ok and unsealed.problem.startswith("notification_preferences "), unsealed.problem
+    with _statements() as run:
+        sealed = seal(actor_name="qms init", only_uncovered=True)
+    assert sealed.sealed and sealed.baselined == {"notification_preferences": 2} and sealed.rows_read == 2
+    assert _reading(run, "notification_preferences")
+    for table in ("nonconformities", "transition_history", "users", "user_roles"):
+        assert not _reading(run, table), table
+    result = verify(db.session)
+    assert result.ok, result.problems
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "seal").order_by(AuditEntry.seq.desc()))
+    assert "notification_preferences" in json.loads(entry.first().new_value)["tables"]
+    # sealed now: a row written outside the application later is not blessed by the next init
+    db.session.execute(insert(Preference).values(user_id=org.viewer.id, daily_digest=False))
+    db.session.commit()
+    assert not seal(actor_name="qms init", only_uncovered=True).sealed
+    assert verify(db.session).problem == (
+        f"notification_preferences {org.viewer.id} is in the database but not in the audit trail "
+        "(written outside the application)"
+    )
+
+
+def test_a_row_tampered_with_is_still_found_after_init(trail, org):
+    nc = _signed_observation(org)
+    seal(actor_name="qms init")
+    db.session.execute(text("UPDATE nonconformities SET title = 'Nothing to see' WHERE id = :id"), {"id": nc.id})
+    db.session.execute(insert(UserRole).values(user_id=org.viewer.id, role="admin"))
+    db.session.commit()
+    for _ in range(2):
+        assert not seal(actor_name="qms init", only_uncovered=True).sealed
+    result = verify(db.session)
+    assert not result.ok and result.problem_count == 2
+    assert result.problems[0].startswith(f"user_roles {org.viewer.id}/admin is in the database but not in the audit")
+    assert result.problems[1].startswith(f"nonconformities {nc.id} ({nc.reference}) differs from its last")
+    # the seal command still checks every row and refuses
+    with pytest.raises(SealRefused, match="disagrees with the trail"):
+        seal()
+
+
+def test_init_checks_the_whole_trail_when_the_seal_entries_do_not_hold(trail, org):
+    seal(actor_name="qms init")
+    seal_seq = db.session.scalar(select(func.max(AuditEntry.seq)).where(AuditEntry.action == "seal"))
+    db.session.execute(
+        update(AuditEntry).where(AuditEntry.seq == seal_seq).values(new_value='{"legacy_entries":0,"tables":[]}')
+    )
+    db.session.commit()
+    with pytest.raises(SealRefused, match=f"broken at entry {seal_seq}"):
+        seal(actor_name="qms init", only_uncovered=True)
+    db.session.rollback()
+
+
+def test_init_without_a_seal_yet_seals_legacy_entries_in_full(trail, org):
+    _make_legacy()
+    legacy = db.session.scalar(select(func.max(AuditEntry.seq)))
+    sealed = seal(actor_name="qms init", only_uncovered=True)
+    assert sealed.sealed and sealed.legacy == legacy and sealed.baselined["nonconformities"] >= 3
+    assert verify(db.session).ok
 
 
 def test_the_demo_organisation_verifies(app):

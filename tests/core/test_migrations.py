@@ -43,6 +43,7 @@ def test_init_migrates_an_empty_database_to_the_models(database, tmp_path, monke
             assert verify(db.session).ok
             again = runner.invoke(args=["init"])
             assert again.exit_code == 0, again.output
+            assert "The audit trail is sealed already; nothing to do." in again.output
             db.session.rollback()
             assert db.session.get(AuditChainHead, 1).last_seq == 1 + len(standards.bundled_bodies())
             # Running init again is harmless.

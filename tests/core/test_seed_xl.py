@@ -8,7 +8,7 @@ back, so these tests prove that those digests are the ones ``verify`` computes f
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from qms.database import db
 from qms.demo.large import FULL_SIZE, SCALES, SeedRefused, seed_large
@@ -123,3 +123,29 @@ def test_postgresql_takes_the_digests_as_written_not_read_back(app, monkeypatch)
     monkeypatch.setattr(audit_checks, "_rows", original)
     db.session.remove()
     assert verify(db.session).ok
+
+
+def test_postgresql_puts_back_every_index_and_foreign_key_it_set_aside(app):
+    """The load drops the plain indexes and foreign keys of the tables it fills, and puts them back
+    before the commit: the schema afterwards is the one before, name for name, and every key holds."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("indexes and foreign keys are set aside on PostgreSQL only")
+
+    def schema() -> tuple[list, list]:
+        indexes = db.session.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1")
+        ).all()
+        constraints = db.session.execute(
+            text(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint"
+                " WHERE connamespace = current_schema()::regnamespace ORDER BY 1, 2"
+            )
+        ).all()
+        db.session.rollback()
+        return indexes, constraints
+
+    before = schema()
+    assert sum(1 for row in before[1] if "FOREIGN KEY" in row[2]) > 100
+    seed_large(FACTOR, progress=lambda line: None, scale="xl")
+    db.session.remove()
+    assert schema() == before

@@ -32,9 +32,10 @@ row writer and the seeder's base.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection
 
 from ...database import begin_write, db
 from .audits import _AuditPhases
@@ -76,21 +77,26 @@ class _Seeder(
                     self.conn.execute(table.update().where(table.c.key == key).values(value=value))
             else:
                 self.conn.execute(table.insert().values(key=key, value=value))
-        ensure_search_index(self.conn)
-        if self.conn.dialect.name == "postgresql":
+        if self.conn.dialect.name == "postgresql":  # the index was made at the start (see seed_large)
+            # the same vectors as the application's trigger writes; the body's (the costly part) is
+            # worked out once per distinct text: the loader's revisions share a few dozen files
             self.conn.execute(
                 text(
-                    "INSERT INTO document_search (revision_id, document_id, tsv) SELECT r.id, d.id,"
+                    "WITH body AS (SELECT b.extracted_text, setweight(to_tsvector('english', b.extracted_text), 'C')"
+                    "   AS tsv FROM (SELECT DISTINCT extracted_text FROM document_revisions WHERE id >= :first) AS b)"
+                    " INSERT INTO document_search (revision_id, document_id, tsv) SELECT r.id, d.id,"
                     " setweight(to_tsvector('english', d.number || ' ' || d.title), 'A')"
                     " || setweight(to_tsvector('english', concat_ws(' ', d.process,"
                     "   (SELECT string_agg(c, ' ') FROM json_array_elements_text(d.clause_refs) AS c),"
                     "   r.label, r.change_summary)), 'B')"
-                    " || setweight(to_tsvector('english', r.extracted_text), 'C')"
-                    " FROM document_revisions r JOIN documents d ON d.id = r.document_id WHERE r.id >= :first"
+                    " || body.tsv"
+                    " FROM document_revisions r JOIN documents d ON d.id = r.document_id"
+                    " JOIN body ON body.extracted_text = r.extracted_text WHERE r.id >= :first"
                 ),
                 {"first": first_revision_id},
             )
         else:
+            ensure_search_index(self.conn)
             self.conn.execute(
                 text(
                     "INSERT INTO document_search (rowid, revision_id, document_id, number, title, body)"
@@ -119,6 +125,48 @@ class _Seeder(
 
 #: tables that must be empty before a large seed
 _MUST_BE_EMPTY = ("users", "nonconformities", "documents", "audits", "surveys", "certifications")
+#: PostgreSQL: memory for the index builds at the end of the load (this transaction only)
+_INDEX_BUILD_MEMORY = "256MB"
+
+
+def _set_aside_indexes_and_foreign_keys(conn: Connection, tables: Iterable[str]) -> list[str]:
+    """PostgreSQL: drop the plain (non-unique) indexes and the foreign keys of the tables the load
+    writes; returns the statements that put them back, as they were (same names and definitions).
+
+    Building an index once over a million rows is several times cheaper than updating it row by
+    row, and a foreign key added to a full table is checked by one join instead of one lookup per
+    row.  Both are put back in the same transaction, before the commit: a row that breaks a key
+    still fails the load.  Primary keys and unique constraints stay (other keys refer to them).
+    """
+    names = list(tables)
+    keys = conn.execute(
+        text(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+            " WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(:tables) ORDER BY 1, 2"
+        ),
+        {"tables": names},
+    ).all()
+    indexes = conn.execute(
+        text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " WHERE i.indrelid::regclass::text = ANY(:tables) AND NOT i.indisunique AND NOT i.indisprimary"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1"
+        ),
+        {"tables": names},
+    ).all()
+    for table, name, _ in keys:
+        conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    for name, _ in indexes:
+        conn.execute(text(f"DROP INDEX {name}"))
+    return [definition for _, definition in indexes] + [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in keys
+    ]
+
+
+def _put_back(conn: Connection, statements: list[str]) -> None:
+    conn.execute(text(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'"))
+    for statement in statements:
+        conn.execute(text(statement))
 
 
 def seed_large(
@@ -164,6 +212,12 @@ def seed_large(
         progress(f"{title}: done in {time.perf_counter() - started:.1f} s")
 
     try:
+        set_aside: list[str] = []
+        if conn.dialect.name == "postgresql":
+            from ...services.search import ensure_search_index
+
+            ensure_search_index(conn)
+            set_aside = _set_aside_indexes_and_foreign_keys(conn, (*TABLE_ORDER, "document_search"))
         phase("Users", seeder.users)
         phase("Sites and processes", seeder.sites_and_processes)
         phase("Certifications", seeder.certifications)
@@ -197,6 +251,8 @@ def seed_large(
             seeder.advance_sequences()
 
         phase("References, search index and sequences", finish)
+        if set_aside:
+            phase("Indexes and foreign keys", lambda: _put_back(conn, set_aside))
         counts = {name: count for name, count in seeder.w.counts.items() if count}
         context = AuditContext(
             None, "system", f"{scale} demo organisation bulk-loaded (seed-demo --scale {scale}, factor {factor})"

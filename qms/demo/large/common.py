@@ -170,22 +170,19 @@ class _Writer:
         names = ", ".join(f'"{c.name}"' for c in columns)
         digested = self._digested.get(table.name)
         digests = self.digests.get(table.name)
-        kinds = _digest_kinds(table) if digested else []
+        digest = _RowDigest(table.name, digested[0], _digest_kinds(table)) if digested else None
+        scalars = [(c.name, None if callable(defaults[c.name]) else defaults[c.name]) for c in columns]
+        calls = [(i, c.name, defaults[c.name]) for i, c in enumerate(columns) if callable(defaults[c.name])]
         cursor = self.conn.connection.driver_connection.cursor()
         with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for row in rows:
-                values = []
-                for column in columns:
-                    key = column.name
-                    if key in row:
-                        value = row[key]
-                    else:
-                        value = defaults[key]
-                        value = value() if callable(value) else value
-                    values.append(value)
-                if digested is not None and digests is not None:
+                values = [row.get(key, default) for key, default in scalars]
+                for index, key, make in calls:
+                    if key not in row:
+                        values[index] = make()
+                if digest is not None and digests is not None and digested is not None:
                     record_id = "/".join(str(values[i]) for i in digested[1])
-                    digests[record_id] = row_digest_of(table.name, digested[0], kinds, values)
+                    digests[record_id] = digest(values)
                 for index in json_indexes:
                     if values[index] is not None:
                         values[index] = Json(values[index])
@@ -213,18 +210,38 @@ def row_digest_of(table_name: str, names: list[str], kinds: list[str], values: l
     The values are first turned into what the database returns for them (UTC datetimes, floats),
     so the digest is the one ``verify`` computes from the stored row; the seed's tests prove it.
     """
-    from ...services.audit_trail import SKIPPED, _digest_value, canonical_json
+    return _RowDigest(table_name, names, kinds)(values)
 
-    row: dict[str, Any] = {}
-    for name, kind, value in zip(names, kinds, values, strict=True):
-        if value is None or name in SKIPPED:
-            continue
-        if kind == "utc" and isinstance(value, dt.datetime):
-            value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-        elif kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
-            value = float(value)
-        row[name] = value if value.__class__ in _PLAIN else _digest_value(value)
-    return hashlib.sha256(canonical_json([table_name, row]).encode()).hexdigest()
+
+class _RowDigest:
+    """:func:`row_digest_of` for the rows of one table, with the per-column choices made once."""
+
+    def __init__(self, table_name: str, names: list[str], kinds: list[str]) -> None:
+        from ...services.audit_trail import SKIPPED, _digest_value, canonical_json
+
+        self.table_name = table_name
+        self.count = len(names)
+        #: (position, name, kind) of the columns that enter the digest
+        self.columns = [
+            (i, name, kind) for i, (name, kind) in enumerate(zip(names, kinds, strict=True)) if name not in SKIPPED
+        ]
+        self._digest_value, self._canonical_json = _digest_value, canonical_json
+
+    def __call__(self, values: list[Any]) -> str:
+        if len(values) != self.count:
+            raise ValueError(f"{self.table_name}: {len(values)} values for {self.count} columns")
+        _digest_value, canonical_json = self._digest_value, self._canonical_json
+        row: dict[str, Any] = {}
+        for index, name, kind in self.columns:
+            value = values[index]
+            if value is None:
+                continue
+            if kind == "utc" and isinstance(value, dt.datetime):
+                value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+            elif kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+                value = float(value)
+            row[name] = value if value.__class__ in _PLAIN else _digest_value(value)
+        return hashlib.sha256(canonical_json([self.table_name, row]).encode()).hexdigest()
 
 
 _PLAIN = frozenset({str, int, bool, float, list, dict})
