@@ -105,6 +105,12 @@ def beat_schedule(digest_hour: int) -> dict[str, dict[str, Any]]:
             "schedule": crontab(hour=max(digest_hour - 1, 0), minute=0),
             "args": ("objective-measures",),
         },
+        # the dashboard's running counts recounted from the records, in the quiet of the night
+        "dashboard-counts": {
+            "task": "qms.run_job",
+            "schedule": crontab(hour=3, minute=0),
+            "args": ("dashboard-counts",),
+        },
     }
 
 
