@@ -9,6 +9,8 @@ risk heat map, and the whole body rendered with the dashboard cache off. Prints 
 maximum of each, in milliseconds, with the load average, so two databases (10k and 1M NCs) can be
 compared part by part.
 
+Run with the code to measure on the path (PYTHONPATH=<worktree>), so two trees compare on one database.
+
 Usage: QMS_INSTANCE_PATH=/tmp/qms_scale python benchmarks/dashboard.py \
     --database postgresql+psycopg://postgres@127.0.0.1:5432/qms_scale_1m [--repeat 5]
 """
@@ -19,12 +21,8 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> None:
