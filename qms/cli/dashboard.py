@@ -10,17 +10,21 @@ from ..database import db
 
 @click.group("dashboard")
 def dashboard_group() -> None:
-    """The dashboard's running counts of open NCs and corrective actions."""
+    """The dashboard's running counts of open NCs and corrective actions, and its panels."""
 
 
 @dashboard_group.command("rebuild")
 @with_appcontext
 def rebuild_command() -> None:
-    """Recount from the records and replace the counts (after rows were written past the application)."""
+    """Recount from the records and replace the counts (after rows were written past the application),
+    then count the organisation-wide panels afresh."""
     from ..services.dashboard_counts import rebuild
+    from ..web.main import refresh_panels
 
     result = rebuild(db.session)
     click.echo(f"Dashboard counts rebuilt: {result['counts']} counts, {result['corrected']} of them were wrong.")
+    refresh_panels()
+    click.echo("Dashboard panels counted afresh.")
 
 
 @dashboard_group.command("verify")

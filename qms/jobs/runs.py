@@ -74,8 +74,9 @@ def _objective_measures(day: dt.date) -> dict[str, int]:
 
 def _dashboard_counts(day: dt.date) -> dict[str, int]:
     from ..services.dashboard_counts import rebuild
+    from ..web.main import refresh_panels
 
-    return rebuild(db.session)
+    return rebuild(db.session) | refresh_panels(day)
 
 
 JOBS: dict[str, Job] = {

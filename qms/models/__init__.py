@@ -41,7 +41,7 @@ from .competence import (
 )
 from .complaints import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from .context import PARTY_CATEGORIES, PESTLE, SWOT, ContextIssue, ContextReview, InterestedParty
-from .dashboard import DashboardCount
+from .dashboard import DashboardCount, DashboardPanels
 from .documents import (
     CONFIDENTIALITY,
     DOCUMENT_TYPES,
@@ -183,6 +183,7 @@ __all__ = [
     "ContextReview",
     "CorrectiveAction",
     "DashboardCount",
+    "DashboardPanels",
     "DistributionEntry",
     "Document",
     "DocumentNumbering",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String
+import datetime as dt
+
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import db
@@ -24,3 +26,19 @@ class DashboardCount(db.Model):
 
     def __repr__(self) -> str:
         return f"<DashboardCount {self.figure} {self.key!r} {self.count}>"
+
+
+class DashboardPanels(db.Model):
+    """The dashboard's organisation-wide panels (competence, customers, objectives, certification,
+    suppliers and calibration, risks) as rendered at ``computed_at``, one row per variant and day.
+
+    Counting them reads every person, survey response, objective and checklist item of the year:
+    seconds at a million NCs. The beat refreshes them every few minutes (``qms.refresh_dashboard``)
+    and a view older than ``QMS_DASHBOARD_PANELS_SECONDS`` recounts them; the page shows their time.
+    """
+
+    __tablename__ = "dashboard_panels"
+
+    variant: Mapped[str] = mapped_column(String(40), primary_key=True)  # "managers:2026-12-06"
+    computed_at: Mapped[dt.datetime]
+    body: Mapped[str] = mapped_column(Text)

@@ -98,9 +98,10 @@ class CustomerPanel:
     by_channel: Chart
 
 
-def dashboard_figures(today: dt.date) -> Figures:
+def dashboard_figures(today: dt.date, *, panels: bool = True) -> Figures:
     """The NC and action figures, summed from the running counts (``dashboard_counts``): the same
-    few hundred rows at 10,000 or 1,000,000 NCs, exact as of the moment they are read."""
+    few hundred rows at 10,000 or 1,000,000 NCs, exact as of the moment they are read; with
+    ``panels``, the customer and support panels too (those count their records: see ``dashboard_panels``)."""
     counts = read_counts(db.session.connection(), today, [limit for limit, _ in AGE_BUCKETS if limit is not None])
     by_severity = {severity or None: n for severity, n in counts.of("nc.severity").items()}
     by_source = list(counts.of("nc.source").items())
@@ -135,8 +136,9 @@ def dashboard_figures(today: dt.date) -> Figures:
             Chart("Age of open nonconformities", [(label, ages[label]) for _, label in AGE_BUCKETS]),
         ],
     )
-    figures.customers = customer_panel(today)
-    figures.support = support_panel(today)
+    if panels:
+        figures.customers = customer_panel(today)
+        figures.support = support_panel(today)
     return figures
 
 

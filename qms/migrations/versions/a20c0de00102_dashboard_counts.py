@@ -1,8 +1,10 @@
-"""dashboard counts: the open NCs and corrective actions counted by the values the dashboard charts
+"""dashboard counts and panels: the open NCs and corrective actions counted by the values the
+dashboard charts, and the organisation-wide panels as last rendered
 
 The dashboard sums these rows instead of counting every open record (qms/services/dashboard_counts.py
 keeps them in the same flush as each change). The upgrade fills them from the records: one GROUP BY
-per figure over the open NCs and the actions (seconds at a million NCs).
+per figure over the open NCs and the actions (seconds at a million NCs). The panels are rendered
+by the first view or the beat (``qms.refresh_dashboard``).
 
 Revision ID: a20c0de00102
 Revises: a20c0de00004
@@ -29,6 +31,13 @@ def upgrade():
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("figure", "key", name=op.f("pk_dashboard_counts")),
     )
+    op.create_table(
+        "dashboard_panels",
+        sa.Column("variant", sa.String(length=40), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("variant", name=op.f("pk_dashboard_panels")),
+    )
     from qms.services.dashboard_counts import recount, write
 
     connection = op.get_bind()
@@ -36,4 +45,5 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table("dashboard_panels")
     op.drop_table("dashboard_counts")
