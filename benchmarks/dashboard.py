@@ -1,15 +1,18 @@
 """Where the dashboard's time goes: each panel timed on its own, in-process, against one database.
 
 The scale benchmark (``benchmarks/scale.py``) times the whole page through the server; this one
-opens the app on ``--database`` (read-only: it writes nothing) and times, ``--repeat`` times each
-after one warm-up, every part ``qms.web.main.dashboard_body`` computes: the NC and action figures
-(``dashboard_figures`` without its sub-panels), the customer panel, the supplier and calibration
-panel, competence coverage, the objectives panel, the certification panel (readiness facts), the
-risk heat map, and the whole body rendered with the dashboard cache off. Prints the median and the
-maximum of each, in milliseconds, with the load average, so two databases (10k and 1M NCs) can be
-compared part by part.
+opens the app on ``--database`` and times, ``--repeat`` times each after one warm-up, every part
+``qms.web.main.dashboard_body`` computes: the NC and action figures (``dashboard_figures``
+without its sub-panels), the customer panel, the supplier and calibration panel, competence
+coverage, the objectives panel, the certification panel (readiness facts), the risk heat map, the
+whole body as a view gets it (per-process cache off), and, where the code keeps the panels in
+the database (``refresh_panels``), the beat's refresh of both variants. Prints the median and the
+maximum of each, in milliseconds, with the load average, so two databases (10k and 1M NCs), or
+two checkouts on one database, can be compared part by part.
 
-Run with the code to measure on the path (PYTHONPATH=<worktree>), so two trees compare on one database.
+It writes nothing but the dashboard's stored panels (the whole body stores them when they are
+missing or old, the refresh always): use it on shared databases only with code that has none.
+Run it with the code to measure on the path (PYTHONPATH=<worktree>).
 
 Usage: QMS_INSTANCE_PATH=/tmp/qms_scale python benchmarks/dashboard.py \
     --database postgresql+psycopg://postgres@127.0.0.1:5432/qms_scale_1m [--repeat 5]
@@ -64,6 +67,12 @@ def main() -> None:
     }
     with app.test_request_context("/"):
         parts["whole body (cache off)"] = lambda: dashboard_body(True)
+        try:
+            from qms.web.main import refresh_panels
+        except ImportError:  # code from before the panels were kept
+            pass
+        else:
+            parts["panels refreshed (beat)"] = refresh_panels
         print(f"{args.database.rsplit('/', 1)[-1]}: load average {os.getloadavg()[0]:.2f} at start")
         for name, part in parts.items():
             times = []

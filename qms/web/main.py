@@ -73,14 +73,15 @@ def _variant(certification_panel: bool, today: dt.date) -> str:
     return f"{'managers' if certification_panel else 'everyone'}:{today.isoformat()}"
 
 
-def render_panels(certification_panel: bool, today: dt.date) -> Markup:
-    """The organisation-wide panels counted now (seconds at a million NCs: see dashboard_panels)."""
+def render_panels(certification_panel: bool, today: dt.date, figures: Any = None, risks: Any = None) -> Markup:
+    """The organisation-wide panels counted now (seconds at a million NCs: see dashboard_panels);
+    ``figures`` and ``risks`` given, counted once for both variants."""
     return Markup(  # noqa: S704  (render_template's output is already escaped HTML)
         render_template(
             "main/_dashboard.html",
-            figures=dashboard_figures(today),
+            figures=figures or dashboard_figures(today),
             certification_panel=certification_panel,
-            risk_heat_map=heat_map(),
+            risk_heat_map=risks or heat_map(),
         )
     )
 
@@ -130,7 +131,8 @@ def refresh_panels(today: dt.date | None = None) -> dict[str, int]:
     today = today or dt.date.today()
     with current_app.test_request_context("/"):
         computed_at = utcnow()
-        bodies = {_variant(managers, today): render_panels(managers, today) for managers in (True, False)}
+        figures, risks = dashboard_figures(today), heat_map()  # its panels are counted once, when first shown
+        bodies = {_variant(m, today): render_panels(m, today, figures, risks) for m in (True, False)}
         store_panels(bodies, computed_at, today)
     return {"variants": len(bodies)}
 
