@@ -62,3 +62,28 @@ def test_the_beat_task_counts_both_variants_and_drops_other_days(app, org):
     assert 'id="certification-panel"' not in rows[f"everyone:{today}"]
     schedule = beat_schedule(6)["dashboard-panels"]
     assert schedule["task"] == "qms.refresh_dashboard" and schedule["schedule"] <= 900 / 2
+
+
+def test_a_view_costs_the_same_few_statements_however_many_records(app, org):
+    """With the panels stored, a view sums the running counts: its statements do not grow with the records."""
+    from ..core.test_query_counts import counting
+
+    app.config["QMS_DASHBOARD_PANELS_SECONDS"] = 900
+    client = app.test_client()
+    with app.app_context():
+        login(client, org.quality.email)
+    new_nc(org)
+    _page(app, client)  # counts and stores the panels
+
+    def statements() -> list[str]:
+        with counting() as seen:
+            page = _page(app, client)
+        assert 'id="certification-panel"' in page
+        return [s for s in seen if s.split()[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE")]
+
+    few = statements()
+    for i in range(6):
+        new_nc(org, source="supplier", process=f"Process {i}", clause_refs=["8.4.1", f"8.{i}"])
+    many = statements()
+    assert len(many) == len(few) <= 6, many  # the user, roles and session; two sums of the counts; the stored panels
+    assert not [s for s in many if "FROM nonconformities" in s or "FROM corrective_actions" in s]
