@@ -71,6 +71,7 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         },
         # how long each server process reuses the dashboard's figures (0: count on every view)
         "QMS_DASHBOARD_CACHE_SECONDS": _cache_seconds(),
+        "QMS_DASHBOARD_PANELS_SECONDS": _cache_seconds("QMS_DASHBOARD_PANELS_SECONDS", 900, 86400),
         **_session_limits(),
         **_background_and_mail(),
         **_upload_limits(),
@@ -150,11 +151,12 @@ def _days(name: str, default: int) -> int:
     return days
 
 
-def _cache_seconds() -> int:
-    """QMS_DASHBOARD_CACHE_SECONDS: 0–3600 seconds (default 60); anything else stops the app at start."""
-    raw = os.environ.get("QMS_DASHBOARD_CACHE_SECONDS", "60").strip()
-    if not raw.isdigit() or int(raw) > 3600:
-        raise ValueError(f"QMS_DASHBOARD_CACHE_SECONDS must be a number of seconds (0–3600), not {raw!r}")
+def _cache_seconds(name: str = "QMS_DASHBOARD_CACHE_SECONDS", default: int = 60, most: int = 3600) -> int:
+    """QMS_DASHBOARD_CACHE_SECONDS: 0–3600 seconds (default 60), QMS_DASHBOARD_PANELS_SECONDS: 0–86400
+    (default 900); anything else stops the app at start."""
+    raw = os.environ.get(name, str(default)).strip()
+    if not raw.isdigit() or int(raw) > most:
+        raise ValueError(f"{name} must be a number of seconds (0–{most}), not {raw!r}")
     return int(raw)
 
 

@@ -54,6 +54,8 @@ APP_CONFIG = {
     "RATELIMIT_ENABLED": False,
     # the dashboard counts afresh on every view (tests/core/test_web.py tests its cache on its own)
     "QMS_DASHBOARD_CACHE_SECONDS": 0,
+    # and counts its panels on every view (tests/dashboard tests the stored panels on their own)
+    "QMS_DASHBOARD_PANELS_SECONDS": 0,
     # the test client sends Secure cookies only over https
     "SESSION_COOKIE_SECURE": False,
 }

@@ -17,6 +17,7 @@ from workflows.errors import InvalidData, UnknownLifecycle
 from ..database import db
 from .backup import register as register_backup_commands
 from .certifications import certifications_group
+from .dashboard import dashboard_group
 from .documents import documents_group
 from .jobs import register as register_jobs_commands
 from .standards import standards_group
@@ -355,6 +356,7 @@ def register(app: Flask) -> None:
         audit_trail_group,
         documents_group,
         certifications_group,
+        dashboard_group,
     ):
         app.cli.add_command(command)
     app.cli.add_command(standards_group)

@@ -70,6 +70,11 @@ def upload_time_limits(app: Flask) -> dict[str, float]:
     return {"soft_time_limit": seconds, "time_limit": seconds + 5}
 
 
+#: how often the beat renders the dashboard's panels (seconds); a view recounts them only when they
+#: are older than QMS_DASHBOARD_PANELS_SECONDS (15 minutes by default), so a missed beat costs one view
+DASHBOARD_PANELS_EVERY = 300.0
+
+
 def beat_schedule(digest_hour: int) -> dict[str, dict[str, Any]]:
     """The periodic jobs; each beat entry only sends a task, the task claims its (job, day) once."""
     return {
@@ -104,6 +109,18 @@ def beat_schedule(digest_hour: int) -> dict[str, dict[str, Any]]:
             "task": "qms.run_job",
             "schedule": crontab(hour=max(digest_hour - 1, 0), minute=0),
             "args": ("objective-measures",),
+        },
+        # the dashboard's organisation-wide panels, so that no view has to count them (idempotent:
+        # two beats only count twice)
+        "dashboard-panels": {
+            "task": "qms.refresh_dashboard",
+            "schedule": DASHBOARD_PANELS_EVERY,
+        },
+        # the dashboard's running counts recounted from the records, in the quiet of the night
+        "dashboard-counts": {
+            "task": "qms.run_job",
+            "schedule": crontab(hour=3, minute=0),
+            "args": ("dashboard-counts",),
         },
     }
 

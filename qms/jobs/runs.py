@@ -72,6 +72,13 @@ def _objective_measures(day: dt.date) -> dict[str, int]:
     return refresh_all_computed(day)
 
 
+def _dashboard_counts(day: dt.date) -> dict[str, int]:
+    from ..services.dashboard_counts import rebuild
+    from ..web.main import refresh_panels
+
+    return rebuild(db.session) | refresh_panels(day)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -88,6 +95,11 @@ JOBS: dict[str, Job] = {
             "objective-measures",
             "Recompute the KPIs of active quality objectives measured from the records",
             _objective_measures,
+        ),
+        Job(
+            "dashboard-counts",
+            "Recount the dashboard's open NC and action counts from the records (repairs rows written past the app)",
+            _dashboard_counts,
         ),
     )
 }

@@ -18,6 +18,14 @@ def run_job_task(name: str, on: str | None = None, trigger: str = "beat") -> dic
     return {"job": name, "run_id": run.id, "outcome": run.outcome, "counts": run.counts}
 
 
+@shared_task(name="qms.refresh_dashboard", ignore_result=True)
+def refresh_dashboard_task() -> dict[str, int]:
+    """Count the dashboard's organisation-wide panels now and keep them (beat: every few minutes)."""
+    from ..web.main import refresh_panels
+
+    return refresh_panels()
+
+
 @shared_task(name="qms.prepare_export")
 def prepare_export_task(export_id: int) -> str:
     """Build a requested export file; returns its status."""

@@ -41,6 +41,7 @@ from .competence import (
 )
 from .complaints import CHANNELS, VIRTUAL_PLATFORMS, Complaint
 from .context import PARTY_CATEGORIES, PESTLE, SWOT, ContextIssue, ContextReview, InterestedParty
+from .dashboard import DashboardCount, DashboardPanels
 from .documents import (
     CONFIDENTIALITY,
     DOCUMENT_TYPES,
@@ -181,6 +182,8 @@ __all__ = [
     "ContextIssue",
     "ContextReview",
     "CorrectiveAction",
+    "DashboardCount",
+    "DashboardPanels",
     "DistributionEntry",
     "Document",
     "DocumentNumbering",

@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (registers effects and facts)
     competence,
     complaints,
     context,
+    dashboard_counts,
     documents,
     equipment,
     implementation,

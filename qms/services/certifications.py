@@ -26,7 +26,6 @@ from ..models import (
     Audit,
     Certification,
     CertificationBody,
-    CorrectiveAction,
     Document,
     ExternalAudit,
     ExternalFinding,
@@ -829,25 +828,13 @@ def organisation_facts(today: dt.date, standard: str = "iso-9001-2015") -> Organ
     Every certification of a list shares these figures: compute them once and pass them to
     ``readiness(..., facts=...)`` instead of querying them once per row.
     """
-    from .nonconformities import nc_is_open
+    from .dashboard_counts import read_counts
 
-    nc = Nonconformity
-    counts = dict(
-        db.session.execute(
-            select(nc.severity, func.count())
-            .where(nc_is_open(), nc.severity.in_(("major", "minor")))
-            .group_by(nc.severity)
-        ).all()
-    )
-    old = db.session.scalar(
-        select(func.count()).where(
-            nc_is_open(),
-            nc.severity.is_not(None),
-            nc.detected_on < today - dt.timedelta(days=90),
-        )
-    )
-    ca = CorrectiveAction
-    overdue_actions = db.session.scalar(select(func.count()).where(ca.state.in_(ca.OPEN_STATES), ca.due_date < today))
+    # open NCs and overdue actions from the dashboard's running counts: the same cost at any size
+    counted = read_counts(db.session.connection(), today)
+    counts = counted.of("nc.severity")
+    old = counted.old_graded
+    overdue_actions = counted.overdue_actions
     overdue_documents = db.session.scalar(
         select(func.count()).where(
             Document.obsolete.is_(False), Document.next_review_due.is_not(None), Document.next_review_due < today
