@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,6 +24,7 @@ from qms.services.competence import (
     create_job_role,
     matrix,
     paged_matrix,
+    person_status,
     signed_events,
 )
 from qms.services.documents import acknowledge, add_revision, create_document
@@ -30,9 +32,10 @@ from qms.services.users import create_user
 
 from ..conftest import PASSWORD, login
 from ..documents.test_services import pdf_bytes
-from ..helpers import new_process
+from ..helpers import error, new_process, ok
 
 TODAY = dt.date.today()
+V1 = "/api/v1"
 ROLES = ("internal_auditor", "process_owner", "viewer", "quality_officer", "manager")
 
 
@@ -226,3 +229,59 @@ def test_the_page_costs_the_same_statements_for_10_or_60_people(app, org, client
     assert len(world.people) == 72
     for url in urls:
         assert counts[("few", url)] == counts[("many", url)], url
+
+
+def test_a_persons_own_row_counts_the_document_they_read(app, org):
+    """A person's record (their row alone) sees the read receipt as the whole matrix does (PostgreSQL too)."""
+    world = World(org, random.Random(5))  # noqa: S311  (a repeatable world, nothing secret)
+    whole = {p.user.id: p for p in matrix(today=TODAY).people}
+    for person in world.people[:6]:
+        if person.active:
+            assert person_status(person, TODAY).cells == whole[person.id].cells, person.name
+
+
+def test_the_api_pages_the_matrix_by_name_with_cursors_and_refuses_bad_ones(app, org, api):
+    World(org, random.Random(6))  # noqa: S311  (a repeatable world, nothing secret)
+    whole = matrix(today=TODAY)
+    names, url, pages = [], f"{V1}/competence-matrix?per_page=5", []
+    while url:
+        response = api.get("quality", url)
+        body = ok(response)
+        assert (body["met"], body["required"]) == (whole.met_cells, whole.required_cells)
+        assert body["total"] == len(whole.people)
+        pages.append(body)
+        names += [p["user"]["name"] for p in body["people"]]
+        url = f"{V1}/competence-matrix?per_page=5&after={body['next']}" if body["next"] else None
+        if body["next"]:
+            assert 'rel="next"' in response.headers["Link"]
+    assert names == [p.user.name for p in whole.people]
+    back = ok(api.get("quality", f"{V1}/competence-matrix?per_page=5&before={pages[-1]['prev']}"))
+    assert [p["user"]["name"] for p in back["people"]] == [p["user"]["name"] for p in pages[-2]["people"]]
+    second = ok(api.get("quality", f"{V1}/competence-matrix?per_page=5&page=2"))
+    assert [p["user"]["name"] for p in second["people"]] == names[5:10]
+    gaps = ok(api.get("quality", f"{V1}/competence-matrix?gaps_only=true&per_page=500"))
+    attention = matrix(today=TODAY, gaps_only=True)
+    assert [p["user"]["id"] for p in gaps["people"]] == [p.user.id for p in attention.people]
+    assert (gaps["met"], gaps["required"]) == (attention.met_cells, attention.required_cells)
+    assert "after" in error(api.get("quality", f"{V1}/competence-matrix?after=bm90LWEtY3Vyc29y"), 422)["errors"]
+    refused = error(api.get("quality", f"{V1}/competence-matrix?page=2&after={pages[0]['next']}"), 422)
+    assert "page" in refused["errors"]
+
+
+def test_the_web_matrix_pages_fifty_people_and_survives_a_damaged_link(app, org, client):
+    world = World(org, random.Random(7))  # noqa: S311  (a repeatable world, nothing secret)
+    world.grow(40)
+    login(client, "quality@example.test")
+    whole = matrix(today=TODAY)
+    assert len(whole.people) > 50
+    first = client.get("/competence").get_data(as_text=True)
+    assert first.count('<th scope="row">') == 50
+    assert f"({len(whole.people)} people)" in first
+    assert f"{whole.met_cells} of {whole.required_cells}" in first
+    link = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = client.get(link).get_data(as_text=True)
+    assert second.count('<th scope="row">') == len(whole.people) - 50
+    assert whole.people[-1].user.name in second and whole.people[0].user.name not in second
+    damaged = client.get("/competence?after=garbage&gaps=1")
+    assert damaged.status_code == 200
+    assert "out of date or damaged" in damaged.get_data(as_text=True)
