@@ -5,6 +5,7 @@ that does not grow with the organisation."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import random
 import re
@@ -212,22 +213,26 @@ def statements() -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_the_page_costs_the_same_statements_for_10_or_60_people(app, org, client):
+def test_the_page_costs_the_same_statements_for_10_or_60_people(app, org, client, api):
     world = World(org, random.Random(4))  # noqa: S311  (a repeatable world, nothing secret)
     login(client, "quality@example.test")
-    urls = ("/competence", "/competence?gaps=1", f"/competence?role={world.roles[0].id}")
+    pages = ("/competence", "/competence?gaps=1", f"/competence?role={world.roles[0].id}")
+    calls = [(client.get, url) for url in pages] + [
+        (functools.partial(api.get, "quality"), f"{V1}/competence-matrix{query}")
+        for query in ("", "?gaps_only=true&per_page=20")
+    ]
     counts = {}
     for size in ("few", "many"):
         if size == "many":
             world.grow(48)
-        for url in urls:
-            assert client.get(url).status_code == 200  # warm: the first request loads the lifecycles
+        for get, url in calls:
+            assert get(url).status_code == 200  # warm: the first request loads the lifecycles
             with statements() as seen:
-                page = client.get(url)
+                page = get(url)
             assert page.status_code == 200
             counts[(size, url)] = len(seen)
     assert len(world.people) == 72
-    for url in urls:
+    for _get, url in calls:
         assert counts[("few", url)] == counts[("many", url)], url
 
 
@@ -285,3 +290,25 @@ def test_the_web_matrix_pages_fifty_people_and_survives_a_damaged_link(app, org,
     damaged = client.get("/competence?after=garbage&gaps=1")
     assert damaged.status_code == 200
     assert "out of date or damaged" in damaged.get_data(as_text=True)
+
+
+def test_without_requirements_the_page_lists_people_and_their_records_with_no_coverage(app, org):
+    competence = create_competence(org.quality, name="Forklift operation", validity_months=12)
+    db.session.add(
+        CompetenceRecord(
+            user_id=org.owner.id,
+            competence_id=competence.id,
+            level="practitioner",
+            source="assessment",
+            achieved_on=TODAY - dt.timedelta(days=400),
+            expires_on=TODAY - dt.timedelta(days=35),
+        )
+    )
+    db.session.commit()
+    found = paged_matrix(today=TODAY)
+    assert (found.met_cells, found.required_cells, found.coverage) == (0, 0, None)
+    assert [p.user.id for p in found.people] == [p.user.id for p in matrix(today=TODAY).people]
+    lapsed = paged_matrix(gaps_only=True, today=TODAY)  # a lapsed record is shown as expired
+    assert [p.user.id for p in lapsed.people] == [org.owner.id]
+    assert lapsed.people[0].cells[competence.id].status == "expired"
+    assert coverage(TODAY) == (0, 0)
