@@ -954,7 +954,13 @@ def _distributed() -> Any:
     return union_all(by_user, by_role, by_process).subquery("distributed")
 
 
-def pair_rows(people: Any, today: dt.date, warn: int) -> Any:
+def requirement_kinds() -> set[tuple[str, str]]:
+    """(scope, target key) of every requirement: which parts :func:`pair_rows` needs."""
+    req = CompetenceRequirement
+    return {(scope, key) for scope, key in db.session.execute(select(req.scope, req.target_key).distinct())}
+
+
+def pair_rows(people: Any, today: dt.date, warn: int, kinds: set[tuple[str, str]] | None = None) -> Any:
     """One row per (person, active competence) a person needs or has a record of, among ``people`` (a
     query of user ids), with what decides the cell's status:
 
@@ -963,11 +969,11 @@ def pair_rows(people: Any, today: dt.date, warn: int) -> Any:
     ``lapsed`` 1 when an expired record exists; ``read`` 1 when a distributed document requiring the
     competence was read in its revision in force (awareness).
 
-    Only the kinds of requirement that exist become part of the query (one small query finds them):
-    a statement PostgreSQL plans quickly.
+    Only the kinds of requirement that exist (``kinds``, from :func:`requirement_kinds` when not given)
+    become part of the query: a statement PostgreSQL plans quickly.
     """
     req = CompetenceRequirement
-    present = {(scope, key) for scope, key in db.session.execute(select(req.scope, req.target_key).distinct())}
+    present = requirement_kinds() if kinds is None else kinds
     scopes = {scope for scope, _key in present}
     need = _rank(req.level).label("need")
     blank = [_no_rank().label("valid"), _no_rank().label("far"), _no_rank().label("lapsed")]
@@ -1066,10 +1072,17 @@ def _attention(pairs: Any) -> Any:
     return or_(and_(c.need > 0, ~_met(pairs)), expiring, and_(c.need == 0, c.valid == 0, c.lapsed == 1))
 
 
-def coverage_of(people: Any, today: dt.date, warn: int | None = None, *, gaps_only: bool = False) -> tuple[int, int]:
+def coverage_of(
+    people: Any,
+    today: dt.date,
+    warn: int | None = None,
+    *,
+    gaps_only: bool = False,
+    kinds: set[tuple[str, str]] | None = None,
+) -> tuple[int, int]:
     """(required cells met, required cells) of ``people`` (a query of user ids), counted in SQL; with
     ``gaps_only``, of those among them with a cell needing attention."""
-    pairs = pair_rows(people, today, expiry_warning_days() if warn is None else warn)
+    pairs = pair_rows(people, today, expiry_warning_days() if warn is None else warn, kinds)
     per_person = (
         select(
             func.sum(case((_met(pairs), 1), else_=0)).label("met"),
@@ -1124,9 +1137,10 @@ def paged_matrix(
     today = today or dt.date.today()
     warn = expiry_warning_days()
     people = people_query(site_id=site_id, process_id=process_id, job_role_id=job_role_id)
-    met, required = coverage_of(people, today, warn, gaps_only=gaps_only)
+    kinds = requirement_kinds()
+    met, required = coverage_of(people, today, warn, gaps_only=gaps_only, kinds=kinds)
     if gaps_only:
-        pairs = pair_rows(people, today, warn)
+        pairs = pair_rows(people, today, warn, kinds)
         people = people.where(User.id.in_(select(pairs.c.user_id).where(_attention(pairs))))
     page = keyset_page(
         people.with_only_columns(User.id).order_by(User.name, User.id),
