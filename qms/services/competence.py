@@ -1072,19 +1072,13 @@ def _attention(pairs: Any) -> Any:
     return or_(and_(c.need > 0, ~_met(pairs)), expiring, and_(c.need == 0, c.valid == 0, c.lapsed == 1))
 
 
-def coverage_of(
-    people: Any,
-    today: dt.date,
-    warn: int | None = None,
-    *,
-    gaps_only: bool = False,
-    kinds: set[tuple[str, str]] | None = None,
-) -> tuple[int, int]:
-    """(required cells met, required cells) of ``people`` (a query of user ids), counted in SQL; with
-    ``gaps_only``, of those among them with a cell needing attention."""
-    pairs = pair_rows(people, today, expiry_warning_days() if warn is None else warn, kinds)
-    per_person = (
+def per_person(people: Any, today: dt.date, warn: int, kinds: set[tuple[str, str]] | None = None) -> Any:
+    """Per person of ``people`` with a cell: ``met`` and ``required`` cells, ``attention`` 1 when a cell is a
+    gap, an expiry or expiring (what the gaps-only filter keeps)."""
+    pairs = pair_rows(people, today, warn, kinds)
+    return (
         select(
+            pairs.c.user_id,
             func.sum(case((_met(pairs), 1), else_=0)).label("met"),
             func.sum(case((pairs.c.need > 0, 1), else_=0)).label("required"),
             func.max(case((_attention(pairs), 1), else_=0)).label("attention"),
@@ -1092,10 +1086,16 @@ def coverage_of(
         .group_by(pairs.c.user_id)
         .subquery("per_person")
     )
-    query = select(func.coalesce(func.sum(per_person.c.met), 0), func.coalesce(func.sum(per_person.c.required), 0))
-    if gaps_only:
-        query = query.where(per_person.c.attention == 1)
-    met, required = db.session.execute(query).one()
+
+
+def coverage_of(
+    people: Any, today: dt.date, warn: int | None = None, *, kinds: set[tuple[str, str]] | None = None
+) -> tuple[int, int]:
+    """(required cells met, required cells) of ``people`` (a query of user ids), summed in SQL."""
+    rows = per_person(people, today, expiry_warning_days() if warn is None else warn, kinds)
+    met, required = db.session.execute(
+        select(func.coalesce(func.sum(rows.c.met), 0), func.coalesce(func.sum(rows.c.required), 0))
+    ).one()
     return int(met), int(required)
 
 
@@ -1138,10 +1138,18 @@ def paged_matrix(
     warn = expiry_warning_days()
     people = people_query(site_id=site_id, process_id=process_id, job_role_id=job_role_id)
     kinds = requirement_kinds()
-    met, required = coverage_of(people, today, warn, gaps_only=gaps_only, kinds=kinds)
     if gaps_only:
-        pairs = pair_rows(people, today, warn, kinds)
-        people = people.where(User.id.in_(select(pairs.c.user_id).where(_attention(pairs))))
+        # one pass finds who needs attention with their figures (a few integers a person); the page
+        # and its count then read those ids, rather than working the pairs out twice more
+        rows = per_person(people, today, warn, kinds)
+        found = db.session.execute(select(rows.c.user_id, rows.c.met, rows.c.required).where(rows.c.attention == 1))
+        ids, met, required = [], 0, 0
+        for user_id, person_met, person_required in found:
+            ids.append(user_id)
+            met, required = met + person_met, required + person_required
+        people = people.where(id_in(User.id, ids))
+    else:
+        met, required = coverage_of(people, today, warn, kinds=kinds)
     page = keyset_page(
         people.with_only_columns(User.id).order_by(User.name, User.id),
         per_page=per_page,
