@@ -9,7 +9,8 @@ API matrix and the XLSX and PDF exports, served by gunicorn as the load benchmar
    the same data), signs in as the demo quality officer through the login form.
 3. Sends each request ``--warmup`` times (not counted), then ``--requests`` times one after the
    other (the exports ``--export-requests`` times), and prints per request: p50, p95 and max (ms),
-   the answer's size, and the load average before and after (the machine may be shared).
+   the answer's size, and the load average before and after (the machine may be shared); ``/health``
+   (one row read) served the same way is the floor to compare with.
 
 It prints figures and asserts nothing.
 
@@ -171,6 +172,7 @@ def main() -> None:
         web = {"Cookie": sign_in(base, USERS["quality"])}
         api = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         pages = [
+            ("GET /health (the floor)", "/health", {}),
             ("GET /competence", "/competence", web),
             ("GET /competence?role=", f"/competence?role={found['role']}", web),
             ("GET /competence?site=&gaps=1", f"/competence?site={found['site']}&gaps=1", web),
