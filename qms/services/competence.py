@@ -64,7 +64,7 @@ from ..models import (
     UserRole,
 )
 from .audit_trail import recorded_change, register_audited
-from .paging import KeysetPage, keyset_page
+from .paging import COUNT_CAP, KeysetPage, keyset_page
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import actor_precondition, as_actor
 
@@ -792,6 +792,10 @@ def _cell(
     return Cell(need.level, held.level if held else None, held.expires_on if held else None, "gap", need.reasons)
 
 
+def all_requirements() -> list[CompetenceRequirement]:
+    return list(db.session.scalars(select(CompetenceRequirement).order_by(CompetenceRequirement.id)))
+
+
 def matrix(
     *,
     site_id: int | None = None,
@@ -800,8 +804,12 @@ def matrix(
     user_ids: Sequence[int] | None = None,
     today: dt.date | None = None,
     gaps_only: bool = False,
+    requirements: list[CompetenceRequirement] | None = None,
 ) -> Matrix:
-    """People × competences: what each needs and holds; in a fixed number of queries for any number of people."""
+    """People × competences: what each needs and holds; in a fixed number of queries for any number of people.
+
+    ``requirements`` (every requirement, as :func:`all_requirements` reads them) saves reading them again.
+    """
     today = today or dt.date.today()
     query = select(User.id, User.name, User.email).order_by(User.name, User.id)
     if user_ids is None:  # the matrix shows the active; a person's own record shows them anyway
@@ -828,19 +836,19 @@ def matrix(
     for user_id, role in db.session.execute(select(UserRole.user_id, UserRole.role).where(of_people(UserRole.user_id))):
         roles[user_id].add(role)
     users = [PersonRef(row.id, row.name, row.email, frozenset(roles.get(row.id, ()))) for row in rows]
-    names = {
-        kind: {row_id: Ref(row_id, name) for row_id, name in db.session.execute(select(model.id, model.name))}
-        for kind, model in (("job_role", JobRole), ("site", Site), ("process", Process))
-    }
-    profiles = {
+
+    def ref(row_id: int | None, name: str | None) -> Ref | None:
+        return Ref(row_id, name) if row_id is not None and name is not None else None
+
+    profiles = {  # with the names of the job role, site and process, joined in the same query
         row.user_id: ProfileView(
             row.job_role_id,
             row.site_id,
             row.process_id,
             list(row.platforms or ()),
-            names["job_role"].get(row.job_role_id or 0),
-            names["site"].get(row.site_id or 0),
-            names["process"].get(row.process_id or 0),
+            ref(row.job_role_id, row.job_role_name),
+            ref(row.site_id, row.site_name),
+            ref(row.process_id, row.process_name),
         )
         for row in db.session.execute(
             select(
@@ -849,10 +857,18 @@ def matrix(
                 PersonProfile.site_id,
                 PersonProfile.process_id,
                 PersonProfile.platforms,
-            ).where(of_people(PersonProfile.user_id))
+                JobRole.name.label("job_role_name"),
+                Site.name.label("site_name"),
+                Process.name.label("process_name"),
+            )
+            .outerjoin(JobRole, JobRole.id == PersonProfile.job_role_id)
+            .outerjoin(Site, Site.id == PersonProfile.site_id)
+            .outerjoin(Process, Process.id == PersonProfile.process_id)
+            .where(of_people(PersonProfile.user_id))
         )
     }
-    requirements = list(db.session.scalars(select(CompetenceRequirement).order_by(CompetenceRequirement.id)))
+    if requirements is None:
+        requirements = all_requirements()
     document_ids = {r.target_id for r in requirements if r.scope == "document" and r.target_id}
     distributions = _distributions(document_ids, ids if filtered else None)
     needs = needs_of(users, profiles, requirements, distributions)
@@ -1137,7 +1153,8 @@ def paged_matrix(
     today = today or dt.date.today()
     warn = expiry_warning_days()
     people = people_query(site_id=site_id, process_id=process_id, job_role_id=job_role_id)
-    kinds = requirement_kinds()
+    requirements = all_requirements()
+    kinds = {(r.scope, r.target_key) for r in requirements}
     if gaps_only:
         # one pass finds who needs attention with their figures (a few integers a person); the page
         # and its count then read those ids, rather than working the pairs out twice more
@@ -1148,24 +1165,32 @@ def paged_matrix(
             ids.append(user_id)
             met, required = met + person_met, required + person_required
         people = people.where(id_in(User.id, ids))
+        count = len(ids)
     else:
-        met, required = coverage_of(people, today, warn, kinds=kinds)
+        rows = per_person(people, today, warn, kinds)
+        everyone = select(func.count()).select_from(people.with_only_columns(User.id).subquery()).scalar_subquery()
+        met, required, count = db.session.execute(
+            select(func.coalesce(func.sum(rows.c.met), 0), func.coalesce(func.sum(rows.c.required), 0), everyone)
+        ).one()
     page = keyset_page(
         people.with_only_columns(User.id).order_by(User.name, User.id),
         per_page=per_page,
         after=after,
         before=before,
         offset=offset,
+        count=False,  # counted above, with the figures
     )
+    page.cap = COUNT_CAP
+    page.count = min(int(count), COUNT_CAP + 1)
     if page.items:
-        shown = matrix(user_ids=page.items, today=today)
+        shown = matrix(user_ids=page.items, today=today, requirements=requirements)
         people_shown, competences = shown.people, shown.competences
     else:
         people_shown = []
         competences = list(
             db.session.scalars(select(Competence).where(Competence.active.is_(True)).order_by(Competence.name))
         )
-    return MatrixPage(people_shown, competences, today, met, required, page)
+    return MatrixPage(people_shown, competences, today, int(met), int(required), page)
 
 
 def coverage(today: dt.date | None = None) -> tuple[int, int]:
