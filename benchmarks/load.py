@@ -29,6 +29,7 @@ Usage: python benchmarks/load.py [--duration 120] [--warmup 15] [--users 20] [--
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import json
 import os
@@ -151,6 +152,11 @@ def fixture(url: URL, token: str, rng: random.Random) -> dict[str, object]:
                     " WHERE state IN ('reported', 'triaged', 'contained')",
                     20000,
                 ),
+                # the matrix's later pages: the keyset cursor after a person (by name, then id)
+                "matrix_cursors": [
+                    encode_cursor(pair)
+                    for pair in sample("SELECT json_build_array(name, id) FROM users WHERE active", 20)
+                ],
                 "document_words": [
                     word
                     for title in sample("SELECT title FROM documents", 50)
@@ -166,6 +172,12 @@ def fixture(url: URL, token: str, rng: random.Random) -> dict[str, object]:
     if not data["processes"]:
         data["processes"] = ["Production"]
     return data | {"token": token, "users": USERS, "password": DEMO_PASSWORD}
+
+
+def encode_cursor(values: list) -> str:
+    """The keyset cursor (the contract of ``qms.services.paging``): urlsafe base64 of the compact JSON, unpadded."""
+    text = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode("ascii").rstrip("=")
 
 
 def percentile_table(stats_csv: Path, extra: dict[str, int], duration: float) -> list[str]:

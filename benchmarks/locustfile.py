@@ -160,7 +160,8 @@ class QmsUser(FastHttpUser):
         if self.role == "viewer":  # the matrix is for managers, quality officers and auditors
             self.page("/training", "list: training sessions")
             return
-        filters = random.choice(("", "gaps=1", f"page={random.randint(1, 10)}"))
+        later = random.choice(FIXTURE.get("matrix_cursors") or [""])  # a later page: the cursor after a person
+        filters = random.choice(("", "gaps=1", f"after={later}"))
         self.page(f"/competence?{filters}", "list: competence matrix (500 people)")
 
     @task(4)

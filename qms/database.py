@@ -115,9 +115,13 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def id_in(column: Any, ids: list[int]) -> Any:
-    """``column IN ids`` that stays cheap for thousands of ids (one array parameter on PostgreSQL)."""
+    """``column IN ids`` that stays cheap for thousands of ids (one array parameter on PostgreSQL).
+
+    The parameter is unique: two of these in one statement keep their own lists (a shared name made
+    the second list silently replace the first).
+    """
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer), unique=True))
     return column.in_(ids)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from workflows.errors import NotPermitted
+from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
 from ..downloads import content_disposition
@@ -34,6 +34,7 @@ from ..services.competence import (
     create_job_role,
     matrix,
     missing_competences,
+    paged_matrix,
     precondition_on,
     preconditions,
     record_competence,
@@ -45,6 +46,7 @@ from ..services.competence import (
     training_record,
     update_competence,
 )
+from ..services.paging import BadCursor
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
 from .schemas.competence import (
@@ -70,7 +72,7 @@ from .schemas.competence import (
     RequirementCreateSchema,
     RequirementSchema,
 )
-from .workflow import Presented, get_or_404, paginate
+from .workflow import Presented, get_or_404, page_args, page_envelope, paginate
 
 blp = ApiBlueprint(
     "api_competence",
@@ -242,19 +244,26 @@ def create_role(body: dict[str, Any]) -> Any:
 def get_matrix(args: dict[str, Any]) -> dict[str, Any]:
     """People × competences: what each needs and holds, gaps and expiries (filter by site, process, job role)
 
-    Administrators, managers, quality officers and internal auditors may. `required`, `met` and
-    `coverage` count every person matching the filters, not only this page.
+    Administrators, managers, quality officers and internal auditors may. People come by name, a page
+    at a time: `next`/`prev` are the cursors of the following and preceding pages (pass them as
+    `after`/`before`; the `Link` header carries their URLs), as in the other lists. `required`, `met`
+    and `coverage` count every person matching the filters, not only this page.
     """
     _require_viewer()
-    found = matrix(
-        site_id=args.get("site_id"),
-        process_id=args.get("process_id"),
-        job_role_id=args.get("job_role_id"),
-        gaps_only=args["gaps_only"],
-    )
-    page, per_page = args["page"], args["per_page"]
-    total = len(found.people)
-    shown = found.people[(page - 1) * per_page : page * per_page]
+    after, before, offset = page_args(args)
+    try:
+        found = paged_matrix(
+            site_id=args.get("site_id"),
+            process_id=args.get("process_id"),
+            job_role_id=args.get("job_role_id"),
+            gaps_only=args["gaps_only"],
+            per_page=args["per_page"],
+            after=after,
+            before=before,
+            offset=offset,
+        )
+    except BadCursor as exc:
+        raise InvalidData({"before" if before else "after": str(exc)}) from None
     return {
         "today": found.today,
         "required": found.required_cells,
@@ -268,12 +277,9 @@ def get_matrix(args: dict[str, Any]) -> dict[str, Any]:
                 "gaps": p.gaps,
                 "cells": _cells(p.cells),
             }
-            for p in shown
+            for p in found.people
         ],
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "pages": -(-total // per_page) if total else 0,
+        **page_envelope(found.page, args),
     }
 
 

@@ -27,7 +27,7 @@ from ..database import db
 from ..models import WorkflowRecord
 from ..services import available_events_many, fire, history_of
 from ..services.filters import contains  # noqa: F401  (re-exported for the API modules)
-from ..services.paging import BadCursor, keyset_page
+from ..services.paging import BadCursor, KeysetPage, keyset_page
 from .auth import api_user
 from .blueprint import ID, ApiBlueprint
 from .schemas.common import MAX_ID, AvailableEventSchema, EventRequestSchema, HistoryRowSchema, IfMatchSchema
@@ -102,21 +102,31 @@ def paginate(
     and ``pages`` are null beyond it), so no page counts a whole large table. The ``Link`` header
     carries the next and previous pages' URLs.
     """
-    per_page = args["per_page"]
+    after, before, offset = page_args(args)
+    try:
+        found = keyset_page(stmt, per_page=args["per_page"], after=after, before=before, options=options, offset=offset)
+    except BadCursor as exc:
+        raise InvalidData({"before" if before else "after": str(exc)}) from None
+    return found.items, page_envelope(found, args)
+
+
+def page_args(args: Mapping[str, Any]) -> tuple[str | None, str | None, int]:
+    """(after, before, offset) of a list's query arguments; a page number with a cursor is refused."""
     after, before = args.get("after"), args.get("before")
     if (after or before) and args.get("page", 1) != 1:
         raise InvalidData({"page": "cannot be given with a cursor (after or before)"})
     if after and before:
         raise InvalidData({"before": "cannot be given with after"})
-    try:
-        found = keyset_page(
-            stmt, per_page=per_page, after=after, before=before, options=options, offset=(args["page"] - 1) * per_page
-        )
-    except BadCursor as exc:
-        raise InvalidData({"before" if before else "after": str(exc)}) from None
+    return after, before, (args.get("page", 1) - 1) * args["per_page"]
+
+
+def page_envelope(found: KeysetPage, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The paging fields of a list's answer (page, per_page, total, pages, next, prev), and its ``Link`` header."""
+    per_page = args["per_page"]
+    after, before = args.get("after"), args.get("before")
     total = found.total
     envelope = {
-        "page": None if (after or before) else args["page"],
+        "page": None if (after or before) else args.get("page", 1),
         "per_page": per_page,
         "total": total,
         "pages": (math.ceil(total / per_page) if total else 0) if total is not None else None,
@@ -135,7 +145,7 @@ def paginate(
             response.headers["Link"] = ", ".join(links)
             return response
 
-    return found.items, envelope
+    return envelope
 
 
 def _page_url(name: str, cursor: str) -> str:

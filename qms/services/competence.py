@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
+from sqlalchemy import Integer, and_, case, cast, exists, func, literal, null, or_, select, true, union_all
+from sqlalchemy import String as SqlString
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -63,6 +64,7 @@ from ..models import (
     UserRole,
 )
 from .audit_trail import recorded_change, register_audited
+from .paging import COUNT_CAP, KeysetPage, keyset_page
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import actor_precondition, as_actor
 
@@ -714,8 +716,12 @@ def holdings_of(records: Iterable[Any], today: dt.date) -> dict[tuple[int, int],
     }
 
 
-def _distributions(document_ids: set[int]) -> dict[int, set[int]]:
-    """document id → ids of the active users on its distribution, in a few queries for all the documents."""
+def _distributions(document_ids: set[int], user_ids: Sequence[int] | None = None) -> dict[int, set[int]]:
+    """document id → ids of the users on its distribution, in a few queries for all the documents.
+
+    With ``user_ids``, only those people are looked up (a page of the matrix reads its own people, not
+    everyone holding a distributed role).
+    """
     if not document_ids:
         return {}
     from ..models import DistributionEntry
@@ -727,15 +733,17 @@ def _distributions(document_ids: set[int]) -> dict[int, set[int]]:
     process_names = {e.value for e in entries if e.kind not in ("user", "role")}
     by_role: dict[str, set[int]] = defaultdict(set)
     if role_names:
-        for user_id, role in db.session.execute(
-            select(UserRole.user_id, UserRole.role).where(UserRole.role.in_(role_names))
-        ):
+        holders = select(UserRole.user_id, UserRole.role).where(UserRole.role.in_(role_names))
+        if user_ids is not None:
+            holders = holders.where(id_in(UserRole.user_id, list(user_ids)))
+        for user_id, role in db.session.execute(holders):
             by_role[role].add(user_id)
     by_process: dict[str, set[int]] = defaultdict(set)
     if process_names:
-        for owner_id, process in db.session.execute(
-            select(Document.owner_id, Document.process).where(Document.process.in_(process_names))
-        ):
+        owners = select(Document.owner_id, Document.process).where(Document.process.in_(process_names))
+        if user_ids is not None:
+            owners = owners.where(id_in(Document.owner_id, list(user_ids)))
+        for owner_id, process in db.session.execute(owners):
             by_process[process].add(owner_id)
     result: dict[int, set[int]] = defaultdict(set)
     for e in entries:
@@ -784,6 +792,10 @@ def _cell(
     return Cell(need.level, held.level if held else None, held.expires_on if held else None, "gap", need.reasons)
 
 
+def all_requirements() -> list[CompetenceRequirement]:
+    return list(db.session.scalars(select(CompetenceRequirement).order_by(CompetenceRequirement.id)))
+
+
 def matrix(
     *,
     site_id: int | None = None,
@@ -792,8 +804,12 @@ def matrix(
     user_ids: Sequence[int] | None = None,
     today: dt.date | None = None,
     gaps_only: bool = False,
+    requirements: list[CompetenceRequirement] | None = None,
 ) -> Matrix:
-    """People × competences: what each needs and holds; in a fixed number of queries for any number of people."""
+    """People × competences: what each needs and holds; in a fixed number of queries for any number of people.
+
+    ``requirements`` (every requirement, as :func:`all_requirements` reads them) saves reading them again.
+    """
     today = today or dt.date.today()
     query = select(User.id, User.name, User.email).order_by(User.name, User.id)
     if user_ids is None:  # the matrix shows the active; a person's own record shows them anyway
@@ -820,19 +836,19 @@ def matrix(
     for user_id, role in db.session.execute(select(UserRole.user_id, UserRole.role).where(of_people(UserRole.user_id))):
         roles[user_id].add(role)
     users = [PersonRef(row.id, row.name, row.email, frozenset(roles.get(row.id, ()))) for row in rows]
-    names = {
-        kind: {row_id: Ref(row_id, name) for row_id, name in db.session.execute(select(model.id, model.name))}
-        for kind, model in (("job_role", JobRole), ("site", Site), ("process", Process))
-    }
-    profiles = {
+
+    def ref(row_id: int | None, name: str | None) -> Ref | None:
+        return Ref(row_id, name) if row_id is not None and name is not None else None
+
+    profiles = {  # with the names of the job role, site and process, joined in the same query
         row.user_id: ProfileView(
             row.job_role_id,
             row.site_id,
             row.process_id,
             list(row.platforms or ()),
-            names["job_role"].get(row.job_role_id or 0),
-            names["site"].get(row.site_id or 0),
-            names["process"].get(row.process_id or 0),
+            ref(row.job_role_id, row.job_role_name),
+            ref(row.site_id, row.site_name),
+            ref(row.process_id, row.process_name),
         )
         for row in db.session.execute(
             select(
@@ -841,12 +857,20 @@ def matrix(
                 PersonProfile.site_id,
                 PersonProfile.process_id,
                 PersonProfile.platforms,
-            ).where(of_people(PersonProfile.user_id))
+                JobRole.name.label("job_role_name"),
+                Site.name.label("site_name"),
+                Process.name.label("process_name"),
+            )
+            .outerjoin(JobRole, JobRole.id == PersonProfile.job_role_id)
+            .outerjoin(Site, Site.id == PersonProfile.site_id)
+            .outerjoin(Process, Process.id == PersonProfile.process_id)
+            .where(of_people(PersonProfile.user_id))
         )
     }
-    requirements = list(db.session.scalars(select(CompetenceRequirement).order_by(CompetenceRequirement.id)))
+    if requirements is None:
+        requirements = all_requirements()
     document_ids = {r.target_id for r in requirements if r.scope == "document" and r.target_id}
-    distributions = _distributions(document_ids)
+    distributions = _distributions(document_ids, ids if filtered else None)
     needs = needs_of(users, profiles, requirements, distributions)
     records = db.session.execute(
         select(
@@ -886,10 +910,292 @@ def person_status(user: User, today: dt.date | None = None) -> Person:
     return matrix(user_ids=[user.id], today=today).people[0]
 
 
+# --------------------------------------------------------------------------- the matrix in SQL
+# The page and the coverage figure must not build every person's cells: what each person needs and
+# holds is reduced in SQL to one row per (person, competence) with the few ranks that decide a
+# cell's status, and only the people shown get their cells built by ``matrix`` (the same code that
+# builds the exports' cells, so the page and the exports cannot disagree).
+
+
+def _rank(level: Any) -> Any:
+    """A level's rank (aware 1, practitioner 2, expert 3) as SQL; NULL for no level."""
+    return case(LEVEL_RANK, value=level, else_=null())
+
+
+def _no_rank() -> Any:
+    return cast(null(), Integer)
+
+
+def people_query(*, site_id: int | None = None, process_id: int | None = None, job_role_id: int | None = None) -> Any:
+    """The active people the matrix's filters select, as ``SELECT users.id, users.name`` (not yet ordered)."""
+    query = select(User.id, User.name).where(User.active.is_(True))
+    if site_id or process_id or job_role_id:
+        query = query.join(PersonProfile, PersonProfile.user_id == User.id)
+        if site_id:
+            query = query.where(PersonProfile.site_id == site_id)
+        if process_id:
+            query = query.where(PersonProfile.process_id == process_id)
+        if job_role_id:
+            query = query.where(PersonProfile.job_role_id == job_role_id)
+    return query
+
+
+def _platform_values() -> Any:
+    """Each profile's platforms as rows (``value``): JSON array elements, per dialect."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.json_array_elements_text(PersonProfile.platforms).table_valued("value").alias("platform")
+    return func.json_each(PersonProfile.platforms).table_valued("value").alias("platform")
+
+
+def _distributed() -> Any:
+    """(document id, user id) of every distribution entry resolved to people: by id, role or process owned."""
+    from ..models import DistributionEntry
+
+    entry = DistributionEntry
+    by_user = (
+        select(entry.document_id, User.id.label("user_id"))
+        .join(User, cast(User.id, SqlString) == entry.value)
+        .where(entry.kind == "user")
+    )
+    by_role = (
+        select(entry.document_id, UserRole.user_id)
+        .join(UserRole, UserRole.role == entry.value)
+        .where(entry.kind == "role")
+    )
+    by_process = (
+        select(entry.document_id, Document.owner_id.label("user_id"))
+        .join(Document, Document.process == entry.value)
+        .where(entry.kind.not_in(("user", "role")))
+    )
+    return union_all(by_user, by_role, by_process).subquery("distributed")
+
+
+def requirement_kinds() -> set[tuple[str, str]]:
+    """(scope, target key) of every requirement: which parts :func:`pair_rows` needs."""
+    req = CompetenceRequirement
+    return {(scope, key) for scope, key in db.session.execute(select(req.scope, req.target_key).distinct())}
+
+
+def pair_rows(people: Any, today: dt.date, warn: int, kinds: set[tuple[str, str]] | None = None) -> Any:
+    """One row per (person, active competence) a person needs or has a record of, among ``people`` (a
+    query of user ids), with what decides the cell's status:
+
+    ``need`` the highest rank required; ``valid`` the highest rank of a record not expired;
+    ``far`` the highest rank of a valid record not expiring within ``warn`` days (or never);
+    ``lapsed`` 1 when an expired record exists; ``read`` 1 when a distributed document requiring the
+    competence was read in its revision in force (awareness).
+
+    Only the kinds of requirement that exist (``kinds``, from :func:`requirement_kinds` when not given)
+    become part of the query: a statement PostgreSQL plans quickly.
+    """
+    req = CompetenceRequirement
+    present = requirement_kinds() if kinds is None else kinds
+    scopes = {scope for scope, _key in present}
+    need = _rank(req.level).label("need")
+    blank = [_no_rank().label("valid"), _no_rank().label("far"), _no_rank().label("lapsed")]
+    unread = literal(0, Integer).label("read")
+
+    def needed(user_id: Any, *, read: Any = unread) -> Any:
+        return select(user_id.label("user_id"), req.competence_id, need, *blank, read)
+
+    branches = []
+    for scope, column in (("job_role", PersonProfile.job_role_id), ("process", PersonProfile.process_id)):
+        if scope in scopes:
+            branches.append(needed(PersonProfile.user_id).join(req, and_(req.scope == scope, req.target_id == column)))
+    if "platform" in scopes:
+        platform = _platform_values()
+        branches.append(
+            needed(PersonProfile.user_id)
+            .select_from(PersonProfile)
+            .join(platform, true())
+            .join(req, and_(req.scope == "platform", req.target_key == platform.c.value))
+        )
+    if "document" in scopes:
+        distributed = _distributed()
+        in_force = (
+            select(Acknowledgement.id)
+            .join(DocumentRevision, Acknowledgement.revision_id == DocumentRevision.id)
+            .where(
+                DocumentRevision.document_id == distributed.c.document_id,
+                DocumentRevision.state.in_(IN_FORCE_STATES),
+                Acknowledgement.user_id == distributed.c.user_id,
+                Acknowledgement.acknowledged_at.is_not(None),
+            )
+        )
+        branches.append(
+            needed(distributed.c.user_id, read=case((exists(in_force), 1), else_=0).label("read")).join(
+                req, and_(req.scope == "document", req.target_id == distributed.c.document_id)
+            )
+        )
+    if "audit_role" in scopes:
+        branches.append(
+            needed(UserRole.user_id).join(req, and_(req.scope == "audit_role", UserRole.role == AUDITOR_ROLE))
+        )
+    event_roles = _event_roles()
+    fired = [
+        and_(req.target_key == key, UserRole.role.in_(sorted(event_roles[key])))
+        for scope, key in sorted(present)
+        if scope == "event" and event_roles.get(key)
+    ]
+    if fired:
+        branches.append(needed(UserRole.user_id).join(req, and_(req.scope == "event", or_(*fired))))
+    record = CompetenceRecord
+    valid = or_(record.expires_on.is_(None), record.expires_on >= today)
+    lasting = or_(record.expires_on.is_(None), record.expires_on > today + dt.timedelta(days=warn))
+    branches.append(
+        select(
+            record.user_id.label("user_id"),
+            record.competence_id,
+            _no_rank().label("need"),
+            case((valid, _rank(record.level)), else_=null()).label("valid"),
+            case((lasting, _rank(record.level)), else_=null()).label("far"),
+            case((record.expires_on < today, 1), else_=null()).label("lapsed"),
+            unread,
+        ).where(record.competence_id.is_not(None), record.level.is_not(None))
+    )
+    people_ids = people.with_only_columns(User.id)
+    rows = union_all(*[b.where(b.selected_columns.user_id.in_(people_ids)) for b in branches]).subquery("pair_rows")
+    return (
+        select(
+            rows.c.user_id,
+            rows.c.competence_id,
+            func.coalesce(func.max(rows.c.need), 0).label("need"),
+            func.coalesce(func.max(rows.c.valid), 0).label("valid"),
+            func.coalesce(func.max(rows.c.far), 0).label("far"),
+            func.coalesce(func.max(rows.c.lapsed), 0).label("lapsed"),
+            func.coalesce(func.max(rows.c.read), 0).label("read"),
+        )
+        .join(Competence, and_(Competence.id == rows.c.competence_id, Competence.active.is_(True)))
+        .group_by(rows.c.user_id, rows.c.competence_id)
+        .subquery("pairs")
+    )
+
+
+def _met(pairs: Any) -> Any:
+    """A required cell that is met (or expiring): a valid record at the level, or a read receipt for awareness."""
+    c = pairs.c
+    return and_(
+        c.need > 0,
+        or_(and_(c.valid > 0, c.valid >= c.need), and_(c.valid == 0, c.read == 1, c.need <= LEVEL_RANK["aware"])),
+    )
+
+
+def _attention(pairs: Any) -> Any:
+    """A cell the gaps-only filter shows: a gap, an expiry, an expiring record the need rests on, or a lapsed
+    record of a competence no longer required and not held."""
+    c = pairs.c
+    expiring = and_(c.need > 0, c.valid > 0, c.valid >= c.need, c.far < c.valid)
+    return or_(and_(c.need > 0, ~_met(pairs)), expiring, and_(c.need == 0, c.valid == 0, c.lapsed == 1))
+
+
+def per_person(people: Any, today: dt.date, warn: int, kinds: set[tuple[str, str]] | None = None) -> Any:
+    """Per person of ``people`` with a cell: ``met`` and ``required`` cells, ``attention`` 1 when a cell is a
+    gap, an expiry or expiring (what the gaps-only filter keeps)."""
+    pairs = pair_rows(people, today, warn, kinds)
+    return (
+        select(
+            pairs.c.user_id,
+            func.sum(case((_met(pairs), 1), else_=0)).label("met"),
+            func.sum(case((pairs.c.need > 0, 1), else_=0)).label("required"),
+            func.max(case((_attention(pairs), 1), else_=0)).label("attention"),
+        )
+        .group_by(pairs.c.user_id)
+        .subquery("per_person")
+    )
+
+
+def coverage_of(
+    people: Any, today: dt.date, warn: int | None = None, *, kinds: set[tuple[str, str]] | None = None
+) -> tuple[int, int]:
+    """(required cells met, required cells) of ``people`` (a query of user ids), summed in SQL."""
+    rows = per_person(people, today, expiry_warning_days() if warn is None else warn, kinds)
+    met, required = db.session.execute(
+        select(func.coalesce(func.sum(rows.c.met), 0), func.coalesce(func.sum(rows.c.required), 0))
+    ).one()
+    return int(met), int(required)
+
+
+@dataclass
+class MatrixPage:
+    """One page of the matrix: the cells of the people shown, and the coverage of everyone matching."""
+
+    people: list[Person]
+    competences: list[Competence]
+    today: dt.date
+    met_cells: int
+    required_cells: int
+    #: the page of people (its items are user ids), with the cursors and the capped count
+    page: KeysetPage
+
+    @property
+    def coverage(self) -> float | None:
+        return self.met_cells / self.required_cells if self.required_cells else None
+
+
+def paged_matrix(
+    *,
+    site_id: int | None = None,
+    process_id: int | None = None,
+    job_role_id: int | None = None,
+    gaps_only: bool = False,
+    per_page: int = 50,
+    after: str | None = None,
+    before: str | None = None,
+    offset: int = 0,
+    today: dt.date | None = None,
+) -> MatrixPage:
+    """A page of the matrix, by name, at a cost that does not grow with the organisation: the people
+    are chosen, counted and their coverage summed in SQL; only the page's people get cells.
+
+    Shows the same people, cells and figure as :func:`matrix` with the same filters. Raises
+    :class:`~qms.services.paging.BadCursor` for a cursor that does not fit.
+    """
+    today = today or dt.date.today()
+    warn = expiry_warning_days()
+    people = people_query(site_id=site_id, process_id=process_id, job_role_id=job_role_id)
+    requirements = all_requirements()
+    kinds = {(r.scope, r.target_key) for r in requirements}
+    if gaps_only:
+        # one pass finds who needs attention with their figures (a few integers a person); the page
+        # and its count then read those ids, rather than working the pairs out twice more
+        rows = per_person(people, today, warn, kinds)
+        found = db.session.execute(select(rows.c.user_id, rows.c.met, rows.c.required).where(rows.c.attention == 1))
+        ids, met, required = [], 0, 0
+        for user_id, person_met, person_required in found:
+            ids.append(user_id)
+            met, required = met + person_met, required + person_required
+        people = people.where(id_in(User.id, ids))
+        count = len(ids)
+    else:
+        rows = per_person(people, today, warn, kinds)
+        everyone = select(func.count()).select_from(people.with_only_columns(User.id).subquery()).scalar_subquery()
+        met, required, count = db.session.execute(
+            select(func.coalesce(func.sum(rows.c.met), 0), func.coalesce(func.sum(rows.c.required), 0), everyone)
+        ).one()
+    page = keyset_page(
+        people.with_only_columns(User.id).order_by(User.name, User.id),
+        per_page=per_page,
+        after=after,
+        before=before,
+        offset=offset,
+        count=False,  # counted above, with the figures
+    )
+    page.cap = COUNT_CAP
+    page.count = min(int(count), COUNT_CAP + 1)
+    if page.items:
+        shown = matrix(user_ids=page.items, today=today, requirements=requirements)
+        people_shown, competences = shown.people, shown.competences
+    else:
+        people_shown = []
+        competences = list(
+            db.session.scalars(select(Competence).where(Competence.active.is_(True)).order_by(Competence.name))
+        )
+    return MatrixPage(people_shown, competences, today, int(met), int(required), page)
+
+
 def coverage(today: dt.date | None = None) -> tuple[int, int]:
     """(required competences met, required competences) over every active person: the dashboard's figure."""
-    found = matrix(today=today)
-    return found.met_cells, found.required_cells
+    return coverage_of(people_query(), today or dt.date.today())
 
 
 # --------------------------------------------------------------------------- preconditions

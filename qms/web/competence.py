@@ -44,6 +44,7 @@ from ..services.competence import (
     create_competence,
     create_job_role,
     matrix,
+    paged_matrix,
     platform_labels,
     preconditions,
     record_competence,
@@ -56,6 +57,7 @@ from ..services.competence import (
     training_record,
     update_competence,
 )
+from ..services.paging import BadCursor, cursor_args
 from ..services.training import raise_needs_from_gaps
 
 bp = Blueprint("competence", __name__)
@@ -136,20 +138,20 @@ def _showing(args: dict[str, Any]) -> str:
 @bp.route("/competence")
 @login_required
 def matrix_page() -> Any:
+    """A page of people (by name, keyset-paged); the coverage figure counts everyone matching the filters."""
     _require_viewer()
     filters, args = _matrix_filters()
-    found = matrix(**filters, gaps_only="gaps" in args)
-    total = len(found.people)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    pages = max(1, -(-total // PER_PAGE))
-    shown = found.people[(page - 1) * PER_PAGE : page * PER_PAGE]
+    after, before = cursor_args(request.args)
+    try:
+        found = paged_matrix(**filters, gaps_only="gaps" in args, per_page=PER_PAGE, after=after, before=before)
+    except BadCursor:
+        flash("That page link is out of date or damaged, so the matrix starts again at its first page.")
+        found = paged_matrix(**filters, gaps_only="gaps" in args, per_page=PER_PAGE)
     return render_template(
         "competence/matrix.html",
         found=found,
-        shown=shown,
-        page=page,
-        pages=pages,
-        total=total,
+        shown=found.people,
+        pagination=found.page,
         args=args,
         sites=_choices(Site),
         processes=_choices(Process),

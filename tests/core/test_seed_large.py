@@ -319,6 +319,24 @@ def test_competence_and_training_are_loaded_and_usable(seeded):
     statuses = {cell.status for person in found.people for cell in person.cells.values()}
     assert {"met", "gap", "expired"} <= statuses
     assert 0 < found.met_cells < found.required_cells
+    # the paged matrix (people chosen, counted and summed in SQL) shows the same as the whole one
+    from qms.models import JobRole, Site
+    from qms.services.competence import coverage, paged_matrix
+
+    role = db.session.scalar(select(func.min(JobRole.id)))
+    site = db.session.scalar(select(func.min(Site.id)))
+    assert coverage() == (found.met_cells, found.required_cells)
+    for filters in ({}, {"gaps_only": True}, {"job_role_id": role}, {"site_id": site, "gaps_only": True}):
+        whole, shown, after = matrix(**filters), [], None
+        while True:
+            page = paged_matrix(**filters, per_page=7, after=after)
+            assert (page.met_cells, page.required_cells) == (whole.met_cells, whole.required_cells), filters
+            assert page.page.total == len(whole.people), filters
+            shown += page.people
+            after = page.page.next_cursor
+            if after is None:
+                break
+        assert [(p.user.id, p.cells) for p in shown] == [(p.user.id, p.cells) for p in whole.people], filters
     evaluated = db.session.scalar(select(TrainingAttendance.user_id).where(TrainingAttendance.effective.is_(True)))
     record = training_record(db.session.get(User, evaluated))
     assert any(r.source == "training" for r in record.records)

@@ -138,23 +138,44 @@ class MatrixRowSchema(Schema):
 
 class MatrixSchema(Schema):
     today = fields.Date(required=True)
-    required = fields.Integer(required=True, metadata={"description": "Required competences of everyone shown"})
+    required = fields.Integer(
+        required=True, metadata={"description": "Required competences of everyone matching the filters"}
+    )
     met = fields.Integer(required=True)
     coverage = fields.Float(allow_none=True, required=True, metadata={"description": "met / required"})
     competences = fields.List(fields.Nested(NamedRefSchema), required=True)
-    people = fields.List(fields.Nested(MatrixRowSchema), required=True)
-    page = fields.Integer(required=True)
+    people = fields.List(fields.Nested(MatrixRowSchema), required=True, metadata={"description": "This page, by name"})
+    page = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "The page number asked for (null with a cursor)"}
+    )
     per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-    pages = fields.Integer(required=True)
+    total = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "People matching the filters; null when more than 10,000 (counted no further)"},
+    )
+    pages = fields.Integer(required=True, allow_none=True, metadata={"description": "null when total is"})
+    next = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Cursor of the following page (pass it as `after`); null on the last page"},
+    )
+    prev = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Cursor of the preceding page (pass it as `before`); null on the first page"},
+    )
 
 
-class MatrixQuerySchema(Schema):
+MatrixSchema.paged = True  # the blueprint documents its Link header
+
+
+class MatrixQuerySchema(PageArgsSchema):
     site_id = fields.Integer(validate=ID_RANGE)
     process_id = fields.Integer(validate=ID_RANGE)
     job_role_id = fields.Integer(validate=ID_RANGE)
     gaps_only = fields.Boolean(load_default=False, metadata={"description": "Only people with a gap or expiry"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    #: a matrix row is one person: up to 500 of them a page, as before cursors came
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
