@@ -13,11 +13,12 @@ Every test then gets a database as new:
   "create_savepoint"``), so the app's commits and rollbacks behave as usual inside it.
 
 The small organisation most tests take (``org``: seven people, each account created with its
-audit-trail entry) is built once per worker too, into a second starting point: a second SQLite
-template, and on PostgreSQL a second database of the worker's, whose rolled-back transaction
-starts from the organisation committed (its sequences start where the organisation left them).
-A test that takes ``org`` starts from that copy and ``org`` loads the seven people: the database
-holds what ``Org()`` would have written at the test's start, without paying for it in every test.
+audit-trail entry) and their API tokens (``tokens``) are built once per worker too, into two more
+starting points: two more SQLite templates, and on PostgreSQL two more databases of the worker's
+(each with its app), whose rolled-back transaction starts from them committed (the sequences start
+where they left them).  A test that takes this file's ``org`` (and ``tokens``) starts from that copy
+and the fixture loads the people (gives the tokens): the database holds what the fixtures would have
+written at the test's start, without paying for it in every test.
 
 Tests marked ``real_commits`` (threads, a second connection, a live server, backup and
 restore, migrations, ``kill -9``) commit for real on PostgreSQL: their tables are emptied
@@ -53,6 +54,8 @@ from qms.services.users import create_user
 PG_URL = os.environ.get("QMS_TEST_DATABASE_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct-horse-battery"
+#: where a test's database starts: empty, with the organisation, with the organisation and its tokens
+EMPTY, ORG, TOKENS = "empty", "org", "tokens"
 
 #: what the ``app`` fixture gives create_app (besides the database)
 APP_CONFIG = {
@@ -118,6 +121,12 @@ def postgres_url() -> Iterator[str]:
 def postgres_org_url() -> Iterator[str]:
     """The worker's second database: the one whose tests start with the organisation committed."""
     yield from _worker_database("_org")
+
+
+@pytest.fixture(scope="session")
+def postgres_tokens_url() -> Iterator[str]:
+    """The worker's third database: the organisation and its API tokens committed."""
+    yield from _worker_database("_tokens")
 
 
 def _worker_database(suffix: str) -> Iterator[str]:
@@ -188,12 +197,13 @@ def _restart_sequences(session) -> sa.TextClause:
 class _WorkerApp:
     """The one app of this worker on one database, and what a test needs to start from it as new."""
 
-    def __init__(self, kind: str, folder: Path, url: str, *, org: bool = False) -> None:
-        """``org``: (PostgreSQL) the organisation is committed in the database; SQLite keeps a
-        second template with it."""
+    def __init__(self, kind: str, folder: Path, url: str, *, start: str = EMPTY) -> None:
+        """``start`` (PostgreSQL): what the database holds committed (``EMPTY``, ``ORG`` or ``TOKENS``);
+        SQLite keeps a template of each."""
         self.kind = kind
         self.url = url
-        self.org = org
+        #: the plaintext of the tokens in the database (or template) that has them
+        self.tokens: dict[str, str] = {}
         with _environ(QMS_INSTANCE_PATH=str(folder / "instance")):
             self.app = create_app({"SQLALCHEMY_DATABASE_URI": url, **APP_CONFIG})
         self.app.config["QMS_TEST_DATABASE"] = kind
@@ -206,15 +216,20 @@ class _WorkerApp:
             _build_schema()
             if kind == "sqlite":
                 self.path = Path(make_url(url).database)
-                self.template = folder / "template.sqlite3"
-                self._save_template(self.template)
-            if kind == "sqlite" or org:
+                self.templates = {EMPTY: folder / "template.sqlite3"}
+                self._save_template(self.templates[EMPTY])
+            if kind == "sqlite" or start != EMPTY:
                 # what a test that takes ``org`` did first: the chain head, then the seven accounts
                 ensure_head(db.session)
-                Org()
+                org = Org()
             if kind == "sqlite":
-                self.org_template = folder / "template-org.sqlite3"
-                self._save_template(self.org_template)
+                self.templates[ORG] = folder / "template-org.sqlite3"
+                self._save_template(self.templates[ORG])
+            if kind == "sqlite" or start == TOKENS:
+                self.tokens = _create_tokens(Org(load=True) if kind == "sqlite" else org)
+            if kind == "sqlite":
+                self.templates[TOKENS] = folder / "template-tokens.sqlite3"
+                self._save_template(self.templates[TOKENS])
             if kind == "postgresql":
                 self.restart_sequences = _restart_sequences(db.session)
             db.session.remove()
@@ -250,13 +265,12 @@ class _WorkerApp:
         celery.set_current()
         celery.set_default()
 
-    def fresh_sqlite_file(self, *, org: bool = False) -> None:
-        """Nothing holds the file open; the template's copy (with the organisation or not)
-        replaces it (and its WAL)."""
+    def fresh_sqlite_file(self, start: str) -> None:
+        """Nothing holds the file open; the copy of the template ``start`` replaces it (and its WAL)."""
         self.engine.dispose()
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(self.org_template if org else self.template, self.path)
+        shutil.copyfile(self.templates[start], self.path)
 
     def truncate(self) -> None:
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
@@ -274,18 +288,30 @@ def _worker_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             db.engine.dispose()
 
 
-def _worker_app(request: pytest.FixtureRequest, kind: str, *, org: bool = False) -> _WorkerApp:
-    """The worker's app on ``kind``; on PostgreSQL with ``org``, the one whose database holds the organisation."""
+_PG_URL_FIXTURES = {EMPTY: "postgres_url", ORG: "postgres_org_url", TOKENS: "postgres_tokens_url"}
+
+
+def _worker_app(request: pytest.FixtureRequest, kind: str, start: str = EMPTY) -> _WorkerApp:
+    """The worker's app on ``kind``; on PostgreSQL, the one whose database holds ``start``."""
     apps = request.getfixturevalue("_worker_apps")
-    key = f"{kind}+org" if org and kind == "postgresql" else kind
+    key = kind if kind == "sqlite" or start == EMPTY else f"{kind}+{start}"
     if key not in apps:
         folder = request.getfixturevalue("tmp_path_factory").mktemp(f"app-{key}")
         if kind == "sqlite":
-            url = f"sqlite:///{folder / 'qms.sqlite3'}"
+            apps[key] = _WorkerApp(kind, folder, f"sqlite:///{folder / 'qms.sqlite3'}")
         else:
-            url = request.getfixturevalue("postgres_org_url" if org else "postgres_url")
-        apps[key] = _WorkerApp(kind, folder, url, org=key.endswith("+org"))
+            apps[key] = _WorkerApp(kind, folder, request.getfixturevalue(_PG_URL_FIXTURES[start]), start=start)
     return apps[key]
+
+
+def _takes_ours(request: pytest.FixtureRequest, name: str) -> bool:
+    """Whether the test takes this file's fixture ``name`` (not a test module's own of that name)."""
+    if name not in request.fixturenames:
+        return False
+    info = getattr(request.node, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.get(name) if info is not None else None
+    func = getattr(definitions[-1], "func", None) if definitions else None
+    return getattr(func, "__module__", None) == __name__ and getattr(func, "__name__", None) == name
 
 
 def _shared_extensions() -> tuple[object, ...]:
@@ -336,8 +362,9 @@ def _joined_transaction(engine: sa.Engine, restart_sequences: sa.TextClause) -> 
         connection.close()
 
 
-#: whether the test's database starts with the organisation in it (``org`` then loads it)
-_ORG_IN_DATABASE = pytest.StashKey[bool]()
+#: what the test's database starts with (``org`` then loads the people, ``tokens`` gives the tokens)
+_START = pytest.StashKey[str]()
+_TOKENS = pytest.StashKey[dict[str, str]]()
 
 
 @pytest.fixture(params=DATABASES)
@@ -345,15 +372,19 @@ def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("QMS_INSTANCE_PATH", str(tmp_path / "instance"))
     kind = request.param
     real_commits = request.node.get_closest_marker("real_commits") is not None
+    start = EMPTY
     # a real_commits test on PostgreSQL empties its tables: it builds the organisation itself
-    with_org = "org" in request.fixturenames and not (kind == "postgresql" and real_commits)
-    request.node.stash[_ORG_IN_DATABASE] = with_org
-    built = _worker_app(request, kind, org=with_org)
+    if _takes_ours(request, "org") and not (kind == "postgresql" and real_commits):
+        start = TOKENS if _takes_ours(request, "tokens") else ORG
+    built = _worker_app(request, kind, start)
+    request.node.stash[_START] = start
+    if start == TOKENS:
+        request.node.stash[_TOKENS] = built.tokens
     app = built.app
     built.reset(tmp_path)
     with app.app_context():
         if kind == "sqlite":
-            built.fresh_sqlite_file(org=with_org)
+            built.fresh_sqlite_file(start)
             joined = contextlib.nullcontext()
         elif real_commits:
             built.truncate()
@@ -418,21 +449,26 @@ class Org:
 
 @pytest.fixture
 def org(app, request: pytest.FixtureRequest) -> Org:
-    return Org(load=request.node.stash.get(_ORG_IN_DATABASE, False))
+    return Org(load=request.node.stash.get(_START, EMPTY) != EMPTY)
 
 
 def login(client, email: str, password: str = PASSWORD):
     return client.post("/login", data={"email": email, "password": password}, follow_redirects=False)
 
 
-@pytest.fixture
-def tokens(org) -> dict[str, str]:
-    """An API token for each person of the organisation (a test module may override it)."""
+def _create_tokens(org: Org) -> dict[str, str]:
     from qms.services.tokens import create_token
 
     from .helpers import ORG_PEOPLE
 
     return {who: create_token(getattr(org, who), "tests")[1] for who in ORG_PEOPLE}
+
+
+@pytest.fixture
+def tokens(org, request: pytest.FixtureRequest) -> dict[str, str]:
+    """An API token for each person of the organisation (a test module may override it)."""
+    made = request.node.stash.get(_TOKENS, None)
+    return dict(made) if made is not None else _create_tokens(org)
 
 
 @pytest.fixture
