@@ -12,6 +12,14 @@ Every test then gets a database as new:
   it; every session of the test joins it with a savepoint (``join_transaction_mode=
   "create_savepoint"``), so the app's commits and rollbacks behave as usual inside it.
 
+The small organisation most tests take (``org``: seven people, each account created with its
+audit-trail entry) and their API tokens (``tokens``) are built once per worker too, into two more
+starting points: two more SQLite templates, and on PostgreSQL two more databases of the worker's
+(each with its app), whose rolled-back transaction starts from them committed (the sequences start
+where they left them).  A test that takes this file's ``org`` (and ``tokens``) starts from that copy
+and the fixture loads the people (gives the tokens): the database holds what the fixtures would have
+written at the test's start, without paying for it in every test.
+
 Tests marked ``real_commits`` (threads, a second connection, a live server, backup and
 restore, migrations, ``kill -9``) commit for real on PostgreSQL: their tables are emptied
 (TRUNCATE … RESTART IDENTITY) before and after them.  Tests marked ``sqlite_only`` cannot
@@ -46,6 +54,8 @@ from qms.services.users import create_user
 PG_URL = os.environ.get("QMS_TEST_DATABASE_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct-horse-battery"
+#: where a test's database starts: empty, with the organisation, with the organisation and its tokens
+EMPTY, ORG, TOKENS = "empty", "org", "tokens"
 
 #: what the ``app`` fixture gives create_app (besides the database)
 APP_CONFIG = {
@@ -106,11 +116,27 @@ def _worker() -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of this test worker's own on the PostgreSQL server, dropped at the end."""
+    yield from _worker_database("")
+
+
+@pytest.fixture(scope="session")
+def postgres_org_url() -> Iterator[str]:
+    """The worker's second database: the one whose tests start with the organisation committed."""
+    yield from _worker_database("_org")
+
+
+@pytest.fixture(scope="session")
+def postgres_tokens_url() -> Iterator[str]:
+    """The worker's third database: the organisation and its API tokens committed."""
+    yield from _worker_database("_tokens")
+
+
+def _worker_database(suffix: str) -> Iterator[str]:
     if not PG_URL:
         pytest.skip("QMS_TEST_DATABASE_URL is not set")
     base = make_url(PG_URL)
     # unique per run, so that two test runs on one server never drop each other's database
-    name = f"qmsflow_test_{_worker()}_{uuid.uuid4().hex[:8]}"
+    name = f"qmsflow_test_{_worker()}_{uuid.uuid4().hex[:8]}{suffix}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -151,10 +177,11 @@ def _environ(**values: str) -> Iterator[None]:
 
 
 def _restart_sequences(session) -> sa.TextClause:
-    """One statement that makes every id sequence start again at 1, as TRUNCATE … RESTART IDENTITY does.
+    """One statement that puts every id sequence back where it stands now (at 1 on empty tables,
+    as TRUNCATE … RESTART IDENTITY does).
 
-    A rolled-back transaction leaves its sequences advanced; the tables are empty again, so each
-    test starts its ids at 1 as on a new database.
+    A rolled-back transaction leaves its sequences advanced; the tables are as they were again, so
+    each test starts its ids where a new database (or the worker's organisation) leaves them.
     """
     names = session.scalars(
         sa.text(
@@ -162,16 +189,23 @@ def _restart_sequences(session) -> sa.TextClause:
             " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = current_schema()"
         )
     ).all()
-    calls = ", ".join(f"setval('{name}', 1, false)" for name in sorted(names))
-    return sa.text(f"SELECT {calls}")
+    calls = []
+    for name in sorted(names):
+        value, called = session.execute(sa.text(f"SELECT last_value, is_called FROM {name}")).one()
+        calls.append(f"setval('{name}', {int(value)}, {'true' if called else 'false'})")
+    return sa.text(f"SELECT {', '.join(calls)}")
 
 
 class _WorkerApp:
     """The one app of this worker on one database, and what a test needs to start from it as new."""
 
-    def __init__(self, kind: str, folder: Path, url: str) -> None:
+    def __init__(self, kind: str, folder: Path, url: str, *, start: str = EMPTY) -> None:
+        """``start`` (PostgreSQL): what the database holds committed (``EMPTY``, ``ORG`` or ``TOKENS``);
+        SQLite keeps a template of each."""
         self.kind = kind
         self.url = url
+        #: the plaintext of the tokens in the database (or template) that has them
+        self.tokens: dict[str, str] = {}
         with _environ(QMS_INSTANCE_PATH=str(folder / "instance")):
             self.app = create_app({"SQLALCHEMY_DATABASE_URI": url, **APP_CONFIG})
         self.app.config["QMS_TEST_DATABASE"] = kind
@@ -182,14 +216,31 @@ class _WorkerApp:
         with self.app.app_context():
             self.engine = db.engine
             _build_schema()
+            if kind == "sqlite":
+                self.path = Path(make_url(url).database)
+                self.templates = {EMPTY: folder / "template.sqlite3"}
+                self._save_template(self.templates[EMPTY])
+            if kind == "sqlite" or start != EMPTY:
+                # what a test that takes ``org`` did first: the chain head, then the seven accounts
+                ensure_head(db.session)
+                org = Org()
+            if kind == "sqlite":
+                self.templates[ORG] = folder / "template-org.sqlite3"
+                self._save_template(self.templates[ORG])
+            if kind == "sqlite" or start == TOKENS:
+                self.tokens = _create_tokens(Org(load=True) if kind == "sqlite" else org)
+            if kind == "sqlite":
+                self.templates[TOKENS] = folder / "template-tokens.sqlite3"
+                self._save_template(self.templates[TOKENS])
             if kind == "postgresql":
                 self.restart_sequences = _restart_sequences(db.session)
             db.session.remove()
-            self.engine.dispose()  # SQLite: the last connection closed checkpoints the WAL into the file
-        if kind == "sqlite":
-            self.path = Path(make_url(url).database)
-            self.template = folder / "template.sqlite3"
-            shutil.copyfile(self.path, self.template)
+            self.engine.dispose()
+
+    def _save_template(self, template: Path) -> None:
+        db.session.remove()
+        self.engine.dispose()  # the last connection closed checkpoints the WAL into the file
+        shutil.copyfile(self.path, template)
 
     def reset(self, tmp_path: Path) -> None:
         """The app as create_app made it (and the last one it made), with this test's own folders."""
@@ -216,12 +267,12 @@ class _WorkerApp:
         celery.set_current()
         celery.set_default()
 
-    def fresh_sqlite_file(self) -> None:
-        """Nothing holds the file open; the template's copy replaces it (and its WAL)."""
+    def fresh_sqlite_file(self, start: str) -> None:
+        """Nothing holds the file open; the copy of the template ``start`` replaces it (and its WAL)."""
         self.engine.dispose()
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(self.template, self.path)
+        shutil.copyfile(self.templates[start], self.path)
 
     def truncate(self) -> None:
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
@@ -239,14 +290,30 @@ def _worker_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             db.engine.dispose()
 
 
-def _worker_app(request: pytest.FixtureRequest, kind: str) -> _WorkerApp:
+_PG_URL_FIXTURES = {EMPTY: "postgres_url", ORG: "postgres_org_url", TOKENS: "postgres_tokens_url"}
+
+
+def _worker_app(request: pytest.FixtureRequest, kind: str, start: str = EMPTY) -> _WorkerApp:
+    """The worker's app on ``kind``; on PostgreSQL, the one whose database holds ``start``."""
     apps = request.getfixturevalue("_worker_apps")
-    if kind not in apps:
-        folder = request.getfixturevalue("tmp_path_factory").mktemp(f"app-{kind}")
-        sqlite_url = f"sqlite:///{folder / 'qms.sqlite3'}"
-        url = request.getfixturevalue("postgres_url") if kind == "postgresql" else sqlite_url
-        apps[kind] = _WorkerApp(kind, folder, url)
-    return apps[kind]
+    key = kind if kind == "sqlite" or start == EMPTY else f"{kind}+{start}"
+    if key not in apps:
+        folder = request.getfixturevalue("tmp_path_factory").mktemp(f"app-{key}")
+        if kind == "sqlite":
+            apps[key] = _WorkerApp(kind, folder, f"sqlite:///{folder / 'qms.sqlite3'}")
+        else:
+            apps[key] = _WorkerApp(kind, folder, request.getfixturevalue(_PG_URL_FIXTURES[start]), start=start)
+    return apps[key]
+
+
+def _takes_ours(request: pytest.FixtureRequest, name: str) -> bool:
+    """Whether the test takes this file's fixture ``name`` (not a test module's own of that name)."""
+    if name not in request.fixturenames:
+        return False
+    info = getattr(request.node, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.get(name) if info is not None else None
+    func = getattr(definitions[-1], "func", None) if definitions else None
+    return getattr(func, "__module__", None) == __name__ and getattr(func, "__name__", None) == name
 
 
 def _shared_extensions() -> tuple[object, ...]:
@@ -297,17 +364,29 @@ def _joined_transaction(engine: sa.Engine, restart_sequences: sa.TextClause) -> 
         connection.close()
 
 
+#: what the test's database starts with (``org`` then loads the people, ``tokens`` gives the tokens)
+_START = pytest.StashKey[str]()
+_TOKENS = pytest.StashKey[dict[str, str]]()
+
+
 @pytest.fixture(params=DATABASES)
 def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("QMS_INSTANCE_PATH", str(tmp_path / "instance"))
     kind = request.param
-    built = _worker_app(request, kind)
     real_commits = request.node.get_closest_marker("real_commits") is not None
+    start = EMPTY
+    # a real_commits test on PostgreSQL empties its tables: it builds the organisation itself
+    if _takes_ours(request, "org") and not (kind == "postgresql" and real_commits):
+        start = TOKENS if _takes_ours(request, "tokens") else ORG
+    built = _worker_app(request, kind, start)
+    request.node.stash[_START] = start
+    if start == TOKENS:
+        request.node.stash[_TOKENS] = built.tokens
     app = built.app
     built.reset(tmp_path)
     with app.app_context():
         if kind == "sqlite":
-            built.fresh_sqlite_file()
+            built.fresh_sqlite_file(start)
             joined = contextlib.nullcontext()
         elif real_commits:
             built.truncate()
@@ -337,39 +416,61 @@ def runner(app):
     return app.test_cli_runner()
 
 
+#: the organisation's people, in the order they are created: attribute, e-mail key, role
+_ORG_PEOPLE = (
+    ("admin", "admin", "admin"),
+    ("manager", "manager", "manager"),
+    ("quality", "quality", "quality_officer"),
+    ("quality2", "quality_two", "quality_officer"),
+    ("auditor", "auditor", "internal_auditor"),
+    ("owner", "owner", "process_owner"),
+    ("viewer", "viewer", "viewer"),
+)
+
+
 class Org:
-    """A small organisation: one user per role, plus a second quality officer."""
+    """A small organisation: one user per role, plus a second quality officer.
 
-    def __init__(self) -> None:
-        def user(key: str, *roles: str):
-            return create_user(f"{key}@example.test", key.replace("_", " ").title(), PASSWORD, set(roles))
+    ``Org()`` creates the accounts; ``Org(load=True)`` reads them from a database that has them.
+    """
 
-        self.admin = user("admin", "admin")
-        self.manager = user("manager", "manager")
-        self.quality = user("quality", "quality_officer")
-        self.quality2 = user("quality_two", "quality_officer")
-        self.auditor = user("auditor", "internal_auditor")
-        self.owner = user("owner", "process_owner")
-        self.viewer = user("viewer", "viewer")
+    def __init__(self, *, load: bool = False) -> None:
+        if load:
+            from qms.models import User
+
+            emails = {f"{key}@example.test": attribute for attribute, key, _ in _ORG_PEOPLE}
+            people = db.session.scalars(sa.select(User).where(User.email.in_(emails))).all()
+            assert len(people) == len(emails), "the test database lacks the organisation"
+            for person in people:
+                setattr(self, emails[person.email], person)
+            return
+        for attribute, key, role in _ORG_PEOPLE:
+            name = key.replace("_", " ").title()
+            setattr(self, attribute, create_user(f"{key}@example.test", name, PASSWORD, {role}))
 
 
 @pytest.fixture
-def org(app) -> Org:
-    return Org()
+def org(app, request: pytest.FixtureRequest) -> Org:
+    return Org(load=request.node.stash.get(_START, EMPTY) != EMPTY)
 
 
 def login(client, email: str, password: str = PASSWORD):
     return client.post("/login", data={"email": email, "password": password}, follow_redirects=False)
 
 
-@pytest.fixture
-def tokens(org) -> dict[str, str]:
-    """An API token for each person of the organisation (a test module may override it)."""
+def _create_tokens(org: Org) -> dict[str, str]:
     from qms.services.tokens import create_token
 
     from .helpers import ORG_PEOPLE
 
     return {who: create_token(getattr(org, who), "tests")[1] for who in ORG_PEOPLE}
+
+
+@pytest.fixture
+def tokens(org, request: pytest.FixtureRequest) -> dict[str, str]:
+    """An API token for each person of the organisation (a test module may override it)."""
+    made = request.node.stash.get(_TOKENS, None)
+    return dict(made) if made is not None else _create_tokens(org)
 
 
 @pytest.fixture
