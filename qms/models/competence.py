@@ -158,9 +158,9 @@ class TrainingSession(WorkflowRecord, db.Model):
     external: Mapped[bool] = mapped_column(default=False)
     planned_on: Mapped[dt.date] = mapped_column(index=True)
     location: Mapped[str] = mapped_column(String(200), default="")
-    material_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    material_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
     #: the revision of the material used (the one in force when the session was planned, or chosen)
-    material_revision_id: Mapped[int | None] = mapped_column(ForeignKey("document_revisions.id"))
+    material_revision_id: Mapped[int | None] = mapped_column(ForeignKey("document_revisions.id"), index=True)
     evaluation_method: Mapped[str] = mapped_column(String(20))
     evaluation_after_days: Mapped[int] = mapped_column(default=30)
     pass_mark: Mapped[int | None]
@@ -234,7 +234,7 @@ class CompetenceRecord(db.Model):
     evidence: Mapped[str] = mapped_column(Text, default="")
     achieved_on: Mapped[dt.date]
     expires_on: Mapped[dt.date | None] = mapped_column(index=True)
-    training_session_id: Mapped[int | None] = mapped_column(ForeignKey("training_sessions.id"))
+    training_session_id: Mapped[int | None] = mapped_column(ForeignKey("training_sessions.id"), index=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -265,9 +265,9 @@ class TrainingNeed(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     due_date: Mapped[dt.date | None]
-    document_revision_id: Mapped[int | None] = mapped_column(ForeignKey("document_revisions.id"))
-    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"))
-    training_session_id: Mapped[int | None] = mapped_column(ForeignKey("training_sessions.id"))
+    document_revision_id: Mapped[int | None] = mapped_column(ForeignKey("document_revisions.id"), index=True)
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    training_session_id: Mapped[int | None] = mapped_column(ForeignKey("training_sessions.id"), index=True)
     raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.datetime | None]

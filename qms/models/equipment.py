@@ -134,7 +134,7 @@ class OotAssessment(WorkflowRecord, db.Model):
     affected: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     impact: Mapped[str] = mapped_column(Text, default="")
     rationale: Mapped[str] = mapped_column(Text, default="")
-    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"))
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[dt.datetime | None]
 

@@ -71,8 +71,8 @@ class QualityObjective(WorkflowRecord, db.Model):
     missed_follow_up: Mapped[str] = mapped_column(String(20), default="")
     closing_note: Mapped[str] = mapped_column(Text, default="")
     withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
-    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"))
-    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"))
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     evaluated_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]

@@ -80,10 +80,10 @@ class Risk(WorkflowRecord, db.Model):
     closure_reason: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[dt.datetime | None]
     source: Mapped[str] = mapped_column(String(20), default="manual")
-    source_nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"))
-    source_complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
-    source_survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"))
-    source_issue_id: Mapped[int | None] = mapped_column(ForeignKey("context_issues.id"))
+    source_nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    source_complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    source_survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"), index=True)
+    source_issue_id: Mapped[int | None] = mapped_column(ForeignKey("context_issues.id"), index=True)
     #: for a risk raised from a survey trend: the trend in words, as it was detected
     source_detail: Mapped[str] = mapped_column(Text, default="")
 

@@ -168,6 +168,6 @@ class RuleTrigger(db.Model):
     period: Mapped[str] = mapped_column(String(20))
     value: Mapped[float] = mapped_column(Float)
     message: Mapped[str] = mapped_column(Text)
-    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
-    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
