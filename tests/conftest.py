@@ -443,6 +443,9 @@ class Org:
             assert len(people) == len(emails), "the test database lacks the organisation"
             for person in people:
                 setattr(self, emails[person.email], person)
+            # end the read, as creating them ended with a commit: on SQLite an open read keeps its
+            # snapshot, and work committed on another connection (an in-process Celery task) is unseen
+            db.session.commit()
             return
         for attribute, key, role in _ORG_PEOPLE:
             name = key.replace("_", " ").title()
