@@ -80,20 +80,87 @@ def work_order(item: WorkItem) -> tuple[bool, dt.date, str]:
 
 
 @dataclass(frozen=True)
-class SqlSource:
-    """One lifecycle's actionable records as a SELECT of (kind, key, reference, due, overdue, rank).
+class Branch:
+    """Part of a lifecycle's actionable records in which the order of My work is an index's order.
 
-    ``query(actor, today)`` gives the select, or None when the user's roles allow nothing in it;
-    ``fetch(keys)`` loads the records of the given keys (the rows of a page, or of every digest of a
-    run); ``item(record, allowed, actor, today)`` builds the WorkItem of one, given the labels of the
-    events the user may fire on it.
+    ``where`` selects them; ``due`` is their due date (None: undated), and when ``overdue`` a date
+    before today makes them overdue, so "overdue first, then due date, then reference" is simply
+    ``due`` (undated last), then reference: a page reads the first rows of an index and stops.
+    """
+
+    where: Any
+    due: Any = None
+    overdue: bool = True
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What a source's rows are read from: ``select`` gives the columns and the joins (no WHERE) for a
+    given due and overdue expression; ``reference`` and ``key`` order a branch."""
+
+    select: Callable[[Any, Any], sa.Select]
+    reference: Any
+    key: Any
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """One lifecycle's actionable records as SELECTs of (kind, key, reference, due, overdue, rank).
+
+    ``branches(actor, today)`` gives the parts of what the user may act on (None or empty when the
+    user's roles allow nothing), each sorted by an index in My work's order; ``frame(today)`` the
+    table and joins they are read from. ``query(actor, today)`` is all of them in one select (the
+    digest). ``fetch(keys)`` loads the records of the given keys (the rows of a page, or of every
+    digest of a run); ``item(record, allowed, actor, today)`` builds the WorkItem of one, given the
+    labels of the events the user may fire on it.
     """
 
     kind: str
     rank: int
-    query: Callable[[Actor, dt.date], sa.Select | None]
+    branches: Callable[[Actor, dt.date], list[Branch]]
+    frame: Callable[[dt.date], Frame]
+    #: the due date of any record of the source (a CASE over the branches' dues) and whether it is overdue
+    due: Callable[[dt.date], tuple[Any, Any]]
     fetch: Callable[[Sequence[int]], list[Any]]
     item: Callable[[Any, list[str], Actor, dt.date], WorkItem]
+
+    def query(self, actor: Actor, today: dt.date) -> sa.Select | None:
+        """Every record of the source the user may act on, in one select (unordered)."""
+        branches = self.branches(actor, today)
+        if not branches:
+            return None
+        due, overdue = self.due(today)
+        return self.frame(today).select(due, overdue).where(sa.or_(*(b.where for b in branches)))
+
+    def first(self, actor: Actor, today: dt.date, limit: int) -> list[Any]:
+        """Each branch's first ``limit`` rows in My work's order, as subqueries (a page needs no more)."""
+        frame = self.frame(today)
+        parts = []
+        for branch in self.branches(actor, today) or []:
+            if branch.due is None:
+                stmt, order = frame.select(sa.cast(sa.null(), sa.Date), sa.false()), []
+            else:
+                overdue = branch.due < today if branch.overdue else sa.false()
+                stmt, order = frame.select(branch.due, overdue), [branch.due.asc().nulls_last()]
+            order += [_code_point(frame.reference), frame.key]
+            parts.append(stmt.where(branch.where).order_by(*order).limit(limit).subquery())
+        return parts
+
+    def counted(self, actor: Actor, today: dt.date, cap: int) -> sa.Select | None:
+        """(kind, n): the records of the source the user may act on, counted up to ``cap + 1``."""
+        branches = self.branches(actor, today)
+        if not branches:
+            return None
+        frame = self.frame(today)
+        parts = [frame.select(sa.cast(sa.null(), sa.Date), sa.false()).where(b.where) for b in branches]
+        first = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+        some = select(first.c.key).limit(cap + 1).subquery()
+        return select(literal(self.kind).label("kind"), func.count().label("n")).select_from(some)
+
+
+def _code_point(reference: Any) -> Any:
+    """A reference in code-point order (as Python sorts), as the "C" collation indexes are built."""
+    return reference.collate("C") if db.session.get_bind().dialect.name == "postgresql" else reference
 
 
 def _row(kind: str, rank: int, key: Any, reference: Any, due: Any, overdue: Any) -> list[Any]:
@@ -144,27 +211,30 @@ def _nc_due() -> Any:
     )
 
 
-def _nc_query(actor: Actor, today: dt.date) -> sa.Select | None:
+def _nc_branches(actor: Actor, today: dt.date) -> list[Branch]:
     from ..models import Scar
 
     nc, ca, th = Nonconformity, CorrectiveAction, TransitionHistory
     no_open_action = ~sa.exists().where(ca.nonconformity_id == nc.id, ca.state.in_(ca.OPEN_STATES))
     no_open_scar = ~sa.exists().where(Scar.nonconformity_id == nc.id, Scar.state.in_(Scar.OPEN_STATES))
-    states: list[Any] = []
+    branches: list[Branch] = []
     if _has(actor, MGR, QO):
-        states.append(nc.state == "reported")
+        branches.append(Branch(nc.state == "reported"))
     elif _has(actor, AUD, PO):  # withdraw: only the person who raised it (or a quality officer)
-        states.append((nc.state == "reported") & (nc.raised_by_id == actor.id))
+        branches.append(Branch((nc.state == "reported") & (nc.raised_by_id == actor.id)))
     if _has(actor, MGR, QO, PO):
-        states.append(nc.state.in_(("triaged", "root_cause_identified")))
+        branches.append(Branch(nc.state == "triaged", nc.containment_due))
+        branches.append(Branch(nc.state == "root_cause_identified"))
     if _has(actor, PO, QO):
-        states.append(nc.state == "contained")
+        branches.append(Branch(nc.state == "contained"))
     elif MGR in actor.roles:  # only an observation closes without corrective action, not by its raiser
-        states.append(
-            (nc.state == "contained")
-            & (nc.severity == "observation")
-            & _not_actor(nc.raised_by_id, actor)
-            & no_open_scar
+        branches.append(
+            Branch(
+                (nc.state == "contained")
+                & (nc.severity == "observation")
+                & _not_actor(nc.raised_by_id, actor)
+                & no_open_scar
+            )
         )
     if _has(actor, PO, QO):  # complete the actions: none open, and a new one after a reopening
         reopened = (
@@ -176,9 +246,9 @@ def _nc_query(actor: Actor, today: dt.date) -> sa.Select | None:
         replanned = reopened.is_(None) | sa.exists().where(
             ca.nonconformity_id == nc.id, ca.state != "cancelled", ca.created_at > reopened
         )
-        states.append((nc.state == "action_planned") & no_open_action & replanned)
+        branches.append(Branch((nc.state == "action_planned") & no_open_action & replanned))
     if _has(actor, AUD, MGR, QO):
-        states.append(nc.state == "actions_completed")
+        branches.append(Branch(nc.state == "actions_completed", nc.verification_due))
     if _has(actor, MGR, QO):  # close: not by whoever verified its effectiveness (the latest verification)
         verifier = (
             select(th.actor_id)
@@ -188,13 +258,20 @@ def _nc_query(actor: Actor, today: dt.date) -> sa.Select | None:
             .correlate_except(th)
             .scalar_subquery()
         )
-        states.append(
-            (nc.state == "effectiveness_verified") & no_open_action & no_open_scar & _not_actor(verifier, actor)
+        branches.append(
+            Branch((nc.state == "effectiveness_verified") & no_open_action & no_open_scar & _not_actor(verifier, actor))
         )
-    if not states:
-        return None
+    return branches
+
+
+def _nc_frame(today: dt.date) -> Frame:
+    nc = Nonconformity
+    return Frame(lambda due, overdue: select(*_row("nc", 0, nc.id, nc.reference, due, overdue)), nc.reference, nc.id)
+
+
+def _nc_due_overdue(today: dt.date) -> tuple[Any, Any]:
     due = _nc_due()
-    return select(*_row("nc", 0, nc.id, nc.reference, due, due < today)).where(sa.or_(*states))
+    return due, due < today
 
 
 def _nc_fetch(keys: Sequence[int]) -> list[Any]:
@@ -213,31 +290,37 @@ def _nc_item(nc: Any, allowed: list[str], actor: Actor, today: dt.date) -> WorkI
 # -- corrective actions and risk treatment actions (the same rules, following their parent)
 
 
-def _action_query(
-    kind: str, rank: int, model: Any, parent_state: Any, join: Any, running: Any, still_open: Any
-) -> Callable[[Actor, dt.date], sa.Select | None]:
-    def query(actor: Actor, today: dt.date) -> sa.Select | None:
+def _action_parts(
+    kind: str, rank: int, model: Any, join: Any, running: Any, still_open: Any
+) -> tuple[Callable[[Actor, dt.date], list[Branch]], Callable[[dt.date], Frame], Callable[[dt.date], tuple[Any, Any]]]:
+    """The branches, frame and due of an action source (corrective or risk treatment actions)."""
+
+    def branches(actor: Actor, today: dt.date) -> list[Branch]:
         if QO in actor.roles:
             owner_ok: Any = sa.true()
         else:
             owner_ok = model.owner_id.is_(None) | (model.owner_id == actor.id)
-        states: list[Any] = []
+        still: list[Any] = []
         if _has(actor, PO, QO, MGR):  # start, mark implemented: while the parent's plan runs, by the owner
-            states.append(model.state.in_(model.OPEN_STATES) & running & owner_ok)
+            still.append(running & owner_ok)
         if _has(actor, QO, MGR):  # cancel: while the parent is still acted on
-            states.append(model.state.in_(model.OPEN_STATES) & still_open)
+            still.append(still_open)
+        found = [Branch(model.state.in_(model.OPEN_STATES) & sa.or_(*still), model.due_date)] if still else []
         if _has(actor, QO, AUD, MGR):  # send back (verify too, when someone else implemented it)
-            states.append((model.state == "implemented") & running)
-        if not states:
-            return None
-        overdue = model.state.in_(model.OPEN_STATES) & (model.due_date < today)
-        return (
-            select(*_row(kind, rank, model.id, model.reference, model.due_date, overdue))
-            .join(*join)
-            .where(sa.or_(*states))
+            found.append(Branch((model.state == "implemented") & running, model.due_date, overdue=False))
+        return found
+
+    def frame(today: dt.date) -> Frame:
+        return Frame(
+            lambda due, overdue: select(*_row(kind, rank, model.id, model.reference, due, overdue)).join(*join),
+            model.reference,
+            model.id,
         )
 
-    return query
+    def due(today: dt.date) -> tuple[Any, Any]:
+        return model.due_date, model.state.in_(model.OPEN_STATES) & (model.due_date < today)
+
+    return branches, frame, due
 
 
 def _action_fetch(model: Any) -> Callable[[Sequence[int]], list[Any]]:
@@ -265,33 +348,31 @@ def _action_item(kind: str) -> Callable[[Any, list[str], Actor, dt.date], WorkIt
     return item
 
 
-def _corrective_action_query(actor: Actor, today: dt.date) -> sa.Select | None:
+def _corrective_action_parts() -> Any:
     from ..lifecycles.corrective_action import PLAN_APPROVED, PLAN_OPEN
 
     nc = Nonconformity
-    return _action_query(
+    return _action_parts(
         "action",
         1,
         CorrectiveAction,
-        nc.state,
         (nc, nc.id == CorrectiveAction.nonconformity_id),
         nc.state.in_(PLAN_APPROVED),
         nc.state.in_(PLAN_OPEN),
-    )(actor, today)
+    )
 
 
-def _risk_action_query(actor: Actor, today: dt.date) -> sa.Select | None:
+def _risk_action_parts() -> Any:
     from ..models import Risk, RiskTreatmentAction
 
-    return _action_query(
+    return _action_parts(
         "risk_action",
         8,
         RiskTreatmentAction,
-        Risk.state,
         (Risk, Risk.id == RiskTreatmentAction.risk_id),
         Risk.state == "treatment_planned",
         Risk.state.not_in(("closed", "withdrawn")),
-    )(actor, today)
+    )
 
 
 def _risk_action_fetch(keys: Sequence[int]) -> list[Any]:
@@ -307,17 +388,33 @@ def _risk_action_fetch(keys: Sequence[int]) -> list[Any]:
 REVISION_WORK_STATES = ("draft", "in_review", "approved", "review_due")
 
 
-def _document_query(actor: Actor, today: dt.date) -> sa.Select | None:
+def _document_branches(actor: Actor, today: dt.date) -> list[Branch]:
     if not _has(actor, MGR, PO, QO):
-        return None
+        return []
+    rev, visible = DocumentRevision, visible_to(actor)
+    undated = tuple(state for state in REVISION_WORK_STATES if state != "review_due")
+    return [
+        Branch(rev.state.in_(undated) & visible),
+        Branch((rev.state == "review_due") & visible, Document.next_review_due),
+    ]
+
+
+def _document_frame(today: dt.date) -> Frame:
+    rev = DocumentRevision
+    reference = Document.number + literal(" rev ") + rev.label
+    return Frame(
+        lambda due, overdue: select(*_row("document", 2, rev.id, reference, due, overdue)).join(
+            Document, Document.id == rev.document_id
+        ),
+        reference,
+        rev.id,
+    )
+
+
+def _document_due(today: dt.date) -> tuple[Any, Any]:
     rev = DocumentRevision
     due = sa.case((rev.state == "review_due", Document.next_review_due), else_=sa.null())
-    reference = Document.number + literal(" rev ") + rev.label
-    return (
-        select(*_row("document", 2, rev.id, reference, due, due < today))
-        .join(Document, Document.id == rev.document_id)
-        .where(rev.state.in_(REVISION_WORK_STATES), visible_to(actor))
-    )
+    return due, due < today
 
 
 def _document_fetch(keys: Sequence[int]) -> list[Any]:
@@ -347,10 +444,10 @@ def _document_item(revision: Any, allowed: list[str], actor: Actor, today: dt.da
 
 
 SQL_SOURCES: tuple[SqlSource, ...] = (
-    SqlSource("nc", 0, _nc_query, _nc_fetch, _nc_item),
-    SqlSource("action", 1, _corrective_action_query, _action_fetch(CorrectiveAction), _action_item("action")),
-    SqlSource("document", 2, _document_query, _document_fetch, _document_item),
-    SqlSource("risk_action", 8, _risk_action_query, _risk_action_fetch, _action_item("risk_action")),
+    SqlSource("nc", 0, _nc_branches, _nc_frame, _nc_due_overdue, _nc_fetch, _nc_item),
+    SqlSource("action", 1, *_corrective_action_parts(), _action_fetch(CorrectiveAction), _action_item("action")),
+    SqlSource("document", 2, _document_branches, _document_frame, _document_due, _document_fetch, _document_item),
+    SqlSource("risk_action", 8, *_risk_action_parts(), _risk_action_fetch, _action_item("risk_action")),
 )
 _SOURCE_BY_RANK = {source.rank: source for source in SQL_SOURCES}
 
@@ -1044,20 +1141,46 @@ USER_SOURCES: tuple[UserSource, ...] = (
 # --------------------------------------------------------------------------- combining them
 
 
+#: My work counts each kind's records up to this many (and shows "1,000+" beyond): counting a
+#: quality officer's 45,000 nonconformities at a million took longer than the whole page; a thousand
+#: read in an index's order costs about the same at 10,000 records and at a million. Lower than the
+#: registers' 10,000 (``paging.COUNT_CAP``): beyond a thousand the number changes nothing for the reader.
+WORK_COUNT_CAP = 1_000
+
+
 @dataclass
 class WorkPage:
-    """One page of My work, with the counts of the whole list."""
+    """One page of My work, with the counts of the whole list (each kind up to ``cap``)."""
 
     items: list[WorkItem]
     total: int
     page: int
     per_page: int
-    #: items per kind over the whole list (before the kind filter), for the filter
+    #: items per kind over the whole list (before the kind filter), for the filter; a count above
+    #: ``cap`` means "more than ``cap``"
     kinds: dict[str, int] = field(default_factory=dict)
+    cap: int = WORK_COUNT_CAP
+    #: whether items follow this page
+    more: bool = False
+
+    @property
+    def capped(self) -> bool:
+        """True when some kind has more items than were counted: the total is a lower bound."""
+        return any(n > self.cap for n in self.kinds.values())
 
     @property
     def pages(self) -> int:
+        """The number of pages, or when counts are capped the pages known so far (this one, and the next)."""
+        if self.capped:
+            return self.page + 1 if self.more else self.page
         return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+    def count_label(self, kind: str | None = None) -> str:
+        """A kind's count (or the total) in plain words: "1,234", or "1,000+" beyond the cap."""
+        if kind is None:
+            return f"{self.total:,}+" if self.capped else f"{self.total:,}"
+        n = self.kinds.get(kind, 0)
+        return f"{self.cap:,}+" if n > self.cap else f"{n:,}"
 
 
 def _union(actor: Actor, today: dt.date, kind: str | None, due_by: dt.date | None) -> Any | None:
@@ -1074,6 +1197,12 @@ def _union(actor: Actor, today: dt.date, kind: str | None, due_by: dt.date | Non
         union = sa.union_all(*selects).subquery("work")
         return select(union).where((union.c.overdue == 1) | (union.c.due <= due_by)).subquery("due_work")
     return sa.union_all(*selects).cte("work")
+
+
+def _paged(actor: Actor, today: dt.date, kind: str | None) -> bool | None:
+    """True when a source of the page (of ``kind`` if given) has branches for the user, else None."""
+    sources = [source for source in SQL_SOURCES if kind is None or source.kind == kind]
+    return True if any(source.branches(actor, today) for source in sources) else None
 
 
 def _ordering(rows: Any) -> list[Any]:
@@ -1198,7 +1327,7 @@ def _find(
     limit: int | None = None,
 ) -> _Found:
     """The per-user items, the SQL rows up to ``offset + limit`` (all without a limit) and the counts per kind."""
-    union = _union(actor, today, kind, due_by)
+    union = _union(actor, today, kind, due_by) if limit is None else _paged(actor, today, kind)
     jit_off = union is not None and db.session.get_bind().dialect.name == "postgresql"
     user_items = _user_items(actor, today, kind, due_by, jit_off=jit_off)
     counts: dict[str, int] = {}
@@ -1210,13 +1339,23 @@ def _find(
         for row in sql_rows:
             counts[row.kind] = counts.get(row.kind, 0) + 1
     elif union is not None:
-        # one statement: the rows up to the page's end (the user items may come first) and the counts
-        # per kind, the union computed once (a CTE)
+        # one statement: the rows up to the page's end and one more (the user items may come first;
+        # the one more says whether a next page exists), each branch reading only that many rows in
+        # its index's order, and the counts per kind, each up to the cap
+        end = offset + limit + 1
+        sources = [source for source in SQL_SOURCES if kind is None or source.kind == kind]
+        parts = [select(part) for source in sources for part in source.first(actor, today, end)]
+        work = sa.union_all(*parts).subquery("work") if len(parts) > 1 else parts[0].subquery("work")
+        rows = select(work, sa.cast(sa.null(), sa.BigInteger).label("n"))
+        rows = rows.order_by(*_ordering(work)).limit(end).subquery()
         none = [sa.cast(sa.null(), t) for t in (sa.Integer, sa.Integer, sa.String, sa.Date, sa.Integer)]
-        rows = select(union, sa.cast(sa.null(), sa.BigInteger).label("n"))
-        rows = rows.order_by(*_ordering(union)).limit(offset + limit).subquery()
-        per_kind = select(union.c.kind, *none, func.count().label("n")).group_by(union.c.kind)
-        for row in db.session.execute(sa.union_all(select(rows), per_kind)):
+        per_kind = []
+        for source in sources:
+            counted = source.counted(actor, today, WORK_COUNT_CAP)
+            if counted is not None:
+                one = counted.subquery()
+                per_kind.append(select(one.c.kind, *none, one.c.n))
+        for row in db.session.execute(sa.union_all(select(rows), *per_kind)):
             if row.n is not None:
                 counts[row.kind] = counts.get(row.kind, 0) + row.n
             else:
@@ -1266,9 +1405,12 @@ PER_PAGE = 50
 def work_page(
     user: User | Actor, today: dt.date, *, page: int = 1, per_page: int = PER_PAGE, kind: str | None = None
 ) -> WorkPage:
-    """One page of ``user``'s work (optionally of one kind), sorted and paged in the database."""
+    """One page of ``user``'s work (optionally of one kind), sorted and paged in the database: each
+    source reads only the rows up to the page's end, and counts its kind up to ``WORK_COUNT_CAP``."""
     page = max(1, page)
     offset = (page - 1) * per_page
     found = _find(as_actor(user), today, kind=kind, offset=offset, limit=per_page)
+    more = len(found.sql_rows) + len(found.user_items) > offset + per_page
     items = _items(found, today, offset=offset, limit=per_page)
-    return WorkPage(items, sum(found.counts.values()), page, per_page, found.counts)
+    total = sum(min(n, WORK_COUNT_CAP) for n in found.counts.values())
+    return WorkPage(items, total, page, per_page, found.counts, cap=WORK_COUNT_CAP, more=more)
