@@ -47,6 +47,22 @@ INDEXES = (
         "state IN ('planned', 'in_progress')",
     ),
     ("ix_work_corrective_actions_state_due", "corrective_actions", 'state, due_date, reference COLLATE "C", id', None),
+    # document revisions with work, read with their document and label without the table (the page
+    # sorts them by document number and label, read from the documents row by row)
+    ("ix_work_document_revisions_state", "document_revisions", "state, document_id, label, id", None),
+    # and the same for risk treatment actions
+    (
+        "ix_work_risk_treatment_actions_open_due",
+        "risk_treatment_actions",
+        'due_date, reference COLLATE "C", id',
+        "state IN ('planned', 'in_progress')",
+    ),
+    (
+        "ix_work_risk_treatment_actions_state_due",
+        "risk_treatment_actions",
+        'state, due_date, reference COLLATE "C", id',
+        None,
+    ),
 )
 
 
