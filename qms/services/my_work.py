@@ -91,6 +91,11 @@ class Branch:
     where: Any
     due: Any = None
     overdue: bool = True
+    #: the order after the due date when it is not the reference's (an equal order the index serves)
+    order: tuple[Any, ...] | None = None
+    #: what counting needs of ``where`` when less (a condition that only splits the order); False:
+    #: counted with another branch
+    count_where: Any = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,7 @@ class SqlSource:
             else:
                 overdue = branch.due < today if branch.overdue else sa.false()
                 stmt, order = frame.select(branch.due, overdue), [branch.due.asc().nulls_last()]
-            order += [_code_point(frame.reference), frame.key]
+            order += [*(branch.order or (_code_point(frame.reference),)), frame.key]
             parts.append(stmt.where(branch.where).order_by(*order).limit(limit).subquery())
         return parts
 
@@ -152,9 +157,10 @@ class SqlSource:
         if not branches:
             return None
         frame = self.frame(today)
-        parts = [frame.select(sa.cast(sa.null(), sa.Date), sa.false()).where(b.where) for b in branches]
-        first = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-        some = select(first.c.key).limit(cap + 1).subquery()
+        wheres = [b.where if b.count_where is None else b.count_where for b in branches]
+        parts = [frame.select(sa.cast(sa.null(), sa.Date), sa.false()).where(w) for w in wheres if w is not False]
+        found = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+        some = select(found.c.key).limit(cap + 1).subquery()
         return select(literal(self.kind).label("kind"), func.count().label("n")).select_from(some)
 
 
@@ -397,27 +403,26 @@ def _document_branches(actor: Actor, today: dt.date) -> list[Branch]:
     if not _has(actor, MGR, PO, QO):
         return []
     rev, visible = DocumentRevision, visible_to(actor)
-    if not isinstance(visible, sa.sql.elements.True_):  # some documents are hidden from the user
-        visible = sa.exists().where(Document.id == rev.document_id, visible)
-    undated = tuple(state for state in REVISION_WORK_STATES if state != "review_due")
+    undated = rev.state.in_(tuple(state for state in REVISION_WORK_STATES if state != "review_due")) & visible
+    # "number rev label" sorts as (number, label) when no number holds a character up to the space
+    # (then no number followed by " rev " sorts after a longer number it begins): those are read in
+    # the order of an index on the number; any others are sorted whole (none in practice)
+    plain = ~Document.number.regexp_match(r"[\x01-\x20]")
+    by_number = (_code_point(Document.number), _code_point(rev.label))
     return [
-        Branch(rev.state.in_(undated) & visible),
-        Branch((rev.state == "review_due") & visible, _of_document(Document.next_review_due)),
+        Branch(undated & plain, order=by_number, count_where=undated),
+        Branch(undated & ~plain, count_where=False),
+        Branch((rev.state == "review_due") & visible, Document.next_review_due),
     ]
-
-
-def _of_document(column: Any) -> Any:
-    """A column of the revision's document, read row by row (the page sorts a few thousand revisions
-    at most: joining the whole documents table cost more)."""
-    rev = DocumentRevision
-    return select(column).where(Document.id == rev.document_id).correlate(rev).scalar_subquery()
 
 
 def _document_frame(today: dt.date) -> Frame:
     rev = DocumentRevision
-    reference = _of_document(Document.number) + literal(" rev ") + rev.label
+    reference = Document.number + literal(" rev ") + rev.label
     return Frame(
-        lambda due, overdue: select(*_row("document", 2, rev.id, reference, due, overdue)),
+        lambda due, overdue: select(*_row("document", 2, rev.id, reference, due, overdue)).join(
+            Document, Document.id == rev.document_id
+        ),
         reference,
         rev.id,
     )
@@ -425,7 +430,7 @@ def _document_frame(today: dt.date) -> Frame:
 
 def _document_due(today: dt.date) -> tuple[Any, Any]:
     rev = DocumentRevision
-    due = sa.case((rev.state == "review_due", _of_document(Document.next_review_due)), else_=sa.null())
+    due = sa.case((rev.state == "review_due", Document.next_review_due), else_=sa.null())
     return due, due < today
 
 

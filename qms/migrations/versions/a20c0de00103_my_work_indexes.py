@@ -47,8 +47,10 @@ INDEXES = (
         "state IN ('planned', 'in_progress')",
     ),
     ("ix_work_corrective_actions_state_due", "corrective_actions", 'state, due_date, reference COLLATE "C", id', None),
-    # document revisions with work, read with their document and label without the table (the page
-    # sorts them by document number and label, read from the documents row by row)
+    # documents by number, and their revisions with work found from them without the table
+    ("ix_work_documents_number", "documents", 'number COLLATE "C", id', None),
+    # the few (if any) whose number holds a character up to the space: sorted apart (see my_work.py)
+    ("ix_work_documents_spaced", "documents", 'number COLLATE "C", id', r"number ~ '[\x01-\x20]'"),
     ("ix_work_document_revisions_state", "document_revisions", "state, document_id, label, id", None),
     # and the same for risk treatment actions
     (
