@@ -9,7 +9,7 @@ import io
 from unittest.mock import patch
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from qms.database import db
 from qms.models import CorrectiveAction, Document, DocumentRevision, Nonconformity, RiskTreatmentAction
@@ -132,6 +132,17 @@ def _world(org) -> dict[str, object]:
         revision = add_revision(document, org.quality, stream=io.BytesIO(pdf_bytes("x")), filename="d.pdf")
         if confidentiality == "internal":
             fire(revision, "submit_for_review", org.quality, {"change_summary": "First issue"})
+    # numbers that begin one another with a space: "QR-9 A A rev 1" sorts before "QR-9 A rev 1", before
+    # "QR-9 rev 1", the reverse of their numbers' order
+    numbered = {}
+    for number in ("QR-9", "QR-9 A", "QR-9 A A"):  # numbered once all are made (numbering counts them)
+        numbered[number] = create_document(
+            org.manager, title=f"Numbered {number}", doc_type="record", owner_id=org.manager.id, process="HR"
+        )
+        add_revision(numbered[number], org.quality, stream=io.BytesIO(pdf_bytes("x")), filename="d.pdf")
+    for number, document in numbered.items():
+        db.session.execute(update(Document).where(Document.id == document.id).values(number=number))
+    db.session.commit()
     # risk treatment actions: the owner's, someone else's, one implemented by the owner
     risk = risk_in_state(org, "treatment_planned")
     add_treatment_action(risk, org.quality, title="Theirs", owner_id=org.quality2.id, due_date=TODAY)
@@ -177,6 +188,8 @@ def _pages_give_the_whole_list(org, whole, per_page: int) -> None:
     for kind in first.kinds:
         filtered = work_page(org.quality, TODAY, page=1, per_page=1000, kind=kind)
         assert filtered.items == [item for item in whole if item.kind == kind]
+        one_by_one = [work_page(org.quality, TODAY, page=n, per_page=1, kind=kind).items for n in range(1, 40)]
+        assert [item for page in one_by_one for item in page] == filtered.items, kind
 
 
 def _the_digest_is_the_due_part_of_my_work(org) -> None:
