@@ -39,6 +39,8 @@ INDEXES = (
         'verification_due, reference COLLATE "C", id',
         "state = 'actions_completed'",
     ),
+    # whether an NC has an open action (its guards), from the index alone
+    ("ix_work_corrective_actions_nc_state", "corrective_actions", "nonconformity_id, state", None),
     # open corrective actions by due date; implemented ones (state first) by due date
     (
         "ix_work_corrective_actions_open_due",
