@@ -9,7 +9,7 @@ indexes live in this migration only, on PostgreSQL, and ``search.include_object`
 the comparison with the models (their names start with ``ix_work_``).
 
 Revision ID: a20c0de00103
-Revises: a20c0de00004
+Revises: a20c0de00104
 Create Date: 2026-12-06 08:05:00
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a20c0de00103"
-down_revision = "a20c0de00004"
+down_revision = "a20c0de00104"
 branch_labels = None
 depends_on = None
 
