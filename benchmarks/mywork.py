@@ -7,8 +7,9 @@
 2. For the busiest demo users (quality@example.com, manager@example.com): the first page of My work
    through the Flask test client (the whole request: session, queries, template) and through the
    service (``my_work.work_page``), ``--repeat`` times each after a warm-up; prints p50/p95 in ms.
-3. The floor: the main query (the union of the SQL sources with the page's ordering and the counts
-   per kind) sent with psycopg, no ORM, and qmsflow's p50 as a multiple of it.
+3. The floor: the main query (``my_work.page_statement``: each SQL source's first rows in the page's
+   order and the counts per kind up to the cap) sent with psycopg, no ORM, with the settings the page
+   uses, and qmsflow's p50 as a multiple of it.
 4. The digest for every active user (``reminders.digest_items_many``, as the digest job calls it: one
    request context for the run, the certification watchers' reminders worked out once, each user's
    own queries and the records they find loaded once for all), total time.
@@ -132,12 +133,12 @@ def main() -> int:
                 figures[f"GET /my-work {email}"] = percentiles(timed(request, args.repeat))
             # the floor: the same main query through psycopg, compiled once with its values inlined
             actor = as_actor(user)
-            union = my_work._union(actor, today, None, None)
-            rows = select(union).order_by(*my_work._ordering(union)).limit(my_work.PER_PAGE)
-            sql = str(rows.compile(db.engine, compile_kwargs={"literal_binds": True}))
+            main = my_work.page_statement(actor, today, end=my_work.PER_PAGE + 1)
+            sql = str(main.compile(db.engine, compile_kwargs={"literal_binds": True}))
             plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
             with psycopg.connect(plain) as conn:
                 conn.execute("SET jit = off")
+                conn.execute("SET max_parallel_workers_per_gather = 0")  # as My work's page sets them
 
                 def raw(conn=conn, sql=sql) -> None:
                     conn.execute(sql).fetchall()

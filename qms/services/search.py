@@ -151,13 +151,16 @@ def _ensure_once(session: Session) -> None:
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Alembic ``include_object`` hook: autogenerate and schema comparisons ignore the search index.
+    """Alembic ``include_object`` hook: autogenerate and schema comparisons ignore the search index
+    (and My work's indexes in the "C" collation, which the models cannot declare portably).
 
     The index lives outside the models, so without this the comparison would propose to drop it
     (and, on SQLite, the FTS5 shadow tables ``document_search_data`` and so on).
     """
     if type_ == "table":
         return not (name or "").startswith(SEARCH_TABLE)
+    if type_ == "index" and (name or "").startswith("ix_work_"):
+        return False  # My work's "C" collation indexes, made by migration a20c0de00103 on PostgreSQL only
     table = getattr(obj, "table", None)
     return table is None or not str(table.name).startswith(SEARCH_TABLE)
 

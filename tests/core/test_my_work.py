@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from unittest.mock import patch
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from qms.database import db
 from qms.models import CorrectiveAction, Document, DocumentRevision, Nonconformity, RiskTreatmentAction
@@ -67,7 +68,11 @@ def _engine_keys(kind: str, actor) -> set[int]:
 
 def _sql_keys(source, actor) -> set[int]:
     query = source.query(actor, TODAY)
-    return set() if query is None else {row.key for row in db.session.execute(query)}
+    keys = set() if query is None else {row.key for row in db.session.execute(query)}
+    # the page reads the same records branch by branch, each record in one branch only
+    paged = [row.key for part in source.first(actor, TODAY, 10_000) for row in db.session.execute(select(part))]
+    assert sorted(paged) == sorted(keys), source.kind
+    return keys
 
 
 def _world(org) -> dict[str, object]:
@@ -127,6 +132,17 @@ def _world(org) -> dict[str, object]:
         revision = add_revision(document, org.quality, stream=io.BytesIO(pdf_bytes("x")), filename="d.pdf")
         if confidentiality == "internal":
             fire(revision, "submit_for_review", org.quality, {"change_summary": "First issue"})
+    # numbers that begin one another with a space: "QR-9 A A rev 1" sorts before "QR-9 A rev 1", before
+    # "QR-9 rev 1", the reverse of their numbers' order
+    numbered = {}
+    for number in ("QR-9", "QR-9 A", "QR-9 A A"):  # numbered once all are made (numbering counts them)
+        numbered[number] = create_document(
+            org.manager, title=f"Numbered {number}", doc_type="record", owner_id=org.manager.id, process="HR"
+        )
+        add_revision(numbered[number], org.quality, stream=io.BytesIO(pdf_bytes("x")), filename="d.pdf")
+    for number, document in numbered.items():
+        db.session.execute(update(Document).where(Document.id == document.id).values(number=number))
+    db.session.commit()
     # risk treatment actions: the owner's, someone else's, one implemented by the owner
     risk = risk_in_state(org, "treatment_planned")
     add_treatment_action(risk, org.quality, title="Theirs", owner_id=org.quality2.id, due_date=TODAY)
@@ -158,6 +174,7 @@ def test_pages_the_kind_filter_and_the_digest_give_the_items_of_the_whole_list(a
         _pages_give_the_whole_list(org, whole, per_page)
     _the_digest_is_the_due_part_of_my_work(org)
     _the_page_pages_and_filters(org, client)
+    _counts_beyond_the_cap_are_shown_as_more_than_the_cap(org, client, whole)
 
 
 def _pages_give_the_whole_list(org, whole, per_page: int) -> None:
@@ -171,6 +188,8 @@ def _pages_give_the_whole_list(org, whole, per_page: int) -> None:
     for kind in first.kinds:
         filtered = work_page(org.quality, TODAY, page=1, per_page=1000, kind=kind)
         assert filtered.items == [item for item in whole if item.kind == kind]
+        one_by_one = [work_page(org.quality, TODAY, page=n, per_page=1, kind=kind).items for n in range(1, 40)]
+        assert [item for page in one_by_one for item in page] == filtered.items, kind
 
 
 def _the_digest_is_the_due_part_of_my_work(org) -> None:
@@ -183,6 +202,27 @@ def _the_digest_is_the_due_part_of_my_work(org) -> None:
         digest = [i for i in digest_items(person, TODAY, 7) if i.kind != "certification"]
         assert digest == [i for i in due if i.kind != "certification"]
         assert batched[person.id] == digest_items(person, TODAY, 7), person.email
+
+
+def _counts_beyond_the_cap_are_shown_as_more_than_the_cap(org, client, whole) -> None:
+    from qms.services import my_work
+
+    ncs = sum(1 for item in whole if item.kind == "nc")
+    cap = ncs - 1  # one NC more than counted
+    with patch.object(my_work, "WORK_COUNT_CAP", cap):
+        first = work_page(org.quality, TODAY, page=1, per_page=3)
+        assert first.capped and first.kinds["nc"] == cap + 1 and first.count_label("nc") == f"{cap:,}+"
+        assert first.total < len(whole) and first.count_label() == f"{first.total:,}+"
+        pages, page = [], 1
+        while True:  # the pages still give the whole list, following "Next"
+            one = work_page(org.quality, TODAY, page=page, per_page=3)
+            pages += one.items
+            if one.page == one.pages:
+                break
+            page += 1
+        assert pages == whole
+        html = client.get("/my-work?kind=nc").get_data(as_text=True)
+        assert f"Nonconformity ({cap:,}+)" in html
 
 
 def _the_page_pages_and_filters(org, client) -> None:

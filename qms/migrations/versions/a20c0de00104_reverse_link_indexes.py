@@ -6,12 +6,17 @@ an NC's its inspections, out-of-tolerance assessments and objectives. Without an
 these reads its whole table: the NC page took 17 ms of its 25 ms of SQL at a million NCs (50,000
 risks) reading the risks. The actor columns (``*_by_id``) stay unindexed: no page looks them up.
 
+Also a partial index on the suppliers with a status proposal to decide on, so that My work's
+supplier query (evaluations due OR a proposal) is two index scans, not a read of the register
+(15 ms → 0.2 ms over 30,000 suppliers).
+
 Revision ID: a20c0de00104
 Revises: a20c0de00102
 Create Date: 2026-12-06 08:40:00
 
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 
@@ -41,8 +46,18 @@ def upgrade():
     op.create_index("ix_training_sessions_material_document_id", "training_sessions", ["material_document_id"], unique=False)
     op.create_index("ix_training_sessions_material_revision_id", "training_sessions", ["material_revision_id"], unique=False)
 
+    op.create_index(
+        "ix_suppliers_proposed",
+        "suppliers",
+        ["id"],
+        unique=False,
+        sqlite_where=sa.text("proposed_state IS NOT NULL"),
+        postgresql_where=sa.text("proposed_state IS NOT NULL"),
+    )
+
 
 def downgrade():
+    op.drop_index("ix_suppliers_proposed", table_name="suppliers")
     op.drop_index("ix_training_sessions_material_revision_id", table_name="training_sessions")
     op.drop_index("ix_training_sessions_material_document_id", table_name="training_sessions")
     op.drop_index("ix_survey_rule_triggers_complaint_id", table_name="survey_rule_triggers")
