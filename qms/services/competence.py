@@ -814,14 +814,7 @@ def matrix(
     query = select(User.id, User.name, User.email).order_by(User.name, User.id)
     if user_ids is None:  # the matrix shows the active; a person's own record shows them anyway
         query = query.where(User.active.is_(True))
-    if site_id or process_id or job_role_id:
-        query = query.join(PersonProfile, PersonProfile.user_id == User.id)
-        if site_id:
-            query = query.where(PersonProfile.site_id == site_id)
-        if process_id:
-            query = query.where(PersonProfile.process_id == process_id)
-        if job_role_id:
-            query = query.where(PersonProfile.job_role_id == job_role_id)
+    query = _profile_filters(query, site_id, process_id, job_role_id)
     if user_ids is not None:
         query = query.where(id_in(User.id, list(user_ids)))
     rows = db.session.execute(query).all()
@@ -926,9 +919,8 @@ def _no_rank() -> Any:
     return cast(null(), Integer)
 
 
-def people_query(*, site_id: int | None = None, process_id: int | None = None, job_role_id: int | None = None) -> Any:
-    """The active people the matrix's filters select, as ``SELECT users.id, users.name`` (not yet ordered)."""
-    query = select(User.id, User.name).where(User.active.is_(True))
+def _profile_filters(query: Any, site_id: int | None, process_id: int | None, job_role_id: int | None) -> Any:
+    """``query`` over users narrowed to those whose profile has the site, process and job role given."""
     if site_id or process_id or job_role_id:
         query = query.join(PersonProfile, PersonProfile.user_id == User.id)
         if site_id:
@@ -937,6 +929,13 @@ def people_query(*, site_id: int | None = None, process_id: int | None = None, j
             query = query.where(PersonProfile.process_id == process_id)
         if job_role_id:
             query = query.where(PersonProfile.job_role_id == job_role_id)
+    return query
+
+
+def people_query(*, site_id: int | None = None, process_id: int | None = None, job_role_id: int | None = None) -> Any:
+    """The active people the matrix's filters select, as ``SELECT users.id, users.name`` (not yet ordered)."""
+    query = select(User.id, User.name).where(User.active.is_(True))
+    query = _profile_filters(query, site_id, process_id, job_role_id)
     return query
 
 
