@@ -467,6 +467,15 @@ def equipment_register(status: str = "", location: str = "", q: str = "", today:
     return stmt
 
 
+def in_calibration_order(stmt: Select) -> Select:
+    """The register page's order: undated instruments first, then by next calibration due and identifier.
+
+    On PostgreSQL the index ``ix_order_equipment_calibration_due`` (migration a20c0de00107) is in
+    this order, so the first page reads 26 rows instead of sorting the register.
+    """
+    return stmt.order_by(Equipment.next_calibration_due.asc().nulls_first(), Equipment.identifier, Equipment.id)
+
+
 # --------------------------------------------------------------------------- lifecycle effects and facts
 
 

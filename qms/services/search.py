@@ -150,17 +150,23 @@ def _ensure_once(session: Session) -> None:
         ensure_search_index(session)
 
 
+#: name prefixes of the indexes made by migrations on PostgreSQL only: My work's in the "C" collation
+#: (a20c0de00103) and the registers' in an order with NULLS FIRST/LAST (a20c0de00107)
+POSTGRESQL_ONLY_INDEXES = ("ix_work_", "ix_order_")
+
+
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Alembic ``include_object`` hook: autogenerate and schema comparisons ignore the search index
-    (and My work's indexes in the "C" collation, which the models cannot declare portably).
+    (and the PostgreSQL-only indexes the models cannot declare portably: My work's in the "C"
+    collation, the registers' with NULLS FIRST/LAST).
 
     The index lives outside the models, so without this the comparison would propose to drop it
     (and, on SQLite, the FTS5 shadow tables ``document_search_data`` and so on).
     """
     if type_ == "table":
         return not (name or "").startswith(SEARCH_TABLE)
-    if type_ == "index" and (name or "").startswith("ix_work_"):
-        return False  # My work's "C" collation indexes, made by migration a20c0de00103 on PostgreSQL only
+    if type_ == "index" and (name or "").startswith(POSTGRESQL_ONLY_INDEXES):
+        return False
     table = getattr(obj, "table", None)
     return table is None or not str(table.name).startswith(SEARCH_TABLE)
 

@@ -41,6 +41,7 @@ from ..services.equipment import (
     calibrations_of,
     cite_equipment,
     equipment_register,
+    in_calibration_order,
     record_calibration,
     register_equipment,
     update_equipment,
@@ -75,8 +76,7 @@ def register() -> str:
     status = status if status in STATUS_ORDER else ""
     location = request.args.get("location", "")[:200]
     q = request.args.get("q", "")[:100].strip()
-    query = equipment_register(status, location, q, today).options(selectinload(Equipment.owner))
-    query = query.order_by(Equipment.next_calibration_due.asc().nulls_first(), Equipment.identifier, Equipment.id)
+    query = in_calibration_order(equipment_register(status, location, q, today)).options(selectinload(Equipment.owner))
     pagination = register_page(query)
     args = {k: v for k, v in {"status": status, "location": location, "q": q}.items() if v}
     return render_template(

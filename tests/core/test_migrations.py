@@ -33,6 +33,8 @@ def test_init_migrates_an_empty_database_to_the_models(database, tmp_path, monke
                     conn, opts={"compare_type": False, "include_object": include_object}
                 )
                 diff = compare_metadata(context, db.metadata)
+                if database == "postgresql":
+                    _assert_first_pages_read_an_index(conn)
             assert diff == [], diff
             # the only entries on a new database: the seal under the audit key, then the bundled
             # certification body profiles, loaded once
@@ -50,3 +52,24 @@ def test_init_migrates_an_empty_database_to_the_models(database, tmp_path, monke
             assert runner.invoke(args=["init"]).exit_code == 0
             db.session.remove()
             db.engine.dispose()
+
+
+def _assert_first_pages_read_an_index(conn) -> None:
+    """The registers whose default order has NULLs first or last read their first page from an index
+    in that order (migration a20c0de00107), not by sorting the table: with sorting disabled, a plan
+    with no index in the order would still sort."""
+    from sqlalchemy import text
+
+    from qms.services.equipment import equipment_register, in_calibration_order
+    from qms.services.risks import RiskFilters, risk_register
+
+    pages = {
+        "risks": risk_register(RiskFilters.from_args({})),
+        "equipment": in_calibration_order(equipment_register()),
+    }
+    conn.execute(text("SET LOCAL enable_sort = off"))
+    for name, stmt in pages.items():
+        sql = stmt.limit(26).compile(conn, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
+        assert "Sort" not in plan and "Index" in plan, (name, plan)
+    conn.rollback()
