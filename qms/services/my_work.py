@@ -131,6 +131,9 @@ class SqlSource:
     #: the digest's select of every record, when not the branches' OR: a join the planner estimates
     #: well when reading everything (the branches' row-by-row forms made the digest half as slow again)
     whole: Callable[[Actor, dt.date], sa.Select | None] | None = None
+    #: the page's count of the records (a select of ``key``), when it needs less than the branches'
+    #: frame; None from it: counted from the branches
+    count: Callable[[Actor, dt.date], sa.Select | None] | None = None
 
     def query(self, actor: Actor, today: dt.date) -> sa.Select | None:
         """Every record of the source the user may act on, in one select (unordered)."""
@@ -161,6 +164,10 @@ class SqlSource:
         branches = self.branches(actor, today)
         if not branches:
             return None
+        simpler = self.count(actor, today) if self.count is not None else None
+        if simpler is not None:
+            some = simpler.limit(cap + 1).subquery()
+            return select(literal(self.kind).label("kind"), func.count().label("n")).select_from(some)
         frame = self.frame(today)
         wheres = [b.where if b.count_where is None else b.count_where for b in branches]
         parts = [frame.select(sa.cast(sa.null(), sa.Date), sa.false()).where(w) for w in wheres if w is not False]
@@ -226,8 +233,12 @@ def _nc_branches(actor: Actor, today: dt.date) -> list[Branch]:
     from ..models import Scar
 
     nc, ca, th = Nonconformity, CorrectiveAction, TransitionHistory
-    no_open_action = ~sa.exists().where(ca.nonconformity_id == nc.id, ca.state.in_(ca.OPEN_STATES))
-    no_open_scar = ~sa.exists().where(Scar.nonconformity_id == nc.id, Scar.state.in_(Scar.OPEN_STATES))
+    # an open action or SCAR blocks completing and closing. Asked first, row by row, in a CASE before the
+    # guards that read the history: as a NOT EXISTS the planner made each an anti-join above the scan, so
+    # the history's lookups ran for every NC scanned past, and most NCs whose plan runs have an open
+    # action (590 looked up to fill a page at 100,000 NCs); a CASE asks the history for the others only
+    open_action = sa.exists().where(ca.nonconformity_id == nc.id, ca.state.in_(ca.OPEN_STATES))
+    open_scar = sa.exists().where(Scar.nonconformity_id == nc.id, Scar.state.in_(Scar.OPEN_STATES))
     branches: list[Branch] = []
     if _has(actor, MGR, QO):
         branches.append(Branch(nc.state == "reported"))
@@ -244,7 +255,7 @@ def _nc_branches(actor: Actor, today: dt.date) -> list[Branch]:
                 (nc.state == "contained")
                 & (nc.severity == "observation")
                 & _not_actor(nc.raised_by_id, actor)
-                & no_open_scar
+                & ~open_scar
             )
         )
     if _has(actor, PO, QO):  # complete the actions: none open, and a new one after a reopening
@@ -257,7 +268,7 @@ def _nc_branches(actor: Actor, today: dt.date) -> list[Branch]:
         replanned = reopened.is_(None) | sa.exists().where(
             ca.nonconformity_id == nc.id, ca.state != "cancelled", ca.created_at > reopened
         )
-        branches.append(Branch((nc.state == "action_planned") & no_open_action & replanned))
+        branches.append(Branch((nc.state == "action_planned") & sa.case((open_action, sa.false()), else_=replanned)))
     if _has(actor, AUD, MGR, QO):
         branches.append(Branch(nc.state == "actions_completed", nc.verification_due))
     if _has(actor, MGR, QO):  # close: not by whoever verified its effectiveness (the latest verification)
@@ -269,9 +280,8 @@ def _nc_branches(actor: Actor, today: dt.date) -> list[Branch]:
             .correlate_except(th)
             .scalar_subquery()
         )
-        branches.append(
-            Branch((nc.state == "effectiveness_verified") & no_open_action & no_open_scar & _not_actor(verifier, actor))
-        )
+        closable = sa.case((open_action | open_scar, sa.false()), else_=_not_actor(verifier, actor))
+        branches.append(Branch((nc.state == "effectiveness_verified") & closable))
     return branches
 
 
@@ -498,6 +508,16 @@ def _document_due(today: dt.date) -> tuple[Any, Any]:
     return due, due < today
 
 
+def _document_count(actor: Actor, today: dt.date) -> sa.Select | None:
+    """A user who sees every document counts the revisions with work alone: joined to the documents
+    (which the branches' frame needs for the order), the planner hashed all of them to count 501 rows
+    (26 ms at a million NCs, 100,000 documents); the revisions' state index answers alone."""
+    if not _has(actor, MGR, PO, QO) or not isinstance(visible_to(actor), sa.sql.elements.True_):
+        return None
+    rev = DocumentRevision
+    return select(rev.id.label("key")).where(rev.state.in_(REVISION_WORK_STATES))
+
+
 # the digest's select (every revision at once)
 
 
@@ -559,6 +579,7 @@ SQL_SOURCES: tuple[SqlSource, ...] = (
         _document_fetch,
         _document_item,
         _document_query,
+        _document_count,
     ),
     SqlSource(
         "risk_action", 8, *_risk_action_parts(), _risk_action_fetch, _action_item("risk_action"), _risk_action_query
