@@ -20,6 +20,7 @@ record's available events) for every role.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import logging
 import math
@@ -229,6 +230,11 @@ def _nc_due() -> Any:
     )
 
 
+def _found(query: sa.Select) -> Any:
+    """Whether ``query`` (correlated to the outer row) finds a row, as a scalar subquery looked up row by row."""
+    return query.limit(1).scalar_subquery().is_not(None)
+
+
 def _nc_branches(actor: Actor, today: dt.date) -> list[Branch]:
     from ..models import Scar
 
@@ -236,8 +242,10 @@ def _nc_branches(actor: Actor, today: dt.date) -> list[Branch]:
     # an open action or SCAR blocks completing and closing. Asked first, row by row, in a CASE before the
     # guards that read the history: as a NOT EXISTS the planner made each an anti-join above the scan, so
     # the history's lookups ran for every NC scanned past, and most NCs whose plan runs have an open
-    # action (590 looked up to fill a page at 100,000 NCs); a CASE asks the history for the others only
-    open_action = sa.exists().where(ca.nonconformity_id == nc.id, ca.state.in_(ca.OPEN_STATES))
+    # action (590 looked up to fill a page at 100,000 NCs); a CASE asks the history for the others only.
+    # And as a scalar subquery, not an EXISTS, which PostgreSQL may answer by hashing every open action
+    # first (11,600 at a million NCs, 6 ms each time) where a page needs a few hundred index lookups
+    open_action = _found(select(ca.nonconformity_id).where(ca.nonconformity_id == nc.id, ca.state.in_(ca.OPEN_STATES)))
     open_scar = sa.exists().where(Scar.nonconformity_id == nc.id, Scar.state.in_(Scar.OPEN_STATES))
     branches: list[Branch] = []
     if _has(actor, MGR, QO):
@@ -280,7 +288,8 @@ def _nc_branches(actor: Actor, today: dt.date) -> list[Branch]:
             .correlate_except(th)
             .scalar_subquery()
         )
-        closable = sa.case((open_action | open_scar, sa.false()), else_=_not_actor(verifier, actor))
+        scar = _found(select(Scar.id).where(Scar.nonconformity_id == nc.id, Scar.state.in_(Scar.OPEN_STATES)))
+        closable = sa.case((open_action | scar, sa.false()), else_=_not_actor(verifier, actor))
         branches.append(Branch((nc.state == "effectiveness_verified") & closable))
     return branches
 
@@ -1342,9 +1351,12 @@ def _paged(actor: Actor, today: dt.date, kind: str | None) -> bool | None:
     return True if any(source.branches(actor, today) for source in sources) else None
 
 
-def page_statement(actor: Actor, today: dt.date, *, kind: str | None = None, end: int = 51) -> Any:
+def page_statement(
+    actor: Actor, today: dt.date, *, kind: str | None = None, end: int = 51, cap: int | None = None
+) -> Any:
     """My work's main statement: the SQL sources' first ``end`` rows in order (each branch reading at
-    most that many in its index's order), then one (kind, n) row per kind counted up to the cap."""
+    most that many in its index's order), then one (kind, n) row per kind counted up to the cap
+    (``WORK_COUNT_CAP`` unless given)."""
     sources = [source for source in SQL_SOURCES if kind is None or source.kind == kind]
     parts = [select(part) for source in sources for part in source.first(actor, today, end)]
     work = sa.union_all(*parts).subquery("work") if len(parts) > 1 else parts[0].subquery("work")
@@ -1353,11 +1365,20 @@ def page_statement(actor: Actor, today: dt.date, *, kind: str | None = None, end
     none = [sa.cast(sa.null(), t) for t in (sa.Integer, sa.Integer, sa.String, sa.Date, sa.Integer)]
     per_kind = []
     for source in sources:
-        counted = source.counted(actor, today, WORK_COUNT_CAP)
+        counted = source.counted(actor, today, WORK_COUNT_CAP if cap is None else cap)
         if counted is not None:
             one = counted.subquery()
             per_kind.append(select(one.c.kind, *none, one.c.n))
     return sa.union_all(select(rows), *per_kind)
+
+
+@functools.lru_cache(maxsize=64)
+def _built_page_statement(dialect: str, actor: Actor, today: dt.date, kind: str | None, end: int, cap: int) -> Any:
+    """``page_statement`` as built for these arguments, kept: building it is some 7,000 SQLAlchemy
+    operations (10-20 ms of the page), and it depends on nothing else (the user's id and roles, the
+    day, the kind, the page's end, the cap; the dialect names its collation). SQLAlchemy then also
+    finds its compiled form without working out the statement's cache key again."""
+    return page_statement(actor, today, kind=kind, end=end, cap=cap)
 
 
 def _ordering(rows: Any) -> list[Any]:
@@ -1391,17 +1412,37 @@ def _probed(
     """The sources whose probe holds for ``actor``, asked in one statement, which also applies
     ``settings`` for this transaction (PostgreSQL's ``set_config(…, true)``, as SET LOCAL, without a
     statement of its own)."""
-    probes = [(source, source.probe(actor, today)) for source in sources]
-    columns = [sa.or_(*conditions).label(f"p{i}") for i, (_source, conditions) in enumerate(probes) if conditions]
-    configs = [
-        func.set_config(name, value, sa.true()).label(f"s{i}") for i, (name, value) in enumerate(settings.items())
-    ]
-    if not columns:
-        if configs:
-            db.session.execute(select(*configs))
+    from .competence import expiry_warning_days
+
+    dialect = db.session.get_bind().dialect.name
+    statement, asked = _probe_statement(
+        dialect, actor, today, tuple(sources), tuple(settings.items()), expiry_warning_days()
+    )
+    if statement is None:
         return []
-    flags = db.session.execute(select(*columns, *configs)).one()._mapping
-    return [source for i, (source, conditions) in enumerate(probes) if conditions and flags[f"p{i}"]]
+    flags = db.session.execute(statement).one()._mapping
+    return [sources[i] for i in asked if flags[f"p{i}"]]
+
+
+@functools.lru_cache(maxsize=64)
+def _probe_statement(
+    dialect: str,
+    actor: Actor,
+    today: dt.date,
+    sources: tuple[UserSource, ...],
+    settings: tuple[tuple[str, str], ...],
+    warning_days: int,
+) -> tuple[sa.Select | None, tuple[int, ...]]:
+    """``_probed``'s statement and the positions of the sources it asks about, kept as for
+    ``_built_page_statement``: the probes depend on the user, the day and (training's) the warning
+    days before a competence expires; the dialect names the collation."""
+    probes = [source.probe(actor, today) for source in sources]
+    columns = [sa.or_(*conditions).label(f"p{i}") for i, conditions in enumerate(probes) if conditions]
+    configs = [func.set_config(name, value, sa.true()).label(f"s{i}") for i, (name, value) in enumerate(settings)]
+    asked = tuple(i for i, conditions in enumerate(probes) if conditions)
+    if not columns and not configs:
+        return None, ()
+    return select(*columns, *configs), asked
 
 
 def _user_items(
@@ -1513,7 +1554,9 @@ def _find(
         # one statement: the rows up to the page's end and one more (the user items may come first;
         # the one more says whether a next page exists), each branch reading only that many rows in
         # its index's order, and the counts per kind, each up to the cap
-        for row in db.session.execute(page_statement(actor, today, kind=kind, end=offset + limit + 1)):
+        dialect = db.session.get_bind().dialect.name
+        statement = _built_page_statement(dialect, actor, today, kind, offset + limit + 1, WORK_COUNT_CAP)
+        for row in db.session.execute(statement):
             if row.n is not None:
                 counts[row.kind] = counts.get(row.kind, 0) + row.n
             else:
