@@ -160,7 +160,7 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     if type_ == "table":
         return not (name or "").startswith(SEARCH_TABLE)
     if type_ == "index" and (name or "").startswith("ix_work_"):
-        return False  # My work's "C" collation indexes, made by migration a20c0de00103 on PostgreSQL only
+        return False  # My work's indexes, made by migrations a20c0de00103 and a20c0de00105 on PostgreSQL only
     table = getattr(obj, "table", None)
     return table is None or not str(table.name).startswith(SEARCH_TABLE)
 

@@ -248,3 +248,21 @@ def test_the_main_query_runs_without_jit_on_postgresql(app, org):
     db.session.rollback()
     server = db.session.execute(text("SELECT reset_val FROM pg_settings WHERE name = 'jit'")).scalar()
     assert db.session.execute(text("SHOW jit")).scalar() == server
+
+
+def test_the_partial_indexes_hold_the_states_my_work_asks_about():
+    """Migration a20c0de00105's indexes serve My work's lookups only while their conditions name the
+    states the code asks about (the open actions, the revisions with work read by number)."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    import qms
+
+    path = Path(qms.__file__).parent / "migrations" / "versions" / "a20c0de00105_my_work_lookup_indexes.py"
+    spec = importlib.util.spec_from_file_location("lookup_indexes", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    conditions = {name: set(re.findall(r"'(\w+)'", where)) for name, _table, _columns, where in migration.INDEXES}
+    assert conditions["ix_work_corrective_actions_open_nc"] == set(CorrectiveAction.OPEN_STATES)
+    assert conditions["ix_work_document_revisions_undated"] == set(REVISION_WORK_STATES) - {"review_due"}
