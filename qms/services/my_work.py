@@ -1226,6 +1226,20 @@ def _context_source(rank: int, kind: str) -> UserSource:
     return UserSource(rank, (kind,), build, probe)
 
 
+def _audit_probe(actor: Actor, today: dt.date) -> list[Any]:
+    """``_audit_condition``'s parts asked apart, each from an index: as one OR, PostgreSQL read every
+    audit (8,000 at a million NCs: 2.4 ms of the manager's page)."""
+    working = Audit.state.in_(AUDIT_WORK_STATES)
+    on_team = select(AuditTeamMember.audit_id).where(AuditTeamMember.user_id == actor.id)
+    probes = [
+        sa.exists().where(working & (Audit.lead_auditor_id == actor.id)),
+        sa.exists().where(working & Audit.id.in_(on_team)),
+    ]
+    if "manager" in actor.roles:
+        probes.append(sa.exists().where(Audit.state == "report_drafted"))
+    return probes
+
+
 def _scar_probe(actor: Actor, today: dt.date) -> list[Any]:
     from ..models import Scar
 
@@ -1259,7 +1273,7 @@ class UserSource:
 #: among the SQL sources (nc 0, action 1, document 2, risk_action 8) for items that tie
 USER_SOURCES: tuple[UserSource, ...] = (
     UserSource(3, ("document",), _acknowledgement_work, _acknowledgement_probe),
-    UserSource(4, ("audit",), _audit_work, lambda actor, today: _exists(_audit_condition(actor))),
+    UserSource(4, ("audit",), _audit_work, _audit_probe),
     UserSource(5, ("complaint",), _complaint_work, lambda actor, today: _exists(_complaint_condition(actor))),
     UserSource(5, ("survey",), _survey_work, lambda actor, today: _exists(_survey_condition(actor))),
     UserSource(6, ("certification",), _certification_work, _certification_probe),
