@@ -151,7 +151,8 @@ def _ensure_once(session: Session) -> None:
 
 
 #: name prefixes of the indexes made by migrations on PostgreSQL only: My work's in the "C" collation
-#: (a20c0de00103) and the registers' in an order with NULLS FIRST/LAST (a20c0de00107)
+#: and partial ones for its lookups (a20c0de00103, a20c0de00105), and the registers' in an order with
+#: NULLS FIRST/LAST (a20c0de00107)
 POSTGRESQL_ONLY_INDEXES = ("ix_work_", "ix_order_")
 
 

@@ -248,3 +248,50 @@ def test_the_main_query_runs_without_jit_on_postgresql(app, org):
     db.session.rollback()
     server = db.session.execute(text("SELECT reset_val FROM pg_settings WHERE name = 'jit'")).scalar()
     assert db.session.execute(text("SHOW jit")).scalar() == server
+
+
+def test_the_partial_indexes_hold_the_states_my_work_asks_about():
+    """Migration a20c0de00105's indexes serve My work's lookups only while their conditions name the
+    states the code asks about (the open actions, the revisions with work read by number)."""
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    import qms
+
+    path = Path(qms.__file__).parent / "migrations" / "versions" / "a20c0de00105_my_work_lookup_indexes.py"
+    spec = importlib.util.spec_from_file_location("lookup_indexes", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    conditions = {name: set(re.findall(r"'(\w+)'", where)) for name, _table, _columns, where in migration.INDEXES}
+    assert conditions["ix_work_corrective_actions_open_nc"] == set(CorrectiveAction.OPEN_STATES)
+    assert conditions["ix_work_document_revisions_undated"] == set(REVISION_WORK_STATES) - {"review_due"}
+
+
+def test_a_per_user_source_with_work_for_someone_is_asked_for_it(app, org):
+    """My work builds only the per-user sources whose probe holds: each probe holds for everyone the
+    source finds work for (here audits led, joined as a team member and awaiting approval, which the
+    probe asks apart)."""
+    import sqlalchemy as sa
+
+    from qms.services.audits import assign_team
+    from qms.services.my_work import USER_SOURCES
+
+    from ..helpers import audit_in_state, new_process
+
+    _world(org)
+    process = new_process(org)
+    audit_in_state(org, "prepared", process=process, lead=org.quality2)
+    joined = audit_in_state(org, "scheduled", process=process)
+    assign_team(joined, org.quality, lead_auditor_id=org.auditor.id, members=[(org.quality.id, "auditor")])
+    db.session.commit()
+    audit_in_state(org, "report_drafted", process=process)
+    found = set()
+    for person in (org.manager, org.quality, org.quality2, org.auditor, org.owner, org.viewer):
+        actor = as_actor(person)
+        for source in USER_SOURCES:
+            if source.build(actor, TODAY):
+                found.add((person.email, source.kinds))
+                conditions = source.probe(actor, TODAY)
+                assert conditions and db.session.scalar(sa.select(sa.or_(*conditions))), (person.email, source.kinds)
+    assert {(who.email, ("audit",)) for who in (org.manager, org.quality, org.quality2, org.auditor)} <= found

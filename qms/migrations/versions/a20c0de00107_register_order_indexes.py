@@ -13,7 +13,7 @@ migration only, on PostgreSQL, and ``search.include_object`` leaves them out of 
 the models (their names start with ``ix_order_``).
 
 Revision ID: a20c0de00107
-Revises: a20c0de00103
+Revises: a20c0de00105
 Create Date: 2026-12-06 10:40:00
 
 """
@@ -22,7 +22,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a20c0de00107"
-down_revision = "a20c0de00103"
+down_revision = "a20c0de00105"
 branch_labels = None
 depends_on = None
 
