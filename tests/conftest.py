@@ -36,6 +36,7 @@ import contextlib
 import copy
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,6 +89,13 @@ def _fast_password_hashing():
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CI") and not PG_URL:
         raise pytest.UsageError("CI must test PostgreSQL too: set QMS_TEST_DATABASE_URL (see .ci/run)")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Close the worker's Chromium, if a browser test started it (tests/browser.py)."""
+    browser = sys.modules.get("tests.browser")
+    if browser is not None:
+        browser.close_chromium()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
