@@ -414,6 +414,37 @@ def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatc
     built.reset(tmp_path)
 
 
+@pytest.fixture(scope="session")
+def _demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the worker keeps the demo's database file (and its uploads) once seeded."""
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture
+def demo(app, _demo_folder: Path):
+    """The demo organisation (``qms seed-demo``), on SQLite only: seeded by the worker's first test that
+    takes it, a copy of its database file for every test after (the uploads folder is shared)."""
+    if app.config["QMS_TEST_DATABASE"] != "sqlite":
+        pytest.fail("the demo fixture copies a SQLite file: mark the test sqlite_only")
+    app.config["QMS_UPLOAD_FOLDER"] = str(_demo_folder / "uploads")
+    path = Path(make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)
+    saved = _demo_folder / "demo.sqlite3"
+    db.session.remove()
+    db.engine.dispose()
+    if saved.exists():
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(saved, path)
+    else:
+        from qms.demo import seed_demo
+
+        seed_demo()
+        db.session.remove()
+        db.engine.dispose()  # the last connection closed checkpoints the WAL into the file
+        shutil.copyfile(path, saved)
+    return app
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
