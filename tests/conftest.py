@@ -421,11 +421,13 @@ def _demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def demo(app, _demo_folder: Path):
+def demo(app, _demo_folder: Path, request: pytest.FixtureRequest):
     """The demo organisation (``qms seed-demo``), on SQLite only: seeded by the worker's first test that
     takes it, a copy of its database file for every test after (the uploads folder is shared)."""
     if app.config["QMS_TEST_DATABASE"] != "sqlite":
         pytest.fail("the demo fixture copies a SQLite file: mark the test sqlite_only")
+    if request.node.stash.get(_START, EMPTY) != EMPTY:
+        pytest.fail("the demo is seeded into an empty database: a test taking demo cannot take org")
     app.config["QMS_UPLOAD_FOLDER"] = str(_demo_folder / "uploads")
     path = Path(make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)
     saved = _demo_folder / "demo.sqlite3"
