@@ -7,6 +7,7 @@ Import the fixtures a module uses: ``from ..browser import browser_page, live_se
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Iterator
@@ -47,19 +48,58 @@ def serve(app: Any, *, csrf: bool = False) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+#: this worker's Chromium and its Playwright, started by the first browser test (``close_chromium`` ends them)
+_SHARED: dict[str, Any] = {}
+
+
+def _shared_chromium() -> Any:
+    """The worker's one Chromium under Playwright (a launch costs seconds, a new context milliseconds),
+    with Playwright's loop marked as running, as its sync API expects."""
+    if "playwright" not in _SHARED:
+        if not os.path.exists(CHROMIUM):
+            pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+        from playwright.sync_api import sync_playwright
+
+        _SHARED["playwright"] = sync_playwright().start()
+        _SHARED["loop"] = asyncio.get_running_loop()  # Playwright's own loop, marked as running
+    asyncio._set_running_loop(_SHARED["loop"])
+    browser = _SHARED.get("browser")
+    if browser is None or not browser.is_connected():
+        browser = _SHARED["browser"] = _SHARED["playwright"].chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    return browser
+
+
+def close_chromium() -> None:
+    """Close the worker's Chromium and stop its Playwright (at the end of the session)."""
+    if "playwright" not in _SHARED:
+        return
+    asyncio._set_running_loop(_SHARED.pop("loop"))
+    browser = _SHARED.pop("browser", None)
+    if browser is not None and browser.is_connected():
+        browser.close()
+    _SHARED.pop("playwright").stop()
+
+
 @contextmanager
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium under Playwright (never a downloaded browser)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
+    """Debian's Chromium under Playwright (never a downloaded browser): the worker's one browser.
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    Every context the test opens in it is closed after the test, so the next test starts without
+    its cookies, storage or cache.  Between tests the thread's running-loop mark that Playwright's
+    sync API leaves set (its loop stays alive) is cleared, so a test that runs an asyncio loop of
+    its own is not refused; it is set again while a browser test runs.
+    """
+    try:
+        browser = _shared_chromium()
+        yield browser
+    finally:
         try:
-            yield browser
+            browser = _SHARED.get("browser")
+            if browser is not None and browser.is_connected():
+                for context in browser.contexts:
+                    context.close()
         finally:
-            browser.close()
+            asyncio._set_running_loop(None)
 
 
 def watch(page: Any, errors: list[str]) -> Any:

@@ -36,6 +36,7 @@ import contextlib
 import copy
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,6 +89,13 @@ def _fast_password_hashing():
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("CI") and not PG_URL:
         raise pytest.UsageError("CI must test PostgreSQL too: set QMS_TEST_DATABASE_URL (see .ci/run)")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Close the worker's Chromium, if a browser test started it (tests/browser.py)."""
+    browser = sys.modules.get("tests.browser")
+    if browser is not None:
+        browser.close_chromium()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -404,6 +412,39 @@ def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatc
             if kind == "postgresql" and real_commits:
                 built.truncate()
     built.reset(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def _demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the worker keeps the demo's database file (and its uploads) once seeded."""
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture
+def demo(app, _demo_folder: Path, request: pytest.FixtureRequest):
+    """The demo organisation (``qms seed-demo``), on SQLite only: seeded by the worker's first test that
+    takes it, a copy of its database file for every test after (the uploads folder is shared)."""
+    if app.config["QMS_TEST_DATABASE"] != "sqlite":
+        pytest.fail("the demo fixture copies a SQLite file: mark the test sqlite_only")
+    if request.node.stash.get(_START, EMPTY) != EMPTY:
+        pytest.fail("the demo is seeded into an empty database: a test taking demo cannot take org")
+    app.config["QMS_UPLOAD_FOLDER"] = str(_demo_folder / "uploads")
+    path = Path(make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)
+    saved = _demo_folder / "demo.sqlite3"
+    db.session.remove()
+    db.engine.dispose()
+    if saved.exists():
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(saved, path)
+    else:
+        from qms.demo import seed_demo
+
+        seed_demo()
+        db.session.remove()
+        db.engine.dispose()  # the last connection closed checkpoints the WAL into the file
+        shutil.copyfile(path, saved)
+    return app
 
 
 @pytest.fixture

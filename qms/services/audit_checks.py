@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, cast, collate, func, select, text
+from sqlalchemy import String, cast, collate, exists, func, literal, select, text, union_all
 from sqlalchemy.orm import Mapper, Session
 
 from workflows import get_lifecycle
@@ -111,6 +111,8 @@ class _Walk:
     legacy_head: str = GENESIS_HASH
     legacy_sealed: bool = False
     sealed_tables: set[str] = field(default_factory=set)
+    #: the record types the walked entries name (the tables the trail says anything about)
+    record_types: set[str] = field(default_factory=set)
 
 
 class SealRefused(Exception):
@@ -185,6 +187,7 @@ def _walk_chain(session: Session, batch: int) -> _Walk:
                 if entry["action"] == "seal" and entry["record_type"] == SEAL_RECORD_TYPE:
                     seals.append((seq, json.loads(entry["new_value"])))
             prev, walk.last_seq = entry["hash"], seq
+            walk.record_types.add(entry["record_type"])
             expected_seq += 1
             result.checked += 1
     walk.last_hash = prev
@@ -365,8 +368,35 @@ def _differences(session: Session, table_name: str, record_id: str, row: dict[st
     return "; ".join(changed[:5])
 
 
-def _check_rows(session: Session, result: VerifyResult, detail: bool = True, batch: int = STREAM_BATCH) -> None:
-    for mapper in covered_mappers():
+def _with_rows(session: Session, tables: list[Any]) -> set[str]:
+    """The names of those of ``tables`` that hold a row: one statement, a probe per table."""
+    if not tables:
+        return set()
+    probes = [select(literal(table.name)).where(exists().select_from(table)) for table in tables]
+    return set(session.scalars(union_all(*probes)))
+
+
+def _mappers_to_check(session: Session, record_types: set[str] | None) -> list[Mapper]:
+    """The covered mappers, less those whose table holds no row and no entry names (when the
+    entries' record types are known): merging an empty table with nothing could find nothing."""
+    mappers = covered_mappers()
+    if record_types is None:
+        return mappers
+    unnamed = [mapper.local_table for mapper in mappers if mapper.local_table.name not in record_types]
+    written = _with_rows(session, unnamed)
+    return [m for m in mappers if m.local_table.name in record_types or m.local_table.name in written]
+
+
+def _check_rows(
+    session: Session,
+    result: VerifyResult,
+    detail: bool = True,
+    batch: int = STREAM_BATCH,
+    record_types: set[str] | None = None,
+) -> None:
+    """Each covered table's rows against the trail; ``record_types`` (those the chain's entries name)
+    lets tables with neither rows nor entries go unread."""
+    for mapper in _mappers_to_check(session, record_types):
         table = mapper.local_table.name
         for record_id, wanted, found in _merged(session, mapper, batch):
             if found is None:
@@ -406,16 +436,34 @@ def _initial(lifecycle: str, version: int) -> str | None:
         return None
 
 
+def _lifecycles_with_history(session: Session, names: list[str]) -> set[str]:
+    """Those of the lifecycles ``names`` that have a transition history row (index probes, one statement)."""
+    if not names:
+        return set()
+    history = TransitionHistory.__table__
+    probes = [select(literal(name)).where(exists().where(history.c.lifecycle == name)) for name in names]
+    return set(session.scalars(union_all(*probes)))
+
+
 def _check_replay(session: Session, result: VerifyResult, batch: int = STREAM_BATCH) -> None:
     """Replay each record's transition history: the records (by id) and their history rows (by record,
-    then row) are read side by side, ``batch`` rows at a time, like a sorted join: memory stays flat."""
+    then row) are read side by side, ``batch`` rows at a time, like a sorted join: memory stays flat.
+
+    A lifecycle whose table holds no record and whose history has no row is skipped: there is
+    nothing to replay (the presence of both is probed first, in two statements)."""
     history = TransitionHistory.__table__.c
-    for mapper in covered_mappers():
-        model = mapper.class_
-        if not issubclass(model, WorkflowRecord) or "lifecycle_name" not in vars(model):
-            continue
+    mappers = [
+        mapper
+        for mapper in covered_mappers()
+        if issubclass(mapper.class_, WorkflowRecord) and "lifecycle_name" in vars(mapper.class_)
+    ]
+    with_records = _with_rows(session, [mapper.local_table for mapper in mappers])
+    with_history = _lifecycles_with_history(session, sorted({mapper.class_.lifecycle_name for mapper in mappers}))
+    for mapper in mappers:
         table = mapper.local_table
-        name = model.lifecycle_name
+        name = mapper.class_.lifecycle_name
+        if table.name not in with_records and name not in with_history:
+            continue
         records = session.execute(
             select(table.c.id, table.c.state, table.c.lifecycle_version)
             .order_by(table.c.id)
@@ -485,7 +533,7 @@ def verify(
             broken_at=result.legacy + 1,
         )
     if result.ok:
-        _check_rows(session, result, batch=batch)
+        _check_rows(session, result, batch=batch, record_types=walk.record_types)
         _check_replay(session, result, batch=batch)
     if checkpoints:
         _check_checkpoints(session, result, None if checkpoints is True else Path(checkpoints))

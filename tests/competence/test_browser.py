@@ -8,7 +8,6 @@ date set for the test. The app runs with CSRF protection on, as in production.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections.abc import Iterator
 
@@ -19,9 +18,10 @@ from werkzeug.serving import make_server
 from qms.services.audits import create_audit
 from qms.services.users import create_user
 
+from ..browser import chromium
 from ..conftest import PASSWORD
 from ..helpers import PLAN_DAY, new_process
-from ..nonconformities.test_browser import CHROMIUM, LAUNCH_ARGS, open_action, sign_in
+from ..nonconformities.test_browser import open_action, sign_in
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
 
@@ -39,18 +39,12 @@ def live_server(app) -> Iterator[str]:
 
 @pytest.fixture
 def page(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(15_000)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         yield page
-        browser.close()
     assert not errors, f"JavaScript errors: {errors}"
 
 

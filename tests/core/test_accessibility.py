@@ -1,10 +1,10 @@
 """axe-core (vendored from its npm package, injected by Playwright) over the main page of every area.
 
-The demo organisation is loaded so that registers, dashboards and record pages hold what a
-visitor sees; every page must be free of serious and critical violations (WCAG 2.1 A/AA rules
-and axe's best practices). The axe script is injected into the page under test, so the context
-bypasses the site's Content-Security-Policy for that script only; the pages themselves are
-served exactly as in production.
+The demo organisation is loaded (conftest's ``demo``: seeded once per test worker) so that
+registers, dashboards and record pages hold what a visitor sees; every page must be free of
+serious and critical violations (WCAG 2.1 A/AA rules and axe's best practices). The axe script
+is injected into the page under test, so the context bypasses the site's Content-Security-Policy
+for that script only; the pages themselves are served exactly as in production.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from qms.database import db
-from qms.demo import DEMO_PASSWORD, seed_demo
+from qms.demo import DEMO_PASSWORD
 from qms.models import (
     Audit,
     Certification,
@@ -81,9 +81,8 @@ RUN_AXE = """async () => {
 }"""
 
 
-def test_the_main_pages_have_no_serious_accessibility_violations(app, live_server):  # noqa: F811
-    with app.app_context():
-        seed_demo()
+def test_the_main_pages_have_no_serious_accessibility_violations(demo, live_server):  # noqa: F811
+    with demo.app_context():
         records = []
         for model, url in RECORDS:
             first = db.session.scalar(select(model.id).order_by(model.id).limit(1))

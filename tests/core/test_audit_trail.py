@@ -219,6 +219,56 @@ def test_a_state_update_with_a_matching_forged_history_row_is_found(org):
     )
 
 
+def test_history_of_a_record_that_never_existed_is_found_in_an_empty_register(org):
+    """No NC exists and the trail names none: verify still reads the NC lifecycle's history."""
+    assert verify(db.session).ok
+    db.session.execute(
+        insert(TransitionHistory).values(
+            lifecycle="nonconformity",
+            lifecycle_version=1,
+            record_id=999,
+            event="triage",
+            from_state="new",
+            to_state="triaged",
+            actor_id=org.quality.id,
+            actor_name=org.quality.name,
+            at=utcnow(),
+            comment="",
+            data={},
+        )
+    )
+    db.session.commit()
+    result = verify(db.session)
+    assert not result.ok
+    assert any("belongs to nonconformities 999, which does not exist" in p for p in result.problems)
+    assert any(
+        p.startswith("transition_history ") and "not in the audit trail (written outside the application)" in p
+        for p in result.problems
+    )
+
+
+def test_a_row_in_a_table_the_trail_never_named_is_found(org):
+    """A table no entry names and that held no row is still read once a row appears in it."""
+    assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+    assert not db.session.scalar(select(func.count()).where(AuditEntry.record_type == "attachments"))
+    nc = new_nc(org)
+    db.session.execute(
+        insert(Attachment).values(
+            lifecycle="nonconformity",
+            record_id=nc.id,
+            filename="forged.pdf",
+            content_type="application/pdf",
+            size=4,
+            sha256="0" * 64,
+            uploaded_by_id=org.quality.id,
+        )
+    )
+    db.session.commit()
+    result = verify(db.session)
+    assert not result.ok
+    assert result.problem.startswith("attachments ") and "written outside the application" in result.problem
+
+
 def test_a_forged_signer_in_the_history_is_found(org):
     nc = _signed_observation(org)
     signature = _signature_row(nc)

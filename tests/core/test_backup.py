@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import io
 import json
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,9 +102,20 @@ def _state(app: Flask) -> tuple[Snapshot, dict[str, bytes]]:
 
 
 @pytest.fixture
-def rich(app, tmp_path) -> Flask:
-    """The app fixture's database with the demo organisation, a revision's file and an NC attachment."""
-    seed_demo()
+def rich(app, tmp_path, request: pytest.FixtureRequest) -> Flask:
+    """The app fixture's database with the demo organisation, a revision's file and an NC attachment.
+
+    On SQLite the demo is a copy of the worker's seeded file (conftest's ``demo``), its files copied
+    into this test's own upload folder; on PostgreSQL it is seeded here.
+    """
+    if app.config["QMS_TEST_DATABASE"] == "sqlite":
+        uploads = app.config["QMS_UPLOAD_FOLDER"]
+        request.getfixturevalue("demo")
+        if Path(app.config["QMS_UPLOAD_FOLDER"]).is_dir():
+            shutil.copytree(app.config["QMS_UPLOAD_FOLDER"], uploads, dirs_exist_ok=True)
+        app.config["QMS_UPLOAD_FOLDER"] = uploads
+    else:
+        seed_demo()
     quality, owner = find_by_email("quality@example.com"), find_by_email("owner@example.com")
     document = create_document(quality, title="Backup procedure", doc_type="procedure", owner_id=quality.id)
     add_revision(document, owner, stream=io.BytesIO(pdf_bytes("Restoring the archive")), filename="backup.pdf")

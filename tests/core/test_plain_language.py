@@ -3,7 +3,7 @@
 linked from them, read in words; and a refused signature answers in a sentence on every signed
 event the demo offers.
 
-The demo is seeded once for the module; each test starts from a copy of its database file. The
+The demo is seeded once per test worker (conftest's ``demo``); each test starts from a copy of its database file. The
 quality officer reads every page reachable; the other roles read every kind of page, and at most
 ``PER_KIND`` pages of each kind (record pages differ by role in their actions, not by record), so
 that six roles cost little more than two did. Each kind of PDF is read once, by the first role that
@@ -21,17 +21,14 @@ import datetime as dt
 import html.parser
 import io
 import re
-import shutil
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from qms.database import db
-from qms.demo import DEMO_PASSWORD, seed_demo
+from qms.demo import DEMO_PASSWORD
 from qms.models import User, WorkflowRecord
 from qms.services.identity import SignatureRefused
 from qms.services.workflow import SIGNATURE_PASSWORD_WRONG, available_events_many, fire
@@ -128,32 +125,6 @@ def one_of_each_kind(links: set[str]) -> list[str]:
         if kind_of(link) not in PDF_KINDS_READ:
             kinds.setdefault(kind_of(link), link)
     return list(kinds.values())
-
-
-@pytest.fixture(scope="module")
-def _seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the module keeps the demo's database file (and its uploads) once seeded."""
-    return tmp_path_factory.mktemp("demo")
-
-
-@pytest.fixture
-def demo(app, _seeded: Path):
-    """The demo organisation: seeded by the first test of the module, copied from its file after."""
-    app.config["QMS_UPLOAD_FOLDER"] = str(_seeded / "uploads")
-    path = Path(make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database)
-    saved = _seeded / "demo.sqlite3"
-    db.session.remove()
-    db.engine.dispose()
-    if saved.exists():
-        for suffix in ("-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(saved, path)
-    else:
-        seed_demo()
-        db.session.remove()
-        db.engine.dispose()  # the last connection closed checkpoints the WAL into the file
-        shutil.copyfile(path, saved)
-    return app
 
 
 @pytest.mark.parametrize("role", list(ROLES))

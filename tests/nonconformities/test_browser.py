@@ -17,7 +17,7 @@ from sqlalchemy import update
 from qms.database import begin_write, db
 from qms.models import Nonconformity
 
-from ..browser import CHROMIUM, LAUNCH_ARGS, browser_page, live_server, shots, sign_in  # noqa: F401  (fixtures)
+from ..browser import browser_page, live_server, shots, sign_in  # noqa: F401  (fixtures)
 from ..conftest import PASSWORD
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)

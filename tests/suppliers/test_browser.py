@@ -5,7 +5,6 @@ supplier's score dropped and its status proposal. The app runs with CSRF protect
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections.abc import Iterator
 
@@ -17,8 +16,8 @@ from qms.database import db
 from qms.services import fire
 from qms.services.suppliers import raise_supplier_nc
 
-from ..browser import sign
-from ..nonconformities.test_browser import CHROMIUM, LAUNCH_ARGS, shots, sign_in  # noqa: F401  (shots is a fixture)
+from ..browser import chromium, sign
+from ..nonconformities.test_browser import shots, sign_in  # noqa: F401  (shots is a fixture)
 from .builders import approved_supplier
 
 pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
@@ -38,14 +37,8 @@ def live_server(app) -> Iterator[str]:
 
 @pytest.fixture
 def browser(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_supplier_answers_the_scar_through_its_link_and_the_score_drops(browser, live_server, org, shots):  # noqa: F811
