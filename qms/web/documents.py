@@ -77,8 +77,8 @@ class RevisionForm(FlaskForm):
     change_summary = TextAreaField("What changed", validators=[Optional(), Length(max=5000)])
 
 
-def _document_or_404(document_id: int) -> Document:
-    document = db.session.get(Document, document_id) or abort(404)
+def _document_or_404(document_id: int, *options: Any) -> Document:
+    document = db.session.get(Document, document_id, options=options) or abort(404)
     if not can_view(document, current_user):
         abort(403)
     return document
@@ -278,7 +278,10 @@ def _render_detail(document: Document, failed: EventFormState | None = None, rev
 @login_required
 @talisman(content_security_policy=DIAGRAM_CSP)
 def detail(document_id: int) -> str:
-    return _render_detail(_document_or_404(document_id))
+    # the page lists every revision with its author: loaded together, not one author at a time
+    return _render_detail(
+        _document_or_404(document_id, selectinload(Document.revisions).joinedload(DocumentRevision.author))
+    )
 
 
 @bp.route("/documents/<id:document_id>/revisions", methods=["POST"])
