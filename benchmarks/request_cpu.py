@@ -13,8 +13,10 @@ own work) and the wall-clock median beside it.
 minutes), ``--profile FILE`` also writes a cProfile of the measured requests (``python -m pstats FILE``),
 ``--only WORD`` keeps the request types whose name contains WORD.
 
-The database must hold demo data (``qms seed-demo``; any scale) and is changed only by the create
-and triage requests (new NCs). The numbers depend on the machine and on what else runs on it.
+The database must hold demo data (``qms seed-demo``; any scale) and is changed by the run: an API
+token for the quality officer, and the NCs the create and triage requests make. Use a copy of your
+own (``createdb -T qms_scale_10k mine``), never a shared database. The numbers depend on the
+machine and on what else runs on it: compare two checkouts side by side, in the same minutes.
 
 Usage: python benchmarks/request_cpu.py [--database-url URL] [--repeat 40] [--code DIR] [--profile FILE] [--only WORD]
 """
@@ -66,7 +68,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("QMS_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/qms_scale_10k"),
+        default=os.environ.get("QMS_DATABASE_URL"),
+        help="a database of your own: it gains NCs and an API token (default: QMS_DATABASE_URL)",
     )
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=5)
@@ -74,6 +77,8 @@ def main() -> int:
     parser.add_argument("--only", help="keep the request types whose name contains this")
     parser.add_argument("--code", default=str(ROOT), help="the checkout whose qms to measure (to compare two)")
     args = parser.parse_args()
+    if not args.database_url:
+        sys.exit("give --database-url (or QMS_DATABASE_URL): a copy of a seeded database, as this run writes to it")
     code = str(Path(args.code).resolve())
     sys.path.insert(0, code)
 
