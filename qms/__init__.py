@@ -94,8 +94,10 @@ def register_extensions(app: Flask) -> None:
         # "<id>:<security stamp>": a session whose stamp is no longer the user's has ended
         import hmac
 
+        from .services.users import signed_in
+
         number, _, stamp = user_id.partition(":")
-        user = db.session.get(models.User, int(number)) if number.isdigit() and len(number) < 10 else None
+        user = signed_in(int(number)) if number.isdigit() and len(number) < 10 else None
         return user if user is not None and user.active and hmac.compare_digest(stamp, user.security_stamp) else None
 
 

@@ -55,7 +55,10 @@ class User(UserMixin, db.Model):
     #: when the second factor was confirmed with a first code (None while being set up)
     totp_enabled_at: Mapped[dt.datetime | None]
 
-    role_links: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    #: loaded when first read, not with every user: most users a page loads are names (owners,
+    #: raisers…); the signed-in user comes with them in one statement (``services.users.signed_in``),
+    #: lists that read many people's roles ask for ``selectinload(User.role_links)``
+    role_links: Mapped[list[UserRole]] = relationship(lazy="select", cascade="all, delete-orphan")
 
     @property
     def roles(self) -> frozenset[str]:

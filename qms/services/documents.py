@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from workflows import FireResult
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
@@ -299,7 +299,10 @@ def _made_effective(revision: DocumentRevision, result: FireResult, actor: Actor
         document.next_review_due = _add_months(effective_date, document.review_period_months)
     due = effective_date + dt.timedelta(days=ACKNOWLEDGE_WITHIN_DAYS)
     readers = distribution_user_ids(document)
-    for user in session.scalars(select(User).where(User.id.in_(readers)).order_by(User.id)) if readers else ():
+    readers_with_roles = (
+        select(User).where(User.id.in_(readers)).order_by(User.id).options(selectinload(User.role_links))
+    )
+    for user in session.scalars(readers_with_roles) if readers else ():
         if can_view(document, user):  # a process on the list does not open a restricted document to its owners
             session.add(Acknowledgement(revision_id=revision.id, user_id=user.id, due_date=due))
 

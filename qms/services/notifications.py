@@ -17,6 +17,7 @@ from flask import current_app, render_template
 from flask_mail import Message
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..database import begin_write, db, utcnow
 from ..extensions import mail
@@ -125,7 +126,11 @@ def send_daily_digests(day: dt.date) -> dict[str, int]:
     """Send each active, opted-in user with something overdue or due soon their digest for ``day``."""
     counts = {"users": 0, "sent": 0, "logged": 0, "nothing_due": 0, "opted_out": 0, "already_sent": 0, "failed": 0}
     configured = mail_configured()
-    users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+    users = list(
+        db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.id).options(selectinload(User.role_links))
+        )
+    )
     opted_out = set(
         db.session.scalars(select(NotificationPreference.user_id).where(NotificationPreference.daily_digest.is_(False)))
     )

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from workflows.errors import InvalidData, NotPermitted
 
@@ -104,7 +105,13 @@ def token_for(plaintext: str) -> ApiToken | None:
     """The unrevoked, unexpired token of an active user, or None."""
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plaintext)))
+    # the token, its user and the user's roles in one statement: every API request runs it
+    stmt = (
+        select(ApiToken)
+        .where(ApiToken.token_hash == _digest(plaintext))
+        .options(joinedload(ApiToken.user, innerjoin=True).joinedload(User.role_links))
+    )
+    token = db.session.scalars(stmt).unique().first()
     now = utcnow()
     if token is None or not token.is_usable(now) or not token.user.active:
         return None

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -87,7 +88,7 @@ def users() -> Any:
         else:
             flash(f"Account created for {user.email}.")
             return redirect(url_for("admin.users"))
-    people = db.session.scalars(select(User).order_by(User.name)).all()
+    people = db.session.scalars(select(User).order_by(User.name).options(selectinload(User.role_links))).all()
     return render_template("admin/users.html", users=people, form=form, labels=ROLE_LABELS), (
         422 if form.errors else 200
     )

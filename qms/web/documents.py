@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import FileField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -77,8 +77,8 @@ class RevisionForm(FlaskForm):
     change_summary = TextAreaField("What changed", validators=[Optional(), Length(max=5000)])
 
 
-def _document_or_404(document_id: int) -> Document:
-    document = db.session.get(Document, document_id) or abort(404)
+def _document_or_404(document_id: int, *options: Any) -> Document:
+    document = db.session.get(Document, document_id, options=options) or abort(404)
     if not can_view(document, current_user):
         abort(403)
     return document
@@ -278,7 +278,11 @@ def _render_detail(document: Document, failed: EventFormState | None = None, rev
 @login_required
 @talisman(content_security_policy=DIAGRAM_CSP)
 def detail(document_id: int) -> str:
-    return _render_detail(_document_or_404(document_id))
+    # the page lists every revision with its author and approver: loaded together, not one person at a time
+    revisions = selectinload(Document.revisions).options(
+        joinedload(DocumentRevision.author), joinedload(DocumentRevision.approved_by)
+    )
+    return _render_detail(_document_or_404(document_id, revisions, joinedload(Document.owner)))
 
 
 @bp.route("/documents/<id:document_id>/revisions", methods=["POST"])
