@@ -238,6 +238,15 @@ def error(response, status: int) -> dict[str, Any]:
     return body
 
 
+#: a multipart/form-data body whose first part has no name (werkzeug gives it the key None), then a file
+UNNAMED_PART_BODY = (
+    b"--X\r\nContent-Disposition: form-data\r\n\r\nabc\r\n"
+    b'--X\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\n'
+    b"date,value\r\n--X--\r\n"
+)
+UNNAMED_PART_TYPE = "multipart/form-data; boundary=X"
+
+
 def row_count(model) -> int:
     """Rows of ``model`` in the database now (not what the session remembers)."""
     db.session.expire_all()

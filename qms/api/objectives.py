@@ -14,13 +14,11 @@ import datetime as dt
 from http import HTTPStatus
 from typing import Any
 
-from flask import abort, current_app, request, url_for
+from flask import current_app, url_for
 from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
-
-from workflows.errors import InvalidData
 
 from ..downloads import content_disposition
 from ..models import ObjectiveMeasurement, QualityObjective
@@ -51,7 +49,7 @@ from .schemas.objectives import (
     ObjectiveSchema,
     RecomputedSchema,
 )
-from .surveys import limit_body
+from .surveys import csv_upload, limit_body
 from .workflow import ETAG_HEADER, add_workflow_routes, etag, get_or_404, ordering, paginate, present, state_order
 
 blp = ApiBlueprint(
@@ -247,18 +245,7 @@ def import_measurements(objective_id: int) -> Any:
     `line 3, column 'value'`) and nothing is imported. A date that has a value gets the file's.
     """
     objective = load(objective_id)
-    if request.mimetype == "multipart/form-data":
-        extra = sorted((set(request.form) | set(request.files)) - {"file"})
-        if extra:
-            raise InvalidData(dict.fromkeys(extra, "is not a field of this upload (only file)"))
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidData({"file": "is required: the CSV file"})
-        data = upload.read()
-    elif request.mimetype in ("text/csv", "text/plain"):
-        data = request.get_data()
-    else:
-        abort(415, description="Send the CSV as multipart/form-data (field file) or as a text/csv body")
+    data = csv_upload()
     return import_measurements_csv(objective, api_user(), data), 201
 
 

@@ -160,6 +160,28 @@ def limit_body(max_bytes: int) -> Callable[[Callable[..., Any]], Callable[..., A
     return decorator
 
 
+def csv_upload() -> bytes:
+    """The CSV file of an import: the ``file`` part of a multipart/form-data body, or a text/csv body.
+
+    Any other part is refused by name (422), a part sent without a name as "(a part without a name)";
+    another content type is 415.
+    """
+    if request.mimetype == "multipart/form-data":
+        extra = sorted(
+            "(a part without a name)" if name is None else str(name)
+            for name in (set(request.form) | set(request.files)) - {"file"}
+        )
+        if extra:
+            raise InvalidData(dict.fromkeys(extra, "is not a field of this upload (only file)"))
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidData({"file": "is required: the CSV file"})
+        return upload.read()
+    if request.mimetype in ("text/csv", "text/plain"):
+        return request.get_data()
+    abort(415, description="Send the CSV as multipart/form-data (field file) or as a text/csv body")
+
+
 # --- loading and presenting ---------------------------------------------------------------------
 
 
@@ -482,18 +504,7 @@ def import_responses(survey_id: int) -> Any:
     lists what they raised.
     """
     survey = load(survey_id)
-    if request.mimetype == "multipart/form-data":
-        extra = sorted((set(request.form) | set(request.files)) - {"file"})
-        if extra:
-            raise InvalidData(dict.fromkeys(extra, "is not a field of this upload (only file)"))
-        upload = request.files.get("file")
-        if upload is None:
-            raise InvalidData({"file": "is required: the CSV file"})
-        data = upload.read()
-    elif request.mimetype in ("text/csv", "text/plain"):
-        data = request.get_data()
-    else:
-        abort(415, description="Send the CSV as multipart/form-data (field file) or as a text/csv body")
+    data = csv_upload()
     before = {t.id for t in triggers_of(survey)}
     imported = import_responses_csv(survey, api_user(), data)
     return {"imported": imported, "fired": _new_triggers(survey, before)}, 201

@@ -7,7 +7,7 @@ import datetime as dt
 from qms.models import ObjectiveMeasurement
 
 from ..conftest import PASSWORD
-from ..helpers import error, new_nc, ok, row_count
+from ..helpers import UNNAMED_PART_BODY, UNNAMED_PART_TYPE, error, new_nc, ok, row_count
 from .helpers import PLAN, months_ago
 
 BASE = "/api/v1/objectives"
@@ -72,6 +72,8 @@ def test_values_by_hand_and_csv(api, org):
     counts = ok(api.post("quality", f"{url}/measurements/import", data=csv_text, content_type="text/csv"), 201)
     assert counts == {"added": 2, "replaced": 0}
     assert error(api.post("quality", f"{url}/measurements/import", data="x", content_type="application/xml"), 415)
+    unnamed = api.post("quality", f"{url}/measurements/import", data=UNNAMED_PART_BODY, content_type=UNNAMED_PART_TYPE)
+    assert error(unnamed, 422)["errors"] == {"(a part without a name)": "is not a field of this upload (only file)"}
     status = ok(api.get("viewer", url))["status"]
     assert status["latest"] == 93 and status["status"] in ("on_track", "at_risk") and status["forecast"] > 93
     blocked = ok(api.get("quality", f"{url}/events"))

@@ -14,7 +14,7 @@ from qms.services import fire
 from qms.services.surveys import create_invitations, create_survey, submit_response
 
 from ..conftest import PASSWORD
-from ..helpers import ApiClient, error, ok, row_count
+from ..helpers import UNNAMED_PART_BODY, UNNAMED_PART_TYPE, ApiClient, error, ok, row_count
 from .test_services import CSV_GOOD, QUESTIONS, _month_of_answers, open_survey, q
 
 SURVEYS = "/api/v1/surveys"
@@ -259,6 +259,8 @@ def test_csv_import_refuses_other_requests(api, org):
         "replace"
     }
     error(api.post("quality", url, json={"file": CSV_GOOD}), 415)
+    unnamed = error(api.post("quality", url, data=UNNAMED_PART_BODY, content_type=UNNAMED_PART_TYPE), 422)
+    assert set(unnamed["errors"]) == {"(a part without a name)"}
     too_big = b"responded_on,q1\n" + b"2026-01-10,10\n" * (11 * 1024 * 1024 // 14)
     error(api.post("quality", url, data=too_big, content_type="text/csv"), 413)
     for who in NOT_MANAGERS:
