@@ -198,8 +198,9 @@ def _nc_or_404(nc_id: int) -> Nonconformity:
 def _render_detail(nc: Nonconformity, failed: EventFormState | None = None, action_form: ActionForm | None = None):
     if action_form is None:
         action_form = ActionForm(formdata=None)
-    action_form.owner_id.choices = user_choices(*ACTION_OWNER_ROLES)
     can_plan = nc.state in PLANNING_STATES and current_user.has_role(*PLAN_ROLES)
+    if can_plan:  # the page shows the form (and reads its owners, every eligible person) only then
+        action_form.owner_id.choices = user_choices(*ACTION_OWNER_ROLES)
     return render_template(
         "nonconformities/detail.html",
         nc=nc,
