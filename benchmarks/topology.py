@@ -745,6 +745,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app server")
     parser.add_argument("--celery-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--worker-nice", type=int, default=10, help="the Celery worker niceness (the guide: Nice=10; 0: none)"
+    )
     parser.add_argument("--slow-clients", type=int, default=4, help="slow clients of each kind (headers, body, reader)")
     parser.add_argument("--beat-every", type=float, default=10, help="beat sends every job this often (seconds)")
     parser.add_argument("--jobs-timeout", type=int, default=900, help="seconds to wait for the jobs after the load")
@@ -836,6 +839,8 @@ def run(
     processes.start(
         "worker",
         [
+            # as the production guide's unit (Nice=10): background jobs give way to requests
+            *(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []),
             str(BIN / "celery"),
             "-A",
             "qms.jobs.worker",
@@ -871,7 +876,7 @@ def run(
         cwd=BENCHMARKS,
     )
     log(
-        f"Celery worker ({args.celery_concurrency} processes) and beat: "
+        f"Celery worker ({args.celery_concurrency} processes, nice {args.worker_nice}) and beat: "
         f"every job every {args.beat_every:.0f} s for {day}"
     )
     for i, port in enumerate(ports):
