@@ -28,7 +28,6 @@ import segno
 from flask import current_app, has_request_context, request
 from limits.storage import Storage, storage_from_string
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
 from zxcvbn import zxcvbn
 
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
@@ -157,8 +156,9 @@ def set_security_policy(actor: User, *, signing_lock_minutes: Any, mfa_roles: It
         policy.mfa_roles = roles
         if newly_required:
             # people of a role that now needs a second factor sign in again, and are asked to set one up
-            active = select(User).where(User.active.is_(True)).options(selectinload(User.role_links))
-            for user in session.scalars(active):
+            from .users import active_users_with_roles
+
+            for user in session.scalars(active_users_with_roles()):
                 if user.roles & newly_required and not user.mfa_enabled and user.id != actor.id:
                     new_stamp(user)
     return policy

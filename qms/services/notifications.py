@@ -17,12 +17,12 @@ from flask import current_app, render_template
 from flask_mail import Message
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from ..database import begin_write, db, utcnow
 from ..extensions import mail
 from ..models import Notification, NotificationPreference, User
 from .reminders import KIND_LABELS, digest_items_many, item_url, watched_certifications
+from .users import active_users_with_roles
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +126,7 @@ def send_daily_digests(day: dt.date) -> dict[str, int]:
     """Send each active, opted-in user with something overdue or due soon their digest for ``day``."""
     counts = {"users": 0, "sent": 0, "logged": 0, "nothing_due": 0, "opted_out": 0, "already_sent": 0, "failed": 0}
     configured = mail_configured()
-    users = list(
-        db.session.scalars(
-            select(User).where(User.active.is_(True)).order_by(User.id).options(selectinload(User.role_links))
-        )
-    )
+    users = list(db.session.scalars(active_users_with_roles()))
     opted_out = set(
         db.session.scalars(select(NotificationPreference.user_id).where(NotificationPreference.daily_digest.is_(False)))
     )
