@@ -7,7 +7,8 @@ types of ``benchmarks/locustfile.py``: registers, record pages, My work, the das
 lists, NCs created and triaged through the API, and /health. Each type is repeated ``--repeat``
 times after a warm-up; it prints the median and mean CPU milliseconds of this process per request
 (``time.process_time``: Python, templates, the database driver's client side; not PostgreSQL's
-own work) and the wall-clock median beside it.
+own work), the wall-clock median beside it, and the time spent waiting on the database's answers
+("SQL ms", per request); ``--slowest N`` lists each type's N slowest statements.
 
 ``--code DIR`` measures the ``qms`` of another checkout (before and after, paired in the same
 minutes), ``--profile FILE`` also writes a cProfile of the measured requests (``python -m pstats FILE``),
@@ -19,6 +20,7 @@ own (``createdb -T qms_scale_10k mine``), never a shared database. The numbers d
 machine and on what else runs on it: compare two checkouts side by side, in the same minutes.
 
 Usage: python benchmarks/request_cpu.py [--database-url URL] [--repeat 40] [--code DIR] [--profile FILE] [--only WORD]
+       [--slowest N]
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--profile", help="write a cProfile of the measured requests to this file")
     parser.add_argument("--only", help="keep the request types whose name contains this")
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="also print each request type's N slowest statements (driver time)"
+    )
     parser.add_argument("--code", default=str(ROOT), help="the checkout whose qms to measure (to compare two)")
     args = parser.parse_args()
     if not args.database_url:
@@ -93,8 +98,20 @@ def main() -> int:
     app = create_app({"RATELIMIT_ENABLED": False})
     data = ids(args.database_url)
     statements = [0]
+    #: statement text → milliseconds of each execution (the driver's round trip: PostgreSQL's work and the wire)
+    sql_times: dict[str, list[float]] = {}
+    started: list[float] = [0.0]
+
+    def before(*_: Any) -> None:
+        statements[0] += 1
+        started[0] = time.perf_counter()
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sql_times.setdefault(statement, []).append((time.perf_counter() - started[0]) * 1000)
+
     with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
+        sa.event.listen(db.engine, "before_cursor_execute", before)
+        sa.event.listen(db.engine, "after_cursor_execute", after)
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == USER))
         if user is None:
@@ -167,6 +184,7 @@ def main() -> int:
 
     profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waiting on PostgreSQL
     rows = []
+    slowest: dict[str, list[tuple[float, float, str]]] = {}
     for name, call in requests.items():
         for _ in range(args.warmup):
             status = call()
@@ -174,7 +192,8 @@ def main() -> int:
             for _ in range(args.repeat):
                 create()
         cpu, wall = [], []
-        before = statements[0]
+        before_count = statements[0]
+        sql_times.clear()
         for _ in range(args.repeat):
             if profiler:
                 profiler.enable()
@@ -187,16 +206,29 @@ def main() -> int:
                 sys.exit(f"{name}: answered {status}")
             cpu.append((c1 - c0) * 1000)
             wall.append((w1 - w0) * 1000)
-        per_request = (statements[0] - before) / args.repeat
-        rows.append((name, statistics.median(cpu), statistics.fmean(cpu), statistics.median(wall), per_request, status))
+        per_request = (statements[0] - before_count) / args.repeat
+        sql_ms = sum(sum(times) for times in sql_times.values()) / args.repeat
+        rows.append(
+            (name, statistics.median(cpu), statistics.fmean(cpu), statistics.median(wall), sql_ms, per_request, status)
+        )
+        if args.slowest:
+            ranked = sorted(sql_times.items(), key=lambda kv: -sum(kv[1]))[: args.slowest]
+            slowest[name] = [
+                (sum(times) / args.repeat, len(times) / args.repeat, " ".join(text.split())[:300])
+                for text, times in ranked
+            ]
 
     database = args.database_url.rsplit("/", 1)[-1]
     print(f"CPU per request in-process ({args.repeat} each after {args.warmup} warm-up), {database}, code of {code}")
-    print(f"{'request':40} {'CPU p50 ms':>10} {'CPU mean':>9} {'wall p50':>9} {'SQL':>5}  status")
-    for name, cpu50, cpumean, wall50, sql, status in rows:
-        print(f"{name:40} {cpu50:10.2f} {cpumean:9.2f} {wall50:9.2f} {sql:5.1f}  {status}")
+    print(f"{'request':40} {'CPU p50 ms':>10} {'CPU mean':>9} {'wall p50':>9} {'SQL ms':>7} {'SQL':>5}  status")
+    for name, cpu50, cpumean, wall50, sql_ms, sql, status in rows:
+        print(f"{name:40} {cpu50:10.2f} {cpumean:9.2f} {wall50:9.2f} {sql_ms:7.2f} {sql:5.1f}  {status}")
     total = statistics.fmean(row[2] for row in rows)
     print(f"{'mean of the request types':40} {'':10} {total:9.2f}")
+    for name, ranked in slowest.items():
+        print(f"\n{name}: slowest statements (ms per request, executions per request)")
+        for ms, count, text in ranked:
+            print(f"  {ms:7.2f} ms  ×{count:<4.1f} {text}")
     if profiler:
         profiler.dump_stats(args.profile)
         print(f"profile written to {args.profile}")

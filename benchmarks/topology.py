@@ -692,6 +692,88 @@ class SqlFloor:
                 self.times[self.phase[0]].append((time.perf_counter() - started) * 1000)
 
 
+# --------------------------------------------------------------------------- where the cores go
+
+
+class CpuLedger:
+    """CPU seconds per part of the topology between phase marks (psutil), to see what shares the cores.
+
+    A part is a started process with its descendants, plus the CPU of descendants that have exited
+    (counted by the kernel in the parent once reaped: PostgreSQL's finished backends in its
+    postmaster); the crons are this script's children other than the started processes. "Other"
+    is the machine's busy time that no part accounts for (the system, other work).
+    """
+
+    def __init__(self, processes: Processes) -> None:
+        import psutil
+
+        self.psutil = psutil
+        self.processes = processes
+        self.marks: list[tuple[str, dict[str, float]]] = []
+
+    def _tree(self, pid: int, skip: frozenset[int] = frozenset()) -> float:
+        """The process, its reaped children and its live descendants (not under a pid in ``skip``)."""
+        psutil = self.psutil
+        try:
+            root = psutil.Process(pid)
+            times = root.cpu_times()
+            total = times.user + times.system + times.children_user + times.children_system
+            for child in root.children():
+                if child.pid not in skip:
+                    total += self._tree(child.pid, skip)
+            return total
+        except psutil.Error:
+            return 0.0
+
+    def _named(self, name: str) -> float:
+        """A system service's processes by name: its root (with reaped children) and the rest."""
+        psutil = self.psutil
+        total = 0.0
+        for proc in psutil.process_iter(["name", "ppid"]):
+            with contextlib.suppress(psutil.Error):
+                if proc.info["name"] != name:
+                    continue
+                t = proc.cpu_times()
+                total += t.user + t.system
+                parent = psutil.Process(proc.info["ppid"]) if proc.info["ppid"] else None
+                if parent is None or parent.name() != name:
+                    total += t.children_user + t.children_system
+        return total
+
+    def snapshot(self) -> dict[str, float]:
+        parts = {name: self._tree(process.pid) for name, process, _ in self.processes.started}
+        parts["postgres"] = self._named("postgres")
+        parts["redis"] = self._named("redis-server")
+        started = frozenset(process.pid for _, process, _ in self.processes.started)
+        own = self.psutil.Process().cpu_times()
+        parts["benchmark script (slow clients, SQL floor)"] = own.user + own.system
+        # the crons' ``qms jobs run`` commands: this script's reaped children and its live ones
+        parts["crons"] = self._tree(os.getpid(), skip=started) - parts["benchmark script (slow clients, SQL floor)"]
+        parts["elapsed"] = time.monotonic()
+        machine = self.psutil.cpu_times()
+        parts["machine busy"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+        return parts
+
+    def mark(self, label: str) -> None:
+        self.marks.append((label, self.snapshot()))
+
+    def lines(self) -> list[str]:
+        """CPU seconds of each part in each interval between marks, as a share of the machine's cores."""
+        out = []
+        for (_, before), (label, after) in zip(self.marks, self.marks[1:], strict=False):
+            elapsed = after["elapsed"] - before["elapsed"] if "elapsed" in after else 0.0
+            busy = after["machine busy"] - before["machine busy"]
+            parts = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after if k not in ("machine busy", "elapsed")}
+            named = sum(parts.values())
+            listed = ", ".join(f"{k} {v:.1f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]) if v >= 0.05)
+            cores = os.cpu_count() or 1
+            out.append(
+                f"  {label}: machine busy {busy:.1f} of {cores * elapsed:.0f} core-seconds "
+                f"({busy / max(cores * elapsed, 1e-9):.0%}); {listed}; other {max(busy - named, 0):.1f}"
+            )
+        return out
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -746,7 +828,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each app server")
     parser.add_argument("--celery-concurrency", type=int, default=2)
     parser.add_argument(
-        "--worker-nice", type=int, default=10, help="the Celery worker niceness (the guide: Nice=10; 0: none)"
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="the niceness of the Celery worker and the crons' jobs (the guide: Nice=10, nice -n 10; 0: none)",
     )
     parser.add_argument("--slow-clients", type=int, default=4, help="slow clients of each kind (headers, body, reader)")
     parser.add_argument("--beat-every", type=float, default=10, help="beat sends every job this often (seconds)")
@@ -960,16 +1045,21 @@ def run(
     time.sleep(args.warmup)
     floor = SqlFloor(url.set(drivername="postgresql").render_as_string(hide_password=False), phase)
     floor_thread = threading.Thread(target=floor.run, daemon=True, name="sql-floor")
+    ledger = CpuLedger(processes)
+    ledger.mark("start")
     set_phase(phase_file, "quiet", phase)
     floor_thread.start()
     cron_outputs: list[str] = []
+
+    nice = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
 
     def cron(server: int) -> None:
         """What each app server's crontab does (docs/deploying.md), for every job at once."""
         output = []
         for job in jobs:
             result = subprocess.run(
-                [str(BIN / "qms"), "jobs", "run", job, "--on", day.isoformat()],
+                # as the production guide's crontab: jobs give way to requests, like the worker
+                [*nice, str(BIN / "qms"), "jobs", "run", job, "--on", day.isoformat()],
                 env=env,
                 capture_output=True,
                 text=True,
@@ -986,9 +1076,11 @@ def run(
     if locust.poll() is not None:
         sys.exit(f"locust stopped early:\n{processes.log_of('locust')[-3000:]}")
     slow = SlowClients(https_port, token, args.slow_clients)
+    ledger.mark("quiet phase (the crons run)")
     set_phase(phase_file, "slow", phase)
     slow.start()
     time.sleep(args.duration)
+    ledger.mark("phase with slow clients")
     set_phase(phase_file, "stop", phase)
     floor.stop.set()
     slow.finish()
@@ -1045,6 +1137,8 @@ def run(
         f"the NC register's list query in raw SQL (psycopg) p50 {floors['sql_p50']:.1f} ms, "
         f"p95 {floors['sql_p95']:.1f} ms (quiet p95 {percentile(floor.times['quiet'], 95):.1f} ms)"
     )
+    print("\nWhere the cores went (CPU seconds of each part; app servers with their gunicorn workers):")
+    print("\n".join(ledger.lines()))
     print("\nSlow clients (through nginx; the time an app server spent on each is nginx's upstream time):")
     print("\n".join(slow_client_lines(rows, slow)))
     print(

@@ -151,15 +151,15 @@ def _ensure_once(session: Session) -> None:
 
 
 #: name prefixes of the indexes made by migrations on PostgreSQL only: My work's in the "C" collation
-#: and partial ones for its lookups (a20c0de00103, a20c0de00105), and the registers' in an order with
-#: NULLS FIRST/LAST (a20c0de00107)
-POSTGRESQL_ONLY_INDEXES = ("ix_work_", "ix_order_")
+#: and partial ones for its lookups (a20c0de00103, a20c0de00105), the registers' in an order with
+#: NULLS FIRST/LAST (a20c0de00107) and the trigram indexes of their searches (a20c0de00109)
+POSTGRESQL_ONLY_INDEXES = ("ix_work_", "ix_order_", "ix_trgm_")
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Alembic ``include_object`` hook: autogenerate and schema comparisons ignore the search index
     (and the PostgreSQL-only indexes the models cannot declare portably: My work's in the "C"
-    collation, the registers' with NULLS FIRST/LAST).
+    collation, the registers' with NULLS FIRST/LAST, the trigram indexes of their searches).
 
     The index lives outside the models, so without this the comparison would propose to drop it
     (and, on SQLite, the FTS5 shadow tables ``document_search_data`` and so on).

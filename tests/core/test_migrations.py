@@ -35,6 +35,7 @@ def test_init_migrates_an_empty_database_to_the_models(database, tmp_path, monke
                 diff = compare_metadata(context, db.metadata)
                 if database == "postgresql":
                     _assert_first_pages_read_an_index(conn)
+                    _assert_searches_read_trigram_indexes(conn)
             assert diff == [], diff
             # the only entries on a new database: the seal under the audit key, then the bundled
             # certification body profiles, loaded once
@@ -73,3 +74,77 @@ def _assert_first_pages_read_an_index(conn) -> None:
         plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
         assert "Sort" not in plan and "Index" in plan, (name, plan)
     conn.rollback()
+
+
+def _assert_searches_read_trigram_indexes(conn) -> None:
+    """The registers' searches for any part of a word (``ILIKE '%…%'``) read the trigram indexes of
+    migration a20c0de00109, not the whole table or another index in full: with sequential and plain
+    index scans disabled, only a bitmap scan of an index that answers the condition is left, and a
+    plan without one would still take a disabled path."""
+    from sqlalchemy import or_, select, text
+
+    from qms.models import Document
+    from qms.services.filters import contains
+    from qms.services.nonconformities import NcFilters, nonconformity_register
+    from qms.services.risks import RiskFilters, risk_register
+
+    searches = {
+        "nonconformities": nonconformity_register(NcFilters(q="gauge")),
+        "nonconformities by process (API)": nonconformity_register(NcFilters(process="produ", process_exact=False)),
+        "documents": select(Document).where(or_(contains(Document.number, "sop"), contains(Document.title, "sop"))),
+        "risks": risk_register(RiskFilters(q="supplier")),
+    }
+    for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
+        conn.execute(text(f"SET LOCAL {setting} = off"))
+    for name, stmt in searches.items():
+        sql = str(stmt.limit(26).compile(conn, compile_kwargs={"literal_binds": True}))
+        # compiled for the driver's paramstyle (each % of the patterns doubled): the driver reads it back
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+        assert "Bitmap Index Scan on ix_trgm_" in plan, (name, plan)
+    conn.rollback()
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's extensions")
+def test_init_without_the_right_to_create_pg_trgm_warns_and_searches_still_work(tmp_path, monkeypatch):
+    """A database owner who may not create extensions gets the whole schema, a warning naming
+    pg_trgm, no trigram index, and register searches that still answer (by reading the table)."""
+    import uuid
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from qms.services.nonconformities import NcFilters, nonconformity_register
+
+    monkeypatch.setenv("QMS_INSTANCE_PATH", str(tmp_path))
+    base = make_url(PG_URL)
+    suffix = uuid.uuid4().hex[:8]
+    role, name = f"qms_no_ext_{suffix}", f"qmsflow_no_ext_{suffix}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" OWNER "{role}"'))
+        conn.execute(sa.text(f'REVOKE CREATE ON DATABASE "{name}" FROM "{role}", PUBLIC'))
+    try:
+        url = base.set(database=name, username=role, password=None).render_as_string(hide_password=False)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        result = app.test_cli_runner().invoke(args=["init"])
+        assert result.exit_code == 0, result.output
+        assert "Database ready" in result.output
+        assert "pg_trgm extension could not be created" in result.output, result.output
+        with app.app_context():
+            with db.engine.connect() as conn:
+                head = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+                trigram = conn.scalar(sa.text("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'ix_trgm_%'"))
+                extension = conn.scalar(sa.text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"))
+            assert (trigram, extension) == (0, 0)
+            from alembic.script import ScriptDirectory
+
+            assert head == ScriptDirectory(app.extensions["migrate"].directory).get_current_head()
+            assert db.session.scalars(nonconformity_register(NcFilters(q="gauge"))).all() == []
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
