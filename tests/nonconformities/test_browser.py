@@ -37,7 +37,6 @@ def open_action(page, label: str):
 def test_quality_officer_takes_an_nc_to_signed_closure(browser_page, live_server, org, shots):  # noqa: F811
     page, base = browser_page, live_server
     sign_in(page, base, org.quality.email)
-    page.screenshot(path=shots / "dashboard.png", full_page=True)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Nonconformities").click()
     page.get_by_role("link", name="Raise a nonconformity").click()
