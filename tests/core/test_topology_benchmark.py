@@ -35,6 +35,7 @@ def test_the_site_template_is_filled_in_completely():
     assert "server 10.0.0.11:5000" in site and "server 10.0.0.12:5000" in site
     assert "proxy_request_buffering on;" in site and "proxy_buffering on;" in site
     assert "keepalive 32;" in site and 'proxy_set_header Connection "";' in site
+    assert "least_conn;" in site  # the next request goes where a sync worker is free
 
 
 def test_a_missing_value_names_the_field():
@@ -112,3 +113,31 @@ def test_percentiles_by_nearest_rank():
     values = list(range(1, 101))
     assert [topology.percentile(values, q) for q in (50, 95, 99)] == [50, 95, 99]
     assert topology.percentile([], 95) != topology.percentile([], 95)  # NaN
+
+
+def test_the_cpu_ledger_charges_each_part_its_own_cpu(tmp_path):
+    """A started process that burns CPU between two marks is charged for it, a crons' child of the
+    script is charged to the crons, and the line names both with the machine's busy time."""
+    processes = topology.Processes(tmp_path)
+    burn = "import sys, time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+    go = tmp_path / "go"
+    waiting = f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.01)\n"
+    try:
+        processes.start("burner", [sys.executable, "-c", waiting + burn + "time.sleep(30)"], {})
+        ledger = topology.CpuLedger(processes)
+        ledger.mark("start")
+        go.touch()
+        subprocess.run([sys.executable, "-c", burn], check=True)  # as a cron's `qms jobs run` would
+        snapshot = ledger.snapshot()
+        while snapshot["burner"] - ledger.marks[0][1]["burner"] < 0.35:  # wait for the burn, not a time
+            assert processes.started[0][1].poll() is None, processes.log_of("burner")
+            snapshot = ledger.snapshot()
+        ledger.mark("burnt")
+    finally:
+        processes.stop_all()
+    (line,) = ledger.lines()
+    before, after = ledger.marks[0][1], ledger.marks[1][1]
+    assert after["burner"] - before["burner"] >= 0.35
+    assert after["crons"] - before["crons"] >= 0.35
+    assert line.startswith("  burnt: machine busy ")
+    assert "burner " in line and "crons " in line and "other " in line
