@@ -20,6 +20,12 @@ where they left them).  A test that takes this file's ``org`` (and ``tokens``) s
 and the fixture loads the people (gives the tokens): the database holds what the fixtures would have
 written at the test's start, without paying for it in every test.
 
+A test module can add a starting point of its own: ``pytest.mark.seeded(build=build)`` on tests that take
+``org`` runs ``build(org)`` once per worker and database on top of the organisation (into one more
+SQLite template; on PostgreSQL into one more database of the worker's, with its app) and hands what
+it returns to the tests through the ``seeded`` fixture; the files it uploaded are copied into each
+test's upload folder.
+
 Tests marked ``real_commits`` (threads, a second connection, a live server, backup and
 restore, migrations, ``kill -9``) commit for real on PostgreSQL: their tables are emptied
 (TRUNCATE … RESTART IDENTITY) before and after them.  Tests marked ``sqlite_only`` cannot
@@ -38,7 +44,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -207,13 +213,18 @@ def _restart_sequences(session) -> sa.TextClause:
 class _WorkerApp:
     """The one app of this worker on one database, and what a test needs to start from it as new."""
 
-    def __init__(self, kind: str, folder: Path, url: str, *, start: str = EMPTY) -> None:
-        """``start`` (PostgreSQL): what the database holds committed (``EMPTY``, ``ORG`` or ``TOKENS``);
-        SQLite keeps a template of each."""
+    def __init__(
+        self, kind: str, folder: Path, url: str, *, start: str = EMPTY, seed: Callable[[Org], dict] | None = None
+    ) -> None:
+        """``start`` (PostgreSQL): what the database holds committed (``EMPTY``, ``ORG`` or ``TOKENS``, or a
+        module's ``seeded`` start: the organisation and what ``seed`` wrote); SQLite keeps a template of each."""
         self.kind = kind
         self.url = url
         #: the plaintext of the tokens in the database (or template) that has them
         self.tokens: dict[str, str] = {}
+        #: per ``seeded`` start: what its build returned, and the folder of the files it uploaded
+        self.seeded: dict[str, dict] = {}
+        self.uploads: dict[str, Path] = {}
         with _environ(QMS_INSTANCE_PATH=str(folder / "instance")):
             self.app = create_app({"SQLALCHEMY_DATABASE_URI": url, **APP_CONFIG})
         self.app.config["QMS_TEST_DATABASE"] = kind
@@ -240,6 +251,10 @@ class _WorkerApp:
             if kind == "sqlite":
                 self.templates[TOKENS] = folder / "template-tokens.sqlite3"
                 self._save_template(self.templates[TOKENS])
+            if seed is not None:
+                self.seeded[start] = seed(org)
+                db.session.commit()
+                self.uploads[start] = Path(self.app.config["QMS_UPLOAD_FOLDER"])
             if kind == "postgresql":
                 self.restart_sequences = _restart_sequences(db.session)
             db.session.remove()
@@ -249,6 +264,17 @@ class _WorkerApp:
         db.session.remove()
         self.engine.dispose()  # the last connection closed checkpoints the WAL into the file
         shutil.copyfile(self.path, template)
+
+    def add_seeded(self, start: str, seed: Callable[[Org], dict], folder: Path) -> None:
+        """SQLite: one more template, the organisation's with what ``seed`` writes (its files in ``folder``)."""
+        self.reset(folder)
+        with self.app.app_context():
+            self.fresh_sqlite_file(ORG)
+            self.seeded[start] = seed(Org(load=True))
+            db.session.commit()
+            self.uploads[start] = Path(self.app.config["QMS_UPLOAD_FOLDER"])
+            self.templates[start] = folder / "template-seeded.sqlite3"
+            self._save_template(self.templates[start])
 
     def reset(self, tmp_path: Path) -> None:
         """The app as create_app made it (and the last one it made), with this test's own folders."""
@@ -301,7 +327,23 @@ def _worker_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 _PG_URL_FIXTURES = {EMPTY: "postgres_url", ORG: "postgres_org_url", TOKENS: "postgres_tokens_url"}
 
 
-def _worker_app(request: pytest.FixtureRequest, kind: str, start: str = EMPTY) -> _WorkerApp:
+@pytest.fixture(scope="session")
+def _seeded_postgres_urls() -> Iterator[Callable[[str], str]]:
+    """Makes the worker's databases of the ``seeded`` starts; drops them at the end."""
+    made: list[Iterator[str]] = []
+
+    def new(suffix: str) -> str:
+        made.append(_worker_database(suffix))
+        return next(made[-1])
+
+    yield new
+    for database in made:
+        next(database, None)
+
+
+def _worker_app(
+    request: pytest.FixtureRequest, kind: str, start: str = EMPTY, seed: Callable[[Org], dict] | None = None
+) -> _WorkerApp:
     """The worker's app on ``kind``; on PostgreSQL, the one whose database holds ``start``."""
     apps = request.getfixturevalue("_worker_apps")
     key = kind if kind == "sqlite" or start == EMPTY else f"{kind}+{start}"
@@ -309,8 +351,13 @@ def _worker_app(request: pytest.FixtureRequest, kind: str, start: str = EMPTY) -
         folder = request.getfixturevalue("tmp_path_factory").mktemp(f"app-{key}")
         if kind == "sqlite":
             apps[key] = _WorkerApp(kind, folder, f"sqlite:///{folder / 'qms.sqlite3'}")
+        elif seed is not None:
+            url = request.getfixturevalue("_seeded_postgres_urls")(f"_seeded{len(apps)}")
+            apps[key] = _WorkerApp(kind, folder, url, start=start, seed=seed)
         else:
             apps[key] = _WorkerApp(kind, folder, request.getfixturevalue(_PG_URL_FIXTURES[start]), start=start)
+    if kind == "sqlite" and seed is not None and start not in apps[key].seeded:
+        apps[key].add_seeded(start, seed, request.getfixturevalue("tmp_path_factory").mktemp("seeded"))
     return apps[key]
 
 
@@ -375,6 +422,7 @@ def _joined_transaction(engine: sa.Engine, restart_sequences: sa.TextClause) -> 
 #: what the test's database starts with (``org`` then loads the people, ``tokens`` gives the tokens)
 _START = pytest.StashKey[str]()
 _TOKENS = pytest.StashKey[dict[str, str]]()
+_SEEDED = pytest.StashKey[dict]()
 
 
 @pytest.fixture(params=DATABASES)
@@ -383,15 +431,27 @@ def app(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatc
     kind = request.param
     real_commits = request.node.get_closest_marker("real_commits") is not None
     start = EMPTY
+    seeded = request.node.get_closest_marker("seeded")
+    seed = seeded.kwargs["build"] if seeded is not None else None
     # a real_commits test on PostgreSQL empties its tables: it builds the organisation itself
     if _takes_ours(request, "org") and not (kind == "postgresql" and real_commits):
         start = TOKENS if _takes_ours(request, "tokens") else ORG
-    built = _worker_app(request, kind, start)
+        if seed is not None:
+            if start == TOKENS:
+                pytest.fail("a seeded start holds the organisation without its tokens")
+            start = f"seeded:{seed.__module__}.{seed.__qualname__}"
+    elif seed is not None:
+        pytest.fail("a seeded start is built on the organisation: the test must take org (and not be real_commits)")
+    built = _worker_app(request, kind, start, seed)
     request.node.stash[_START] = start
     if start == TOKENS:
         request.node.stash[_TOKENS] = built.tokens
+    if seed is not None:
+        request.node.stash[_SEEDED] = built.seeded[start]
     app = built.app
     built.reset(tmp_path)
+    if seed is not None and built.uploads[start].is_dir():
+        shutil.copytree(built.uploads[start], app.config["QMS_UPLOAD_FOLDER"], dirs_exist_ok=True)
     with app.app_context():
         if kind == "sqlite":
             built.fresh_sqlite_file(start)
@@ -445,6 +505,15 @@ def demo(app, _demo_folder: Path, request: pytest.FixtureRequest):
         db.engine.dispose()  # the last connection closed checkpoints the WAL into the file
         shutil.copyfile(path, saved)
     return app
+
+
+@pytest.fixture
+def seeded(org, request: pytest.FixtureRequest) -> dict:
+    """What the module's ``pytest.mark.seeded(build=...)`` returned when it built the test's starting point."""
+    made = request.node.stash.get(_SEEDED, None)
+    if made is None:
+        pytest.fail("the seeded fixture needs the pytest.mark.seeded(build=...) marker")
+    return dict(made)
 
 
 @pytest.fixture

@@ -605,8 +605,8 @@ def _supplier_ids(org) -> dict[str, int]:
     }
 
 
-#: the records each area's operations need, seeded only for those operations (seeding every area for
-#: every operation was about half of this module's time); by the path's first segment after /api/v1/
+#: the records each area's operations need, by the path's first segment after /api/v1/: every area is
+#: seeded once per test worker and database (``_seed_every_area``), and a test is given the ids of its area's
 SEEDERS: dict[str, tuple[Any, ...]] = {
     "nonconformities": (_nc_ids, _planning_ids),
     "corrective-actions": (_nc_ids,),
@@ -663,13 +663,19 @@ def seeders_for(path: str) -> tuple[Any, ...]:
     return SEEDERS.get(area, ALL_SEEDERS)
 
 
+def _seed_every_area(org) -> dict[str, dict[str, Any]]:
+    """The records of every area, once per test worker and database (conftest's ``seeded`` start):
+    the ids each seeder made, by its name (two areas may name different records alike, e.g. ``action_id``)."""
+    return {seeder.__name__: seeder(org) for seeder in ALL_SEEDERS}
+
+
 @pytest.fixture
-def existing_ids(org, request) -> dict[str, Any]:
-    """Path ids of records that exist, so that answers are not all 404 (unknown ids are test_api's),
-    seeded for the area of the operation under test (``path``) only."""
+def existing_ids(org, seeded, request) -> dict[str, Any]:
+    """Path ids of records that exist, so that answers are not all 404 (unknown ids are test_api's):
+    those the seeders of the area of the operation under test (``path``) made."""
     ids: dict[str, Any] = {"user_id": org.owner.id, **CONSTANT_IDS}
     for seeder in seeders_for(request.node.callspec.params["path"]):
-        ids |= seeder(org)
+        ids |= seeded[seeder.__name__]
     return ids
 
 
@@ -678,6 +684,7 @@ def test_the_openapi_document_is_valid_and_lists_every_operation(api_schema):
     assert {(op.method.upper(), op.path) for op in operations} == set(OPERATIONS + NOT_FUZZED)
 
 
+@pytest.mark.seeded(build=_seed_every_area)
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_answers_conform_to_the_document(api_schema, quality_token, existing_ids, method, path):
     operation = api_schema[path][method]

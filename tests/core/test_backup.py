@@ -1,9 +1,14 @@
 """`qms backup` then `qms restore` into a new database gives the same rows, history, trail and files.
 
-The source is the ``app`` fixture's database (SQLite, and PostgreSQL when configured) with the
-demo organisation, a document revision with its file and an NC attachment; the target is a new
-database prepared by ``qms init`` (the Alembic migrations), so the source is stamped with the
-same schema revision.  A refused restore must leave the target exactly as it was.
+The source is a database with the demo organisation, a document revision with its file and an
+NC attachment (SQLite, and PostgreSQL when configured); the target is a new database prepared by
+``qms init`` (the Alembic migrations), so the source is stamped with the same schema revision.  A
+refused restore must leave the target exactly as it was.
+
+The demo is seeded once per test worker and database: on SQLite it is conftest's ``demo`` (a copy
+of a seeded file); on PostgreSQL it is seeded into a database of the worker's that serves as a
+template, and each test's source is a new database made from it (``CREATE DATABASE … TEMPLATE``,
+a copy of its files: independent of the template and of every other test's).
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import shutil
+import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +28,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_migrate import stamp
+from sqlalchemy.engine import make_url
 
 from qms import create_app
 from qms.cli import init_database
@@ -30,13 +38,13 @@ from qms.keys import Keyring
 from qms.models import AuditChainHead, Nonconformity
 from qms.services import backup_crypto
 from qms.services.attachments import attach
-from qms.services.audit_trail import verify
+from qms.services.audit_trail import ensure_head, verify
 from qms.services.backup import BackupError, check_archive, create_backup, restore_backup, sign_manifest
 from qms.services.documents import add_revision, create_document
-from qms.services.search import search_documents
+from qms.services.search import ensure_search_index, search_documents
 from qms.services.users import find_by_email
 
-from ..conftest import PG_URL
+from ..conftest import APP_CONFIG, PG_URL
 from ..documents.test_services import pdf_bytes
 from ..helpers import empty_database
 
@@ -101,29 +109,116 @@ def _state(app: Flask) -> tuple[Snapshot, dict[str, bytes]]:
     return _rows(app), _files(app)
 
 
-@pytest.fixture
-def rich(app, tmp_path, request: pytest.FixtureRequest) -> Flask:
-    """The app fixture's database with the demo organisation, a revision's file and an NC attachment.
+#: the keys of the app under test: the demo's audit trail is sealed with the audit key
+KEYS = ("QMS_AUDIT_KEYRING", "QMS_BACKUP_KEYRING")
 
-    On SQLite the demo is a copy of the worker's seeded file (conftest's ``demo``), its files copied
-    into this test's own upload folder; on PostgreSQL it is seeded here.
+
+class _PgDemoTemplate:
+    """The demo organisation seeded once into a PostgreSQL database of this worker's, copied per test.
+
+    The first test seeds it with its app's keys (every test of the worker has the same: conftest
+    restores the app's settings); a copy is a new database made with ``CREATE DATABASE … TEMPLATE``,
+    which PostgreSQL makes from the template's files while nothing is connected to it.
     """
-    if app.config["QMS_TEST_DATABASE"] == "sqlite":
-        uploads = app.config["QMS_UPLOAD_FOLDER"]
-        request.getfixturevalue("demo")
-        if Path(app.config["QMS_UPLOAD_FOLDER"]).is_dir():
-            shutil.copytree(app.config["QMS_UPLOAD_FOLDER"], uploads, dirs_exist_ok=True)
-        app.config["QMS_UPLOAD_FOLDER"] = uploads
-    else:
-        seed_demo()
-    quality, owner = find_by_email("quality@example.com"), find_by_email("owner@example.com")
-    document = create_document(quality, title="Backup procedure", doc_type="procedure", owner_id=quality.id)
-    add_revision(document, owner, stream=io.BytesIO(pdf_bytes("Restoring the archive")), filename="backup.pdf")
-    nc = db.session.scalars(sa.select(Nonconformity).order_by(Nonconformity.id)).first()
-    attach(nc, owner, io.BytesIO(b"%PDF-1.4\nphoto of the label\n%%EOF\n"), "label.pdf")
-    stamp(directory=app.extensions["migrate"].directory)  # created from the models: say which migration they are
-    db.session.remove()
-    return app
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.base = make_url(PG_URL)
+        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        self.name = f"qmsflow_backup_demo_{self.worker}_{uuid.uuid4().hex[:8]}"
+        self.admin = sa.create_engine(self.base, isolation_level="AUTOCOMMIT")
+        self.keys: dict[str, object] | None = None
+
+    def _create(self, name: str, template: str | None = None) -> str:
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def _seed(self, keys: dict[str, object]) -> None:
+        """What the ``app`` fixture and ``seed_demo`` write into a new database: the schema, the search
+        index, the chain head, the demo; the demo's files go to the template's upload folder."""
+        url = self._create(self.name)
+        seeder = create_app({"SQLALCHEMY_DATABASE_URI": url, **APP_CONFIG, **keys, "QMS_UPLOAD_FOLDER": self.uploads})
+        with seeder.app_context():
+            db.create_all()
+            ensure_search_index(db.session)
+            db.session.commit()
+            ensure_head(db.session)
+            seed_demo()
+            db.session.remove()
+            db.engine.dispose()  # a template is copied only while nothing is connected to it
+        self.keys = keys
+
+    @property
+    def uploads(self) -> str:
+        return str(self.folder / "uploads")
+
+    @contextlib.contextmanager
+    def source(self, app: Flask) -> Iterator[Flask]:
+        """An app (with ``app``'s settings and upload folder) on a new copy of the demo, its context pushed."""
+        keys = {name: app.config[name] for name in KEYS}
+        if self.keys is None:
+            self._seed(keys)
+        assert keys == self.keys, "the demo template was sealed with other keys"
+        name = f"qmsflow_backup_source_{self.worker}_{uuid.uuid4().hex[:8]}"
+        url = self._create(name, template=self.name)
+        try:
+            uploads = app.config["QMS_UPLOAD_FOLDER"]
+            if Path(self.uploads).is_dir():
+                shutil.copytree(self.uploads, uploads, dirs_exist_ok=True)
+            source = create_app({"SQLALCHEMY_DATABASE_URI": url, **APP_CONFIG, **keys, "QMS_UPLOAD_FOLDER": uploads})
+            source.config["QMS_TEST_DATABASE"] = "postgresql"
+            try:
+                with source.app_context():
+                    yield source
+                    db.session.remove()
+            finally:
+                with source.app_context():
+                    db.session.remove()
+                    db.engine.dispose()
+        finally:
+            self.drop(name)
+
+
+@pytest.fixture(scope="session")
+def _pg_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_PgDemoTemplate]:
+    """This worker's PostgreSQL demo template (seeded by the first test that takes it), dropped at the end."""
+    template = _PgDemoTemplate(tmp_path_factory.mktemp("backup-demo"))
+    yield template
+    template.drop(template.name)
+    template.admin.dispose()
+
+
+@pytest.fixture
+def rich(app, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """A database with the demo organisation, a revision's file and an NC attachment, its app's context pushed.
+
+    On SQLite it is the app fixture's database, a copy of the worker's seeded file (conftest's
+    ``demo``), its files copied into this test's own upload folder; on PostgreSQL a new database
+    copied from the worker's demo template, with an app of its own.
+    """
+    with contextlib.ExitStack() as stack:
+        if app.config["QMS_TEST_DATABASE"] == "sqlite":
+            uploads = app.config["QMS_UPLOAD_FOLDER"]
+            request.getfixturevalue("demo")
+            if Path(app.config["QMS_UPLOAD_FOLDER"]).is_dir():
+                shutil.copytree(app.config["QMS_UPLOAD_FOLDER"], uploads, dirs_exist_ok=True)
+            app.config["QMS_UPLOAD_FOLDER"] = uploads
+            source = app
+        else:
+            source = stack.enter_context(request.getfixturevalue("_pg_demo").source(app))
+        quality, owner = find_by_email("quality@example.com"), find_by_email("owner@example.com")
+        document = create_document(quality, title="Backup procedure", doc_type="procedure", owner_id=quality.id)
+        add_revision(document, owner, stream=io.BytesIO(pdf_bytes("Restoring the archive")), filename="backup.pdf")
+        nc = db.session.scalars(sa.select(Nonconformity).order_by(Nonconformity.id)).first()
+        attach(nc, owner, io.BytesIO(b"%PDF-1.4\nphoto of the label\n%%EOF\n"), "label.pdf")
+        stamp(directory=source.extensions["migrate"].directory)  # created from the models: say which migration
+        db.session.remove()
+        yield source
 
 
 def _compare(source: Flask, target: Flask) -> None:
