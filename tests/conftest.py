@@ -164,7 +164,7 @@ def _worker_database(suffix: str) -> Iterator[str]:
     admin.dispose()
 
 
-def _build_schema() -> None:
+def build_schema() -> None:
     db.create_all()
     ensure_search_index(db.session)
     db.session.commit()
@@ -234,7 +234,7 @@ class _WorkerApp:
         self.shared = [(obj, dict(vars(obj))) for obj in _shared_extensions()]
         with self.app.app_context():
             self.engine = db.engine
-            _build_schema()
+            build_schema()
             if kind == "sqlite":
                 self.path = Path(make_url(url).database)
                 self.templates = {EMPTY: folder / "template.sqlite3"}

@@ -23,9 +23,12 @@ from .conftest import PASSWORD, PG_URL
 
 
 @contextlib.contextmanager
-def empty_database(kind: str, folder: Path, label: str) -> Iterator[str]:
+def empty_database(kind: str, folder: Path, label: str, *, template: str | None = None) -> Iterator[str]:
     """The URL of a new, empty database: a SQLite file in ``folder``, or a PostgreSQL database of
-    its own on the test server (named after ``label`` and the xdist worker), dropped afterwards."""
+    its own on the test server (named after ``label`` and the xdist worker), dropped afterwards.
+
+    ``template`` (PostgreSQL): the name of a database to copy instead (``CREATE DATABASE … TEMPLATE``,
+    made from its files while nothing is connected to it; independent of it afterwards)."""
     if kind == "sqlite":
         yield f"sqlite:///{folder / f'{label}.sqlite3'}"
         return
@@ -33,7 +36,7 @@ def empty_database(kind: str, folder: Path, label: str) -> Iterator[str]:
     name = f"qmsflow_{label}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:

@@ -17,9 +17,7 @@ import contextlib
 import hashlib
 import io
 import json
-import os
 import shutil
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,10 +39,10 @@ from qms.services.attachments import attach
 from qms.services.audit_trail import ensure_head, verify
 from qms.services.backup import BackupError, check_archive, create_backup, restore_backup, sign_manifest
 from qms.services.documents import add_revision, create_document
-from qms.services.search import ensure_search_index, search_documents
+from qms.services.search import search_documents
 from qms.services.users import find_by_email
 
-from ..conftest import APP_CONFIG, PG_URL
+from ..conftest import APP_CONFIG, PG_URL, build_schema
 from ..documents.test_services import pdf_bytes
 from ..helpers import empty_database
 
@@ -117,40 +115,27 @@ class _PgDemoTemplate:
     """The demo organisation seeded once into a PostgreSQL database of this worker's, copied per test.
 
     The first test seeds it with its app's keys (every test of the worker has the same: conftest
-    restores the app's settings); a copy is a new database made with ``CREATE DATABASE … TEMPLATE``,
-    which PostgreSQL makes from the template's files while nothing is connected to it.
+    restores the app's settings); a copy is a new database made from it as a template.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.base = make_url(PG_URL)
-        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        self.name = f"qmsflow_backup_demo_{self.worker}_{uuid.uuid4().hex[:8]}"
-        self.admin = sa.create_engine(self.base, isolation_level="AUTOCOMMIT")
+        self.databases = contextlib.ExitStack()  # the template, dropped at the end of the session
+        self.name: str | None = None
         self.keys: dict[str, object] | None = None
-
-    def _create(self, name: str, template: str | None = None) -> str:
-        with self.admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
-        return self.base.set(database=name).render_as_string(hide_password=False)
-
-    def drop(self, name: str) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def _seed(self, keys: dict[str, object]) -> None:
         """What the ``app`` fixture and ``seed_demo`` write into a new database: the schema, the search
         index, the chain head, the demo; the demo's files go to the template's upload folder."""
-        url = self._create(self.name)
+        url = self.databases.enter_context(empty_database("postgresql", self.folder, "backup_demo"))
         seeder = create_app({"SQLALCHEMY_DATABASE_URI": url, **APP_CONFIG, **keys, "QMS_UPLOAD_FOLDER": self.uploads})
         with seeder.app_context():
-            db.create_all()
-            ensure_search_index(db.session)
-            db.session.commit()
+            build_schema()
             ensure_head(db.session)
             seed_demo()
             db.session.remove()
             db.engine.dispose()  # a template is copied only while nothing is connected to it
+        self.name = make_url(url).database
         self.keys = keys
 
     @property
@@ -164,9 +149,7 @@ class _PgDemoTemplate:
         if self.keys is None:
             self._seed(keys)
         assert keys == self.keys, "the demo template was sealed with other keys"
-        name = f"qmsflow_backup_source_{self.worker}_{uuid.uuid4().hex[:8]}"
-        url = self._create(name, template=self.name)
-        try:
+        with empty_database("postgresql", self.folder, "backup_source", template=self.name) as url:
             uploads = app.config["QMS_UPLOAD_FOLDER"]
             if Path(self.uploads).is_dir():
                 shutil.copytree(self.uploads, uploads, dirs_exist_ok=True)
@@ -180,17 +163,14 @@ class _PgDemoTemplate:
                 with source.app_context():
                     db.session.remove()
                     db.engine.dispose()
-        finally:
-            self.drop(name)
 
 
 @pytest.fixture(scope="session")
 def _pg_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_PgDemoTemplate]:
     """This worker's PostgreSQL demo template (seeded by the first test that takes it), dropped at the end."""
     template = _PgDemoTemplate(tmp_path_factory.mktemp("backup-demo"))
-    yield template
-    template.drop(template.name)
-    template.admin.dispose()
+    with template.databases:
+        yield template
 
 
 @pytest.fixture
