@@ -38,7 +38,6 @@ from ..models import (
 )
 from ..services.competence import (
     MANAGE_ROLES,
-    NO_CELL,
     VIEW_ROLES,
     add_requirement,
     can_view_person,
@@ -158,7 +157,6 @@ def matrix_page() -> Any:
         processes=_choices(Process),
         roles=_choices(JobRole),
         levels=COMPETENCE_LEVELS,
-        no_cell=NO_CELL,
         can_manage=can_manage(),
     )
 
