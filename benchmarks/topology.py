@@ -746,9 +746,10 @@ class CpuLedger:
         parts["redis"] = self._named("redis-server")
         started = frozenset(process.pid for _, process, _ in self.processes.started)
         own = self.psutil.Process().cpu_times()
-        parts["benchmark script (slow clients, SQL floor)"] = own.user + own.system
+        script = own.user + own.system
+        parts["benchmark script (slow clients, SQL floor)"] = script
         # the crons' ``qms jobs run`` commands: this script's reaped children and its live ones
-        parts["crons"] = self._tree(os.getpid(), skip=started) - parts["benchmark script (slow clients, SQL floor)"]
+        parts["crons"] = self._tree(os.getpid(), skip=started) - script
         parts["elapsed"] = time.monotonic()
         machine = self.psutil.cpu_times()
         parts["machine busy"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
@@ -761,15 +762,15 @@ class CpuLedger:
         """CPU seconds of each part in each interval between marks, as a share of the machine's cores."""
         out = []
         for (_, before), (label, after) in zip(self.marks, self.marks[1:], strict=False):
-            elapsed = after["elapsed"] - before["elapsed"] if "elapsed" in after else 0.0
+            elapsed = after["elapsed"] - before["elapsed"]
             busy = after["machine busy"] - before["machine busy"]
             parts = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after if k not in ("machine busy", "elapsed")}
             named = sum(parts.values())
             listed = ", ".join(f"{k} {v:.1f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]) if v >= 0.05)
-            cores = os.cpu_count() or 1
+            capacity = (os.cpu_count() or 1) * elapsed
             out.append(
-                f"  {label}: machine busy {busy:.1f} of {cores * elapsed:.0f} core-seconds "
-                f"({busy / max(cores * elapsed, 1e-9):.0%}); {listed}; other {max(busy - named, 0):.1f}"
+                f"  {label}: machine busy {busy:.1f} of {capacity:.0f} core-seconds "
+                f"({busy / max(capacity, 1e-9):.0%}); {listed}; other {max(busy - named, 0):.1f}"
             )
         return out
 
