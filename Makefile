@@ -36,7 +36,7 @@ chromium:
 # --dist worksteal: a worker that runs out of tests takes half of the other's queue, so that the suite's
 # long tests do not leave one worker idle at the end (measured 2026-12-06, both databases: tests/core
 # 374 s → 323 s, the other folders 196 s → 189 s, against xdist's default --dist load).
-test: $(VENV)/.test-installed chromium
+test: $(VENV)/.test-installed chromium nginx
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist worksteal
