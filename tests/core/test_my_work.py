@@ -188,8 +188,11 @@ def _pages_give_the_whole_list(org, whole, per_page: int) -> None:
     for kind in first.kinds:
         filtered = work_page(org.quality, TODAY, page=1, per_page=1000, kind=kind)
         assert filtered.items == [item for item in whole if item.kind == kind]
-        one_by_one = [work_page(org.quality, TODAY, page=n, per_page=1, kind=kind).items for n in range(1, 40)]
+        # one item a page, and the page after the last one empty
+        pages_of_one = range(1, len(filtered.items) + 2)
+        one_by_one = [work_page(org.quality, TODAY, page=n, per_page=1, kind=kind).items for n in pages_of_one]
         assert [item for page in one_by_one for item in page] == filtered.items, kind
+        assert one_by_one[-1] == [], kind
 
 
 def _the_digest_is_the_due_part_of_my_work(org) -> None:
