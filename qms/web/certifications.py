@@ -49,6 +49,7 @@ from ..services.certifications import (
     transition_status,
     update_body,
 )
+from ..services.competence import VIEW_ROLES as COMPETENCE_VIEW_ROLES
 from ..services.standards import successor_of
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, site_choices, standard_choices
@@ -641,6 +642,8 @@ def _render_readiness(certification: Certification | None) -> str:
         standards=_standard_titles(),
         certifications=others,
         pack_available=_pack_function() is not None,
+        # the competence matrix opens to its viewers alone: the others read that reason without a link
+        unlinked=() if current_user.has_role(*COMPETENCE_VIEW_ROLES) else ("/competence",),
     )
 
 

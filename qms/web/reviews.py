@@ -50,6 +50,7 @@ from ..models import (
 from ..reports.review_inputs import designed
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
+from ..services.audits import SETUP_ROLES
 from ..services.reviews import (
     ACTION_OWNER_ROLES,
     ACTION_STATES,
@@ -401,6 +402,7 @@ def _iso_context(review: IsoChangeReview, today: dt.date) -> dict[str, Any]:
         "change_labels": CHANGE_LABELS,
         "can_assess": can_run() and review.state in GAP_ANALYSIS_STATES,
         "can_link": can_run() and review.state in VERIFICATION_STATES,
+        "can_open_processes": current_user.has_role(*SETUP_ROLES),  # the processes page is theirs alone
         "audits": audits,
         "external_audits": external,
         "external_kinds": EXTERNAL_AUDIT_KINDS,

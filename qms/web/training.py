@@ -34,7 +34,7 @@ from ..models import (
 )
 from ..services import available_events, history_of
 from ..services.attachments import UPLOAD_ROLES, attach, attachments_of
-from ..services.competence import MANAGE_ROLES
+from ..services.competence import MANAGE_ROLES, can_view_person
 from ..services.training import (
     MATERIAL_STATES,
     cancel_need,
@@ -201,6 +201,7 @@ def _render_detail(
         can_manage=can_manage(),
         can_upload=current_user.has_role(*UPLOAD_ROLES),
         today=dt.date.today(),
+        can_open_person=lambda user_id: can_view_person(current_user, user_id),
     )
     return page, status
 
@@ -327,6 +328,7 @@ def _render_needs(errors: dict[str, str] | None = None, values: Any = None, stat
         values=values or {},
         can_manage=can_manage(),
         today=dt.date.today(),
+        can_open_person=lambda user_id: can_view_person(current_user, user_id),
     )
     return result, status
 
