@@ -40,7 +40,16 @@ from .competence import (
     TrainingSession,
 )
 from .complaints import CHANNELS, VIRTUAL_PLATFORMS, Complaint
-from .context import PARTY_CATEGORIES, PESTLE, SWOT, ContextIssue, ContextReview, InterestedParty
+from .context import (
+    PARTY_CATEGORIES,
+    PESTLE,
+    SWOT,
+    SWOT_ONE,
+    SWOT_PLURALS,
+    ContextIssue,
+    ContextReview,
+    InterestedParty,
+)
 from .dashboard import DashboardCount, DashboardPanels
 from .documents import (
     CONFIDENTIALITY,
@@ -155,6 +164,8 @@ __all__ = [
     "SIGNING_FAILURE_KINDS",
     "SOURCE_LABELS",
     "SWOT",
+    "SWOT_ONE",
+    "SWOT_PLURALS",
     "TASK_STATUSES",
     "TEAM_ROLES",
     "TREATMENT_LABELS",

@@ -19,6 +19,9 @@ from .workflow import WorkflowRecord
 
 #: SWOT quadrants: strengths and weaknesses are internal issues, opportunities and threats external
 SWOT = {"strength": "Strength", "weakness": "Weakness", "opportunity": "Opportunity", "threat": "Threat"}
+#: the quadrants' headings: their plurals, and a new issue of each ("Add an opportunity")
+SWOT_PLURALS = {"strength": "Strengths", "weakness": "Weaknesses", "opportunity": "Opportunities", "threat": "Threats"}
+SWOT_ONE = {"strength": "a strength", "weakness": "a weakness", "opportunity": "an opportunity", "threat": "a threat"}
 INTERNAL_QUADRANTS = ("strength", "weakness")
 PESTLE = {
     "political": "Political",

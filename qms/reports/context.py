@@ -13,7 +13,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.platypus import Flowable, Paragraph
 
 from ..database import db, utcnow
-from ..models import PARTY_CATEGORIES, PESTLE, SWOT, Site
+from ..models import PARTY_CATEGORIES, PESTLE, SWOT, SWOT_PLURALS, Site
 from ..services.context import last_completed_review, party_list, swot_board
 from .pdf import (
     STYLES,
@@ -72,9 +72,9 @@ def context_summary_pdf(
     else:
         facts.append(("Last context review", "None completed yet"))
     story.append(field_table(facts, (50 * 2.83, width - 50 * 2.83)))
-    for key, label in SWOT.items():
+    for key, heading in SWOT_PLURALS.items():
         origin = "internal" if key in ("strength", "weakness") else "external"
-        story.append(Paragraph(escape(f"{label}s ({origin} issues)"), STYLES.h2))
+        story.append(Paragraph(escape(f"{heading} ({origin} issues)"), STYLES.h2))
         rows = [
             [
                 issue.reference,

@@ -19,7 +19,16 @@ from workflows.errors import InvalidData, NotPermitted
 
 from ..database import db
 from ..downloads import content_disposition
-from ..models import PARTY_CATEGORIES, PESTLE, SWOT, ContextIssue, ContextReview, InterestedParty
+from ..models import (
+    PARTY_CATEGORIES,
+    PESTLE,
+    SWOT,
+    SWOT_ONE,
+    SWOT_PLURALS,
+    ContextIssue,
+    ContextReview,
+    InterestedParty,
+)
 from ..services import available_events, history_of
 from ..services.context import (
     CONTEXT_ROLES,
@@ -58,6 +67,8 @@ def index() -> str:
         "context/index.html",
         board=swot_board(site),
         swot=SWOT,
+        swot_plurals=SWOT_PLURALS,
+        swot_one=SWOT_ONE,
         pestle=PESTLE,
         sites=site_choices("The whole organisation"),
         site=site,

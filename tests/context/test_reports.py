@@ -60,6 +60,7 @@ def test_context_summary(org):
     assert HOSTILE in text and "Water rationing" in text and "Environmental" in text
     assert "Climate change a relevant issue? Yes — Water supply" in text
     assert "Allergen labels" in text and "Term survey" in text and "Strengths (internal issues) None recorded." in text
+    assert "Weaknesses (internal issues)" in text and "Opportunities (external issues)" in text
 
 
 def test_risk_register_pdf(org):

@@ -16,7 +16,12 @@ REVIEW_ON = (dt.date.today() + dt.timedelta(days=200)).isoformat()
 
 def test_swot_board_issues_and_parties_through_the_pages(app, org):
     client = signed_in(app, org.quality)
-    assert "Record an issue" in text(client.get("/context"))
+    empty = text(client.get("/context"))
+    assert "Record an issue" in empty
+    # the quadrants' headings in plain plurals (not "Weaknesss", "Opportunitys"), and "an opportunity"
+    for key, heading in (("strength", "Strengths"), ("weakness", "Weaknesses"), ("opportunity", "Opportunities")):
+        assert f'id="q-{key}-h">{heading} <span' in empty, heading
+    assert "Add an opportunity" in empty and "Add a threat" in empty
     bad = client.post("/context/issues/new", data={"title": "", "swot": "luck", "owner_id": org.owner.id})
     assert bad.status_code == 422
     ok = client.post(
