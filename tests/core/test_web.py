@@ -44,6 +44,14 @@ def test_signed_in_pages_render(client, org, path):
     assert b"Sign out" in response.data
 
 
+def test_a_lifecycle_page_names_its_version_and_roles_in_words(client, org):
+    login(client, org.quality.email)
+    page = client.get("/lifecycles/nonconformity").get_data(as_text=True)
+    assert "<small>version 1</small>" in page and "<small>v1</small>" not in page
+    assert "<td>Manager, Quality officer</td>" in page  # who may triage, as the account pages name roles
+    assert "quality officer</td>" not in page
+
+
 def test_nc_page_shows_state_actions_and_history(client, org):
     nc = new_nc(org)
     fire(nc, "triage", org.quality, {"severity": "major"}, comment="Graded at the morning meeting")
