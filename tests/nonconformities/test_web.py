@@ -193,6 +193,10 @@ def test_the_history_reads_as_words_from_the_moment_the_nc_is_raised(client, org
 
     fire(nc, "triage", org.quality, {"severity": "major"})
     fire(nc, "contain", org.owner, {"containment": "Quarantined all parts."})
+    page = client.get(f"/nonconformities/{nc.id}").get_data(as_text=True)
+    # the root cause form offers the methods in the words the history and the NC page use
+    assert '<option value="8d" >8D (eight disciplines)</option>' in page
+    assert '<option value="fishbone" >Fishbone (Ishikawa)</option>' in page
     fire(
         nc,
         "analyse_root_cause",
