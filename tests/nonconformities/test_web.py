@@ -388,6 +388,7 @@ def test_admin_manages_accounts(client, org):
 
 def test_account_password_change_and_tokens(client, org):
     login(client, org.quality.email)
+    assert "roles: Quality officer</p>" in client.get("/account/").get_data(as_text=True)  # as the admin pages name it
     new = "tidal-quartz-lantern-91"
     wrong = _post(client, "/account/password", current="nope-nope-nope", new=new, confirm=new)
     assert wrong.status_code == 422 and "is not your password" in wrong.get_data(as_text=True)
