@@ -12,7 +12,7 @@ reaches it.
 A crawler follows the links from the dashboard and reads the visible text of each page (not
 markup, scripts, code samples or the diagrams' SVG). It fails on what only a developer would
 write: snake_case values (``five_whys``), JSON (``["a", "b"]``, ``{"key": …}``), standard
-identifiers (``iso-9001-2015``), lifecycle versions and body codes.
+identifiers (``iso-9001-2015``), lifecycle versions, body codes and a record's edit counter.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ DEVELOPER_VALUES = re.compile(
     r"|[\[{]\s*\"|\"\s*:\s*[\[{\"0-9]"  # JSON
     r"|\biso-\d{4}-\d{4}[a-z0-9-]*"  # a standard's identifier
     r"|\blifecycle v\d|\((?:kebs|sgs)\)"
+    r"|· version \d"  # a record's edit counter (kept to refuse a stale form), which no reader asked for
 )
 SKIPPED_TAGS = {"script", "style", "code", "pre", "textarea", "title", "svg", "option"}
 NOT_CRAWLED = ("/static", "/api", "/logout", "/calendar-feed")
