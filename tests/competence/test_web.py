@@ -73,6 +73,11 @@ def test_the_whole_path_through_the_pages(app, org):
     base = f"/training/{training.id}"
     assert quality.post(f"{base}/attendance", data={"attended": [amina.id]}).status_code == 302
     assert quality.post(f"{base}/events/hold", data={"held_on": held_on.isoformat()}).status_code == 302
+    refused = quality.post(f"{base}/evaluations", data={"user_id": "", "score": "eighty"})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)  # the errors name the form's fields, as their labels do
+    assert '<p class="error" role="alert">Attendee: must be' in page
+    assert '<p class="error" role="alert">Test score: ' in page
     assert quality.post(f"{base}/evaluations", data={"user_id": amina.id, "score": "88"}).status_code == 302
     assert quality.post(f"{base}/events/evaluate", data={"evaluated_on": TODAY.isoformat()}).status_code == 302
     assert quality.post(f"{base}/events/close", data={}).status_code == 302
