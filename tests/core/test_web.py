@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from qms.services import fire
@@ -42,6 +44,22 @@ def test_signed_in_pages_render(client, org, path):
     response = client.get(path)
     assert response.status_code == 200
     assert b"Sign out" in response.data
+
+
+@pytest.mark.parametrize(
+    ("path", "item"),
+    [
+        ("/lifecycles", "Lifecycles"),
+        ("/lifecycles/nonconformity", "Lifecycles"),
+        ("/account/", "My account"),
+        ("/admin/users", "Users"),
+    ],
+)
+def test_the_main_menu_marks_where_the_person_is(client, org, path, item):
+    login(client, org.admin.email)
+    page = client.get(path).get_data(as_text=True)
+    assert re.search(rf'<a href="[^"]+" aria-current="page">{item}</a>', page), item
+    assert page.count('aria-current="page"') == 1
 
 
 def test_a_lifecycle_page_names_its_version_and_roles_in_words(client, org):
