@@ -76,3 +76,14 @@ def test_every_kind_of_page_fits_the_screen(demo, live_server, screen):  # noqa:
 
     assert len(kinds) > 60, f"only {len(kinds)} kinds of page reached: is the crawler signed in?"
     assert not wide, "\n".join(f"{path}: {why}" for path, why in sorted(wide.items()))
+
+
+def test_on_a_desktop_the_header_keeps_sign_out_beside_the_menu(demo, live_server):  # noqa: F811
+    """The menu wraps inside its own column; the signed-in name and Sign out stay on the header's first row."""
+    with browser_context(viewport=DESKTOP) as (_, page):
+        sign_in(page, live_server, "admin@example.com", DEMO_PASSWORD)  # the longest menu: Users and Jobs too
+        header = page.locator("header.topbar").bounding_box()
+        menu = page.get_by_role("navigation", name="Main").bounding_box()
+        sign_out = page.get_by_role("button", name="Sign out").bounding_box()
+        assert sign_out["y"] < menu["y"] + menu["height"], (sign_out, menu)
+        assert header["height"] < 120, header
