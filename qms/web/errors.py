@@ -6,6 +6,13 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+#: what a page says instead of the web server's own wording ("read-protected", "the requested URL"),
+#: when the view gave no reason of its own
+IN_WORDS = {
+    403: "Your roles do not let you open this page or do this. If your work needs it, ask an administrator.",
+    404: "There is no such page or record here: the link may be mistyped or out of date.",
+}
+
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
@@ -19,4 +26,7 @@ def register(app: Flask) -> None:
             body = {"code": code, "status": exc.name, "message": exc.description, "errors": {}}
             headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
             return jsonify(body), code, headers
-        return render_template("errors/error.html", error=exc), code
+        message = exc.description
+        if message == type(exc).description:  # the default, not a reason the view gave
+            message = IN_WORDS.get(code, message)
+        return render_template("errors/error.html", error=exc, message=message), code

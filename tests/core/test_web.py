@@ -46,6 +46,14 @@ def test_signed_in_pages_render(client, org, path):
     assert b"Sign out" in response.data
 
 
+def test_a_page_the_person_may_not_open_says_so_in_words(client, org):
+    login(client, org.viewer.email)
+    refused = client.get("/admin/users")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "Your roles do not let you open this page" in page
+    assert "read-protected" not in page and "requested resource" not in page
+
+
 @pytest.mark.parametrize(
     ("path", "item"),
     [
@@ -100,7 +108,10 @@ def test_register_filters_by_state(client, org):
 
 def test_missing_pages_are_404(client, org):
     login(client, org.quality.email)
-    assert client.get("/nonconformities/999999").status_code == 404
+    missing = client.get("/nonconformities/999999")
+    assert missing.status_code == 404
+    assert "There is no such page or record here" in missing.get_data(as_text=True)
+    assert "requested URL" not in missing.get_data(as_text=True)  # not the web server's wording
     assert client.get("/lifecycles/nope").status_code == 404
 
 
