@@ -421,6 +421,8 @@ def test_forms_need_a_csrf_token(app, org):
     client = app.test_client()
     response = client.post("/login", data={"email": org.quality.email, "password": PASSWORD})
     assert response.status_code == 400
+    page = response.get_data(as_text=True)  # what to do, in words, not "The CSRF session token is missing."
+    assert "This form has expired" in page and "CSRF" not in page
 
 
 @pytest.mark.real_commits
