@@ -51,6 +51,8 @@ def test_log_complaint_form_and_safe_link(app, org):
     page = text(client.get(f"/complaints/{complaint.id}"))
     assert '<a href="https://instagram.com/p/abc" rel="noopener noreferrer nofollow"' in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in page and "virtual platform" in page
+    # a customer known by their handle alone is named by it, without a dash for the missing name
+    assert '<dt>Customer</dt><dd><span class="handle">@amina.k</span></dd>' in page and "— · " not in page
     assert "acknowledgement overdue" in page and "resolution overdue" in page  # received in January
     assert signed_in(app, org.viewer).post("/complaints/new", data={}).status_code == 403
 
