@@ -87,3 +87,21 @@ def test_on_a_desktop_the_header_keeps_sign_out_beside_the_menu(demo, live_serve
         sign_out = page.get_by_role("button", name="Sign out").bounding_box()
         assert sign_out["y"] < menu["y"] + menu["height"], (sign_out, menu)
         assert header["height"] < 120, header
+
+
+def test_on_a_phone_a_register_shows_each_reference_on_one_line(demo, live_server):  # noqa: F811
+    """The narrow columns of a register on a phone never break a reference (NC-2026-0012) at its hyphens."""
+    broken: dict[str, list[str]] = {}
+    with browser_context(viewport=SCREENS["phone"]) as (_, page):
+        sign_in(page, live_server, "quality@example.com", DEMO_PASSWORD)
+        for path in ("/my-work", "/nonconformities", "/complaints", "/risks", "/suppliers", "/inspections", "/changes"):
+            page.goto(live_server + path)
+            lines = page.eval_on_selector_all(
+                "main td a",
+                "links => links.filter(a => /^[A-Z]+-\\d{4}-\\d{4}$/.test(a.textContent.trim()))"
+                ".map(a => [a.textContent.trim(), a.getClientRects().length])",
+            )
+            assert lines, f"no reference found on {path}"
+            if any(count > 1 for _, count in lines):
+                broken[path] = [reference for reference, count in lines if count > 1][:3]
+    assert not broken, broken

@@ -117,7 +117,7 @@ def test_capped_count_stops_at_the_cap(app, org):
 
 
 def _rows(body: str) -> list[int]:
-    return [int(i) for i in re.findall(r'<td><a href="/nonconformities/(\d+)">', body)]
+    return [int(i) for i in re.findall(r'<td class="ref"><a href="/nonconformities/(\d+)">', body)]
 
 
 def _link(body: str, rel: str) -> str | None:
