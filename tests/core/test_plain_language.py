@@ -1,7 +1,7 @@
-"""No stored value reaches a person: the pages each demo role can reach in the demo organisation
-(manager, quality officer, auditor, process owner, viewer, administrator), and every kind of PDF
-linked from them, read in words; and a refused signature answers in a sentence on every signed
-event the demo offers.
+"""The demo as each role reads it: no stored value reaches a person, and no link shown to a person
+leads to a refusal. The pages each demo role can reach in the demo organisation (manager, quality
+officer, auditor, process owner, viewer, administrator), and every kind of PDF linked from them, read
+in words; and a refused signature answers in a sentence on every signed event the demo offers.
 
 The demo is seeded once per test worker (conftest's ``demo``); each test starts from a copy of its database file. The
 quality officer reads every page reachable; the other roles read every kind of page, and at most
@@ -13,10 +13,14 @@ A crawler follows the links from the dashboard and reads the visible text of eac
 markup, scripts, code samples or the diagrams' SVG). It fails on what only a developer would
 write: snake_case values (``five_whys``), JSON (``["a", "b"]``, ``{"key": …}``), standard
 identifiers (``iso-9001-2015``), lifecycle versions, body codes and a record's edit counter.
+The same crawl fails on a link that answers "forbidden" or "not found" to the person it is shown
+to: the pages it follows, and the downloads, API and calendar links it does not read (opened, at
+most ``PER_KIND`` of each kind). A link that leads only some roles somewhere is plain text to the others.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html.parser
 import io
@@ -44,6 +48,8 @@ DEVELOPER_VALUES = re.compile(
 )
 SKIPPED_TAGS = {"script", "style", "code", "pre", "textarea", "title", "svg", "option"}
 NOT_CRAWLED = ("/static", "/api", "/logout", "/calendar-feed")
+#: links the crawl neither reads nor opens
+NOT_OPENED = ("/static", "/logout")
 MAX_PAGES = 400
 #: pages of one kind (their address with the numbers taken out) a role other than the quality officer reads
 PER_KIND = 3
@@ -90,14 +96,28 @@ def kind_of(link: str) -> str:
     return re.sub(r"\d+", "N", link)
 
 
-def crawl(client, per_kind: int | None = None) -> tuple[dict[str, set[str]], set[str], int]:
-    """(developer value → pages showing it, PDF links found, pages read); at most ``per_kind``
-    pages of each kind when given."""
+@dataclasses.dataclass
+class Crawl:
+    #: developer value → the pages showing it
+    found: dict[str, set[str]]
+    #: the PDF links found
+    pdfs: set[str]
+    #: pages read
+    pages: int
+    #: a link shown that answers 403 or 404 → its status and the pages that show it
+    refused: dict[str, tuple[int, set[str]]]
+
+
+def crawl(client, per_kind: int | None = None) -> Crawl:
+    """Read the pages reachable from the dashboard (at most ``per_kind`` of each kind when given) and
+    open, without reading, the other links they show (at most ``PER_KIND`` of each kind)."""
     seen: set[str] = set()
     kinds: dict[str, int] = defaultdict(int)
     queue = ["/"]
     found: dict[str, set[str]] = defaultdict(set)
     pdfs: set[str] = set()
+    linked_from: dict[str, set[str]] = defaultdict(set)
+    statuses: dict[str, int] = {}
     while queue and len(seen) < MAX_PAGES:
         url = queue.pop(0)
         if url in seen or (per_kind is not None and kinds[kind_of(url)] >= per_kind):
@@ -106,17 +126,29 @@ def crawl(client, per_kind: int | None = None) -> tuple[dict[str, set[str]], set
         kinds[kind_of(url)] += 1
         response = client.get(url)
         assert response.status_code < 500, url
+        statuses[url] = response.status_code
         if response.status_code != 200 or response.mimetype != "text/html":
             continue
         page = response.get_data(as_text=True)
         for link in re.findall(r'href="(/[^"#?]*)', page):
+            linked_from[link].add(url)
             if link.endswith(".pdf"):
                 pdfs.add(link)
             elif not link.startswith(NOT_CRAWLED) and not link.endswith((".csv", ".xlsx", ".ics")) and link not in seen:
                 queue.append(link)
         for value in DEVELOPER_VALUES.findall(visible_text(page)):
             found[value].add(url)
-    return found, pdfs, len(seen)
+    # the links not read as pages (downloads, the API, calendar feeds): opened, a few of each kind
+    opened: dict[str, int] = defaultdict(int)
+    for link in sorted(set(linked_from) - seen):
+        if link.startswith(NOT_OPENED) or opened[kind_of(link)] >= PER_KIND:
+            continue
+        opened[kind_of(link)] += 1
+        response = client.get(link)
+        assert response.status_code < 500, link
+        statuses[link] = response.status_code
+    refused = {link: (status, linked_from[link]) for link, status in statuses.items() if status in (403, 404)}
+    return Crawl(found, pdfs, len(seen), refused)
 
 
 def one_of_each_kind(links: set[str]) -> list[str]:
@@ -129,20 +161,24 @@ def one_of_each_kind(links: set[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("role", list(ROLES))
-def test_pages_and_pdfs_of_the_demo_show_no_stored_values(demo, client, role):
+def test_the_demo_read_by_each_role_shows_no_stored_values_and_no_refused_links(demo, client, role):
     email = ROLES[role]
     assert client.post("/login", data={"email": email, "password": DEMO_PASSWORD}).status_code == 302
 
-    found, pdfs, pages = crawl(client, None if role == "quality officer" else PER_KIND)
+    read = crawl(client, None if role == "quality officer" else PER_KIND)
 
-    assert pages > 20, f"only {pages} pages reached: is the crawler signed in?"
-    problems = [f"{value!r} on {sorted(urls)[:3]}" for value, urls in sorted(found.items())]
-    for link in one_of_each_kind(pdfs):
+    assert read.pages > 40, f"only {read.pages} pages reached: is the crawler signed in?"
+    problems = [f"{value!r} on {sorted(urls)[:3]}" for value, urls in sorted(read.found.items())]
+    for link in one_of_each_kind(read.pdfs):
         response = client.get(link)
         assert response.status_code == 200 and response.mimetype == "application/pdf", link
         PDF_KINDS_READ.add(kind_of(link))
         text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(response.data)).pages)
         problems += [f"{value!r} in {link}" for value in sorted(set(DEVELOPER_VALUES.findall(text)))]
+    problems += [
+        f"{link} answers {status}, linked from {sorted(pages)[:3]}"
+        for link, (status, pages) in sorted(read.refused.items())
+    ]
     assert not problems, "\n".join(problems)
 
 
