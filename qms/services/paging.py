@@ -134,7 +134,8 @@ class SortKey:
         try:
             if kind is dt.datetime:
                 moment = dt.datetime.fromisoformat(value)
-                return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+                # in UTC here: an offset that moves it past year 1 or 9999 is refused, not a 500 in the driver
+                return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
             if kind is dt.date:
                 return dt.date.fromisoformat(value)
             if kind is bool:
@@ -148,10 +149,13 @@ class SortKey:
                     return kind(value)
             elif kind is str:
                 if isinstance(value, str) and "\x00" not in value:
+                    value.encode()  # a lone surrogate ("\\ud800" in the JSON) cannot be sent to the database
                     return value
             elif isinstance(value, str | int | float) and not isinstance(value, bool):
+                if isinstance(value, str):
+                    value.encode()
                 return value
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # UnicodeEncodeError is a ValueError
             pass
         raise BadCursor("does not fit this list's order")
 
