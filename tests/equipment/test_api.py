@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 from ..helpers import error, ok
+from .builders import new_instrument
 
 EQUIPMENT = "/api/v1/equipment"
 TODAY = dt.date.today()
@@ -70,3 +71,13 @@ def test_register_calibrate_out_of_tolerance_and_raise_an_nc(api, org):
     label = api.get("viewer", f"{url}/label.pdf")
     assert label.status_code == 200 and label.data.startswith(b"%PDF")
     assert ok(api.get("viewer", f"{EQUIPMENT}?status=quarantined"))["total"] == 1
+
+
+def test_text_search_takes_wildcards_literally(api, org):
+    """``q`` is text to find, not a LIKE pattern: ``%`` and ``_`` match themselves only."""
+    plain = new_instrument(org, "GA-012", name="Digital caliper")
+    marked = new_instrument(org, "PG_7", name="Gauge 0-100% RH")
+    assert [e["id"] for e in ok(api.get("viewer", f"{EQUIPMENT}?q=%25"))["items"]] == [marked.id]
+    assert [e["id"] for e in ok(api.get("viewer", f"{EQUIPMENT}?q=G_7"))["items"]] == [marked.id]
+    assert ok(api.get("viewer", f"{EQUIPMENT}?q=_A"))["items"] == []
+    assert [e["id"] for e in ok(api.get("viewer", f"{EQUIPMENT}?q=ga-0"))["items"]] == [plain.id]
