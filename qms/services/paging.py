@@ -40,7 +40,7 @@ from sqlalchemy import Select, and_, false, func, literal, or_, select, tuple_
 from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import asc_op, desc_op, nulls_first_op, nulls_last_op
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import BigInteger, TypeDecorator
 
 from ..database import db
 
@@ -142,7 +142,10 @@ class SortKey:
                 if isinstance(value, bool):
                     return value
             elif kind is int:
-                if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
+                # an INTEGER column (every id and count here; PostgreSQL's is 32 bits) cannot be
+                # compared with a larger number: the driver refuses it
+                bits = 63 if isinstance(self.expression.type, BigInteger) else 31
+                if isinstance(value, int) and not isinstance(value, bool) and -(2**bits) <= value < 2**bits:
                     return value
             elif kind in (float, decimal.Decimal):
                 if isinstance(value, int | float) and not isinstance(value, bool):

@@ -231,6 +231,9 @@ def test_api_link_header_and_previous_page(api, org):
         # a lone surrogate cannot be encoded for the database; an offset that moves the moment past year 1
         ("sort=reference&after=" + _raw_cursor('["\\ud800",1]'), "after"),
         ("sort=-created_at&before=" + _raw_cursor('["0001-01-01T00:00:00+14:00",1]'), "before"),
+        # numbers an INTEGER column (32 bits on PostgreSQL) cannot be compared with
+        (f"sort=severity&after={encode_cursor([2**40, 1])}", "after"),
+        (f"sort=-created_at&after={encode_cursor(['2026-03-01T00:00:00+00:00', -(2**31) - 1])}", "after"),
     ],
 )
 def test_api_bad_cursor_is_a_422_naming_it(api, org, query, field):
