@@ -463,10 +463,15 @@ def transition_plan_pdf(
     generated_at: dt.datetime | None = None,
     today: dt.date | None = None,
     compress: bool = True,
+    reader: Any = None,
 ) -> bytes:
     """The plan of an ISO-change review as a PDF: each clause change with what cites it, its assessment
-    and actions; the transition audit; the signed gap assessment (watermarked "draft" until signed)."""
+    and actions; the transition audit; the signed gap assessment (watermarked "draft" until signed).
+
+    ``reader``: who downloads it; a document they may not see is not named (``visible_references``).
+    """
     from ..services.reviews import actions_of as review_actions
+    from ..services.reviews.iso_change import visible_references
     from ..services.standards import find_standard
 
     organisation = organisation_name(organisation)
@@ -511,8 +516,9 @@ def transition_plan_pdf(
     if review.gap_summary:
         story += [Paragraph("Gap assessment", STYLES.h2), para(review.gap_summary)]
     rows = []
+    references = visible_references(review.items, reader) if reader is not None else {}
     for item in review.items:
-        refs = item.references or {}
+        refs = references.get(item.id, item.references or {})
         cited = [
             f"{group.get('label')}: " + ", ".join(str(c.get("label")) for c in group.get("items", [])[:8])
             for group in refs.get("cited_by") or []

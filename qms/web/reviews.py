@@ -81,6 +81,7 @@ from ..services.reviews import (
     suggest_impacts,
     transition_clauses,
 )
+from ..services.reviews.iso_change import visible_references
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, site_choices, standard_choices, user_choices
 
@@ -395,6 +396,7 @@ def _iso_context(review: IsoChangeReview, today: dt.date) -> dict[str, Any]:
     )
     return {
         "items": items,
+        "references": visible_references(items, current_user),
         "assessed": len(assessed),
         "gaps": sum(1 for i in items if i.status == "gap"),
         "gap_statuses": GAP_STATUSES,
@@ -460,7 +462,7 @@ def transition_plan(review_id: int) -> Response:
         abort(404, description="The transition plan is not available in this version.")
     current_app.logger.info("transition plan of %s by user %s", review.reference, current_user.id)
     return Response(
-        build(review, organisation=current_app.config["QMS_ORGANISATION"]),
+        build(review, organisation=current_app.config["QMS_ORGANISATION"], reader=current_user),
         mimetype="application/pdf",
         headers={"Content-Disposition": content_disposition(f"{review.reference}-transition-plan.pdf")},
     )
