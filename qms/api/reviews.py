@@ -293,7 +293,7 @@ def management_extras(review: ManagementReview) -> dict[str, Any]:
                 "missing": key in missing,
                 "links": {"self": url_for("api_reviews.set_notes", review_id=review.id, key=key)},
             }
-            for key, label, entry in inputs_summary(review)
+            for key, label, entry in inputs_summary(review, api_user())
         ],
         "missing_inputs": missing,
         "attendees": list(review.attendees or []),
@@ -615,7 +615,7 @@ def minutes(args: dict[str, Any], review_id: int) -> Response:
     review = load_management(review_id)
     from ..reports.reviews import management_review_pdf
 
-    data = management_review_pdf(review, organisation=current_app.config["QMS_ORGANISATION"])
+    data = management_review_pdf(review, organisation=current_app.config["QMS_ORGANISATION"], reader=api_user())
     return Response(
         data,
         mimetype="application/pdf",

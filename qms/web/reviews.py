@@ -481,7 +481,7 @@ def _org_context(review: OrgChangeReview, today: dt.date) -> dict[str, Any]:
 
 
 def _management_context(review: ManagementReview, today: dt.date) -> dict[str, Any]:
-    inputs = inputs_summary(review)
+    inputs = inputs_summary(review, current_user)
     return {
         "inputs": inputs,
         "designs": {key: designed(key, entry.get("compiled")) for key, _label, entry in inputs},
@@ -774,7 +774,7 @@ def minutes(review_id: int) -> Response:
         abort(404, description="The minutes report is not available in this version.")
     current_app.logger.info("management review minutes of %s by user %s", review.reference, current_user.id)
     return Response(
-        build(review, organisation=current_app.config["QMS_ORGANISATION"]),
+        build(review, organisation=current_app.config["QMS_ORGANISATION"], reader=current_user),
         mimetype="application/pdf",
         headers={"Content-Disposition": content_disposition(f"{review.reference}-minutes.pdf")},
     )
