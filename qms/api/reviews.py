@@ -567,7 +567,7 @@ def delete_impact(review_id: int, impact_id: int) -> Response:
 @blp.response(200, SuggestedImpactSchema(many=True))
 def suggested_impacts(args: dict[str, Any], review_id: int) -> list[dict[str, str]]:
     """Impacts the records suggest and that are not yet recorded (the process, its documents, audits, NCs…)"""
-    return suggest_impacts(load_org(review_id))
+    return suggest_impacts(load_org(review_id), api_user())
 
 
 # --- management review: inputs and minutes ------------------------------------------------------

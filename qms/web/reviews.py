@@ -474,7 +474,7 @@ def _org_context(review: OrgChangeReview, today: dt.date) -> dict[str, Any]:
         "change_kinds": CHANGE_KINDS,
         "impact_areas": IMPACT_AREAS,
         "can_impact": editable,
-        "suggestions": suggest_impacts(review) if editable else [],
+        "suggestions": suggest_impacts(review, current_user) if editable else [],
         "link_endpoints": LINK_ENDPOINTS,
         "days_left": _days_left(review.target_date, today),
     }

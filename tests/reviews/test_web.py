@@ -664,3 +664,21 @@ def test_a_restricted_document_overdue_for_review_is_named_only_to_its_readers(a
         assert "A document you may not see" in shown
     assert "Salary bands" in text(signed_in(app, org.quality).get(f"/reviews/management/{review.id}"))
     assert "Salary bands" in api.get("quality", url).get_data(as_text=True)
+
+
+def test_suggested_impacts_name_a_restricted_document_only_to_its_readers(app, org, api):
+    """A change to a process suggests its documents: a restricted one only to those who may see it."""
+    production = new_process(org, code="PROD", owner=org.owner)
+    common = dict(doc_type="record", owner_id=org.manager.id, process=production.name)
+    create_document(org.manager, title="Salary bands 2027", confidentiality="restricted", **common)
+    create_document(org.manager, title="Moulding work instruction", confidentiality="internal", **common)
+    review = open_org_change_review(
+        org.owner, title="Second line", change_kind="process", description="A second line.", process_id=production.id
+    )
+    url = f"/api/v1/reviews/org-change/{review.id}/suggested-impacts"
+    for shown in (
+        api.get("viewer", url).get_data(as_text=True),
+        text(signed_in(app, org.owner).get(f"/reviews/org-change/{review.id}")),
+    ):
+        assert "Moulding work instruction" in shown and "Salary bands" not in shown
+    assert "Salary bands" in api.get("quality", url).get_data(as_text=True)
