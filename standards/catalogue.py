@@ -449,14 +449,28 @@ def _cycle_errors(
 # --------------------------------------------------------------------------- YAML
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """The safe loader without aliases: no standard or mapping needs one, and aliases of aliases
+    make a few hundred bytes a list of billions of items (a "billion laughs") for whatever reads
+    or prints it next, as the validation's messages do."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases (*{event.anchor}) are not allowed: write the value out", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def _compose(text: str, source: str | None) -> tuple[Any, yaml.Node | None]:
-    """Data and node tree of one YAML document, with the safe loader.
+    """Data and node tree of one YAML document, with the safe loader (aliases refused).
 
     Everything the reader refuses (control characters, bad encoding, nesting deeper than
-    Python's stack) becomes a StandardError naming the line, never another exception.
+    Python's stack, aliases) becomes a StandardError naming the line, never another exception.
     """
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _NoAliasLoader(text)
     except yaml.YAMLError as exc:
         raise StandardError([_reader_problem(text, exc)], source) from exc
     try:

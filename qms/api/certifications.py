@@ -503,7 +503,9 @@ def pack(args: dict[str, Any], certification_id: int) -> Response:
     from ..reports.certifications import certification_pack_pdf
 
     with computable_dates():
-        data = certification_pack_pdf(certification, organisation=current_app.config["QMS_ORGANISATION"])
+        data = certification_pack_pdf(
+            certification, organisation=current_app.config["QMS_ORGANISATION"], reader=api_user()
+        )
     return _pdf(data, f"{certification.reference}-certification-pack.pdf")
 
 

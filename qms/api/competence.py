@@ -96,7 +96,7 @@ def _require_viewer() -> None:
 
 
 def _present_requirements(requirements: list[CompetenceRequirement]) -> list[Presented]:
-    names = target_names(requirements)
+    names = target_names(requirements, api_user())
     return [Presented(r, target_label=requirement_target_label(r, names)) for r in requirements]
 
 
@@ -146,7 +146,7 @@ def list_competences(args: dict[str, Any]) -> dict[str, Any]:
         stmt = stmt.where(Competence.active.is_(args["active"]))
     items, page = paginate(stmt, args, options=(selectinload(Competence.requirements),))
     requirements = [r for c in items for r in c.requirements]
-    names = target_names(requirements)
+    names = target_names(requirements, api_user())
     return {
         **page,
         "items": [

@@ -62,6 +62,7 @@ from ..services.reviews import (
     set_input_notes,
     suggest_impacts,
 )
+from ..services.reviews.iso_change import visible_references
 from .auth import api_user, require_roles
 from .blueprint import ID, ApiBlueprint
 from .schemas.reviews import (
@@ -218,8 +219,11 @@ def present_action(action: ReviewAction, today: dt.date | None = None) -> Presen
     )
 
 
-def present_item(item: IsoChangeItem) -> Presented:
-    references = dict(item.references or {})
+def present_item(item: IsoChangeItem, references: dict[str, Any] | None = None) -> Presented:
+    """The item with its references as the caller may read them (``visible_references``, given when
+    worked out for all of a review's items at once)."""
+    if references is None:
+        references = visible_references([item], api_user())[item.id]
     return Presented(
         item,
         references={
@@ -242,11 +246,12 @@ def present_impact(impact: ChangeImpact) -> Presented:
 def iso_extras(review: IsoChangeReview) -> dict[str, Any]:
     kind = KINDS["iso_change"]
     counts = Counter(item.status for item in review.items)
+    references = visible_references(review.items, api_user())
     links = _links(kind, review.id) | {"verification": url_for("api_reviews.verification", review_id=review.id)}
     return {
         **brief(kind)(review),
         "status_counts": {status: counts.get(status, 0) for status in GAP_STATUSES},
-        "items": [present_item(item) for item in review.items],
+        "items": [present_item(item, references[item.id]) for item in review.items],
         "actions": [present_action(a) for a in actions_of(review)],
         "links": links,
     }
@@ -288,7 +293,7 @@ def management_extras(review: ManagementReview) -> dict[str, Any]:
                 "missing": key in missing,
                 "links": {"self": url_for("api_reviews.set_notes", review_id=review.id, key=key)},
             }
-            for key, label, entry in inputs_summary(review)
+            for key, label, entry in inputs_summary(review, api_user())
         ],
         "missing_inputs": missing,
         "attendees": list(review.attendees or []),
@@ -562,7 +567,7 @@ def delete_impact(review_id: int, impact_id: int) -> Response:
 @blp.response(200, SuggestedImpactSchema(many=True))
 def suggested_impacts(args: dict[str, Any], review_id: int) -> list[dict[str, str]]:
     """Impacts the records suggest and that are not yet recorded (the process, its documents, audits, NCs…)"""
-    return suggest_impacts(load_org(review_id))
+    return suggest_impacts(load_org(review_id), api_user())
 
 
 # --- management review: inputs and minutes ------------------------------------------------------
@@ -610,7 +615,7 @@ def minutes(args: dict[str, Any], review_id: int) -> Response:
     review = load_management(review_id)
     from ..reports.reviews import management_review_pdf
 
-    data = management_review_pdf(review, organisation=current_app.config["QMS_ORGANISATION"])
+    data = management_review_pdf(review, organisation=current_app.config["QMS_ORGANISATION"], reader=api_user())
     return Response(
         data,
         mimetype="application/pdf",
@@ -647,7 +652,7 @@ def transition_plan(args: dict[str, Any], review_id: int) -> Response:
     review = load_iso(review_id)
     from ..reports.reviews import transition_plan_pdf
 
-    data = transition_plan_pdf(review, organisation=current_app.config["QMS_ORGANISATION"])
+    data = transition_plan_pdf(review, organisation=current_app.config["QMS_ORGANISATION"], reader=api_user())
     return Response(
         data,
         mimetype="application/pdf",

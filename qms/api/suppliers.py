@@ -15,12 +15,13 @@ from typing import Any
 
 from flask import current_app, url_for
 from marshmallow import RAISE
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from ..downloads import content_disposition
 from ..models import APPROVED_STATES, DEFAULT_WEIGHTS, Nonconformity, Scar, Supplier
+from ..services.filters import contains
 from ..services.suppliers import (
     DELIVERY_ROLES,
     EVALUATE_ROLES,
@@ -165,8 +166,7 @@ def list_suppliers(args: dict[str, Any]) -> dict[str, Any]:
     if "criticality" in args:
         stmt = stmt.where(Supplier.criticality == args["criticality"])
     if args.get("q"):
-        like = f"%{args['q'].lower()}%"
-        stmt = stmt.where(or_(func.lower(Supplier.name).like(like), func.lower(Supplier.supplies).like(like)))
+        stmt = stmt.where(or_(contains(Supplier.name, args["q"]), contains(Supplier.supplies, args["q"])))
     if "evaluation_due" in args:
         due = (Supplier.state != "disqualified") & (
             Supplier.next_evaluation_due <= dt.date.today() + dt.timedelta(days=30)

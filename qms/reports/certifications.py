@@ -195,18 +195,18 @@ def overdue_actions(today: dt.date) -> list[CorrectiveAction]:
     )
 
 
-def overdue_documents(today: dt.date) -> list[Document]:
-    """Documents whose review date has passed (the same documents the readiness score counts)."""
-    return list(
-        db.session.scalars(
-            select(Document)
-            .options(selectinload(Document.owner))
-            .where(
-                Document.obsolete.is_(False), Document.next_review_due.is_not(None), Document.next_review_due < today
-            )
-            .order_by(Document.next_review_due, Document.number)
-        )
+def overdue_documents(today: dt.date, reader: Any = None) -> list[Document]:
+    """Documents whose review date has passed (the same documents the readiness score counts); with
+    ``reader``, only those they may see (a restricted document's number and title reach only its readers)."""
+    from ..services.documents import visible_to
+
+    query = (
+        select(Document)
+        .options(selectinload(Document.owner))
+        .where(Document.obsolete.is_(False), Document.next_review_due.is_not(None), Document.next_review_due < today)
+        .order_by(Document.next_review_due, Document.number)
     )
+    return list(db.session.scalars(query if reader is None else query.where(visible_to(reader))))
 
 
 def last_management_review() -> ManagementReview | None:
@@ -241,11 +241,13 @@ def certification_pack_pdf(
     organisation: str | None = None,
     generated_at: dt.datetime | None = None,
     compress: bool = True,
+    reader: Any = None,
 ) -> bytes:
     """The certification pack as a PDF (A4, pages numbered "Page X of Y").
 
     ``today`` is the day the readiness, ages and deadlines are computed for (default: today);
-    ``organisation`` defaults to the app's ``QMS_ORGANISATION``.
+    ``organisation`` defaults to the app's ``QMS_ORGANISATION``; ``reader``, who downloads it, is
+    shown only the documents they may see.
     """
     today = today or dt.date.today()
     organisation = organisation_name(organisation)
@@ -271,7 +273,7 @@ def certification_pack_pdf(
         *_coverage(cycle_coverage(certification, today), today, width),
         *_internal_audits(certification, audits_of_cycle(certification), width),
         Paragraph("Documents overdue for review", STYLES.h2),
-        *_documents(overdue_documents(today), today, width),
+        *_documents(overdue_documents(today, reader), today, width, overdue_documents(today) if reader else None),
         Paragraph("Management review", STYLES.h2),
         *_management_review(last_management_review(), today, width),
         Paragraph("External audits and their findings", STYLES.h2),
@@ -533,9 +535,15 @@ def _internal_audits(certification: Certification, audits: Sequence[Audit], widt
     ]
 
 
-def _documents(documents: Sequence[Document], today: dt.date, width: float) -> list[Flowable]:
+def _documents(
+    documents: Sequence[Document], today: dt.date, width: float, every: Sequence[Document] | None = None
+) -> list[Flowable]:
+    """The overdue documents shown (``documents``), and how many more of ``every`` the reader may not see."""
+    hidden = len(every) - len(documents) if every is not None else 0
+    what = "1 document" if hidden == 1 else f"{hidden} documents"
+    more = [Paragraph(f"Also overdue: {what} you may not see.", STYLES.muted)] if hidden else []
     if not documents:
-        return [Paragraph("No document is overdue for review.", STYLES.muted)]
+        return more or [Paragraph("No document is overdue for review.", STYLES.muted)]
     rows = [
         [
             doc.number,
@@ -547,7 +555,7 @@ def _documents(documents: Sequence[Document], today: dt.date, width: float) -> l
         for doc in documents
     ]
     widths = _widths(width, [30 * mm, 0, 34 * mm, 24 * mm, 18 * mm], 1)
-    return [grid_table(["Number", "Title", "Owner", "Review due", "Days late"], rows, widths, plain={0, 3, 4})]
+    return [grid_table(["Number", "Title", "Owner", "Review due", "Days late"], rows, widths, plain={0, 3, 4}), *more]
 
 
 def _management_review(review: ManagementReview | None, today: dt.date, width: float) -> list[Flowable]:

@@ -246,11 +246,13 @@ def management_review_pdf(
     generated_at: dt.datetime | None = None,
     today: dt.date | None = None,
     compress: bool = True,
+    reader: Any = None,
 ) -> bytes:
     """The minutes of the management review as a PDF (A4, pages numbered "Page X of Y").
 
     Approved minutes carry the approver's e-signature; until then every page is watermarked
-    "Draft — minutes not approved".  ``today`` decides which actions are overdue.
+    "Draft — minutes not approved".  ``today`` decides which actions are overdue.  ``reader``: who
+    downloads them; a document they may not see is not named (``inputs_for``).
     """
     organisation = organisation_name(organisation)
     generated_at = generated_at or utcnow()
@@ -270,7 +272,7 @@ def management_review_pdf(
         story.append(Paragraph(escape(_draft_text(review)), STYLES.notice))
     story += [
         Paragraph("Inputs (ISO 9001 9.3.2)", STYLES.h2),
-        *_inputs(review, width),
+        *_inputs(review, width, reader),
         Paragraph("Minutes", STYLES.h2),
         text_or_note(review.minutes, "No minutes written yet."),
         Paragraph("Outputs and decisions (ISO 9001 9.3.3)", STYLES.h2),
@@ -323,8 +325,10 @@ def _header(review: ManagementReview, generated_at: dt.datetime, approved: bool,
     return field_table(pairs, [34 * mm, width - 34 * mm])
 
 
-def _inputs(review: ManagementReview, width: float) -> list[Flowable]:
-    inputs = review.inputs or {}
+def _inputs(review: ManagementReview, width: float, reader: Any = None) -> list[Flowable]:
+    from ..services.reviews.management import inputs_for
+
+    inputs = (review.inputs or {}) if reader is None else inputs_for(review, reader)
     out: list[Flowable] = [
         Paragraph(
             "Each input as compiled from qmsflow's records for the period reviewed, with the notes written for it.",
@@ -463,10 +467,15 @@ def transition_plan_pdf(
     generated_at: dt.datetime | None = None,
     today: dt.date | None = None,
     compress: bool = True,
+    reader: Any = None,
 ) -> bytes:
     """The plan of an ISO-change review as a PDF: each clause change with what cites it, its assessment
-    and actions; the transition audit; the signed gap assessment (watermarked "draft" until signed)."""
+    and actions; the transition audit; the signed gap assessment (watermarked "draft" until signed).
+
+    ``reader``: who downloads it; a document they may not see is not named (``visible_references``).
+    """
     from ..services.reviews import actions_of as review_actions
+    from ..services.reviews.iso_change import visible_references
     from ..services.standards import find_standard
 
     organisation = organisation_name(organisation)
@@ -511,8 +520,9 @@ def transition_plan_pdf(
     if review.gap_summary:
         story += [Paragraph("Gap assessment", STYLES.h2), para(review.gap_summary)]
     rows = []
+    references = visible_references(review.items, reader) if reader is not None else {}
     for item in review.items:
-        refs = item.references or {}
+        refs = references.get(item.id, item.references or {})
         cited = [
             f"{group.get('label')}: " + ", ".join(str(c.get("label")) for c in group.get("items", [])[:8])
             for group in refs.get("cited_by") or []

@@ -293,8 +293,9 @@ def requirement_target_label(
     return f"{row.number} {row.title}" if isinstance(row, Document) else row.name
 
 
-def target_names(requirements: Iterable[CompetenceRequirement]) -> dict[tuple[str, int], str]:
-    """(scope, id) → name of every job role, process and document the requirements name, in three queries."""
+def target_names(requirements: Iterable[CompetenceRequirement], reader: Any = None) -> dict[tuple[str, int], str]:
+    """(scope, id) → name of every job role, process and document the requirements name, in three queries;
+    with ``reader``, a document they may not see is not named (its number and title reach only its readers)."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for r in requirements:
         if r.target_id:
@@ -307,8 +308,11 @@ def target_names(requirements: Iterable[CompetenceRequirement]) -> dict[tuple[st
         for row in db.session.scalars(select(Process).where(id_in(Process.id, list(wanted["process"])))):
             names[("process", row.id)] = row.name
     if wanted["document"]:
+        from .documents import can_view
+
         for row in db.session.scalars(select(Document).where(id_in(Document.id, list(wanted["document"])))):
-            names[("document", row.id)] = f"{row.number} {row.title}"
+            seen = reader is None or can_view(row, reader)
+            names[("document", row.id)] = f"{row.number} {row.title}" if seen else "a document you may not see"
     return names
 
 

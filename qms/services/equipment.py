@@ -35,6 +35,7 @@ from ..models import (
 from ..models.equipment import DUE_SOON_DAYS
 from .attachments import store_file
 from .audit_trail import recorded_change
+from .filters import contains
 from .references import next_reference
 from .suppliers import saved_once
 from .validation import clean_date, clean_text, require_roles, row_by_id
@@ -462,8 +463,7 @@ def equipment_register(status: str = "", location: str = "", q: str = "", today:
     if location:
         stmt = stmt.where(Equipment.location == location)
     if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Equipment.identifier).like(like), func.lower(Equipment.name).like(like)))
+        stmt = stmt.where(or_(contains(Equipment.identifier, q), contains(Equipment.name, q)))
     return stmt
 
 

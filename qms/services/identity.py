@@ -27,7 +27,7 @@ import pyotp
 import segno
 from flask import current_app, has_request_context, request
 from limits.storage import Storage, storage_from_string
-from sqlalchemy import select, update
+from sqlalchemy import select
 from zxcvbn import zxcvbn
 
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
@@ -253,15 +253,27 @@ def new_stamp(user: User) -> None:
 
 
 def revoke_all_tokens(user: User) -> int:
-    """Revoke the user's usable tokens (inside the caller's transaction); reactivation does not revive them."""
+    """Revoke the user's usable tokens (inside the caller's transaction); reactivation does not revive them.
+
+    Through the ORM, row by row, so that the audit trail records each revocation (a bulk UPDATE
+    bypasses it, and ``qms audit-trail verify`` then reports the tokens as changed outside the application).
+    """
     now = utcnow()
-    result = db.session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-    return result.rowcount or 0
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+def _use_up_recovery_codes(session: Any, user: User) -> None:
+    """Mark the user's unused recovery codes used, through the ORM so that the audit trail records it."""
+    now = utcnow()
+    for code in session.scalars(
+        select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ):
+        code.used_at = now
 
 
 def end_sessions(user: User, actor: Any, reason: str) -> None:
@@ -377,7 +389,7 @@ def confirm_totp(user: User, code: str) -> list[str]:
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
     with recorded_change(user, "authenticator app turned on") as session:
         user.totp_enabled_at = utcnow()
-        session.execute(update(RecoveryCode).where(RecoveryCode.user_id == user.id).values(used_at=utcnow()))
+        _use_up_recovery_codes(session, user)
         session.add_all(RecoveryCode(user_id=user.id, code_hash=_code_hash(c)) for c in codes)
     return codes
 
@@ -420,11 +432,7 @@ def turn_off_totp(user: User, actor: User) -> None:
     with recorded_change(actor, reason) as session:
         user.totp_secret = None
         user.totp_enabled_at = None
-        session.execute(
-            update(RecoveryCode)
-            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-            .values(used_at=utcnow())
-        )
+        _use_up_recovery_codes(session, user)
         new_stamp(user)
 
 

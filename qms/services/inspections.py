@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from workflows import FireResult
@@ -30,6 +30,7 @@ from ..models import (
     User,
 )
 from .audit_trail import recorded_change
+from .filters import contains
 from .references import next_reference
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect
@@ -178,11 +179,8 @@ def inspection_register(kind: str = "", result: str = "", state: str = "", q: st
     if state:
         stmt = stmt.where(Inspection.state == state)
     if q:
-        like = f"%{q.lower()}%"
         stmt = stmt.where(
-            func.lower(Inspection.item).like(like)
-            | func.lower(Inspection.reference).like(like)
-            | func.lower(Inspection.lot).like(like)
+            contains(Inspection.item, q) | contains(Inspection.reference, q) | contains(Inspection.lot, q)
         )
     return stmt.order_by(Inspection.inspected_on.desc(), Inspection.id.desc())
 

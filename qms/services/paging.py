@@ -40,7 +40,7 @@ from sqlalchemy import Select, and_, false, func, literal, or_, select, tuple_
 from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import asc_op, desc_op, nulls_first_op, nulls_last_op
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import BigInteger, TypeDecorator
 
 from ..database import db
 
@@ -134,24 +134,31 @@ class SortKey:
         try:
             if kind is dt.datetime:
                 moment = dt.datetime.fromisoformat(value)
-                return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+                # in UTC here: an offset that moves it past year 1 or 9999 is refused, not a 500 in the driver
+                return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
             if kind is dt.date:
                 return dt.date.fromisoformat(value)
             if kind is bool:
                 if isinstance(value, bool):
                     return value
             elif kind is int:
-                if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
+                # an INTEGER column (every id and count here; PostgreSQL's is 32 bits) cannot be
+                # compared with a larger number: the driver refuses it
+                bits = 63 if isinstance(self.expression.type, BigInteger) else 31
+                if isinstance(value, int) and not isinstance(value, bool) and -(2**bits) <= value < 2**bits:
                     return value
             elif kind in (float, decimal.Decimal):
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     return kind(value)
             elif kind is str:
                 if isinstance(value, str) and "\x00" not in value:
+                    value.encode()  # a lone surrogate ("\\ud800" in the JSON) cannot be sent to the database
                     return value
             elif isinstance(value, str | int | float) and not isinstance(value, bool):
+                if isinstance(value, str):
+                    value.encode()
                 return value
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # UnicodeEncodeError is a ValueError
             pass
         raise BadCursor("does not fit this list's order")
 

@@ -48,7 +48,7 @@ from ..models import (
     User,
 )
 from .audit_trail import recorded_change, register_audited
-from .filters import spreadsheet_safe
+from .filters import contains, spreadsheet_safe
 from .references import next_reference
 from .validation import clean_date, clean_text, require_roles, row_by_id
 from .workflow import as_actor, effect, facts_provider, fire
@@ -750,8 +750,7 @@ def approved_query(q: str = "") -> Any:
     name or what they supply."""
     stmt = select(Supplier).where(Supplier.state.in_(APPROVED_STATES))
     if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(func.lower(Supplier.name).like(like) | func.lower(Supplier.supplies).like(like))
+        stmt = stmt.where(contains(Supplier.name, q) | contains(Supplier.supplies, q))
     return stmt.order_by(Supplier.name, Supplier.id)
 
 

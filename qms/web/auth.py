@@ -161,7 +161,16 @@ def enforce_session_limits() -> Response | None:
     idle = current_app.config.get("QMS_SESSION_IDLE_MINUTES", 30) * 60
     lifetime = current_app.config.get("QMS_SESSION_MAX_HOURS", 12) * 3600
     started, seen = session.get(STARTED), session.get(SEEN)
-    if not isinstance(started, int) or not isinstance(seen, int) or now - seen > idle or now - started > lifetime:
+    # flask-login's "strong" protection never ends a permanent session (it only marks it not fresh): a
+    # cookie copied to another browser or address is refused here, as that setting means
+    elsewhere = session.get("_id") != current_app.login_manager._session_identifier_generator()
+    if (
+        elsewhere
+        or not isinstance(started, int)
+        or not isinstance(seen, int)
+        or now - seen > idle
+        or now - started > lifetime
+    ):
         logout_user()
         session.clear()
         if isinstance(seen, int) and now - seen > idle:

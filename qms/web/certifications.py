@@ -676,7 +676,7 @@ def pack(certification_id: int) -> Response:
         abort(404, description="The certification pack is not available in this version.")
     current_app.logger.info("certification pack of %s by user %s", certification.reference, current_user.id)
     return Response(
-        build(certification, organisation=current_app.config["QMS_ORGANISATION"]),
+        build(certification, organisation=current_app.config["QMS_ORGANISATION"], reader=current_user),
         mimetype="application/pdf",
         headers={"Content-Disposition": content_disposition(f"{certification.reference}-certification-pack.pdf")},
     )

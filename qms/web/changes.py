@@ -6,6 +6,7 @@ and post-change review.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -19,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from workflows import get_lifecycle
 from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
-from ..database import db
+from ..database import db, id_in
 from ..models import TASK_STATUSES, ChangeRequest, ChangeTask, Document, OrgChangeReview
 from ..security import DIAGRAM_CSP, talisman
 from ..services import available_events, history_of
@@ -34,6 +35,7 @@ from ..services.changes import (
     request_change,
     update_change,
 )
+from ..services.documents import can_view, visible_to
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, user_choices
 from .paging import register_page
@@ -49,13 +51,21 @@ def _change_or_404(change_id: int) -> ChangeRequest:
     return db.session.get(ChangeRequest, change_id) or abort(404)
 
 
-def document_choices() -> list[tuple[int, str]]:
+def document_choices(linked: Sequence[int] = ()) -> list[tuple[int, str]]:
+    """The documents a change may name: those the user may see (a restricted one's number and title
+    reach only its readers), and those it names already that the user may not see, kept unnamed."""
     rows = db.session.execute(
         select(Document.id, Document.number, Document.title)
-        .where(Document.obsolete.is_(False))
+        .where(Document.obsolete.is_(False), visible_to(current_user))
         .order_by(Document.number)
     )
-    return [(i, f"{number} {title}") for i, number, title in rows]
+    choices = [(i, f"{number} {title}") for i, number, title in rows]
+    if linked:
+        hidden = db.session.scalars(
+            select(Document.id).where(id_in(Document.id, list(linked)), ~visible_to(current_user))
+        )
+        choices += [(i, "A document you may not see (kept)") for i in hidden]
+    return choices
 
 
 @bp.route("/changes")
@@ -103,7 +113,7 @@ FIELDS = ("title", "purpose", "consequences", "resources", "responsibilities", "
 def _form(obj: Any = None) -> ChangeForm:
     form = ChangeForm(obj=obj)
     form.process_ids.choices = process_choices()[1:]
-    form.document_ids.choices = document_choices()
+    form.document_ids.choices = document_choices(getattr(obj, "document_ids", None) or ())
     return form
 
 
@@ -174,6 +184,7 @@ def _render_detail(
 
     may_plan = can_request() and change.state in TASK_STATES
     history = history_of(change)
+    linked = documents_of([change])
     page = render_template(
         "changes/detail.html",
         change=change,
@@ -182,7 +193,8 @@ def _render_detail(
         history=history,
         diagram=lifecycle_diagram(change, history),
         processes=processes_of([change]),
-        documents=documents_of([change]),
+        documents={i: d for i, d in linked.items() if can_view(d, current_user)},
+        hidden_documents={i for i, d in linked.items() if not can_view(d, current_user)},
         task_statuses=TASK_STATUSES,
         people=user_choices("manager", "quality_officer", "process_owner", "internal_auditor") if may_plan else [],
         may_plan=may_plan,

@@ -260,7 +260,7 @@ def _render_competence(
     edit_errors=None,
 ) -> Any:
     requirements = list(competence.requirements)
-    names = target_names(requirements)
+    names = target_names(requirements, current_user)
     page = render_template(
         "competence/detail.html",
         competence=competence,

@@ -82,6 +82,7 @@ from ..services.reviews import (
     suggest_impacts,
     transition_clauses,
 )
+from ..services.reviews.iso_change import visible_references
 from .events import EventFormState, add_record_routes, lifecycle_diagram
 from .forms import apply_errors, process_choices, site_choices, standard_choices, user_choices
 
@@ -396,6 +397,7 @@ def _iso_context(review: IsoChangeReview, today: dt.date) -> dict[str, Any]:
     )
     return {
         "items": items,
+        "references": visible_references(items, current_user),
         "assessed": len(assessed),
         "gaps": sum(1 for i in items if i.status == "gap"),
         "gap_statuses": GAP_STATUSES,
@@ -462,7 +464,7 @@ def transition_plan(review_id: int) -> Response:
         abort(404, description="The transition plan is not available in this version.")
     current_app.logger.info("transition plan of %s by user %s", review.reference, current_user.id)
     return Response(
-        build(review, organisation=current_app.config["QMS_ORGANISATION"]),
+        build(review, organisation=current_app.config["QMS_ORGANISATION"], reader=current_user),
         mimetype="application/pdf",
         headers={"Content-Disposition": content_disposition(f"{review.reference}-transition-plan.pdf")},
     )
@@ -474,14 +476,14 @@ def _org_context(review: OrgChangeReview, today: dt.date) -> dict[str, Any]:
         "change_kinds": CHANGE_KINDS,
         "impact_areas": IMPACT_AREAS,
         "can_impact": editable,
-        "suggestions": suggest_impacts(review) if editable else [],
+        "suggestions": suggest_impacts(review, current_user) if editable else [],
         "link_endpoints": LINK_ENDPOINTS,
         "days_left": _days_left(review.target_date, today),
     }
 
 
 def _management_context(review: ManagementReview, today: dt.date) -> dict[str, Any]:
-    inputs = inputs_summary(review)
+    inputs = inputs_summary(review, current_user)
     return {
         "inputs": inputs,
         "designs": {key: designed(key, entry.get("compiled")) for key, _label, entry in inputs},
@@ -774,7 +776,7 @@ def minutes(review_id: int) -> Response:
         abort(404, description="The minutes report is not available in this version.")
     current_app.logger.info("management review minutes of %s by user %s", review.reference, current_user.id)
     return Response(
-        build(review, organisation=current_app.config["QMS_ORGANISATION"]),
+        build(review, organisation=current_app.config["QMS_ORGANISATION"], reader=current_user),
         mimetype="application/pdf",
         headers={"Content-Disposition": content_disposition(f"{review.reference}-minutes.pdf")},
     )

@@ -26,7 +26,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, DecimalField, SelectField, StringField, TextAreaField
@@ -52,6 +52,7 @@ from ..models import (
 from ..security import limiter
 from ..services import available_events, history_of
 from ..services.attachments import attach
+from ..services.filters import contains
 from ..services.inspections import RECORD_ROLES as INSPECTION_ROLES
 from ..services.inspections import inspections_of_supplier
 from ..services.nonconformities import RAISE_ROLES
@@ -133,10 +134,7 @@ def register() -> str:
     if criticality:
         query = query.where(Supplier.criticality == criticality)
     if q:
-        like = f"%{q.lower()}%"
-        query = query.where(
-            or_(func.lower(Supplier.name).like(like), func.lower(Supplier.supplies).like(like), Supplier.reference == q)
-        )
+        query = query.where(or_(contains(Supplier.name, q), contains(Supplier.supplies, q), Supplier.reference == q))
     if due:
         query = query.where(
             Supplier.state != "disqualified", Supplier.next_evaluation_due <= today + dt.timedelta(days=30)

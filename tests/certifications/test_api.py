@@ -445,3 +445,40 @@ def test_dates_at_the_end_of_the_calendar_never_break_the_api(api, org, bodies):
         api.post("manager", CERTS, json={"body_id": bodies["kebs"].id, "scope": "x", "applied_on": "3000-01-01"}), 422
     )
     assert set(errors["errors"]) == {"applied_on"}
+
+
+def test_the_pack_names_a_restricted_overdue_document_only_to_its_readers(api, org, bodies, client):
+    """The pack lists the documents overdue for review: one the reader may not see is counted, not named."""
+    import io
+
+    from pypdf import PdfReader
+
+    from qms.services.documents import create_document
+
+    from ..conftest import login
+
+    secret = create_document(
+        org.manager,
+        title="Salary bands 2027",
+        doc_type="record",
+        owner_id=org.manager.id,
+        process="HR",
+        confidentiality="restricted",
+    )
+    secret.next_review_due = TODAY - dt.timedelta(days=30)
+    db.session.commit()
+    cert = certified(org, bodies)
+
+    def pdf_text(response) -> str:
+        assert response.status_code == 200
+        return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(response.data)).pages)
+
+    login(client, org.viewer.email)
+    for shown in (
+        pdf_text(api.get("viewer", f"{CERTS}/{cert.id}/pack.pdf")),
+        pdf_text(client.get(f"/certifications/{cert.id}/pack.pdf")),
+    ):
+        assert "Salary bands" not in shown and secret.number not in shown
+        assert "Also overdue: 1 document you may not see." in shown
+    manager = pdf_text(api.get("manager", f"{CERTS}/{cert.id}/pack.pdf"))
+    assert "Salary bands" in manager and "you may not see" not in manager

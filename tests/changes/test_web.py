@@ -75,3 +75,30 @@ def test_an_org_change_review_opens_a_change_request_from_its_page(app, org):
     assert change.reference in page and "Open a change request" not in page
     again = quality.post(f"/reviews/org-change/{review.id}/change-request", follow_redirects=True)
     assert "already has a change request" in text(again)
+
+
+def test_a_restricted_document_is_named_only_to_its_readers(app, org):
+    """The form's list of documents and the change's page name a restricted document only to those who
+    may see it; a process owner editing a change that names one keeps it without learning what it is."""
+    from qms.services.changes import request_change
+    from qms.services.documents import create_document
+
+    common = dict(doc_type="record", owner_id=org.manager.id, process="HR")
+    secret = create_document(org.manager, title="Salary bands 2027", confidentiality="restricted", **common)
+    public = create_document(org.manager, title="Canteen menu", confidentiality="internal", **common)
+    change = request_change(
+        org.manager, title="New pay scale", document_ids=[secret.id, public.id], owner_id=org.owner.id
+    )
+    owner = signed_in(app, org.owner)
+    form = text(owner.get("/changes/new"))
+    assert "Canteen menu" in form and "Salary bands" not in form and secret.number not in form
+    page = text(owner.get(f"/changes/{change.id}"))
+    assert public.number in page and secret.number not in page and "a document you may not see" in page
+    edit = text(owner.get(f"/changes/{change.id}/edit"))
+    assert "Salary bands" not in edit and secret.number not in edit
+    saved = owner.post(
+        f"/changes/{change.id}/edit", data={"title": "New pay scales", "document_ids": [secret.id, public.id]}
+    )
+    assert saved.status_code == 302
+    assert ChangeRequest.query.one().document_ids == [secret.id, public.id]
+    assert secret.number in text(signed_in(app, org.manager).get(f"/changes/{change.id}"))

@@ -178,3 +178,31 @@ def test_who_may_see_and_change(app, org, api):
         201,
     )
     assert row_count(CompetenceRecord) == 1
+
+
+def test_a_requirement_names_a_restricted_document_only_to_its_readers(app, org, api, client):
+    """A competence required of a restricted document's readers: the catalogue's pages and the API
+    name the document only to those who may see it."""
+    from qms.services.competence import add_requirement, create_competence
+    from qms.services.documents import create_document
+
+    from ..conftest import login
+
+    secret = create_document(
+        org.manager,
+        title="Salary bands 2027",
+        doc_type="record",
+        owner_id=org.manager.id,
+        process="HR",
+        confidentiality="restricted",
+    )
+    competence = create_competence(org.quality, name="Pay confidentiality")
+    add_requirement(competence, org.quality, scope="document", target_id=secret.id, level="aware")
+    login(client, org.viewer.email)
+    for shown in (
+        api.get("auditor", "/api/v1/competences").get_data(as_text=True),
+        client.get(f"/competences/{competence.id}").get_data(as_text=True),
+    ):
+        assert "Pay confidentiality" in shown and "Salary bands" not in shown and secret.number not in shown
+        assert "a document you may not see" in shown
+    assert "Salary bands" in api.get("quality", "/api/v1/competences").get_data(as_text=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from ..helpers import error, ok
+from ..helpers import error, new_nc, ok
+from .builders import calibrate, new_instrument
 
 EQUIPMENT = "/api/v1/equipment"
 TODAY = dt.date.today()
@@ -70,3 +71,26 @@ def test_register_calibrate_out_of_tolerance_and_raise_an_nc(api, org):
     label = api.get("viewer", f"{url}/label.pdf")
     assert label.status_code == 200 and label.data.startswith(b"%PDF")
     assert ok(api.get("viewer", f"{EQUIPMENT}?status=quarantined"))["total"] == 1
+
+
+def test_text_search_takes_wildcards_literally(api, org):
+    """``q`` is text to find, not a LIKE pattern: ``%`` and ``_`` match themselves only."""
+    plain = new_instrument(org, "GA-012", name="Digital caliper")
+    marked = new_instrument(org, "PG_7", name="Gauge 0-100% RH")
+    assert [e["id"] for e in ok(api.get("viewer", f"{EQUIPMENT}?q=%25"))["items"]] == [marked.id]
+    assert [e["id"] for e in ok(api.get("viewer", f"{EQUIPMENT}?q=G_7"))["items"]] == [marked.id]
+    assert ok(api.get("viewer", f"{EQUIPMENT}?q=_A"))["items"] == []
+    assert [e["id"] for e in ok(api.get("viewer", f"{EQUIPMENT}?q=ga-0"))["items"]] == [plain.id]
+
+
+def test_an_assessment_lists_what_the_instrument_measured(api, org):
+    """The affected records (kept as JSON, their dates as ISO text) are answered, not a 500."""
+    gauge = new_instrument(org, "PG-8")
+    calibrate(org, gauge, TODAY - dt.timedelta(days=30))
+    nc = new_nc(org, equipment_id=gauge.id, detected_on=TODAY - dt.timedelta(days=10))
+    calibrate(org, gauge, TODAY, found=False, left=False)
+    listed = ok(api.get("viewer", "/api/v1/oot-assessments"))["items"]
+    assert [(a["kind"], a["record_id"], a["date"]) for a in listed[0]["affected"]] == [
+        ("nonconformity", nc.id, (TODAY - dt.timedelta(days=10)).isoformat())
+    ]
+    assert ok(api.get("viewer", listed[0]["links"]["self"]))["affected"] == listed[0]["affected"]

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyotp
 import pytest
 from sqlalchemy import func, select
 
 from qms.database import db, utcnow
 from qms.models import AuditEntry, AuthFailure, User
 from qms.services import fire
+from qms.services.audit_trail import verify
 from qms.services.identity import (
     SigningLocked,
+    begin_totp,
+    confirm_totp,
     password_weakness,
     security_policy,
     set_security_policy,
+    turn_off_totp,
     unlock_signing,
 )
 from qms.services.nonconformities import raise_nonconformity
@@ -217,3 +222,26 @@ def test_changing_the_policy_signs_out_people_who_now_need_a_second_factor(org):
     db.session.expire_all()
     changed = {uid for uid, stamp in stamps.items() if db.session.get(User, uid).security_stamp != stamp}
     assert changed == {org.quality.id, org.quality2.id}  # not the viewer; not the admin making the change
+
+
+def test_token_and_recovery_code_changes_are_in_the_audit_trail(org):
+    """Revoking every token (a password reset) and using up recovery codes (a second set, the app turned
+    off) are the application's own changes: the trail names them, and ``verify`` finds every row as the
+    trail says, not as changed outside the application."""
+    token, _ = create_token(org.owner, "script")
+    reset_password(org.owner, org.admin, "tidal-quartz-lantern-91")
+    revoked = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.record_type == "api_tokens", AuditEntry.record_id == str(token.id))
+    ).all()
+    revocations = [e for e in revoked if e.action == "update" and "revoked_at" in e.fields.split(",")]
+    assert [e.actor_id for e in revocations] == [org.admin.id]
+    for _ in range(2):  # the second set uses up the first
+        secret = begin_totp(org.owner)
+        confirm_totp(org.owner, pyotp.TOTP(secret).now())
+        turn_off_totp(org.owner, org.admin)
+    used = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.record_type == "mfa_recovery_codes", AuditEntry.action == "update")
+    ).all()
+    assert used and all("used_at" in e.fields.split(",") for e in used)
+    result = verify(db.session)
+    assert result.ok, result.problems

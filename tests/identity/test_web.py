@@ -54,6 +54,19 @@ def test_a_replayed_cookie_after_sign_out_is_signed_out(app, org):
     assert not _signed_in(other_device)  # signing out ends every session of the account
 
 
+def test_a_cookie_copied_to_another_browser_or_address_is_signed_out(app, org):
+    """The session protection is "strong": a session cookie works only from the browser and the
+    address it was signed in from (flask-login alone lets a permanent session go on elsewhere)."""
+    client = _client(app, org.quality)
+    stolen = client.get_cookie("session").value
+    for elsewhere in ({"headers": {"User-Agent": "curl/8.5"}}, {"environ_base": {"REMOTE_ADDR": "192.0.2.7"}}):
+        thief = _client(app)
+        thief.set_cookie("session", stolen)
+        response = thief.get("/my-work", **elsewhere)
+        assert response.status_code == 302 and "/login" in response.location
+    assert _signed_in(client)  # where it was signed in, it goes on
+
+
 def test_old_sessions_end_after_a_password_reset(app, org):
     client = _client(app, org.viewer)
     reset_password(org.viewer, org.admin, "tidal-quartz-lantern-91")

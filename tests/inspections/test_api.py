@@ -79,3 +79,14 @@ def test_hostile_input_is_refused_by_field(app, org, api):
     assert error(api.get("viewer", f"{URL}?sort=colour"), 422)
     assert error(api.get("viewer", f"{URL}/999999"), 404)
     assert row_count(Inspection) == 0
+
+
+def test_text_search_takes_wildcards_literally(app, org, api):
+    """``q`` is text to find, not a LIKE pattern: ``%`` and ``_`` match themselves only."""
+    found = []
+    for item in ("Cold-rolled sheet", "Sheet 100% checked"):
+        body = {"kind": "final", "inspected_on": TODAY.isoformat(), "item": item, "result": "accepted"}
+        found.append(ok(api.post("quality", URL, json=body), 201)["id"])
+    assert [i["id"] for i in ok(api.get("viewer", f"{URL}?q=%25"))["items"]] == [found[1]]
+    assert ok(api.get("viewer", f"{URL}?q=d_s"))["items"] == []
+    assert [i["id"] for i in ok(api.get("viewer", f"{URL}?q=COLD"))["items"]] == [found[0]]

@@ -228,3 +228,34 @@ def test_the_corrected_sub_clauses_are_citable_in_ncs_and_checklists(app, org, c
     generate_checklist(audit, org.quality)
     numbers = {item.clause_number for item in db.session.get(Audit, audit.id).items}
     assert {"8.2.3.1", "8.2.3.2", "8.7.1", "8.7.2"} <= numbers
+
+
+def test_a_restricted_document_citing_a_changed_clause_is_named_only_to_its_readers(app, org, api):
+    """The references are gathered when a manager opens the review (they see every document); the
+    page, the API and the transition plan name a restricted document only to those who may see it."""
+    create_document(
+        org.manager,
+        title="Salary bands 2027",
+        doc_type="record",
+        owner_id=org.manager.id,
+        process="HR",
+        confidentiality="restricted",
+        clause_refs=["5.2"],
+    )
+    review = open_iso_change_review(org.manager, old_standard="iso-9001-2015", new_standard="iso-9001-2026")
+    url = f"/api/v1/reviews/iso-change/{review.id}"
+
+    def pdf_text(response) -> str:
+        return "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+
+    viewer = signed_in(app, org.viewer)
+    for shown in (
+        text(viewer.get(f"/reviews/iso-change/{review.id}")),
+        api.get("viewer", url).get_data(as_text=True),
+        pdf_text(viewer.get(f"/reviews/iso-change/{review.id}/transition-plan.pdf")),
+        pdf_text(api.get("viewer", f"{url}/transition-plan.pdf")),
+    ):
+        assert "Salary bands" not in shown, shown[shown.find("Salary") - 300 :][:600]
+        assert "A document you may not see" in " ".join(shown.split())
+    assert "Salary bands" in text(signed_in(app, org.manager).get(f"/reviews/iso-change/{review.id}"))
+    assert "Salary bands" in api.get("manager", url).get_data(as_text=True)

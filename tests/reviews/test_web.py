@@ -628,3 +628,57 @@ def test_my_work_lists_review_actions_overdue_first(app, org):
     row = page.split("Sooner action")[1].split("</tr>")[0]
     assert "overdue" in row
     assert later.title not in text(signed_in(app, org.viewer).get("/my-work"))
+
+
+def test_a_restricted_document_overdue_for_review_is_named_only_to_its_readers(app, org, api):
+    """The inputs are compiled by a quality officer (who sees every document); the review's page, the
+    API and the minutes name a restricted document overdue for review only to those who may see it."""
+    from pypdf import PdfReader
+
+    from qms.services.reviews import compile_inputs
+
+    secret = create_document(
+        org.manager,
+        title="Salary bands 2027",
+        doc_type="record",
+        owner_id=org.manager.id,
+        process="HR",
+        confidentiality="restricted",
+    )
+    secret.next_review_due = days(-30)
+    db.session.commit()
+    review = compile_inputs(planned_mr(org), org.quality)
+    url = f"/api/v1/reviews/management/{review.id}"
+
+    def pdf_text(response) -> str:
+        return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(response.data)).pages)
+
+    viewer = signed_in(app, org.viewer)
+    for shown in (
+        text(viewer.get(f"/reviews/management/{review.id}")),
+        api.get("viewer", url).get_data(as_text=True),
+        pdf_text(viewer.get(f"/reviews/management/{review.id}/minutes.pdf")),
+        pdf_text(api.get("viewer", f"{url}/minutes.pdf")),
+    ):
+        assert "Salary bands" not in shown and secret.number not in shown
+        assert "A document you may not see" in shown
+    assert "Salary bands" in text(signed_in(app, org.quality).get(f"/reviews/management/{review.id}"))
+    assert "Salary bands" in api.get("quality", url).get_data(as_text=True)
+
+
+def test_suggested_impacts_name_a_restricted_document_only_to_its_readers(app, org, api):
+    """A change to a process suggests its documents: a restricted one only to those who may see it."""
+    production = new_process(org, code="PROD", owner=org.owner)
+    common = dict(doc_type="record", owner_id=org.manager.id, process=production.name)
+    create_document(org.manager, title="Salary bands 2027", confidentiality="restricted", **common)
+    create_document(org.manager, title="Moulding work instruction", confidentiality="internal", **common)
+    review = open_org_change_review(
+        org.owner, title="Second line", change_kind="process", description="A second line.", process_id=production.id
+    )
+    url = f"/api/v1/reviews/org-change/{review.id}/suggested-impacts"
+    for shown in (
+        api.get("viewer", url).get_data(as_text=True),
+        text(signed_in(app, org.owner).get(f"/reviews/org-change/{review.id}")),
+    ):
+        assert "Moulding work instruction" in shown and "Salary bands" not in shown
+    assert "Salary bands" in api.get("quality", url).get_data(as_text=True)

@@ -372,3 +372,22 @@ def test_mapping_sides_are_checked():
 def test_bundled_yaml_uses_only_the_safe_loader_types():
     for standard in bundled_standards():
         assert yaml.safe_load(dump_standard_yaml(standard))["identifier"] == standard.identifier
+
+
+def _laughs(levels: int) -> str:
+    """Aliases of aliases: ``levels`` lines of YAML that read as a list of 10**levels items."""
+    anchors = ['&a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    anchors += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "[" + ", ".join(anchors) + "]"
+
+
+@pytest.mark.parametrize("parse", [parse_standard, parse_mapping])
+def test_aliases_are_refused_by_line_so_a_billion_laughs_stays_small(parse):
+    """A few hundred bytes of aliases are a list of 10**7 items here (68 MB in the validation's message,
+    which reprs the value; ten times more per line added); no standard or mapping needs one."""
+    text = f"identifier: x\ntitle: t\nedition: {_laughs(7)}\n"
+    assert len(text) < 600
+    with pytest.raises(StandardError) as raised:
+        parse(text, source="test.yaml")
+    assert raised.value.errors == ["line 3: invalid YAML: aliases (*a0) are not allowed: write the value out"]
+    assert len(str(raised.value)) < 300

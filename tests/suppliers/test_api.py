@@ -9,8 +9,9 @@ import datetime as dt
 from qms.database import db
 from qms.models import Scar, Supplier, SupplierDelivery
 
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, login
 from ..helpers import error, ok, row_count
+from .builders import approved_supplier
 
 SUPPLIERS = "/api/v1/suppliers"
 SCARS = "/api/v1/scars"
@@ -191,3 +192,18 @@ def test_nc_against_a_supplier_scar_answered_and_verified_and_the_score_drops(ap
     assert listed["total"] == 1
     db.session.expire_all()
     assert db.session.query(Scar).count() == 1 and db.session.get(Supplier, supplier["id"]).score == 90.0
+
+
+def test_text_search_takes_wildcards_literally(api, org, client):
+    """``q`` is text to find, not a LIKE pattern: ``%`` and ``_`` match themselves only."""
+    plain = approved_supplier(org, "Kamau Steel Ltd")
+    marked = approved_supplier(org, "Otieno 100% Recycled Pallets", supplies="Pallets_EUR")
+    for url in (SUPPLIERS, f"{SUPPLIERS}/approved"):
+        assert [s["id"] for s in ok(api.get("viewer", f"{url}?q=%25"))["items"]] == [marked.id]
+        assert [s["id"] for s in ok(api.get("viewer", f"{url}?q=s_E"))["items"]] == [marked.id]
+        assert ok(api.get("viewer", f"{url}?q=Kamau%25Ltd"))["items"] == []
+    assert ok(api.get("viewer", f"{SUPPLIERS}?q=kamau"))["items"][0]["id"] == plain.id
+    login(client, org.viewer.email)
+    for url in ("/suppliers", "/suppliers/approved"):
+        page = client.get(f"{url}?q=%25").get_data(as_text=True)
+        assert "Recycled Pallets" in page and "Kamau Steel" not in page

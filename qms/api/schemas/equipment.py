@@ -3,6 +3,8 @@ assessments. Strict input, bounded ids, storable text."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from workflows import get_lifecycle
@@ -128,6 +130,13 @@ class CalibrationCreateSchema(Schema):
     )
 
 
+class _StoredDate(fields.Date):
+    """A date kept as ISO text in a JSON column (the assessment's affected records): answered as it is."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value if isinstance(value, str) else super()._serialize(value, attr, obj, **kwargs)
+
+
 class AffectedRecordSchema(Schema):
     kind = fields.String(required=True, metadata={"description": "checklist_item, inspection or nonconformity"})
     id = fields.Integer(required=True)
@@ -136,7 +145,7 @@ class AffectedRecordSchema(Schema):
     )
     reference = fields.String(required=True)
     title = fields.String(required=True)
-    date = fields.Date(required=True)
+    date = _StoredDate(required=True)
 
 
 class AssessmentLinksSchema(Schema):

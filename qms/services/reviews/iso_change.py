@@ -20,6 +20,7 @@ from ...models import (
     Audit,
     AuditProgramme,
     ChecklistItem,
+    Document,
     ExternalAudit,
     IsoChangeItem,
     IsoChangeReview,
@@ -75,6 +76,44 @@ def _references(groups: list[dict[str, Any]]) -> dict[str, Any]:
         "question_ids": question_ids,
         "cited_by": groups,
     }
+
+
+#: how a document the reader may not see is named among an item's references
+HIDDEN_DOCUMENT = "A document you may not see"
+
+
+def visible_references(items: Sequence[IsoChangeItem], user: Any) -> dict[int, dict[str, Any]]:
+    """Each item's references (by item id) as ``user`` may read them: the references were gathered
+    when the review was opened, by someone who sees every document, so a confidential or restricted
+    document's number and title are replaced here unless ``user`` may see it (one query)."""
+    from ..documents import visible_to
+
+    refs = {item.id: dict(item.references or {}) for item in items}
+    ids: set[int] = set()
+    for one in refs.values():
+        ids.update(d["id"] for d in one.get("documents") or [])
+        for group in one.get("cited_by") or []:
+            if group.get("kind") == "documents":
+                ids.update(c["id"] for c in group.get("items") or [])
+    if not ids:
+        return refs
+    seen = set(db.session.scalars(select(Document.id).where(id_in(Document.id, sorted(ids)), visible_to(user))))
+    if ids <= seen:
+        return refs
+    for one in refs.values():
+        if "documents" in one:
+            one["documents"] = [
+                d if d["id"] in seen else {"id": d["id"], "number": "", "title": HIDDEN_DOCUMENT}
+                for d in one["documents"] or []
+            ]
+        if "cited_by" in one:
+            one["cited_by"] = [
+                {**group, "items": [c if c["id"] in seen else {**c, "label": HIDDEN_DOCUMENT} for c in group["items"]]}
+                if group.get("kind") == "documents"
+                else group
+                for group in one["cited_by"] or []
+            ]
+    return refs
 
 
 def _change_items(old: Standard, diff: StandardDiff) -> list[IsoChangeItem]:

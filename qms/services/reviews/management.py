@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition
 
-from ...database import utcnow
-from ...models import MANAGEMENT_REVIEW_INPUTS, Actor, ManagementReview, User
+from ...database import db, id_in, utcnow
+from ...models import MANAGEMENT_REVIEW_INPUTS, Actor, Document, ManagementReview, User
 from ..audit_trail import recorded_change
 from ..references import next_reference
 from ..validation import clean_date, clean_text, require_roles, row_by_id
@@ -119,10 +120,40 @@ def missing_inputs(review: ManagementReview) -> list[str]:
     ]
 
 
-def inputs_summary(review: ManagementReview) -> list[tuple[str, str, Mapping[str, Any]]]:
-    """(key, label, stored entry) for every 9.3.2 input, in the standard's order (for pages and reports)."""
-    inputs = review.inputs or {}
+def inputs_summary(review: ManagementReview, reader: Any = None) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """(key, label, stored entry) for every 9.3.2 input, in the standard's order (for pages and reports);
+    with ``reader``, as they may read them (``inputs_for``)."""
+    inputs = (review.inputs or {}) if reader is None else inputs_for(review, reader)
     return [(key, label, inputs.get(key) or {}) for key, label in MANAGEMENT_REVIEW_INPUTS.items()]
+
+
+#: how a document the reader may not see is named among the compiled inputs
+HIDDEN_DOCUMENT = "A document you may not see"
+
+
+def inputs_for(review: ManagementReview, reader: Any) -> Mapping[str, Any]:
+    """The review's stored inputs as ``reader`` may read them: the documents overdue for review were
+    compiled by someone who sees every document, so a confidential or restricted one's number and
+    title are replaced unless ``reader`` may see it (the count stays)."""
+    from ..documents import visible_to
+
+    inputs = review.inputs or {}
+    entry = inputs.get("monitoring_results")
+    compiled = entry.get("compiled") if isinstance(entry, Mapping) else None
+    documents = compiled.get("documents") if isinstance(compiled, Mapping) else None
+    if not isinstance(documents, list) or not documents:
+        return inputs
+    ids = sorted({d["id"] for d in documents if isinstance(d, Mapping) and isinstance(d.get("id"), int)})
+    seen = (
+        set(db.session.scalars(select(Document.id).where(id_in(Document.id, ids), visible_to(reader))))
+        if ids
+        else set()
+    )
+    shown = [
+        d if not isinstance(d, Mapping) or d.get("id") in seen else {**d, "number": "", "title": HIDDEN_DOCUMENT}
+        for d in documents
+    ]
+    return {**inputs, "monitoring_results": {**entry, "compiled": {**compiled, "documents": shown}}}
 
 
 # --------------------------------------------------------------------------- lifecycle effects and facts

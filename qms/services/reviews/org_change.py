@@ -155,21 +155,25 @@ def remove_impact(impact: ChangeImpact, actor: User | Actor) -> None:
         session.delete(impact)
 
 
-def suggest_impacts(review: OrgChangeReview) -> list[dict[str, str]]:
+def suggest_impacts(review: OrgChangeReview, reader: Any = None) -> list[dict[str, str]]:
     """Impacts the records suggest, not yet recorded (never writes).
 
     For a change to a process: the process, its documents, its audits still to come, its open
-    nonconformities. For a site: its processes and its audit programmes.
+    nonconformities. For a site: its processes and its audit programmes. With ``reader``, only the
+    documents they may see (a restricted document's number and title reach only its readers).
     """
+    from ..documents import visible_to
+
     suggestions: list[dict[str, str]] = []
     process, site = review.process, review.site
     if process is not None:
         suggestions.append({"area": "process", "subject": process.name, "link": f"process:{process.id}"})
-        for doc in db.session.scalars(
+        documents = (
             select(Document)
             .where(Document.obsolete.is_(False), func.lower(Document.process) == process.name.lower())
             .order_by(Document.number)
-        ):
+        )
+        for doc in db.session.scalars(documents if reader is None else documents.where(visible_to(reader))):
             suggestions.append(
                 {"area": "document", "subject": f"{doc.number} {doc.title}", "link": f"document:{doc.id}"}
             )
