@@ -9,6 +9,7 @@ after signing in (default 12), whatever happens.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from urllib.parse import urlsplit
 
@@ -36,6 +37,8 @@ bp = Blueprint("auth", __name__)
 
 #: session keys: when it started, the last request, a sign-in waiting for its second factor
 STARTED, SEEN, PENDING = "qms_started", "qms_seen", "qms_pending"
+#: the session's browser and address, as a digest (see ``session_binding``)
+BOUND = "qms_bound"
 #: how long the second-factor step may take after the password
 PENDING_SECONDS = 300
 #: pages a person whose role requires a second factor may use before setting one up
@@ -64,6 +67,16 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.index")
 
 
+def session_binding() -> str:
+    """A digest of the browser (User-Agent) and the address the request comes from.
+
+    The address is ``request.remote_addr``, which the proxy settings (``QMS_PROXY_COUNT``) make the
+    client's: flask-login's own "strong" identifier reads the first ``X-Forwarded-For`` entry, which
+    the client writes, and it never ends a permanent session (every session here is one)."""
+    agent = request.headers.get("User-Agent", "")
+    return hashlib.sha256(f"{request.remote_addr or ''}|{agent}".encode(errors="replace")).hexdigest()
+
+
 def start_session(user: User) -> None:
     """A new session for ``user`` (nothing of the previous one is kept), with its clocks started."""
     session.clear()
@@ -72,6 +85,7 @@ def start_session(user: User) -> None:
     now = int(time.time())
     session[STARTED] = now
     session[SEEN] = now
+    session[BOUND] = session_binding()
     if not user.mfa_enabled and mfa_required(user):
         session["qms_mfa_setup"] = True
     complete_sign_in(user)
@@ -161,9 +175,8 @@ def enforce_session_limits() -> Response | None:
     idle = current_app.config.get("QMS_SESSION_IDLE_MINUTES", 30) * 60
     lifetime = current_app.config.get("QMS_SESSION_MAX_HOURS", 12) * 3600
     started, seen = session.get(STARTED), session.get(SEEN)
-    # flask-login's "strong" protection never ends a permanent session (it only marks it not fresh): a
-    # cookie copied to another browser or address is refused here, as that setting means
-    elsewhere = session.get("_id") != current_app.login_manager._session_identifier_generator()
+    # a session cookie copied to another browser or address ends there (see session_binding)
+    elsewhere = session.get(BOUND) != session_binding()
     if (
         elsewhere
         or not isinstance(started, int)

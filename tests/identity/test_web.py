@@ -67,6 +67,19 @@ def test_a_cookie_copied_to_another_browser_or_address_is_signed_out(app, org):
     assert _signed_in(client)  # where it was signed in, it goes on
 
 
+def test_a_copied_cookie_is_not_let_in_by_claiming_the_victims_address(app, org):
+    """The address bound is the one the proxy settings trust (``remote_addr``), not an
+    ``X-Forwarded-For`` the client writes itself (flask-login's identifier takes its first entry)."""
+    client = _client(app, org.quality)
+    stolen = client.get_cookie("session").value
+    thief = _client(app)
+    thief.set_cookie("session", stolen)
+    victim = {"X-Forwarded-For": "127.0.0.1"}  # the test client's address, as the victim's
+    response = thief.get("/my-work", headers=victim, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert response.status_code == 302 and "/login" in response.location
+    assert _signed_in(client)
+
+
 def test_old_sessions_end_after_a_password_reset(app, org):
     client = _client(app, org.viewer)
     reset_password(org.viewer, org.admin, "tidal-quartz-lantern-91")
