@@ -39,10 +39,12 @@ def serve(app: Any, *, csrf: bool = False) -> Iterator[str]:
     if csrf:
         app.config["WTF_CSRF_ENABLED"] = True
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["QMS_BASE_URL"] = base  # the links given to suppliers and customers lead here
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base
     finally:
         server.shutdown()
         thread.join(timeout=10)

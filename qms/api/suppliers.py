@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from ..downloads import content_disposition
 from ..models import APPROVED_STATES, DEFAULT_WEIGHTS, Nonconformity, Scar, Supplier
 from ..services.filters import contains
+from ..services.notifications import public_url
 from ..services.suppliers import (
     DELIVERY_ROLES,
     EVALUATE_ROLES,
@@ -436,7 +437,7 @@ def create_scar(body: dict[str, Any]) -> Any:
     scar, token = raise_scar(nc, api_user(), request=body["request"], respond_by=body["respond_by"])
     scar = load_scar(scar.id)
     presented = present([scar], scar_extras)[0]
-    presented.answer_url = url_for("suppliers.answer", token=token, _external=True)
+    presented.answer_url = public_url("suppliers.answer", token=token)
     location = url_for("api_scars.get_scar", scar_id=scar.id)
     return presented, 201, {"Location": location, "Cache-Control": "no-store", **etag(scar)}
 
@@ -452,7 +453,7 @@ def new_link(scar_id: int) -> Any:
     scar = load_scar(scar_id)
     token = issue_scar_link(scar, api_user())
     presented = present([scar], scar_extras)[0]
-    presented.answer_url = url_for("suppliers.answer", token=token, _external=True)
+    presented.answer_url = public_url("suppliers.answer", token=token)
     return presented, 200, {"Cache-Control": "no-store", **etag(scar)}
 
 

@@ -12,6 +12,8 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_mail import Message
@@ -29,6 +31,15 @@ log = logging.getLogger(__name__)
 #: a message still pending after this long was abandoned by a killed worker
 ABANDONED_AFTER = dt.timedelta(hours=2)
 DIGEST = ("digest", "daily")  # (kind, subject) of the daily digest notification
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """The address of ``endpoint`` on ``QMS_BASE_URL``, for links given to people outside (a supplier's
+    answer link, a survey's public page): never on the host name the request came in on, which may be an
+    intranet name the outsider cannot reach, or a ``Host`` header the client chose."""
+    base = urlsplit(current_app.config["QMS_BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https")
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def mail_configured() -> bool:

@@ -25,7 +25,7 @@ from ..services.identity import (
     totp_uri,
     turn_off_totp,
 )
-from ..services.notifications import set_digest_preference, wants_digest
+from ..services.notifications import public_url, set_digest_preference, wants_digest
 from ..services.tokens import (
     DEFAULT_TOKEN_DAYS,
     MAX_TOKEN_DAYS,
@@ -150,7 +150,7 @@ def revoke(token_id: int) -> Any:
 def calendar_feed() -> Any:
     """A new secret address of the user's audit calendar (the old one stops working); shown once."""
     secret = new_calendar_feed(current_user, current_user)
-    return _render(feed_url=request.host_url.rstrip("/") + url_for("audits.feed", secret=secret))
+    return _render(feed_url=public_url("audits.feed", secret=secret))
 
 
 @bp.route("/calendar-feed/revoke", methods=["POST"])

@@ -658,7 +658,7 @@ def feed(secret: str) -> Response:
     if user is None:
         abort(404)
     return Response(
-        ical_feed(user, base_url=request.host_url),
+        ical_feed(user, base_url=current_app.config["QMS_BASE_URL"]),
         mimetype="text/calendar",
         headers={
             "Cache-Control": "private, max-age=300",

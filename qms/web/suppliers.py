@@ -56,6 +56,7 @@ from ..services.filters import contains
 from ..services.inspections import RECORD_ROLES as INSPECTION_ROLES
 from ..services.inspections import inspections_of_supplier
 from ..services.nonconformities import RAISE_ROLES
+from ..services.notifications import public_url
 from ..services.suppliers import (
     ANSWER_FIELDS,
     ANSWER_LIMIT,
@@ -624,7 +625,7 @@ def scar_pdf(scar_id: int) -> Response:
 
 
 def _public_link(token: str) -> str:
-    return url_for("suppliers.answer", token=token, _external=True)
+    return public_url("suppliers.answer", token=token)
 
 
 @bp.route("/nonconformities/<id:nc_id>/scar", methods=["POST"])

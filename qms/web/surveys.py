@@ -51,6 +51,7 @@ from ..models import (
 )
 from ..security import DIAGRAM_CSP, limiter, talisman
 from ..services import available_events, history_of
+from ..services.notifications import public_url as public_address
 from ..services.surveys import (
     MANAGE_ROLES,
     MAX_TEXT_ANSWER,
@@ -105,7 +106,7 @@ def _question_or_404(survey: Survey, question_id: int) -> SurveyQuestion:
 
 
 def public_url(survey: Survey) -> str:
-    return url_for("surveys.public", token=survey.public_token, _external=True)
+    return public_address("surveys.public", token=survey.public_token)
 
 
 # --------------------------------------------------------------------------- the survey list
@@ -570,10 +571,7 @@ def invitations(survey_id: int) -> Any:
         return _render_detail(survey, invitation_errors=exc.errors, status=422)
     except InvalidTransition as exc:
         return _render_detail(survey, invitation_errors={"labels": exc.message}, status=409)
-    links = [
-        (label, url_for("surveys.public", token=survey.public_token, i=token, _external=True))
-        for label, token in issued
-    ]
+    links = [(label, public_address("surveys.public", token=survey.public_token, i=token)) for label, token in issued]
     return _render_detail(survey, issued=links)
 
 

@@ -562,7 +562,7 @@ def test_ical_feed_create_serve_renew_revoke(app, org):
     client = signed_in(app, org.auditor)
     page = text(client.post("/account/calendar-feed"))
     feed_url = re.search(r'<code class="token" id="feed-url">([^<]+)</code>', page).group(1)
-    path = feed_url.replace("http://localhost", "")
+    path = feed_url.removeprefix(app.config["QMS_BASE_URL"])
     anonymous = app.test_client()
     response = anonymous.get(path)
     assert response.status_code == 200 and response.mimetype == "text/calendar"
@@ -575,7 +575,7 @@ def test_ical_feed_create_serve_renew_revoke(app, org):
     # renewing replaces the address; revoking ends it
     renewed = re.search(r'id="feed-url">([^<]+)<', text(client.post("/account/calendar-feed"))).group(1)
     assert anonymous.get(path).status_code == 404
-    new_path = renewed.replace("http://localhost", "")
+    new_path = renewed.removeprefix(app.config["QMS_BASE_URL"])
     assert anonymous.get(new_path).status_code == 200
     assert "Revoke calendar feed address" in text(client.get("/account/"))
     assert client.post("/account/calendar-feed/revoke").status_code == 302

@@ -8,17 +8,15 @@ date set for the test. The app runs with CSRF protection on, as in production.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from qms.services.audits import create_audit
 from qms.services.users import create_user
 
-from ..browser import chromium
+from ..browser import chromium, serve
 from ..conftest import PASSWORD
 from ..helpers import PLAN_DAY, new_process
 from ..nonconformities.test_browser import open_action, sign_in
@@ -28,13 +26,8 @@ pytestmark = pytest.mark.parametrize("app", ["sqlite"], indirect=True)
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, csrf=True) as base:
+        yield base
 
 
 @pytest.fixture

@@ -152,7 +152,7 @@ def test_deliveries_and_csv_import(api, org):
     assert row_count(SupplierDelivery) == 2
 
 
-def test_nc_against_a_supplier_scar_answered_and_verified_and_the_score_drops(api, org, client):
+def test_nc_against_a_supplier_scar_answered_and_verified_and_the_score_drops(app, api, org, client):
     supplier = _approved(api)
     url = f"{SUPPLIERS}/{supplier['id']}"
     nc = ok(
@@ -170,7 +170,11 @@ def test_nc_against_a_supplier_scar_answered_and_verified_and_the_score_drops(ap
     assert created.headers["Cache-Control"] == "no-store" and "/scar/" in scar["answer_url"]
     assert scar["state"] == "awaiting_response" and scar["supplier_name"] == "Kamau Steel Ltd"
     assert "answer_url" not in ok(api.get("quality", f"{SCARS}/{scar['id']}"))
-    path = scar["answer_url"].replace("http://localhost", "")
+    path = scar["answer_url"].removeprefix(app.config["QMS_BASE_URL"])
+    assert path.startswith("/scar/")  # the link is on the public address, whatever Host the request named
+    again = api.post("quality", f"{SCARS}/{scar['id']}/link", headers={"Host": "intranet.example.test"})
+    assert ok(again)["answer_url"].startswith(app.config["QMS_BASE_URL"] + "/scar/")
+    path = ok(again)["answer_url"].removeprefix(app.config["QMS_BASE_URL"])  # the new link (the first stops working)
     answered = client.post(
         path, data={"containment": "Held stock", "root_cause": "Mixed bins", "actions": "Labels", "responder": "QA"}
     )

@@ -5,18 +5,16 @@ supplier's score dropped and its status proposal. The app runs with CSRF protect
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from qms.database import db
 from qms.services import fire
 from qms.services.suppliers import raise_supplier_nc
 
-from ..browser import chromium, sign
+from ..browser import chromium, serve, sign
 from ..nonconformities.test_browser import shots, sign_in  # noqa: F401  (shots is a fixture)
 from .builders import approved_supplier
 
@@ -26,13 +24,8 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app, csrf=True) as base:  # the supplier's link leads here (QMS_BASE_URL)
+        yield base
 
 
 @pytest.fixture
