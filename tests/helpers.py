@@ -114,6 +114,21 @@ def _complete(org, nc):
     return fire(nc, "complete_actions", org.quality)
 
 
+def restricted_document(org, **extra: Any):
+    """A restricted HR record owned by the manager (a quality officer, auditor or owner may not see it)."""
+    from qms.services.documents import create_document
+
+    return create_document(
+        org.manager,
+        title="Salary bands 2027",
+        doc_type="record",
+        owner_id=org.manager.id,
+        process="HR",
+        confidentiality="restricted",
+        **extra,
+    )
+
+
 def _in(days: int) -> dt.date:
     return dt.date.today() + dt.timedelta(days=days)
 

@@ -14,7 +14,7 @@ from qms.services import fire
 from qms.services.audit_trail import recorded_change
 from qms.services.certifications import ensure_bodies, readiness
 
-from ..helpers import error, new_nc, ok, row_count
+from ..helpers import error, new_nc, ok, restricted_document, row_count
 from .test_services import certified
 
 CERTS = "/api/v1/certifications"
@@ -453,18 +453,9 @@ def test_the_pack_names_a_restricted_overdue_document_only_to_its_readers(api, o
 
     from pypdf import PdfReader
 
-    from qms.services.documents import create_document
-
     from ..conftest import login
 
-    secret = create_document(
-        org.manager,
-        title="Salary bands 2027",
-        doc_type="record",
-        owner_id=org.manager.id,
-        process="HR",
-        confidentiality="restricted",
-    )
+    secret = restricted_document(org)
     secret.next_review_due = TODAY - dt.timedelta(days=30)
     db.session.commit()
     cert = certified(org, bodies)

@@ -9,7 +9,7 @@ from qms.services.audits import create_audit
 from qms.services.users import create_user
 
 from ..conftest import PASSWORD
-from ..helpers import PLAN_DAY, error, new_process, ok, row_count
+from ..helpers import PLAN_DAY, error, new_process, ok, restricted_document, row_count
 
 V1 = "/api/v1"
 TODAY = dt.date.today()
@@ -184,18 +184,10 @@ def test_a_requirement_names_a_restricted_document_only_to_its_readers(app, org,
     """A competence required of a restricted document's readers: the catalogue's pages and the API
     name the document only to those who may see it."""
     from qms.services.competence import add_requirement, create_competence
-    from qms.services.documents import create_document
 
     from ..conftest import login
 
-    secret = create_document(
-        org.manager,
-        title="Salary bands 2027",
-        doc_type="record",
-        owner_id=org.manager.id,
-        process="HR",
-        confidentiality="restricted",
-    )
+    secret = restricted_document(org)
     competence = create_competence(org.quality, name="Pay confidentiality")
     add_requirement(competence, org.quality, scope="document", target_id=secret.id, level="aware")
     login(client, org.viewer.email)

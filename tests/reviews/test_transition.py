@@ -27,7 +27,7 @@ from workflows.errors import InvalidData, InvalidTransition, NotPermitted
 
 from ..audits.test_web import signed_in, text
 from ..conftest import PASSWORD, login
-from ..helpers import audit_in_state, error, new_nc, new_process, ok
+from ..helpers import audit_in_state, error, new_nc, new_process, ok, restricted_document
 
 TODAY = dt.date.today()
 HEADLINE = ("5.1.1", "6.1.2", "6.1.3", "6.3", "7.3")
@@ -233,15 +233,7 @@ def test_the_corrected_sub_clauses_are_citable_in_ncs_and_checklists(app, org, c
 def test_a_restricted_document_citing_a_changed_clause_is_named_only_to_its_readers(app, org, api):
     """The references are gathered when a manager opens the review (they see every document); the
     page, the API and the transition plan name a restricted document only to those who may see it."""
-    create_document(
-        org.manager,
-        title="Salary bands 2027",
-        doc_type="record",
-        owner_id=org.manager.id,
-        process="HR",
-        confidentiality="restricted",
-        clause_refs=["5.2"],
-    )
+    restricted_document(org, clause_refs=["5.2"])
     review = open_iso_change_review(org.manager, old_standard="iso-9001-2015", new_standard="iso-9001-2026")
     url = f"/api/v1/reviews/iso-change/{review.id}"
 

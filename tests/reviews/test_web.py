@@ -34,7 +34,7 @@ from qms.services.reviews import (
 
 from ..audits.test_web import signed_in, text
 from ..conftest import PASSWORD
-from ..helpers import audit_in_state, new_nc, new_process
+from ..helpers import audit_in_state, new_nc, new_process, restricted_document
 
 TODAY = dt.date.today()
 
@@ -637,14 +637,7 @@ def test_a_restricted_document_overdue_for_review_is_named_only_to_its_readers(a
 
     from qms.services.reviews import compile_inputs
 
-    secret = create_document(
-        org.manager,
-        title="Salary bands 2027",
-        doc_type="record",
-        owner_id=org.manager.id,
-        process="HR",
-        confidentiality="restricted",
-    )
+    secret = restricted_document(org)
     secret.next_review_due = days(-30)
     db.session.commit()
     review = compile_inputs(planned_mr(org), org.quality)
