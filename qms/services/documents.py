@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 from workflows import FireResult
 from workflows.errors import Conflict, InvalidData, InvalidTransition, NotPermitted
 
-from ..database import db, utcnow
+from ..database import db, id_in, utcnow
 from ..lifecycles.roles import ROLES
 from ..models import (
     CONFIDENTIALITY,
@@ -453,6 +453,18 @@ def visible_to(user: Any) -> Any:
         ),
     )
     return sa.or_(Document.confidentiality.in_(("public", "internal")), Document.owner_id == user.id, listed)
+
+
+#: how a document the reader may not see is named where its number and title would be
+HIDDEN_DOCUMENT = "A document you may not see"
+
+
+def visible_ids(ids: Iterable[int], user: Any) -> set[int]:
+    """Which of the documents ``ids`` ``user`` may see (``visible_to``, one query)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    return set(db.session.scalars(sa.select(Document.id).where(id_in(Document.id, wanted), visible_to(user))))
 
 
 class StoredFileMissing(LookupError):

@@ -20,7 +20,6 @@ from ...models import (
     Audit,
     AuditProgramme,
     ChecklistItem,
-    Document,
     ExternalAudit,
     IsoChangeItem,
     IsoChangeReview,
@@ -78,15 +77,11 @@ def _references(groups: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-#: how a document the reader may not see is named among an item's references
-HIDDEN_DOCUMENT = "A document you may not see"
-
-
 def visible_references(items: Sequence[IsoChangeItem], user: Any) -> dict[int, dict[str, Any]]:
     """Each item's references (by item id) as ``user`` may read them: the references were gathered
     when the review was opened, by someone who sees every document, so a confidential or restricted
     document's number and title are replaced here unless ``user`` may see it (one query)."""
-    from ..documents import visible_to
+    from ..documents import HIDDEN_DOCUMENT, visible_ids
 
     refs = {item.id: dict(item.references or {}) for item in items}
     ids: set[int] = set()
@@ -97,7 +92,7 @@ def visible_references(items: Sequence[IsoChangeItem], user: Any) -> dict[int, d
                 ids.update(c["id"] for c in group.get("items") or [])
     if not ids:
         return refs
-    seen = set(db.session.scalars(select(Document.id).where(id_in(Document.id, sorted(ids)), visible_to(user))))
+    seen = visible_ids(ids, user)
     if ids <= seen:
         return refs
     for one in refs.values():

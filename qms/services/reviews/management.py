@@ -6,14 +6,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows import FireResult
 from workflows.errors import InvalidData, InvalidTransition
 
-from ...database import db, id_in, utcnow
-from ...models import MANAGEMENT_REVIEW_INPUTS, Actor, Document, ManagementReview, User
+from ...database import utcnow
+from ...models import MANAGEMENT_REVIEW_INPUTS, Actor, ManagementReview, User
 from ..audit_trail import recorded_change
 from ..references import next_reference
 from ..validation import clean_date, clean_text, require_roles, row_by_id
@@ -127,15 +126,11 @@ def inputs_summary(review: ManagementReview, reader: Any = None) -> list[tuple[s
     return [(key, label, inputs.get(key) or {}) for key, label in MANAGEMENT_REVIEW_INPUTS.items()]
 
 
-#: how a document the reader may not see is named among the compiled inputs
-HIDDEN_DOCUMENT = "A document you may not see"
-
-
 def inputs_for(review: ManagementReview, reader: Any) -> Mapping[str, Any]:
     """The review's stored inputs as ``reader`` may read them: the documents overdue for review were
     compiled by someone who sees every document, so a confidential or restricted one's number and
     title are replaced unless ``reader`` may see it (the count stays)."""
-    from ..documents import visible_to
+    from ..documents import HIDDEN_DOCUMENT, visible_ids
 
     inputs = review.inputs or {}
     entry = inputs.get("monitoring_results")
@@ -144,11 +139,7 @@ def inputs_for(review: ManagementReview, reader: Any) -> Mapping[str, Any]:
     if not isinstance(documents, list) or not documents:
         return inputs
     ids = sorted({d["id"] for d in documents if isinstance(d, Mapping) and isinstance(d.get("id"), int)})
-    seen = (
-        set(db.session.scalars(select(Document.id).where(id_in(Document.id, ids), visible_to(reader))))
-        if ids
-        else set()
-    )
+    seen = visible_ids(ids, reader)
     shown = [
         d if not isinstance(d, Mapping) or d.get("id") in seen else {**d, "number": "", "title": HIDDEN_DOCUMENT}
         for d in documents
